@@ -1,0 +1,26 @@
+#!/bin/sh
+# run-fuzzer.sh FUZZER SEED_DIR SECONDS: fuzz for SECONDS from a scratch
+# copy of the seeds (the checked-in corpus is never written). On a crash
+# the failing input is printed in hex and the test fails: add it to
+# SEED_DIR as a regression seed once fixed.
+set -u
+fuzzer=$(readlink -f "$1") seeds=$(readlink -f "$2") seconds=$3
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+mkdir "$work/corpus"
+cp "$seeds"/* "$work/corpus/"
+cd "$work" || exit 1
+"$fuzzer" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+	-print_final_stats=1 corpus >log 2>&1
+status=$?
+if [ $status -eq 0 ]; then
+	grep -E 'INITED|DONE|stat::number_of_executed_units' log
+else
+	grep -v -E '^"|Uses:' log | tail -n 80
+fi
+for crash in crash-* leak-* timeout-* oom-*; do
+	[ -e "$crash" ] || continue
+	echo "# failing input $crash:"
+	od -An -tx1 -v "$crash" | head -n 64
+done
+exit $status

@@ -1,0 +1,182 @@
+/* Packed-ring rules (virtio 1.2 2.8): wrap counters, chains across the
+ * ring's end, the buffer id of the last descriptor, out-of-order use,
+ * chains longer than the ring. */
+#include <errno.h>
+#include <stdint.h>
+
+#include "ring_fixture.h"
+#include "tap.h"
+
+static int pop(struct fixture *f, struct virtq_chain *c)
+{
+	return packed_ring_pop_batch(&f->vq, &f->mem, c, 1);
+}
+
+/* Chains of 3 in a ring of 8: the third straddles the end and flips the
+ * wrap counter in the middle of the chain. */
+static void test_chain_across_ring_end(struct tap *t, const void *arg)
+{
+	struct fixture f;
+	struct virtq_buf b[3];
+	struct virtq_chain c;
+	uint16_t id;
+	uint32_t len;
+
+	(void)arg;
+	fix_setup(&f, true, 8, false, NULL);
+	for (int i = 0; i < 3; i++)
+		b[i] = fix_buf(&f, 64, i == 2, 0);
+	for (int round = 0; round < 6; round++) {
+		int added = virtq_driver_add(&f.drv, b, 3);
+
+		CHECK_EQ(t, pop(&f, &c), 1);
+		CHECK_EQ(t, c.token.id, added);
+		CHECK_EQ(t, c.token.ring_slots, 3);
+		CHECK_EQ(t, c.nread, 2);
+		packed_ring_push(&f.vq, c.token, 10);
+		CHECK_EQ(t, virtq_driver_reap(&f.drv, &id, &len), 1);
+		CHECK_EQ(t, id, added);
+		CHECK_EQ(t, len, 10);
+	}
+	CHECK_EQ(t, f.vq.packed.avail_pos, 18 % 8);
+	CHECK_EQ(t, f.vq.packed.avail_wrap, 1); /* flipped at 8 and 16 */
+	fix_teardown(&f);
+}
+
+/* 2.8.6: the id that counts is the last descriptor's. */
+static void test_id_from_last_descriptor(struct tap *t, const void *arg)
+{
+	struct fixture f;
+	struct virtq_buf b[2];
+	struct virtq_chain c;
+
+	(void)arg;
+	fix_setup(&f, true, 8, false, NULL);
+	b[0] = fix_buf(&f, 64, false, 0);
+	b[1] = fix_buf(&f, 64, false, 0);
+	virtq_driver_add(&f.drv, b, 2);
+	f.drv.pdesc[0].id = htole16(999);
+	f.drv.pdesc[1].id = htole16(7);
+	CHECK_EQ(t, pop(&f, &c), 1);
+	CHECK_EQ(t, c.token.id, 7);
+	fix_teardown(&f);
+}
+
+/* A chain whose every descriptor says NEXT would go round the ring
+ * forever; the walk stops at the ring's size. */
+static void test_chain_longer_than_ring(struct tap *t, const void *arg)
+{
+	struct fixture f;
+	struct virtq_buf b[8];
+	struct virtq_chain c;
+
+	(void)arg;
+	fix_setup(&f, true, 8, false, NULL);
+	for (int i = 0; i < 8; i++)
+		b[i] = fix_buf(&f, 64, false, 0);
+	virtq_driver_add(&f.drv, b, 8);
+	f.drv.pdesc[7].flags |= htole16(VRING_DESC_F_NEXT);
+	CHECK_EQ(t, pop(&f, &c), -ELOOP);
+	CHECK_STR(t, f.vq.reason, "chain at desc 0: longer than queue size 8");
+	printf("# reason: %s\n", f.vq.reason);
+	fix_teardown(&f);
+}
+
+/* A descriptor the driver has not made available (wrong wrap value) is
+ * not taken. */
+static void test_stale_descriptor_not_taken(struct tap *t, const void *arg)
+{
+	struct fixture f;
+	struct virtq_buf b;
+	struct virtq_chain c;
+
+	(void)arg;
+	fix_setup(&f, true, 8, false, NULL);
+	b = fix_buf(&f, 64, false, 0);
+	virtq_driver_add(&f.drv, &b, 1);
+	/* AVAIL == USED: a used descriptor, not an available one. */
+	f.drv.pdesc[0].flags |= htole16(1u << VRING_PACKED_DESC_F_USED);
+	CHECK_EQ(t, pop(&f, &c), 0);
+	CHECK(t, !virtq_broken(&f.vq));
+	fix_teardown(&f);
+}
+
+/* Out-of-order completion: the device returns the second chain first;
+ * the driver finds each where the device wrote it. */
+static void test_out_of_order_use(struct tap *t, const void *arg)
+{
+	struct fixture f;
+	struct virtq_buf b[2];
+	struct virtq_chain c1, c2;
+	uint16_t id;
+	uint32_t len;
+
+	(void)arg;
+	fix_setup(&f, true, 8, false, NULL);
+	b[0] = fix_buf(&f, 64, false, 0);
+	b[1] = fix_buf(&f, 64, true, 0);
+	int a = virtq_driver_add(&f.drv, b, 2);
+	int d = virtq_driver_add(&f.drv, &b[1], 1);
+	CHECK_EQ(t, pop(&f, &c1), 1);
+	CHECK_EQ(t, pop(&f, &c2), 1);
+	/* Used descriptors go in completion order; each advances by the
+	 * returned chain's slots, so the driver must agree on ids. Return
+	 * the 1-slot chain, then the 2-slot chain. */
+	packed_ring_push(&f.vq, c2.token, 5);
+	packed_ring_push(&f.vq, c1.token, 6);
+	CHECK_EQ(t, virtq_driver_reap(&f.drv, &id, &len), 1);
+	CHECK_EQ(t, id, d);
+	CHECK_EQ(t, len, 5);
+	CHECK_EQ(t, virtq_driver_reap(&f.drv, &id, &len), 1);
+	CHECK_EQ(t, id, a);
+	CHECK_EQ(t, len, 6);
+	CHECK_EQ(t, f.drv.num_free, 8);
+	fix_teardown(&f);
+}
+
+static void size_6(struct virtq_config *cfg)
+{
+	cfg->size = 6;
+}
+
+/* Packed rings need not be a power of two (2.8.10.1). */
+static void test_size_not_power_of_two(struct tap *t, const void *arg)
+{
+	struct fixture f;
+
+	(void)arg;
+	fix_setup(&f, true, 8, false, size_6);
+	CHECK_EQ(t, f.init_ret, 0);
+	fix_teardown(&f);
+}
+
+static void base_out_of_range(struct virtq_config *cfg)
+{
+	cfg->base = (1u << 15) | 8;
+}
+
+static void test_base_position_out_of_range(struct tap *t, const void *arg)
+{
+	struct fixture f;
+
+	(void)arg;
+	fix_setup(&f, true, 8, false, base_out_of_range);
+	CHECK_EQ(t, f.init_ret, -EINVAL);
+	CHECK_STR(t, f.vq.reason, "base position 8 >= queue size 8");
+	fix_teardown(&f);
+}
+
+int main(void)
+{
+	static const struct tap_case cases[] = {
+		{ "chain across the ring's end", test_chain_across_ring_end, NULL },
+		{ "buffer id from the last descriptor", test_id_from_last_descriptor, NULL },
+		{ "chain longer than the ring", test_chain_longer_than_ring, NULL },
+		{ "descriptor not available is not taken", test_stale_descriptor_not_taken, NULL },
+		{ "out-of-order use", test_out_of_order_use, NULL },
+		{ "size not a power of two is fine", test_size_not_power_of_two, NULL },
+		{ "base position out of range", test_base_position_out_of_range, NULL },
+	};
+
+	return tap_run(cases, sizeof(cases) / sizeof(cases[0]));
+}

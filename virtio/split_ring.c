@@ -1,0 +1,258 @@
+/* Split virtqueue, device side (virtio 1.2 section 2.7). */
+#include <errno.h>
+#include <inttypes.h>
+
+#include "virtq.h"
+#include "virtq_internal.h"
+
+/* Descriptors are 16 bytes: addr, len, flags, next (2.7.5). */
+struct desc_copy {
+	uint64_t addr;
+	uint32_t len;
+	uint16_t flags;
+	uint16_t next;
+};
+
+static inline struct desc_copy desc_load(const struct vring_desc *d)
+{
+	struct desc_copy c;
+
+	c.addr = ring_load64(&d->addr);
+	c.len = ring_load32(&d->len);
+	c.flags = ring_load16(&d->flags);
+	c.next = ring_load16(&d->next);
+	return c;
+}
+
+/* Walks the chain at head, whose descriptor the caller already loaded
+ * into d, into checked segments. Each descriptor is loaded once; a chain
+ * may not visit more descriptors than its table holds, which also ends
+ * any loop. */
+static __attribute__((noinline)) int
+split_walk(struct virtq *vq, const struct guest_mem *mem,
+		      uint16_t head, struct desc_copy d,
+		      struct virtq_chain *chain)
+{
+	const struct vring_desc *table = vq->split.desc;
+	uint32_t table_size = vq->size;
+	uint32_t idx = head;
+	uint32_t visited = 1;
+	int ret;
+
+	virtq_chain_reset(chain);
+	if (unlikely(d.flags & VRING_DESC_F_INDIRECT)) {
+		table = virtq_indirect_table(vq, mem, head, d.addr, d.len,
+					     d.flags, &table_size);
+		if (table == NULL)
+			return vq->err;
+		idx = 0;
+		d = desc_load(&table[0]);
+	}
+	for (;;) {
+		if (unlikely(d.flags & VRING_DESC_F_INDIRECT))
+			return virtq_fail(vq, -EINVAL,
+					  table == vq->split.desc
+					  ? "desc %u: INDIRECT not at chain head"
+					  : "indirect desc %u: nested INDIRECT",
+					  idx);
+		ret = virtq_chain_add(vq, mem, chain, idx, d.addr, d.len,
+				      d.flags & VRING_DESC_F_WRITE);
+		if (unlikely(ret < 0))
+			return ret;
+		if (!(d.flags & VRING_DESC_F_NEXT))
+			return 0;
+		if (unlikely(d.next >= table_size))
+			return virtq_fail(vq, -EINVAL,
+					  "desc %u: next %u >= %s size %u", idx,
+					  d.next,
+					  table == vq->split.desc ? "queue"
+								  : "indirect table",
+					  table_size);
+		if (unlikely(++visited > table_size))
+			return virtq_fail(vq, -ELOOP,
+					  "chain at head %u: longer than %u descriptors (loop)",
+					  head, table_size);
+		idx = d.next;
+		d = desc_load(&table[idx]);
+	}
+}
+
+/* Everything but a one-descriptor chain in the hot region: walks, or
+ * finds another region, or names what is wrong. Out of line so the fast
+ * loop keeps its registers. */
+static __attribute__((noinline)) int
+split_take_slow(struct virtq *vq, const struct guest_mem *mem,
+		struct hot_region *hot, uint16_t head,
+		const struct vring_desc *desc, uint64_t addr, uint32_t len,
+		uint16_t flags, struct virtq_chain *chain)
+{
+	struct desc_copy d = { .addr = addr, .len = len, .flags = flags };
+
+	chain->token.id = head;
+	chain->token.ring_slots = 1;
+	if (!(flags & (VRING_DESC_F_NEXT | VRING_DESC_F_INDIRECT)))
+		return virtq_chain_one_slow(vq, mem, hot, chain, head, addr,
+					    len, flags & VRING_DESC_F_WRITE);
+	d.next = ring_load16(&desc->next);
+	return split_walk(vq, mem, head, d, chain);
+}
+
+int split_ring_pop_batch(struct virtq *vq, const struct guest_mem *mem,
+			 struct virtq_chain *chains, unsigned max)
+{
+	struct virtq_split_state *s = &vq->split;
+	uint16_t last = s->last_avail;
+	uint16_t ready = (uint16_t)(s->avail_shadow - last);
+	unsigned n, i;
+
+	if (unlikely(vq->err))
+		return vq->err;
+	if (ready < max) {
+		/* Acquire: ring entries and descriptors the driver wrote
+		 * before moving idx are read after this load (2.7.13). */
+		uint16_t idx = le16toh(__atomic_load_n(&s->avail->idx,
+						       __ATOMIC_ACQUIRE));
+		uint16_t ahead = (uint16_t)(idx - last);
+
+		if (unlikely(ahead > vq->size))
+			return virtq_fail(vq, -EINVAL,
+					  "avail idx %u is %u ahead of last seen %u (queue size %u)",
+					  idx, ahead, last, vq->size);
+		s->avail_shadow = idx;
+		ready = ahead;
+	}
+	n = ready < max ? ready : max;
+
+	/* Locals: stores into chains[] could alias the queue's fields, and
+	 * the compiler would reload them for every chain. */
+	const struct vring_desc *table = s->desc;
+	const struct vring_avail *avail = s->avail;
+	const uint16_t mask = s->mask, size = vq->size;
+	const uint32_t cap = vq->max_chain_bytes;
+	struct hot_region hot = hot_region_of(mem, vq->mem_hint);
+
+	for (i = 0; i < n; i++) {
+		struct virtq_chain *chain = &chains[i];
+		uint16_t slot = (uint16_t)(last + i) & mask;
+		uint16_t head = ring_load16(&avail->ring[slot]);
+		const struct vring_desc *desc;
+		uint64_t addr;
+		uint32_t len;
+		uint16_t flags;
+		uint8_t *hva;
+
+		if (unlikely(head >= size)) {
+			virtq_fail(vq, -EINVAL,
+				   "avail ring[%u]: head %u >= queue size %u",
+				   slot, head, size);
+			break;
+		}
+		desc = &table[head];
+		flags = ring_load16(&desc->flags);
+		addr = ring_load64(&desc->addr);
+		len = ring_load32(&desc->len);
+		if (likely(!(flags & (VRING_DESC_F_NEXT | VRING_DESC_F_INDIRECT)) &&
+			   hot_region_fits(&hot, cap, addr, len, &hva))) {
+			chain_set_one(chain, head, 1, hva, len,
+				      flags & VRING_DESC_F_WRITE);
+			continue;
+		}
+		/* The slow path gets a copy, so hot's address never escapes
+		 * and it stays in registers. */
+		struct hot_region hot_copy = hot;
+		int ret = split_take_slow(vq, mem, &hot_copy, head, desc, addr,
+					  len, flags, chain);
+
+		hot = hot_copy;
+		if (unlikely(ret < 0))
+			break;
+	}
+	s->last_avail = (uint16_t)(last + i);
+	if (unlikely(vq->err) && i == 0)
+		return vq->err;
+	return (int)i;
+}
+
+void split_ring_push(struct virtq *vq, struct virtq_token token, uint32_t len)
+{
+	struct virtq_split_state *s = &vq->split;
+	struct vring_used_elem *e;
+
+	if (unlikely(vq->err))
+		return;
+	e = &s->used->ring[s->used_idx & s->mask];
+	ring_store32(&e->id, token.id);
+	ring_store32(&e->len, len);
+	s->used_idx++;
+}
+
+void split_ring_push_batch(struct virtq *vq, const struct virtq_done *done,
+			   unsigned n)
+{
+	struct virtq_split_state *s = &vq->split;
+	struct vring_used_elem *ring = s->used->ring;
+	const uint16_t mask = s->mask;
+	uint16_t idx = s->used_idx;
+
+	if (unlikely(vq->err))
+		return;
+	for (unsigned i = 0; i < n; i++, idx++) {
+		ring_store32(&ring[idx & mask].id, done[i].token.id);
+		ring_store32(&ring[idx & mask].len, done[i].len);
+	}
+	s->used_idx = idx;
+}
+
+bool split_ring_publish(struct virtq *vq)
+{
+	struct virtq_split_state *s = &vq->split;
+	uint16_t old, new_idx;
+	bool valid;
+
+	if (unlikely(vq->err) || s->used_published == s->used_idx)
+		return false;
+	/* Release: the used elements are visible before the index that
+	 * hands them over (2.7.14). */
+	__atomic_store_n(&s->used->idx, htole16(s->used_idx), __ATOMIC_RELEASE);
+	s->used_published = s->used_idx;
+	/* Full barrier: the index store must be visible before we read the
+	 * driver's suppression state, or both sides may sleep (2.7.10). */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (!vq->event_idx)
+		return !(ring_load16(&s->avail->flags) & VRING_AVAIL_F_NO_INTERRUPT);
+	old = s->signalled_used;
+	new_idx = s->used_idx;
+	valid = s->signalled_valid;
+	s->signalled_used = new_idx;
+	s->signalled_valid = true;
+	if (!valid)
+		return true;
+	/* used_event sits after the avail ring (2.7.10). */
+	return vring_need_event(ring_load16(&s->avail->ring[vq->size]),
+				new_idx, old);
+}
+
+void split_ring_disable_notify(struct virtq *vq)
+{
+	/* With EVENT_IDX the driver kicks only when it passes avail_event,
+	 * which is left behind while we drain; otherwise set NO_NOTIFY. */
+	if (vq->err || vq->event_idx)
+		return;
+	ring_store16(&vq->split.used->flags, VRING_USED_F_NO_NOTIFY);
+}
+
+bool split_ring_enable_notify(struct virtq *vq)
+{
+	struct virtq_split_state *s = &vq->split;
+
+	if (vq->err)
+		return false;
+	if (vq->event_idx)
+		ring_store16(&s->used->ring[vq->size], s->avail_shadow);
+	else
+		ring_store16(&s->used->flags, 0);
+	/* Full barrier: publish our wish for a kick before looking for work
+	 * the driver added without kicking (2.7.10). */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	return ring_load16(&s->avail->idx) != s->avail_shadow;
+}
