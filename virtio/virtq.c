@@ -257,6 +257,33 @@ int virtq_init(struct virtq *vq, const struct guest_mem *mem,
 	return 0;
 }
 
+void virtq_unpop(struct virtq *vq, unsigned nchains, unsigned ring_slots)
+{
+	if (vq->err)
+		return;
+	if (!vq->is_packed) {
+		vq->split.last_avail = (uint16_t)(vq->split.last_avail - nchains);
+		return;
+	}
+	struct virtq_packed_state *p = &vq->packed;
+	uint32_t pos = p->avail_pos;
+
+	ring_slots %= 2u * vq->size;
+	while (ring_slots) {
+		uint32_t step = ring_slots <= pos ? ring_slots : pos;
+
+		if (step == 0) {
+			/* Back across the ring's start: the previous lap. */
+			pos = vq->size;
+			p->avail_wrap = !p->avail_wrap;
+			continue;
+		}
+		pos -= step;
+		ring_slots -= step;
+	}
+	p->avail_pos = (uint16_t)pos;
+}
+
 uint16_t virtq_base(const struct virtq *vq)
 {
 	if (vq->is_packed)

@@ -147,6 +147,13 @@ int split_ring_pop_batch(struct virtq *vq, const struct guest_mem *mem,
 int packed_ring_pop_batch(struct virtq *vq, const struct guest_mem *mem,
 			  struct virtq_chain *chains, unsigned max);
 
+/* Gives back the chains taken last, as if never taken: nchains chains
+ * occupying ring_slots ring slots (the sum of their tokens' ring_slots).
+ * For a device that found no room to put what they carry (a receive
+ * queue's owner out of buffers): they are taken again, and checked again,
+ * later. */
+void virtq_unpop(struct virtq *vq, unsigned nchains, unsigned ring_slots);
+
 /* A chain handed back: its token and the bytes written into it. */
 struct virtq_done {
 	struct virtq_token token;

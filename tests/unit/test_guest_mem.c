@@ -121,6 +121,71 @@ static void test_add_region_checks(struct tap *t, const void *arg)
 	CHECK_EQ(t, mem.nregions, 4);
 }
 
+/* Edges: a range ending exactly at 2^64 wraps; one ending a byte short
+ * does not. Overlaps by a single byte, at either end, in either address
+ * space, are overlaps. */
+static void test_add_region_edges(struct tap *t, const void *arg)
+{
+	struct guest_mem mem;
+	char err[128];
+	struct guest_mem_region r = { .size = 0x1000, .hva = backing[0] };
+
+	(void)arg;
+	setup(&mem);
+	r.gpa = 0x50000;
+	r.uva = UINT64_MAX - 0x10;
+	CHECK_EQ(t, guest_mem_add_region(&mem, &r, err, sizeof(err)), -EINVAL);
+	CHECK_STR(t, err, "wraps");
+	r.uva = 0x900000;
+	r.gpa = UINT64_MAX - 0xfff;
+	CHECK_EQ(t, guest_mem_add_region(&mem, &r, err, sizeof(err)), -EINVAL);
+	r.gpa = UINT64_MAX - 0x1000;
+	CHECK_EQ(t, guest_mem_add_region(&mem, &r, err, sizeof(err)), 0);
+
+	setup(&mem);
+	r.uva = 0x900000;
+	r.gpa = 0x1fff; /* first byte is region 0's last */
+	CHECK_EQ(t, guest_mem_add_region(&mem, &r, err, sizeof(err)), -EINVAL);
+	r.gpa = 0x1; /* last byte is region 0's first */
+	CHECK_EQ(t, guest_mem_add_region(&mem, &r, err, sizeof(err)), -EINVAL);
+	r.gpa = 0x50000;
+	r.uva = 0x100fff; /* one byte of region 0 in the front end's space */
+	CHECK_EQ(t, guest_mem_add_region(&mem, &r, err, sizeof(err)), -EINVAL);
+	r.uva = 0xff001;
+	CHECK_EQ(t, guest_mem_add_region(&mem, &r, err, sizeof(err)), -EINVAL);
+	r.uva = 0xff000; /* ends where region 0 starts: fine */
+	CHECK_EQ(t, guest_mem_add_region(&mem, &r, err, sizeof(err)), 0);
+}
+
+/* Lengths at a region's end: the last byte fits, one more does not, and
+ * an empty range past the end is not inside. */
+static void test_translate_edges(struct tap *t, const void *arg)
+{
+	struct guest_mem mem;
+
+	(void)arg;
+	setup(&mem);
+	CHECK(t, guest_mem_uva_to_hva(&mem, 0x200ff0, 0x10) != NULL);
+	CHECK(t, guest_mem_uva_to_hva(&mem, 0x200ff0, 0x11) == NULL);
+	CHECK(t, guest_mem_gpa_to_hva(&mem, 0x3000, 0) == NULL);
+	CHECK(t, guest_mem_uva_to_hva(&mem, 0x201000, 0) == NULL);
+}
+
+/* No room: the segment array is not written past max. */
+static void test_segs_respect_max(struct tap *t, const void *arg)
+{
+	struct guest_mem mem;
+	struct guest_seg segs[5];
+	uint32_t n = 3;
+
+	(void)arg;
+	setup(&mem);
+	segs[4].len = 0xdead;
+	CHECK_EQ(t, guest_mem_gpa_to_segs(&mem, 0x1f00, 0x200, segs, &n, 4),
+		 -E2BIG);
+	CHECK_EQ(t, segs[4].len, 0xdead);
+}
+
 static void test_table_full(struct tap *t, const void *arg)
 {
 	struct guest_mem mem;
@@ -167,6 +232,9 @@ int main(void)
 		{ "add_region checks size, wrap, overlap, mapping",
 		  test_add_region_checks, NULL },
 		{ "region table full", test_table_full, NULL },
+		{ "add_region edges: 2^64, one-byte overlaps", test_add_region_edges, NULL },
+		{ "translate edges", test_translate_edges, NULL },
+		{ "segments stop at max", test_segs_respect_max, NULL },
 		{ "remove region", test_remove_region, NULL },
 	};
 

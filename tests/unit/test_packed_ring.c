@@ -82,6 +82,45 @@ static void test_chain_longer_than_ring(struct tap *t, const void *arg)
 	fix_teardown(&f);
 }
 
+/* The walk stops at exactly the ring's size: desc 0 readable, the rest
+ * writable, the last saying NEXT. One step more would report
+ * readable-after-writable instead of the loop. */
+static void test_chain_loop_at_ring_size(struct tap *t, const void *arg)
+{
+	struct fixture f;
+	struct virtq_buf b[8];
+	struct virtq_chain c;
+
+	(void)arg;
+	fix_setup(&f, true, 8, false, NULL);
+	for (int i = 0; i < 8; i++)
+		b[i] = fix_buf(&f, 64, i > 0, 0);
+	virtq_driver_add(&f.drv, b, 8);
+	f.drv.pdesc[7].flags |= htole16(VRING_DESC_F_NEXT);
+	CHECK_EQ(t, pop(&f, &c), -ELOOP);
+	fix_teardown(&f);
+}
+
+/* An error inside an indirect table breaks the queue and yields no
+ * chain. */
+static void test_bad_indirect_entry(struct tap *t, const void *arg)
+{
+	struct fixture f;
+	struct virtq_buf b[2];
+	struct virtq_chain c;
+	uint64_t table;
+
+	(void)arg;
+	fix_setup(&f, true, 8, false, NULL);
+	b[0] = fix_buf(&f, 64, true, 0);
+	b[1] = fix_buf(&f, 64, false, 0);
+	table = fix_alloc(&f, 32);
+	virtq_driver_add_indirect(&f.drv, b, 2, fix_hva(&f, table), table);
+	CHECK_EQ(t, pop(&f, &c), -EINVAL);
+	CHECK_STR(t, f.vq.reason, "desc 1: device-readable after device-writable");
+	fix_teardown(&f);
+}
+
 /* A descriptor the driver has not made available (wrong wrap value) is
  * not taken. */
 static void test_stale_descriptor_not_taken(struct tap *t, const void *arg)
@@ -172,6 +211,8 @@ int main(void)
 		{ "chain across the ring's end", test_chain_across_ring_end, NULL },
 		{ "buffer id from the last descriptor", test_id_from_last_descriptor, NULL },
 		{ "chain longer than the ring", test_chain_longer_than_ring, NULL },
+		{ "loop closing at the ring size", test_chain_loop_at_ring_size, NULL },
+		{ "bad entry in an indirect table", test_bad_indirect_entry, NULL },
 		{ "descriptor not available is not taken", test_stale_descriptor_not_taken, NULL },
 		{ "out-of-order use", test_out_of_order_use, NULL },
 		{ "size not a power of two is fine", test_size_not_power_of_two, NULL },

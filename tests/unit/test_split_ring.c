@@ -116,6 +116,26 @@ static void test_loop(struct tap *t, const void *arg)
 	fix_teardown(&f);
 }
 
+/* A loop that closes exactly at the queue size: the walk must stop with
+ * ELOOP before it reads desc 0 a second time (which would report
+ * readable-after-writable instead). */
+static void test_loop_at_queue_size(struct tap *t, const void *arg)
+{
+	struct fixture f;
+	struct virtq_buf b[16];
+
+	(void)arg;
+	fix_setup(&f, false, 16, false, NULL);
+	for (int i = 0; i < 16; i++)
+		b[i] = fix_buf(&f, 8, i > 0, 0);
+	virtq_driver_add(&f.drv, b, 16);
+	f.drv.desc[15].flags |= htole16(VRING_DESC_F_NEXT);
+	f.drv.desc[15].next = htole16(0);
+	virtq_driver_kick_prepare(&f.drv);
+	expect_broken(t, &f, -ELOOP, "longer than 16 descriptors");
+	fix_teardown(&f);
+}
+
 static void test_loop_in_indirect(struct tap *t, const void *arg)
 {
 	struct fixture f;
@@ -273,6 +293,7 @@ int main(void)
 		{ "next out of range in indirect table", test_indirect_next_out_of_range, NULL },
 		{ "descriptor loop", test_loop, NULL },
 		{ "loop in indirect table", test_loop_in_indirect, NULL },
+		{ "loop closing at the queue size", test_loop_at_queue_size, NULL },
 		{ "chain as long as the queue", test_chain_as_long_as_queue, NULL },
 		{ "used updates batched until publish", test_used_batching, NULL },
 		{ "resume from used idx after a crash", test_resume_from_used_idx, NULL },

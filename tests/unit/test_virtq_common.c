@@ -227,6 +227,29 @@ static void test_zero_length(struct tap *t, const void *arg)
 	fix_teardown(&f);
 }
 
+/* The same rules for a descriptor after the first (the general walk, not
+ * the one-descriptor fast path). */
+static void test_second_descriptor_rules(struct tap *t, const void *arg)
+{
+	struct fixture f;
+	struct virtq_buf b[2];
+
+	fix_setup(&f, FMT(arg), 16, false, NULL);
+	b[0] = fix_buf(&f, 64, false, 0);
+	b[1] = fix_buf(&f, 64, false, 0);
+	b[1].len = 0;
+	add(&f, b, 2);
+	expect_broken(t, &f, -EINVAL, "desc 1: zero length");
+	fix_teardown(&f);
+
+	fix_setup(&f, FMT(arg), 16, false, NULL);
+	b[0] = fix_buf(&f, 64, false, 0);
+	b[1] = (struct virtq_buf){ .gpa = FIX_GPA + FIX_BYTES, .len = 64 };
+	add(&f, b, 2);
+	expect_broken(t, &f, -EFAULT, "desc 1: buffer gpa");
+	fix_teardown(&f);
+}
+
 static void test_readable_after_writable(struct tap *t, const void *arg)
 {
 	struct fixture f;
@@ -260,6 +283,61 @@ static void test_chain_over_byte_cap(struct tap *t, const void *arg)
 	add(&f, b, 2);
 	expect_broken(t, &f, -E2BIG, "chain length 4097 exceeds cap 4096");
 	fix_teardown(&f);
+}
+
+static void test_one_descriptor_over_cap(struct tap *t, const void *arg)
+{
+	struct fixture f;
+	struct virtq_buf b;
+	struct virtq_chain c;
+
+	fix_setup(&f, FMT(arg), 16, false, cap_4k);
+	b = fix_buf(&f, 4096, false, 0);
+	add(&f, &b, 1);
+	CHECK_EQ(t, pop(&f, &c), 1);
+	b.len = 4097;
+	add(&f, &b, 1);
+	expect_broken(t, &f, -E2BIG, "chain length 4097 exceeds cap 4096");
+	fix_teardown(&f);
+}
+
+static void cap_max(struct virtq_config *cfg)
+{
+	cfg->max_chain_bytes = UINT32_MAX;
+}
+
+/* The fast path's len - 1 < cap needs cap below 2^32 - 1. */
+static void test_cap_clamped(struct tap *t, const void *arg)
+{
+	struct fixture f;
+
+	fix_setup(&f, FMT(arg), 16, false, cap_max);
+	CHECK_EQ(t, f.vq.max_chain_bytes, 1u << 31);
+	fix_teardown(&f);
+}
+
+/* The region the last buffer was found in is remembered; once it is
+ * removed, a buffer at its old address is outside guest memory. */
+static void test_removed_region_forgotten(struct tap *t, const void *arg)
+{
+	struct fixture f;
+	struct virtq_chain c;
+	char err[128];
+	uint8_t *second = malloc(4096);
+	struct guest_mem_region r = { .gpa = 0x100000000ull, .size = 4096,
+				      .uva = 0x100000000ull, .hva = second };
+	struct virtq_buf b = { .gpa = 0x100000000ull, .len = 64 };
+
+	fix_setup(&f, FMT(arg), 16, false, NULL);
+	CHECK_EQ(t, guest_mem_add_region(&f.mem, &r, err, sizeof(err)), 0);
+	add(&f, &b, 1);
+	CHECK_EQ(t, pop(&f, &c), 1);
+	CHECK_EQ(t, f.vq.mem_hint, 1);
+	CHECK_EQ(t, guest_mem_remove_region(&f.mem, r.gpa, r.size, NULL), 0);
+	add(&f, &b, 1);
+	expect_broken(t, &f, -EFAULT, "gpa 0x100000000 len 64 outside");
+	fix_teardown(&f);
+	free(second);
 }
 
 static void test_too_many_segments(struct tap *t, const void *arg)
@@ -540,30 +618,37 @@ static void test_kick_suppression(struct tap *t, const void *arg)
 }
 
 static uint16_t cfg_size;
-static uint64_t cfg_desc_shift;
+static uint64_t cfg_shift[3];
 static void bad_cfg(struct virtq_config *cfg)
 {
 	cfg->size = cfg_size;
-	cfg->desc_addr += cfg_desc_shift;
+	cfg->desc_addr += cfg_shift[0];
+	cfg->driver_addr += cfg_shift[1];
+	cfg->device_addr += cfg_shift[2];
 }
 
 static void test_init_checks(struct tap *t, const void *arg)
 {
 	static const struct {
 		uint16_t size;
-		uint64_t shift;
+		uint64_t shift[3];
 		int err;
 		const char *reason;
 	} cases[] = {
-		{ 0, 0, -EINVAL, "queue size 0 not in 1..32768" },
-		{ 16, 8, -EINVAL, "not aligned to 16" },
-		{ 16, FIX_BYTES, -EFAULT, "not inside one guest memory region" },
+		{ 0, { 0, 0, 0 }, -EINVAL, "queue size 0 not in 1..32768" },
+		{ 32769, { 0, 0, 0 }, -EINVAL, "queue size 32769 not in 1..32768" },
+		{ 16, { 8, 0, 0 }, -EINVAL, "descriptor area" },
+		{ 16, { 0, 1, 0 }, -EINVAL, "driver area" },
+		{ 16, { 0, 0, 2 }, -EINVAL, "device area" },
+		{ 16, { FIX_BYTES, 0, 0 }, -EFAULT, "descriptor area" },
+		{ 16, { 0, FIX_BYTES, 0 }, -EFAULT, "driver area" },
+		{ 16, { 0, 0, FIX_BYTES }, -EFAULT, "device area" },
 	};
 	struct fixture f;
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		cfg_size = cases[i].size;
-		cfg_desc_shift = cases[i].shift;
+		memcpy(cfg_shift, cases[i].shift, sizeof(cfg_shift));
 		fix_setup(&f, FMT(arg), 16, false, bad_cfg);
 		CHECK_EQ(t, f.init_ret, cases[i].err);
 		CHECK_STR(t, f.vq.reason, cases[i].reason);
@@ -606,6 +691,42 @@ static void test_base_resume(struct tap *t, const void *arg)
 	fix_teardown(&f);
 }
 
+/* Chains given back are taken again, in order, across the ring's end. */
+static void test_unpop(struct tap *t, const void *arg)
+{
+	struct fixture f;
+	struct virtq_buf b[2];
+	struct virtq_chain c[3];
+	uint16_t id;
+	uint32_t len;
+	int ids[3];
+
+	fix_setup(&f, FMT(arg), 4, false, NULL);
+	b[0] = fix_buf(&f, 64, false, 0);
+	b[1] = fix_buf(&f, 64, true, 0);
+	/* Move the ring near its end first. */
+	for (int i = 0; i < 3; i++) {
+		add(&f, b, 1);
+		pop(&f, c);
+		virtq_push(&f.vq, c[0].token, 0);
+		virtq_publish(&f.vq);
+		virtq_driver_reap(&f.drv, &id, &len);
+	}
+	ids[0] = add(&f, b, 1);
+	ids[1] = add(&f, b, 2); /* straddles the end of a packed ring */
+	CHECK_EQ(t, pop(&f, &c[0]), 1);
+	CHECK_EQ(t, pop(&f, &c[1]), 1);
+	virtq_unpop(&f.vq, 2, c[0].token.ring_slots + c[1].token.ring_slots);
+	CHECK_EQ(t, pop(&f, &c[2]), 1);
+	CHECK_EQ(t, c[2].token.id, ids[0]);
+	CHECK_EQ(t, pop(&f, &c[2]), 1);
+	CHECK_EQ(t, c[2].token.id, ids[1]);
+	CHECK_EQ(t, c[2].nwrite, 1);
+	CHECK_EQ(t, pop(&f, &c[2]), 0);
+	CHECK(t, !virtq_broken(&f.vq));
+	fix_teardown(&f);
+}
+
 int main(void)
 {
 #define BOTH(name, fn) { name " (split)", fn, &split }, { name " (packed)", fn, &packed }
@@ -619,6 +740,10 @@ int main(void)
 		BOTH("buffer runs off its region", test_addr_runs_off_region_end),
 		BOTH("zero-length descriptor", test_zero_length),
 		BOTH("readable after writable", test_readable_after_writable),
+		BOTH("rules for a second descriptor", test_second_descriptor_rules),
+		BOTH("one descriptor over the byte cap", test_one_descriptor_over_cap),
+		BOTH("byte cap clamped to 2^31", test_cap_clamped),
+		BOTH("removed region forgotten", test_removed_region_forgotten),
 		BOTH("chain over the byte cap", test_chain_over_byte_cap),
 		BOTH("chain over the segment cap", test_too_many_segments),
 		BOTH("indirect length not a multiple of 16", test_indirect_len_not_multiple),
@@ -636,6 +761,7 @@ int main(void)
 		BOTH("kick suppression", test_kick_suppression),
 		BOTH("init checks", test_init_checks),
 		BOTH("base save and resume", test_base_resume),
+		BOTH("unpop gives chains back", test_unpop),
 	};
 
 	return tap_run(cases, sizeof(cases) / sizeof(cases[0]));
