@@ -1,0 +1,415 @@
+#include "net_link.h"
+
+#include <errno.h>
+#include <linux/virtio_config.h>
+#include <linux/virtio_net.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "net_offload.h"
+#include "sg.h"
+
+#define ETH_HLEN 14
+#define ETH_ALEN 6
+/* A 64 KiB IP packet, its Ethernet header and one VLAN tag. */
+#define NET_MAX_FRAME (65535 + ETH_HLEN + 4)
+#define NET_HDR_MAX 12
+
+static const char *const drop_names[NET_DROP_MAX] = {
+	[NET_DROP_SPOOFED] = "spoofed",
+	[NET_DROP_MALFORMED] = "malformed",
+	[NET_DROP_OVERSIZE] = "oversize",
+	[NET_DROP_PEER_DOWN] = "peer_down",
+	[NET_DROP_RX_TOO_SMALL] = "rx_buffer_too_small",
+	[NET_DROP_NO_RX_BUFFER] = "no_rx_buffer",
+};
+
+const char *net_drop_name(enum net_drop reason)
+{
+	return reason < NET_DROP_MAX ? drop_names[reason] : "unknown";
+}
+
+/* The virtio-net header as read once from the sender (1.2 5.1.6). */
+struct net_hdr {
+	uint8_t flags;
+	uint8_t gso_type;
+	uint16_t hdr_len;
+	uint16_t gso_size;
+	uint16_t csum_start;
+	uint16_t csum_offset;
+};
+
+unsigned net_hdr_len(const struct vu_dev *dev)
+{
+	/* 5.1.6: num_buffers is there with VERSION_1 or MRG_RXBUF. */
+	return vu_has_feature(dev, VIRTIO_F_VERSION_1) ||
+	       vu_has_feature(dev, VIRTIO_NET_F_MRG_RXBUF) ? 12 : 10;
+}
+
+static uint16_t le16_at(const uint8_t *p)
+{
+	return (uint16_t)(p[0] | p[1] << 8);
+}
+
+static void put_le16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+}
+
+static void hdr_decode(const uint8_t *b, struct net_hdr *h)
+{
+	h->flags = b[0];
+	h->gso_type = b[1];
+	h->hdr_len = le16_at(b + 2);
+	h->gso_size = le16_at(b + 4);
+	h->csum_start = le16_at(b + 6);
+	h->csum_offset = le16_at(b + 8);
+}
+
+static void hdr_encode(uint8_t *b, const struct net_hdr *h,
+		       uint16_t num_buffers)
+{
+	b[0] = h->flags;
+	b[1] = h->gso_type;
+	put_le16(b + 2, h->hdr_len);
+	put_le16(b + 4, h->gso_size);
+	put_le16(b + 6, h->csum_start);
+	put_le16(b + 8, h->csum_offset);
+	put_le16(b + 10, num_buffers);
+}
+
+int net_link_init(struct net_link *l, const struct vu_dev_ops *ops,
+		  void *opaque)
+{
+	memset(l, 0, sizeof(*l));
+	vu_dev_init(&l->side[0], "a", vu_net_offered_features(), ops, opaque);
+	vu_dev_init(&l->side[1], "b", vu_net_offered_features(), ops, opaque);
+	l->tx = calloc(NET_BATCH, sizeof(*l->tx));
+	l->rx = calloc(NET_RX_PER_FRAME, sizeof(*l->rx));
+	l->bounce = malloc(NET_MAX_FRAME);
+	l->seg_buf = malloc(NET_MAX_FRAME);
+	if (!l->tx || !l->rx || !l->bounce || !l->seg_buf) {
+		net_link_destroy(l);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void net_link_destroy(struct net_link *l)
+{
+	for (int s = 0; s < 2; s++)
+		if (l->side[s].sock >= 0)
+			vu_dev_detach(&l->side[s]);
+	free(l->tx);
+	free(l->rx);
+	free(l->bounce);
+	free(l->seg_buf);
+	l->tx = l->rx = NULL;
+	l->bounce = l->seg_buf = NULL;
+}
+
+/* Where the frame bytes come from: the sender's segments (the one-copy
+ * path) or the bounce buffer (a frame finished in software). */
+struct frame_src {
+	const uint8_t *flat;
+	struct sg_pos sg;
+};
+
+static void src_to_sg(struct sg_pos *dst, struct frame_src *src, uint32_t n)
+{
+	if (src->flat) {
+		sg_write(dst, src->flat, n);
+		src->flat += n;
+	} else {
+		sg_copy(dst, &src->sg, n);
+	}
+}
+
+/* Returns received chains to side d and signals it. */
+static void rx_flush(struct net_link *l, unsigned d)
+{
+	struct vu_dev *dev = &l->side[d];
+	struct vu_queue *q = &dev->q[VU_RXQ];
+
+	if (l->rx_ndone == 0)
+		return;
+	if (q->started && !q->vq.err) {
+		virtq_push_batch(&q->vq, l->rx_done, l->rx_ndone);
+		if (virtq_publish(&q->vq))
+			vu_queue_call(dev, VU_RXQ);
+	}
+	l->rx_ndone = 0;
+}
+
+/* Puts one frame (header h, frame_len bytes from src) into side d's
+ * receive buffers. Returns 0, -ENOSPC (no buffers now: nothing taken),
+ * -EMSGSIZE (the buffers cannot hold it: nothing taken), -EPIPE (the
+ * queue broke). */
+static int rx_deliver(struct net_link *l, unsigned d, const struct net_hdr *h,
+		      struct frame_src *src, uint32_t frame_len)
+{
+	struct vu_dev *dev = &l->side[d];
+	struct virtq *vq = &dev->q[VU_RXQ].vq;
+	bool mrg = vu_has_feature(dev, VIRTIO_NET_F_MRG_RXBUF);
+	uint32_t hlen = net_hdr_len(dev);
+	uint64_t total = hlen + (uint64_t)frame_len, have = 0;
+	unsigned used = 0, slots = 0;
+	uint8_t hdr[NET_HDR_MAX];
+
+	if (l->rx_ndone + NET_RX_PER_FRAME > sizeof(l->rx_done) / sizeof(l->rx_done[0]))
+		rx_flush(l, d);
+	while (have < total) {
+		int r;
+
+		if (used == NET_RX_PER_FRAME) {
+			virtq_unpop(vq, used, slots);
+			return -EMSGSIZE;
+		}
+		r = virtq_pop(vq, &dev->mem, &l->rx[used]);
+		if (r == 0) {
+			virtq_unpop(vq, used, slots);
+			return -ENOSPC;
+		}
+		if (r < 0) {
+			vu_queue_broken(dev, VU_RXQ);
+			return -EPIPE;
+		}
+		have += l->rx[used].write_bytes;
+		slots += l->rx[used].token.ring_slots;
+		used++;
+		if (!mrg)
+			break;
+	}
+	/* The header goes whole into the first buffer (5.1.6.3.1). */
+	if (have < total || l->rx[0].write_bytes < hlen) {
+		virtq_unpop(vq, used, slots);
+		return -EMSGSIZE;
+	}
+	hdr_encode(hdr, h, (uint16_t)used);
+	uint32_t left = frame_len;
+
+	for (unsigned k = 0; k < used; k++) {
+		struct virtq_chain *c = &l->rx[k];
+		struct sg_pos dst;
+		uint32_t room = c->write_bytes, put = 0;
+
+		sg_init(&dst, c->seg + c->nread, c->nwrite);
+		if (k == 0) {
+			sg_write(&dst, hdr, hlen);
+			room -= hlen;
+			put = hlen;
+		}
+		uint32_t n = room < left ? room : left;
+
+		src_to_sg(&dst, src, n);
+		left -= n;
+		l->rx_done[l->rx_ndone].token = c->token;
+		l->rx_done[l->rx_ndone].len = put + n;
+		l->rx_ndone++;
+	}
+	return 0;
+}
+
+/* Counts the outcome of one delivery attempt; -ENOSPC is passed on. */
+static int count_delivery(struct net_dir_stats *st, int r, uint32_t len)
+{
+	switch (r) {
+	case 0:
+		st->packets++;
+		st->bytes += len;
+		return 0;
+	case -ENOSPC:
+		return r;
+	case -EMSGSIZE:
+		st->drops[NET_DROP_RX_TOO_SMALL]++;
+		return 0;
+	default:
+		st->drops[NET_DROP_PEER_DOWN]++;
+		return 0;
+	}
+}
+
+struct seg_ctx {
+	struct net_link *l;
+	unsigned d;
+	int first_result;
+	unsigned delivered, lost;
+};
+
+/* One software segment: delivered with a plain header (checksums are
+ * complete). */
+static int deliver_segment(void *opaque, const uint8_t *frame, size_t len)
+{
+	struct seg_ctx *ctx = opaque;
+	struct net_hdr h = { 0 };
+	struct frame_src src = { .flat = frame };
+	int r = rx_deliver(ctx->l, ctx->d, &h, &src, (uint32_t)len);
+
+	if (ctx->delivered == 0 && ctx->lost == 0 && r == -ENOSPC) {
+		/* Nothing delivered yet: the whole frame can wait. */
+		ctx->first_result = r;
+		return r;
+	}
+	if (r == 0)
+		ctx->delivered++;
+	else
+		ctx->lost++;
+	return 0;
+}
+
+/* Handles one transmitted chain. Returns 0 (delivered or dropped, the
+ * chain is done) or -ENOSPC (the receiver is out of buffers: the chain
+ * must wait). */
+static int tx_one(struct net_link *l, unsigned s, const struct virtq_chain *c)
+{
+	struct vu_dev *from = &l->side[s];
+	unsigned d = !s;
+	struct vu_dev *to = &l->side[d];
+	struct net_dir_stats *st = &l->stats[s];
+	uint32_t hlen = net_hdr_len(from);
+	uint8_t hbuf[NET_HDR_MAX], eth[ETH_HLEN];
+	struct frame_src src = { 0 };
+	struct sg_pos peek;
+	struct net_hdr h;
+	uint32_t frame_len;
+	uint8_t gso;
+	bool need_seg, need_csum;
+
+	if (c->read_bytes < hlen + ETH_HLEN) {
+		st->drops[NET_DROP_MALFORMED]++;
+		return 0;
+	}
+	frame_len = c->read_bytes - hlen;
+	if (frame_len > NET_MAX_FRAME) {
+		st->drops[NET_DROP_OVERSIZE]++;
+		return 0;
+	}
+	/* Header and Ethernet header are copied out once; everything below
+	 * decides on these copies. */
+	sg_init(&src.sg, c->seg, c->nread);
+	sg_read(&src.sg, hbuf, hlen);
+	hdr_decode(hbuf, &h);
+	peek = src.sg;
+	sg_read(&peek, eth, ETH_HLEN);
+	if (l->mac_set[s] && memcmp(eth + ETH_ALEN, l->mac[s], ETH_ALEN) != 0) {
+		st->drops[NET_DROP_SPOOFED]++;
+		return 0;
+	}
+
+	/* 5.1.6.2: what a driver may put in a transmit header, given what
+	 * it negotiated. */
+	gso = h.gso_type;
+	if ((h.flags & ~VIRTIO_NET_HDR_F_NEEDS_CSUM) ||
+	    (gso != VIRTIO_NET_HDR_GSO_NONE && gso != VIRTIO_NET_HDR_GSO_TCPV4 &&
+	     gso != VIRTIO_NET_HDR_GSO_TCPV6) ||
+	    (gso == VIRTIO_NET_HDR_GSO_TCPV4 &&
+	     !vu_has_feature(from, VIRTIO_NET_F_HOST_TSO4)) ||
+	    (gso == VIRTIO_NET_HDR_GSO_TCPV6 &&
+	     !vu_has_feature(from, VIRTIO_NET_F_HOST_TSO6)) ||
+	    (gso != VIRTIO_NET_HDR_GSO_NONE && h.gso_size == 0) ||
+	    ((h.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) &&
+	     (!vu_has_feature(from, VIRTIO_NET_F_CSUM) ||
+	      h.csum_start >= frame_len ||
+	      h.csum_offset > frame_len - h.csum_start - 2u))) {
+		st->drops[NET_DROP_MALFORMED]++;
+		return 0;
+	}
+	if (!vu_queue_ready(to, VU_RXQ)) {
+		st->drops[NET_DROP_PEER_DOWN]++;
+		return 0;
+	}
+
+	need_seg = (gso == VIRTIO_NET_HDR_GSO_TCPV4 &&
+		    !vu_has_feature(to, VIRTIO_NET_F_GUEST_TSO4)) ||
+		   (gso == VIRTIO_NET_HDR_GSO_TCPV6 &&
+		    !vu_has_feature(to, VIRTIO_NET_F_GUEST_TSO6));
+	need_csum = (h.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) &&
+		    !vu_has_feature(to, VIRTIO_NET_F_GUEST_CSUM);
+	if (!need_seg && !need_csum) {
+		/* The receiver takes the frame as it is: one copy. */
+		int r = rx_deliver(l, d, &h, &src, frame_len);
+
+		if (r == 0 && gso != VIRTIO_NET_HDR_GSO_NONE)
+			st->gso_frames++;
+		return count_delivery(st, r, frame_len);
+	}
+
+	/* Finished in software: the frame is read once into the bounce
+	 * buffer, where the guest cannot change it under us. */
+	sg_read(&src.sg, l->bounce, frame_len);
+	if (need_seg) {
+		struct seg_ctx ctx = { .l = l, .d = d };
+		int n = net_tso_segment(l->bounce, frame_len, h.gso_size,
+					l->seg_buf, NET_MAX_FRAME,
+					deliver_segment, &ctx, l->err,
+					sizeof(l->err));
+
+		if (ctx.first_result == -ENOSPC)
+			return -ENOSPC;
+		if (n < 0) {
+			st->drops[NET_DROP_MALFORMED]++;
+			return 0;
+		}
+		st->tso_segmented += ctx.delivered;
+		st->drops[NET_DROP_NO_RX_BUFFER] += ctx.lost;
+		if (ctx.delivered) {
+			st->packets++;
+			st->bytes += frame_len;
+		}
+		return 0;
+	}
+	if (net_csum_complete(l->bounce, frame_len, h.csum_start, h.csum_offset,
+			      l->err, sizeof(l->err)) < 0) {
+		st->drops[NET_DROP_MALFORMED]++;
+		return 0;
+	}
+	struct net_hdr plain = { 0 };
+	struct frame_src flat = { .flat = l->bounce };
+	int r = count_delivery(st, rx_deliver(l, d, &plain, &flat, frame_len),
+			       frame_len);
+
+	if (r == 0)
+		st->csum_completed++;
+	return r;
+}
+
+unsigned net_link_forward(struct net_link *l, unsigned s, unsigned budget)
+{
+	struct vu_dev *from = &l->side[s];
+	struct vu_queue *txq = &from->q[VU_TXQ];
+	unsigned handled = 0;
+
+	l->blocked[s] = false;
+	while (budget-- > 0 && vu_queue_ready(from, VU_TXQ)) {
+		int n = virtq_pop_batch(&txq->vq, &from->mem, l->tx, NET_BATCH);
+		int i;
+
+		if (n < 0 || virtq_broken(&txq->vq))
+			vu_queue_broken(from, VU_TXQ);
+		if (n <= 0)
+			break;
+		for (i = 0; i < n; i++) {
+			if (tx_one(l, s, &l->tx[i]) == -ENOSPC) {
+				unsigned slots = 0;
+
+				for (int k = i; k < n; k++)
+					slots += l->tx[k].token.ring_slots;
+				virtq_unpop(&txq->vq, (unsigned)(n - i), slots);
+				l->blocked[s] = true;
+				break;
+			}
+			l->tx_done[i].token = l->tx[i].token;
+			l->tx_done[i].len = 0;
+		}
+		virtq_push_batch(&txq->vq, l->tx_done, (unsigned)i);
+		if (virtq_publish(&txq->vq))
+			vu_queue_call(from, VU_TXQ);
+		rx_flush(l, !s);
+		handled += (unsigned)i;
+		if (l->blocked[s] || n < NET_BATCH)
+			break;
+	}
+	return handled;
+}

@@ -1,0 +1,70 @@
+/* The link's data path: frames one side transmits are copied, once, from
+ * its guest memory into the other side's receive buffers. The host reads
+ * no more than the virtio-net header and the Ethernet source address;
+ * offloads the receiver did not negotiate are finished in software. */
+#ifndef BULKHEAD_NET_LINK_H
+#define BULKHEAD_NET_LINK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "vhost_user_dev.h"
+
+enum net_drop {
+	NET_DROP_SPOOFED,       /* source MAC is not the side's own */
+	NET_DROP_MALFORMED,     /* runt, bad header, offload not negotiated */
+	NET_DROP_OVERSIZE,      /* frame longer than 64 KiB + headers */
+	NET_DROP_PEER_DOWN,     /* receiver not connected or its queue down */
+	NET_DROP_RX_TOO_SMALL,  /* receiver's buffers cannot hold the frame */
+	NET_DROP_NO_RX_BUFFER,  /* receiver ran out mid-way through segments */
+	NET_DROP_MAX,
+};
+
+const char *net_drop_name(enum net_drop reason);
+
+/* Counters for the frames one side sends. */
+struct net_dir_stats {
+	uint64_t packets;        /* frames delivered */
+	uint64_t bytes;          /* their Ethernet bytes */
+	uint64_t gso_frames;     /* delivered whole as one TSO segment */
+	uint64_t tso_segmented;  /* cut in software for the receiver */
+	uint64_t csum_completed; /* checksummed in software */
+	uint64_t drops[NET_DROP_MAX];
+};
+
+#define NET_BATCH 32
+/* Receive buffers one frame may take (a 64 KiB segment in 1.5 KiB
+ * mergeable buffers needs 45). */
+#define NET_RX_PER_FRAME 64
+
+struct net_link {
+	struct vu_dev side[2];
+	bool mac_set[2];
+	uint8_t mac[2][6];
+	struct net_dir_stats stats[2];  /* indexed by sending side */
+	/* Side s's frames wait for receive buffers on the other side. */
+	bool blocked[2];
+	struct virtq_chain *tx;          /* NET_BATCH */
+	struct virtq_chain *rx;          /* NET_RX_PER_FRAME */
+	struct virtq_done tx_done[NET_BATCH];
+	struct virtq_done rx_done[2 * NET_RX_PER_FRAME];
+	unsigned rx_ndone;
+	uint8_t *bounce;                 /* one whole frame */
+	uint8_t *seg_buf;                /* one software segment */
+	char err[200];
+};
+
+/* Allocates the buffers and sets both sides up. Returns 0 or -ENOMEM. */
+int net_link_init(struct net_link *l, const struct vu_dev_ops *ops,
+		  void *opaque);
+void net_link_destroy(struct net_link *l);
+
+/* Moves up to budget batches of frames sent by side s to the other side.
+ * Returns the frames taken. Sets blocked[s] when the receiver has no room
+ * (nothing is lost: the frames stay in the sender's ring). */
+unsigned net_link_forward(struct net_link *l, unsigned s, unsigned budget);
+
+/* Virtio-net header length for this side's negotiated features. */
+unsigned net_hdr_len(const struct vu_dev *dev);
+
+#endif
