@@ -52,6 +52,9 @@ static json_object *side_json(const struct vu_dev *dev)
 				       json_object_new_string(queue_state(dev, i)));
 		json_object_object_add(jq, "packed",
 				       json_object_new_boolean(q->vq.is_packed));
+		json_object_object_add(jq, "base",
+				       json_object_new_int(q->started && !q->vq.err
+							   ? virtq_base(&q->vq) : (int)q->base));
 		json_object_object_add(jq, "reason",
 				       json_object_new_string(q->vq.err ? q->vq.reason : ""));
 		json_object_array_add(queues, jq);
@@ -95,6 +98,10 @@ char *link_status_json(const struct net_link *l, const char *name,
 	json_object_object_add(root, "sides", sides);
 	json_object_object_add(root, "a_to_b", dir_json(&l->stats[0]));
 	json_object_object_add(root, "b_to_a", dir_json(&l->stats[1]));
+	json_object_object_add(json_object_object_get(root, "a_to_b"), "waiting_for_rx_buffers",
+			       json_object_new_boolean(l->blocked[0]));
+	json_object_object_add(json_object_object_get(root, "b_to_a"), "waiting_for_rx_buffers",
+			       json_object_new_boolean(l->blocked[1]));
 	text = strdup(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY));
 	json_object_put(root);
 	return text;
