@@ -1,0 +1,419 @@
+#!/usr/bin/env python3
+"""Two real VMs wired through bulkhead-link: a ping and an HTTP download.
+
+    test_link_vms.py [BULKHEAD_LINK [BUILD_IMAGES]]
+
+Builds (or reuses) the app VM images with guest-os/build-images, starts
+bulkhead-link with a control socket, and boots two QEMU VMs (q35, shared
+memfd memory, virtio-net-pci over vhost-user with vectors=0): side a is the
+server (10.0.0.1, serves a 4 MiB file over HTTP), side b the client
+(10.0.0.2: pings, downloads the file, prints its sha256 and powers off).
+The guests report on their serial consoles with "BK-RESULT ..." lines (see
+guest-os/build-images). MTU 1500 (host_mtu, so the link learns it too),
+offloads as the guests negotiate them (checksum, TSO).
+
+Prints TAP. Always kills QEMU and the link and removes its temporary
+directory. Environment:
+  BULKHEAD_ACCEL      tcg (default), kvm, or auto: boot the kernel under KVM
+                      first and use KVM only if it reaches /init (on the
+                      project's machines /dev/kvm opens but a Linux guest
+                      hangs, so the default is TCG)
+  BULKHEAD_LINK       the binary, when not given as an argument
+  BULKHEAD_IMAGE_DIR  the image cache (as for guest-os/build-images)
+  BULKHEAD_VM_KEEP=1  keep the temporary directory (consoles, link log)
+"""
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+MTU = 1500
+SERVER = {'name': 'server', 'side': 'a', 'mac': '52:54:00:b1:00:01',
+          'ip': '10.0.0.1', 'peer': '10.0.0.2'}
+CLIENT = {'name': 'client', 'side': 'b', 'mac': '52:54:00:b1:00:02',
+          'ip': '10.0.0.2', 'peer': '10.0.0.1'}
+SERVER_READY_TIMEOUT = 120
+CLIENT_DONE_TIMEOUT = 240
+MEM_MB = 256
+# virtio-net feature bits: CSUM, GUEST_TSO4, HOST_TSO4.
+TSO_BITS = 1 << 0 | 1 << 7 | 1 << 11
+
+T0 = time.monotonic()
+
+
+class Tap:
+    def __init__(self, planned):
+        self.n = 0
+        self.failed = 0
+        print('1..%d' % planned, flush=True)
+        self.planned = planned
+
+    def diag(self, text):
+        for line in str(text).splitlines() or ['']:
+            print('# ' + line, flush=True)
+
+    def check(self, ok, what, diag=None):
+        self.n += 1
+        if not ok:
+            self.failed += 1
+        print('%s %d - %s' % ('ok' if ok else 'not ok', self.n, what), flush=True)
+        if diag:
+            self.diag(diag)
+        return ok
+
+    def finish(self):
+        while self.n < self.planned:
+            self.check(False, 'not reached (an earlier step failed)')
+
+
+def elapsed():
+    return time.monotonic() - T0
+
+
+def clean(text):
+    """Console text without escape sequences and control characters."""
+    text = re.sub(r'\x1b\[[0-9;?]*[A-Za-z]', '', text)
+    return re.sub(r'[^\x09\x0a\x20-\x7e]', '', text)
+
+
+def tail(path, lines=30):
+    try:
+        with open(path, 'rb') as f:
+            text = clean(f.read().decode('utf-8', 'replace'))
+    except FileNotFoundError:
+        return ('(no %s: QEMU has not started the guest; it waits for the '
+                'vhost-user back end, or failed)' % os.path.basename(path))
+    except OSError as e:
+        return '(%s)' % e
+    if not text.strip():
+        return '(%s is empty: the guest printed nothing)' % os.path.basename(path)
+    return '\n'.join(text.splitlines()[-lines:])
+
+
+def results(path):
+    """The BK-RESULT lines of a console so far, without the prefix."""
+    try:
+        with open(path, 'rb') as f:
+            text = f.read().decode('utf-8', 'replace')
+    except OSError:
+        return []
+    return [clean(m.group(1)).strip()
+            for m in re.finditer(r'BK-RESULT ([^\r\n]*)', text)]
+
+
+def find(res, prefix):
+    for r in res:
+        if r == prefix or r.startswith(prefix + ' '):
+            return r
+    return None
+
+
+def link_status(path):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(3)
+    try:
+        s.connect(path)
+        data = b''
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+        return json.loads(data)
+    except (OSError, ValueError):
+        return None
+    finally:
+        s.close()
+
+
+def side_ok(status, side):
+    s = status['sides'][side]
+    return s['connected'] and all(q['state'] == 'ok' for q in s['queues'])
+
+
+def stop(proc, grace=5.0):
+    """SIGTERM, then SIGKILL; returns the exit status."""
+    if proc is None:
+        return None
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(grace)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    return proc.returncode
+
+
+def qemu_cmd(vm, images, sock, console, accel):
+    append = ('console=ttyS0 panic=-1 bk.role=%s bk.ip=%s/24 bk.peer=%s bk.mtu=%d'
+              % (vm['name'], vm['ip'], vm['peer'], MTU))
+    return [
+        'qemu-system-x86_64', '-M', 'q35', '-accel', accel, '-smp', '1',
+        '-m', str(MEM_MB), '-nodefaults', '-no-user-config', '-no-reboot',
+        '-display', 'none', '-monitor', 'none', '-serial', 'file:' + console,
+        '-object', 'memory-backend-memfd,id=mem,size=%dM,share=on' % MEM_MB,
+        '-numa', 'node,memdev=mem',
+        '-kernel', os.path.join(images, 'vmlinuz'),
+        '-initrd', os.path.join(images, 'app-initramfs.cpio.gz'),
+        '-append', append,
+        '-chardev', 'socket,id=c0,path=%s,reconnect=1' % sock,
+        '-netdev', 'vhost-user,id=n0,chardev=c0',
+        '-device', 'virtio-net-pci,netdev=n0,mac=%s,host_mtu=%d,vectors=0,romfile=' % (vm['mac'], MTU),
+    ]
+
+
+def wait_socket(path, proc, timeout):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if os.path.exists(path):
+            return True
+        if proc.poll() is not None:
+            return False
+        time.sleep(0.05)
+    return False
+
+
+def main(argv):
+    link_bin = argv[1] if len(argv) > 1 else os.environ.get(
+        'BULKHEAD_LINK', os.path.join(ROOT, 'build-test/vmm/bulkhead-link'))
+    build_images = argv[2] if len(argv) > 2 else os.path.join(
+        ROOT, 'guest-os/build-images')
+    tap = Tap(13)
+    accel = os.environ.get('BULKHEAD_ACCEL', 'tcg')
+    tmp = tempfile.mkdtemp(prefix='bulkhead-vm-')
+    procs = {}
+    link_log = os.path.join(tmp, 'link.log')
+    try:
+        run(tap, tmp, procs, link_bin, build_images, accel, link_log)
+    finally:
+        for name in ('client', 'server'):
+            stop(procs.get(name))
+        stop(procs.get('link'))
+        for f in procs.values():
+            for stream in (f.stdout, f.stderr):
+                if stream:
+                    stream.close()
+        tap.finish()
+        tap.diag('total run time %.1f s' % elapsed())
+        if os.environ.get('BULKHEAD_VM_KEEP') == '1':
+            tap.diag('kept ' + tmp)
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return 1 if tap.failed else 0
+
+
+def kvm_boots(images, tmp):
+    """Whether a Linux guest gets to /init under KVM within 20 s. /dev/kvm
+    existing is not enough: on some hosts the guest hangs in early boot."""
+    if not os.access('/dev/kvm', os.R_OK | os.W_OK):
+        return False
+    console = os.path.join(tmp, 'kvm-probe.console')
+    proc = subprocess.Popen(
+        ['qemu-system-x86_64', '-M', 'q35', '-accel', 'kvm', '-m', '128',
+         '-nodefaults', '-no-user-config', '-no-reboot', '-display', 'none',
+         '-monitor', 'none', '-serial', 'file:' + console,
+         '-kernel', os.path.join(images, 'vmlinuz'),
+         '-initrd', os.path.join(images, 'app-initramfs.cpio.gz'),
+         '-append', 'console=ttyS0 panic=-1 bk.role=probe'],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL)
+    try:
+        end = time.monotonic() + 20
+        while time.monotonic() < end and proc.poll() is None:
+            if find(results(console), 'init'):
+                return True
+            time.sleep(0.2)
+        return bool(find(results(console), 'init'))
+    finally:
+        stop(proc, grace=1)
+
+
+def run(tap, tmp, procs, link_bin, build_images, accel, link_log):
+    # 1: the images.
+    t = time.monotonic()
+    r = subprocess.run([build_images], stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, text=True)
+    took = time.monotonic() - t
+    if not tap.check(r.returncode == 0, 'guest images built',
+                     '%s (%.1f s)\n%s' % (build_images, took, r.stdout.strip())):
+        return
+    images = os.environ.get('BULKHEAD_IMAGE_DIR', '/var/cache/bulkhead/images')
+    if accel == 'auto':
+        accel = 'kvm' if kvm_boots(images, tmp) else 'tcg'
+        tap.diag('accelerator: %s (probed)' % accel)
+    elif accel not in ('kvm', 'tcg'):
+        tap.diag('BULKHEAD_ACCEL=%s: not kvm, tcg or auto; using tcg' % accel)
+        accel = 'tcg'
+    with open(os.path.join(images, 'manifest.json')) as f:
+        manifest = json.load(f)
+    want_sha = manifest['test_file']['sha256']
+
+    # 2: the link.
+    socks = {s: os.path.join(tmp, s + '.sock') for s in ('a', 'b')}
+    control = os.path.join(tmp, 'control.sock')
+    log = open(link_log, 'w')
+    procs['link'] = subprocess.Popen(
+        [link_bin, '--a', socks['a'], '--b', socks['b'], '--control', control,
+         '--mac-a', SERVER['mac'], '--mac-b', CLIENT['mac'], '--name', 'vmtest'],
+        stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+    log.close()
+    up = all(wait_socket(p, procs['link'], 10) for p in (socks['a'], socks['b'], control))
+    if not tap.check(up, 'bulkhead-link listening', None if up else tail(link_log)):
+        return
+
+    # Both VMs boot at once; the client waits for the server to answer.
+    tap.diag('booting server (side a) and client (side b) under %s' % accel)
+    started = {}
+    consoles = {}
+    for vm in (SERVER, CLIENT):
+        name = vm['name']
+        consoles[name] = os.path.join(tmp, name + '.console')
+        out = open(os.path.join(tmp, name + '.qemu'), 'w')
+        started[name] = time.monotonic()
+        procs[name] = subprocess.Popen(
+            qemu_cmd(vm, images, socks[vm['side']], consoles[name], accel),
+            stdin=subprocess.DEVNULL, stdout=out, stderr=out)
+        out.close()
+
+    def vm_trouble(name):
+        q = open(os.path.join(tmp, name + '.qemu')).read().strip()
+        return ('%s VM: QEMU %s\nQEMU output: %s\nconsole tail:\n%s\nlink log tail:\n%s'
+                % (name, 'exited with %s' % procs[name].returncode
+                   if procs[name].poll() is not None else 'still running',
+                   q or '(none)', tail(consoles[name]), tail(link_log, 15)))
+
+    # 3: the server gets ready; 4: the client finishes.
+    ready_at = done_at = None
+    connected_snapshot = None
+    last_status = None
+    next_poll = 0.0
+    deadline_ready = time.monotonic() + SERVER_READY_TIMEOUT
+    deadline_done = time.monotonic() + CLIENT_DONE_TIMEOUT
+    while True:
+        now = time.monotonic()
+        if ready_at is None and find(results(consoles['server']), 'server-ready'):
+            ready_at = now - started['server']
+        cres = results(consoles['client'])
+        if find(cres, 'done'):
+            done_at = now - started['client']
+        if now >= next_poll:
+            st = link_status(control)
+            if st:
+                last_status = st
+                if connected_snapshot is None and side_ok(st, 'a') and side_ok(st, 'b'):
+                    connected_snapshot = st
+            next_poll = now + 0.5
+        if done_at is not None:
+            break
+        if ready_at is None and now > deadline_ready:
+            break
+        if now > deadline_done:
+            break
+        if procs['server'].poll() is not None or procs['client'].poll() is not None:
+            # The client powers off after "done": read its console once more.
+            time.sleep(0.2)
+            if find(results(consoles['client']), 'done'):
+                done_at = time.monotonic() - started['client']
+            break
+        time.sleep(0.1)
+
+    sres = results(consoles['server'])
+    cres = results(consoles['client'])
+    if not tap.check(ready_at is not None, 'server VM booted and serving',
+                     'boot-to-ready %.1f s (%s)' % (ready_at, find(sres, 'server-ready'))
+                     if ready_at is not None else vm_trouble('server')):
+        return
+    if not tap.check(done_at is not None, 'client VM ran its job to the end',
+                     'boot-to-done %.1f s; client: %s' % (done_at, '; '.join(cres))
+                     if done_at is not None else vm_trouble('client')):
+        return
+
+    # 5: both front ends connected, every queue running, during the run;
+    # 6: offloads and MTU as configured.
+    st = connected_snapshot
+    tap.check(st is not None, 'both sides connected with all queues ok',
+              None if st else
+              'last status: %s' % json.dumps(last_status and last_status['sides']))
+    if st:
+        feats = {s: int(st['sides'][s]['features'], 16) for s in ('a', 'b')}
+        mtus = {s: st['sides'][s]['mtu'] for s in ('a', 'b')}
+        tso = all(f & TSO_BITS == TSO_BITS for f in feats.values())
+        tap.check(tso and all(m == MTU for m in mtus.values()),
+                  'both guests negotiated CSUM/GUEST_TSO4/HOST_TSO4 and MTU %d' % MTU,
+                  'features a=%#x b=%#x, mtu a=%s b=%s' % (
+                      feats['a'], feats['b'], mtus['a'], mtus['b']))
+    else:
+        tap.check(False, 'both guests negotiated CSUM/GUEST_TSO4/HOST_TSO4 and MTU %d'
+                  % MTU, 'no status with both sides connected')
+
+    # 7, 8: pings.
+    ping = find(cres, 'ping')
+    tap.check(ping == 'ping ok 5/5', 'client pinged the server: 5/5 answered',
+              'client: %s; %s' % (ping, find(cres, 'peer-reachable')))
+    big = find(cres, 'ping-big')
+    tap.check(big is not None and big.startswith('ping-big ok 3/3'),
+              'full-size packets (MTU %d) cross the link' % MTU, 'client: %s' % big)
+
+    # 9: the file.
+    got = (find(cres, 'sha256') or '').split()[1:]
+    served = (find(sres, 'server-sha256') or '').split()[1:]
+    tap.check(got and got == served and got[0] == want_sha,
+              'downloaded file sha256 equals the served one',
+              'client %s, server %s, image manifest %s; %s' % (
+                  got[0] if got else None, served[0] if served else None,
+                  want_sha, find(cres, 'wget')))
+
+    # Final counters, once the client is gone.
+    final = link_status(control) or last_status
+    if final is None:
+        tap.check(False, 'link status readable')
+        return
+    ab, ba = final['a_to_b'], final['b_to_a']
+    counters = ('a_to_b (server->client): packets %d bytes %d gso_frames %d '
+                'tso_segmented %d csum_completed %d drops %s\n'
+                'b_to_a (client->server): packets %d bytes %d gso_frames %d '
+                'tso_segmented %d csum_completed %d drops %s' % (
+                    ab['packets'], ab['bytes'], ab['gso_frames'], ab['tso_segmented'],
+                    ab['csum_completed'], json.dumps(ab['drops']),
+                    ba['packets'], ba['bytes'], ba['gso_frames'], ba['tso_segmented'],
+                    ba['csum_completed'], json.dumps(ba['drops'])))
+    # 10, 11, 12: the counters.
+    tap.check(ab['packets'] > 0 and ba['packets'] > 0,
+              'link counted packets both ways', counters)
+    tap.check(ab['gso_frames'] > 0,
+              'TSO segments crossed server->client whole (gso_frames > 0)',
+              'a_to_b.gso_frames %d, tso_segmented %d' % (ab['gso_frames'],
+                                                           ab['tso_segmented']))
+    bad = {d: ab['drops'][d] + ba['drops'][d]
+           for d in ('spoofed', 'malformed', 'oversize')}
+    tap.check(not any(bad.values()), 'no frame dropped as spoofed, malformed or oversize',
+              json.dumps(bad))
+
+    # 13: the link stops cleanly (and its sanitizers found nothing).
+    for name in ('client', 'server'):
+        stop(procs[name])
+    rc = stop(procs['link'], grace=10)
+    with open(link_log, errors='replace') as f:
+        text = f.read()
+    sanitizer = re.search(r'(ERROR: \w+Sanitizer|runtime error:)', text)
+    tap.check(rc == 0 and not sanitizer, 'bulkhead-link exits cleanly on SIGTERM',
+              'exit %s; link log:\n%s' % (rc, tail(link_log, 40)))
+
+
+def on_signal(signum, _frame):
+    raise SystemExit(128 + signum)
+
+
+if __name__ == '__main__':
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    sys.exit(main(sys.argv))
