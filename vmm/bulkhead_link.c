@@ -146,7 +146,7 @@ static void side_disconnect(struct link_proc *p, unsigned s)
 static void on_accept(struct link_proc *p, unsigned s)
 {
 	struct vu_dev *dev = &p->link.side[s];
-	int fd = accept4(p->listen_fd[s], NULL, NULL, SOCK_CLOEXEC);
+	int fd = accept4(p->listen_fd[s], NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 
 	if (fd < 0)
 		return;
@@ -163,7 +163,7 @@ static void on_accept(struct link_proc *p, unsigned s)
 
 static void on_control(struct link_proc *p)
 {
-	int fd = accept4(p->control_fd, NULL, NULL, SOCK_CLOEXEC);
+	int fd = accept4(p->control_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 	char *text;
 
 	if (fd < 0)
@@ -173,7 +173,9 @@ static void on_control(struct link_proc *p)
 		size_t len = strlen(text), off = 0;
 
 		while (off < len) {
-			ssize_t n = send(fd, text + off, len - off, MSG_NOSIGNAL);
+			/* A reader that does not read gets what fits. */
+			ssize_t n = send(fd, text + off, len - off,
+					 MSG_NOSIGNAL | MSG_DONTWAIT);
 
 			if (n <= 0)
 				break;

@@ -1,6 +1,7 @@
 #include "vhost_user_dev.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_net.h>
@@ -338,11 +339,18 @@ static int handle_rem_mem_reg(struct vu_dev *dev, struct vu_msg *msg)
 		      r->gpa, r->size);
 }
 
-/* Takes a kick/call/err descriptor from the message into *slot. */
+/* Takes a kick/call/err descriptor from the message into *slot. It is
+ * made non-blocking: whatever the front end passed (a full pipe, an
+ * eventfd at its maximum), writing or reading it must never stall the
+ * link. */
 static void take_fd(struct vu_msg *msg, int *slot)
 {
 	close_fd(slot);
 	if (msg->nfds == 1) {
+		int flags = fcntl(msg->fds[0], F_GETFL);
+
+		if (flags >= 0)
+			fcntl(msg->fds[0], F_SETFL, flags | O_NONBLOCK);
 		*slot = msg->fds[0];
 		msg->fds[0] = -1;
 	}
@@ -532,6 +540,8 @@ int vu_dev_handle_socket(struct vu_dev *dev)
 
 	if (ret == -ECONNRESET)
 		return ret;
+	if (ret == -EAGAIN)
+		return 0;
 	if (ret < 0) {
 		/* The stream is out of step: nothing after this can be
 		 * trusted to start at a header. */

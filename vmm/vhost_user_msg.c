@@ -1,6 +1,7 @@
 #include "vhost_user_msg.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -106,6 +107,40 @@ void vu_msg_close_fds(struct vu_msg *msg)
 	msg->nfds = 0;
 }
 
+/* Front ends send a message in one sendmsg, so by the time its header is
+ * readable the rest is there. A front end that stops half-way must not
+ * stall the link (both sides share one thread): the rest gets this long. */
+#define VU_MSG_REST_MS 50
+
+/* Reads exactly len bytes from a non-blocking socket, waiting at most
+ * VU_MSG_REST_MS for data. Returns len, 0 at end of stream, or -1. */
+static ssize_t read_rest(int sock, uint8_t *buf, size_t len)
+{
+	size_t got = 0;
+
+	while (got < len) {
+		ssize_t n = recv(sock, buf + got, len - got, MSG_DONTWAIT);
+
+		if (n > 0) {
+			got += (size_t)n;
+			continue;
+		}
+		if (n == 0)
+			return 0;
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN && errno != EWOULDBLOCK)
+			return -1;
+		struct pollfd p = { .fd = sock, .events = POLLIN };
+
+		if (poll(&p, 1, VU_MSG_REST_MS) <= 0) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
+	}
+	return (ssize_t)got;
+}
+
 int vu_msg_read(int sock, struct vu_msg *msg, char *err, size_t errlen)
 {
 	union {
@@ -123,10 +158,12 @@ int vu_msg_read(int sock, struct vu_msg *msg, char *err, size_t errlen)
 
 	msg->nfds = 0;
 	do {
-		n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+		n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
 	} while (n < 0 && errno == EINTR);
 	if (n == 0)
 		return -ECONNRESET;
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return -EAGAIN; /* woken for nothing: not an error */
 	if (n < 0) {
 		int e = errno;
 
@@ -150,8 +187,9 @@ int vu_msg_read(int sock, struct vu_msg *msg, char *err, size_t errlen)
 		vu_msg_close_fds(msg);
 		return -E2BIG;
 	}
-	if ((size_t)n != sizeof(msg->hdr)) {
-		snprintf(err, errlen, "short header: %zd of %zu bytes", n,
+	if ((size_t)n != sizeof(msg->hdr) &&
+	    read_rest(sock, (uint8_t *)&msg->hdr + n, sizeof(msg->hdr) - (size_t)n) <= 0) {
+		snprintf(err, errlen, "header cut at %zd of %zu bytes", n,
 			 sizeof(msg->hdr));
 		vu_msg_close_fds(msg);
 		return -EPROTO;
@@ -165,20 +203,12 @@ int vu_msg_read(int sock, struct vu_msg *msg, char *err, size_t errlen)
 		vu_msg_close_fds(msg);
 		return -EMSGSIZE;
 	}
-	size_t got = 0;
-
-	while (got < msg->hdr.size) {
-		n = read(sock, msg->payload.bytes + got, msg->hdr.size - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			snprintf(err, errlen, "%s: payload cut at %zu of %u bytes",
-				 vu_request_name(msg->hdr.request), got,
-				 msg->hdr.size);
-			vu_msg_close_fds(msg);
-			return n == 0 ? -ECONNRESET : -errno;
-		}
-		got += (size_t)n;
+	if (msg->hdr.size &&
+	    read_rest(sock, msg->payload.bytes, msg->hdr.size) <= 0) {
+		snprintf(err, errlen, "%s: payload of %u bytes not sent with its header",
+			 vu_request_name(msg->hdr.request), msg->hdr.size);
+		vu_msg_close_fds(msg);
+		return -EPROTO;
 	}
 	return 0;
 }

@@ -1,0 +1,336 @@
+#define _GNU_SOURCE
+#include "vu_frontend.h"
+
+#include <errno.h>
+#include <linux/virtio_config.h>
+#include <linux/virtio_net.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#define BIT(n) (1ull << (n))
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+int fe_connect(struct fe *fe, const char *path, int timeout_ms)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+
+	memset(fe, 0, sizeof(*fe));
+	fe->memfd = -1;
+	for (int i = 0; i < 2; i++)
+		fe->kick[i] = fe->call[i] = -1;
+	strncpy(addr.sun_path, path, sizeof(addr.sun_path) - 1);
+	for (int waited = 0;; waited += 20) {
+		fe->sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fe->sock < 0)
+			return -errno;
+		if (connect(fe->sock, (struct sockaddr *)&addr, sizeof(addr)) == 0)
+			return 0;
+		close(fe->sock);
+		fe->sock = -1;
+		if (waited >= timeout_ms)
+			return -ETIMEDOUT;
+		sleep_ms(20);
+	}
+}
+
+void fe_close(struct fe *fe)
+{
+	if (fe->sock >= 0)
+		close(fe->sock);
+	for (int i = 0; i < 2; i++) {
+		if (fe->kick[i] >= 0)
+			close(fe->kick[i]);
+		if (fe->call[i] >= 0)
+			close(fe->call[i]);
+		virtq_driver_destroy(&fe->q[i]);
+	}
+	if (fe->mem)
+		munmap(fe->mem, fe->mem_size);
+	if (fe->memfd >= 0)
+		close(fe->memfd);
+	memset(fe, 0, sizeof(*fe));
+	fe->sock = fe->memfd = -1;
+}
+
+int fe_send(struct fe *fe, uint32_t request, uint32_t flags,
+	    const void *payload, uint32_t size, const int *fds, unsigned nfds)
+{
+	struct vu_hdr hdr = { .request = request, .flags = flags, .size = size };
+	struct iovec iov[2] = {
+		{ .iov_base = &hdr, .iov_len = sizeof(hdr) },
+		{ .iov_base = (void *)payload, .iov_len = payload ? size : 0 },
+	};
+	union {
+		char buf[CMSG_SPACE(16 * sizeof(int))];
+		struct cmsghdr align;
+	} control;
+	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = payload ? 2 : 1 };
+
+	if (nfds) {
+		struct cmsghdr *c;
+
+		mh.msg_control = control.buf;
+		mh.msg_controllen = CMSG_SPACE(nfds * sizeof(int));
+		c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(nfds * sizeof(int));
+		memcpy(CMSG_DATA(c), fds, nfds * sizeof(int));
+	}
+	return sendmsg(fe->sock, &mh, MSG_NOSIGNAL) < 0 ? -errno : 0;
+}
+
+int fe_recv(struct fe *fe, struct vu_msg *reply, int timeout_ms)
+{
+	struct pollfd p = { .fd = fe->sock, .events = POLLIN };
+	ssize_t n;
+
+	if (poll(&p, 1, timeout_ms) <= 0)
+		return -ETIMEDOUT;
+	n = recv(fe->sock, &reply->hdr, sizeof(reply->hdr), MSG_WAITALL);
+	if (n == 0)
+		return -ECONNRESET;
+	if (n != sizeof(reply->hdr) || reply->hdr.size > sizeof(reply->payload))
+		return -EPROTO;
+	if (reply->hdr.size &&
+	    recv(fe->sock, &reply->payload, reply->hdr.size, MSG_WAITALL) !=
+		    (ssize_t)reply->hdr.size)
+		return -EPROTO;
+	return (int)reply->hdr.size;
+}
+
+int fe_get_u64(struct fe *fe, uint32_t request, uint64_t *value)
+{
+	struct vu_msg r;
+	int ret = fe_send(fe, request, VU_VERSION, NULL, 0, NULL, 0);
+
+	if (ret < 0)
+		return ret;
+	ret = fe_recv(fe, &r, 2000);
+	if (ret < 0)
+		return ret;
+	if (ret != sizeof(uint64_t))
+		return -EPROTO;
+	*value = r.payload.u64;
+	return 0;
+}
+
+/* A request that wants REPLY_ACK: returns 0 when the back end said yes. */
+static int send_acked(struct fe *fe, uint32_t request, const void *payload,
+		      uint32_t size, const int *fds, unsigned nfds)
+{
+	struct vu_msg r;
+	int ret = fe_send(fe, request, VU_VERSION | VU_FLAG_NEED_REPLY, payload,
+			  size, fds, nfds);
+
+	if (ret < 0)
+		return ret;
+	ret = fe_recv(fe, &r, 2000);
+	if (ret < 0)
+		return ret;
+	return ret == sizeof(uint64_t) && r.payload.u64 == 0 ? 0 : -EIO;
+}
+
+void *fe_hva(struct fe *fe, uint64_t gpa)
+{
+	return fe->mem + (gpa - FE_GPA_BASE);
+}
+
+static uint64_t fe_alloc(struct fe *fe, uint64_t bytes)
+{
+	uint64_t gpa = FE_GPA_BASE + fe->next_buf;
+
+	fe->next_buf = (fe->next_buf + bytes + 63) & ~63ull;
+	return gpa;
+}
+
+int fe_start(struct fe *fe, uint64_t want_features, bool packed,
+	     uint16_t qsize, size_t mem_size)
+{
+	uint64_t offered, proto;
+	int ret;
+
+	if ((ret = fe_get_u64(fe, VU_GET_FEATURES, &offered)) < 0)
+		return ret;
+	fe->features = offered & want_features;
+	if (packed)
+		fe->features |= offered & BIT(VIRTIO_F_RING_PACKED);
+	else
+		fe->features &= ~BIT(VIRTIO_F_RING_PACKED);
+	fe->packed = packed;
+	fe->qsize = qsize;
+	fe->hdr_len = 12;
+	if (offered & BIT(VU_F_PROTOCOL_FEATURES)) {
+		fe->features |= BIT(VU_F_PROTOCOL_FEATURES);
+		if ((ret = fe_get_u64(fe, VU_GET_PROTOCOL_FEATURES, &proto)) < 0)
+			return ret;
+		fe->protocol_features = proto & BIT(VU_PROTOCOL_F_REPLY_ACK);
+		ret = fe_send(fe, VU_SET_PROTOCOL_FEATURES, VU_VERSION,
+			      &fe->protocol_features, 8, NULL, 0);
+		if (ret < 0)
+			return ret;
+	}
+	if ((ret = fe_send(fe, VU_SET_OWNER, VU_VERSION, NULL, 0, NULL, 0)) < 0 ||
+	    (ret = send_acked(fe, VU_SET_FEATURES, &fe->features, 8, NULL, 0)) < 0)
+		return ret;
+
+	fe->mem_size = mem_size;
+	fe->memfd = memfd_create("fe-guest", MFD_CLOEXEC);
+	if (fe->memfd < 0 || ftruncate(fe->memfd, (off_t)mem_size) < 0)
+		return -errno;
+	fe->mem = mmap(NULL, mem_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+		       fe->memfd, 0);
+	if (fe->mem == MAP_FAILED) {
+		fe->mem = NULL;
+		return -errno;
+	}
+	struct vu_mem_table t = { .nregions = 1 };
+
+	t.regions[0] = (struct vu_mem_region){ .gpa = FE_GPA_BASE,
+					       .size = mem_size,
+					       .uva = (uint64_t)(uintptr_t)fe->mem };
+	ret = send_acked(fe, VU_SET_MEM_TABLE, &t, 8 + sizeof(t.regions[0]),
+			 &fe->memfd, 1);
+	if (ret < 0)
+		return ret;
+
+	for (uint32_t qi = 0; qi < 2; qi++) {
+		uint64_t ring = fe_alloc(fe, virtq_driver_ring_bytes(packed, qsize));
+		struct virtq_driver *d = &fe->q[qi];
+		struct vu_vring_state num = { qi, qsize }, base = { qi, 0 };
+		struct virtq_config c;
+
+		ret = virtq_driver_init(d, packed, qsize,
+					fe->features & BIT(VIRTIO_RING_F_EVENT_IDX),
+					fe_hva(fe, ring), ring);
+		if (ret < 0)
+			return ret;
+		c = virtq_driver_config(d);
+		if (packed)
+			base.num = c.base;
+		struct vu_vring_addr addr = {
+			.index = qi,
+			.desc_uva = (uint64_t)(uintptr_t)fe_hva(fe, c.desc_addr),
+			.avail_uva = (uint64_t)(uintptr_t)fe_hva(fe, c.driver_addr),
+			.used_uva = (uint64_t)(uintptr_t)fe_hva(fe, c.device_addr),
+		};
+		uint64_t idx = qi;
+		struct vu_vring_state on = { qi, 1 };
+
+		fe->kick[qi] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		fe->call[qi] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if ((ret = send_acked(fe, VU_SET_VRING_NUM, &num, 8, NULL, 0)) < 0 ||
+		    (ret = send_acked(fe, VU_SET_VRING_BASE, &base, 8, NULL, 0)) < 0 ||
+		    (ret = send_acked(fe, VU_SET_VRING_ADDR, &addr, sizeof(addr), NULL, 0)) < 0 ||
+		    (ret = send_acked(fe, VU_SET_VRING_CALL, &idx, 8, &fe->call[qi], 1)) < 0 ||
+		    (ret = send_acked(fe, VU_SET_VRING_KICK, &idx, 8, &fe->kick[qi], 1)) < 0 ||
+		    (ret = send_acked(fe, VU_SET_VRING_ENABLE, &on, 8, NULL, 0)) < 0)
+			return ret;
+		virtq_driver_set_interrupts(d, false);
+		fe->pool[qi] = fe_alloc(fe, (uint64_t)qsize * FE_BUF_SIZE);
+		if (fe->next_buf > mem_size)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static uint64_t pool_buf(struct fe *fe, unsigned qi)
+{
+	uint64_t gpa = fe->pool[qi] + (uint64_t)fe->pool_next[qi] * FE_BUF_SIZE;
+
+	fe->pool_next[qi] = (fe->pool_next[qi] + 1) % fe->qsize;
+	return gpa;
+}
+
+void fe_kick(struct fe *fe, unsigned qi)
+{
+	uint64_t one = 1;
+
+	if (virtq_driver_kick_prepare(&fe->q[qi]) &&
+	    write(fe->kick[qi], &one, sizeof(one)) < 0)
+		return;
+}
+
+int fe_post_rx(struct fe *fe, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		struct virtq_buf b = { .gpa = pool_buf(fe, FE_RXQ),
+				       .len = FE_BUF_SIZE, .writable = true };
+		int id = virtq_driver_add(&fe->q[FE_RXQ], &b, 1);
+
+		if (id < 0)
+			return id;
+		fe->buf_gpa[FE_RXQ][id] = b.gpa;
+	}
+	fe_kick(fe, FE_RXQ);
+	return 0;
+}
+
+int fe_send_frame(struct fe *fe, const uint8_t *frame, size_t len)
+{
+	struct virtq_buf b;
+	uint8_t *p;
+	int id;
+
+	if (len + fe->hdr_len > FE_BUF_SIZE)
+		return -EMSGSIZE;
+	b.gpa = pool_buf(fe, FE_TXQ);
+	b.len = (uint32_t)(fe->hdr_len + len);
+	b.writable = false;
+	p = fe_hva(fe, b.gpa);
+	memset(p, 0, fe->hdr_len);
+	memcpy(p + fe->hdr_len, frame, len);
+	id = virtq_driver_add(&fe->q[FE_TXQ], &b, 1);
+	if (id < 0)
+		return id;
+	fe_kick(fe, FE_TXQ);
+	return 0;
+}
+
+unsigned fe_reap_tx(struct fe *fe)
+{
+	uint16_t id;
+	uint32_t len;
+	unsigned n = 0;
+
+	while (virtq_driver_reap(&fe->q[FE_TXQ], &id, &len) == 1)
+		n++;
+	return n;
+}
+
+int fe_recv_frame(struct fe *fe, uint8_t *buf, size_t cap, int timeout_ms)
+{
+	for (int waited = 0;; waited++) {
+		uint16_t id;
+		uint32_t len;
+
+		if (virtq_driver_reap(&fe->q[FE_RXQ], &id, &len) == 1) {
+			size_t n;
+
+			if (len < fe->hdr_len || id >= fe->qsize)
+				return -EPROTO;
+			n = len - fe->hdr_len;
+			if (n > cap)
+				n = cap;
+			memcpy(buf, (uint8_t *)fe_hva(fe, fe->buf_gpa[FE_RXQ][id]) +
+					    fe->hdr_len, n);
+			return (int)n;
+		}
+		if (waited >= timeout_ms)
+			return -EAGAIN;
+		sleep_ms(1);
+	}
+}

@@ -1,0 +1,75 @@
+/* A vhost-user front end for tests and benchmarks: plays a VM's QEMU and
+ * its virtio-net driver at once. Guest memory is a memfd shared with the
+ * back end; the rings are virtio/'s driver-side queues. Every message can
+ * also be sent raw, with any size, flags and descriptors, to play a
+ * hostile front end. */
+#ifndef BULKHEAD_VU_FRONTEND_H
+#define BULKHEAD_VU_FRONTEND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vhost_user_proto.h"
+#include "virtq_driver.h"
+
+#define FE_RXQ 0
+#define FE_TXQ 1
+#define FE_BUF_SIZE 2048u
+
+struct fe {
+	int sock;
+	int memfd;
+	uint8_t *mem;            /* guest memory, mapped here too */
+	size_t mem_size;
+	uint64_t features;       /* negotiated */
+	uint64_t protocol_features;
+	bool packed;
+	uint16_t qsize;
+	unsigned hdr_len;
+	struct virtq_driver q[2];
+	int kick[2], call[2];
+	uint64_t next_buf;       /* bump allocator for rings and pools */
+	uint64_t pool[2];        /* qsize buffers of FE_BUF_SIZE per queue */
+	unsigned pool_next[2];   /* rotates: at most qsize are in flight */
+	uint64_t buf_gpa[2][VIRTQ_MAX_SIZE]; /* the buffer behind each id */
+};
+
+/* Guest-physical base of the memory (non-zero on purpose). */
+#define FE_GPA_BASE 0x100000000ull
+
+/* Connects to a back end's socket (retrying for up to timeout_ms). */
+int fe_connect(struct fe *fe, const char *path, int timeout_ms);
+void fe_close(struct fe *fe);
+
+/* Raw message: any request, flags, size, payload and descriptors. */
+int fe_send(struct fe *fe, uint32_t request, uint32_t flags,
+	    const void *payload, uint32_t size, const int *fds, unsigned nfds);
+/* Waits for a reply (timeout_ms); returns its payload size, -ETIMEDOUT,
+ * or -ECONNRESET when the back end closed the connection. */
+int fe_recv(struct fe *fe, struct vu_msg *reply, int timeout_ms);
+/* Sends a GET_* request and returns the u64 answer in *value. */
+int fe_get_u64(struct fe *fe, uint32_t request, uint64_t *value);
+
+/* The whole normal start: features (wanted & offered), protocol
+ * features, memory table, both rings, enable. mem_size bytes of guest
+ * memory. Returns 0 or a negative errno. */
+int fe_start(struct fe *fe, uint64_t want_features, bool packed,
+	     uint16_t qsize, size_t mem_size);
+
+/* Posts n receive buffers of FE_BUF_SIZE bytes and kicks. */
+int fe_post_rx(struct fe *fe, unsigned n);
+/* Transmits one frame (a zeroed virtio-net header in front) and kicks. */
+int fe_send_frame(struct fe *fe, const uint8_t *frame, size_t len);
+/* Publishes added buffers and kicks when the back end wants it. */
+void fe_kick(struct fe *fe, unsigned qi);
+/* Reaps used transmit buffers; returns how many. */
+unsigned fe_reap_tx(struct fe *fe);
+/* Takes one received frame (header stripped) into buf; returns its
+ * length, or -EAGAIN when none arrived within timeout_ms. */
+int fe_recv_frame(struct fe *fe, uint8_t *buf, size_t cap, int timeout_ms);
+
+/* A host pointer for a guest-physical address inside the memory. */
+void *fe_hva(struct fe *fe, uint64_t gpa);
+
+#endif

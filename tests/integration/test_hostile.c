@@ -1,0 +1,635 @@
+/* A hostile front end against a running bulkhead-link: every class of
+ * malformed vhost-user message and malformed ring, from side A, while a
+ * well-behaved front end holds side B. After each: the link is alive, the
+ * reason shows in its status, side B still forwards, and the link's
+ * descriptor count and memory stay flat over many rounds.
+ *
+ * Usage: test_hostile BULKHEAD_LINK */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <json-c/json.h>
+#include <linux/virtio_config.h>
+#include <linux/virtio_net.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <dirent.h>
+
+#include "tap.h"
+#include "vu_frontend.h"
+
+#define BIT(n) (1ull << (n))
+#define FEATURES (BIT(VIRTIO_F_VERSION_1) | BIT(VIRTIO_NET_F_MRG_RXBUF) | \
+		  BIT(VIRTIO_RING_F_INDIRECT_DESC) | BIT(VIRTIO_RING_F_EVENT_IDX))
+#define QSIZE 64
+#define MEM (4u << 20)
+
+struct env {
+	char dir[64];
+	char a[96], b[96], control[96];
+	pid_t link;
+	struct fe good;        /* side B, well-behaved throughout */
+};
+
+static struct env env;
+
+static json_object *status(void)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	static char buf[1 << 16];
+	size_t got = 0;
+	ssize_t n;
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	strncpy(addr.sun_path, env.control, sizeof(addr.sun_path) - 1);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	while ((n = read(fd, buf + got, sizeof(buf) - 1 - got)) > 0)
+		got += (size_t)n;
+	close(fd);
+	buf[got] = '\0';
+	return json_tokener_parse(buf);
+}
+
+/* A field of the status by path ("sides.a.last_error"), as text. */
+static const char *field(json_object *root, const char *path, char *out,
+			 size_t outlen)
+{
+	char copy[128];
+	json_object *o = root;
+
+	snprintf(copy, sizeof(copy), "%s", path);
+	for (char *tok = strtok(copy, "."); tok && o; tok = strtok(NULL, ".")) {
+		if (json_object_is_type(o, json_type_array))
+			o = json_object_array_get_idx(o, (size_t)atoi(tok));
+		else if (!json_object_object_get_ex(o, tok, &o))
+			o = NULL;
+	}
+	snprintf(out, outlen, "%s", o ? json_object_get_string(o) : "(none)");
+	return out;
+}
+
+static long long num(json_object *root, const char *path)
+{
+	char buf[64];
+
+	return atoll(field(root, path, buf, sizeof(buf)));
+}
+
+static bool link_alive(void)
+{
+	return waitpid(env.link, NULL, WNOHANG) == 0;
+}
+
+static int fd_count(void)
+{
+	char path[64];
+	int n = 0;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", env.link);
+	d = opendir(path);
+	if (!d)
+		return -1;
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n;
+}
+
+static long rss_kib(void)
+{
+	char path[64], line[256];
+	long kib = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", env.link);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmRSS: %ld", &kib) == 1)
+			break;
+	fclose(f);
+	return kib;
+}
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+/* An Ethernet frame from src with a marker byte. */
+static void make_frame(uint8_t *f, uint8_t src_last, uint8_t marker)
+{
+	memset(f, 0, 64);
+	memset(f, 0xff, 6);
+	f[6] = 0x02;
+	f[11] = src_last;
+	f[12] = 0x88;
+	f[13] = 0xb5; /* local experimental ethertype */
+	f[14] = marker;
+}
+
+/* Sends one frame from `from` and waits for it on `to`. */
+static bool crosses(struct fe *from, struct fe *to, uint8_t marker)
+{
+	uint8_t f[64], got[FE_BUF_SIZE];
+	int n;
+
+	make_frame(f, 1, marker);
+	fe_reap_tx(from);
+	if (fe_send_frame(from, f, sizeof(f)) < 0)
+		return false;
+	for (;;) {
+		n = fe_recv_frame(to, got, sizeof(got), 2000);
+		if (n < 0)
+			return false;
+		fe_post_rx(to, 1);
+		if (n == 64 && got[14] == marker)
+			return true;
+	}
+}
+
+/* Waits until the status says `path` contains `want`. */
+static bool status_says(const char *path, const char *want, char *seen,
+			size_t seenlen)
+{
+	for (int i = 0; i < 100; i++) {
+		json_object *st = status();
+
+		if (st) {
+			field(st, path, seen, seenlen);
+			json_object_put(st);
+			if (strstr(seen, want))
+				return true;
+		}
+		sleep_ms(20);
+	}
+	return false;
+}
+
+static void start_link(const char *binary)
+{
+	snprintf(env.dir, sizeof(env.dir), "/tmp/bulkhead-hostile-XXXXXX");
+	if (!mkdtemp(env.dir))
+		exit(1);
+	snprintf(env.a, sizeof(env.a), "%s/a.sock", env.dir);
+	snprintf(env.b, sizeof(env.b), "%s/b.sock", env.dir);
+	snprintf(env.control, sizeof(env.control), "%s/control.sock", env.dir);
+	env.link = fork();
+	if (env.link == 0) {
+		char log[96];
+
+		snprintf(log, sizeof(log), "%s/link.log", env.dir);
+		if (!freopen(log, "w", stderr))
+			_exit(1);
+		execl(binary, binary, "--a", env.a, "--b", env.b, "--control",
+		      env.control, "--name", "hostile", (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 200 && access(env.control, F_OK) != 0; i++)
+		sleep_ms(10);
+}
+
+static void stop_link(void)
+{
+	char cmd[160];
+
+	kill(env.link, SIGTERM);
+	waitpid(env.link, NULL, 0);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", env.dir);
+	if (system(cmd) != 0)
+		return;
+}
+
+/* Side B untouched by whatever A did: connected, both queues ok. */
+static bool side_b_ok(void)
+{
+	json_object *st = status();
+	char a[32], b[32], c[32];
+	bool ok;
+
+	if (!st)
+		return false;
+	ok = strcmp(field(st, "sides.b.connected", a, sizeof(a)), "true") == 0 &&
+	     strcmp(field(st, "sides.b.queues.0.state", b, sizeof(b)), "ok") == 0 &&
+	     strcmp(field(st, "sides.b.queues.1.state", c, sizeof(c)), "ok") == 0;
+	json_object_put(st);
+	return ok;
+}
+
+/* ---- malformed messages ---- */
+
+struct msg_case {
+	const char *name;
+	/* Sends the bad message on a fresh connection; returns false if the
+	 * link's answer (or silence) was wrong. */
+	bool (*run)(struct fe *fe);
+	const char *reason;     /* in sides.a.last_error afterwards */
+};
+
+static bool handshake(struct fe *fe)
+{
+	uint64_t proto = BIT(VU_PROTOCOL_F_REPLY_ACK);
+
+	return fe_send(fe, VU_SET_PROTOCOL_FEATURES, VU_VERSION, &proto, 8,
+		       NULL, 0) == 0;
+}
+
+/* Expects a REPLY_ACK answer saying "failed". */
+static bool nacked(struct fe *fe)
+{
+	struct vu_msg r;
+
+	return fe_recv(fe, &r, 2000) == 8 && r.payload.u64 != 0;
+}
+
+static bool closed_by_link(struct fe *fe)
+{
+	struct vu_msg r;
+
+	return fe_recv(fe, &r, 2000) == -ECONNRESET;
+}
+
+static bool m_unknown(struct fe *fe)
+{
+	return handshake(fe) &&
+	       fe_send(fe, 99, VU_VERSION | VU_FLAG_NEED_REPLY, NULL, 0, NULL, 0) == 0 &&
+	       nacked(fe);
+}
+
+static bool m_get_wrong_size(struct fe *fe)
+{
+	uint64_t junk = 0;
+	struct vu_msg r;
+
+	return fe_send(fe, VU_GET_FEATURES, VU_VERSION, &junk, 8, NULL, 0) == 0 &&
+	       fe_recv(fe, &r, 2000) == 0;
+}
+
+static bool m_oversize(struct fe *fe)
+{
+	return fe_send(fe, VU_SET_FEATURES, VU_VERSION, NULL, 100000, NULL, 0) == 0 &&
+	       closed_by_link(fe);
+}
+
+static bool m_bad_version(struct fe *fe)
+{
+	return handshake(fe) &&
+	       fe_send(fe, VU_SET_OWNER, 0x2 | VU_FLAG_NEED_REPLY, NULL, 0, NULL, 0) == 0 &&
+	       nacked(fe);
+}
+
+static bool m_too_many_regions(struct fe *fe)
+{
+	struct vu_mem_table t = { .nregions = 9 };
+
+	return handshake(fe) &&
+	       fe_send(fe, VU_SET_MEM_TABLE, VU_VERSION | VU_FLAG_NEED_REPLY, &t,
+		       8 + 8 * sizeof(struct vu_mem_region), NULL, 0) == 0 &&
+	       nacked(fe);
+}
+
+static bool m_missing_fd(struct fe *fe)
+{
+	struct vu_mem_table t = { .nregions = 2 };
+	int fd = memfd_create("x", MFD_CLOEXEC);
+	bool ok;
+
+	t.regions[0] = (struct vu_mem_region){ 0, 4096, 0x10000, 0 };
+	t.regions[1] = (struct vu_mem_region){ 4096, 4096, 0x20000, 0 };
+	ok = ftruncate(fd, 8192) == 0 && handshake(fe) &&
+	     fe_send(fe, VU_SET_MEM_TABLE, VU_VERSION | VU_FLAG_NEED_REPLY, &t,
+		     8 + 2 * sizeof(struct vu_mem_region), &fd, 1) == 0 &&
+	     nacked(fe);
+	close(fd);
+	return ok;
+}
+
+static bool m_region_beyond_file(struct fe *fe)
+{
+	struct vu_mem_table t = { .nregions = 1 };
+	int fd = memfd_create("x", MFD_CLOEXEC);
+	bool ok;
+
+	t.regions[0] = (struct vu_mem_region){ 0, 2 << 20, 0x10000, 0 };
+	ok = ftruncate(fd, 1 << 20) == 0 && handshake(fe) &&
+	     fe_send(fe, VU_SET_MEM_TABLE, VU_VERSION | VU_FLAG_NEED_REPLY, &t,
+		     8 + sizeof(struct vu_mem_region), &fd, 1) == 0 &&
+	     nacked(fe);
+	close(fd);
+	return ok;
+}
+
+static bool m_vring_index(struct fe *fe)
+{
+	struct vu_vring_state s = { 7, 256 };
+
+	return handshake(fe) &&
+	       fe_send(fe, VU_SET_VRING_NUM, VU_VERSION | VU_FLAG_NEED_REPLY, &s,
+		       8, NULL, 0) == 0 &&
+	       nacked(fe);
+}
+
+static bool m_vring_num_zero(struct fe *fe)
+{
+	struct vu_vring_state s = { 0, 0 };
+
+	return handshake(fe) &&
+	       fe_send(fe, VU_SET_VRING_NUM, VU_VERSION | VU_FLAG_NEED_REPLY, &s,
+		       8, NULL, 0) == 0 &&
+	       nacked(fe);
+}
+
+static bool m_features_not_offered(struct fe *fe)
+{
+	uint64_t f = BIT(63);
+
+	return handshake(fe) &&
+	       fe_send(fe, VU_SET_FEATURES, VU_VERSION | VU_FLAG_NEED_REPLY, &f,
+		       8, NULL, 0) == 0 &&
+	       nacked(fe);
+}
+
+static bool m_too_many_fds(struct fe *fe)
+{
+	int fds[12];
+	bool ok;
+
+	for (int i = 0; i < 12; i++)
+		fds[i] = memfd_create("x", MFD_CLOEXEC);
+	ok = fe_send(fe, VU_SET_OWNER, VU_VERSION, NULL, 0, fds, 12) == 0 &&
+	     closed_by_link(fe);
+	for (int i = 0; i < 12; i++)
+		close(fds[i]);
+	return ok;
+}
+
+static bool m_fd_with_nofd_flag(struct fe *fe)
+{
+	uint64_t v = 0 | VU_VRING_NOFD;
+	int fd = memfd_create("x", MFD_CLOEXEC);
+	bool ok = handshake(fe) &&
+		  fe_send(fe, VU_SET_VRING_KICK, VU_VERSION | VU_FLAG_NEED_REPLY,
+			  &v, 8, &fd, 1) == 0 &&
+		  nacked(fe);
+
+	close(fd);
+	return ok;
+}
+
+static bool m_cut_payload(struct fe *fe)
+{
+	struct vu_hdr h = { VU_SET_FEATURES, VU_VERSION, 8 };
+
+	/* Header only, then hang up: the payload never comes. */
+	return write(fe->sock, &h, sizeof(h)) == sizeof(h);
+}
+
+static bool m_get_base_bad_index(struct fe *fe)
+{
+	struct vu_vring_state s = { 3, 0 };
+	struct vu_msg r;
+
+	return fe_send(fe, VU_GET_VRING_BASE, VU_VERSION, &s, 8, NULL, 0) == 0 &&
+	       fe_recv(fe, &r, 2000) == 0;
+}
+
+static bool m_ring_outside_memory(struct fe *fe)
+{
+	uint64_t idx = 1;
+	struct vu_vring_addr addr = { .index = 1, .desc_uva = 0x10,
+				      .avail_uva = 0x1000, .used_uva = 0x2000 };
+	struct vu_vring_state num = { 1, 64 };
+	int kick = memfd_create("k", MFD_CLOEXEC);
+	bool ok = handshake(fe) &&
+		  fe_send(fe, VU_SET_VRING_NUM, VU_VERSION, &num, 8, NULL, 0) == 0 &&
+		  fe_send(fe, VU_SET_VRING_ADDR, VU_VERSION, &addr, sizeof(addr), NULL, 0) == 0 &&
+		  fe_send(fe, VU_SET_VRING_KICK, VU_VERSION, &idx, 8, &kick, 1) == 0;
+
+	close(kick);
+	return ok;
+}
+
+static const struct msg_case msg_cases[] = {
+	{ "unknown request", m_unknown, "request 99 unknown" },
+	{ "GET_FEATURES with a payload", m_get_wrong_size, "GET_FEATURES: payload size 8, expected 0" },
+	{ "size larger than any payload", m_oversize, "payload size 100000 >" },
+	{ "bad version", m_bad_version, "version 2, expected 1" },
+	{ "nine memory regions", m_too_many_regions, "9 regions not in 1..8" },
+	{ "memory table missing an fd", m_missing_fd, "1 file descriptors, expected 2" },
+	{ "region beyond its file", m_region_beyond_file, "beyond its file" },
+	{ "vring index out of range", m_vring_index, "vring index 7 out of range" },
+	{ "vring size zero", m_vring_num_zero, "size 0 not in 1..32768" },
+	{ "features never offered", m_features_not_offered, "never offered" },
+	{ "twelve descriptors", m_too_many_fds, "more than 8 file descriptors" },
+	{ "fd with the no-fd flag", m_fd_with_nofd_flag, "1 file descriptors, expected 0" },
+	{ "payload cut off", m_cut_payload, "payload of 8 bytes not sent with its header" },
+	{ "GET_VRING_BASE bad index", m_get_base_bad_index, "vring index 3 out of range" },
+	{ "ring outside guest memory", m_ring_outside_memory, "not inside one guest memory region" },
+};
+
+static void test_message(struct tap *t, const void *arg)
+{
+	const struct msg_case *c = arg;
+	struct fe fe;
+	char seen[256];
+
+	CHECK_EQ(t, fe_connect(&fe, env.a, 2000), 0);
+	CHECK(t, c->run(&fe));
+	CHECK(t, status_says("sides.a.last_error", c->reason, seen, sizeof(seen)) ||
+		 status_says("sides.a.queues.1.reason", c->reason, seen, sizeof(seen)));
+	printf("# reason: %s\n", seen);
+	fe_close(&fe);
+	CHECK(t, link_alive());
+	CHECK(t, side_b_ok());
+}
+
+/* ---- malformed rings ---- */
+
+static bool start_a(struct fe *a)
+{
+	if (fe_connect(a, env.a, 2000) != 0 ||
+	    fe_start(a, FEATURES, false, QSIZE, MEM) != 0 ||
+	    fe_post_rx(a, QSIZE / 2) != 0)
+		return false;
+	/* Both directions work before the attack. */
+	return crosses(a, &env.good, 1) && crosses(&env.good, a, 2);
+}
+
+static void test_ring_avail_jump(struct tap *t, const void *arg)
+{
+	struct fe a;
+	struct virtq_buf b = { .gpa = FE_GPA_BASE, .len = 76 };
+	char seen[256];
+
+	(void)arg;
+	CHECK(t, start_a(&a));
+	virtq_driver_add(&a.q[FE_TXQ], &b, 1);
+	a.q[FE_TXQ].avail_idx += 300;
+	fe_kick(&a, FE_TXQ);
+	CHECK(t, status_says("sides.a.queues.1.reason", "ahead of last seen", seen, sizeof(seen)));
+	printf("# reason: %s\n", seen);
+	CHECK(t, status_says("sides.a.queues.1.state", "broken", seen, sizeof(seen)));
+	CHECK(t, link_alive());
+	/* A's receive queue is its own: B still reaches A. */
+	CHECK(t, crosses(&env.good, &a, 3));
+	fe_close(&a);
+	/* A comes back (a restarted VM): traffic resumes, same link. */
+	CHECK(t, start_a(&a));
+	fe_close(&a);
+}
+
+static void test_ring_desc_outside(struct tap *t, const void *arg)
+{
+	struct fe a;
+	struct virtq_buf b = { .gpa = 0x1000, .len = 76 };
+	char seen[256];
+
+	(void)arg;
+	CHECK(t, start_a(&a));
+	virtq_driver_add(&a.q[FE_TXQ], &b, 1);
+	fe_kick(&a, FE_TXQ);
+	CHECK(t, status_says("sides.a.queues.1.reason", "outside guest memory", seen, sizeof(seen)));
+	printf("# reason: %s\n", seen);
+	CHECK(t, link_alive());
+	CHECK(t, crosses(&env.good, &a, 4));
+	fe_close(&a);
+}
+
+static void test_rx_ring_broken(struct tap *t, const void *arg)
+{
+	struct fe a;
+	char seen[256];
+	uint8_t f[64];
+	json_object *st;
+	long long before;
+
+	(void)arg;
+	CHECK(t, start_a(&a));
+	/* A's receive ring names a head past its size. */
+	struct virtq_buf b = { .gpa = FE_GPA_BASE, .len = 2048, .writable = true };
+
+	virtq_driver_add(&a.q[FE_RXQ], &b, 1);
+	a.q[FE_RXQ].avail->ring[(a.q[FE_RXQ].avail_idx - 1) & (QSIZE - 1)] = QSIZE;
+	fe_kick(&a, FE_RXQ);
+	st = status();
+	before = num(st, "b_to_a.drops.peer_down");
+	json_object_put(st);
+	/* Fill A's good receive buffers first, then the bad one is hit. */
+	for (int i = 0; i < QSIZE; i++) {
+		make_frame(f, 1, 5);
+		fe_reap_tx(&env.good);
+		fe_send_frame(&env.good, f, sizeof(f));
+		sleep_ms(1);
+	}
+	CHECK(t, status_says("sides.a.queues.0.reason", "head 64 >= queue size 64", seen, sizeof(seen)));
+	printf("# reason: %s\n", seen);
+	st = status();
+	CHECK(t, num(st, "b_to_a.drops.peer_down") > before);
+	json_object_put(st);
+	/* A's transmit side is unaffected. */
+	CHECK(t, crosses(&a, &env.good, 6));
+	CHECK(t, link_alive());
+	fe_close(&a);
+}
+
+/* Many rounds of every message case: the link's descriptors and memory
+ * do not grow. */
+static void test_flat(struct tap *t, const void *arg)
+{
+	int fds_before, fds_after;
+	long rss_before, rss_after;
+
+	(void)arg;
+	/* One round first, so lazily allocated memory is counted before. */
+	for (size_t c = 0; c < sizeof(msg_cases) / sizeof(msg_cases[0]); c++) {
+		struct fe fe;
+
+		if (fe_connect(&fe, env.a, 2000) == 0) {
+			msg_cases[c].run(&fe);
+			fe_close(&fe);
+		}
+	}
+	sleep_ms(200);
+	fds_before = fd_count();
+	rss_before = rss_kib();
+	for (int round = 0; round < 30; round++) {
+		for (size_t c = 0; c < sizeof(msg_cases) / sizeof(msg_cases[0]); c++) {
+			struct fe fe;
+
+			if (fe_connect(&fe, env.a, 2000) == 0) {
+				msg_cases[c].run(&fe);
+				fe_close(&fe);
+			}
+		}
+		struct fe a;
+
+		if (start_a(&a)) {
+			struct virtq_buf b = { .gpa = 0x1000, .len = 76 };
+
+			virtq_driver_add(&a.q[FE_TXQ], &b, 1);
+			fe_kick(&a, FE_TXQ);
+		}
+		fe_close(&a);
+	}
+	sleep_ms(300);
+	fds_after = fd_count();
+	rss_after = rss_kib();
+	printf("# fds %d -> %d, rss %ld -> %ld KiB\n", fds_before, fds_after,
+	       rss_before, rss_after);
+	CHECK_EQ(t, fds_after, fds_before);
+	CHECK(t, rss_after - rss_before < 2048);
+	CHECK(t, link_alive());
+	CHECK(t, side_b_ok());
+	/* And A, well-behaved again, still gets through. */
+	struct fe a;
+
+	CHECK(t, start_a(&a));
+	fe_close(&a);
+}
+
+int main(int argc, char **argv)
+{
+	struct tap_case cases[64];
+	int n = 0;
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: test_hostile BULKHEAD_LINK\n");
+		return 2;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	start_link(argv[1]);
+	if (fe_connect(&env.good, env.b, 3000) != 0 ||
+	    fe_start(&env.good, FEATURES, false, QSIZE, MEM) != 0 ||
+	    fe_post_rx(&env.good, QSIZE / 2) != 0) {
+		printf("1..1\nnot ok 1 - side B starts\n");
+		stop_link();
+		return 1;
+	}
+	for (size_t c = 0; c < sizeof(msg_cases) / sizeof(msg_cases[0]); c++)
+		cases[n++] = (struct tap_case){ msg_cases[c].name, test_message,
+						&msg_cases[c] };
+	cases[n++] = (struct tap_case){ "ring: avail idx jump", test_ring_avail_jump, NULL };
+	cases[n++] = (struct tap_case){ "ring: descriptor outside memory", test_ring_desc_outside, NULL };
+	cases[n++] = (struct tap_case){ "ring: receive ring broken", test_rx_ring_broken, NULL };
+	cases[n++] = (struct tap_case){ "descriptors and memory stay flat", test_flat, NULL };
+	int ret = tap_run(cases, n);
+
+	fe_close(&env.good);
+	stop_link();
+	return ret;
+}
