@@ -213,6 +213,14 @@ int virtq_init(struct virtq *vq, const struct guest_mem *mem,
 					  "%s area 0x%" PRIx64 " +%" PRIu64
 					  " not inside one guest memory region",
 					  part_name[i], addr[i], bytes[i]);
+		/* The region's own offset can misalign what the guest
+		 * aligned: the ring is read as naturally aligned words. */
+		if ((uintptr_t)hva[i] % align[i] != 0)
+			return virtq_fail(vq, -EINVAL,
+					  "%s area 0x%" PRIx64
+					  " lands at a host address not aligned to %" PRIu64
+					  " (region offset)", part_name[i], addr[i],
+					  align[i]);
 	}
 
 	if (cfg->packed) {

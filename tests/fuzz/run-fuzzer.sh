@@ -1,10 +1,11 @@
 #!/bin/sh
 # run-fuzzer.sh FUZZER SEED_DIR SECONDS: fuzz for SECONDS from a scratch
 # copy of the seeds (the checked-in corpus is never written). On a crash
-# the failing input is printed in hex and the test fails: add it to
-# SEED_DIR as a regression seed once fixed.
+# the failing input is printed in hex, kept in the current directory, and
+# the test fails: once fixed, add it to SEED_DIR as a regression seed.
 set -u
 fuzzer=$(readlink -f "$1") seeds=$(readlink -f "$2") seconds=$3
+origin=$(pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 mkdir "$work/corpus"
@@ -20,7 +21,9 @@ else
 fi
 for crash in crash-* leak-* timeout-* oom-*; do
 	[ -e "$crash" ] || continue
-	echo "# failing input $crash:"
+	keep="$origin/fuzz-$(basename "$fuzzer")-$crash"
+	cp "$crash" "$keep"
+	echo "# failing input kept as $keep:"
 	od -An -tx1 -v "$crash" | head -n 64
 done
 exit $status

@@ -657,6 +657,26 @@ static void test_init_checks(struct tap *t, const void *arg)
 	}
 }
 
+/* A region whose host mapping is offset from its guest address by an odd
+ * amount: an aligned guest address lands on an unaligned host address,
+ * which is refused (found by fuzz_vhost_user_msg). */
+static void test_host_alignment(struct tap *t, const void *arg)
+{
+	struct fixture f;
+	struct guest_mem_region *r;
+	struct virtq_config cfg;
+
+	fix_setup(&f, FMT(arg), 16, false, NULL);
+	r = &f.mem.regions[0];
+	r->hva += 5;
+	r->size -= 5;
+	cfg = virtq_driver_config(&f.drv);
+	CHECK_EQ(t, virtq_init(&f.vq, &f.mem, &cfg), -EINVAL);
+	CHECK_STR(t, f.vq.reason, "host address not aligned");
+	r->hva -= 5;
+	fix_teardown(&f);
+}
+
 /* GET_VRING_BASE then SET_VRING_BASE on a new queue resumes where the
  * old one stopped. */
 static void test_base_resume(struct tap *t, const void *arg)
@@ -760,6 +780,7 @@ int main(void)
 		BOTH("interrupt suppression", test_interrupt_suppression),
 		BOTH("kick suppression", test_kick_suppression),
 		BOTH("init checks", test_init_checks),
+		BOTH("ring at an unaligned host address", test_host_alignment),
 		BOTH("base save and resume", test_base_resume),
 		BOTH("unpop gives chains back", test_unpop),
 	};
