@@ -241,6 +241,8 @@ int fe_start(struct fe *fe, uint64_t want_features, bool packed,
 			return ret;
 		virtq_driver_set_interrupts(d, false);
 		fe->pool[qi] = fe_alloc(fe, (uint64_t)qsize * FE_BUF_SIZE);
+		if (qi == FE_TXQ)
+			fe->big = fe_alloc(fe, 96 * 1024);
 		if (fe->next_buf > mem_size)
 			return -ENOMEM;
 	}
@@ -311,26 +313,77 @@ unsigned fe_reap_tx(struct fe *fe)
 	return n;
 }
 
-int fe_recv_frame(struct fe *fe, uint8_t *buf, size_t cap, int timeout_ms)
+/* Reaps one used receive buffer, waiting up to timeout_ms. */
+static int reap_rx(struct fe *fe, uint16_t *id, uint32_t *len, int timeout_ms)
 {
 	for (int waited = 0;; waited++) {
-		uint16_t id;
-		uint32_t len;
-
-		if (virtq_driver_reap(&fe->q[FE_RXQ], &id, &len) == 1) {
-			size_t n;
-
-			if (len < fe->hdr_len || id >= fe->qsize)
-				return -EPROTO;
-			n = len - fe->hdr_len;
-			if (n > cap)
-				n = cap;
-			memcpy(buf, (uint8_t *)fe_hva(fe, fe->buf_gpa[FE_RXQ][id]) +
-					    fe->hdr_len, n);
-			return (int)n;
-		}
+		if (virtq_driver_reap(&fe->q[FE_RXQ], id, len) == 1)
+			return *id < fe->qsize && *len <= FE_BUF_SIZE ? 0 : -EPROTO;
 		if (waited >= timeout_ms)
 			return -EAGAIN;
 		sleep_ms(1);
 	}
+}
+
+int fe_recv_frame_hdr(struct fe *fe, uint8_t *hdr, uint8_t *buf, size_t cap,
+		      int timeout_ms)
+{
+	uint16_t id, nbufs = 1;
+	uint32_t len;
+	size_t got = 0;
+	int ret = reap_rx(fe, &id, &len, timeout_ms);
+
+	if (ret < 0)
+		return ret;
+	if (len < fe->hdr_len)
+		return -EPROTO;
+	memcpy(hdr, fe_hva(fe, fe->buf_gpa[FE_RXQ][id]), fe->hdr_len);
+	if (fe->features & BIT(VIRTIO_NET_F_MRG_RXBUF))
+		nbufs = (uint16_t)(hdr[10] | hdr[11] << 8);
+	for (uint16_t k = 0; k < nbufs; k++) {
+		uint32_t skip = k == 0 ? fe->hdr_len : 0;
+		uint8_t *p;
+
+		if (k > 0 && (ret = reap_rx(fe, &id, &len, 1000)) < 0)
+			return ret;
+		p = (uint8_t *)fe_hva(fe, fe->buf_gpa[FE_RXQ][id]) + skip;
+		if (got + (len - skip) > cap)
+			return -EMSGSIZE;
+		memcpy(buf + got, p, len - skip);
+		got += len - skip;
+	}
+	return (int)got;
+}
+
+int fe_recv_frame(struct fe *fe, uint8_t *buf, size_t cap, int timeout_ms)
+{
+	uint8_t hdr[12];
+
+	return fe_recv_frame_hdr(fe, hdr, buf, cap, timeout_ms);
+}
+
+int fe_send_big(struct fe *fe, const uint8_t *hdr, const uint8_t *frame,
+		size_t len)
+{
+	struct virtq_buf b = { .gpa = fe->big, .writable = false };
+	uint8_t *p = fe_hva(fe, fe->big);
+	int id;
+
+	if (len + fe->hdr_len > 96 * 1024)
+		return -EMSGSIZE;
+	/* The big buffer is reused: wait until the last frame left it. */
+	for (int waited = 0; fe->q[FE_TXQ].num_free < fe->qsize; waited++) {
+		fe_reap_tx(fe);
+		if (waited > 2000)
+			return -ETIMEDOUT;
+		sleep_ms(1);
+	}
+	memcpy(p, hdr, fe->hdr_len);
+	memcpy(p + fe->hdr_len, frame, len);
+	b.len = (uint32_t)(fe->hdr_len + len);
+	id = virtq_driver_add(&fe->q[FE_TXQ], &b, 1);
+	if (id < 0)
+		return id;
+	fe_kick(fe, FE_TXQ);
+	return 0;
 }

@@ -31,6 +31,7 @@ struct fe {
 	int kick[2], call[2];
 	uint64_t next_buf;       /* bump allocator for rings and pools */
 	uint64_t pool[2];        /* qsize buffers of FE_BUF_SIZE per queue */
+	uint64_t big;            /* one 96 KiB transmit buffer */
 	unsigned pool_next[2];   /* rotates: at most qsize are in flight */
 	uint64_t buf_gpa[2][VIRTQ_MAX_SIZE]; /* the buffer behind each id */
 };
@@ -68,6 +69,14 @@ unsigned fe_reap_tx(struct fe *fe);
 /* Takes one received frame (header stripped) into buf; returns its
  * length, or -EAGAIN when none arrived within timeout_ms. */
 int fe_recv_frame(struct fe *fe, uint8_t *buf, size_t cap, int timeout_ms);
+/* The same, gathering a frame spread over mergeable buffers, and giving
+ * its virtio-net header (12 bytes) too. */
+int fe_recv_frame_hdr(struct fe *fe, uint8_t *hdr, uint8_t *buf, size_t cap,
+		      int timeout_ms);
+/* Transmits a frame of up to 64 KiB with the given 12-byte header, from
+ * one large buffer; waits for the previous one to be used first. */
+int fe_send_big(struct fe *fe, const uint8_t *hdr, const uint8_t *frame,
+		size_t len);
 
 /* A host pointer for a guest-physical address inside the memory. */
 void *fe_hva(struct fe *fe, uint64_t gpa);

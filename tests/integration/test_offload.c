@@ -1,0 +1,278 @@
+/* Offloads across a real bulkhead-link: each side negotiates on its own,
+ * and a frame is never delivered in a form the receiver did not agree to.
+ * Side A sends a 20 000-byte TCP segment (TSO, partial checksum):
+ *  - to a receiver without GUEST_TSO4/GUEST_CSUM it arrives as MSS-sized
+ *    frames with complete, valid checksums and the payload intact;
+ *  - to a receiver with them it arrives as one frame with its GSO header
+ *    (one copy);
+ * a partial checksum alone is completed for a receiver without
+ * GUEST_CSUM; and a sender that uses TSO without negotiating it is
+ * dropped and counted.
+ *
+ * Usage: test_offload BULKHEAD_LINK */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <json-c/json.h>
+#include <linux/virtio_config.h>
+#include <linux/virtio_net.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "net_offload.h"
+#include "tap.h"
+#include "vu_frontend.h"
+
+#define BIT(n) (1ull << (n))
+#define BASE (BIT(VIRTIO_F_VERSION_1) | BIT(VIRTIO_NET_F_MRG_RXBUF) | \
+	      BIT(VIRTIO_RING_F_EVENT_IDX))
+#define OFFLOADS (BIT(VIRTIO_NET_F_CSUM) | BIT(VIRTIO_NET_F_HOST_TSO4) | \
+		  BIT(VIRTIO_NET_F_GUEST_CSUM) | BIT(VIRTIO_NET_F_GUEST_TSO4))
+#define QSIZE 256
+#define MEM (8u << 20)
+#define PAYLOAD 20000
+#define MSS 1400
+
+static char dir[64], sock_a[96], sock_b[96], control[96];
+static pid_t link_pid;
+static uint8_t frame[70000], got[70000];
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+static long long stat_num(const char *dirn, const char *key)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	static char buf[1 << 16];
+	size_t len = 0;
+	ssize_t n;
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	json_object *root, *d, *v;
+	long long out = -1;
+
+	strncpy(addr.sun_path, control, sizeof(addr.sun_path) - 1);
+	if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
+		close(fd);
+		return -1;
+	}
+	while ((n = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0)
+		len += (size_t)n;
+	close(fd);
+	buf[len] = '\0';
+	root = json_tokener_parse(buf);
+	if (root && json_object_object_get_ex(root, dirn, &d)) {
+		if (json_object_object_get_ex(d, key, &v) ||
+		    (json_object_object_get_ex(d, "drops", &d) &&
+		     json_object_object_get_ex(d, key, &v)))
+			out = json_object_get_int64(v);
+	}
+	json_object_put(root);
+	return out;
+}
+
+static void put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+/* Ethernet + IPv4 + TCP, payload bytes i & 0xff; the TCP checksum field
+ * holds the pseudo-header sum, as a driver leaves it for NEEDS_CSUM. */
+static size_t make_segment(size_t payload)
+{
+	uint8_t *f = frame, pseudo[12] = { 10, 0, 0, 1, 10, 0, 0, 2, 0, 6 };
+	size_t len = 54 + payload;
+
+	memset(f, 0, 54);
+	memset(f, 0xbb, 6);
+	f[6] = 0x02;
+	f[11] = 0x0a;
+	put16(f + 12, 0x0800);
+	f[14] = 0x45;
+	put16(f + 16, (uint16_t)(40 + payload));
+	f[22] = 64;
+	f[23] = 6;
+	f[26] = 10, f[29] = 1, f[30] = 10, f[33] = 2;
+	put16(f + 24, net_csum_fold(net_csum_add(0, f + 14, 20)));
+	put16(f + 34, 40000);
+	put16(f + 36, 80);
+	f[46] = 0x50;
+	f[47] = 0x18;
+	for (size_t i = 0; i < payload; i++)
+		f[54 + i] = (uint8_t)i;
+	put16(pseudo + 10, (uint16_t)(20 + payload));
+	put16(f + 50, (uint16_t)~net_csum_fold(net_csum_add(0, pseudo, 12)));
+	return len;
+}
+
+static void hdr_for(uint8_t *h, bool gso)
+{
+	memset(h, 0, 12);
+	h[0] = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+	h[1] = gso ? VIRTIO_NET_HDR_GSO_TCPV4 : 0;
+	h[2] = 54;
+	h[4] = MSS & 0xff, h[5] = MSS >> 8;
+	h[6] = 34;                    /* csum_start: the TCP header */
+	h[8] = 16;                    /* csum_offset: its checksum */
+}
+
+static bool tcp_valid(const uint8_t *f, size_t len)
+{
+	uint8_t pseudo[12] = { 10, 0, 0, 1, 10, 0, 0, 2, 0, 6 };
+	uint32_t sum;
+
+	put16(pseudo + 10, (uint16_t)(len - 34));
+	sum = net_csum_add(0, pseudo, 12);
+	return net_csum_fold(net_csum_add(sum, f + 34, len - 34)) == 0 &&
+	       net_csum_fold(net_csum_add(0, f + 14, 20)) == 0;
+}
+
+static bool start_side(struct fe *fe, const char *path, uint64_t features)
+{
+	return fe_connect(fe, path, 3000) == 0 &&
+	       fe_start(fe, features, false, QSIZE, MEM) == 0 &&
+	       fe_post_rx(fe, QSIZE) == 0;
+}
+
+static void test_segmented(struct tap *t, const void *arg)
+{
+	struct fe a, b;
+	uint8_t h[12], rh[12];
+	size_t len = make_segment(PAYLOAD), off = 0;
+	int frames = 0;
+	bool all_valid = true, all_fit = true;
+
+	(void)arg;
+	CHECK(t, start_side(&a, sock_a, BASE | OFFLOADS));
+	CHECK(t, start_side(&b, sock_b, BASE));
+	hdr_for(h, true);
+	CHECK_EQ(t, fe_send_big(&a, h, frame, len), 0);
+	while (off < PAYLOAD) {
+		int n = fe_recv_frame_hdr(&b, rh, got, sizeof(got), 3000);
+
+		if (n < 0)
+			break;
+		frames++;
+		all_fit &= n <= 54 + MSS && rh[1] == 0 && !(rh[0] & VIRTIO_NET_HDR_F_NEEDS_CSUM);
+		all_valid &= tcp_valid(got, (size_t)n) &&
+			     memcmp(got + 54, frame + 54 + off, (size_t)n - 54) == 0;
+		off += (size_t)n - 54;
+	}
+	CHECK_EQ(t, off, PAYLOAD);
+	CHECK_EQ(t, frames, (PAYLOAD + MSS - 1) / MSS);
+	CHECK(t, all_fit);
+	CHECK(t, all_valid);
+	CHECK_EQ(t, stat_num("a_to_b", "tso_segmented"), frames);
+	fe_close(&a);
+	fe_close(&b);
+}
+
+static void test_passed_whole(struct tap *t, const void *arg)
+{
+	struct fe a, b;
+	uint8_t h[12], rh[12];
+	size_t len = make_segment(PAYLOAD);
+	long long before = stat_num("a_to_b", "gso_frames");
+	int n;
+
+	(void)arg;
+	CHECK(t, start_side(&a, sock_a, BASE | OFFLOADS));
+	CHECK(t, start_side(&b, sock_b, BASE | OFFLOADS));
+	hdr_for(h, true);
+	CHECK_EQ(t, fe_send_big(&a, h, frame, len), 0);
+	n = fe_recv_frame_hdr(&b, rh, got, sizeof(got), 3000);
+	CHECK_EQ(t, n, (int)len);
+	CHECK(t, n > 0 && memcmp(got, frame, len) == 0);
+	CHECK_EQ(t, rh[1], VIRTIO_NET_HDR_GSO_TCPV4);
+	CHECK_EQ(t, rh[4] | rh[5] << 8, MSS);
+	CHECK_EQ(t, rh[0] & VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_F_NEEDS_CSUM);
+	CHECK_EQ(t, stat_num("a_to_b", "gso_frames"), before + 1);
+	fe_close(&a);
+	fe_close(&b);
+}
+
+static void test_csum_completed(struct tap *t, const void *arg)
+{
+	struct fe a, b;
+	uint8_t h[12], rh[12];
+	size_t len = make_segment(1000);
+	int n;
+
+	(void)arg;
+	CHECK(t, start_side(&a, sock_a, BASE | OFFLOADS));
+	CHECK(t, start_side(&b, sock_b, BASE));
+	hdr_for(h, false);
+	CHECK(t, !tcp_valid(frame, len)); /* only a partial sum so far */
+	CHECK_EQ(t, fe_send_big(&a, h, frame, len), 0);
+	n = fe_recv_frame_hdr(&b, rh, got, sizeof(got), 3000);
+	CHECK_EQ(t, n, (int)len);
+	CHECK(t, n > 0 && tcp_valid(got, (size_t)n));
+	CHECK_EQ(t, rh[0], 0);
+	CHECK_EQ(t, stat_num("a_to_b", "csum_completed"), 1);
+	fe_close(&a);
+	fe_close(&b);
+}
+
+static void test_tso_not_negotiated(struct tap *t, const void *arg)
+{
+	struct fe a, b;
+	uint8_t h[12];
+	size_t len = make_segment(PAYLOAD);
+	long long before = stat_num("a_to_b", "malformed");
+
+	(void)arg;
+	CHECK(t, start_side(&a, sock_a, BASE));
+	CHECK(t, start_side(&b, sock_b, BASE | OFFLOADS));
+	hdr_for(h, true);
+	CHECK_EQ(t, fe_send_big(&a, h, frame, len), 0);
+	for (int i = 0; i < 100 && stat_num("a_to_b", "malformed") == before; i++)
+		sleep_ms(10);
+	CHECK_EQ(t, stat_num("a_to_b", "malformed"), before + 1);
+	CHECK_EQ(t, fe_recv_frame(&b, got, sizeof(got), 200), -EAGAIN);
+	fe_close(&a);
+	fe_close(&b);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct tap_case cases[] = {
+		{ "TSO to a receiver without it: segmented, checksummed", test_segmented, NULL },
+		{ "TSO to a receiver with it: one frame, one copy", test_passed_whole, NULL },
+		{ "partial checksum completed for a receiver without GUEST_CSUM", test_csum_completed, NULL },
+		{ "TSO from a sender that did not negotiate it: dropped, counted", test_tso_not_negotiated, NULL },
+	};
+	int ret;
+
+	if (argc != 2)
+		return 2;
+	signal(SIGPIPE, SIG_IGN);
+	snprintf(dir, sizeof(dir), "/tmp/bulkhead-offload-XXXXXX");
+	if (!mkdtemp(dir))
+		return 1;
+	snprintf(sock_a, sizeof(sock_a), "%s/a.sock", dir);
+	snprintf(sock_b, sizeof(sock_b), "%s/b.sock", dir);
+	snprintf(control, sizeof(control), "%s/control.sock", dir);
+	link_pid = fork();
+	if (link_pid == 0) {
+		execl(argv[1], argv[1], "--a", sock_a, "--b", sock_b, "--control",
+		      control, "--name", "offload", (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 200 && access(control, F_OK) != 0; i++)
+		sleep_ms(10);
+	ret = tap_run(cases, sizeof(cases) / sizeof(cases[0]));
+	kill(link_pid, SIGTERM);
+	waitpid(link_pid, NULL, 0);
+	rmdir(dir);
+	return ret;
+}
