@@ -283,8 +283,8 @@ static int add_region(struct vu_dev *dev, const struct vu_mem_region *r,
 {
 	struct guest_mem_region g;
 	char err[160];
-	void *map;
-	size_t len;
+	void *map = NULL;
+	size_t len = 0;
 	int ret = map_region(dev, r, fd, &g, &map, &len);
 
 	if (ret < 0)
