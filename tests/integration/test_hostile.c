@@ -488,6 +488,27 @@ static void test_ring_avail_jump(struct tap *t, const void *arg)
 	/* A's receive queue is its own: B still reaches A. */
 	CHECK(t, crosses(&env.good, &a, 3));
 	fe_close(&a);
+	/* A is gone: B's frames for it are dropped and counted. */
+	json_object *st = status();
+	long long before = num(st, "b_to_a.drops.peer_down");
+	uint8_t f[64];
+
+	json_object_put(st);
+	make_frame(f, 1, 9);
+	fe_reap_tx(&env.good);
+	CHECK_EQ(t, fe_send_frame(&env.good, f, sizeof(f)), 0);
+	for (int i = 0; i < 100; i++) {
+		st = status();
+		long long now = num(st, "b_to_a.drops.peer_down");
+
+		json_object_put(st);
+		if (now > before)
+			break;
+		sleep_ms(10);
+	}
+	st = status();
+	CHECK_EQ(t, num(st, "b_to_a.drops.peer_down"), before + 1);
+	json_object_put(st);
 	/* A comes back (a restarted VM): traffic resumes, same link. */
 	CHECK(t, start_a(&a));
 	fe_close(&a);

@@ -386,6 +386,11 @@ def run(tap, tmp, procs, link_bin, build_images, accel, link_log):
                     ab['csum_completed'], json.dumps(ab['drops']),
                     ba['packets'], ba['bytes'], ba['gso_frames'], ba['tso_segmented'],
                     ba['csum_completed'], json.dumps(ba['drops'])))
+    if os.environ.get('BULKHEAD_VM_SHOW_STATUS'):
+        # The demo shows what crossed the link, not only pass/fail.
+        print('client: %s | %s | %s' % (find(cres, 'ping'), find(cres, 'wget'),
+                                       find(cres, 'sha256')))
+        print(counters, flush=True)
     # 10, 11, 12: the counters.
     tap.check(ab['packets'] > 0 and ba['packets'] > 0,
               'link counted packets both ways', counters)
