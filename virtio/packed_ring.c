@@ -38,8 +38,8 @@ static inline bool desc_is_avail(uint16_t flags, bool wrap)
 /* An indirect table (2.8.7): len/16 descriptors in a row, of which only
  * the WRITE flag counts; no chaining, no nesting. */
 static int walk_indirect(struct virtq *vq, const struct guest_mem *mem,
-			 uint16_t pos, const struct pdesc_copy *d,
-			 struct virtq_chain *chain)
+			 const struct hot_region *hot, uint16_t pos,
+			 const struct pdesc_copy *d, struct virtq_chain *chain)
 {
 	const struct vring_packed_desc *table;
 	uint32_t n;
@@ -56,7 +56,7 @@ static int walk_indirect(struct virtq *vq, const struct guest_mem *mem,
 		if (flags & VRING_DESC_F_INDIRECT)
 			return virtq_fail(vq, -EINVAL,
 					  "indirect desc %u: nested INDIRECT", i);
-		ret = virtq_chain_add(vq, mem, chain, i, e.addr, e.len,
+		ret = virtq_chain_add(vq, mem, hot, chain, i, e.addr, e.len,
 				      flags & VRING_DESC_F_WRITE);
 		if (ret < 0)
 			return ret;
@@ -66,10 +66,10 @@ static int walk_indirect(struct virtq *vq, const struct guest_mem *mem,
 
 /* Walks a chain of several direct descriptors starting at the head at
  * (pos, wrap), whose descriptor d was already loaded. Sets *slots. */
-static __attribute__((noinline)) int
-packed_walk(struct virtq *vq, const struct guest_mem *mem, uint16_t pos,
-	    bool wrap, struct pdesc_copy d, struct virtq_chain *chain,
-	    uint32_t *slots, uint16_t *last_id)
+static int packed_walk(struct virtq *vq, const struct guest_mem *mem,
+		       const struct hot_region *hot, uint16_t pos, bool wrap,
+		       struct pdesc_copy d, struct virtq_chain *chain,
+		       uint32_t *slots, uint16_t *last_id)
 {
 	const struct virtq_packed_state *p = &vq->packed;
 	uint16_t head_pos = pos;
@@ -78,7 +78,7 @@ packed_walk(struct virtq *vq, const struct guest_mem *mem, uint16_t pos,
 	virtq_chain_reset(chain);
 	*slots = 1;
 	for (;;) {
-		ret = virtq_chain_add(vq, mem, chain, pos, d.addr, d.len,
+		ret = virtq_chain_add(vq, mem, hot, chain, pos, d.addr, d.len,
 				      d.flags & VRING_DESC_F_WRITE);
 		if (unlikely(ret < 0))
 			return ret;
@@ -123,9 +123,10 @@ packed_take_slow(struct virtq *vq, const struct guest_mem *mem,
 					   flags & VRING_DESC_F_WRITE);
 	} else if (flags & VRING_DESC_F_INDIRECT) {
 		virtq_chain_reset(chain);
-		ret = walk_indirect(vq, mem, pos, &d, chain);
+		ret = walk_indirect(vq, mem, hot, pos, &d, chain);
 	} else {
-		ret = packed_walk(vq, mem, pos, wrap, d, chain, &slots, &d.id);
+		ret = packed_walk(vq, mem, hot, pos, wrap, d, chain, &slots,
+				  &d.id);
 	}
 	/* 2.8.6: the buffer id is the one in the chain's last descriptor.
 	 * It is opaque to the device: any value is echoed back. */

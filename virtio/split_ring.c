@@ -28,10 +28,9 @@ static inline struct desc_copy desc_load(const struct vring_desc *d)
  * into d, into checked segments. Each descriptor is loaded once; a chain
  * may not visit more descriptors than its table holds, which also ends
  * any loop. */
-static __attribute__((noinline)) int
-split_walk(struct virtq *vq, const struct guest_mem *mem,
-		      uint16_t head, struct desc_copy d,
-		      struct virtq_chain *chain)
+static int split_walk(struct virtq *vq, const struct guest_mem *mem,
+		      const struct hot_region *hot, uint16_t head,
+		      struct desc_copy d, struct virtq_chain *chain)
 {
 	const struct vring_desc *table = vq->split.desc;
 	uint32_t table_size = vq->size;
@@ -55,7 +54,7 @@ split_walk(struct virtq *vq, const struct guest_mem *mem,
 					  ? "desc %u: INDIRECT not at chain head"
 					  : "indirect desc %u: nested INDIRECT",
 					  idx);
-		ret = virtq_chain_add(vq, mem, chain, idx, d.addr, d.len,
+		ret = virtq_chain_add(vq, mem, hot, chain, idx, d.addr, d.len,
 				      d.flags & VRING_DESC_F_WRITE);
 		if (unlikely(ret < 0))
 			return ret;
@@ -94,7 +93,7 @@ split_take_slow(struct virtq *vq, const struct guest_mem *mem,
 		return virtq_chain_one_slow(vq, mem, hot, chain, head, addr,
 					    len, flags & VRING_DESC_F_WRITE);
 	d.next = ring_load16(&desc->next);
-	return split_walk(vq, mem, head, d, chain);
+	return split_walk(vq, mem, hot, head, d, chain);
 }
 
 int split_ring_pop_batch(struct virtq *vq, const struct guest_mem *mem,

@@ -52,54 +52,6 @@ const void *virtq_indirect_table(struct virtq *vq, const struct guest_mem *mem,
 int virtq_fail(struct virtq *vq, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4), cold));
 
-/* Appends [gpa, gpa+len) of descriptor desc_idx to the chain, readable or
- * writable, enforcing the chain rules every format shares: nonzero length
- * (virtio 1.2 2.7.5 lets a device refuse empty buffers, as QEMU does), no
- * readable part after a writable one (2.7.4.2), the byte cap, and every
- * byte in guest memory. Returns 0 or a negative errno (queue broken).
- * Inline: it runs once per descriptor. */
-static inline void virtq_chain_reset(struct virtq_chain *chain)
-{
-	chain->nread = 0;
-	chain->nwrite = 0;
-	chain->read_bytes = 0;
-	chain->write_bytes = 0;
-}
-
-int virtq_chain_add_slow(struct virtq *vq, const struct guest_mem *mem,
-			 struct virtq_chain *chain, uint32_t desc_idx,
-			 uint64_t gpa, uint32_t len, bool writable);
-
-static inline int virtq_chain_add(struct virtq *vq,
-				  const struct guest_mem *mem,
-				  struct virtq_chain *chain, uint32_t desc_idx,
-				  uint64_t gpa, uint32_t len, bool writable)
-{
-	uint32_t nsegs = (uint32_t)chain->nread + chain->nwrite;
-	uint64_t total = (uint64_t)chain->read_bytes + chain->write_bytes + len;
-	void *hva;
-
-	if (unlikely(len == 0 || (!writable && chain->nwrite != 0) ||
-		     total > vq->max_chain_bytes ||
-		     nsegs >= VIRTQ_CHAIN_MAX_SEGS))
-		return virtq_chain_add_slow(vq, mem, chain, desc_idx, gpa, len,
-					    writable);
-	hva = guest_mem_gpa_to_hva(mem, gpa, len);
-	if (unlikely(hva == NULL))
-		return virtq_chain_add_slow(vq, mem, chain, desc_idx, gpa, len,
-					    writable);
-	chain->seg[nsegs].hva = hva;
-	chain->seg[nsegs].len = len;
-	if (writable) {
-		chain->nwrite++;
-		chain->write_bytes += len;
-	} else {
-		chain->nread++;
-		chain->read_bytes += len;
-	}
-	return 0;
-}
-
 /* The region the last buffer was found in, copied into locals for one
  * batch: a guest's buffers sit in one or two regions, so a hit here spares
  * the table walk. Only a cache: a miss walks the table. */
@@ -124,6 +76,60 @@ static inline struct hot_region hot_region_of(const struct guest_mem *mem,
 
 /* A one-descriptor chain that missed the fast path: finds its region
  * (making it hot) or reports why it is bad. */
+/* Appends [gpa, gpa+len) of descriptor desc_idx to the chain, readable or
+ * writable, enforcing the chain rules every format shares: nonzero length
+ * (virtio 1.2 2.7.5 lets a device refuse empty buffers, as QEMU does), no
+ * readable part after a writable one (2.7.4.2), the byte cap, and every
+ * byte in guest memory. Returns 0 or a negative errno (queue broken).
+ * Inline: it runs once per descriptor. */
+static inline void virtq_chain_reset(struct virtq_chain *chain)
+{
+	chain->nread = 0;
+	chain->nwrite = 0;
+	chain->read_bytes = 0;
+	chain->write_bytes = 0;
+}
+
+int virtq_chain_add_slow(struct virtq *vq, const struct guest_mem *mem,
+			 struct virtq_chain *chain, uint32_t desc_idx,
+			 uint64_t gpa, uint32_t len, bool writable);
+
+static inline int virtq_chain_add(struct virtq *vq,
+				  const struct guest_mem *mem,
+				  const struct hot_region *hot,
+				  struct virtq_chain *chain, uint32_t desc_idx,
+				  uint64_t gpa, uint32_t len, bool writable)
+{
+	uint32_t nsegs = (uint32_t)chain->nread + chain->nwrite;
+	uint64_t total = (uint64_t)chain->read_bytes + chain->write_bytes + len;
+	uint64_t off = gpa - hot->gpa;
+	uint8_t *hva;
+
+	if (unlikely(len == 0 || (!writable && chain->nwrite != 0) ||
+		     total > vq->max_chain_bytes ||
+		     nsegs >= VIRTQ_CHAIN_MAX_SEGS))
+		return virtq_chain_add_slow(vq, mem, chain, desc_idx, gpa, len,
+					    writable);
+	/* The hot region first; the table walk only on a miss. */
+	if (likely(off < hot->size && len <= hot->size - off))
+		hva = hot->hva + off;
+	else
+		hva = guest_mem_gpa_to_hva(mem, gpa, len);
+	if (unlikely(hva == NULL))
+		return virtq_chain_add_slow(vq, mem, chain, desc_idx, gpa, len,
+					    writable);
+	chain->seg[nsegs].hva = hva;
+	chain->seg[nsegs].len = len;
+	if (writable) {
+		chain->nwrite++;
+		chain->write_bytes += len;
+	} else {
+		chain->nread++;
+		chain->read_bytes += len;
+	}
+	return 0;
+}
+
 int virtq_chain_one_slow(struct virtq *vq, const struct guest_mem *mem,
 			 struct hot_region *hot, struct virtq_chain *chain,
 			 uint32_t desc_idx, uint64_t gpa, uint32_t len,
