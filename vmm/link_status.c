@@ -50,6 +50,10 @@ static json_object *side_json(const struct vu_dev *dev)
 		json_object_object_add(jq, "size", json_object_new_int(q->num));
 		json_object_object_add(jq, "state",
 				       json_object_new_string(queue_state(dev, i)));
+		json_object_object_add(jq, "kick_fd",
+				       json_object_new_boolean(q->kick_fd >= 0));
+		json_object_object_add(jq, "call_fd",
+				       json_object_new_boolean(q->call_fd >= 0));
 		json_object_object_add(jq, "packed",
 				       json_object_new_boolean(q->vq.is_packed));
 		json_object_object_add(jq, "base",

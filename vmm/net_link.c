@@ -311,7 +311,7 @@ static int tx_one(struct net_link *l, unsigned s, const struct virtq_chain *c)
 	    (gso != VIRTIO_NET_HDR_GSO_NONE && h.gso_size == 0) ||
 	    ((h.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) &&
 	     (!vu_has_feature(from, VIRTIO_NET_F_CSUM) ||
-	      h.csum_start >= frame_len ||
+	      h.csum_start >= frame_len || frame_len - h.csum_start < 2u ||
 	      h.csum_offset > frame_len - h.csum_start - 2u))) {
 		st->drops[NET_DROP_MALFORMED]++;
 		return 0;

@@ -268,9 +268,14 @@ void fe_kick(struct fe *fe, unsigned qi)
 
 int fe_post_rx(struct fe *fe, unsigned n)
 {
+	return fe_post_rx_len(fe, n, FE_BUF_SIZE);
+}
+
+int fe_post_rx_len(struct fe *fe, unsigned n, uint32_t len)
+{
 	for (unsigned i = 0; i < n; i++) {
 		struct virtq_buf b = { .gpa = pool_buf(fe, FE_RXQ),
-				       .len = FE_BUF_SIZE, .writable = true };
+				       .len = len, .writable = true };
 		int id = virtq_driver_add(&fe->q[FE_RXQ], &b, 1);
 
 		if (id < 0)

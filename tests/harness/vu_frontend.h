@@ -60,6 +60,8 @@ int fe_start(struct fe *fe, uint64_t want_features, bool packed,
 
 /* Posts n receive buffers of FE_BUF_SIZE bytes and kicks. */
 int fe_post_rx(struct fe *fe, unsigned n);
+/* The same with buffers of len bytes (at most FE_BUF_SIZE). */
+int fe_post_rx_len(struct fe *fe, unsigned n, uint32_t len);
 /* Transmits one frame (a zeroed virtio-net header in front) and kicks. */
 int fe_send_frame(struct fe *fe, const uint8_t *frame, size_t len);
 /* Publishes added buffers and kicks when the back end wants it. */

@@ -243,9 +243,192 @@ static void test_tso_not_negotiated(struct tap *t, const void *arg)
 	fe_close(&b);
 }
 
+/* Waits for a counter to move past before; returns its value. */
+static long long await_counter(const char *dirn, const char *key,
+			       long long before)
+{
+	long long v = before;
+
+	for (int i = 0; i < 100 && (v = stat_num(dirn, key)) == before; i++)
+		sleep_ms(10);
+	return v;
+}
+
+struct header_case {
+	const char *name;
+	uint8_t flags, gso_type;
+	uint16_t gso_size, csum_start, csum_offset;
+	uint64_t sender_features;
+	size_t payload;
+};
+
+/* Each header a driver may not send, given what it negotiated, is dropped
+ * as malformed before anything reaches the receiver, even one that would
+ * take offloads as they are. */
+static void test_bad_headers(struct tap *t, const void *arg)
+{
+	static const struct header_case cases[] = {
+		{ "unknown flag bit", 0x80, 0, 0, 0, 0, BASE | OFFLOADS, 100 },
+		{ "unknown gso type", 0, 5, 1400, 0, 0, BASE | OFFLOADS, 100 },
+		{ "gso size 0", VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_TCPV4, 0, 34, 16, BASE | OFFLOADS, 3000 },
+		{ "NEEDS_CSUM without CSUM", VIRTIO_NET_HDR_F_NEEDS_CSUM, 0, 0, 34, 16, BASE, 100 },
+		{ "csum_start at the end", VIRTIO_NET_HDR_F_NEEDS_CSUM, 0, 0, 154, 0, BASE | OFFLOADS, 100 },
+		{ "csum_start on the last byte", VIRTIO_NET_HDR_F_NEEDS_CSUM, 0, 0, 153, 0, BASE | OFFLOADS, 100 },
+		{ "csum_offset past the end", VIRTIO_NET_HDR_F_NEEDS_CSUM, 0, 0, 34, 119, BASE | OFFLOADS, 100 },
+	};
+	struct fe a, b;
+
+	(void)arg;
+	CHECK(t, start_side(&a, sock_a, BASE | OFFLOADS));
+	CHECK(t, start_side(&b, sock_b, BASE | OFFLOADS));
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct header_case *c = &cases[i];
+		uint8_t h[12] = { c->flags, c->gso_type, 0, 0,
+				  (uint8_t)c->gso_size, (uint8_t)(c->gso_size >> 8),
+				  (uint8_t)c->csum_start, (uint8_t)(c->csum_start >> 8),
+				  (uint8_t)c->csum_offset, (uint8_t)(c->csum_offset >> 8) };
+		size_t len = make_segment(c->payload);
+		struct fe *sender = &a, other;
+		long long before = stat_num("a_to_b", "malformed");
+
+		if (c->sender_features != (BASE | OFFLOADS)) {
+			fe_close(&a);
+			CHECK(t, start_side(&other, sock_a, c->sender_features));
+			sender = &other;
+		}
+		CHECK_EQ(t, fe_send_big(sender, h, frame, len), 0);
+		if (await_counter("a_to_b", "malformed", before) != before + 1)
+			printf("# %s: not counted as malformed\n", c->name);
+		CHECK_EQ(t, stat_num("a_to_b", "malformed"), before + 1);
+		CHECK_EQ(t, fe_recv_frame(&b, got, sizeof(got), 50), -EAGAIN);
+		if (sender == &other) {
+			fe_close(&other);
+			CHECK(t, start_side(&a, sock_a, BASE | OFFLOADS));
+		}
+	}
+	fe_close(&a);
+	fe_close(&b);
+}
+
+static void test_runt_and_oversize(struct tap *t, const void *arg)
+{
+	struct fe a, b;
+	uint8_t h[12] = { 0 };
+	long long before;
+
+	(void)arg;
+	CHECK(t, start_side(&a, sock_a, BASE));
+	CHECK(t, start_side(&b, sock_b, BASE));
+	make_segment(100);
+	before = stat_num("a_to_b", "malformed");
+	CHECK_EQ(t, fe_send_big(&a, h, frame, 13), 0); /* less than Ethernet */
+	CHECK_EQ(t, await_counter("a_to_b", "malformed", before), before + 1);
+	CHECK_EQ(t, fe_send_big(&a, h, frame, 14), 0); /* exactly Ethernet */
+	CHECK_EQ(t, fe_recv_frame(&b, got, sizeof(got), 2000), 14);
+	before = stat_num("a_to_b", "oversize");
+	CHECK_EQ(t, fe_send_big(&a, h, frame, 65535 + 14 + 4 + 1), 0);
+	CHECK_EQ(t, await_counter("a_to_b", "oversize", before), before + 1);
+	CHECK_EQ(t, fe_recv_frame(&b, got, sizeof(got), 50), -EAGAIN);
+	fe_close(&a);
+	fe_close(&b);
+}
+
+/* A receiver that disabled its receive queue: the frame is dropped and
+ * counted, not queued. */
+static void test_peer_queue_disabled(struct tap *t, const void *arg)
+{
+	struct fe a, b;
+	uint8_t h[12] = { 0 };
+	struct vu_vring_state off = { 0, 0 }, on = { 0, 1 };
+	long long before = stat_num("a_to_b", "peer_down");
+
+	(void)arg;
+	CHECK(t, start_side(&a, sock_a, BASE));
+	CHECK(t, start_side(&b, sock_b, BASE));
+	CHECK_EQ(t, fe_send(&b, VU_SET_VRING_ENABLE, VU_VERSION, &off, 8, NULL, 0), 0);
+	sleep_ms(50);
+	CHECK_EQ(t, fe_send_big(&a, h, frame, make_segment(100)), 0);
+	CHECK_EQ(t, await_counter("a_to_b", "peer_down", before), before + 1);
+	CHECK_EQ(t, fe_send(&b, VU_SET_VRING_ENABLE, VU_VERSION, &on, 8, NULL, 0), 0);
+	sleep_ms(50);
+	CHECK_EQ(t, fe_send_big(&a, h, frame, make_segment(100)), 0);
+	CHECK_EQ(t, fe_recv_frame(&b, got, sizeof(got), 2000), 154);
+	fe_close(&a);
+	fe_close(&b);
+}
+
+/* Receive buffers that cannot hold a frame: without mergeable buffers a
+ * 64-byte buffer for a 1000-byte frame; with them, a first buffer too small
+ * for the header, or a frame needing more than 64 buffers. */
+static void test_rx_too_small(struct tap *t, const void *arg)
+{
+	static const struct {
+		uint64_t features;
+		uint32_t buf_len;
+		size_t payload;
+	} cases[] = {
+		{ BIT(VIRTIO_F_VERSION_1), 64, 946 },
+		{ BASE, 8, 100 },
+		{ BASE, 16, 1446 },
+	};
+	uint8_t h[12] = { 0 };
+
+	(void)arg;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct fe a, b;
+		long long before = stat_num("a_to_b", "rx_buffer_too_small");
+
+		CHECK(t, start_side(&a, sock_a, BASE));
+		CHECK(t, fe_connect(&b, sock_b, 3000) == 0 &&
+			 fe_start(&b, cases[i].features, false, QSIZE, MEM) == 0 &&
+			 fe_post_rx_len(&b, QSIZE, cases[i].buf_len) == 0);
+		CHECK_EQ(t, fe_send_big(&a, h, frame, make_segment(cases[i].payload)), 0);
+		CHECK_EQ(t, await_counter("a_to_b", "rx_buffer_too_small", before),
+			 before + 1);
+		fe_close(&a);
+		fe_close(&b);
+	}
+}
+
+/* Many frames, each in many mergeable buffers, in one batch: more used
+ * entries than the link keeps before returning them. All arrive intact. */
+static void test_many_buffers_per_batch(struct tap *t, const void *arg)
+{
+	struct fe a, b;
+	uint8_t rh[12];
+	int ok = 0;
+
+	(void)arg;
+	CHECK(t, start_side(&a, sock_a, BASE));
+	CHECK(t, fe_connect(&b, sock_b, 3000) == 0 &&
+		 fe_start(&b, BASE, false, QSIZE, MEM) == 0 &&
+		 fe_post_rx_len(&b, QSIZE, 100) == 0);
+	for (int i = 0; i < 12; i++) {
+		size_t len = make_segment(1446);
+
+		frame[54] = (uint8_t)i;
+		CHECK_EQ(t, fe_send_frame(&a, frame, len), 0);
+	}
+	for (int i = 0; i < 12; i++) {
+		int n = fe_recv_frame_hdr(&b, rh, got, sizeof(got), 2000);
+
+		if (n == 1500 && got[54] == (uint8_t)i &&
+		    memcmp(got + 55, frame + 55, 1445) == 0)
+			ok++;
+	}
+	CHECK_EQ(t, ok, 12);
+	fe_close(&a);
+	fe_close(&b);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct tap_case cases[] = {
+		{ "headers a driver may not send: malformed", test_bad_headers, NULL },
+		{ "runt and oversize frames", test_runt_and_oversize, NULL },
+		{ "receiver's queue disabled: peer_down", test_peer_queue_disabled, NULL },
+		{ "receive buffers too small", test_rx_too_small, NULL },
+		{ "many mergeable buffers in one batch", test_many_buffers_per_batch, NULL },
 		{ "TSO to a receiver without it: segmented, checksummed", test_segmented, NULL },
 		{ "TSO to a receiver with it: one frame, one copy", test_passed_whole, NULL },
 		{ "partial checksum completed for a receiver without GUEST_CSUM", test_csum_completed, NULL },

@@ -174,6 +174,64 @@ static void test_tso_refuses(struct tap *t, const void *arg)
 	CHECK_EQ(t, c.n, 0);
 }
 
+/* One refusal on a copy of exactly len bytes, so ASan sees any read
+ * past what the frame holds. */
+static int tso_exact(const uint8_t *src, size_t len, uint16_t mss,
+		     size_t seg_len)
+{
+	uint8_t *f = malloc(len ? len : 1), *seg = malloc(seg_len);
+	struct collected c = { 0 };
+	char err[160];
+	int ret;
+
+	memcpy(f, src, len);
+	ret = net_tso_segment(f, len, mss, seg, seg_len, collect, &c, err,
+			      sizeof(err));
+	free_collected(&c);
+	free(f);
+	free(seg);
+	return ret;
+}
+
+static void test_tso_bounds(struct tap *t, const void *arg)
+{
+	static uint8_t v4[2000], v6[2000], x[2000];
+	size_t len4 = make_tcp(v4, false, 100, 0x10);
+	size_t len6 = make_tcp(v6, true, 100, 0x10);
+
+	(void)arg;
+	CHECK_EQ(t, tso_exact(v4, len4, 50, 4000), 2); /* the good one */
+	CHECK_EQ(t, tso_exact(v4, 17, 50, 4000), -EINVAL);
+	CHECK_EQ(t, tso_exact(v4, 14 + 19, 50, 4000), -EINVAL);
+	memcpy(x, v4, len4);
+	x[14] = 0x44; /* ihl 4 */
+	CHECK_EQ(t, tso_exact(x, len4, 50, 4000), -EINVAL);
+	memcpy(x, v4, len4);
+	put16(x + 16, 10); /* total length below the header */
+	CHECK_EQ(t, tso_exact(x, len4, 50, 4000), -EINVAL);
+	memcpy(x, v4, len4);
+	put16(x + 16, (uint16_t)(len4 - 14 + 1)); /* one past the frame */
+	CHECK_EQ(t, tso_exact(x, len4, 50, 4000), -EINVAL);
+	CHECK_EQ(t, tso_exact(v6, 14 + 39, 50, 4000), -EINVAL);
+	memcpy(x, v6, len6);
+	put16(x + 18, (uint16_t)(len6 - 54 + 1)); /* payload one past */
+	CHECK_EQ(t, tso_exact(x, len6, 50, 4000), -EINVAL);
+	memcpy(x, v4, len4);
+	put16(x + 16, 20 + 19); /* room for 19 bytes of TCP header */
+	CHECK_EQ(t, tso_exact(x, 14 + 39, 50, 4000), -EINVAL);
+	memcpy(x, v4, len4);
+	x[46] = 0x40; /* data offset 16 */
+	CHECK_EQ(t, tso_exact(x, len4, 50, 4000), -EINVAL);
+	memcpy(x, v4, len4);
+	x[46] = 0xf0; /* data offset 60, past the packet */
+	put16(x + 16, 40 + 10);
+	CHECK_EQ(t, tso_exact(x, 14 + 50, 50, 4000), -EINVAL);
+	CHECK_EQ(t, tso_exact(v4, len4, 0, 4000), -EINVAL);
+	/* Headers and one segment need 54 + 50 bytes of segment buffer. */
+	CHECK_EQ(t, tso_exact(v4, len4, 50, 54 + 50), 2);
+	CHECK_EQ(t, tso_exact(v4, len4, 50, 54 + 50 - 1), -EINVAL);
+}
+
 /* NEEDS_CSUM: the driver left the pseudo-header sum in the field; the
  * completed checksum verifies. */
 static void test_csum_complete(struct tap *t, const void *arg)
@@ -209,6 +267,7 @@ int main(void)
 		{ "TSO TCP/IPv6 into MSS segments", test_tso, "v6" },
 		{ "TSO refuses what it cannot parse", test_tso_refuses, NULL },
 		{ "checksum completion", test_csum_complete, NULL },
+		{ "TSO bounds, on exactly sized frames", test_tso_bounds, NULL },
 	};
 
 	return tap_run(cases, sizeof(cases) / sizeof(cases[0]));
