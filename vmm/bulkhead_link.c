@@ -4,7 +4,10 @@
  * other side's receive queue.
  *
  *   bulkhead-link --a PATH --b PATH [--mac-a MAC] [--mac-b MAC] [--poll]
- *                 [--control PATH] [--name NAME]
+ *                 [--control PATH] [--name NAME] [--user NAME] [--no-sandbox]
+ *
+ * Once its sockets are open it confines itself (sandbox.c): a worker
+ * started by hand is as confined as a supervised one.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -25,6 +28,13 @@
 #include "link_status.h"
 #include "log.h"
 #include "net_link.h"
+#include "sandbox.h"
+
+/* The user a link worker becomes; the install creates it. */
+#define DEFAULT_USER "bulkhead"
+/* Two sockets, two connections, 2 x 3 ring descriptors, up to 32 memory
+ * regions per side, the control socket, epoll, signalfd, stdio. */
+#define WORKER_MAX_FDS 128
 
 /* What an epoll event is about: kind in the low byte, side and queue
  * above it. */
@@ -45,7 +55,10 @@ struct link_proc {
 	const char *name;
 	const char *path[2];
 	const char *control_path;
+	const char *user;
+	const char *test_trigger;
 	bool poll;
+	bool no_sandbox;
 	int epfd;
 	int listen_fd[2];
 	int control_fd;
@@ -289,11 +302,36 @@ static int setup(struct link_proc *p)
 	return 0;
 }
 
+/* Test builds only: prove the confinement from inside. "open" tries to
+ * read a host file (there is none in the empty root); "forbidden" makes a
+ * system call the filter does not allow (the process dies of SIGSYS). */
+static void run_test_trigger(struct link_proc *p)
+{
+#ifdef BULKHEAD_TEST_TRIGGERS
+	if (strcmp(p->test_trigger, "open") == 0) {
+		FILE *f = fopen("/etc/passwd", "r");
+
+		bh_log("%s: test trigger: open /etc/passwd: %s", p->name,
+		       f ? "opened" : strerror(errno));
+		if (f)
+			fclose(f);
+	} else if (strcmp(p->test_trigger, "forbidden") == 0) {
+		bh_log("%s: test trigger: socket(AF_INET)", p->name);
+		int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+		bh_log("%s: test trigger: socket returned %d", p->name, fd);
+	}
+#else
+	(void)p;
+#endif
+}
+
 static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: bulkhead-link --a PATH --b PATH [--mac-a MAC] [--mac-b MAC]\n"
-		"                     [--poll] [--control PATH] [--name NAME]\n");
+		"                     [--poll] [--control PATH] [--name NAME]\n"
+		"                     [--user NAME] [--no-sandbox]\n");
 }
 
 int main(int argc, char **argv)
@@ -306,6 +344,11 @@ int main(int argc, char **argv)
 		{ "poll", no_argument, NULL, 'p' },
 		{ "control", required_argument, NULL, 'c' },
 		{ "name", required_argument, NULL, 'n' },
+		{ "user", required_argument, NULL, 'u' },
+		{ "no-sandbox", no_argument, NULL, 'S' },
+#ifdef BULKHEAD_TEST_TRIGGERS
+		{ "test-trigger", required_argument, NULL, 'T' },
+#endif
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -315,6 +358,7 @@ int main(int argc, char **argv)
 	int opt;
 
 	p->name = "link";
+	p->user = DEFAULT_USER;
 	if (net_link_init(&p->link, &link_ops, p) < 0) {
 		bh_log("out of memory");
 		return 1;
@@ -345,6 +389,15 @@ int main(int argc, char **argv)
 		case 'n':
 			p->name = optarg;
 			break;
+		case 'u':
+			p->user = optarg;
+			break;
+		case 'S':
+			p->no_sandbox = true;
+			break;
+		case 'T':
+			p->test_trigger = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -361,8 +414,25 @@ int main(int argc, char **argv)
 		bh_log("%s: setup failed: %s", p->name, strerror(errno));
 		return 1;
 	}
-	bh_log("%s: listening on %s and %s (%s mode)", p->name, p->path[0],
-	       p->path[1], p->poll ? "poll" : "event");
+	if (p->no_sandbox) {
+		bh_log("%s: WARNING: --no-sandbox: running UNCONFINED (as uid %u, "
+		       "no seccomp filter, full file system). For debugging only.",
+		       p->name, (unsigned)getuid());
+	} else {
+		struct sandbox_config sc = { .user = p->user,
+					     .max_fds = WORKER_MAX_FDS };
+		char err[256];
+
+		if (sandbox_enter(&sc, err, sizeof(err)) < 0) {
+			bh_log("%s: sandbox: %s", p->name, err);
+			return 1;
+		}
+	}
+	if (p->test_trigger)
+		run_test_trigger(p);
+	bh_log("%s: listening on %s and %s (%s mode%s)", p->name, p->path[0],
+	       p->path[1], p->poll ? "poll" : "event",
+	       p->no_sandbox ? ", UNCONFINED" : ", confined");
 
 	while (!stop) {
 		struct epoll_event ev[16];
@@ -381,9 +451,13 @@ int main(int argc, char **argv)
 	}
 	bh_log("%s: stopping", p->name);
 	net_link_destroy(&p->link);
+	/* Confined, the sockets are out of reach: whoever started the
+	 * worker removes them (and a new start replaces stale ones). */
 	for (int s = 0; s < 2; s++)
 		unlink(p->path[s]);
 	if (p->control_path)
 		unlink(p->control_path);
+	if (!p->no_sandbox)
+		sandbox_exit(0);
 	return 0;
 }

@@ -53,7 +53,8 @@ class Link:
              '--name', name, *extra],
             stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.time() + 10
-        while not os.path.exists(self.control):
+        # "listening" is logged once the worker is confined.
+        while not os.path.exists(self.control) or 'listening on' not in self.text():
             if time.time() > deadline or self.proc.poll() is not None:
                 raise RuntimeError(f'bulkhead-link did not start: {self.text()}')
             time.sleep(0.05)

@@ -1,0 +1,117 @@
+#!/usr/bin/env python3
+"""bulkhead-link confines itself once its sockets are open. Checks, on a
+running worker: it is the unprivileged user, with no capabilities, no new
+privileges and a seccomp filter; it still forwards (DPDK front ends on
+both sides); it maps no file but its binary, its libraries and the VMs'
+memory; it cannot open a host file; a system call outside its allowlist
+kills it; --no-sandbox says so loudly; a missing user is a clear error.
+
+Usage: test_sandbox.py BULKHEAD_LINK (a build with -Dtest_triggers=true)"""
+import os
+import pwd
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+from linktest import Link, Testpmd, main_guard, scratch_dir, wait_for
+
+USER = 'bulkhead'
+
+
+def proc_status(pid):
+    out = {}
+    with open(f'/proc/{pid}/status') as f:
+        for line in f:
+            key, _, value = line.partition(':')
+            out[key] = value.strip()
+    return out
+
+
+def foreign_mappings(pid):
+    """File-backed mappings that are not the binary, a library, or guest
+    memory (memfd)."""
+    bad = []
+    with open(f'/proc/{pid}/maps') as f:
+        for line in f:
+            parts = line.split(None, 5)
+            path = parts[5].strip() if len(parts) == 6 else ''
+            if (not path or path.startswith('[') or path.startswith('/memfd:')
+                    or '.so' in path or path.endswith('bulkhead-link')):
+                continue
+            bad.append(line.strip())
+    return bad
+
+
+def run_once(binary, *args, timeout=10):
+    work = scratch_dir()
+    try:
+        p = subprocess.run([binary, '--a', f'{work}/a', '--b', f'{work}/b', *args],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           text=True, timeout=timeout)
+        return p.returncode, p.stdout
+    except subprocess.TimeoutExpired as e:
+        return None, (e.stdout or b'').decode() if isinstance(e.stdout, bytes) else (e.stdout or '')
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def run(tap):
+    binary = sys.argv[1]
+    uid = pwd.getpwnam(USER).pw_uid
+
+    work = scratch_dir()
+    link = Link(binary, work, name='sandbox')
+    pmd = None
+    try:
+        st = proc_status(link.proc.pid)
+        tap.check(st['Uid'].split()[0] == str(uid) and st['Gid'].split()[0] != '0',
+                  f'runs as {USER} (uid {uid})', st.get('Uid'))
+        tap.check(st['CapEff'] == '0000000000000000' and
+                  st['CapPrm'] == '0000000000000000' and
+                  st['CapBnd'] != '' and st.get('CapAmb') == '0000000000000000',
+                  'no capabilities', str({k: st[k] for k in st if k.startswith('Cap')}))
+        tap.check(st.get('NoNewPrivs') == '1', 'no new privileges')
+        tap.check(st.get('Seccomp') == '2', 'seccomp filter installed')
+        tap.check(os.readlink(f'/proc/{link.proc.pid}/ns/net') !=
+                  os.readlink('/proc/self/ns/net') and
+                  os.readlink(f'/proc/{link.proc.pid}/ns/mnt') !=
+                  os.readlink('/proc/self/ns/mnt'),
+                  'own network and mount namespaces')
+        pmd = Testpmd(work, 'sb', [(link.a, ''), (link.b, '')], 'io',
+                      extra_args=['--tx-first'])
+        wait_for(lambda: link.status()['b_to_a']['packets'] > 1000, 40)
+        s = link.status()
+        tap.check(s['a_to_b']['packets'] > 1000 and s['b_to_a']['packets'] > 1000,
+                  'forwards while confined', s['a_to_b'])
+        bad = foreign_mappings(link.proc.pid)
+        tap.check(not bad, "maps nothing but its binary, libraries and the VMs' memory",
+                  '\n'.join(bad))
+        tap.check(any('/memfd:' in l for l in open(f'/proc/{link.proc.pid}/maps')),
+                  'guest memory is mapped (memfd)')
+        pmd.stop()
+        pmd = None
+        tap.check(link.alive(), 'still alive after the front end left', link.text())
+    finally:
+        if pmd:
+            pmd.stop()
+        link.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+    rc, out = run_once(binary, '--test-trigger', 'forbidden')
+    tap.check(rc == -signal.SIGSYS, 'a forbidden system call kills it (SIGSYS)',
+              f'exit {rc}\n{out}')
+    rc, out = run_once(binary, '--test-trigger', 'open', timeout=2)
+    tap.check('open /etc/passwd: No such file or directory' in out,
+              'it cannot open a host file', out)
+    rc, out = run_once(binary, '--no-sandbox', timeout=2)
+    tap.check('WARNING: --no-sandbox: running UNCONFINED' in out,
+              '--no-sandbox says so loudly', out)
+    rc, out = run_once(binary, '--user', 'no-such-user-xyz')
+    tap.check(rc == 1 and 'user no-such-user-xyz does not exist' in out,
+              'a missing user is a clear error', f'exit {rc}\n{out}')
+
+
+if __name__ == '__main__':
+    main_guard(run)

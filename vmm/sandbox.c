@@ -1,0 +1,233 @@
+#define _GNU_SOURCE
+#include "sandbox.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <pwd.h>
+#include <sched.h>
+#include <seccomp.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+/* Sanitizer builds (the tests) need a few more calls, for the runtime's
+ * own bookkeeping and reports. */
+#if defined(__SANITIZE_ADDRESS__)
+#define SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SANITIZED 1
+#endif
+#endif
+#ifndef SANITIZED
+#define SANITIZED 0
+#endif
+
+/* Where the empty root is mounted: a directory every link shares on the
+ * host, each with its own tmpfs on top in its own mount namespace. */
+#define SANDBOX_ROOT "/run/bulkhead-empty"
+
+#define FAIL(code, ...)                                   \
+	do {                                              \
+		snprintf(err, errlen, __VA_ARGS__);       \
+		return (code);                            \
+	} while (0)
+
+/* The allowlist. Each entry: the call, and why the worker needs it. */
+struct allowed {
+	int nr;
+	const char *why;
+};
+
+static const struct allowed allowlist[] = {
+	{ SCMP_SYS(read), "kick eventfds, signalfd" },
+	{ SCMP_SYS(write), "call and error eventfds, the log on stderr" },
+	{ SCMP_SYS(recvmsg), "vhost-user messages with their descriptors" },
+	{ SCMP_SYS(recvfrom), "rest of a vhost-user message (recv)" },
+	{ SCMP_SYS(sendmsg), "vhost-user replies" },
+	{ SCMP_SYS(sendto), "status replies on the control socket (send)" },
+	{ SCMP_SYS(accept4), "front ends and status readers connecting" },
+	{ SCMP_SYS(shutdown), "ending a connection" },
+	{ SCMP_SYS(close), "descriptors replaced or released" },
+	{ SCMP_SYS(epoll_wait), "the event loop" },
+	{ SCMP_SYS(epoll_pwait), "the event loop (libc may use the p variant)" },
+	{ SCMP_SYS(epoll_ctl), "watching sockets and kick eventfds" },
+	{ SCMP_SYS(poll), "waiting briefly for the rest of a message" },
+	{ SCMP_SYS(ppoll), "the same, libc's variant" },
+	{ SCMP_SYS(munmap), "unmapping guest memory; malloc" },
+	{ SCMP_SYS(fstat), "checking a memory region against its file" },
+	{ SCMP_SYS(newfstatat), "the same, libc's variant" },
+	{ SCMP_SYS(fcntl), "making received descriptors non-blocking" },
+	{ SCMP_SYS(brk), "malloc" },
+	{ SCMP_SYS(madvise), "malloc returning memory" },
+	{ SCMP_SYS(mremap), "realloc of large blocks" },
+	{ SCMP_SYS(getrandom), "json-c seeds its hash tables" },
+	{ SCMP_SYS(clock_gettime), "time, when the vDSO is not used" },
+	{ SCMP_SYS(rt_sigreturn), "returning from a signal handler" },
+	{ SCMP_SYS(rt_sigprocmask), "libc internals around signals" },
+	{ SCMP_SYS(restart_syscall), "a call interrupted by a signal" },
+	{ SCMP_SYS(unlink), "removing its sockets at exit (fails in the sandbox; harmless)" },
+	{ SCMP_SYS(exit), "ending" },
+	{ SCMP_SYS(exit_group), "ending" },
+#if SANITIZED
+	/* Sanitizer builds only (tests): the ASan/LSan runtime stops the
+	 * world with a tracer thread at exit, reads /proc/self/maps and
+	 * yields. Never part of a release build's filter. */
+	{ SCMP_SYS(clone), "sanitizer runtime only" },
+	{ SCMP_SYS(ptrace), "sanitizer runtime only" },
+	{ SCMP_SYS(wait4), "sanitizer runtime only" },
+	{ SCMP_SYS(prctl), "sanitizer runtime only" },
+	{ SCMP_SYS(sched_yield), "sanitizer runtime only" },
+	{ SCMP_SYS(sigaltstack), "sanitizer runtime only" },
+	{ SCMP_SYS(rt_sigaction), "sanitizer runtime only" },
+	{ SCMP_SYS(getpid), "sanitizer runtime only" },
+	{ SCMP_SYS(gettid), "sanitizer runtime only" },
+	{ SCMP_SYS(tgkill), "sanitizer runtime only" },
+	{ SCMP_SYS(openat), "sanitizer runtime only (the root is empty)" },
+	{ SCMP_SYS(getdents64), "sanitizer runtime only" },
+	{ SCMP_SYS(readlink), "sanitizer runtime only" },
+	{ SCMP_SYS(getrlimit), "sanitizer runtime only" },
+	{ SCMP_SYS(prlimit64), "sanitizer runtime only" },
+	{ SCMP_SYS(futex), "sanitizer runtime only" },
+	{ SCMP_SYS(lseek), "sanitizer runtime only" },
+	{ SCMP_SYS(pread64), "sanitizer runtime only" },
+#endif
+};
+
+static int install_filter(char *err, size_t errlen)
+{
+	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
+	int ret;
+
+	if (!ctx)
+		FAIL(-ENOMEM, "seccomp_init failed");
+	for (size_t i = 0; i < sizeof(allowlist) / sizeof(allowlist[0]); i++) {
+		ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, allowlist[i].nr, 0);
+		if (ret < 0) {
+			seccomp_release(ctx);
+			FAIL(ret, "seccomp rule for syscall %d: %s", allowlist[i].nr,
+			     strerror(-ret));
+		}
+	}
+	/* mmap: guest memory (shared, read-write) and malloc (private,
+	 * anonymous); never executable. */
+	ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
+			       SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+#if SANITIZED
+	/* Sanitizer runtime only: guard pages for its exit-time thread. */
+	if (ret == 0)
+		ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), 1,
+				       SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+#endif
+	if (ret == 0)
+		ret = seccomp_load(ctx);
+	seccomp_release(ctx);
+	if (ret < 0)
+		FAIL(ret, "seccomp filter: %s", strerror(-ret));
+	return 0;
+}
+
+/* A new mount namespace whose root is an empty, read-only tmpfs: the
+ * worker can open no file (its sockets are already open). */
+static int empty_root(char *err, size_t errlen)
+{
+	if (mkdir(SANDBOX_ROOT, 0755) < 0 && errno != EEXIST)
+		FAIL(-errno, "mkdir %s: %s", SANDBOX_ROOT, strerror(errno));
+	if (unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS) < 0)
+		FAIL(-errno, "unshare: %s", strerror(errno));
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		FAIL(-errno, "make / private: %s", strerror(errno));
+	if (mount("bulkhead", SANDBOX_ROOT, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+		  "size=4k,mode=0555") < 0)
+		FAIL(-errno, "tmpfs on %s: %s", SANDBOX_ROOT, strerror(errno));
+	if (chdir(SANDBOX_ROOT) < 0 ||
+	    syscall(SYS_pivot_root, ".", ".") < 0)
+		FAIL(-errno, "pivot_root %s: %s", SANDBOX_ROOT, strerror(errno));
+	/* The old root is stacked under the new one: detach it. */
+	if (umount2(".", MNT_DETACH) < 0 || chdir("/") < 0)
+		FAIL(-errno, "detach old root: %s", strerror(errno));
+	if (mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID |
+		  MS_NODEV | MS_NOEXEC, NULL) < 0)
+		FAIL(-errno, "remount / read-only: %s", strerror(errno));
+	return 0;
+}
+
+static int limits(const struct sandbox_config *cfg, char *err, size_t errlen)
+{
+	static const struct {
+		int resource;
+		const char *name;
+		rlim_t value;
+	} fixed[] = {
+#if !SANITIZED
+		{ RLIMIT_NPROC, "RLIMIT_NPROC", 0 },  /* no new processes */
+#endif
+		{ RLIMIT_CORE, "RLIMIT_CORE", 0 },    /* no guest memory in a core */
+		{ RLIMIT_MEMLOCK, "RLIMIT_MEMLOCK", 0 },
+	};
+	struct rlimit r = { cfg->max_fds, cfg->max_fds };
+
+	if (setrlimit(RLIMIT_NOFILE, &r) < 0)
+		FAIL(-errno, "RLIMIT_NOFILE %u: %s", cfg->max_fds, strerror(errno));
+	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
+		r.rlim_cur = r.rlim_max = fixed[i].value;
+		if (setrlimit(fixed[i].resource, &r) < 0)
+			FAIL(-errno, "%s: %s", fixed[i].name, strerror(errno));
+	}
+	return 0;
+}
+
+static int drop_privileges(const struct passwd *pw, char *err, size_t errlen)
+{
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct data[2];
+
+	if (setgroups(0, NULL) < 0 ||
+	    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) < 0 ||
+	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) < 0)
+		FAIL(-errno, "becoming user %s (uid %u): %s", pw->pw_name,
+		     (unsigned)pw->pw_uid, strerror(errno));
+	/* setresuid from root clears the capability sets already; clear
+	 * them explicitly so a kept or ambient capability cannot slip by. */
+	memset(data, 0, sizeof(data));
+	if (syscall(SYS_capset, &hdr, data) < 0)
+		FAIL(-errno, "capset: %s", strerror(errno));
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 &&
+	    errno != EINVAL)
+		FAIL(-errno, "clear ambient capabilities: %s", strerror(errno));
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		FAIL(-errno, "PR_SET_NO_NEW_PRIVS: %s", strerror(errno));
+	return 0;
+}
+
+int sandbox_enter(const struct sandbox_config *cfg, char *err, size_t errlen)
+{
+	struct passwd *pw = getpwnam(cfg->user); /* before the root goes */
+	struct passwd copy;
+	int ret;
+
+	if (!pw)
+		FAIL(-ENOENT, "user %s does not exist (create it, or pass --user)",
+		     cfg->user);
+	if (pw->pw_uid == 0)
+		FAIL(-EINVAL, "user %s is root: the worker must not be", cfg->user);
+	copy = *pw;
+	if ((ret = empty_root(err, errlen)) < 0 ||
+	    (ret = limits(cfg, err, errlen)) < 0 ||
+	    (ret = drop_privileges(&copy, err, errlen)) < 0)
+		return ret;
+	return install_filter(err, errlen);
+}
+
+void sandbox_exit(int status)
+{
+	fflush(NULL);
+	_exit(status);
+}

@@ -1,0 +1,29 @@
+/* Confinement of a link worker, entered once its sockets are open: an
+ * unprivileged user with no capabilities, no new privileges, its own
+ * mount (an empty read-only root), network, IPC and UTS namespaces,
+ * rlimits on descriptors, processes and core dumps (its log is an
+ * inherited descriptor, so file size stays unlimited), and a seccomp allowlist
+ * (libseccomp) whose default action kills the process. docs/security.md
+ * lists every allowed system call and why. */
+#ifndef BULKHEAD_SANDBOX_H
+#define BULKHEAD_SANDBOX_H
+
+#include <stddef.h>
+
+struct sandbox_config {
+	const char *user;        /* the unprivileged user to become */
+	unsigned max_fds;        /* RLIMIT_NOFILE */
+};
+
+/* Enters the sandbox. Returns 0 or a negative errno with a message naming
+ * the step and the value that failed. Must run single-threaded, after
+ * every file the process needs is open. */
+int sandbox_enter(const struct sandbox_config *cfg, char *err, size_t errlen);
+
+/* Ends a confined process. In sanitizer builds LeakSanitizer's exit-time
+ * check cannot run in the empty root (it needs /proc and ptrace), so a
+ * confined worker skips it; leaks are checked on unconfined runs
+ * (--no-sandbox, as tests/integration/test_hostile does). */
+void sandbox_exit(int status) __attribute__((noreturn));
+
+#endif
