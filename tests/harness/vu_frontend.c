@@ -281,6 +281,7 @@ int fe_post_rx_len(struct fe *fe, unsigned n, uint32_t len)
 		if (id < 0)
 			return id;
 		fe->buf_gpa[FE_RXQ][id] = b.gpa;
+		fe->buf_len[id] = len;
 	}
 	fe_kick(fe, FE_RXQ);
 	return 0;
@@ -391,4 +392,92 @@ int fe_send_big(struct fe *fe, const uint8_t *hdr, const uint8_t *frame,
 		return id;
 	fe_kick(fe, FE_TXQ);
 	return 0;
+}
+
+uint64_t fe_alloc_buf(struct fe *fe, uint64_t bytes)
+{
+	uint64_t gpa;
+
+	if (bytes > fe->mem_size || fe->next_buf > fe->mem_size - bytes)
+		return 0;
+	gpa = fe_alloc(fe, bytes);
+	return gpa;
+}
+
+unsigned fe_tx_burst(struct fe *fe, uint64_t gpa, uint32_t stride,
+		     unsigned nbufs, uint32_t len, unsigned max)
+{
+	struct virtq_driver *d = &fe->q[FE_TXQ];
+	unsigned n;
+
+	fe_reap_tx(fe);
+	for (n = 0; n < max && d->num_free > 0; n++) {
+		struct virtq_buf b = { .gpa = gpa + (uint64_t)fe->tx_next * stride,
+				       .len = len, .writable = false };
+
+		if (++fe->tx_next == nbufs)
+			fe->tx_next = 0;
+		if (virtq_driver_add(d, &b, 1) < 0)
+			break;
+	}
+	if (n)
+		fe_kick(fe, FE_TXQ);
+	return n;
+}
+
+int fe_post_rx_bufs(struct fe *fe, uint64_t gpa, unsigned n, uint32_t len)
+{
+	for (unsigned i = 0; i < n; i++) {
+		struct virtq_buf b = { .gpa = gpa + (uint64_t)i * len, .len = len,
+				       .writable = true };
+		int id = virtq_driver_add(&fe->q[FE_RXQ], &b, 1);
+
+		if (id < 0)
+			return id;
+		fe->buf_gpa[FE_RXQ][id] = b.gpa;
+		fe->buf_len[id] = len;
+	}
+	fe_kick(fe, FE_RXQ);
+	return 0;
+}
+
+unsigned fe_rx_burst(struct fe *fe, unsigned max, uint64_t *frames,
+		     uint64_t *bytes)
+{
+	struct virtq_driver *d = &fe->q[FE_RXQ];
+	bool mrg = fe->features & BIT(VIRTIO_NET_F_MRG_RXBUF);
+	unsigned n;
+
+	for (n = 0; n < max; n++) {
+		uint16_t id;
+		uint32_t len;
+		int new_id;
+
+		if (virtq_driver_reap(d, &id, &len) != 1)
+			break;
+		uint64_t gpa = fe->buf_gpa[FE_RXQ][id];
+		struct virtq_buf b = { .gpa = gpa, .len = fe->buf_len[id],
+				       .writable = true };
+
+		if (fe->rx_cont > 0) {
+			/* The rest of a frame spread over mergeable buffers. */
+			fe->rx_cont--;
+			*bytes += len;
+		} else {
+			const uint8_t *h = fe_hva(fe, gpa);
+			unsigned nbufs = mrg ? (unsigned)(h[10] | h[11] << 8) : 1;
+
+			fe->rx_cont = nbufs ? nbufs - 1 : 0;
+			(*frames)++;
+			*bytes += len > fe->hdr_len ? len - fe->hdr_len : 0;
+		}
+		new_id = virtq_driver_add(d, &b, 1);
+		if (new_id >= 0) {
+			fe->buf_gpa[FE_RXQ][new_id] = gpa;
+			fe->buf_len[new_id] = b.len;
+		}
+	}
+	if (n)
+		fe_kick(fe, FE_RXQ);
+	return n;
 }

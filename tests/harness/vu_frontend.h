@@ -34,6 +34,9 @@ struct fe {
 	uint64_t big;            /* one 96 KiB transmit buffer */
 	unsigned pool_next[2];   /* rotates: at most qsize are in flight */
 	uint64_t buf_gpa[2][VIRTQ_MAX_SIZE]; /* the buffer behind each id */
+	uint32_t buf_len[VIRTQ_MAX_SIZE];    /* receive buffer size by id */
+	unsigned rx_cont;        /* mergeable buffers still due to a frame */
+	unsigned tx_next;        /* fe_tx_burst's next buffer */
 };
 
 /* Guest-physical base of the memory (non-zero on purpose). */
@@ -79,6 +82,26 @@ int fe_recv_frame_hdr(struct fe *fe, uint8_t *hdr, uint8_t *buf, size_t cap,
  * one large buffer; waits for the previous one to be used first. */
 int fe_send_big(struct fe *fe, const uint8_t *hdr, const uint8_t *frame,
 		size_t len);
+
+/* Benchmark fast path: many buffers per call, one kick per call, no
+ * copies (transmit buffers are filled once, in advance). */
+
+/* Reserves bytes of guest memory (64-byte aligned) after what fe_start
+ * took. Returns its guest-physical address, or 0 when it does not fit. */
+uint64_t fe_alloc_buf(struct fe *fe, uint64_t bytes);
+/* Reaps used transmit buffers, then adds up to max frames of len bytes
+ * (header included) from nbufs prefilled buffers at gpa, gpa + stride,
+ * ... (taken in turn), and kicks once. Returns the frames added. */
+unsigned fe_tx_burst(struct fe *fe, uint64_t gpa, uint32_t stride,
+		     unsigned nbufs, uint32_t len, unsigned max);
+/* Posts n receive buffers of len bytes at gpa, gpa + len, ... and kicks
+ * once. Returns 0 or a negative errno. */
+int fe_post_rx_bufs(struct fe *fe, uint64_t gpa, unsigned n, uint32_t len);
+/* Reaps up to max used receive buffers, gives each back at once (one kick
+ * for all), and adds the frames that began in them to *frames and their
+ * bytes (headers not counted) to *bytes. Returns the buffers reaped. */
+unsigned fe_rx_burst(struct fe *fe, unsigned max, uint64_t *frames,
+		     uint64_t *bytes);
 
 /* A host pointer for a guest-physical address inside the memory. */
 void *fe_hva(struct fe *fe, uint64_t gpa);

@@ -1,0 +1,442 @@
+/* Load generator for a two-port vhost-user back end (bulkhead-link, or
+ * dpdk-testpmd with two vhost ports in io forwarding): one process plays
+ * both VMs' virtio-net drivers through tests/harness/vu_frontend. It
+ * transmits on side A and receives on side B, busy-polling on one core,
+ * so the back end under test is the only other busy process.
+ *
+ *   linkgen --a PATH --b PATH --frame 64|1518|tso [--seconds S]
+ *           [--warmup S] [--pid PID] [--core N] [--qsize N] [--rx-buf N]
+ *   linkgen --memcpy [--seconds S] [--core N] [--qsize N]
+ *
+ * --frame 64 and 1518 are Ethernet frame sizes with the FCS (60 and 1514
+ * bytes cross the rings, as link_throughput.py does); tso is one TCP/IPv4
+ * segment of 64 KiB (IP total length 65535) with a TSO header and a
+ * partial checksum. --pid is the back end's process: its CPU time
+ * (utime + stime of all its threads, /proc/PID/stat) over the measured
+ * window is divided by the frames received. --memcpy is the reference
+ * for TSO: memcpy of 64 KiB frames between as many buffers as the rings
+ * hold, on this core.
+ *
+ * Prints one JSON line on stdout (for compare.py) and a readable line on
+ * stderr. Exits 1 when no frame arrived or a received frame differs. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <linux/virtio_config.h>
+#include <linux/virtio_net.h>
+#include <linux/virtio_ring.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "vu_frontend.h"
+
+#define BIT(n) (1ull << (n))
+#define BASE_FEATURES (BIT(VIRTIO_F_VERSION_1) | BIT(VIRTIO_NET_F_MRG_RXBUF) | \
+		       BIT(VIRTIO_RING_F_EVENT_IDX))
+#define TSO_FEATURES (BIT(VIRTIO_NET_F_CSUM) | BIT(VIRTIO_NET_F_HOST_TSO4) | \
+		      BIT(VIRTIO_NET_F_GUEST_CSUM) | BIT(VIRTIO_NET_F_GUEST_TSO4))
+#define HDR_LEN 12
+#define BURST 32
+/* Receive buffers one checked frame may take. */
+#define NET_RX_BUFS_MAX 128
+/* A 64 KiB TCP/IPv4 segment: IP total length 65535, Ethernet header. */
+#define TSO_FRAME (65535 + 14)
+#define TSO_MSS 1448
+/* Buffers hold a frame and its header, cache-line aligned. */
+#define BUF_STRIDE(len) (((len) + HDR_LEN + 63u) & ~63u)
+
+struct opts {
+	const char *a, *b;
+	const char *frame;
+	double seconds, warmup;
+	int pid;
+	int core;
+	unsigned qsize;
+	unsigned rx_buf;
+	int memcpy_ref;
+};
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* utime + stime of the whole process in seconds, or -1. */
+static double proc_cpu_s(int pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long ut, st;
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	/* The command name may hold spaces: fields count from its ')'. */
+	p = strrchr(buf, ')');
+	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
+			 &ut, &st) != 2)
+		return -1;
+	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+static void affinity_str(int pid, char *out, size_t len)
+{
+	cpu_set_t set;
+	size_t off = 0;
+
+	out[0] = 0;
+	if (sched_getaffinity(pid, sizeof(set), &set) < 0) {
+		snprintf(out, len, "?");
+		return;
+	}
+	for (int c = 0; c < CPU_SETSIZE && off + 8 < len; c++)
+		if (CPU_ISSET(c, &set))
+			off += (size_t)snprintf(out + off, len - off, "%s%d",
+						off ? "," : "", c);
+}
+
+static int pin(int core)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(core, &set);
+	return sched_setaffinity(0, sizeof(set), &set);
+}
+
+/* The frame A sends: Ethernet, IPv4, TCP headers and a counting payload. */
+static void build_frame(uint8_t *f, uint32_t len, bool tso)
+{
+	static const uint8_t eth[14] = { 0x52, 0x54, 0, 0, 0, 0x0b,
+					 0x52, 0x54, 0, 0, 0, 0x0a, 0x08, 0x00 };
+	uint32_t ip_len = len - 14;
+
+	memcpy(f, eth, sizeof(eth));
+	memset(f + 14, 0, 40);
+	f[14] = 0x45;
+	f[16] = (uint8_t)(ip_len >> 8);
+	f[17] = (uint8_t)ip_len;
+	f[22] = 64;
+	f[23] = 6;                                /* TCP */
+	memcpy(f + 26, (const uint8_t[]){ 10, 0, 0, 1, 10, 0, 0, 2 }, 8);
+	f[34] = 0x30;                             /* ports 12345 -> 80 */
+	f[35] = 0x39;
+	f[37] = 80;
+	f[46] = 0x50;                             /* data offset 5 */
+	f[47] = 0x18;                             /* PSH ACK */
+	f[48] = 0xff;
+	for (uint32_t i = 54; i < len; i++)
+		f[i] = (uint8_t)(i * 7);
+	(void)tso;
+}
+
+static void usage(void)
+{
+	fprintf(stderr,
+		"usage: linkgen --a PATH --b PATH --frame 64|1518|tso [--seconds S]\n"
+		"               [--warmup S] [--pid PID] [--core N] [--qsize N] [--rx-buf N]\n"
+		"       linkgen --memcpy [--seconds S] [--core N] [--qsize N]\n");
+}
+
+/* Reference for TSO: 64 KiB frames copied between qsize source and qsize
+ * destination buffers (the working set of the benchmark's rings). */
+static int run_memcpy(const struct opts *o)
+{
+	uint32_t stride = BUF_STRIDE(TSO_FRAME);
+	size_t bytes = (size_t)o->qsize * stride;
+	uint8_t *src = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	uint8_t *dst = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	double t0, t1, hot_gbps, gbps;
+	uint64_t n = 0;
+
+	if (src == MAP_FAILED || dst == MAP_FAILED)
+		return 1;
+	memset(src, 0x5a, bytes);
+	memset(dst, 0, bytes);
+	/* Warm-up, then the working set of the rings. */
+	for (unsigned i = 0; i < o->qsize; i++)
+		memcpy(dst + (size_t)i * stride, src + (size_t)i * stride, TSO_FRAME);
+	t0 = now_s();
+	do {
+		for (unsigned k = 0; k < 64; k++, n++) {
+			size_t i = (size_t)(n % o->qsize) * stride;
+
+			memcpy(dst + i, src + i, TSO_FRAME);
+		}
+		t1 = now_s();
+	} while (t1 - t0 < o->seconds);
+	gbps = (double)n * TSO_FRAME * 8 / (t1 - t0) / 1e9;
+	/* The same block again and again: in cache, the upper bound. */
+	n = 0;
+	t0 = now_s();
+	do {
+		for (unsigned k = 0; k < 64; k++, n++) {
+			memcpy(dst, src, TSO_FRAME);
+			__asm__ volatile("" ::: "memory");
+		}
+		t1 = now_s();
+	} while (t1 - t0 < o->seconds / 2);
+	hot_gbps = (double)n * TSO_FRAME * 8 / (t1 - t0) / 1e9;
+	printf("{\"memcpy_gbps\": %.3f, \"memcpy_hot_gbps\": %.3f, \"core\": %d, "
+	       "\"block\": %u, \"buffers\": %u}\n",
+	       gbps, hot_gbps, o->core, TSO_FRAME, o->qsize);
+	fprintf(stderr, "memcpy of %u-byte blocks on core %d: %.2f Gbit/s over "
+		"2 x %u buffers, %.2f Gbit/s one block (in cache)\n",
+		TSO_FRAME, o->core, gbps, o->qsize, hot_gbps);
+	return 0;
+}
+
+/* Sends one frame and compares what B receives with it; the receive
+ * buffers it took go back into B's ring. Returns 0 or 1 (with a JSON
+ * error line). */
+static int check_first_frame(struct fe *a, struct fe *b, uint64_t tx_gpa,
+			     uint32_t stride, const uint8_t *frame,
+			     uint32_t flen)
+{
+	struct virtq_driver *d = &b->q[FE_RXQ];
+	uint8_t *got = malloc(flen + 64), hdr[HDR_LEN] = { 0 };
+	uint64_t gpas[NET_RX_BUFS_MAX];
+	uint16_t nb = 1, k = 0;
+	size_t have = 0;
+	double start = now_s();
+
+	if (!got)
+		return 1;
+	fe_tx_burst(a, tx_gpa, stride, 1, HDR_LEN + flen, 1);
+	while (k < nb && k < NET_RX_BUFS_MAX) {
+		uint16_t id;
+		uint32_t len, skip = k == 0 ? HDR_LEN : 0;
+		const uint8_t *p;
+
+		if (virtq_driver_reap(d, &id, &len) != 1) {
+			if (now_s() - start > 5)
+				break;
+			continue;
+		}
+		gpas[k] = b->buf_gpa[FE_RXQ][id];
+		p = fe_hva(b, gpas[k]);
+		if (k == 0) {
+			memcpy(hdr, p, HDR_LEN);
+			nb = (uint16_t)(hdr[10] | hdr[11] << 8);
+		}
+		k++;
+		if (len < skip || have + len - skip > flen + 64)
+			break;
+		memcpy(got + have, p + skip, len - skip);
+		have += len - skip;
+	}
+	for (uint16_t i = 0; i < k; i++) {
+		struct virtq_buf vb = { .gpa = gpas[i], .len = b->buf_len[0],
+					.writable = true };
+		int id = virtq_driver_add(d, &vb, 1);
+
+		if (id >= 0) {
+			b->buf_gpa[FE_RXQ][id] = vb.gpa;
+			b->buf_len[id] = vb.len;
+		}
+	}
+	fe_kick(b, FE_RXQ);
+	fe_reap_tx(a);
+	if (k == 0) {
+		fprintf(stderr, "linkgen: no frame arrived on B within 5 s\n");
+		printf("{\"error\": \"no frame arrived\"}\n");
+		free(got);
+		return 1;
+	}
+	if (have != flen || memcmp(got, frame, flen) != 0) {
+		fprintf(stderr, "linkgen: the first frame came back as %zu bytes "
+			"in %u buffers, gso_type %u (sent %u)%s\n", have, k, hdr[1],
+			flen, have == flen ? ", different" : "");
+		printf("{\"error\": \"frame mismatch\", \"got_bytes\": %zu, "
+		       "\"buffers\": %u, \"gso_type\": %u}\n", have, k, hdr[1]);
+		free(got);
+		return 1;
+	}
+	free(got);
+	return 0;
+}
+
+static int run_gen(const struct opts *o)
+{
+	static struct fe a, b;
+	bool tso = strcmp(o->frame, "tso") == 0;
+	uint32_t flen = tso ? TSO_FRAME : (uint32_t)atoi(o->frame) - 4;
+	uint64_t want = BASE_FEATURES | (tso ? TSO_FEATURES : 0);
+	uint32_t stride = BUF_STRIDE(flen);
+	uint32_t rx_buf = o->rx_buf ? o->rx_buf : (tso ? 4096 : FE_BUF_SIZE);
+	size_t mem = (size_t)o->qsize * (stride + rx_buf) + (4u << 20);
+	uint8_t *frame = malloc(flen);
+	uint64_t tx_gpa, rx_gpa, frames = 0, bytes = 0, f0 = 0, b0 = 0;
+	double t0 = 0, t1, cpu0 = 0, cpu1, start;
+	char aff_gen[64], aff_be[64] = "?";
+	bool measuring = false;
+	int ret;
+
+	if (flen < 60 || flen > TSO_FRAME || !frame) {
+		fprintf(stderr, "linkgen: bad --frame %s\n", o->frame);
+		return 2;
+	}
+	if ((ret = fe_connect(&a, o->a, 10000)) < 0 ||
+	    (ret = fe_connect(&b, o->b, 10000)) < 0 ||
+	    (ret = fe_start(&a, want, false, (uint16_t)o->qsize, mem)) < 0 ||
+	    (ret = fe_start(&b, want, false, (uint16_t)o->qsize, mem)) < 0) {
+		fprintf(stderr, "linkgen: start: %s\n", strerror(-ret));
+		return 1;
+	}
+	if (tso && (!(a.features & BIT(VIRTIO_NET_F_HOST_TSO4)) ||
+		    !(b.features & BIT(VIRTIO_NET_F_GUEST_TSO4)))) {
+		/* The back end does not take (or give) whole segments. */
+		printf("{\"error\": \"TSO not offered\", \"features_a\": \"%#" PRIx64
+		       "\", \"features_b\": \"%#" PRIx64 "\"}\n", a.features,
+		       b.features);
+		fprintf(stderr, "linkgen: back end does not offer HOST_TSO4/GUEST_TSO4 "
+			"(A %#" PRIx64 ", B %#" PRIx64 ")\n", a.features, b.features);
+		return 3;
+	}
+	tx_gpa = fe_alloc_buf(&a, (uint64_t)o->qsize * stride);
+	rx_gpa = fe_alloc_buf(&b, (uint64_t)o->qsize * rx_buf);
+	if (!tx_gpa || !rx_gpa)
+		return 1;
+	/* Every transmit buffer holds the same header and frame, written
+	 * once: the generator copies nothing per frame. */
+	build_frame(frame, flen, tso);
+	for (unsigned i = 0; i < o->qsize; i++) {
+		uint8_t *p = fe_hva(&a, tx_gpa + (uint64_t)i * stride);
+
+		memset(p, 0, HDR_LEN);
+		if (tso) {
+			p[0] = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+			p[1] = VIRTIO_NET_HDR_GSO_TCPV4;
+			p[2] = 54;               /* hdr_len */
+			p[4] = TSO_MSS & 0xff;   /* gso_size */
+			p[5] = TSO_MSS >> 8;
+			p[6] = 34;               /* csum_start: TCP header */
+			p[8] = 16;               /* csum_offset: TCP checksum */
+		}
+		memcpy(p + HDR_LEN, frame, flen);
+	}
+	memset(fe_hva(&b, rx_gpa), 0, (size_t)o->qsize * rx_buf);
+	if ((ret = fe_post_rx_bufs(&b, rx_gpa, o->qsize, rx_buf)) < 0)
+		return 1;
+
+	if (pin(o->core) < 0)
+		perror("linkgen: sched_setaffinity");
+	affinity_str(0, aff_gen, sizeof(aff_gen));
+	if (o->pid > 0)
+		affinity_str(o->pid, aff_be, sizeof(aff_be));
+	fprintf(stderr, "linkgen: generator pid %d on core %s; back end pid %d "
+		"allowed on core %s\n", getpid(), aff_gen, o->pid, aff_be);
+
+	/* Check one frame end to end before measuring. */
+	ret = check_first_frame(&a, &b, tx_gpa, stride, frame, flen);
+	if (ret)
+		return ret;
+
+	start = now_s();
+	for (unsigned iter = 0;; iter++) {
+		fe_tx_burst(&a, tx_gpa, stride, o->qsize, HDR_LEN + flen, BURST);
+		fe_rx_burst(&b, 2 * BURST, &frames, &bytes);
+		if ((iter & 63) != 0)
+			continue;
+		t1 = now_s();
+		if (!measuring && t1 - start >= o->warmup) {
+			measuring = true;
+			t0 = t1;
+			f0 = frames;
+			b0 = bytes;
+			cpu0 = o->pid > 0 ? proc_cpu_s(o->pid) : 0;
+		} else if (measuring && t1 - t0 >= o->seconds) {
+			break;
+		}
+	}
+	cpu1 = o->pid > 0 ? proc_cpu_s(o->pid) : 0;
+	frames -= f0;
+	bytes -= b0;
+	{
+		double dt = t1 - t0, cpu = cpu1 - cpu0;
+		double mpps = (double)frames / dt / 1e6;
+		/* Gbit/s of Ethernet frames without FCS, as they cross. */
+		double gbps = (double)bytes * 8 / dt / 1e9;
+		double ns = frames ? cpu * 1e9 / (double)frames : 0;
+
+		printf("{\"frame\": \"%s\", \"frames\": %" PRIu64 ", \"seconds\": %.3f, "
+		       "\"mpps\": %.4f, \"gbps\": %.3f, \"backend_cpu_s\": %.3f, "
+		       "\"cpu_ns_per_frame\": %.2f, \"gen_core\": \"%s\", "
+		       "\"backend_cores\": \"%s\", \"features_a\": \"%#" PRIx64
+		       "\", \"features_b\": \"%#" PRIx64 "\"}\n",
+		       o->frame, frames, dt, mpps, gbps, cpu, ns, aff_gen, aff_be,
+		       a.features, b.features);
+		fprintf(stderr, "linkgen: %s: %.3f Mpps, %.2f Gbit/s, back end %.2f s "
+			"CPU = %.1f ns/frame\n", o->frame, mpps, gbps, cpu, ns);
+	}
+	fe_close(&a);
+	fe_close(&b);
+	free(frame);
+	return frames ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "a", required_argument, NULL, 'a' },
+		{ "b", required_argument, NULL, 'b' },
+		{ "frame", required_argument, NULL, 'f' },
+		{ "seconds", required_argument, NULL, 's' },
+		{ "warmup", required_argument, NULL, 'w' },
+		{ "pid", required_argument, NULL, 'p' },
+		{ "core", required_argument, NULL, 'c' },
+		{ "qsize", required_argument, NULL, 'q' },
+		{ "rx-buf", required_argument, NULL, 'r' },
+		{ "memcpy", no_argument, NULL, 'm' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct opts o = { .frame = "64", .seconds = 5, .warmup = 1, .core = 0,
+			  .qsize = 256 };
+	int opt;
+
+	while ((opt = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		switch (opt) {
+		case 'a': o.a = optarg; break;
+		case 'b': o.b = optarg; break;
+		case 'f': o.frame = optarg; break;
+		case 's': o.seconds = atof(optarg); break;
+		case 'w': o.warmup = atof(optarg); break;
+		case 'p': o.pid = atoi(optarg); break;
+		case 'c': o.core = atoi(optarg); break;
+		case 'q': o.qsize = (unsigned)atoi(optarg); break;
+		case 'r': o.rx_buf = (unsigned)atoi(optarg); break;
+		case 'm': o.memcpy_ref = 1; break;
+		default: usage(); return 2;
+		}
+	}
+	if (o.qsize == 0 || o.qsize > 32768 || (o.qsize & (o.qsize - 1))) {
+		usage();
+		return 2;
+	}
+	if (o.memcpy_ref) {
+		if (pin(o.core) < 0)
+			perror("linkgen: sched_setaffinity");
+		return run_memcpy(&o);
+	}
+	if (!o.a || !o.b) {
+		usage();
+		return 2;
+	}
+	return run_gen(&o);
+}
