@@ -7,6 +7,7 @@
  *   linkgen --a PATH --b PATH --frame 64|1518|tso [--seconds S]
  *           [--warmup S] [--pid PID] [--core N] [--qsize N] [--rx-buf N]
  *   linkgen --memcpy [--seconds S] [--core N] [--qsize N]
+ *   linkgen --a PATH --b PATH --idle S --pid PID
  *
  * --frame 64 and 1518 are Ethernet frame sizes with the FCS (60 and 1514
  * bytes cross the rings, as link_throughput.py does); tso is one TCP/IPv4
@@ -15,7 +16,8 @@
  * (utime + stime of all its threads, /proc/PID/stat) over the measured
  * window is divided by the frames received. --memcpy is the reference
  * for TSO: memcpy of 64 KiB frames between as many buffers as the rings
- * hold, on this core.
+ * hold, on this core. --idle: connect both sides, send one frame, then
+ * nothing for S seconds, and report the back end's CPU time meanwhile.
  *
  * Prints one JSON line on stdout (for compare.py) and a readable line on
  * stderr. Exits 1 when no frame arrived or a received frame differs. */
@@ -60,6 +62,7 @@ struct opts {
 	unsigned qsize;
 	unsigned rx_buf;
 	int memcpy_ref;
+	double idle;
 };
 
 static double now_s(void)
@@ -149,40 +152,46 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: linkgen --a PATH --b PATH --frame 64|1518|tso [--seconds S]\n"
 		"               [--warmup S] [--pid PID] [--core N] [--qsize N] [--rx-buf N]\n"
-		"       linkgen --memcpy [--seconds S] [--core N] [--qsize N]\n");
+		"       linkgen --memcpy [--seconds S] [--core N] [--qsize N]\n"
+		"       linkgen --a PATH --b PATH --idle S --pid PID\n");
 }
 
-/* Reference for TSO: 64 KiB frames copied between qsize source and qsize
- * destination buffers (the working set of the benchmark's rings). */
+/* Reference for TSO: 64 KiB frames copied from qsize transmit-sized
+ * buffers into a destination as large as the receive pool (qsize buffers
+ * of rx_buf bytes), i.e. the memory the benchmark's copies touch; and
+ * one block again and again (in cache, the upper bound). */
 static int run_memcpy(const struct opts *o)
 {
 	uint32_t stride = BUF_STRIDE(TSO_FRAME);
-	size_t bytes = (size_t)o->qsize * stride;
-	uint8_t *src = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
-			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-	uint8_t *dst = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
-			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	size_t src_bytes = (size_t)o->qsize * stride;
+	size_t dst_bytes = (size_t)o->qsize * (o->rx_buf ? o->rx_buf : 4096);
+	unsigned dst_slots;
+	uint8_t *src, *dst;
 	double t0, t1, hot_gbps, gbps;
 	uint64_t n = 0;
 
+	if (dst_bytes < stride)
+		dst_bytes = stride;
+	dst_slots = (unsigned)(dst_bytes / stride);
+	src = mmap(NULL, src_bytes, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	dst = mmap(NULL, dst_bytes, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
 	if (src == MAP_FAILED || dst == MAP_FAILED)
 		return 1;
-	memset(src, 0x5a, bytes);
-	memset(dst, 0, bytes);
-	/* Warm-up, then the working set of the rings. */
+	memset(src, 0x5a, src_bytes);
+	memset(dst, 0, dst_bytes);
 	for (unsigned i = 0; i < o->qsize; i++)
-		memcpy(dst + (size_t)i * stride, src + (size_t)i * stride, TSO_FRAME);
+		memcpy(dst + (size_t)(i % dst_slots) * stride,
+		       src + (size_t)i * stride, TSO_FRAME);
 	t0 = now_s();
 	do {
-		for (unsigned k = 0; k < 64; k++, n++) {
-			size_t i = (size_t)(n % o->qsize) * stride;
-
-			memcpy(dst + i, src + i, TSO_FRAME);
-		}
+		for (unsigned k = 0; k < 64; k++, n++)
+			memcpy(dst + (size_t)(n % dst_slots) * stride,
+			       src + (size_t)(n % o->qsize) * stride, TSO_FRAME);
 		t1 = now_s();
 	} while (t1 - t0 < o->seconds);
 	gbps = (double)n * TSO_FRAME * 8 / (t1 - t0) / 1e9;
-	/* The same block again and again: in cache, the upper bound. */
 	n = 0;
 	t0 = now_s();
 	do {
@@ -194,11 +203,12 @@ static int run_memcpy(const struct opts *o)
 	} while (t1 - t0 < o->seconds / 2);
 	hot_gbps = (double)n * TSO_FRAME * 8 / (t1 - t0) / 1e9;
 	printf("{\"memcpy_gbps\": %.3f, \"memcpy_hot_gbps\": %.3f, \"core\": %d, "
-	       "\"block\": %u, \"buffers\": %u}\n",
-	       gbps, hot_gbps, o->core, TSO_FRAME, o->qsize);
-	fprintf(stderr, "memcpy of %u-byte blocks on core %d: %.2f Gbit/s over "
-		"2 x %u buffers, %.2f Gbit/s one block (in cache)\n",
-		TSO_FRAME, o->core, gbps, o->qsize, hot_gbps);
+	       "\"block\": %u, \"src_bytes\": %zu, \"dst_bytes\": %zu}\n",
+	       gbps, hot_gbps, o->core, TSO_FRAME, src_bytes, dst_bytes);
+	fprintf(stderr, "memcpy of %u-byte blocks on core %d: %.2f Gbit/s from "
+		"%zu KiB into %zu KiB, %.2f Gbit/s one block (in cache)\n",
+		TSO_FRAME, o->core, gbps, src_bytes >> 10, dst_bytes >> 10,
+		hot_gbps);
 	return 0;
 }
 
@@ -358,6 +368,30 @@ static int run_gen(const struct opts *o)
 	if (ret)
 		return ret;
 
+	if (o->idle > 0) {
+		/* Both sides connected, rings set up, one frame crossed:
+		 * now nobody sends. What does the back end burn? */
+		struct timespec settle = { 1, 0 }, idle = {
+			(time_t)o->idle,
+			(long)((o->idle - (double)(time_t)o->idle) * 1e9) };
+		double c0, c1, w0, w1;
+
+		nanosleep(&settle, NULL);
+		c0 = proc_cpu_s(o->pid);
+		w0 = now_s();
+		nanosleep(&idle, NULL);
+		c1 = proc_cpu_s(o->pid);
+		w1 = now_s();
+		printf("{\"idle_seconds\": %.3f, \"backend_cpu_s\": %.3f, "
+		       "\"backend_cpu_share\": %.5f}\n", w1 - w0, c1 - c0,
+		       (c1 - c0) / (w1 - w0));
+		fprintf(stderr, "linkgen: idle %.1f s: back end used %.3f s CPU\n",
+			w1 - w0, c1 - c0);
+		fe_close(&a);
+		fe_close(&b);
+		free(frame);
+		return 0;
+	}
 	start = now_s();
 	for (unsigned iter = 0;; iter++) {
 		fe_tx_burst(&a, tx_gpa, stride, o->qsize, HDR_LEN + flen, BURST);
@@ -416,6 +450,7 @@ int main(int argc, char **argv)
 		{ "qsize", required_argument, NULL, 'q' },
 		{ "rx-buf", required_argument, NULL, 'r' },
 		{ "memcpy", no_argument, NULL, 'm' },
+		{ "idle", required_argument, NULL, 'i' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct opts o = { .frame = "64", .seconds = 5, .warmup = 1, .core = 0,
@@ -434,6 +469,7 @@ int main(int argc, char **argv)
 		case 'q': o.qsize = (unsigned)atoi(optarg); break;
 		case 'r': o.rx_buf = (unsigned)atoi(optarg); break;
 		case 'm': o.memcpy_ref = 1; break;
+		case 'i': o.idle = atof(optarg); break;
 		default: usage(); return 2;
 		}
 	}
