@@ -1,0 +1,601 @@
+#!/usr/bin/env python3
+"""The net driver VM (sys-net) between an app VM and an outside network.
+
+    test_sysnet.py [BULKHEAD_LINK [BUILD_IMAGES]]
+
+    app VM --vhost-user-- bulkhead-link --vhost-user-- sys-net --e1000e/tap--
+      outside (a network namespace: HTTP server, DHCP server)
+
+The outside world is a network namespace created for the run (bk-sysnet-PID)
+holding a tap device (192.168.77.1/24), an HTTP server (python3 -m
+http.server) serving a deterministic 4 MiB file, and busybox udhcpd, which
+leases 192.168.77.2 to sys-net's uplink. sys-net's QEMU runs inside that
+namespace (`ip netns exec`), so its `-netdev tap` opens the namespace's tap:
+the tap, the servers and the "NIC" share one namespace, as a real NIC and its
+network would, and nothing of it is in the host's namespace. Its vhost-user
+and agent sockets are unix sockets on the filesystem, which QEMU reaches
+from any network namespace.
+
+Case 1 (a good configuration, uplink by DHCP): sys-net's agent reports READY
+on its virtio-serial channel and stays ALIVE; the app VM (bk.ip=dhcp) gets
+its address from sys-net, pings the outside host, downloads the file
+byte-exact; the HTTP server saw sys-net's uplink address (masquerade); the
+link counted packets both ways. Then an app VM on the same link with an
+address that is not its own (10.200.1.99, set statically) reaches nothing.
+
+Case 2 (a malformed configuration: case 1's plus a downstream line with a
+bad MAC): the agent reports "ERROR config: line 5: ..." naming it and never
+READY; an app VM with case 1's address and gateway set statically cannot
+reach the outside host, and the HTTP server sees nothing: sys-net does not
+half-work.
+
+Prints TAP; always stops the VMs, the link and the servers and removes the
+namespace (with its tap) and the temporary directory. Needs root (network
+namespaces) and busybox on the host (udhcpd). Environment:
+  BULKHEAD_LINK        the binary, when not given as an argument
+  BULKHEAD_IMAGE_DIR   the image cache (as for guest-os/build-images)
+  BULKHEAD_SYSNET_MEM  sys-net's RAM in MiB (default 96: the least that
+                       boots Debian's kernel with this initramfs, see
+                       docs/sysnet.md)
+  BULKHEAD_VM_KEEP=1   keep the temporary directory (consoles, logs)
+"""
+import hashlib
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+from vmlib import (ROOT, Tap, find, image_dir, link_status, results, stop,
+                   tail, wait_socket)
+
+T0 = time.monotonic()
+MTU = 1500
+SYSNET_MEM_MB = int(os.environ.get('BULKHEAD_SYSNET_MEM', '96'))
+APP_MEM_MB = 256
+OUTSIDE_IP = '192.168.77.1'
+UPLINK_IP = '192.168.77.2'
+UPLINK_MAC = '52:54:00:77:00:02'
+DS_MAC = '52:54:00:5e:00:01'      # sys-net's downstream (link side b)
+DS_GW = '10.200.1.1'
+APP_MAC = '52:54:00:a0:00:01'     # the app VM (link side a)
+APP_IP = '10.200.1.2'
+SPOOF_IP = '10.200.1.99'
+FILE_SIZE = 4 << 20
+FILE_SEED = b'bulkhead-sysnet-outside-v1'
+READY_TIMEOUT = 150
+APP_TIMEOUT = 240
+ERROR_TIMEOUT = 90
+NS_PREFIX = 'bk-sysnet-'
+
+GOOD_CONFIG = '''# sys-net test configuration (tests/vm/test_sysnet.py)
+version 1
+uplink dhcp mac=%s
+downstream mac=%s address=%s/24 app-mac=%s app-ip=%s
+''' % (UPLINK_MAC, DS_MAC, DS_GW, APP_MAC, APP_IP)
+# Line 5 is malformed; the rest is the good configuration.
+BAD_CONFIG = GOOD_CONFIG + \
+    'downstream mac=52:54:00:5e:00:02 address=10.200.2.1/24 ' \
+    'app-mac=52:54:00:zz:00:02 app-ip=10.200.2.2\n'
+BAD_LINE = 'line 5'
+BAD_WHAT = "app-mac '52:54:00:zz:00:02'"
+
+
+def elapsed():
+    return time.monotonic() - T0
+
+
+def sh(*cmd, check=True):
+    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       text=True)
+    if check and r.returncode != 0:
+        raise RuntimeError('%s: exit %d: %s' % (' '.join(cmd), r.returncode,
+                                                r.stdout.strip()))
+    return r
+
+
+def outside_file():
+    out = bytearray()
+    i = 0
+    while len(out) < FILE_SIZE:
+        out += hashlib.sha256(FILE_SEED + i.to_bytes(8, 'little')).digest()
+        i += 1
+    return bytes(out[:FILE_SIZE])
+
+
+class Agent:
+    """Reads sys-net's agent channel (a unix socket QEMU listens on) in a
+    thread; lines are kept with the time they arrived."""
+
+    def __init__(self, path, proc):
+        self.path, self.proc = path, proc
+        self.lines = []
+        self.lock = threading.Lock()
+        self.stopping = False
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def run(self):
+        s = None
+        while not self.stopping and self.proc.poll() is None:
+            try:
+                s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                s.connect(self.path)
+                break
+            except OSError:
+                s.close()
+                s = None
+                time.sleep(0.05)
+        if s is None:
+            return
+        s.settimeout(0.5)
+        buf = b''
+        with s:
+            while not self.stopping:
+                try:
+                    data = s.recv(4096)
+                except socket.timeout:
+                    continue
+                except OSError:
+                    return
+                if not data:
+                    return
+                buf += data
+                while b'\n' in buf:
+                    line, buf = buf.split(b'\n', 1)
+                    with self.lock:
+                        self.lines.append((time.monotonic(),
+                                           line.decode('ascii', 'replace').strip()))
+
+    def snapshot(self):
+        with self.lock:
+            return list(self.lines)
+
+    def first(self, prefix):
+        for t, line in self.snapshot():
+            if line.startswith(prefix):
+                return t, line
+        return None
+
+    def stop(self):
+        self.stopping = True
+        self.thread.join(2)
+
+
+class Run:
+    """Everything one run starts, so that cleanup() can stop all of it."""
+
+    def __init__(self, tmp):
+        self.tmp = tmp
+        self.procs = {}
+        self.agents = []
+        self.ns = NS_PREFIX + str(os.getpid())
+        self.tap = 'bkup%d' % (os.getpid() % 100000)
+        self.ns_made = False
+
+    def path(self, name):
+        return os.path.join(self.tmp, name)
+
+    def start(self, name, cmd, netns=False):
+        out = open(self.path(name + '.log'), 'w')
+        if netns:
+            # ip netns exec execs the command: the pid is the command's.
+            cmd = ['ip', 'netns', 'exec', self.ns] + cmd
+        self.procs[name] = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
+                                            stdout=out, stderr=out)
+        out.close()
+        return self.procs[name]
+
+    def stop(self, *names):
+        for name in names:
+            stop(self.procs.pop(name, None))
+
+    def cleanup(self):
+        for a in self.agents:
+            a.stop()
+        # The VMs first, then the links, then the servers.
+        for kind in ('app', 'sysnet', 'link', ''):
+            for name in list(self.procs):
+                if name.startswith(kind):
+                    self.stop(name)
+        if self.ns_made:
+            sh('ip', '-n', self.ns, 'link', 'del', self.tap, check=False)
+            sh('ip', 'netns', 'del', self.ns, check=False)
+
+
+def sweep_stale_namespaces(tap):
+    """Namespaces a killed earlier run left behind (its pid is gone)."""
+    r = sh('ip', 'netns', 'list', check=False)
+    for line in r.stdout.splitlines():
+        name = line.split()[0] if line.split() else ''
+        m = re.fullmatch(re.escape(NS_PREFIX) + r'(\d+)', name)
+        if m and not os.path.exists('/proc/' + m.group(1)):
+            sh('ip', 'netns', 'del', name, check=False)
+            tap.diag('removed stale namespace ' + name)
+
+
+def ensure_busybox():
+    if shutil.which('busybox'):
+        return True
+    r = subprocess.run(['apt-get', 'install', '-y', '-qq',
+                        '--no-install-recommends', 'busybox-static'],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       env=dict(os.environ, DEBIAN_FRONTEND='noninteractive'))
+    return r.returncode == 0 and shutil.which('busybox') is not None
+
+
+def setup_outside(run, served):
+    """The namespace, its tap, the HTTP server and the DHCP server."""
+    ns, tapdev = run.ns, run.tap
+    sh('ip', 'netns', 'add', ns)
+    run.ns_made = True
+    sh('ip', '-n', ns, 'link', 'set', 'lo', 'up')
+    sh('ip', '-n', ns, 'tuntap', 'add', 'dev', tapdev, 'mode', 'tap')
+    sh('ip', '-n', ns, 'addr', 'add', OUTSIDE_IP + '/24', 'dev', tapdev)
+    sh('ip', '-n', ns, 'link', 'set', tapdev, 'up')
+    www = run.path('www')
+    os.makedirs(www)
+    with open(os.path.join(www, 'test.bin'), 'wb') as f:
+        f.write(served)
+    run.start('http', ['python3', '-u', '-m', 'http.server', '80', '--bind',
+                       OUTSIDE_IP, '--directory', www], netns=True)
+    conf = run.path('udhcpd.conf')
+    with open(conf, 'w') as f:
+        f.write('interface %s\nstart %s\nend %s\nmax_leases 1\n'
+                'static_lease %s %s\nlease_file %s\n'
+                'option subnet 255.255.255.0\noption router %s\n'
+                'option dns %s\noption lease 3600\n' % (
+                    tapdev, UPLINK_IP, UPLINK_IP, UPLINK_MAC, UPLINK_IP,
+                    run.path('udhcpd.leases'), OUTSIDE_IP, OUTSIDE_IP))
+    open(run.path('udhcpd.leases'), 'w').close()
+    run.start('udhcpd', ['busybox', 'udhcpd', '-f', conf], netns=True)
+    end = time.monotonic() + 10
+    while time.monotonic() < end:
+        with open(run.path('http.log')) as f:
+            if 'Serving HTTP' in f.read():
+                break
+        if run.procs['http'].poll() is not None:
+            break
+        time.sleep(0.1)
+    http_ok = run.procs['http'].poll() is None and \
+        'Serving HTTP' in open(run.path('http.log')).read()
+    return http_ok and run.procs['udhcpd'].poll() is None
+
+
+def http_requests(run):
+    """[(client address, request line)] the HTTP server logged."""
+    try:
+        text = open(run.path('http.log')).read()
+    except OSError:
+        return []
+    return re.findall(r'^(\S+) - - \[[^]]*\] "([^"]*)"', text, re.M)
+
+
+def start_link(run, name, link_bin):
+    socks = {s: run.path('%s-%s.sock' % (name, s)) for s in ('a', 'b')}
+    control = run.path(name + '-control.sock')
+    proc = run.start('link-' + name, [link_bin, '--a', socks['a'], '--b', socks['b'],
+                              '--control', control, '--mac-a', APP_MAC,
+                              '--mac-b', DS_MAC, '--name', name])
+    up = all(wait_socket(p, proc, 10) for p in (*socks.values(), control))
+    return socks, control, up
+
+
+def memfd(mem_mb):
+    return ['-object', 'memory-backend-memfd,id=mem,size=%dM,share=on' % mem_mb,
+            '-numa', 'node,memdev=mem']
+
+
+def common(mem_mb, console):
+    return ['qemu-system-x86_64', '-M', 'q35', '-accel', 'tcg', '-smp', '1',
+            '-m', str(mem_mb), '-nodefaults', '-no-user-config', '-no-reboot',
+            '-display', 'none', '-monitor', 'none', '-serial', 'file:' + console]
+
+
+def sysnet_cmd(run, images, config, ds_sock, agent_sock, console):
+    # vhost-user under TCG: shared memfd memory and no MSI-X on the
+    # virtio-net device (docs in /work/shared/design.md). virtio-serial
+    # keeps MSI-X: only vhost's notifiers crash with it.
+    return common(SYSNET_MEM_MB, console) + memfd(SYSNET_MEM_MB) + [
+        '-kernel', os.path.join(images, 'vmlinuz'),
+        '-initrd', os.path.join(images, 'sysnet-initramfs.cpio.gz'),
+        '-append', 'console=ttyS0 panic=-1 quiet',
+        '-fw_cfg', 'name=opt/bulkhead/config,file=' + config,
+        '-netdev', 'tap,id=up,ifname=%s,script=no,downscript=no' % run.tap,
+        '-device', 'e1000e,netdev=up,mac=%s,romfile=' % UPLINK_MAC,
+        '-chardev', 'socket,id=ds1,path=%s,reconnect=1' % ds_sock,
+        '-netdev', 'vhost-user,id=ds1,chardev=ds1',
+        '-device', 'virtio-net-pci,netdev=ds1,mac=%s,host_mtu=%d,vectors=0,'
+                   'romfile=' % (DS_MAC, MTU),
+        '-device', 'virtio-serial-pci',
+        '-chardev', 'socket,id=agent,path=%s,server=on,wait=off' % agent_sock,
+        '-device', 'virtserialport,chardev=agent,name=org.bulkhead.agent',
+    ]
+
+
+def app_cmd(images, sock, console, append):
+    return common(APP_MEM_MB, console) + memfd(APP_MEM_MB) + [
+        '-kernel', os.path.join(images, 'vmlinuz'),
+        '-initrd', os.path.join(images, 'app-initramfs.cpio.gz'),
+        '-append', 'console=ttyS0 panic=-1 bk.role=client bk.mtu=%d %s'
+                   % (MTU, append),
+        '-chardev', 'socket,id=c0,path=%s,reconnect=1' % sock,
+        '-netdev', 'vhost-user,id=n0,chardev=c0',
+        '-device', 'virtio-net-pci,netdev=n0,mac=%s,host_mtu=%d,vectors=0,'
+                   'romfile=' % (APP_MAC, MTU),
+    ]
+
+
+def console_lines(path, pattern):
+    try:
+        text = open(path, 'rb').read().decode('utf-8', 'replace')
+    except OSError:
+        return []
+    return [m.group(0).strip() for m in re.finditer(pattern, text, re.M)]
+
+
+def wait_app(run, name, console):
+    """Waits for the app VM's "done" (or its exit); its BK-RESULT lines."""
+    end = time.monotonic() + APP_TIMEOUT
+    proc = run.procs[name]
+    while time.monotonic() < end:
+        if find(results(console), 'done') or proc.poll() is not None:
+            time.sleep(0.2)
+            break
+        time.sleep(0.2)
+    return results(console)
+
+
+def vm_trouble(run, name, console):
+    proc = run.procs.get(name)
+    try:
+        q = open(run.path(name + '.log')).read().strip()
+    except OSError:
+        q = ''
+    return '%s: QEMU %s\nQEMU output: %s\nconsole tail:\n%s' % (
+        name, 'exited with %s' % proc.returncode if proc and proc.poll() is not None
+        else 'still running', q or '(none)', tail(console, 25))
+
+
+def good_case(tap, run, images, link_bin, want_sha):
+    socks, control, up = start_link(run, 'good', link_bin)
+    if not tap.check(up, 'bulkhead-link listening',
+                     None if up else tail(run.path('link-good.log'))):
+        return
+    config = run.path('good.conf')
+    with open(config, 'w') as f:
+        f.write(GOOD_CONFIG)
+    console = run.path('sysnet-good.console')
+    agent_sock = run.path('agent-good.sock')
+    started = time.monotonic()
+    proc = run.start('sysnet-good', sysnet_cmd(run, images, config, socks['b'],
+                                               agent_sock, console), netns=True)
+    agent = Agent(agent_sock, proc)
+    run.agents.append(agent)
+
+    # READY: booted, configured, forwarding.
+    end = time.monotonic() + READY_TIMEOUT
+    ready = None
+    while time.monotonic() < end and proc.poll() is None:
+        ready = agent.first('READY')
+        if ready or agent.first('ERROR'):
+            break
+        time.sleep(0.1)
+    mem = console_lines(console, r'^sysnet: uplink .*memory:.*$')
+    state = console_lines(console, r'^sysnet: state READY.*$')
+    if not tap.check(ready is not None and ready[1] == 'READY forwarding',
+                     'sys-net agent reports READY forwarding',
+                     'boot-to-forwarding %.1f s from QEMU start (-m %d, TCG); '
+                     'guest: %s; %s' % (ready[0] - started, SYSNET_MEM_MB,
+                                        state[0] if state else '?',
+                                        mem[0] if mem else '')
+                     if ready else 'agent said: %s\n%s' % (
+                         [l for _, l in agent.snapshot()][-5:],
+                         vm_trouble(run, 'sysnet-good', console))):
+        return
+
+    # The app VM takes its address by DHCP, pings, downloads.
+    app_console = run.path('app-good.console')
+    app_started = time.monotonic()
+    run.start('app-good', app_cmd(images, socks['a'], app_console,
+                                  'bk.ip=dhcp bk.peer=%s bk.wait=60' % OUTSIDE_IP))
+    res = wait_app(run, 'app-good', app_console)
+    took = time.monotonic() - app_started
+    dhcp = find(res, 'dhcp')
+    tap.check(dhcp is not None and dhcp.startswith(
+        'dhcp ok ip=%s/24 router=%s' % (APP_IP, DS_GW)),
+        'app VM got %s/24, router %s, by DHCP from sys-net' % (APP_IP, DS_GW),
+        'app VM: %s' % dhcp if dhcp else vm_trouble(run, 'app-good', app_console))
+    ping = find(res, 'ping')
+    tap.check(ping == 'ping ok 5/5', 'app VM pinged the outside host: 5/5',
+              'app VM: %s; %s; %s' % (ping, find(res, 'peer-reachable'),
+                                      find(res, 'ping-big')))
+    got = (find(res, 'sha256') or '').split()[1:]
+    tap.check(got == [want_sha],
+              'HTTP download from outside is byte-exact (sha256)',
+              'app VM %s, served %s; %s; app VM done %.1f s after start' % (
+                  got[0] if got else None, want_sha, find(res, 'wget'), took))
+    reqs = http_requests(run)
+    tap.check(any(c == UPLINK_IP and 'GET /test.bin' in r for c, r in reqs),
+              'the outside saw the request from sys-net\'s uplink %s (NAT)'
+              % UPLINK_IP, 'HTTP server log: %s' % reqs)
+
+    # ALIVE keeps coming after READY, with a growing uptime.
+    time.sleep(max(0, ready[0] + 5 - time.monotonic()))
+    alive = [float(l.split()[1]) for t, l in agent.snapshot()
+             if t > ready[0] and re.fullmatch(r'ALIVE [0-9.]+', l)]
+    last = [l for _, l in agent.snapshot()][-6:]
+    tap.check(len(alive) >= 2 and alive == sorted(alive) and alive[0] < alive[-1],
+              'sys-net agent stays ALIVE after READY (a line per 2 s)',
+              'ALIVE uptimes since READY: %s; last lines: %s' % (alive, last))
+
+    st = link_status(control)
+    if st is None:
+        tap.check(False, 'link counted packets both ways', 'no link status')
+    else:
+        ab, ba = st['a_to_b'], st['b_to_a']
+        tap.check(ab['packets'] > 0 and ba['packets'] > 0 and
+                  ab['drops']['spoofed'] == 0 and ba['drops']['spoofed'] == 0,
+                  'link counted packets both ways, none spoofed',
+                  'a_to_b (app->sys-net): packets %d bytes %d drops %s\n'
+                  'b_to_a (sys-net->app): packets %d bytes %d drops %s' % (
+                      ab['packets'], ab['bytes'], json.dumps(ab['drops']),
+                      ba['packets'], ba['bytes'], json.dumps(ba['drops'])))
+
+    # An app VM that uses another address of its subnet (its link and MAC
+    # are right): sys-net's anti-spoofing drops all it sends (ARP included),
+    # so it reaches nothing. Without those rules it would: the address is
+    # on-link for sys-net, and the masquerade would carry it out.
+    run.stop('app-good')
+    http_before = len(http_requests(run))
+    spoof_console = run.path('app-spoof.console')
+    run.start('app-spoof', app_cmd(images, socks['a'], spoof_console,
+                                   'bk.ip=%s/24 bk.gw=%s bk.peer=%s bk.wait=15'
+                                   % (SPOOF_IP, DS_GW, OUTSIDE_IP)))
+    res = wait_app(run, 'app-spoof', spoof_console)
+    st2 = link_status(control)
+    crossed = st2['a_to_b']['packets'] - st['a_to_b']['packets'] if st and st2 else None
+    tap.check(find(res, 'error peer %s unreachable' % OUTSIDE_IP) is not None and
+              find(res, 'ping') is None and len(http_requests(run)) == http_before,
+              'an app VM using an address not its own (%s) reaches nothing'
+              % SPOOF_IP,
+              'app VM: %s; frames it sent across the link: %s; HTTP requests '
+              '%d -> %d' % ('; '.join(res[-3:]) if res else
+                            vm_trouble(run, 'app-spoof', spoof_console),
+                            crossed, http_before, len(http_requests(run))))
+    run.stop('app-spoof', 'sysnet-good', 'link-good')
+    agent.stop()
+
+
+def bad_case(tap, run, images, link_bin):
+    socks, control, up = start_link(run, 'bad', link_bin)
+    if not up:
+        tap.diag('bulkhead-link did not start:\n' + tail(run.path('link-bad.log')))
+        return
+    config = run.path('bad.conf')
+    with open(config, 'w') as f:
+        f.write(BAD_CONFIG)
+    console = run.path('sysnet-bad.console')
+    agent_sock = run.path('agent-bad.sock')
+    proc = run.start('sysnet-bad', sysnet_cmd(run, images, config, socks['b'],
+                                              agent_sock, console), netns=True)
+    agent = Agent(agent_sock, proc)
+    run.agents.append(agent)
+    end = time.monotonic() + ERROR_TIMEOUT
+    err = None
+    while time.monotonic() < end and proc.poll() is None:
+        err = agent.first('ERROR')
+        if err or agent.first('READY'):
+            break
+        time.sleep(0.1)
+    line = err[1] if err else ''
+    tap.check(line.startswith('ERROR config: ' + BAD_LINE + ':') and BAD_WHAT in line,
+              'malformed configuration: the agent reports ERROR config naming '
+              'the line and the value',
+              'agent: %s' % (line or [l for _, l in agent.snapshot()][-5:]))
+
+    # The app VM knows its address and gateway: only sys-net could stop it.
+    http_before = len(http_requests(run))
+    app_console = run.path('app-bad.console')
+    run.start('app-bad', app_cmd(images, socks['a'], app_console,
+                                 'bk.ip=%s/24 bk.gw=%s bk.peer=%s bk.wait=20'
+                                 % (APP_IP, DS_GW, OUTSIDE_IP)))
+    res = wait_app(run, 'app-bad', app_console)
+    refused = console_lines(console, r'^sysnet: refusing to forward.*$')
+    unreachable = find(res, 'error peer %s unreachable' % OUTSIDE_IP)
+    tap.check(unreachable is not None and find(res, 'ping') is None and
+              len(http_requests(run)) == http_before and
+              agent.first('READY') is None,
+              'malformed configuration: sys-net does not forward (the app VM '
+              'cannot reach outside, never READY)',
+              'app VM: %s; sys-net: %s; HTTP requests %d -> %d' % (
+                  '; '.join(res[-4:]) if res else vm_trouble(run, 'app-bad', app_console),
+                  refused, http_before, len(http_requests(run))))
+    run.stop('app-bad', 'sysnet-bad', 'link-bad')
+    agent.stop()
+
+
+def main(argv):
+    link_bin = argv[1] if len(argv) > 1 else os.environ.get(
+        'BULKHEAD_LINK', os.path.join(ROOT, 'build-test/vmm/bulkhead-link'))
+    build_images = argv[2] if len(argv) > 2 else os.path.join(
+        ROOT, 'guest-os/build-images')
+    tap = Tap(13)
+    tmp = tempfile.mkdtemp(prefix='bulkhead-sysnet-')
+    os.chmod(tmp, 0o755)
+    run = Run(tmp)
+    try:
+        steps(tap, run, link_bin, build_images)
+    finally:
+        run.cleanup()
+        left = sh('ip', 'netns', 'list', check=False).stdout
+        tap.finish()
+        if run.ns in left.split():
+            tap.diag('namespace %s still exists after cleanup' % run.ns)
+        tap.diag('total run time %.1f s' % elapsed())
+        if os.environ.get('BULKHEAD_VM_KEEP') == '1':
+            tap.diag('kept ' + tmp)
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return 1 if tap.failed else 0
+
+
+def steps(tap, run, link_bin, build_images):
+    # 1: the images.
+    t = time.monotonic()
+    r = subprocess.run([build_images], stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, text=True)
+    images = image_dir()
+    ok = r.returncode == 0 and os.path.exists(
+        os.path.join(images, 'sysnet-initramfs.cpio.gz'))
+    if not tap.check(ok, 'guest images built (sys-net and app VM)',
+                     '%s (%.1f s)\n%s' % (build_images, time.monotonic() - t,
+                                          r.stdout.strip())):
+        return
+    with open(os.path.join(images, 'manifest.json')) as f:
+        manifest = json.load(f)
+    tap.diag('sys-net initramfs %d bytes (%d unpacked)' % (
+        os.path.getsize(os.path.join(images, 'sysnet-initramfs.cpio.gz')),
+        manifest['sysnet']['unpacked_bytes']))
+
+    # 2: the outside world.
+    if os.geteuid() != 0:
+        tap.check(False, 'outside namespace, tap, HTTP and DHCP servers',
+                  'needs root (ip netns)')
+        return
+    sweep_stale_namespaces(tap)
+    if not ensure_busybox():
+        tap.check(False, 'outside namespace, tap, HTTP and DHCP servers',
+                  'no busybox on the host (udhcpd), and apt-get could not '
+                  'install busybox-static')
+        return
+    served = outside_file()
+    try:
+        ok = setup_outside(run, served)
+        why = '' if ok else 'http: %s\nudhcpd: %s' % (
+            tail(run.path('http.log'), 5), tail(run.path('udhcpd.log'), 5))
+    except RuntimeError as e:
+        ok, why = False, str(e)
+    if not tap.check(ok, 'outside namespace %s: tap %s %s/24, HTTP and DHCP '
+                     'servers' % (run.ns, run.tap, OUTSIDE_IP), why or None):
+        return
+
+    # 3-11: a good configuration; 12-13: a malformed one.
+    good_case(tap, run, images, link_bin, hashlib.sha256(served).hexdigest())
+    bad_case(tap, run, images, link_bin)
+
+
+def on_signal(signum, _frame):
+    raise SystemExit(128 + signum)
+
+
+if __name__ == '__main__':
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    sys.exit(main(sys.argv))

@@ -1,0 +1,193 @@
+#!/usr/bin/env python3
+"""sys-net's configuration checker (driver-vms/net/bk-config) on the host.
+
+    test_sysnet_config.py [BK_CONFIG]
+
+Feeds bk-config one good configuration and one malformed configuration per
+rule (docs/sysnet.md) and expects, for each malformed one, exit 1, nothing
+on stdout (so /init can never use half of it) and the exact line and
+problem on stderr. Runs it under each POSIX shell the host has of busybox
+sh (what the VM runs) and dash. Prints TAP. No VMs, no root.
+"""
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+
+V = 'version 1\n'
+U = 'uplink dhcp\n'
+D = ('downstream mac=52:54:00:5e:00:01 address=10.200.1.1/24 '
+     'app-mac=52:54:00:a0:00:01 app-ip=10.200.1.2\n')
+
+
+def ds(mac='52:54:00:5e:00:02', address='10.200.2.1/24',
+       app_mac='52:54:00:a0:00:02', app_ip='10.200.2.2', extra=''):
+    return 'downstream mac=%s address=%s app-mac=%s app-ip=%s%s\n' % (
+        mac, address, app_mac, app_ip, extra)
+
+
+GOOD = ('# a comment\n' + V +
+        'uplink static address=192.168.77.2/24 gateway=192.168.77.1 '
+        'dns=192.168.77.1,9.9.9.9 mac=52:54:00:77:00:02\n' + D +
+        ds(mac='52:54:00:5E:00:02', address='10.200.2.1/30') + '  # end')
+GOOD_OUT = '''UPLINK_MODE=static
+UPLINK_ADDR=192.168.77.2
+UPLINK_PREFIX=24
+UPLINK_GW=192.168.77.1
+UPLINK_DNS='192.168.77.1 9.9.9.9'
+UPLINK_MAC=52:54:00:77:00:02
+DS_1_MAC=52:54:00:5e:00:01
+DS_1_APP_MAC=52:54:00:a0:00:01
+DS_1_ADDR=10.200.1.1
+DS_1_PREFIX=24
+DS_1_MASK=255.255.255.0
+DS_1_APP_IP=10.200.1.2
+DS_1_LINE=4
+DS_2_MAC=52:54:00:5e:00:02
+DS_2_APP_MAC=52:54:00:a0:00:02
+DS_2_ADDR=10.200.2.1
+DS_2_PREFIX=30
+DS_2_MASK=255.255.255.252
+DS_2_APP_IP=10.200.2.2
+DS_2_LINE=5
+DS_COUNT=2
+'''
+
+# (what, configuration, the exact error)
+BAD = [
+    ('empty', '', 'the configuration is empty'),
+    ('comments only', '# nothing\n\n', "no 'version 1' line (nothing but comments)"),
+    ('too large', V + U + D + '#' * 16384 + '\n',
+     'the configuration is %d bytes (at most 16384)' % (len(V + U + D) + 16385)),
+    ('no version line', U + D, "line 1: expected 'version 1' first, not 'uplink'"),
+    ('unknown version', 'version 2\n' + U + D, "line 1: version: only 'version 1' is known"),
+    ('second version', V + V + U + D, 'line 2: a second version line'),
+    ('no uplink', V + D, 'no uplink line'),
+    ('no downstream', V + U, 'no downstream line'),
+    ('two uplinks', V + U + U + D, 'line 3: a second uplink line (the first is line 2)'),
+    ('uplink mode missing', V + 'uplink\n' + D, 'line 2: uplink: dhcp or static is missing'),
+    ('uplink mode unknown', V + 'uplink pppoe\n' + D,
+     "line 2: uplink: 'pppoe' is neither dhcp nor static"),
+    ('dhcp with an address', V + 'uplink dhcp address=1.2.3.4/24\n' + D,
+     "line 2: uplink: unknown key 'address' (known: mac)"),
+    ('static without gateway', V + 'uplink static address=1.2.3.4/24\n' + D,
+     'line 2: uplink: gateway= is missing'),
+    ('octet > 255', V + 'uplink static address=1.2.3.256/24 gateway=1.2.3.1\n' + D,
+     "line 2: uplink: address '1.2.3.256/24': '1.2.3.256' is not an IPv4 address"),
+    ('prefix > 30', V + 'uplink static address=1.2.3.4/31 gateway=1.2.3.1\n' + D,
+     "line 2: uplink: address '1.2.3.4/31': prefix length 31 is not in 1..30"),
+    ('no prefix', V + 'uplink static address=1.2.3.4 gateway=1.2.3.1\n' + D,
+     "line 2: uplink: address '1.2.3.4' is not ADDRESS/PREFIX"),
+    ('gateway off-subnet', V + 'uplink static address=1.2.3.4/24 gateway=1.2.4.1\n' + D,
+     "line 2: uplink: gateway '1.2.4.1' is outside 1.2.3.0/24"),
+    ('gateway is self', V + 'uplink static address=1.2.3.4/24 gateway=1.2.3.4\n' + D,
+     'line 2: uplink: gateway 1.2.3.4 is the uplink\'s own address'),
+    ('network address', V + 'uplink static address=1.2.3.0/24 gateway=1.2.3.1\n' + D,
+     "line 2: uplink: address '1.2.3.0/24' is the network address"),
+    ('loopback address', V + 'uplink static address=127.0.0.2/8 gateway=127.0.0.1\n' + D,
+     "line 2: uplink: address '127.0.0.2/8' is not a unicast host address"),
+    ('four DNS servers', V + 'uplink static address=1.2.3.4/24 gateway=1.2.3.1 '
+     'dns=1.1.1.1,2.2.2.2,3.3.3.3,4.4.4.4\n' + D, 'line 2: uplink: dns: at most 3 servers'),
+    ('uplink overlaps a downstream', V +
+     'uplink static address=10.200.1.7/24 gateway=10.200.1.1\n' + D,
+     'line 3: downstream: 10.200.1.0/24 overlaps 10.200.1.0/24 (uplink line 2)'),
+    ('bad MAC', V + U + D + ds(app_mac='52:54:00:zz:00:02'),
+     "line 4: downstream: app-mac '52:54:00:zz:00:02' is not a MAC address "
+     "(xx:xx:xx:xx:xx:xx)"),
+    ('multicast MAC', V + U + D + ds(app_mac='53:54:00:a0:00:02'),
+     'line 4: downstream: app-mac 53:54:00:a0:00:02 is a multicast address'),
+    ('zero MAC', V + U + D + ds(mac='00:00:00:00:00:00'),
+     'line 4: downstream: mac 00:00:00:00:00:00 is all zeros'),
+    ('duplicate interface MAC', V + U + D + ds(mac='52:54:00:5E:00:01'),
+     'line 4: downstream: 52:54:00:5e:00:01 is already used (downstream mac (line 3))'),
+    ('app MAC equals the uplink MAC', V + 'uplink dhcp mac=52:54:00:a0:00:01\n' + D,
+     'line 3: downstream: 52:54:00:a0:00:01 is already used (uplink mac (line 2))'),
+    ('overlapping downstreams', V + U + D + ds(address='10.200.1.129/25',
+                                               app_ip='10.200.1.130'),
+     'line 4: downstream: 10.200.1.128/25 overlaps 10.200.1.0/24 (downstream line 3)'),
+    ('app IP off-subnet', V + U + D + ds(app_ip='10.200.3.2'),
+     "line 4: downstream: app-ip '10.200.3.2' is outside 10.200.2.0/24"),
+    ('app IP is broadcast', V + U + D + ds(app_ip='10.200.2.255'),
+     "line 4: downstream: app-ip '10.200.2.255' is the broadcast address"),
+    ('app IP is the gateway', V + U + D + ds(app_ip='10.200.2.1'),
+     "line 4: downstream: app-ip 10.200.2.1 is sys-net's own address"),
+    ('leading zero', V + U + D + ds(app_ip='010.200.2.2'),
+     "line 4: downstream: app-ip '010.200.2.2' is not an IPv4 address"),
+    ('prefix < 8', V + U + D + ds(address='10.200.2.1/7'),
+     "line 4: downstream: address '10.200.2.1/7': prefix length 7 is not in 8..30"),
+    ('missing key', V + U + D + 'downstream mac=52:54:00:5e:00:02 address=10.200.2.1/24 '
+     'app-mac=52:54:00:a0:00:02\n', 'line 4: downstream: app-ip= is missing'),
+    ('repeated key', V + U + D + ds(extra=' app-ip=10.200.2.3'),
+     'line 4: downstream: app-ip given twice'),
+    ('empty value', V + U + D + ds(mac=''), 'line 4: downstream: mac is empty'),
+    ('unknown key', V + U + D + ds(extra=' colour=red'),
+     "line 4: downstream: unknown key 'colour' (known: mac address app-mac app-ip)"),
+    ('not key=value', V + U + D + ds(extra=' stray'),
+     "line 4: downstream: 'stray' is not KEY=VALUE"),
+    ('unknown keyword', V + U + D + 'firewall allow all\n',
+     "line 4: unknown keyword 'firewall' (known: uplink, downstream)"),
+    ('control character', V + U + D + 'uplink\x01\n',
+     'line 4: a character that is not printable ASCII'),
+    ('non-ASCII', V + U + D.replace('address', 'addr\u00e9ss'),
+     'line 3: a character that is not printable ASCII'),
+    ('shell syntax in a value', V + U + D + ds(app_ip='$(reboot)'),
+     "line 4: downstream: app-ip '$(reboot)' is not an IPv4 address"),
+    ('glob in a value', V + U + D + ds(app_ip='*'),
+     "line 4: downstream: app-ip '*' is not an IPv4 address"),
+    ('33 downstreams', V + U + ''.join(
+        ds(mac='52:54:00:5e:01:%02x' % i, address='10.201.%d.1/24' % i,
+           app_mac='52:54:00:a0:01:%02x' % i, app_ip='10.201.%d.2' % i)
+        for i in range(33)), 'line 35: more than 32 downstream lines'),
+]
+
+
+def shells():
+    out = []
+    if shutil.which('busybox'):
+        out.append(['busybox', 'sh'])
+    if shutil.which('dash'):
+        out.append(['dash'])
+    return out or [['sh']]
+
+
+def main(argv):
+    bk_config = argv[1] if len(argv) > 1 else os.path.join(
+        ROOT, 'driver-vms/net/bk-config')
+    sh_list = shells()
+    print('1..%d' % (len(sh_list) * (1 + len(BAD))), flush=True)
+    n = failed = 0
+    tmp = tempfile.mkdtemp(prefix='bk-config-test-')
+    try:
+        for shell in sh_list:
+            cases = [('good configuration', GOOD, None)] + BAD
+            for what, text, want in cases:
+                path = os.path.join(tmp, 'config')
+                with open(path, 'wb') as f:
+                    f.write(text.encode('utf-8'))
+                r = subprocess.run(shell + [bk_config, path], stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True,
+                                   errors='replace')
+                if want is None:
+                    ok = r.returncode == 0 and r.stdout == GOOD_OUT and not r.stderr
+                else:
+                    ok = (r.returncode == 1 and r.stdout == '' and
+                          r.stderr == want + '\n')
+                n += 1
+                failed += not ok
+                print('%s %d - %s: %s' % ('ok' if ok else 'not ok', n,
+                                          shell[0], what), flush=True)
+                if not ok:
+                    for line in ('exit %d' % r.returncode, 'stdout: %r' % r.stdout,
+                                 'stderr: %r' % r.stderr, 'wanted: %r' % want):
+                        print('# ' + line, flush=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return 1 if failed else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main(sys.argv))
