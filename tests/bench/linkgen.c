@@ -96,6 +96,28 @@ static double proc_cpu_s(int pid)
 	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
+/* Busy CPU time of the whole machine in seconds (/proc/stat: all but
+ * idle and iowait), or -1. */
+static double machine_busy_s(void)
+{
+	unsigned long long v[10] = { 0 }, busy = 0;
+	FILE *f = fopen("/proc/stat", "r");
+	int n;
+
+	if (!f)
+		return -1;
+	n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu",
+		   &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7],
+		   &v[8], &v[9]);
+	fclose(f);
+	if (n < 8)
+		return -1;
+	/* user nice system [idle iowait] irq softirq steal; guest time is
+	 * already in user. */
+	busy = v[0] + v[1] + v[2] + v[5] + v[6] + v[7];
+	return (double)busy / (double)sysconf(_SC_CLK_TCK);
+}
+
 static void affinity_str(int pid, char *out, size_t len)
 {
 	cpu_set_t set;
@@ -301,7 +323,7 @@ static int run_gen(const struct opts *o)
 	size_t mem = (size_t)o->qsize * (stride + rx_buf) + (4u << 20);
 	uint8_t *frame = malloc(flen);
 	uint64_t tx_gpa, rx_gpa, frames = 0, bytes = 0, f0 = 0, b0 = 0;
-	double t0 = 0, t1, cpu0 = 0, cpu1, start;
+	double t0 = 0, t1, cpu0 = 0, cpu1, start, self0 = 0, busy0 = 0, other;
 	char aff_gen[64], aff_be[64] = "?";
 	bool measuring = false, csum_filled = false;
 	unsigned rx_gso = 0, rx_bufs = 0;
@@ -405,11 +427,17 @@ static int run_gen(const struct opts *o)
 			f0 = frames;
 			b0 = bytes;
 			cpu0 = o->pid > 0 ? proc_cpu_s(o->pid) : 0;
+			self0 = proc_cpu_s(getpid());
+			busy0 = machine_busy_s();
 		} else if (measuring && t1 - t0 >= o->seconds) {
 			break;
 		}
 	}
 	cpu1 = o->pid > 0 ? proc_cpu_s(o->pid) : 0;
+	/* What everything else on the machine used meanwhile: a figure
+	 * taken while another busy process ran is not comparable. */
+	other = (machine_busy_s() - busy0) - (proc_cpu_s(getpid()) - self0) -
+		(cpu1 - cpu0);
 	frames -= f0;
 	bytes -= b0;
 	{
@@ -424,10 +452,11 @@ static int run_gen(const struct opts *o)
 		       "\"cpu_ns_per_frame\": %.2f, \"gen_core\": \"%s\", "
 		       "\"backend_cores\": \"%s\", \"features_a\": \"%#" PRIx64
 		       "\", \"features_b\": \"%#" PRIx64 "\", \"rx_gso_type\": %u, "
-		       "\"rx_buffers_per_frame\": %u, \"rx_csum_completed\": %s}\n",
+		       "\"rx_buffers_per_frame\": %u, \"rx_csum_completed\": %s, "
+		       "\"other_cpu_s\": %.3f}\n",
 		       o->frame, frames, dt, mpps, gbps, cpu, ns, aff_gen, aff_be,
 		       a.features, b.features, rx_gso, rx_bufs,
-		       csum_filled ? "true" : "false");
+		       csum_filled ? "true" : "false", other);
 		fprintf(stderr, "linkgen: %s: %.3f Mpps, %.2f Gbit/s, back end %.2f s "
 			"CPU = %.1f ns/frame\n", o->frame, mpps, gbps, cpu, ns);
 	}
