@@ -29,17 +29,34 @@ FRAMES = ('64', '1518', 'tso')
 
 
 IGNORE_VM = False
+# A measurement during which other processes used more than this share
+# of one core (a VM started meanwhile) is taken again.
+OTHER_CPU_MAX = 0.05
 
 
-def wait_no_vm(max_wait=3600):
-    """Two cores: a TCG VM would take one of them. Wait for it to end."""
+def busy_share(seconds=1.0):
+    """Share of one core the machine used over a second (nothing of ours
+    runs meanwhile)."""
+    def busy():
+        v = [int(x) for x in open('/proc/stat').readline().split()[1:]]
+        return v[0] + v[1] + v[2] + v[5] + v[6] + v[7]
+    b0 = busy()
+    time.sleep(seconds)
+    return (busy() - b0) / os.sysconf('SC_CLK_TCK') / seconds
+
+
+def wait_no_vm(max_wait=7200):
+    """Two cores: a TCG VM (or any other busy process: a build, a fuzzer)
+    would take one of them. Wait until the machine is quiet."""
     waited = 0
     if IGNORE_VM:
         return True
     while subprocess.run(['pgrep', '-f', 'qemu-system'],
-                         stdout=subprocess.DEVNULL).returncode == 0:
+                         stdout=subprocess.DEVNULL).returncode == 0 or \
+            busy_share() > OTHER_CPU_MAX:
         if waited == 0:
-            print('# waiting: a QEMU VM is running', file=sys.stderr, flush=True)
+            print('# waiting: a QEMU VM or another busy process is running',
+                  file=sys.stderr, flush=True)
         if waited >= max_wait:
             return False
         time.sleep(5)
@@ -129,12 +146,7 @@ def linkgen(build, *args):
     return out
 
 
-# A measurement during which other processes used more than this share
-# of one core (a VM started meanwhile) is taken again.
-OTHER_CPU_MAX = 0.05
-
-
-def measure(build, kind, frame, seconds, workdir, tries=10):
+def measure(build, kind, frame, seconds, workdir, tries=30):
     for _ in range(tries):
         wait_no_vm()
         be = Backend(kind, workdir, os.path.join(build, 'vmm', 'bulkhead-link'))
@@ -149,6 +161,7 @@ def measure(build, kind, frame, seconds, workdir, tries=10):
             return r
         print(f'# again: {kind} {frame}: other processes used '
               f'{other * 100:.0f} % of a core', file=sys.stderr, flush=True)
+    r['error'] = 'machine never quiet'
     return r
 
 
