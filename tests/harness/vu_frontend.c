@@ -271,17 +271,26 @@ int fe_post_rx(struct fe *fe, unsigned n)
 	return fe_post_rx_len(fe, n, FE_BUF_SIZE);
 }
 
+/* Adds one receive buffer and remembers where it is. */
+static int add_rx(struct fe *fe, uint64_t gpa, uint32_t len)
+{
+	struct virtq_buf b = { .gpa = gpa, .len = len, .writable = true };
+	int id = virtq_driver_add(&fe->q[FE_RXQ], &b, 1);
+
+	if (id < 0)
+		return id;
+	fe->buf_gpa[FE_RXQ][id] = gpa;
+	fe->buf_len[id] = len;
+	return 0;
+}
+
 int fe_post_rx_len(struct fe *fe, unsigned n, uint32_t len)
 {
 	for (unsigned i = 0; i < n; i++) {
-		struct virtq_buf b = { .gpa = pool_buf(fe, FE_RXQ),
-				       .len = len, .writable = true };
-		int id = virtq_driver_add(&fe->q[FE_RXQ], &b, 1);
+		int ret = add_rx(fe, pool_buf(fe, FE_RXQ), len);
 
-		if (id < 0)
-			return id;
-		fe->buf_gpa[FE_RXQ][id] = b.gpa;
-		fe->buf_len[id] = len;
+		if (ret < 0)
+			return ret;
 	}
 	fe_kick(fe, FE_RXQ);
 	return 0;
@@ -428,14 +437,10 @@ unsigned fe_tx_burst(struct fe *fe, uint64_t gpa, uint32_t stride,
 int fe_post_rx_bufs(struct fe *fe, uint64_t gpa, unsigned n, uint32_t len)
 {
 	for (unsigned i = 0; i < n; i++) {
-		struct virtq_buf b = { .gpa = gpa + (uint64_t)i * len, .len = len,
-				       .writable = true };
-		int id = virtq_driver_add(&fe->q[FE_RXQ], &b, 1);
+		int ret = add_rx(fe, gpa + (uint64_t)i * len, len);
 
-		if (id < 0)
-			return id;
-		fe->buf_gpa[FE_RXQ][id] = b.gpa;
-		fe->buf_len[id] = len;
+		if (ret < 0)
+			return ret;
 	}
 	fe_kick(fe, FE_RXQ);
 	return 0;
