@@ -87,7 +87,7 @@ int net_link_init(struct net_link *l, const struct vu_dev_ops *ops,
 	vu_dev_init(&l->side[0], "a", vu_net_offered_features(), ops, opaque);
 	vu_dev_init(&l->side[1], "b", vu_net_offered_features(), ops, opaque);
 	l->tx = calloc(NET_BATCH, sizeof(*l->tx));
-	l->rx = calloc(NET_RX_PER_FRAME, sizeof(*l->rx));
+	l->rx = calloc(NET_RX_CACHE, sizeof(*l->rx));
 	l->bounce = malloc(NET_MAX_FRAME);
 	l->seg_buf = malloc(NET_MAX_FRAME);
 	if (!l->tx || !l->rx || !l->bounce || !l->seg_buf) {
@@ -147,51 +147,88 @@ static void rx_flush(struct net_link *l, unsigned d)
  * receive buffers. Returns 0, -ENOSPC (no buffers now: nothing taken),
  * -EMSGSIZE (the buffers cannot hold it: nothing taken), -EPIPE (the
  * queue broke). */
+/* Makes at least `want` receive chains of side d cached, taking up to a
+ * batch at a time (one pass over the avail ring per batch, not per
+ * buffer). Returns 0, -ENOSPC (the receiver has no more now), or -EPIPE
+ * (its queue broke). */
+static int rx_fill(struct net_link *l, unsigned d, unsigned want)
+{
+	struct vu_dev *dev = &l->side[d];
+	struct virtq *vq = &dev->q[VU_RXQ].vq;
+
+	while (l->rx_cached < want) {
+		unsigned end = l->rx_first + l->rx_cached;
+		int n;
+
+		if (NET_RX_CACHE - end < NET_BATCH) {
+			/* Slide the unused chains to the front (a few, now
+			 * and then). */
+			memmove(l->rx, l->rx + l->rx_first,
+				l->rx_cached * sizeof(*l->rx));
+			l->rx_first = 0;
+			end = l->rx_cached;
+		}
+		n = virtq_pop_batch(vq, &dev->mem, l->rx + end, NET_BATCH);
+		if (n < 0 || virtq_broken(vq)) {
+			vu_queue_broken(dev, VU_RXQ);
+			l->rx_cached = l->rx_cached_slots = 0;
+			return -EPIPE;
+		}
+		if (n == 0)
+			return -ENOSPC;
+		for (int i = 0; i < n; i++)
+			l->rx_cached_slots += l->rx[end + i].token.ring_slots;
+		l->rx_cached += (unsigned)n;
+	}
+	return 0;
+}
+
+/* Gives back the receive chains taken but not used (the last taken). */
+static void rx_give_back(struct net_link *l, unsigned d)
+{
+	struct vu_queue *q = &l->side[d].q[VU_RXQ];
+
+	if (l->rx_cached && q->started && !q->vq.err)
+		virtq_unpop(&q->vq, l->rx_cached, l->rx_cached_slots);
+	l->rx_first = l->rx_cached = l->rx_cached_slots = 0;
+}
+
 static int rx_deliver(struct net_link *l, unsigned d, const struct net_hdr *h,
 		      struct frame_src *src, uint32_t frame_len)
 {
 	struct vu_dev *dev = &l->side[d];
-	struct virtq *vq = &dev->q[VU_RXQ].vq;
 	bool mrg = vu_has_feature(dev, VIRTIO_NET_F_MRG_RXBUF);
 	uint32_t hlen = net_hdr_len(dev);
 	uint64_t total = hlen + (uint64_t)frame_len, have = 0;
-	unsigned used = 0, slots = 0;
+	unsigned used = 0;
 	uint8_t hdr[NET_HDR_MAX];
+	struct virtq_chain *first;
+	int r;
 
 	if (l->rx_ndone + NET_RX_PER_FRAME > sizeof(l->rx_done) / sizeof(l->rx_done[0]))
 		rx_flush(l, d);
+	/* Count the cached chains this frame needs, taking more as needed;
+	 * nothing is consumed until the frame is known to fit. */
 	while (have < total) {
-		int r;
-
-		if (used == NET_RX_PER_FRAME) {
-			virtq_unpop(vq, used, slots);
+		if (used == NET_RX_PER_FRAME)
 			return -EMSGSIZE;
-		}
-		r = virtq_pop(vq, &dev->mem, &l->rx[used]);
-		if (r == 0) {
-			virtq_unpop(vq, used, slots);
-			return -ENOSPC;
-		}
-		if (r < 0) {
-			vu_queue_broken(dev, VU_RXQ);
-			return -EPIPE;
-		}
-		have += l->rx[used].write_bytes;
-		slots += l->rx[used].token.ring_slots;
+		r = rx_fill(l, d, used + 1);
+		if (r < 0)
+			return r;
+		have += l->rx[l->rx_first + used].write_bytes;
 		used++;
 		if (!mrg)
 			break;
 	}
+	first = &l->rx[l->rx_first];
 	/* The header goes whole into the first buffer (5.1.6.3.1). */
-	if (have < total || l->rx[0].write_bytes < hlen) {
-		virtq_unpop(vq, used, slots);
+	if (have < total || first->write_bytes < hlen)
 		return -EMSGSIZE;
-	}
 	hdr_encode(hdr, h, (uint16_t)used);
 	uint32_t left = frame_len;
 
 	for (unsigned k = 0; k < used; k++) {
-		struct virtq_chain *c = &l->rx[k];
+		struct virtq_chain *c = &first[k];
 		struct sg_pos dst;
 		uint32_t room = c->write_bytes, put = 0;
 
@@ -208,7 +245,10 @@ static int rx_deliver(struct net_link *l, unsigned d, const struct net_hdr *h,
 		l->rx_done[l->rx_ndone].token = c->token;
 		l->rx_done[l->rx_ndone].len = put + n;
 		l->rx_ndone++;
+		l->rx_cached_slots -= c->token.ring_slots;
 	}
+	l->rx_first += used;
+	l->rx_cached -= used;
 	return 0;
 }
 
@@ -407,6 +447,7 @@ unsigned net_link_forward(struct net_link *l, unsigned s, unsigned budget)
 		if (virtq_publish(&txq->vq))
 			vu_queue_call(from, VU_TXQ);
 		rx_flush(l, !s);
+		rx_give_back(l, !s);
 		handled += (unsigned)i;
 		if (l->blocked[s] || n < NET_BATCH)
 			break;

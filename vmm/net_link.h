@@ -36,6 +36,8 @@ struct net_dir_stats {
 /* Receive buffers one frame may take (a 64 KiB segment in 1.5 KiB
  * mergeable buffers needs 45). */
 #define NET_RX_PER_FRAME 64
+/* Room for one frame's buffers plus a batch taken ahead. */
+#define NET_RX_CACHE (NET_RX_PER_FRAME + NET_BATCH)
 
 struct net_link {
 	struct vu_dev side[2];
@@ -45,7 +47,11 @@ struct net_link {
 	/* Side s's frames wait for receive buffers on the other side. */
 	bool blocked[2];
 	struct virtq_chain *tx;          /* NET_BATCH */
-	struct virtq_chain *rx;          /* NET_RX_PER_FRAME */
+	/* Receive chains taken from the receiver in batches and not yet
+	 * used: rx[rx_first .. rx_first + rx_cached), rx_cached_slots ring
+	 * slots. Given back (virtq_unpop) at the end of every forward. */
+	struct virtq_chain *rx;          /* NET_RX_CACHE */
+	unsigned rx_first, rx_cached, rx_cached_slots;
 	struct virtq_done tx_done[NET_BATCH];
 	struct virtq_done rx_done[2 * NET_RX_PER_FRAME];
 	unsigned rx_ndone;
