@@ -74,16 +74,22 @@ APP_TIMEOUT = 240
 ERROR_TIMEOUT = 90
 NS_PREFIX = 'bk-sysnet-'
 
+# Outside servers besides port 80: the app VM's firewall denies DENIED_PORT
+# and leaves POLICY_PORT to its policy (accept).
+DENIED_PORT = 8080
+POLICY_PORT = 8081
 GOOD_CONFIG = '''# sys-net test configuration (tests/vm/test_sysnet.py)
 version 1
 uplink dhcp mac=%s
-downstream mac=%s address=%s/24 app-mac=%s app-ip=%s
-''' % (UPLINK_MAC, DS_MAC, DS_GW, APP_MAC, APP_IP)
-# Line 5 is malformed; the rest is the good configuration.
+downstream mac=%s address=%s/24 app-mac=%s app-ip=%s policy=accept
+firewall allow dst=%s/32 proto=tcp port=80
+firewall deny dst=192.168.77.0/24 proto=tcp port=%d
+''' % (UPLINK_MAC, DS_MAC, DS_GW, APP_MAC, APP_IP, OUTSIDE_IP, DENIED_PORT)
+# The line after the good configuration is malformed.
 BAD_CONFIG = GOOD_CONFIG + \
     'downstream mac=52:54:00:5e:00:02 address=10.200.2.1/24 ' \
     'app-mac=52:54:00:zz:00:02 app-ip=10.200.2.2\n'
-BAD_LINE = 'line 5'
+BAD_LINE = 'line %d' % (GOOD_CONFIG.count('\n') + 1)
 BAD_WHAT = "app-mac '52:54:00:zz:00:02'"
 
 
@@ -243,8 +249,10 @@ def setup_outside(run, served):
     os.makedirs(www)
     with open(os.path.join(www, 'test.bin'), 'wb') as f:
         f.write(served)
-    run.start('http', ['python3', '-u', '-m', 'http.server', '80', '--bind',
-                       OUTSIDE_IP, '--directory', www], netns=True)
+    for name, port in (('http', 80), ('http-denied', DENIED_PORT),
+                       ('http-policy', POLICY_PORT)):
+        run.start(name, ['python3', '-u', '-m', 'http.server', str(port),
+                         '--bind', OUTSIDE_IP, '--directory', www], netns=True)
     conf = run.path('udhcpd.conf')
     with open(conf, 'w') as f:
         f.write('interface %s\nstart %s\nend %s\nmax_leases 1\n'
@@ -255,23 +263,25 @@ def setup_outside(run, served):
                     run.path('udhcpd.leases'), OUTSIDE_IP, OUTSIDE_IP))
     open(run.path('udhcpd.leases'), 'w').close()
     run.start('udhcpd', ['busybox', 'udhcpd', '-f', conf], netns=True)
-    end = time.monotonic() + 10
-    while time.monotonic() < end:
-        with open(run.path('http.log')) as f:
-            if 'Serving HTTP' in f.read():
+    http_ok = True
+    for name in ('http', 'http-denied', 'http-policy'):
+        end = time.monotonic() + 10
+        while time.monotonic() < end:
+            with open(run.path(name + '.log')) as f:
+                if 'Serving HTTP' in f.read():
+                    break
+            if run.procs[name].poll() is not None:
                 break
-        if run.procs['http'].poll() is not None:
-            break
-        time.sleep(0.1)
-    http_ok = run.procs['http'].poll() is None and \
-        'Serving HTTP' in open(run.path('http.log')).read()
+            time.sleep(0.1)
+        http_ok = http_ok and run.procs[name].poll() is None and \
+            'Serving HTTP' in open(run.path(name + '.log')).read()
     return http_ok and run.procs['udhcpd'].poll() is None
 
 
-def http_requests(run):
-    """[(client address, request line)] the HTTP server logged."""
+def http_requests(run, name='http'):
+    """[(client address, request line)] an HTTP server logged."""
     try:
-        text = open(run.path('http.log')).read()
+        text = open(run.path(name + '.log')).read()
     except OSError:
         return []
     return re.findall(r'^(\S+) - - \[[^]]*\] "([^"]*)"', text, re.M)
@@ -403,8 +413,11 @@ def good_case(tap, run, images, link_bin, want_sha):
     # The app VM takes its address by DHCP, pings, downloads.
     app_console = run.path('app-good.console')
     app_started = time.monotonic()
+    denied = '%s:%d' % (OUTSIDE_IP, DENIED_PORT)
+    policy = '%s:%d' % (OUTSIDE_IP, POLICY_PORT)
     run.start('app-good', app_cmd(images, socks['a'], app_console,
-                                  'bk.ip=dhcp bk.peer=%s bk.wait=60' % OUTSIDE_IP))
+                                  'bk.ip=dhcp bk.peer=%s bk.wait=60 bk.probe=%s,%s'
+                                  % (OUTSIDE_IP, denied, policy)))
     res = wait_app(run, 'app-good', app_console)
     took = time.monotonic() - app_started
     dhcp = find(res, 'dhcp')
@@ -425,6 +438,26 @@ def good_case(tap, run, images, link_bin, want_sha):
     tap.check(any(c == UPLINK_IP and 'GET /test.bin' in r for c, r in reqs),
               'the outside saw the request from sys-net\'s uplink %s (NAT)'
               % UPLINK_IP, 'HTTP server log: %s' % reqs)
+
+    # The firewall: port 80 allowed by a rule (the download above), DENIED_PORT
+    # denied by a rule (rejected: the app VM's GET fails, and the server there
+    # never sees a connection), POLICY_PORT left to the policy (accept).
+    probe = find(res, 'probe ' + denied)
+    denied_log = [l for l in open(run.path('http-denied.log')).read().splitlines()
+                  if not l.startswith('Serving HTTP')]
+    tap.check(probe is not None and probe.startswith('probe %s fail' % denied) and
+              not denied_log and run.procs['http-denied'].poll() is None,
+              'firewall: TCP %d denied by the app VM\'s rule (the server there '
+              'saw nothing)' % DENIED_PORT,
+              'app VM: %s; server on %d logged: %s' % (
+                  probe, DENIED_PORT, denied_log))
+    probe = find(res, 'probe ' + policy)
+    tap.check(probe == 'probe %s ok' % policy and
+              any(c == UPLINK_IP for c, _ in http_requests(run, 'http-policy')),
+              'firewall: TCP %d allowed by the app VM\'s policy (accept)'
+              % POLICY_PORT,
+              'app VM: %s; server on %d logged: %s' % (
+                  probe, POLICY_PORT, http_requests(run, 'http-policy')))
 
     # ALIVE keeps coming after READY, with a growing uptime.
     time.sleep(max(0, ready[0] + 5 - time.monotonic()))
@@ -526,7 +559,7 @@ def main(argv):
         'BULKHEAD_LINK', os.path.join(ROOT, 'build-test/vmm/bulkhead-link'))
     build_images = argv[2] if len(argv) > 2 else os.path.join(
         ROOT, 'guest-os/build-images')
-    tap = Tap(13)
+    tap = Tap(15)
     tmp = tempfile.mkdtemp(prefix='bulkhead-sysnet-')
     os.chmod(tmp, 0o755)
     run = Run(tmp)
@@ -586,7 +619,7 @@ def steps(tap, run, link_bin, build_images):
                      'servers' % (run.ns, run.tap, OUTSIDE_IP), why or None):
         return
 
-    # 3-11: a good configuration; 12-13: a malformed one.
+    # 3-13: a good configuration; 14-15: a malformed one.
     good_case(tap, run, images, link_bin, hashlib.sha256(served).hexdigest())
     bad_case(tap, run, images, link_bin)
 

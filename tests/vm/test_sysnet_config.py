@@ -33,7 +33,13 @@ def ds(mac='52:54:00:5e:00:02', address='10.200.2.1/24',
 GOOD = ('# a comment\n' + V +
         'uplink static address=192.168.77.2/24 gateway=192.168.77.1 '
         'dns=192.168.77.1,9.9.9.9 mac=52:54:00:77:00:02\n' + D +
-        ds(mac='52:54:00:5E:00:02', address='10.200.2.1/30') + '  # end')
+        'firewall allow dst=192.168.77.1/32 proto=tcp port=80  # the web\n' +
+        'firewall deny proto=udp port=1000-2000\n'
+        'firewall allow proto=icmp\n'
+        'firewall deny dst=10.0.0.0/8\n' +
+        ds(mac='52:54:00:5E:00:02', address='10.200.2.1/30', extra=' policy=drop') +
+        'firewall allow dst=0.0.0.0/0 proto=tcp\n'
+        'firewall allow dst=9.9.9.9/32 proto=udp port=53\n' + '  # end')
 GOOD_OUT = '''UPLINK_MODE=static
 UPLINK_ADDR=192.168.77.2
 UPLINK_PREFIX=24
@@ -47,13 +53,23 @@ DS_1_PREFIX=24
 DS_1_MASK=255.255.255.0
 DS_1_APP_IP=10.200.1.2
 DS_1_LINE=4
+DS_1_POLICY=accept
+DS_1_FW_1='accept 192.168.77.1/32 tcp 80'
+DS_1_FW_2='drop 0.0.0.0/0 udp 1000-2000'
+DS_1_FW_3='accept 0.0.0.0/0 icmp'
+DS_1_FW_4='drop 10.0.0.0/8 any'
 DS_2_MAC=52:54:00:5e:00:02
 DS_2_APP_MAC=52:54:00:a0:00:02
 DS_2_ADDR=10.200.2.1
 DS_2_PREFIX=30
 DS_2_MASK=255.255.255.252
 DS_2_APP_IP=10.200.2.2
-DS_2_LINE=5
+DS_2_LINE=9
+DS_2_POLICY=drop
+DS_2_FW_1='accept 0.0.0.0/0 tcp'
+DS_2_FW_2='accept 9.9.9.9/32 udp 53'
+DS_1_FW_COUNT=4
+DS_2_FW_COUNT=2
 DS_COUNT=2
 '''
 
@@ -125,11 +141,58 @@ BAD = [
      'line 4: downstream: app-ip given twice'),
     ('empty value', V + U + D + ds(mac=''), 'line 4: downstream: mac is empty'),
     ('unknown key', V + U + D + ds(extra=' colour=red'),
-     "line 4: downstream: unknown key 'colour' (known: mac address app-mac app-ip)"),
+     "line 4: downstream: unknown key 'colour' (known: mac address app-mac app-ip "
+     "policy)"),
+    ('unknown policy', V + U + D + ds(extra=' policy=reject'),
+     "line 4: downstream: policy 'reject' is neither accept nor drop"),
+    ('rule before any downstream', V + U + 'firewall allow\n' + D,
+     'line 3: firewall: a rule before any downstream line (a rule belongs to '
+     'the downstream above it)'),
+    ('rule without action', V + U + D + 'firewall\n',
+     'line 4: firewall: allow or deny is missing'),
+    ('rule action unknown', V + U + D + 'firewall permit proto=tcp\n',
+     "line 4: firewall: 'permit' is neither allow nor deny"),
+    ('rule key unknown', V + U + D + 'firewall allow dport=80\n',
+     "line 4: firewall: unknown key 'dport' (known: dst proto port)"),
+    ('rule dst without prefix', V + U + D + 'firewall allow dst=192.168.77.1\n',
+     "line 4: firewall: dst '192.168.77.1' is not NETWORK/PREFIX"),
+    ('rule dst not an address', V + U + D + 'firewall deny dst=10.0.0.256/24\n',
+     "line 4: firewall: dst '10.0.0.256/24': '10.0.0.256' is not an IPv4 address"),
+    ('rule dst prefix > 32', V + U + D + 'firewall deny dst=10.0.0.0/33\n',
+     "line 4: firewall: dst '10.0.0.0/33': prefix length 33 is not in 0..32"),
+    ('rule dst prefix not a number', V + U + D + 'firewall deny dst=10.0.0.0/x\n',
+     "line 4: firewall: dst '10.0.0.0/x': prefix length 'x' is not a number"),
+    ('rule dst host bits', V + U + D + 'firewall deny dst=10.1.2.3/16\n',
+     "line 4: firewall: dst '10.1.2.3/16' has host bits set (the network is "
+     "10.1.0.0/16)"),
+    ('rule proto unknown', V + U + D + 'firewall allow proto=sctp\n',
+     "line 4: firewall: proto 'sctp' is not tcp, udp, icmp or any"),
+    ('rule port without proto', V + U + D + 'firewall allow port=80\n',
+     'line 4: firewall: port= needs proto=tcp or proto=udp'),
+    ('rule port with icmp', V + U + D + 'firewall allow proto=icmp port=8\n',
+     'line 4: firewall: port= needs proto=tcp or proto=udp'),
+    ('rule port 0', V + U + D + 'firewall deny proto=tcp port=0\n',
+     "line 4: firewall: port '0' is not a port (1..65535) or a range P-Q"),
+    ('rule port > 65535', V + U + D + 'firewall deny proto=tcp port=65536\n',
+     "line 4: firewall: port '65536' is not a port (1..65535) or a range P-Q"),
+    ('rule port leading zero', V + U + D + 'firewall deny proto=udp port=080\n',
+     "line 4: firewall: port '080' is not a port (1..65535) or a range P-Q"),
+    ('rule port not a number', V + U + D + 'firewall deny proto=udp port=http\n',
+     "line 4: firewall: port 'http' is not a port (1..65535) or a range P-Q"),
+    ('rule port range bad end', V + U + D + 'firewall deny proto=tcp port=80-x\n',
+     "line 4: firewall: port '80-x': 'x' is not a port (1..65535)"),
+    ('rule port range reversed', V + U + D + 'firewall deny proto=tcp port=90-80\n',
+     "line 4: firewall: port range '90-80' is empty or a single port"),
+    ('rule repeated key', V + U + D + 'firewall deny proto=tcp proto=udp\n',
+     'line 4: firewall: proto given twice'),
+    ('rule shell syntax', V + U + D + "firewall deny proto=tcp port='$(reboot)'\n",
+     "line 4: firewall: port ''$(reboot)'' is not a port (1..65535) or a range P-Q"),
+    ('65 rules', V + U + D + 'firewall allow proto=icmp\n' * 65,
+     'line 68: firewall: more than 64 rules for one downstream'),
     ('not key=value', V + U + D + ds(extra=' stray'),
      "line 4: downstream: 'stray' is not KEY=VALUE"),
-    ('unknown keyword', V + U + D + 'firewall allow all\n',
-     "line 4: unknown keyword 'firewall' (known: uplink, downstream)"),
+    ('unknown keyword', V + U + D + 'route add default\n',
+     "line 4: unknown keyword 'route' (known: uplink, downstream, firewall)"),
     ('control character', V + U + D + 'uplink\x01\n',
      'line 4: a character that is not printable ASCII'),
     ('non-ASCII', V + U + D.replace('address', 'addr\u00e9ss'),
