@@ -7,11 +7,11 @@
       outside (a network namespace: HTTP server, DHCP server)
 
 The outside world is a network namespace created for the run (bk-sysnet-PID)
-holding a tap device (192.168.77.1/24), an HTTP server (python3 -m
-http.server) serving a deterministic 4 MiB file, and busybox udhcpd, which
-leases 192.168.77.2 to sys-net's uplink. sys-net's QEMU runs inside that
-namespace (`ip netns exec`), so its `-netdev tap` opens the namespace's tap:
-the tap, the servers and the "NIC" share one namespace, as a real NIC and its
+holding a tap device (192.168.77.1/24), HTTP servers (python3 -m
+http.server; ports 80, 8080, 8081) serving a deterministic 4 MiB file, and
+busybox udhcpd, which leases 192.168.77.2 to sys-net's uplink. sys-net's
+QEMU runs inside that namespace (`ip netns exec`), so its `-netdev tap`
+opens the namespace's tap: the tap, the servers and the "NIC" share one namespace, as a real NIC and its
 network would, and nothing of it is in the host's namespace. Its vhost-user
 and agent sockets are unix sockets on the filesystem, which QEMU reaches
 from any network namespace.
@@ -19,9 +19,14 @@ from any network namespace.
 Case 1 (a good configuration, uplink by DHCP): sys-net's agent reports READY
 on its virtio-serial channel and stays ALIVE; the app VM (bk.ip=dhcp) gets
 its address from sys-net, pings the outside host, downloads the file
-byte-exact; the HTTP server saw sys-net's uplink address (masquerade); the
-link counted packets both ways. Then an app VM on the same link with an
-address that is not its own (10.200.1.99, set statically) reaches nothing.
+byte-exact; the HTTP server saw sys-net's uplink address (masquerade); its
+firewall (in the configuration) denies TCP 8080 (the GET fails, the server
+there logs nothing) and leaves 8081 to its policy (accept: the GET works);
+a second app VM on a second link to the same sys-net downloads from outside
+too and serves on port 80, and the first can neither ping it nor connect to
+it; the link counted packets both ways. Then an app VM on the same link
+with an address that is not its own (10.200.1.99, set statically) reaches
+nothing.
 
 Case 2 (a malformed configuration: case 1's plus a downstream line with a
 bad MAC): the agent reports "ERROR config: line 5: ..." naming it and never
@@ -67,6 +72,10 @@ DS_GW = '10.200.1.1'
 APP_MAC = '52:54:00:a0:00:01'     # the app VM (link side a)
 APP_IP = '10.200.1.2'
 SPOOF_IP = '10.200.1.99'
+DS2_MAC = '52:54:00:5e:00:02'     # sys-net's second downstream (link "two")
+DS2_GW = '10.200.2.1'
+APP2_MAC = '52:54:00:a0:00:02'    # the second app VM
+APP2_IP = '10.200.2.2'
 FILE_SIZE = 4 << 20
 FILE_SEED = b'bulkhead-sysnet-outside-v1'
 READY_TIMEOUT = 150
@@ -84,13 +93,15 @@ uplink dhcp mac=%s
 downstream mac=%s address=%s/24 app-mac=%s app-ip=%s policy=accept
 firewall allow dst=%s/32 proto=tcp port=80
 firewall deny dst=192.168.77.0/24 proto=tcp port=%d
-''' % (UPLINK_MAC, DS_MAC, DS_GW, APP_MAC, APP_IP, OUTSIDE_IP, DENIED_PORT)
+downstream mac=%s address=%s/24 app-mac=%s app-ip=%s
+''' % (UPLINK_MAC, DS_MAC, DS_GW, APP_MAC, APP_IP, OUTSIDE_IP, DENIED_PORT,
+       DS2_MAC, DS2_GW, APP2_MAC, APP2_IP)
 # The line after the good configuration is malformed.
 BAD_CONFIG = GOOD_CONFIG + \
-    'downstream mac=52:54:00:5e:00:02 address=10.200.2.1/24 ' \
-    'app-mac=52:54:00:zz:00:02 app-ip=10.200.2.2\n'
+    'downstream mac=52:54:00:5e:00:03 address=10.200.3.1/24 ' \
+    'app-mac=52:54:00:zz:00:03 app-ip=10.200.3.2\n'
 BAD_LINE = 'line %d' % (GOOD_CONFIG.count('\n') + 1)
-BAD_WHAT = "app-mac '52:54:00:zz:00:02'"
+BAD_WHAT = "app-mac '52:54:00:zz:00:03'"
 
 
 def elapsed():
@@ -287,12 +298,12 @@ def http_requests(run, name='http'):
     return re.findall(r'^(\S+) - - \[[^]]*\] "([^"]*)"', text, re.M)
 
 
-def start_link(run, name, link_bin):
+def start_link(run, name, link_bin, mac_a=APP_MAC, mac_b=DS_MAC):
     socks = {s: run.path('%s-%s.sock' % (name, s)) for s in ('a', 'b')}
     control = run.path(name + '-control.sock')
     proc = run.start('link-' + name, [link_bin, '--a', socks['a'], '--b', socks['b'],
-                              '--control', control, '--mac-a', APP_MAC,
-                              '--mac-b', DS_MAC, '--name', name])
+                              '--control', control, '--mac-a', mac_a,
+                              '--mac-b', mac_b, '--name', name])
     up = all(wait_socket(p, proc, 10) for p in (*socks.values(), control))
     return socks, control, up
 
@@ -308,7 +319,7 @@ def common(mem_mb, console):
             '-display', 'none', '-monitor', 'none', '-serial', 'file:' + console]
 
 
-def sysnet_cmd(run, images, config, ds_sock, agent_sock, console):
+def sysnet_cmd(run, images, config, ds_sock, agent_sock, console, ds2_sock=None):
     # vhost-user under TCG: shared memfd memory and no MSI-X on the
     # virtio-net device (docs in /work/shared/design.md). virtio-serial
     # keeps MSI-X: only vhost's notifiers crash with it.
@@ -326,10 +337,15 @@ def sysnet_cmd(run, images, config, ds_sock, agent_sock, console):
         '-device', 'virtio-serial-pci',
         '-chardev', 'socket,id=agent,path=%s,server=on,wait=off' % agent_sock,
         '-device', 'virtserialport,chardev=agent,name=org.bulkhead.agent',
-    ]
+    ] + ([
+        '-chardev', 'socket,id=ds2,path=%s,reconnect=1' % ds2_sock,
+        '-netdev', 'vhost-user,id=ds2,chardev=ds2',
+        '-device', 'virtio-net-pci,netdev=ds2,mac=%s,host_mtu=%d,vectors=0,'
+                   'romfile=' % (DS2_MAC, MTU),
+    ] if ds2_sock else [])
 
 
-def app_cmd(images, sock, console, append):
+def app_cmd(images, sock, console, append, mac=APP_MAC):
     return common(APP_MEM_MB, console) + memfd(APP_MEM_MB) + [
         '-kernel', os.path.join(images, 'vmlinuz'),
         '-initrd', os.path.join(images, 'app-initramfs.cpio.gz'),
@@ -338,7 +354,7 @@ def app_cmd(images, sock, console, append):
         '-chardev', 'socket,id=c0,path=%s,reconnect=1' % sock,
         '-netdev', 'vhost-user,id=n0,chardev=c0',
         '-device', 'virtio-net-pci,netdev=n0,mac=%s,host_mtu=%d,vectors=0,'
-                   'romfile=' % (APP_MAC, MTU),
+                   'romfile=' % (mac, MTU),
     ]
 
 
@@ -375,8 +391,10 @@ def vm_trouble(run, name, console):
 
 def good_case(tap, run, images, link_bin, want_sha):
     socks, control, up = start_link(run, 'good', link_bin)
-    if not tap.check(up, 'bulkhead-link listening',
-                     None if up else tail(run.path('link-good.log'))):
+    socks2, _, up2 = start_link(run, 'two', link_bin, APP2_MAC, DS2_MAC)
+    if not tap.check(up and up2, 'bulkhead-link listening (two links)',
+                     None if up and up2 else tail(run.path('link-good.log')) +
+                     tail(run.path('link-two.log'))):
         return
     config = run.path('good.conf')
     with open(config, 'w') as f:
@@ -385,7 +403,8 @@ def good_case(tap, run, images, link_bin, want_sha):
     agent_sock = run.path('agent-good.sock')
     started = time.monotonic()
     proc = run.start('sysnet-good', sysnet_cmd(run, images, config, socks['b'],
-                                               agent_sock, console), netns=True)
+                                               agent_sock, console, socks2['b']),
+                     netns=True)
     agent = Agent(agent_sock, proc)
     run.agents.append(agent)
 
@@ -410,14 +429,28 @@ def good_case(tap, run, images, link_bin, want_sha):
                          vm_trouble(run, 'sysnet-good', console))):
         return
 
+    # A second app VM on the second link: it downloads from outside too,
+    # serves on port 80 (which it checks itself) and stays up while the
+    # first one tries to reach it.
+    two_console = run.path('app-two.console')
+    run.start('app-two', app_cmd(images, socks2['a'], two_console,
+                                 'bk.ip=dhcp bk.peer=%s bk.wait=60 bk.serve=1 '
+                                 'bk.probe=127.0.0.1:80 bk.linger=60'
+                                 % OUTSIDE_IP, mac=APP2_MAC))
+    end = time.monotonic() + APP_TIMEOUT
+    while time.monotonic() < end and run.procs['app-two'].poll() is None and \
+            not find(results(two_console), 'dhcp'):
+        time.sleep(0.2)
+
     # The app VM takes its address by DHCP, pings, downloads.
     app_console = run.path('app-good.console')
     app_started = time.monotonic()
     denied = '%s:%d' % (OUTSIDE_IP, DENIED_PORT)
     policy = '%s:%d' % (OUTSIDE_IP, POLICY_PORT)
     run.start('app-good', app_cmd(images, socks['a'], app_console,
-                                  'bk.ip=dhcp bk.peer=%s bk.wait=60 bk.probe=%s,%s'
-                                  % (OUTSIDE_IP, denied, policy)))
+                                  'bk.ip=dhcp bk.peer=%s bk.wait=60 '
+                                  'bk.probe=%s,%s,%s:80,ping:%s'
+                                  % (OUTSIDE_IP, denied, policy, APP2_IP, APP2_IP)))
     res = wait_app(run, 'app-good', app_console)
     took = time.monotonic() - app_started
     dhcp = find(res, 'dhcp')
@@ -458,6 +491,34 @@ def good_case(tap, run, images, link_bin, want_sha):
               % POLICY_PORT,
               'app VM: %s; server on %d logged: %s' % (
                   probe, POLICY_PORT, http_requests(run, 'http-policy')))
+
+    # Two app VMs: both reach outside; the first cannot reach the second
+    # (ping, TCP 80), which is up and serving (it fetched from itself).
+    end = time.monotonic() + 30
+    while time.monotonic() < end and run.procs['app-two'].poll() is None and \
+            not find(results(two_console), 'lingering'):
+        time.sleep(0.2)
+    res2 = results(two_console)
+    sha2 = (find(res2, 'sha256') or '').split()[1:]
+    tap.check(find(res2, 'dhcp') is not None and
+              find(res2, 'dhcp').startswith('dhcp ok ip=%s/24' % APP2_IP) and
+              sha2 == [want_sha] and
+              find(res2, 'probe 127.0.0.1:80') == 'probe 127.0.0.1:80 ok',
+              'a second app VM on a second link: lease %s, byte-exact download '
+              'from outside, serving on port 80' % APP2_IP,
+              'app VM 2: %s' % ('; '.join(res2[-6:]) if res2 else
+                                vm_trouble(run, 'app-two', two_console)))
+    p_tcp = find(res, 'probe %s:80' % APP2_IP)
+    p_ping = find(res, 'probe ping:%s' % APP2_IP)
+    tap.check(p_tcp is not None and p_tcp.startswith('probe %s:80 fail' % APP2_IP) and
+              p_ping == 'probe ping:%s fail no reply' % APP2_IP and
+              run.procs['app-two'].poll() is None,
+              'app VM 1 cannot reach app VM 2 (ping, TCP 80) while both reach '
+              'outside',
+              'app VM 1: %s; %s; app VM 2 %s' % (
+                  p_tcp, p_ping, 'running' if run.procs['app-two'].poll() is None
+                  else 'exited'))
+    run.stop('app-two')
 
     # ALIVE keeps coming after READY, with a growing uptime.
     time.sleep(max(0, ready[0] + 5 - time.monotonic()))
@@ -502,7 +563,7 @@ def good_case(tap, run, images, link_bin, want_sha):
               '%d -> %d' % ('; '.join(res[-3:]) if res else
                             vm_trouble(run, 'app-spoof', spoof_console),
                             crossed, http_before, len(http_requests(run))))
-    run.stop('app-spoof', 'sysnet-good', 'link-good')
+    run.stop('app-spoof', 'sysnet-good', 'link-good', 'link-two')
     agent.stop()
 
 
@@ -559,7 +620,7 @@ def main(argv):
         'BULKHEAD_LINK', os.path.join(ROOT, 'build-test/vmm/bulkhead-link'))
     build_images = argv[2] if len(argv) > 2 else os.path.join(
         ROOT, 'guest-os/build-images')
-    tap = Tap(15)
+    tap = Tap(17)
     tmp = tempfile.mkdtemp(prefix='bulkhead-sysnet-')
     os.chmod(tmp, 0o755)
     run = Run(tmp)
@@ -619,7 +680,7 @@ def steps(tap, run, link_bin, build_images):
                      'servers' % (run.ns, run.tap, OUTSIDE_IP), why or None):
         return
 
-    # 3-13: a good configuration; 14-15: a malformed one.
+    # 3-15: a good configuration; 16-17: a malformed one.
     good_case(tap, run, images, link_bin, hashlib.sha256(served).hexdigest())
     bad_case(tap, run, images, link_bin)
 
