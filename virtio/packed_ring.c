@@ -65,9 +65,9 @@ static int walk_indirect(struct virtq *vq, const struct guest_mem *mem,
 }
 
 /* Walks a chain of several direct descriptors starting at the head at
- * (pos, wrap), whose descriptor d was already loaded. Sets *slots. */
+ * pos, whose descriptor d was already loaded. Sets *slots. */
 static int packed_walk(struct virtq *vq, const struct guest_mem *mem,
-		       const struct hot_region *hot, uint16_t pos, bool wrap,
+		       const struct hot_region *hot, uint16_t pos,
 		       struct pdesc_copy d, struct virtq_chain *chain,
 		       uint32_t *slots, uint16_t *last_id)
 {
@@ -88,10 +88,8 @@ static int packed_walk(struct virtq *vq, const struct guest_mem *mem,
 			return virtq_fail(vq, -ELOOP,
 					  "chain at desc %u: longer than queue size %u",
 					  head_pos, vq->size);
-		if (++pos == vq->size) {
+		if (++pos == vq->size)
 			pos = 0;
-			wrap = !wrap;
-		}
 		uint16_t flags = ring_load16(&p->desc[pos].flags);
 
 		if (unlikely(flags & VRING_DESC_F_INDIRECT))
@@ -100,7 +98,6 @@ static int packed_walk(struct virtq *vq, const struct guest_mem *mem,
 					  pos);
 		d = pdesc_load(&p->desc[pos], flags);
 	}
-	(void)wrap;
 	*last_id = d.id;
 	return 0;
 }
@@ -109,8 +106,8 @@ static int packed_walk(struct virtq *vq, const struct guest_mem *mem,
  * chain->token; out of line so the fast loop keeps its registers. */
 static __attribute__((noinline)) int
 packed_take_slow(struct virtq *vq, const struct guest_mem *mem,
-		 struct hot_region *hot, uint16_t pos, bool wrap,
-		 uint64_t addr, uint32_t len, uint16_t id, uint16_t flags,
+		 struct hot_region *hot, uint16_t pos, uint64_t addr,
+		 uint32_t len, uint16_t id, uint16_t flags,
 		 struct virtq_chain *chain)
 {
 	struct pdesc_copy d = { .addr = addr, .len = len, .id = id,
@@ -125,8 +122,7 @@ packed_take_slow(struct virtq *vq, const struct guest_mem *mem,
 		virtq_chain_reset(chain);
 		ret = walk_indirect(vq, mem, hot, pos, &d, chain);
 	} else {
-		ret = packed_walk(vq, mem, hot, pos, wrap, d, chain, &slots,
-				  &d.id);
+		ret = packed_walk(vq, mem, hot, pos, d, chain, &slots, &d.id);
 	}
 	/* 2.8.6: the buffer id is the one in the chain's last descriptor.
 	 * It is opaque to the device: any value is echoed back. */
@@ -182,9 +178,8 @@ int packed_ring_pop_batch(struct virtq *vq, const struct guest_mem *mem,
 		}
 		/* A copy, so hot's address never escapes. */
 		struct hot_region hot_copy = hot;
-		int ret = packed_take_slow(vq, mem, &hot_copy, pos,
-					   want == AVAIL_BIT, addr, len, id,
-					   flags, chain);
+		int ret = packed_take_slow(vq, mem, &hot_copy, pos, addr, len,
+					   id, flags, chain);
 
 		hot = hot_copy;
 		if (unlikely(ret < 0))

@@ -107,7 +107,7 @@ static uint16_t buf_flags(const struct virtq_buf *b)
 static int split_add(struct virtq_driver *drv, const struct virtq_buf *bufs,
 		     uint16_t n, uint16_t head_flags)
 {
-	uint16_t head = drv->free_head, idx = head, last = head;
+	uint16_t head = drv->free_head, idx = head;
 
 	if (n == 0 || n > drv->num_free)
 		return -ENOSPC;
@@ -120,10 +120,8 @@ static int split_add(struct virtq_driver *drv, const struct virtq_buf *bufs,
 		d->flags = htole16(buf_flags(&bufs[i]) | head_flags |
 				   (i + 1 < n ? VRING_DESC_F_NEXT : 0));
 		d->next = htole16(i + 1 < n ? next : 0);
-		last = idx;
 		idx = next;
 	}
-	(void)last;
 	drv->free_head = idx;
 	drv->num_free = (uint16_t)(drv->num_free - n);
 	drv->chain_len[head] = n;

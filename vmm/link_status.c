@@ -67,7 +67,7 @@ static json_object *side_json(const struct vu_dev *dev)
 	return o;
 }
 
-static json_object *dir_json(const struct net_dir_stats *st)
+static json_object *dir_json(const struct net_dir_stats *st, bool blocked)
 {
 	json_object *o = json_object_new_object();
 	json_object *drops = json_object_new_object();
@@ -84,6 +84,8 @@ static json_object *dir_json(const struct net_dir_stats *st)
 		json_object_object_add(drops, net_drop_name((enum net_drop)r),
 				       json_object_new_uint64(st->drops[r]));
 	json_object_object_add(o, "drops", drops);
+	json_object_object_add(o, "waiting_for_rx_buffers",
+			       json_object_new_boolean(blocked));
 	return o;
 }
 
@@ -100,12 +102,8 @@ char *link_status_json(const struct net_link *l, const char *name,
 	json_object_object_add(sides, "a", side_json(&l->side[0]));
 	json_object_object_add(sides, "b", side_json(&l->side[1]));
 	json_object_object_add(root, "sides", sides);
-	json_object_object_add(root, "a_to_b", dir_json(&l->stats[0]));
-	json_object_object_add(root, "b_to_a", dir_json(&l->stats[1]));
-	json_object_object_add(json_object_object_get(root, "a_to_b"), "waiting_for_rx_buffers",
-			       json_object_new_boolean(l->blocked[0]));
-	json_object_object_add(json_object_object_get(root, "b_to_a"), "waiting_for_rx_buffers",
-			       json_object_new_boolean(l->blocked[1]));
+	json_object_object_add(root, "a_to_b", dir_json(&l->stats[0], l->blocked[0]));
+	json_object_object_add(root, "b_to_a", dir_json(&l->stats[1], l->blocked[1]));
 	text = strdup(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY));
 	json_object_put(root);
 	return text;

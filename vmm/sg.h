@@ -25,16 +25,6 @@ static inline void sg_init(struct sg_pos *p, const struct guest_seg *seg,
 	p->off = 0;
 }
 
-/* Bytes left from the position to the end. */
-static inline uint64_t sg_left(const struct sg_pos *p)
-{
-	uint64_t n = 0;
-
-	for (uint32_t i = p->i; i < p->nseg; i++)
-		n += p->seg[i].len - (i == p->i ? p->off : 0);
-	return n;
-}
-
 /* Copies len bytes out of the list into dst; the caller checked that
  * they are there. */
 static inline void sg_read(struct sg_pos *p, uint8_t *dst, uint32_t len)
