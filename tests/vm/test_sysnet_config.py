@@ -39,7 +39,8 @@ GOOD = ('# a comment\n' + V +
         'firewall deny dst=10.0.0.0/8\n' +
         ds(mac='52:54:00:5E:00:02', address='10.200.2.1/30', extra=' policy=drop') +
         'firewall allow dst=0.0.0.0/0 proto=tcp\n'
-        'firewall allow dst=9.9.9.9/32 proto=udp port=53\n' + '  # end')
+        'firewall allow dst=9.9.9.9/32 proto=udp port=53\n'
+        'talk 10.200.2.2 10.200.1.2\n' + '  # end')
 GOOD_OUT = '''UPLINK_MODE=static
 UPLINK_ADDR=192.168.77.2
 UPLINK_PREFIX=24
@@ -68,9 +69,11 @@ DS_2_LINE=9
 DS_2_POLICY=drop
 DS_2_FW_1='accept 0.0.0.0/0 tcp'
 DS_2_FW_2='accept 9.9.9.9/32 udp 53'
+TALK_1='2 1'
 DS_1_FW_COUNT=4
 DS_2_FW_COUNT=2
 DS_COUNT=2
+TALK_COUNT=1
 '''
 
 # (what, configuration, the exact error)
@@ -192,7 +195,18 @@ BAD = [
     ('not key=value', V + U + D + ds(extra=' stray'),
      "line 4: downstream: 'stray' is not KEY=VALUE"),
     ('unknown keyword', V + U + D + 'route add default\n',
-     "line 4: unknown keyword 'route' (known: uplink, downstream, firewall)"),
+     "line 4: unknown keyword 'route' (known: uplink, downstream, firewall, talk)"),
+    ('talk with one address', V + U + D + ds() + 'talk 10.200.1.2\n',
+     'line 5: talk: two app-ip addresses expected, not 1'),
+    ('talk not an address', V + U + D + ds() + 'talk 10.200.1.2 10.200.2.x\n',
+     "line 5: talk: '10.200.2.x' is not an IPv4 address"),
+    ('talk before its downstream', V + U + D + 'talk 10.200.1.2 10.200.2.2\n' + ds(),
+     'line 4: talk: no downstream line above has app-ip 10.200.2.2'),
+    ('talk with itself', V + U + D + ds() + 'talk 10.200.1.2 10.200.1.2\n',
+     'line 5: talk: 10.200.1.2 with itself'),
+    ('talk pair twice', V + U + D + ds() + 'talk 10.200.1.2 10.200.2.2\n'
+     'talk 10.200.2.2 10.200.1.2\n',
+     'line 6: talk: 10.200.2.2 and 10.200.1.2 are already paired'),
     ('control character', V + U + D + 'uplink\x01\n',
      'line 4: a character that is not printable ASCII'),
     ('non-ASCII', V + U + D.replace('address', 'addr\u00e9ss'),

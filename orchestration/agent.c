@@ -1,0 +1,213 @@
+#include "agent.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Connects, retrying until the deadline: QEMU creates the socket when the
+ * domain starts, and only one client is served at a time. */
+static int agent_connect(const char *path, long long deadline)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	if (strlen(path) >= sizeof(addr.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(addr.sun_path, path);
+	for (;;) {
+		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd < 0)
+			return -errno;
+		if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0)
+			return fd;
+		int e = errno;
+		close(fd);
+		if (now_ms() >= deadline)
+			return -e;
+		usleep(200000);
+	}
+}
+
+/* A line reader over an untrusted stream. */
+struct line_reader {
+	int fd;
+	char buf[AGENT_LINE_MAX];
+	size_t len;
+	bool overlong;
+};
+
+/* 1: a line in LINE; 0: the deadline passed; <0: error or EOF (-EPIPE). */
+static int read_line(struct line_reader *r, long long deadline, char *line,
+		     size_t line_len)
+{
+	for (;;) {
+		char *nl = memchr(r->buf, '\n', r->len);
+		if (nl || r->len == sizeof(r->buf)) {
+			size_t n = nl ? (size_t)(nl - r->buf) : r->len;
+			size_t out = 0;
+			for (size_t i = 0; i < n && out + 1 < line_len; i++)
+				if (r->buf[i] >= 0x20 && r->buf[i] < 0x7f)
+					line[out++] = r->buf[i];
+			line[out] = '\0';
+			size_t used = nl ? n + 1 : n;
+			memmove(r->buf, r->buf + used, r->len - used);
+			r->len -= used;
+			/* The rest of an overlong line is dropped, not taken
+			 * for a line of its own. */
+			bool was_overlong = r->overlong;
+			r->overlong = !nl;
+			if (!was_overlong)
+				return 1;
+			continue;
+		}
+		long long left = deadline - now_ms();
+		if (left <= 0)
+			return 0;
+		struct pollfd p = { .fd = r->fd, .events = POLLIN };
+		int rc = poll(&p, 1, (int)left);
+		if (rc < 0 && errno != EINTR)
+			return -errno;
+		if (rc <= 0)
+			continue;
+		ssize_t got = read(r->fd, r->buf + r->len, sizeof(r->buf) - r->len);
+		if (got == 0)
+			return -EPIPE;
+		if (got < 0 && errno != EINTR && errno != EAGAIN)
+			return -errno;
+		if (got > 0)
+			r->len += (size_t)got;
+	}
+}
+
+int agent_wait_ready(const char *path, int timeout_ms, char *line,
+		     size_t line_len, bool *heard)
+{
+	long long deadline = now_ms() + timeout_ms;
+	*heard = false;
+	line[0] = '\0';
+	while (now_ms() < deadline) {
+		int fd = agent_connect(path, deadline);
+		if (fd < 0)
+			return fd == -ENOENT || fd == -ECONNREFUSED ? -ETIMEDOUT : fd;
+		struct line_reader r = { .fd = fd };
+		int rc;
+		while ((rc = read_line(&r, deadline, line, line_len)) > 0) {
+			*heard = true;
+			if (strncmp(line, "READY", 5) == 0) {
+				close(fd);
+				return 0;
+			}
+			if (strncmp(line, "ERROR", 5) == 0) {
+				close(fd);
+				return -EIO;
+			}
+		}
+		close(fd);
+		if (rc == 0)
+			break;
+		/* EOF: QEMU dropped us (domain restarting); connect again. */
+		usleep(200000);
+	}
+	return -ETIMEDOUT;
+}
+
+int agent_exec(const char *path, const char *cmd, int timeout_ms, int out_fd)
+{
+	if (strchr(cmd, '\n'))
+		return -EINVAL;
+	long long deadline = now_ms() + timeout_ms;
+	int fd = agent_connect(path, deadline);
+	if (fd < 0)
+		return fd;
+	/* An id per command: output of an earlier command whose caller gave
+	 * up arrives late, before this one's BK-BEGIN, and is skipped. */
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	char id[32];
+	snprintf(id, sizeof(id), "%lx%lx%x", (long)ts.tv_sec, (long)ts.tv_nsec,
+		 (unsigned)getpid());
+	/* The guest stops the command a little before the host gives up, so
+	 * the channel is free for the next one. */
+	int guest_secs = timeout_ms / 1000 > 2 ? timeout_ms / 1000 - 1 : 1;
+	size_t len = strlen(id) + 16 + strlen(cmd) + 2;
+	char *msg = malloc(len);
+	if (!msg) {
+		close(fd);
+		return -ENOMEM;
+	}
+	len = (size_t)snprintf(msg, len, "%s %d %s\n", id, guest_secs, cmd);
+	ssize_t sent = send(fd, msg, len, MSG_NOSIGNAL);
+	free(msg);
+	if (sent != (ssize_t)len) {
+		close(fd);
+		return -EIO;
+	}
+	char begin[48], end[48];
+	snprintf(begin, sizeof(begin), "BK-BEGIN %s", id);
+	int n_end = snprintf(end, sizeof(end), "BK-END %s ", id);
+	struct line_reader r = { .fd = fd };
+	char line[AGENT_LINE_MAX];
+	bool ours = false;
+	int rc;
+	while ((rc = read_line(&r, deadline, line, sizeof(line))) > 0) {
+		if (!ours) {
+			ours = !strcmp(line, begin);
+			continue;
+		}
+		if (!strncmp(line, end, (size_t)n_end)) {
+			close(fd);
+			return atoi(line + n_end) & 0xff;
+		}
+		dprintf(out_fd, "%s\n", line);
+	}
+	close(fd);
+	return rc == 0 ? -ETIMEDOUT : rc;
+}
+
+int agent_send_config(const char *path, const char *config, int timeout_ms,
+		      char *reply, size_t reply_len)
+{
+	long long deadline = now_ms() + timeout_ms;
+	reply[0] = '\0';
+	int fd = agent_connect(path, deadline);
+	if (fd < 0)
+		return fd;
+	int rc = 0;
+	for (const char *p = config; *p && !rc;) {
+		size_t n = strcspn(p, "\n");
+		char line[AGENT_LINE_MAX + 16];
+		int w = snprintf(line, sizeof(line), "CONFIG-LINE %.*s\n", (int)n, p);
+		if (w < 0 || (size_t)w >= sizeof(line))
+			rc = -E2BIG;
+		else if (send(fd, line, (size_t)w, MSG_NOSIGNAL) != w)
+			rc = -EIO;
+		p += n + (p[n] == '\n');
+	}
+	if (!rc && send(fd, "CONFIG-END\n", 11, MSG_NOSIGNAL) != 11)
+		rc = -EIO;
+	struct line_reader r = { .fd = fd };
+	int got = 0;
+	while (!rc && (got = read_line(&r, deadline, reply, reply_len)) > 0) {
+		if (strncmp(reply, "UPDATED", 7) == 0)
+			break;
+		if (strncmp(reply, "UPDATE-ERROR", 12) == 0) {
+			rc = -EIO;
+			break;
+		}
+	}
+	if (!rc && got <= 0)
+		rc = got == 0 ? -ETIMEDOUT : got;
+	close(fd);
+	return rc;
+}

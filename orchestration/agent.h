@@ -1,0 +1,34 @@
+/* The host's end of a VM's agent channel (virtio-serial port
+ * org.bulkhead.agent, a unix socket QEMU listens on). sys-net reports
+ * BOOTING / READY / ERROR lines (docs/sysnet.md); an app VM reports READY
+ * and runs the host's commands (guest-os/build-images, bk.role=app).
+ * Guest text is untrusted: lines are cut at AGENT_LINE_MAX and only
+ * printable ASCII is kept before anything shows or parses them. */
+#ifndef BULKHEAD_AGENT_H
+#define BULKHEAD_AGENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define AGENT_LINE_MAX 256
+
+/* Waits up to TIMEOUT_MS for a line starting with READY (0) or ERROR
+ * (-EIO); the line is left in LINE. *heard tells whether the guest said
+ * anything at all (how a boot under KVM proves itself). -ETIMEDOUT when
+ * neither came. */
+int agent_wait_ready(const char *path, int timeout_ms, char *line,
+		     size_t line_len, bool *heard);
+
+/* Runs CMD in an app VM (one line, no newline) and copies its output to
+ * OUT_FD as it comes; returns its exit status (>= 0) or a negative errno
+ * (-ETIMEDOUT after TIMEOUT_MS; the guest stops CMD about then too, with
+ * status 143). */
+int agent_exec(const char *path, const char *cmd, int timeout_ms, int out_fd);
+
+/* Sends a new configuration to sys-net (CONFIG-LINE ... CONFIG-END) and
+ * waits up to TIMEOUT_MS for its answer, left in REPLY: 0 for "UPDATED
+ * ...", -EIO for "UPDATE-ERROR ...", -ETIMEDOUT. */
+int agent_send_config(const char *path, const char *config, int timeout_ms,
+		      char *reply, size_t reply_len);
+
+#endif

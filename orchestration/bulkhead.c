@@ -1,0 +1,288 @@
+/* bulkhead: a topology file becomes running driver VMs and app VMs
+ * (docs/orchestration.md). */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "domain_xml.h"
+#include "orch.h"
+#include "plan.h"
+#include "supervisor.h"
+#include "virt.h"
+
+#ifndef BULKHEAD_SOURCE_ROOT
+#define BULKHEAD_SOURCE_ROOT NULL
+#endif
+
+static const char usage[] =
+	"usage: bulkhead [OPTIONS] COMMAND [ARGS]\n"
+	"  up FILE          bring the topology up (again: apply what changed)\n"
+	"  down FILE        take down everything bulkhead made for it\n"
+	"  start VM         start one VM of a running topology\n"
+	"  stop VM          stop one VM (its link stays)\n"
+	"  status [--json]  VMs, links, counters\n"
+	"  check [--show] FILE  validate only; start nothing (--show: print\n"
+	"                   the sys-net configurations and domain XML)\n"
+	"  console VM       the VM's serial console (virsh console)\n"
+	"  logs VM          the VM's console log\n"
+	"  exec VM CMD...   run a command in an app VM (its agent)\n"
+	"  demo [--keep]    the demo: sys-net, two app VMs, real traffic\n"
+	"options:\n"
+	"  --connect URI    libvirt URI (default " VIRT_DEFAULT_URI ")\n"
+	"  --accel kvm|tcg|auto   (default: the file's accel, else auto)\n"
+	"  --images DIR     guest images (default /var/cache/bulkhead/images)\n"
+	"  --boot-timeout S seconds a VM may take to report ready (default 240)\n";
+
+int orch_connect(struct orch *o)
+{
+	if (o->conn)
+		return 0;
+	char err[1024];
+	o->conn = virt_open(o->uri, err, sizeof(err));
+	if (!o->conn) {
+		fprintf(stderr, "bulkhead: %s\n", err);
+		return -EIO;
+	}
+	return 0;
+}
+
+/* bulkhead-link: beside this binary when installed, vmm/ in a build tree. */
+static void find_link_binary(char *out, size_t len)
+{
+	const char *env = getenv("BULKHEAD_LINK");
+	if (env) {
+		snprintf(out, len, "%s", env);
+		return;
+	}
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n <= 0) {
+		snprintf(out, len, "bulkhead-link");
+		return;
+	}
+	self[n] = '\0';
+	char *dir = dirname(self);
+	snprintf(out, len, "%s/bulkhead-link", dir);
+	if (access(out, X_OK) == 0)
+		return;
+	snprintf(out, len, "%s/../vmm/bulkhead-link", dir);
+}
+
+static int cmd_logs(struct orch *o, const char *vm)
+{
+	struct topology *topo;
+	if (orch_find_vm(o, vm, &topo))
+		return 2;
+	struct plan_dirs dirs;
+	char path[PATH_MAX];
+	plan_dirs(o->state_root, o->log_root, topo, &dirs);
+	domain_console_log(&dirs, vm, path, sizeof(path));
+	topology_free(topo);
+	FILE *f = fopen(path, "re");
+	if (!f) {
+		fprintf(stderr, "bulkhead: %s: %s\n", path, strerror(errno));
+		return 1;
+	}
+	char buf[65536];
+	size_t n;
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+		fwrite(buf, 1, n, stdout);
+	fclose(f);
+	return 0;
+}
+
+static int cmd_console(struct orch *o, const char *vm)
+{
+	struct topology *topo;
+	if (orch_find_vm(o, vm, &topo))
+		return 2;
+	topology_free(topo);
+	char domain[128];
+	plan_domain_name(vm, domain, sizeof(domain));
+	execlp("virsh", "virsh", "-c", o->uri, "console", domain, (char *)NULL);
+	fprintf(stderr, "bulkhead: virsh: %s\n", strerror(errno));
+	return 1;
+}
+
+static int cmd_exec(struct orch *o, const char *vm, int argc, char **argv)
+{
+	struct topology *topo;
+	if (orch_find_vm(o, vm, &topo))
+		return 2;
+	if (!topology_app_vm(topo, vm)) {
+		fprintf(stderr, "bulkhead: exec: %s is a driver VM; only app VMs run"
+			" commands\n", vm);
+		topology_free(topo);
+		return 2;
+	}
+	struct plan_dirs dirs;
+	char path[PATH_MAX], cmd[4096];
+	plan_dirs(o->state_root, o->log_root, topo, &dirs);
+	domain_agent_path(&dirs, vm, path, sizeof(path));
+	topology_free(topo);
+	size_t used = 0;
+	for (int i = 0; i < argc; i++) {
+		int n = snprintf(cmd + used, sizeof(cmd) - used, "%s%s", i ? " " : "",
+				 argv[i]);
+		if (n < 0 || (size_t)n >= sizeof(cmd) - used || strchr(argv[i], '\n')) {
+			fprintf(stderr, "bulkhead: exec: the command is too long or has"
+				" a newline\n");
+			return 2;
+		}
+		used += (size_t)n;
+	}
+	fflush(stdout);
+	int rc = agent_exec(path, cmd, 600 * 1000, STDOUT_FILENO);
+	if (rc < 0) {
+		fprintf(stderr, "bulkhead: exec in %s: %s\n", vm, strerror(-rc));
+		return 125;
+	}
+	return rc;
+}
+
+static int cmd_demo(struct orch *o, int argc, char **argv)
+{
+	char script[PATH_MAX], self[PATH_MAX];
+	if (!o->source_root) {
+		fprintf(stderr, "bulkhead: demo: no source tree known\n");
+		return 1;
+	}
+	snprintf(script, sizeof(script), "%s/orchestration/demo", o->source_root);
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	self[n > 0 ? n : 0] = '\0';
+	setenv("BULKHEAD", self, 1);
+	setenv("BULKHEAD_IMAGE_DIR", o->image_dir, 1);
+	char **args = calloc((size_t)argc + 2, sizeof(*args));
+	if (!args)
+		return 1;
+	args[0] = script;
+	for (int i = 0; i < argc; i++)
+		args[i + 1] = argv[i];
+	execv(script, args);
+	fprintf(stderr, "bulkhead: %s: %s\n", script, strerror(errno));
+	return 1;
+}
+
+static int need(int argc, int want, const char *cmd)
+{
+	if (argc >= want)
+		return 0;
+	fprintf(stderr, "bulkhead %s: missing argument\n%s", cmd, usage);
+	return 2;
+}
+
+int main(int argc, char **argv)
+{
+	char link_binary[PATH_MAX];
+	find_link_binary(link_binary, sizeof(link_binary));
+	struct orch o = {
+		.uri = VIRT_DEFAULT_URI,
+		.state_root = getenv("BULKHEAD_STATE_DIR") ?
+			getenv("BULKHEAD_STATE_DIR") : "/run/bulkhead",
+		.log_root = getenv("BULKHEAD_LOG_DIR") ?
+			getenv("BULKHEAD_LOG_DIR") : "/var/log/bulkhead",
+		.image_dir = getenv("BULKHEAD_IMAGE_DIR") ?
+			getenv("BULKHEAD_IMAGE_DIR") : "/var/cache/bulkhead/images",
+		.link_binary = link_binary,
+		.source_root = BULKHEAD_SOURCE_ROOT,
+		.boot_timeout_s = 240,
+	};
+	static const struct option opts[] = {
+		{ "connect", required_argument, NULL, 'c' },
+		{ "accel", required_argument, NULL, 'a' },
+		{ "images", required_argument, NULL, 'i' },
+		{ "boot-timeout", required_argument, NULL, 't' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+	/* "+": options end at the command, so exec's command keeps its own. */
+	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': o.uri = optarg; break;
+		case 'i': o.image_dir = optarg; break;
+		case 'j': o.json = true; break;
+		case 't': {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+			if (*end || v < 10 || v > 3600) {
+				fprintf(stderr, "bulkhead: --boot-timeout '%s': not a"
+					" number of seconds in 10..3600\n", optarg);
+				return 2;
+			}
+			o.boot_timeout_s = (int)v;
+			break;
+		}
+		case 'a':
+			o.accel_given = true;
+			if (!strcmp(optarg, "kvm"))
+				o.accel = TOPO_ACCEL_KVM;
+			else if (!strcmp(optarg, "tcg"))
+				o.accel = TOPO_ACCEL_TCG;
+			else if (!strcmp(optarg, "auto"))
+				o.accel = TOPO_ACCEL_AUTO;
+			else {
+				fprintf(stderr, "bulkhead: --accel '%s': not kvm, tcg"
+					" or auto\n", optarg);
+				return 2;
+			}
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return 0;
+		default:
+			fputs(usage, stderr);
+			return 2;
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc < 1) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	const char *cmd = argv[0];
+	int rc;
+	if (!strcmp(cmd, "up"))
+		rc = need(argc, 2, cmd) ? 2 : cmd_up(&o, argv[1]);
+	else if (!strcmp(cmd, "down"))
+		rc = need(argc, 2, cmd) ? 2 : cmd_down(&o, argv[1]);
+	else if (!strcmp(cmd, "start"))
+		rc = need(argc, 2, cmd) ? 2 : cmd_start(&o, argv[1]);
+	else if (!strcmp(cmd, "stop"))
+		rc = need(argc, 2, cmd) ? 2 : cmd_stop(&o, argv[1]);
+	else if (!strcmp(cmd, "status")) {
+		if (argc > 1 && !strcmp(argv[1], "--json"))
+			o.json = true;
+		rc = cmd_status(&o);
+	} else if (!strcmp(cmd, "check")) {
+		bool show = argc > 2 && !strcmp(argv[1], "--show");
+		rc = need(argc, 2, cmd) ? 2 : cmd_check(&o, argv[show ? 2 : 1], show);
+	}
+	else if (!strcmp(cmd, "console"))
+		rc = need(argc, 2, cmd) ? 2 : cmd_console(&o, argv[1]);
+	else if (!strcmp(cmd, "logs"))
+		rc = need(argc, 2, cmd) ? 2 : cmd_logs(&o, argv[1]);
+	else if (!strcmp(cmd, "exec"))
+		rc = need(argc, 3, cmd) ? 2 : cmd_exec(&o, argv[1], argc - 2, argv + 2);
+	else if (!strcmp(cmd, "demo"))
+		rc = cmd_demo(&o, argc - 1, argv + 1);
+	else if (!strcmp(cmd, "supervise"))
+		/* Internal: the link supervisor up starts (supervisor.h). */
+		rc = need(argc, 2, cmd) ? 2 : supervisor_run(argv[1]);
+	else {
+		fprintf(stderr, "bulkhead: unknown command '%s'\n%s", cmd, usage);
+		rc = 2;
+	}
+	if (o.conn)
+		virConnectClose(o.conn);
+	return rc;
+}

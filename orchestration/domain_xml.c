@@ -1,0 +1,233 @@
+#include "domain_xml.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "strbuf.h"
+
+static int fmt_path(char *out, size_t len, const char *dir, const char *vm,
+		    const char *suffix)
+{
+	int n = snprintf(out, len, "%s/%s.%s", dir, vm, suffix);
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+int domain_agent_path(const struct plan_dirs *dirs, const char *vm,
+		      char *out, size_t len)
+{
+	return fmt_path(out, len, dirs->sock, vm, "agent");
+}
+
+int domain_console_log(const struct plan_dirs *dirs, const char *vm,
+		       char *out, size_t len)
+{
+	return fmt_path(out, len, dirs->log, vm, "log");
+}
+
+int domain_config_path(const struct plan_dirs *dirs, const char *vm,
+		       char *out, size_t len)
+{
+	return fmt_path(out, len, dirs->state, vm, "config");
+}
+
+int domain_link_path(const struct plan_dirs *dirs, const char *app,
+		     const char *side, char *out, size_t len)
+{
+	return fmt_path(out, len, dirs->sock, app, side);
+}
+
+/* The start every domain shares: name, metadata, memory (shared memfd:
+ * the link maps it), direct kernel boot. */
+static void domain_head(struct strbuf *sb, const struct topology *topo,
+			const char *vm, const char *role, uint32_t memory_mib,
+			uint32_t vcpus, const struct domain_env *env,
+			const char *initrd, const char *cmdline)
+{
+	strbuf_printf(sb, "<domain type='%s' xmlns:qemu='http://libvirt.org/"
+		      "schemas/domain/qemu/1.0'>\n  <name>" PLAN_DOMAIN_PREFIX,
+		      env->accel == DOMAIN_ACCEL_KVM ? "kvm" : "qemu");
+	strbuf_xml(sb, vm);
+	strbuf_printf(sb, "</name>\n  <metadata>\n    <bulkhead:vm xmlns:bulkhead='"
+		      DOMAIN_XML_NS "'>\n      <bulkhead:topology>");
+	strbuf_xml(sb, topo->name);
+	strbuf_printf(sb, "</bulkhead:topology>\n      <bulkhead:role>%s"
+		      "</bulkhead:role>\n      <bulkhead:accel>%s</bulkhead:accel>\n"
+		      "    </bulkhead:vm>\n  </metadata>\n", role,
+		      env->accel == DOMAIN_ACCEL_KVM ? "kvm" : "tcg");
+	strbuf_printf(sb, "  <memory unit='MiB'>%u</memory>\n  <vcpu>%u</vcpu>\n",
+		      memory_mib, vcpus);
+	strbuf_printf(sb, "  <memoryBacking><source type='memfd'/><access"
+		      " mode='shared'/></memoryBacking>\n");
+	strbuf_printf(sb, "  <os>\n    <type arch='x86_64' machine='q35'>hvm</type>\n"
+		      "    <kernel>");
+	strbuf_xml(sb, env->image_dir);
+	strbuf_printf(sb, "/vmlinuz</kernel>\n    <initrd>");
+	strbuf_xml(sb, env->image_dir);
+	strbuf_printf(sb, "/");
+	strbuf_xml(sb, initrd);
+	strbuf_printf(sb, "</initrd>\n    <cmdline>");
+	strbuf_xml(sb, cmdline);
+	strbuf_printf(sb, "</cmdline>\n  </os>\n");
+	/* ACPI: how the guest finds fw_cfg (sys-net's configuration). */
+	strbuf_printf(sb, "  <features><acpi/><apic/></features>\n");
+	/* A guest that reboots or crashes stays down: status shows it, and
+	 * start brings it back from the immutable image. */
+	strbuf_printf(sb, "  <on_poweroff>destroy</on_poweroff>\n"
+		      "  <on_reboot>destroy</on_reboot>\n"
+		      "  <on_crash>destroy</on_crash>\n");
+}
+
+/* Console on a pty (virsh console) logged to a file (bulkhead logs), and
+ * the agent's virtio-serial channel on a unix socket QEMU listens on. */
+static void domain_console_agent(struct strbuf *sb, const struct domain_env *env,
+				 const char *vm)
+{
+	char path[PATH_MAX];
+	domain_console_log(env->dirs, vm, path, sizeof(path));
+	strbuf_printf(sb, "    <serial type='pty'><log file='");
+	strbuf_xml(sb, path);
+	strbuf_printf(sb, "' append='on'/></serial>\n"
+		      "    <console type='pty'><target type='serial'/></console>\n");
+	domain_agent_path(env->dirs, vm, path, sizeof(path));
+	strbuf_printf(sb, "    <channel type='unix'><source mode='bind' path='");
+	strbuf_xml(sb, path);
+	strbuf_printf(sb, "'/><target type='virtio' name='org.bulkhead.agent'/>"
+		      "</channel>\n    <memballoon model='none'/>\n");
+}
+
+static void vhost_user_interface(struct strbuf *sb, const char *mac,
+				 const char *sock, const char *alias)
+{
+	/* QEMU is the client and reconnects (1 s) when a link restarts. */
+	strbuf_printf(sb, "    <interface type='vhostuser'>\n      <mac address='%s'/>\n"
+		      "      <source type='unix' path='", mac);
+	strbuf_xml(sb, sock);
+	strbuf_printf(sb, "' mode='client'><reconnect enabled='yes' timeout='1'/>"
+		      "</source>\n      <model type='virtio'/>\n"
+		      "      <alias name='%s'/>\n    </interface>\n", alias);
+}
+
+/* Under TCG, QEMU 7.2 crashes in msix_set_vector_notifiers when a guest
+ * starts a vhost-user virtio-net with MSI-X (design.md): vectors=0. */
+static void vectors_override(struct strbuf *sb, const struct domain_env *env,
+			     const char *alias_prefix, unsigned first, unsigned n)
+{
+	if (env->accel == DOMAIN_ACCEL_KVM || n == 0)
+		return;
+	strbuf_printf(sb, "  <qemu:override>\n");
+	for (unsigned i = 0; i < n; i++)
+		strbuf_printf(sb, "    <qemu:device alias='%s%u'><qemu:frontend>"
+			      "<qemu:property name='vectors' type='unsigned'"
+			      " value='0'/></qemu:frontend></qemu:device>\n",
+			      alias_prefix, first + i);
+	strbuf_printf(sb, "  </qemu:override>\n");
+}
+
+static char *finish(struct strbuf *sb, char *err, size_t err_len, int rc,
+		    const char *vm)
+{
+	if (rc) {
+		strbuf_release(sb);
+		snprintf(err, err_len, "%s: a path is too long", vm);
+		return NULL;
+	}
+	char *xml = strbuf_take(sb);
+	if (!xml)
+		snprintf(err, err_len, "%s: domain XML: out of memory", vm);
+	return xml;
+}
+
+static void pci_hostdev(struct strbuf *sb, const char *bdf)
+{
+	unsigned dom, bus, slot, fn;
+	if (sscanf(bdf, "%x:%x:%x.%x", &dom, &bus, &slot, &fn) != 4)
+		return; /* topology_load normalized it; cannot happen */
+	/* managed='no': the bulkhead command binds vfio-pci itself, after
+	 * checking the IOMMU group (orchestration/vfio.c). */
+	strbuf_printf(sb, "    <hostdev mode='subsystem' type='pci' managed='no'>"
+		      "<source><address domain='0x%04x' bus='0x%02x' slot='0x%02x'"
+		      " function='0x%x'/></source></hostdev>\n", dom, bus, slot, fn);
+}
+
+char *domain_xml_driver_vm(const struct topology *topo,
+			   const struct topo_driver_vm *drv,
+			   const struct domain_env *env, char *err, size_t err_len)
+{
+	struct strbuf sb = { 0 };
+	char path[PATH_MAX];
+	int rc = domain_config_path(env->dirs, drv->name, path, sizeof(path));
+	domain_head(&sb, topo, drv->name, "net", drv->memory_mib, drv->vcpus, env,
+		    "sysnet-initramfs.cpio.gz", "console=ttyS0 panic=-1 quiet");
+	/* The configuration through fw_cfg: read-only for the guest and never
+	 * on the network it serves (docs/sysnet.md). */
+	strbuf_printf(&sb, "  <sysinfo type='fwcfg'><entry name='opt/bulkhead/config'"
+		      " file='");
+	strbuf_xml(&sb, path);
+	strbuf_printf(&sb, "'/></sysinfo>\n  <devices>\n");
+	for (unsigned i = 0; i < drv->devices_count; i++) {
+		const struct topo_device *dev = &drv->devices[i];
+		if (dev->emulated == TOPO_EMULATED_NONE) {
+			pci_hostdev(&sb, dev->pci);
+			continue;
+		}
+		char mac[18], tap[PLAN_IFNAME_MAX + 1];
+		if (dev->mac)
+			snprintf(mac, sizeof(mac), "%s", dev->mac);
+		else
+			plan_emulated_mac(topo, drv->name, i, mac);
+		plan_tap_name(topo, drv->name, i, tap);
+		/* The tap exists before the domain starts (managed='no') and
+		 * is moved into its namespace once QEMU holds it. */
+		strbuf_printf(&sb, "    <interface type='ethernet'>\n"
+			      "      <mac address='%s'/>\n      <target dev='%s'"
+			      " managed='no'/>\n      <model type='%s'/>\n"
+			      "      <rom enabled='no'/>\n    </interface>\n", mac, tap,
+			      dev->emulated == TOPO_EMULATED_IGB ? "igb" : "e1000e");
+	}
+	unsigned n = 0;
+	for (unsigned i = 0; i < topo->app_vms_count && n < TOPO_MAX_APP_VMS; i++) {
+		const struct topo_app_vm *a = &topo->app_vms[i];
+		if (strcmp(a->net, drv->name) != 0)
+			continue;
+		char mac[18];
+		plan_downstream_mac(topo, a->name, mac);
+		rc = rc ? rc : domain_link_path(env->dirs, a->name, "net", path,
+						sizeof(path));
+		char alias[16];
+		snprintf(alias, sizeof(alias), "ua-ds%u", ++n);
+		vhost_user_interface(&sb, mac, path, alias);
+	}
+	/* A root port for each PCI device (libvirt places its own on any free
+	 * one: the NICs, the downstreams, virtio-serial) and DOMAIN_SPARE_
+	 * ROOT_PORTS left empty: an app VM added later gets its downstream
+	 * hot-plugged into one, without restarting sys-net. */
+	strbuf_printf(&sb, "    <controller type='pci' index='0' model='pcie-root'/>\n"
+		      "    <controller type='usb' model='none'/>\n");
+	for (unsigned i = 0; i < drv->devices_count + n + 1 + DOMAIN_SPARE_ROOT_PORTS; i++)
+		strbuf_printf(&sb, "    <controller type='pci' model='pcie-root-port'/>\n");
+	domain_console_agent(&sb, env, drv->name);
+	strbuf_printf(&sb, "  </devices>\n");
+	vectors_override(&sb, env, "ua-ds", 1, n);
+	strbuf_printf(&sb, "</domain>\n");
+	return finish(&sb, err, err_len, rc, drv->name);
+}
+
+char *domain_xml_app_vm(const struct topology *topo,
+			const struct topo_app_vm *app,
+			const struct domain_env *env, char *err, size_t err_len)
+{
+	struct strbuf sb = { 0 };
+	char path[PATH_MAX], initrd[TOPO_NAME_MAX + 32];
+	snprintf(initrd, sizeof(initrd), "%s-initramfs.cpio.gz", app->image);
+	domain_head(&sb, topo, app->name, "app", app->memory_mib, app->vcpus, env,
+		    initrd, "console=ttyS0 panic=-1 bk.role=app bk.ip=dhcp");
+	strbuf_printf(&sb, "  <devices>\n");
+	int rc = domain_link_path(env->dirs, app->name, "app", path, sizeof(path));
+	vhost_user_interface(&sb, app->mac, path, "ua-net0");
+	domain_console_agent(&sb, env, app->name);
+	strbuf_printf(&sb, "  </devices>\n");
+	vectors_override(&sb, env, "ua-net", 0, 1);
+	strbuf_printf(&sb, "</domain>\n");
+	return finish(&sb, err, err_len, rc, app->name);
+}

@@ -1,0 +1,136 @@
+#include "host_net.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+int run_command(char *const argv[], char *err, size_t err_len)
+{
+	char out_path[] = "/tmp/bulkhead-cmd-XXXXXX";
+	int out = mkstemp(out_path);
+	if (out < 0) {
+		snprintf(err, err_len, "mkstemp: %s", strerror(errno));
+		return -errno;
+	}
+	unlink(out_path);
+	posix_spawn_file_actions_t fa;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, out, 1);
+	posix_spawn_file_actions_adddup2(&fa, out, 2);
+	pid_t pid;
+	int rc = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	if (rc) {
+		close(out);
+		snprintf(err, err_len, "%s: %s", argv[0], strerror(rc));
+		return -rc;
+	}
+	int status;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+		close(out);
+		return 0;
+	}
+	char text[512] = { 0 };
+	ssize_t n = pread(out, text, sizeof(text) - 1, 0);
+	close(out);
+	if (n > 0 && text[n - 1] == '\n')
+		text[n - 1] = '\0';
+	size_t used = 0;
+	for (int i = 0; argv[i] && used < err_len; i++) {
+		int w = snprintf(err + used, err_len - used, "%s%s", i ? " " : "",
+				 argv[i]);
+		used += w > 0 ? (size_t)w : 0;
+	}
+	if (used < err_len)
+		snprintf(err + used, err_len - used, ": %s", text[0] ? text :
+			 "failed");
+	return -EIO;
+}
+
+bool host_net_netns_exists(const char *netns)
+{
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "/run/netns/%s", netns);
+	return access(path, F_OK) == 0;
+}
+
+int host_net_netns_add(const char *netns, char *err, size_t err_len)
+{
+	char *argv[] = { "ip", "netns", "add", (char *)netns, NULL };
+	int rc = run_command(argv, err, err_len);
+	if (rc)
+		return rc;
+	char *lo[] = { "ip", "-n", (char *)netns, "link", "set", "lo", "up", NULL };
+	return run_command(lo, err, err_len);
+}
+
+int host_net_netns_delete(const char *netns, char *err, size_t err_len)
+{
+	char *argv[] = { "ip", "netns", "delete", (char *)netns, NULL };
+	return run_command(argv, err, err_len);
+}
+
+bool host_net_link_exists(const char *netns, const char *name)
+{
+	char err[256];
+	if (netns) {
+		char *argv[] = { "ip", "-n", (char *)netns, "link", "show", "dev",
+				 (char *)name, NULL };
+		return run_command(argv, err, sizeof(err)) == 0;
+	}
+	char *argv[] = { "ip", "link", "show", "dev", (char *)name, NULL };
+	return run_command(argv, err, sizeof(err)) == 0;
+}
+
+int host_net_tap_add(const char *name, char *err, size_t err_len)
+{
+	char *argv[] = { "ip", "tuntap", "add", "dev", (char *)name, "mode", "tap",
+			 NULL };
+	return run_command(argv, err, err_len);
+}
+
+int host_net_tap_move(const char *name, const char *netns, const char *bridge,
+		      char *err, size_t err_len)
+{
+	/* QEMU opened the tap in the host's namespace (libvirt opens it by
+	 * name); its file descriptor stays attached across the move. */
+	char *mv[] = { "ip", "link", "set", "dev", (char *)name, "netns",
+		       (char *)netns, NULL };
+	int rc = run_command(mv, err, err_len);
+	if (rc)
+		return rc;
+	if (bridge) {
+		char *br[] = { "ip", "-n", (char *)netns, "link", "set", "dev",
+			       (char *)name, "master", (char *)bridge, NULL };
+		rc = run_command(br, err, err_len);
+		if (rc)
+			return rc;
+	}
+	char *up[] = { "ip", "-n", (char *)netns, "link", "set", "dev",
+		       (char *)name, "up", NULL };
+	return run_command(up, err, err_len);
+}
+
+int host_net_link_delete(const char *netns, const char *name, char *err,
+			 size_t err_len)
+{
+	if (netns) {
+		char *argv[] = { "ip", "-n", (char *)netns, "link", "delete", "dev",
+				 (char *)name, NULL };
+		return run_command(argv, err, err_len);
+	}
+	char *argv[] = { "ip", "link", "delete", "dev", (char *)name, NULL };
+	return run_command(argv, err, err_len);
+}

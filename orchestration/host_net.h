@@ -1,0 +1,28 @@
+/* The host's side of emulated NICs: network namespaces and taps, made with
+ * iproute2 (the one tool every Linux host has; Bulkhead's own processes
+ * never need these privileges). */
+#ifndef BULKHEAD_HOST_NET_H
+#define BULKHEAD_HOST_NET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Runs ARGV (a NULL-terminated argv; argv[0] found on PATH) and waits. On
+ * a non-zero exit: -EIO, and err holds the command and its output. */
+int run_command(char *const argv[], char *err, size_t err_len);
+
+bool host_net_netns_exists(const char *netns);
+int host_net_netns_add(const char *netns, char *err, size_t err_len);
+int host_net_netns_delete(const char *netns, char *err, size_t err_len);
+
+/* Whether tap NAME exists in NETNS (NULL: the host's namespace). */
+bool host_net_link_exists(const char *netns, const char *name);
+int host_net_tap_add(const char *name, char *err, size_t err_len);
+/* Moves tap NAME from the host's namespace into NETNS, into BRIDGE there
+ * when not NULL, and sets it up. */
+int host_net_tap_move(const char *name, const char *netns, const char *bridge,
+		      char *err, size_t err_len);
+int host_net_link_delete(const char *netns, const char *name, char *err,
+			 size_t err_len);
+
+#endif

@@ -1,0 +1,1217 @@
+/* bulkhead up / down / start / stop: make the host match a topology file,
+ * and take it all away again (docs/orchestration.md). */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <limits.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "accel.h"
+#include "agent.h"
+#include "domain_xml.h"
+#include "host_net.h"
+#include "orch.h"
+#include "plan.h"
+#include "supervisor.h"
+#include "sysnet_config.h"
+#include "vfio.h"
+#include "virt.h"
+
+#define ERR_LEN 1024
+/* The user libvirt runs QEMU as (Debian's default): the socket directory
+ * belongs to it, so QEMU reaches the links' sockets and nobody else does. */
+#define QEMU_USER "libvirt-qemu"
+#define SYSFS_ROOT "/sys"
+
+/* What one run of up made, undone in reverse when a later step fails. */
+enum undo_kind { UNDO_DOMAIN, UNDO_TAP, UNDO_NETNS, UNDO_SUPERVISOR,
+		 UNDO_VFIO, UNDO_STATE_DIR };
+
+struct undo {
+	enum undo_kind kind;
+	char a[PATH_MAX];
+	char b[64];
+};
+
+struct run {
+	struct orch *o;
+	struct topology *topo;
+	struct plan_dirs dirs;
+	struct undo undo[256];
+	unsigned undo_count;
+	enum domain_accel accel;
+	bool accel_probation;
+	char accel_reason[256];
+	char err[ERR_LEN];
+};
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void remember(struct run *r, enum undo_kind kind, const char *a,
+		     const char *b)
+{
+	if (r->undo_count == sizeof(r->undo) / sizeof(r->undo[0]))
+		return;
+	struct undo *u = &r->undo[r->undo_count++];
+	u->kind = kind;
+	snprintf(u->a, sizeof(u->a), "%s", a);
+	snprintf(u->b, sizeof(u->b), "%s", b ? b : "");
+}
+
+static int remove_tree(const char *path)
+{
+	DIR *d = opendir(path);
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		char sub[PATH_MAX];
+		snprintf(sub, sizeof(sub), "%s/%s", path, e->d_name);
+		struct stat st;
+		if (lstat(sub, &st) == 0 && S_ISDIR(st.st_mode))
+			remove_tree(sub);
+		else
+			unlink(sub);
+	}
+	closedir(d);
+	return rmdir(path) < 0 ? -errno : 0;
+}
+
+static void stop_supervisor(const char *state_dir)
+{
+	pid_t pid = supervisor_pid(state_dir);
+	if (pid <= 0)
+		return;
+	kill(pid, SIGTERM);
+	/* It stops its links (up to 1 s each) before it lets the lock go. */
+	for (int i = 0; i < 300 && supervisor_pid(state_dir) > 0; i++)
+		usleep(50000);
+	if (supervisor_pid(state_dir) > 0)
+		kill(pid, SIGKILL);
+}
+
+/* Finds tap NAME wherever Bulkhead may have left it and deletes it. */
+static void delete_tap(const char *name, const char *netns)
+{
+	char err[ERR_LEN];
+	if (netns[0] && host_net_netns_exists(netns) &&
+	    host_net_link_exists(netns, name))
+		host_net_link_delete(netns, name, err, sizeof(err));
+	else if (host_net_link_exists(NULL, name))
+		host_net_link_delete(NULL, name, err, sizeof(err));
+}
+
+static void rollback(struct run *r)
+{
+	char err[ERR_LEN];
+	if (!r->undo_count)
+		return;
+	fprintf(stderr, "bulkhead: rolling back what this run made:\n");
+	while (r->undo_count) {
+		struct undo *u = &r->undo[--r->undo_count];
+		switch (u->kind) {
+		case UNDO_DOMAIN:
+			fprintf(stderr, "  domain %s\n", u->a);
+			if (virt_domain_stop(r->o->conn, u->a, true, err, sizeof(err)))
+				fprintf(stderr, "    %s\n", err);
+			break;
+		case UNDO_TAP:
+			fprintf(stderr, "  tap %s\n", u->a);
+			delete_tap(u->a, u->b);
+			break;
+		case UNDO_NETNS:
+			fprintf(stderr, "  network namespace %s\n", u->a);
+			if (host_net_netns_delete(u->a, err, sizeof(err)))
+				fprintf(stderr, "    %s\n", err);
+			break;
+		case UNDO_SUPERVISOR:
+			fprintf(stderr, "  link supervisor and its links\n");
+			stop_supervisor(u->a);
+			break;
+		case UNDO_VFIO:
+			fprintf(stderr, "  vfio-pci binding of %s\n", u->a);
+			if (vfio_unbind(SYSFS_ROOT, u->a, u->b, err, sizeof(err)))
+				fprintf(stderr, "    %s\n", err);
+			break;
+		case UNDO_STATE_DIR:
+			fprintf(stderr, "  %s\n", u->a);
+			remove_tree(u->a);
+			break;
+		}
+	}
+}
+
+static int fail(struct run *r, int rc)
+{
+	fprintf(stderr, "bulkhead: %s\n", r->err);
+	rollback(r);
+	return rc;
+}
+
+/* --- made.json: what down must take away besides the domains ---------- */
+
+static json_object *made_read(const struct plan_dirs *dirs)
+{
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/made.json", dirs->state);
+	json_object *m = json_object_from_file(path);
+	if (!m || !json_object_is_type(m, json_type_object)) {
+		if (m)
+			json_object_put(m);
+		m = json_object_new_object();
+	}
+	return m;
+}
+
+static json_object *made_list(json_object *made, const char *key)
+{
+	json_object *l;
+	if (!json_object_object_get_ex(made, key, &l) ||
+	    !json_object_is_type(l, json_type_array)) {
+		l = json_object_new_array();
+		json_object_object_add(made, key, l);
+	}
+	return l;
+}
+
+static int made_write(const struct plan_dirs *dirs, json_object *made)
+{
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/made.json", dirs->state);
+	return json_object_to_file_ext(path, made, JSON_C_TO_STRING_PRETTY) ? -EIO : 0;
+}
+
+/* --- files --------------------------------------------------------------- */
+
+static int write_file(const char *path, const char *text, mode_t mode)
+{
+	char tmp[PATH_MAX];
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	if (fd < 0)
+		return -errno;
+	size_t len = strlen(text);
+	ssize_t n = write(fd, text, len);
+	int rc = n == (ssize_t)len ? 0 : -EIO;
+	if (fchmod(fd, mode) < 0)
+		rc = -errno;
+	close(fd);
+	if (!rc && rename(tmp, path) < 0)
+		rc = -errno;
+	return rc;
+}
+
+static char *read_text(const char *path)
+{
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return NULL;
+	char *buf = NULL;
+	size_t cap = 0, len = 0;
+	for (;;) {
+		if (cap - len < 4096) {
+			char *more = realloc(buf, cap + 65536);
+			if (!more)
+				break;
+			buf = more;
+			cap += 65536;
+		}
+		size_t n = fread(buf + len, 1, cap - len - 1, f);
+		len += n;
+		if (n == 0)
+			break;
+	}
+	fclose(f);
+	if (buf)
+		buf[len] = '\0';
+	return buf;
+}
+
+static int copy_file(const char *from, const char *to)
+{
+	char *text = read_text(from);
+	if (!text)
+		return -errno;
+	int rc = write_file(to, text, 0644);
+	free(text);
+	return rc;
+}
+
+static int make_dirs(struct run *r)
+{
+	struct stat st;
+	bool fresh = stat(r->dirs.state, &st) < 0;
+	const char *dirs[] = { r->o->state_root, r->o->log_root, r->dirs.state,
+			       r->dirs.sock, r->dirs.log };
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
+		if (mkdir(dirs[i], 0755) < 0 && errno != EEXIST) {
+			snprintf(r->err, sizeof(r->err), "mkdir %s: %s", dirs[i],
+				 strerror(errno));
+			return -errno;
+		}
+	if (fresh)
+		remember(r, UNDO_STATE_DIR, r->dirs.state, NULL);
+	struct passwd *pw = getpwnam(QEMU_USER);
+	if (!pw) {
+		snprintf(r->err, sizeof(r->err), "no user %s (libvirt's QEMU user):"
+			 " is libvirt-daemon-system installed?", QEMU_USER);
+		return -ENOENT;
+	}
+	if (chown(r->dirs.sock, pw->pw_uid, 0) < 0 || chmod(r->dirs.sock, 0700) < 0) {
+		snprintf(r->err, sizeof(r->err), "%s: %s", r->dirs.sock,
+			 strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+/* --- validation ---------------------------------------------------------- */
+
+static int check_pci(const struct topology *topo, char *err, size_t err_len)
+{
+	const char *listed[TOPO_MAX_DRIVER_VMS * TOPO_MAX_DEVICES];
+	for (unsigned i = 0; i < topo->driver_vms_count; i++) {
+		const struct topo_driver_vm *d = &topo->driver_vms[i];
+		unsigned n = 0;
+		for (unsigned j = 0; j < d->devices_count; j++)
+			if (d->devices[j].pci)
+				listed[n++] = d->devices[j].pci;
+		if (!n)
+			continue;
+		char why[ERR_LEN];
+		int rc = vfio_check(SYSFS_ROOT, listed, n, why, sizeof(why));
+		if (rc) {
+			snprintf(err, err_len, "%s: driver VM %s: %s", topo->path,
+				 d->name, why);
+			return rc;
+		}
+	}
+	return 0;
+}
+
+int orch_validate(struct orch *o, const char *path, struct topology **topo)
+{
+	(void)o;
+	char err[ERR_LEN];
+	int rc = topology_load(path, topo, err, sizeof(err));
+	if (rc) {
+		fprintf(stderr, "bulkhead: %s\n", err);
+		return rc;
+	}
+	rc = plan_check(*topo, err, sizeof(err));
+	for (unsigned i = 0; !rc && i < (*topo)->driver_vms_count; i++) {
+		char *cfg = sysnet_config(*topo, &(*topo)->driver_vms[i], err,
+					  sizeof(err));
+		rc = cfg ? 0 : -ENOTSUP;
+		free(cfg);
+	}
+	if (!rc)
+		rc = check_pci(*topo, err, sizeof(err));
+	if (rc) {
+		fprintf(stderr, "bulkhead: %s\n", err);
+		topology_free(*topo);
+		*topo = NULL;
+	}
+	return rc;
+}
+
+/* What up would make, for a reader (check --show). */
+static void show_plan(struct orch *o, const struct topology *topo)
+{
+	struct plan_dirs dirs;
+	char err[ERR_LEN];
+	plan_dirs(o->state_root, o->log_root, topo, &dirs);
+	struct domain_env env = { o->image_dir, &dirs,
+		o->accel_given && o->accel == TOPO_ACCEL_KVM ? DOMAIN_ACCEL_KVM :
+		DOMAIN_ACCEL_TCG };
+	for (unsigned i = 0; i < topo->driver_vms_count; i++) {
+		const struct topo_driver_vm *d = &topo->driver_vms[i];
+		char *cfg = sysnet_config(topo, d, err, sizeof(err));
+		char *xml = domain_xml_driver_vm(topo, d, &env, err, sizeof(err));
+		printf("=== %s: sys-net configuration\n%s=== %s: libvirt domain\n%s",
+		       d->name, cfg ? cfg : err, d->name, xml ? xml : err);
+		free(cfg);
+		free(xml);
+	}
+	for (unsigned i = 0; i < topo->app_vms_count; i++) {
+		const struct topo_app_vm *a = &topo->app_vms[i];
+		char *xml = domain_xml_app_vm(topo, a, &env, err, sizeof(err));
+		printf("=== %s: libvirt domain\n%s", a->name, xml ? xml : err);
+		free(xml);
+	}
+}
+
+int cmd_check(struct orch *o, const char *path, bool show)
+{
+	struct topology *topo;
+	int rc = orch_validate(o, path, &topo);
+	if (rc)
+		return 2;
+	if (show)
+		show_plan(o, topo);
+	printf("%s: ok: topology %s, %u driver VM%s, %u app VM%s\n", path,
+	       topo->name, topo->driver_vms_count,
+	       topo->driver_vms_count == 1 ? "" : "s", topo->app_vms_count,
+	       topo->app_vms_count == 1 ? "" : "s");
+	topology_free(topo);
+	return 0;
+}
+
+/* --- images -------------------------------------------------------------- */
+
+static bool image_present(const char *dir, const char *file)
+{
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	return access(path, R_OK) == 0;
+}
+
+static int ensure_images(struct run *r)
+{
+	const char *need[TOPO_MAX_APP_VMS + 2];
+	char app_images[TOPO_MAX_APP_VMS][TOPO_NAME_MAX + 32];
+	unsigned n = 0;
+	need[n++] = "vmlinuz";
+	need[n++] = "sysnet-initramfs.cpio.gz";
+	for (unsigned i = 0; i < r->topo->app_vms_count; i++) {
+		snprintf(app_images[i], sizeof(app_images[i]), "%s-initramfs.cpio.gz",
+			 r->topo->app_vms[i].image);
+		need[n++] = app_images[i];
+	}
+	bool missing = false;
+	for (unsigned i = 0; i < n; i++)
+		missing |= !image_present(r->o->image_dir, need[i]);
+	if (missing && r->o->source_root) {
+		char script[PATH_MAX];
+		snprintf(script, sizeof(script), "%s/guest-os/build-images",
+			 r->o->source_root);
+		printf("up: building the guest images (guest-os/build-images, about"
+		       " a minute the first time)\n");
+		fflush(stdout);
+		pid_t pid = fork();
+		if (pid == 0) {
+			setenv("BULKHEAD_IMAGE_DIR", r->o->image_dir, 1);
+			execl(script, script, (char *)NULL);
+			_exit(127);
+		}
+		int status = 0;
+		if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||
+		    WEXITSTATUS(status)) {
+			snprintf(r->err, sizeof(r->err), "%s failed", script);
+			return -EIO;
+		}
+	}
+	for (unsigned i = 0; i < n; i++)
+		if (!image_present(r->o->image_dir, need[i])) {
+			snprintf(r->err, sizeof(r->err), "no image %s/%s%s",
+				 r->o->image_dir, need[i],
+				 i >= 2 ? " (an app VM's image: is its name right?)" : "");
+			return -ENOENT;
+		}
+	return 0;
+}
+
+/* --- links --------------------------------------------------------------- */
+
+static int link_set_of(const struct run *r, struct link_set *set)
+{
+	memset(set, 0, sizeof(*set));
+	snprintf(set->binary, sizeof(set->binary), "%s", r->o->link_binary);
+	set->links = calloc(r->topo->app_vms_count ? r->topo->app_vms_count : 1,
+			    sizeof(*set->links));
+	if (!set->links)
+		return -ENOMEM;
+	for (unsigned i = 0; i < r->topo->app_vms_count; i++) {
+		const struct topo_app_vm *a = &r->topo->app_vms[i];
+		struct link_spec *s = &set->links[set->count++];
+		snprintf(s->name, sizeof(s->name), "%s", a->name);
+		domain_link_path(&r->dirs, a->name, "app", s->a, sizeof(s->a));
+		domain_link_path(&r->dirs, a->name, "net", s->b, sizeof(s->b));
+		domain_link_path(&r->dirs, a->name, "ctl", s->control,
+				 sizeof(s->control));
+		snprintf(s->mac_a, sizeof(s->mac_a), "%s", a->mac);
+		plan_downstream_mac(r->topo, a->name, s->mac_b);
+	}
+	return 0;
+}
+
+static int spawn_supervisor(struct run *r)
+{
+	char log_path[PATH_MAX];
+	snprintf(log_path, sizeof(log_path), "%s/supervisor.log", r->dirs.state);
+	pid_t pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		/* A daemon of its own: outlives this command, not in its
+		 * session, output to its log. */
+		setsid();
+		if (fork() != 0)
+			_exit(0);
+		int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+		int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		if (fd >= 0 && null >= 0) {
+			dup2(null, 0);
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		/* Its own command line, so ps shows what it is. */
+		char self[PATH_MAX];
+		ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+		if (n > 0) {
+			self[n] = '\0';
+			execl(self, self, "supervise", r->dirs.state, (char *)NULL);
+		}
+		_exit(supervisor_run(r->dirs.state));
+	}
+	waitpid(pid, NULL, 0);
+	for (int i = 0; i < 100; i++) {
+		if (supervisor_pid(r->dirs.state) > 0)
+			return 0;
+		usleep(50000);
+	}
+	snprintf(r->err, sizeof(r->err), "the link supervisor did not start (see"
+		 " %s)", log_path);
+	return -EIO;
+}
+
+static int wait_links(struct run *r, const struct link_set *set)
+{
+	for (int i = 0; i < 200; i++) {
+		bool all = true;
+		for (unsigned j = 0; j < set->count && all; j++)
+			all = access(set->links[j].a, F_OK) == 0 &&
+			      access(set->links[j].b, F_OK) == 0;
+		if (all)
+			return 0;
+		usleep(50000);
+	}
+	snprintf(r->err, sizeof(r->err), "the links' sockets did not appear in %s"
+		 " within 10 s (see %s/supervisor.log)", r->dirs.sock, r->dirs.state);
+	return -ETIMEDOUT;
+}
+
+static int start_links(struct run *r)
+{
+	struct link_set set;
+	char path[PATH_MAX];
+	int rc = link_set_of(r, &set);
+	if (rc)
+		return rc;
+	snprintf(path, sizeof(path), "%s/links.json", r->dirs.state);
+	rc = link_set_write(path, &set);
+	if (rc) {
+		snprintf(r->err, sizeof(r->err), "%s: %s", path, strerror(-rc));
+		link_set_free(&set);
+		return rc;
+	}
+	pid_t pid = supervisor_pid(r->dirs.state);
+	if (pid > 0) {
+		kill(pid, SIGHUP);
+	} else {
+		rc = spawn_supervisor(r);
+		if (!rc)
+			remember(r, UNDO_SUPERVISOR, r->dirs.state, NULL);
+	}
+	if (!rc)
+		rc = wait_links(r, &set);
+	link_set_free(&set);
+	return rc;
+}
+
+/* --- VMs ----------------------------------------------------------------- */
+
+static int decide_accel(struct run *r)
+{
+	enum topo_accel asked = r->o->accel_given ? r->o->accel : r->topo->accel;
+	enum accel_verdict v = accel_choose(r->o->state_root, asked,
+					    r->accel_reason, sizeof(r->accel_reason));
+	if (asked == TOPO_ACCEL_KVM && v != ACCEL_USE_KVM) {
+		snprintf(r->err, sizeof(r->err), "--accel kvm: %s", r->accel_reason);
+		return -ENODEV;
+	}
+	r->accel = v == ACCEL_USE_TCG ? DOMAIN_ACCEL_TCG : DOMAIN_ACCEL_KVM;
+	r->accel_probation = v == ACCEL_UNTRIED;
+	return 0;
+}
+
+static int xml_path(const struct run *r, const char *vm, char *out, size_t len)
+{
+	int n = snprintf(out, len, "%s/%s.xml", r->dirs.state, vm);
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+/* Whether VM already runs with exactly this XML (then up leaves it). */
+static bool unchanged(const struct run *r, const char *vm, const char *domain,
+		      const char *xml)
+{
+	char path[PATH_MAX], topo_name[64];
+	if (virt_domain_state(r->o->conn, domain, topo_name, sizeof(topo_name)) !=
+	    VIRT_RUNNING || xml_path(r, vm, path, sizeof(path)))
+		return false;
+	char *old = read_text(path);
+	bool same = old && !strcmp(old, xml);
+	free(old);
+	return same;
+}
+
+/* Emulated NICs: a tap in the host's namespace for libvirt to open; the
+ * namespace it will live in (made if missing). */
+static int prepare_taps(struct run *r, const struct topo_driver_vm *drv,
+			json_object *made)
+{
+	for (unsigned i = 0; i < drv->devices_count; i++) {
+		const struct topo_device *dev = &drv->devices[i];
+		if (dev->emulated == TOPO_EMULATED_NONE)
+			continue;
+		char tap[PLAN_IFNAME_MAX + 1];
+		plan_tap_name(r->topo, drv->name, i, tap);
+		if (!host_net_netns_exists(dev->netns)) {
+			if (host_net_netns_add(dev->netns, r->err, sizeof(r->err)))
+				return -EIO;
+			remember(r, UNDO_NETNS, dev->netns, NULL);
+			json_object_array_add(made_list(made, "netns"),
+					      json_object_new_string(dev->netns));
+		}
+		/* A tap left by a VM that is gone is stale: QEMU must open a
+		 * fresh one in the host's namespace. */
+		delete_tap(tap, dev->netns);
+		if (host_net_tap_add(tap, r->err, sizeof(r->err)))
+			return -EIO;
+		remember(r, UNDO_TAP, tap, dev->netns);
+	}
+	return 0;
+}
+
+static int move_taps(struct run *r, const struct topo_driver_vm *drv)
+{
+	for (unsigned i = 0; i < drv->devices_count; i++) {
+		const struct topo_device *dev = &drv->devices[i];
+		if (dev->emulated == TOPO_EMULATED_NONE)
+			continue;
+		char tap[PLAN_IFNAME_MAX + 1];
+		plan_tap_name(r->topo, drv->name, i, tap);
+		if (host_net_tap_move(tap, dev->netns, dev->bridge, r->err,
+				      sizeof(r->err)))
+			return -EIO;
+	}
+	return 0;
+}
+
+static int bind_pci(struct run *r, const struct topo_driver_vm *drv,
+		    json_object *made)
+{
+	for (unsigned i = 0; i < drv->devices_count; i++) {
+		const char *bdf = drv->devices[i].pci;
+		if (!bdf)
+			continue;
+		char prev[64], why[ERR_LEN];
+		char *modprobe[] = { "modprobe", "vfio-pci", NULL };
+		if (run_command(modprobe, why, sizeof(why))) {
+			snprintf(r->err, sizeof(r->err), "%s: %s", drv->name, why);
+			return -EIO;
+		}
+		if (vfio_bind(SYSFS_ROOT, bdf, prev, sizeof(prev), why, sizeof(why))) {
+			snprintf(r->err, sizeof(r->err), "%s: %s", drv->name, why);
+			return -EIO;
+		}
+		if (strcmp(prev, "vfio-pci") != 0) {
+			remember(r, UNDO_VFIO, bdf, prev);
+			json_object *e = json_object_new_object();
+			json_object_object_add(e, "pci", json_object_new_string(bdf));
+			json_object_object_add(e, "driver", json_object_new_string(prev));
+			json_object_array_add(made_list(made, "vfio"), e);
+		}
+	}
+	return 0;
+}
+
+static int wait_driver_vm(struct run *r, const struct topo_driver_vm *drv,
+			  double t0, bool *heard)
+{
+	char agent[PATH_MAX], line[AGENT_LINE_MAX];
+	domain_agent_path(&r->dirs, drv->name, agent, sizeof(agent));
+	int timeout = r->accel_probation ? ACCEL_KVM_PROOF_SECONDS :
+			r->o->boot_timeout_s;
+	int rc = agent_wait_ready(agent, timeout * 1000, line, sizeof(line), heard);
+	if (rc == -ETIMEDOUT && r->accel_probation && *heard)
+		rc = agent_wait_ready(agent, r->o->boot_timeout_s * 1000, line,
+				      sizeof(line), heard);
+	if (rc == 0) {
+		printf("up: %s: %s (%.1f s)\n", drv->name, line, now_s() - t0);
+		return 0;
+	}
+	char log[PATH_MAX];
+	domain_console_log(&r->dirs, drv->name, log, sizeof(log));
+	if (rc == -EIO)
+		snprintf(r->err, sizeof(r->err), "%s refused to forward: %s (console:"
+			 " %s)", drv->name, line, log);
+	else
+		snprintf(r->err, sizeof(r->err), "%s: no READY from its agent within"
+			 " %d s (last: '%s'; console: %s)", drv->name, timeout,
+			 line, log);
+	return rc;
+}
+
+/* The app VMs DRV serves in TOPO, in file order (its downstreams). */
+static unsigned served(const struct topology *topo, const char *drv,
+		       const char **names)
+{
+	unsigned n = 0;
+	for (unsigned i = 0; i < topo->app_vms_count; i++)
+		if (!strcmp(topo->app_vms[i].net, drv))
+			names[n++] = topo->app_vms[i].name;
+	return n;
+}
+
+/* Applies a changed topology to running driver VM DRV without restarting
+ * it, when the change allows: its own devices and settings are as before,
+ * and app VMs were only added after the ones it serves (their downstreams
+ * are hot-plugged) or firewall rules changed. sys-net checks and applies
+ * the new configuration itself (bk-update). Returns true when done; false
+ * when DRV must restart instead (the reason is printed). */
+static bool live_update(struct run *r, const struct topo_driver_vm *drv,
+			const char *domain, const char *cfg)
+{
+	char topo_name[64], xpath[PATH_MAX], prev_path[PATH_MAX], why[ERR_LEN];
+	if (virt_domain_state(r->o->conn, domain, topo_name, sizeof(topo_name)) !=
+	    VIRT_RUNNING)
+		return false;
+	xml_path(r, drv->name, xpath, sizeof(xpath));
+	snprintf(prev_path, sizeof(prev_path), "%s/topology.yaml", r->dirs.state);
+	char *old_xml = read_text(xpath);
+	struct topology *prev = NULL;
+	bool ok = old_xml && !topology_load(prev_path, &prev, why, sizeof(why));
+	const struct topo_driver_vm *pd = ok ? topology_driver_vm(prev, drv->name) : NULL;
+	char *prev_xml = NULL;
+	if (pd) {
+		struct domain_env env = { r->o->image_dir, &r->dirs, r->accel };
+		prev_xml = domain_xml_driver_vm(prev, pd, &env, why, sizeof(why));
+	}
+	const char *was[TOPO_MAX_APP_VMS], *now[TOPO_MAX_APP_VMS];
+	unsigned nwas = prev ? served(prev, drv->name, was) : 0;
+	unsigned nnow = served(r->topo, drv->name, now);
+	ok = prev_xml && !strcmp(prev_xml, old_xml) && nnow >= nwas;
+	for (unsigned i = 0; ok && i < nwas; i++)
+		ok = !strcmp(was[i], now[i]);
+	free(old_xml);
+	free(prev_xml);
+	topology_free(prev);
+	if (!ok) {
+		printf("up: %s: its devices or downstreams changed other than by"
+		       " additions; restarting it\n", drv->name);
+		return false;
+	}
+	for (unsigned i = nwas; i < nnow; i++) {
+		char id[32], sock[PATH_MAX], mac[18];
+		snprintf(id, sizeof(id), "bk-ds%u", i + 1);
+		domain_link_path(&r->dirs, now[i], "net", sock, sizeof(sock));
+		plan_downstream_mac(r->topo, now[i], mac);
+		if (virt_hotplug_vhost_user_net(r->o->conn, domain, id, sock, mac,
+						r->accel == DOMAIN_ACCEL_TCG, why,
+						sizeof(why))) {
+			printf("up: %s: hot-plug failed (%s); restarting it\n",
+			       drv->name, why);
+			return false;
+		}
+		printf("up: %s: downstream for %s hot-plugged\n", drv->name, now[i]);
+	}
+	char agent[PATH_MAX], reply[AGENT_LINE_MAX];
+	domain_agent_path(&r->dirs, drv->name, agent, sizeof(agent));
+	int rc = agent_send_config(agent, cfg, 90000, reply, sizeof(reply));
+	if (rc) {
+		printf("up: %s: live update refused (%s); restarting it\n",
+		       drv->name, rc == -EIO ? reply : strerror(-rc));
+		return false;
+	}
+	printf("up: %s: %s, applied live (not restarted)\n", drv->name, reply);
+	return true;
+}
+
+static int start_driver_vm(struct run *r, const struct topo_driver_vm *drv,
+			   json_object *made)
+{
+	char domain[128], cfg_path[PATH_MAX], xpath[PATH_MAX];
+	plan_domain_name(drv->name, domain, sizeof(domain));
+	char *cfg = sysnet_config(r->topo, drv, r->err, sizeof(r->err));
+	if (!cfg)
+		return -ENOTSUP;
+	struct domain_env env = { r->o->image_dir, &r->dirs, r->accel };
+	char *xml = domain_xml_driver_vm(r->topo, drv, &env, r->err, sizeof(r->err));
+	if (!xml) {
+		free(cfg);
+		return -ENOMEM;
+	}
+	int rc = 0;
+	domain_config_path(&r->dirs, drv->name, cfg_path, sizeof(cfg_path));
+	xml_path(r, drv->name, xpath, sizeof(xpath));
+	char *old_cfg = read_text(cfg_path);
+	bool same_cfg = old_cfg && !strcmp(old_cfg, cfg);
+	free(old_cfg);
+	if (same_cfg && unchanged(r, drv->name, domain, xml)) {
+		printf("up: %s: running, unchanged\n", drv->name);
+		goto out;
+	}
+	if (live_update(r, drv, domain, cfg)) {
+		rc = write_file(cfg_path, cfg, 0644);
+		rc = rc ? rc : write_file(xpath, xml, 0644);
+		goto out;
+	}
+	rc = write_file(cfg_path, cfg, 0644);
+	if (rc) {
+		snprintf(r->err, sizeof(r->err), "%s: %s", cfg_path, strerror(-rc));
+		goto out;
+	}
+	char topo_name[64];
+	if (virt_domain_state(r->o->conn, domain, topo_name, sizeof(topo_name)) ==
+	    VIRT_RUNNING)
+		printf("up: %s: its configuration changed; restarting it\n",
+		       drv->name);
+	rc = virt_domain_stop(r->o->conn, domain, false, r->err, sizeof(r->err));
+	rc = rc ? rc : prepare_taps(r, drv, made);
+	rc = rc ? rc : bind_pci(r, drv, made);
+	if (rc)
+		goto out;
+	double t0 = now_s();
+	printf("up: %s: starting (%s: %s)\n", drv->name,
+	       r->accel == DOMAIN_ACCEL_KVM ? "kvm" : "tcg", r->accel_reason);
+	fflush(stdout);
+	rc = virt_domain_define_start(r->o->conn, domain, xml, r->err,
+				      sizeof(r->err));
+	bool heard = false;
+	if (!rc) {
+		remember(r, UNDO_DOMAIN, domain, NULL);
+		rc = move_taps(r, drv);
+		rc = rc ? rc : wait_driver_vm(r, drv, t0, &heard);
+	} else if (!r->accel_probation) {
+		goto out;
+	} else {
+		remember(r, UNDO_DOMAIN, domain, NULL); /* replaced below */
+	}
+	if (rc && r->accel_probation && !heard) {
+		/* A guest that cannot start or says nothing under KVM hangs
+		 * there (nested hosts): TCG from now on, on this host. */
+		char why[300];
+		snprintf(why, sizeof(why), "a guest under KVM %s",
+			 strstr(r->err, ": start: ") ? "did not start" :
+			 "said nothing within 30 s");
+		fprintf(stderr, "bulkhead: warning: %s; restarting %s under TCG\n",
+			why, drv->name);
+		accel_verdict_write(r->o->state_root, ACCEL_USE_TCG, why);
+		r->accel = DOMAIN_ACCEL_TCG;
+		r->accel_probation = false;
+		snprintf(r->accel_reason, sizeof(r->accel_reason), "%s", why);
+		free(xml);
+		xml = NULL;
+		r->undo_count--; /* the domain is replaced below */
+		rc = virt_domain_stop(r->o->conn, domain, true, r->err, sizeof(r->err));
+		if (!rc)
+			rc = start_driver_vm(r, drv, made);
+		goto out;
+	}
+	if (!rc && r->accel_probation) {
+		accel_verdict_write(r->o->state_root, ACCEL_USE_KVM,
+				    "a guest booted under KVM");
+		r->accel_probation = false;
+	}
+	if (!rc)
+		rc = write_file(xpath, xml, 0644);
+out:
+	free(cfg);
+	free(xml);
+	return rc;
+}
+
+static int start_app_vm(struct run *r, const struct topo_app_vm *app,
+			bool *started)
+{
+	char domain[128], xpath[PATH_MAX];
+	plan_domain_name(app->name, domain, sizeof(domain));
+	struct domain_env env = { r->o->image_dir, &r->dirs, r->accel };
+	char *xml = domain_xml_app_vm(r->topo, app, &env, r->err, sizeof(r->err));
+	if (!xml)
+		return -ENOMEM;
+	*started = false;
+	int rc = 0;
+	if (unchanged(r, app->name, domain, xml)) {
+		printf("up: %s: running, unchanged\n", app->name);
+	} else {
+		printf("up: %s: starting\n", app->name);
+		fflush(stdout);
+		rc = virt_domain_define_start(r->o->conn, domain, xml, r->err,
+					      sizeof(r->err));
+		if (!rc) {
+			remember(r, UNDO_DOMAIN, domain, NULL);
+			xml_path(r, app->name, xpath, sizeof(xpath));
+			rc = write_file(xpath, xml, 0644);
+			*started = true;
+		}
+	}
+	free(xml);
+	return rc;
+}
+
+/* An app VM is ready when its agent answers and it holds its DHCP lease
+ * from its driver VM. */
+static int wait_app_vm(struct run *r, const struct topo_app_vm *app, double t0)
+{
+	char agent[PATH_MAX];
+	domain_agent_path(&r->dirs, app->name, agent, sizeof(agent));
+	double deadline = t0 + r->o->boot_timeout_s;
+	int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	while (agent_exec(agent, "cat /tmp/dhcp-bound", 5000, null) != 0) {
+		if (now_s() > deadline) {
+			close(null);
+			char log[PATH_MAX];
+			domain_console_log(&r->dirs, app->name, log, sizeof(log));
+			snprintf(r->err, sizeof(r->err), "%s: no DHCP lease from %s"
+				 " within %d s (console: %s)", app->name, app->net,
+				 r->o->boot_timeout_s, log);
+			return -ETIMEDOUT;
+		}
+		sleep(1);
+	}
+	close(null);
+	printf("up: %s: ready, %s from %s (%.1f s)\n", app->name, app->ip,
+	       app->net, now_s() - t0);
+	return 0;
+}
+
+/* Domains of this topology's earlier run that the file no longer has. */
+static void remove_dropped(struct run *r)
+{
+	char prev_path[PATH_MAX], err[ERR_LEN];
+	snprintf(prev_path, sizeof(prev_path), "%s/topology.yaml", r->dirs.state);
+	struct topology *prev;
+	if (access(prev_path, R_OK) || topology_load(prev_path, &prev, err,
+						     sizeof(err)))
+		return;
+	for (unsigned i = 0; i < prev->app_vms_count; i++) {
+		const char *name = prev->app_vms[i].name;
+		if (topology_app_vm(r->topo, name))
+			continue;
+		char domain[128];
+		plan_domain_name(name, domain, sizeof(domain));
+		printf("up: %s: no longer in the file; removing it\n", name);
+		if (virt_domain_stop(r->o->conn, domain, true, err, sizeof(err)))
+			fprintf(stderr, "bulkhead: %s\n", err);
+	}
+	for (unsigned i = 0; i < prev->driver_vms_count; i++) {
+		const char *name = prev->driver_vms[i].name;
+		if (topology_driver_vm(r->topo, name))
+			continue;
+		char domain[128];
+		plan_domain_name(name, domain, sizeof(domain));
+		printf("up: %s: no longer in the file; removing it\n", name);
+		if (virt_domain_stop(r->o->conn, domain, true, err, sizeof(err)))
+			fprintf(stderr, "bulkhead: %s\n", err);
+	}
+	topology_free(prev);
+}
+
+/* Every domain name the topology needs is free or already its own. */
+static int check_names(struct run *r)
+{
+	const char *names[TOPO_MAX_DRIVER_VMS + TOPO_MAX_APP_VMS];
+	unsigned n = 0;
+	for (unsigned i = 0; i < r->topo->driver_vms_count; i++)
+		names[n++] = r->topo->driver_vms[i].name;
+	for (unsigned i = 0; i < r->topo->app_vms_count; i++)
+		names[n++] = r->topo->app_vms[i].name;
+	for (unsigned i = 0; i < n; i++) {
+		char domain[128], owner[64];
+		plan_domain_name(names[i], domain, sizeof(domain));
+		if (virt_domain_state(r->o->conn, domain, owner, sizeof(owner)) ==
+		    VIRT_ABSENT || !strcmp(owner, r->topo->name))
+			continue;
+		if (owner[0])
+			snprintf(r->err, sizeof(r->err), "%s: libvirt domain %s"
+				 " belongs to topology '%s' (bulkhead down it"
+				 " first, or rename the VM)", r->topo->path, domain,
+				 owner);
+		else
+			snprintf(r->err, sizeof(r->err), "%s: libvirt domain %s"
+				 " exists and was not made by bulkhead (rename the"
+				 " VM)", r->topo->path, domain);
+		return -EEXIST;
+	}
+	return 0;
+}
+
+static int run_init(struct run *r, struct orch *o, struct topology *topo)
+{
+	memset(r, 0, sizeof(*r));
+	r->o = o;
+	r->topo = topo;
+	if (plan_dirs(o->state_root, o->log_root, topo, &r->dirs)) {
+		snprintf(r->err, sizeof(r->err), "state paths too long");
+		return -ENAMETOOLONG;
+	}
+	return 0;
+}
+
+int cmd_up(struct orch *o, const char *path)
+{
+	struct topology *topo;
+	if (orch_validate(o, path, &topo))
+		return 2;
+	struct run *r = malloc(sizeof(*r));
+	if (!r) {
+		topology_free(topo);
+		return 1;
+	}
+	double t0 = now_s();
+	int rc = run_init(r, o, topo);
+	rc = rc ? rc : ensure_images(r);
+	if (!rc && orch_connect(o)) {
+		snprintf(r->err, sizeof(r->err), "cannot reach libvirt");
+		rc = -EIO;
+	}
+	rc = rc ? rc : check_names(r);
+	rc = rc ? rc : make_dirs(r);
+	rc = rc ? rc : decide_accel(r);
+	if (rc) {
+		rc = fail(r, 1);
+		goto out;
+	}
+	json_object *made = made_read(&r->dirs);
+	remove_dropped(r);
+	rc = start_links(r);
+	for (unsigned i = 0; !rc && i < topo->driver_vms_count; i++)
+		rc = start_driver_vm(r, &topo->driver_vms[i], made);
+	bool started[TOPO_MAX_APP_VMS] = { false };
+	double app_t0 = now_s();
+	for (unsigned i = 0; !rc && i < topo->app_vms_count; i++)
+		if (topo->app_vms[i].autostart)
+			rc = start_app_vm(r, &topo->app_vms[i], &started[i]);
+	for (unsigned i = 0; !rc && i < topo->app_vms_count; i++)
+		if (started[i])
+			rc = wait_app_vm(r, &topo->app_vms[i], app_t0);
+	if (!rc) {
+		char copy[PATH_MAX];
+		snprintf(copy, sizeof(copy), "%s/topology.yaml", r->dirs.state);
+		rc = copy_file(path, copy);
+		if (rc)
+			snprintf(r->err, sizeof(r->err), "%s: %s", copy, strerror(-rc));
+		else
+			rc = made_write(&r->dirs, made);
+	}
+	json_object_put(made);
+	if (rc) {
+		rc = fail(r, 1);
+		goto out;
+	}
+	printf("up: topology %s is up (%.1f s); bulkhead status shows it\n",
+	       topo->name, now_s() - t0);
+out:
+	free(r);
+	topology_free(topo);
+	return rc;
+}
+
+/* --- down ---------------------------------------------------------------- */
+
+int cmd_down(struct orch *o, const char *path)
+{
+	char err[ERR_LEN];
+	struct topology *named;
+	/* The file names the topology; what runs is what its last up
+	 * applied (the file may have changed since). */
+	if (topology_load(path, &named, err, sizeof(err))) {
+		fprintf(stderr, "bulkhead: %s\n", err);
+		return 2;
+	}
+	struct plan_dirs dirs;
+	plan_dirs(o->state_root, o->log_root, named, &dirs);
+	char applied_path[PATH_MAX];
+	snprintf(applied_path, sizeof(applied_path), "%s/topology.yaml", dirs.state);
+	struct topology *topo = named;
+	struct topology *applied = NULL;
+	if (access(applied_path, R_OK) == 0 &&
+	    topology_load(applied_path, &applied, err, sizeof(err)) == 0)
+		topo = applied;
+	if (orch_connect(o)) {
+		topology_free(named);
+		topology_free(applied);
+		return 1;
+	}
+	int failures = 0;
+	const char *names[TOPO_MAX_DRIVER_VMS + TOPO_MAX_APP_VMS];
+	unsigned n = 0;
+	for (unsigned i = 0; i < topo->app_vms_count; i++)
+		names[n++] = topo->app_vms[i].name;
+	for (unsigned i = 0; i < topo->driver_vms_count; i++)
+		names[n++] = topo->driver_vms[i].name;
+	for (unsigned i = 0; i < n; i++) {
+		char domain[128], owner[64];
+		plan_domain_name(names[i], domain, sizeof(domain));
+		enum virt_state s = virt_domain_state(o->conn, domain, owner,
+						      sizeof(owner));
+		if (s == VIRT_ABSENT)
+			continue;
+		if (strcmp(owner, topo->name) != 0) {
+			printf("down: %s: left alone (not this topology's)\n", domain);
+			continue;
+		}
+		printf("down: %s: removing\n", domain);
+		if (virt_domain_stop(o->conn, domain, true, err, sizeof(err))) {
+			fprintf(stderr, "bulkhead: %s\n", err);
+			failures++;
+		}
+	}
+	if (supervisor_pid(dirs.state) > 0) {
+		printf("down: stopping the link supervisor and its links\n");
+		stop_supervisor(dirs.state);
+	}
+	for (unsigned i = 0; i < topo->driver_vms_count; i++) {
+		const struct topo_driver_vm *d = &topo->driver_vms[i];
+		for (unsigned j = 0; j < d->devices_count; j++) {
+			if (d->devices[j].emulated == TOPO_EMULATED_NONE)
+				continue;
+			char tap[PLAN_IFNAME_MAX + 1];
+			plan_tap_name(topo, d->name, j, tap);
+			delete_tap(tap, d->devices[j].netns);
+		}
+	}
+	json_object *made = made_read(&dirs);
+	json_object *vfio = made_list(made, "vfio");
+	for (size_t i = 0; i < json_object_array_length(vfio); i++) {
+		json_object *e = json_object_array_get_idx(vfio, i), *pci, *drv;
+		if (!json_object_object_get_ex(e, "pci", &pci) ||
+		    !json_object_object_get_ex(e, "driver", &drv))
+			continue;
+		printf("down: giving %s back to %s\n", json_object_get_string(pci),
+		       json_object_get_string(drv)[0] ? json_object_get_string(drv) :
+		       "no driver");
+		if (vfio_unbind(SYSFS_ROOT, json_object_get_string(pci),
+				json_object_get_string(drv), err, sizeof(err))) {
+			fprintf(stderr, "bulkhead: %s\n", err);
+			failures++;
+		}
+	}
+	json_object *netns = made_list(made, "netns");
+	for (size_t i = 0; i < json_object_array_length(netns); i++) {
+		const char *ns = json_object_get_string(json_object_array_get_idx(netns, i));
+		if (!ns || !host_net_netns_exists(ns))
+			continue;
+		printf("down: removing network namespace %s\n", ns);
+		if (host_net_netns_delete(ns, err, sizeof(err))) {
+			fprintf(stderr, "bulkhead: %s\n", err);
+			failures++;
+		}
+	}
+	json_object_put(made);
+	remove_tree(dirs.state);
+	printf("down: topology %s is down%s\n", topo->name,
+	       failures ? " (with errors above)" : "");
+	topology_free(named);
+	topology_free(applied);
+	return failures ? 1 : 0;
+}
+
+/* --- start / stop one VM ------------------------------------------------- */
+
+int orch_find_vm(struct orch *o, const char *vm, struct topology **topo)
+{
+	DIR *d = opendir(o->state_root);
+	struct dirent *e;
+	char err[ERR_LEN];
+	*topo = NULL;
+	while (d && (e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		char path[PATH_MAX];
+		snprintf(path, sizeof(path), "%s/%s/topology.yaml", o->state_root,
+			 e->d_name);
+		struct topology *t;
+		if (access(path, R_OK) || topology_load(path, &t, err, sizeof(err)))
+			continue;
+		if (topology_app_vm(t, vm) || topology_driver_vm(t, vm)) {
+			*topo = t;
+			break;
+		}
+		topology_free(t);
+	}
+	if (d)
+		closedir(d);
+	if (!*topo) {
+		fprintf(stderr, "bulkhead: no running topology has a VM named '%s'"
+			" (bulkhead status lists them)\n", vm);
+		return -ENOENT;
+	}
+	return 0;
+}
+
+int cmd_start(struct orch *o, const char *vm)
+{
+	struct topology *topo;
+	if (orch_find_vm(o, vm, &topo))
+		return 2;
+	struct run *r = malloc(sizeof(*r));
+	int rc = r ? run_init(r, o, topo) : -ENOMEM;
+	if (!rc && orch_connect(o))
+		rc = -EIO;
+	rc = rc ? rc : decide_accel(r);
+	if (!rc) {
+		json_object *made = made_read(&r->dirs);
+		const struct topo_app_vm *app = topology_app_vm(topo, vm);
+		const struct topo_driver_vm *drv = topology_driver_vm(topo, vm);
+		bool started = false;
+		if (app) {
+			double t0 = now_s();
+			rc = start_app_vm(r, app, &started);
+			if (!rc && started)
+				rc = wait_app_vm(r, app, t0);
+		} else {
+			rc = start_driver_vm(r, drv, made);
+		}
+		if (!rc)
+			rc = made_write(&r->dirs, made);
+		json_object_put(made);
+		if (rc)
+			rc = fail(r, 1);
+	} else if (r) {
+		fprintf(stderr, "bulkhead: %s\n", r->err);
+	}
+	free(r);
+	topology_free(topo);
+	return rc ? 1 : 0;
+}
+
+int cmd_stop(struct orch *o, const char *vm)
+{
+	struct topology *topo;
+	char err[ERR_LEN], domain[128];
+	if (orch_find_vm(o, vm, &topo))
+		return 2;
+	int rc = orch_connect(o) ? -EIO : 0;
+	plan_domain_name(vm, domain, sizeof(domain));
+	if (!rc) {
+		/* Stopped, still defined: virsh list --all shows it, and
+		 * bulkhead start brings it back. Its link keeps running, so
+		 * its driver VM sees nothing change. */
+		rc = virt_domain_stop(o->conn, domain, false, err, sizeof(err));
+		if (rc)
+			fprintf(stderr, "bulkhead: %s\n", err);
+		else
+			printf("stop: %s: stopped\n", vm);
+	}
+	topology_free(topo);
+	return rc ? 1 : 0;
+}

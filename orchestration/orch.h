@@ -1,0 +1,43 @@
+/* What every bulkhead subcommand shares: where things live, the libvirt
+ * connection, the options. */
+#ifndef BULKHEAD_ORCH_H
+#define BULKHEAD_ORCH_H
+
+#include <libvirt/libvirt.h>
+#include <stdbool.h>
+
+#include "topology.h"
+
+struct orch {
+	const char *uri;
+	const char *state_root;         /* /run/bulkhead */
+	const char *log_root;           /* /var/log/bulkhead */
+	const char *image_dir;          /* /var/cache/bulkhead/images */
+	const char *link_binary;
+	const char *source_root;        /* the checkout, for build-images */
+	bool accel_given;
+	enum topo_accel accel;          /* --accel */
+	bool json;                      /* status --json */
+	int boot_timeout_s;             /* readiness wait per VM */
+	virConnectPtr conn;
+};
+
+int orch_connect(struct orch *o);
+
+int cmd_up(struct orch *o, const char *path);
+int cmd_down(struct orch *o, const char *path);
+int cmd_start(struct orch *o, const char *vm);
+int cmd_stop(struct orch *o, const char *vm);
+int cmd_status(struct orch *o);
+/* SHOW: print each driver VM's configuration and each domain's XML. */
+int cmd_check(struct orch *o, const char *path, bool show);
+
+/* Finds the running topology (STATE_ROOT/NAME/topology.yaml) that holds
+ * VM; loads it into *topo. -ENOENT with a message when none does. */
+int orch_find_vm(struct orch *o, const char *vm, struct topology **topo);
+
+/* Everything up checks before it starts anything: the file, the derived
+ * names, sys-net's configuration, the PCI devices. */
+int orch_validate(struct orch *o, const char *path, struct topology **topo);
+
+#endif

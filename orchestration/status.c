@@ -1,0 +1,223 @@
+/* bulkhead status [--json]: every running topology, its VMs (libvirt's
+ * state, the accelerator) and its links (the supervisor's record and the
+ * link's own counters from its control socket). */
+#include <dirent.h>
+#include <errno.h>
+#include <json-c/json.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "domain_xml.h"
+#include "orch.h"
+#include "plan.h"
+#include "supervisor.h"
+#include "virt.h"
+
+/* The link's JSON status (bulkhead-link --control), or NULL. */
+static json_object *link_control(const char *path)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	if (strlen(path) >= sizeof(addr.sun_path))
+		return NULL;
+	strcpy(addr.sun_path, path);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return NULL;
+	struct timeval tv = { .tv_sec = 2 };
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	char buf[65536];
+	size_t len = 0;
+	if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0) {
+		ssize_t n;
+		while (len < sizeof(buf) - 1 &&
+		       (n = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0)
+			len += (size_t)n;
+	}
+	close(fd);
+	buf[len] = '\0';
+	return len ? json_tokener_parse(buf) : NULL;
+}
+
+static json_object *get(json_object *o, const char *key)
+{
+	json_object *v = NULL;
+	return o && json_object_object_get_ex(o, key, &v) ? v : NULL;
+}
+
+static json_object *find_link(json_object *state, const char *name)
+{
+	json_object *links = get(state, "links");
+	for (size_t i = 0; links && i < json_object_array_length(links); i++) {
+		json_object *l = json_object_array_get_idx(links, i);
+		const char *n = json_object_get_string(get(l, "name"));
+		if (n && !strcmp(n, name))
+			return l;
+	}
+	return NULL;
+}
+
+static json_object *vm_json(struct orch *o, const char *name, const char *role,
+			    const char *served_by, const struct plan_dirs *dirs)
+{
+	char domain[128], owner[64], xml_path[PATH_MAX];
+	plan_domain_name(name, domain, sizeof(domain));
+	enum virt_state s = virt_domain_state(o->conn, domain, owner, sizeof(owner));
+	json_object *vm = json_object_new_object();
+	json_object_object_add(vm, "name", json_object_new_string(name));
+	json_object_object_add(vm, "domain", json_object_new_string(domain));
+	json_object_object_add(vm, "role", json_object_new_string(role));
+	json_object_object_add(vm, "state", json_object_new_string(virt_state_name(s)));
+	if (served_by)
+		json_object_object_add(vm, "net", json_object_new_string(served_by));
+	/* The accelerator it was started with, from the XML up applied. */
+	snprintf(xml_path, sizeof(xml_path), "%s/%s.xml", dirs->state, name);
+	FILE *f = fopen(xml_path, "re");
+	const char *accel = "-";
+	char line[512];
+	while (f && fgets(line, sizeof(line), f))
+		if (strstr(line, "<bulkhead:accel>kvm<"))
+			accel = "kvm";
+		else if (strstr(line, "<bulkhead:accel>tcg<"))
+			accel = "tcg";
+	if (f)
+		fclose(f);
+	json_object_object_add(vm, "accel", json_object_new_string(accel));
+	return vm;
+}
+
+static json_object *topology_json(struct orch *o, const char *dir_name)
+{
+	char path[PATH_MAX], err[1024];
+	snprintf(path, sizeof(path), "%s/%s/topology.yaml", o->state_root, dir_name);
+	struct topology *topo;
+	if (access(path, R_OK) || topology_load(path, &topo, err, sizeof(err)))
+		return NULL;
+	struct plan_dirs dirs;
+	plan_dirs(o->state_root, o->log_root, topo, &dirs);
+	json_object *t = json_object_new_object();
+	json_object_object_add(t, "topology", json_object_new_string(topo->name));
+	json_object_object_add(t, "supervisor_pid",
+			       json_object_new_int(supervisor_pid(dirs.state)));
+	json_object *vms = json_object_new_array();
+	for (unsigned i = 0; i < topo->driver_vms_count; i++)
+		json_object_array_add(vms, vm_json(o, topo->driver_vms[i].name,
+						   "net", NULL, &dirs));
+	for (unsigned i = 0; i < topo->app_vms_count; i++)
+		json_object_array_add(vms, vm_json(o, topo->app_vms[i].name, "app",
+						   topo->app_vms[i].net, &dirs));
+	json_object_object_add(t, "vms", vms);
+
+	snprintf(path, sizeof(path), "%s/links-state.json", dirs.state);
+	json_object *state = json_object_from_file(path);
+	json_object *links = json_object_new_array();
+	for (unsigned i = 0; i < topo->app_vms_count; i++) {
+		const struct topo_app_vm *a = &topo->app_vms[i];
+		json_object *l = json_object_new_object();
+		json_object *sv = find_link(state, a->name);
+		json_object_object_add(l, "name", json_object_new_string(a->name));
+		json_object_object_add(l, "between", json_object_new_string(a->net));
+		json_object_object_add(l, "running", json_object_new_boolean(
+			sv && json_object_get_boolean(get(sv, "running"))));
+		json_object_object_add(l, "pid", json_object_new_int(
+			sv ? json_object_get_int(get(sv, "pid")) : 0));
+		json_object_object_add(l, "restarts", json_object_new_int(
+			sv ? json_object_get_int(get(sv, "restarts")) : 0));
+		json_object_object_add(l, "last_exit", json_object_new_string(
+			sv && get(sv, "last_exit") ?
+			json_object_get_string(get(sv, "last_exit")) : ""));
+		char ctl[PATH_MAX];
+		domain_link_path(&dirs, a->name, "ctl", ctl, sizeof(ctl));
+		json_object *live = link_control(ctl);
+		if (live)
+			json_object_object_add(l, "link", live);
+		json_object_array_add(links, l);
+	}
+	if (state)
+		json_object_put(state);
+	json_object_object_add(t, "links", links);
+	topology_free(topo);
+	return t;
+}
+
+static long long counter(json_object *link, const char *dir, const char *key)
+{
+	return (long long)json_object_get_int64(get(get(get(link, "link"), dir),
+						    key));
+}
+
+static bool side_connected(json_object *link, const char *side)
+{
+	return json_object_get_boolean(get(get(get(get(link, "link"), "sides"),
+					       side), "connected"));
+}
+
+static void print_table(json_object *t)
+{
+	printf("topology %s (link supervisor pid %d)\n",
+	       json_object_get_string(get(t, "topology")),
+	       json_object_get_int(get(t, "supervisor_pid")));
+	printf("  %-14s %-5s %-9s %-6s %s\n", "VM", "ROLE", "STATE", "ACCEL", "NET");
+	json_object *vms = get(t, "vms");
+	for (size_t i = 0; i < json_object_array_length(vms); i++) {
+		json_object *vm = json_object_array_get_idx(vms, i);
+		printf("  %-14s %-5s %-9s %-6s %s\n",
+		       json_object_get_string(get(vm, "name")),
+		       json_object_get_string(get(vm, "role")),
+		       json_object_get_string(get(vm, "state")),
+		       json_object_get_string(get(vm, "accel")),
+		       get(vm, "net") ? json_object_get_string(get(vm, "net")) : "-");
+	}
+	printf("  %-14s %-9s %-7s %-8s %-9s %-12s %-12s %s\n", "LINK", "STATE", "PID",
+	       "RESTARTS", "SIDES", "APP->NET", "NET->APP", "SPOOFED");
+	json_object *links = get(t, "links");
+	for (size_t i = 0; i < json_object_array_length(links); i++) {
+		json_object *l = json_object_array_get_idx(links, i);
+		char sides[16];
+		snprintf(sides, sizeof(sides), "%s/%s",
+			 side_connected(l, "a") ? "app" : "-",
+			 side_connected(l, "b") ? "net" : "-");
+		char ab[32], ba[32];
+		snprintf(ab, sizeof(ab), "%lld pkt", counter(l, "a_to_b", "packets"));
+		snprintf(ba, sizeof(ba), "%lld pkt", counter(l, "b_to_a", "packets"));
+		printf("  %-14s %-9s %-7d %-8d %-9s %-12s %-12s %lld\n",
+		       json_object_get_string(get(l, "name")),
+		       json_object_get_boolean(get(l, "running")) ? "running" : "DOWN",
+		       json_object_get_int(get(l, "pid")),
+		       json_object_get_int(get(l, "restarts")), sides, ab, ba,
+		       (long long)json_object_get_int64(get(get(get(get(l, "link"),
+						"a_to_b"), "drops"), "spoofed")));
+	}
+}
+
+int cmd_status(struct orch *o)
+{
+	if (orch_connect(o))
+		return 1;
+	json_object *all = json_object_new_array();
+	DIR *d = opendir(o->state_root);
+	struct dirent *e;
+	while (d && (e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		json_object *t = topology_json(o, e->d_name);
+		if (t)
+			json_object_array_add(all, t);
+	}
+	if (d)
+		closedir(d);
+	if (o->json) {
+		printf("%s\n", json_object_to_json_string_ext(all,
+			JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+	} else if (json_object_array_length(all) == 0) {
+		printf("no topology is up\n");
+	} else {
+		for (size_t i = 0; i < json_object_array_length(all); i++)
+			print_table(json_object_array_get_idx(all, i));
+	}
+	json_object_put(all);
+	return 0;
+}

@@ -1,0 +1,443 @@
+#include "supervisor.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define BACKOFF_FIRST_MS 200
+#define BACKOFF_MAX_MS 5000
+/* A link that ran this long before exiting starts over at the first
+ * backoff: it was working, not crash-looping. */
+#define HEALTHY_MS 10000
+
+static const char *json_str(json_object *o, const char *key)
+{
+	json_object *v;
+	if (!json_object_object_get_ex(o, key, &v) ||
+	    !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+static int copy_field(char *dst, size_t len, json_object *o, const char *key,
+		      char *err, size_t err_len)
+{
+	const char *v = json_str(o, key);
+	if (!v || strlen(v) >= len) {
+		snprintf(err, err_len, "links file: field '%s' missing or too long",
+			 key);
+		return -EINVAL;
+	}
+	memcpy(dst, v, strlen(v) + 1);
+	return 0;
+}
+
+int link_set_read(const char *path, struct link_set *set, char *err,
+		  size_t err_len)
+{
+	memset(set, 0, sizeof(*set));
+	json_object *root = json_object_from_file(path);
+	if (!root) {
+		snprintf(err, err_len, "%s: %s", path, json_util_get_last_err());
+		return -EINVAL;
+	}
+	int rc = copy_field(set->binary, sizeof(set->binary), root, "binary", err,
+			    err_len);
+	json_object *links;
+	if (!rc && (!json_object_object_get_ex(root, "links", &links) ||
+		    !json_object_is_type(links, json_type_array))) {
+		snprintf(err, err_len, "%s: no links array", path);
+		rc = -EINVAL;
+	}
+	size_t n = rc ? 0 : json_object_array_length(links);
+	if (n) {
+		set->links = calloc(n, sizeof(*set->links));
+		if (!set->links)
+			rc = -ENOMEM;
+	}
+	for (size_t i = 0; !rc && i < n; i++) {
+		json_object *l = json_object_array_get_idx(links, i);
+		struct link_spec *s = &set->links[i];
+		rc = copy_field(s->name, sizeof(s->name), l, "name", err, err_len);
+		rc = rc ? rc : copy_field(s->a, sizeof(s->a), l, "a", err, err_len);
+		rc = rc ? rc : copy_field(s->b, sizeof(s->b), l, "b", err, err_len);
+		rc = rc ? rc : copy_field(s->mac_a, sizeof(s->mac_a), l, "mac_a",
+					  err, err_len);
+		rc = rc ? rc : copy_field(s->mac_b, sizeof(s->mac_b), l, "mac_b",
+					  err, err_len);
+		rc = rc ? rc : copy_field(s->control, sizeof(s->control), l,
+					  "control", err, err_len);
+		set->count = (unsigned)i + 1;
+	}
+	json_object_put(root);
+	if (rc)
+		link_set_free(set);
+	return rc;
+}
+
+void link_set_free(struct link_set *set)
+{
+	free(set->links);
+	memset(set, 0, sizeof(*set));
+}
+
+/* Writes PATH whole or not at all (rename), so a reader never sees half. */
+static int write_json_atomic(const char *path, json_object *root)
+{
+	char tmp[PATH_MAX];
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	int rc = json_object_to_file_ext(tmp, root, JSON_C_TO_STRING_PRETTY);
+	if (rc == 0 && rename(tmp, path) < 0)
+		rc = -errno;
+	else if (rc)
+		rc = -EIO;
+	return rc;
+}
+
+int link_set_write(const char *path, const struct link_set *set)
+{
+	json_object *root = json_object_new_object();
+	json_object *links = json_object_new_array();
+	json_object_object_add(root, "binary", json_object_new_string(set->binary));
+	for (unsigned i = 0; i < set->count; i++) {
+		const struct link_spec *s = &set->links[i];
+		json_object *l = json_object_new_object();
+		json_object_object_add(l, "name", json_object_new_string(s->name));
+		json_object_object_add(l, "a", json_object_new_string(s->a));
+		json_object_object_add(l, "b", json_object_new_string(s->b));
+		json_object_object_add(l, "mac_a", json_object_new_string(s->mac_a));
+		json_object_object_add(l, "mac_b", json_object_new_string(s->mac_b));
+		json_object_object_add(l, "control", json_object_new_string(s->control));
+		json_object_array_add(links, l);
+	}
+	json_object_object_add(root, "links", links);
+	int rc = write_json_atomic(path, root);
+	json_object_put(root);
+	return rc;
+}
+
+/* One supervised link. */
+struct worker {
+	struct link_spec spec;
+	pid_t pid;              /* 0: not running */
+	bool wanted;
+	unsigned starts;
+	unsigned restarts;
+	unsigned backoff_ms;
+	long long started_ms;
+	long long restart_at_ms; /* 0: none pending */
+	char last_exit[64];
+};
+
+struct supervisor {
+	char state_dir[PATH_MAX];
+	char binary[4096];
+	struct worker *workers;
+	unsigned count;
+};
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void say(const char *fmt, ...)
+{
+	va_list ap;
+	time_t t = time(NULL);
+	char stamp[32];
+	strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S", gmtime(&t));
+	fprintf(stderr, "%s supervisor: ", stamp);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static void worker_start(struct supervisor *sv, struct worker *w)
+{
+	pid_t pid = fork();
+	if (pid < 0) {
+		say("%s: fork: %s", w->spec.name, strerror(errno));
+		w->restart_at_ms = now_ms() + BACKOFF_MAX_MS;
+		return;
+	}
+	if (pid == 0) {
+		sigset_t none;
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		/* Sockets 0777: the socket directory (owned by QEMU's user,
+		 * 0700) is what keeps everyone else out. */
+		umask(0);
+		char *argv[] = { sv->binary, "--a", w->spec.a, "--b", w->spec.b,
+				 "--mac-a", w->spec.mac_a, "--mac-b", w->spec.mac_b,
+				 "--control", w->spec.control, "--name", w->spec.name,
+				 NULL };
+		execv(sv->binary, argv);
+		fprintf(stderr, "supervisor: exec %s: %s\n", sv->binary,
+			strerror(errno));
+		_exit(127);
+	}
+	w->pid = pid;
+	w->starts++;
+	w->started_ms = now_ms();
+	w->restart_at_ms = 0;
+	say("%s: started bulkhead-link pid %d", w->spec.name, (int)pid);
+}
+
+static void write_state(struct supervisor *sv)
+{
+	json_object *root = json_object_new_object();
+	json_object *links = json_object_new_array();
+	json_object_object_add(root, "supervisor_pid", json_object_new_int(getpid()));
+	for (unsigned i = 0; i < sv->count; i++) {
+		struct worker *w = &sv->workers[i];
+		json_object *l = json_object_new_object();
+		json_object_object_add(l, "name", json_object_new_string(w->spec.name));
+		json_object_object_add(l, "pid", json_object_new_int(w->pid));
+		json_object_object_add(l, "running", json_object_new_boolean(w->pid > 0));
+		json_object_object_add(l, "starts", json_object_new_int((int)w->starts));
+		json_object_object_add(l, "restarts",
+				       json_object_new_int((int)w->restarts));
+		json_object_object_add(l, "last_exit",
+				       json_object_new_string(w->last_exit));
+		json_object_object_add(l, "control",
+				       json_object_new_string(w->spec.control));
+		json_object_array_add(links, l);
+	}
+	json_object_object_add(root, "links", links);
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/links-state.json", sv->state_dir);
+	if (write_json_atomic(path, root))
+		say("cannot write %s", path);
+	json_object_put(root);
+}
+
+static void stop_pid(pid_t pid)
+{
+	kill(pid, SIGTERM);
+	for (int i = 0; i < 50; i++) {
+		if (waitpid(pid, NULL, WNOHANG) == pid)
+			return;
+		usleep(20000);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+
+/* Makes the workers match links.json: new ones start, removed ones stop,
+ * changed ones restart. */
+static void reload(struct supervisor *sv)
+{
+	char path[PATH_MAX], err[512];
+	struct link_set set;
+	snprintf(path, sizeof(path), "%s/links.json", sv->state_dir);
+	if (link_set_read(path, &set, err, sizeof(err))) {
+		say("keeping the links as they are: %s", err);
+		return;
+	}
+	snprintf(sv->binary, sizeof(sv->binary), "%s", set.binary);
+	for (unsigned i = 0; i < sv->count; i++)
+		sv->workers[i].wanted = false;
+	for (unsigned j = 0; j < set.count; j++) {
+		struct worker *w = NULL;
+		for (unsigned i = 0; i < sv->count && !w; i++)
+			if (strcmp(sv->workers[i].spec.name, set.links[j].name) == 0)
+				w = &sv->workers[i];
+		if (w && memcmp(&w->spec, &set.links[j], sizeof(w->spec)) != 0) {
+			say("%s: changed; restarting it", w->spec.name);
+			if (w->pid > 0)
+				stop_pid(w->pid);
+			w->pid = 0;
+			w->spec = set.links[j];
+			w->restart_at_ms = 1;
+		}
+		if (!w) {
+			struct worker *more = realloc(sv->workers,
+						      (sv->count + 1) * sizeof(*more));
+			if (!more) {
+				say("%s: out of memory", set.links[j].name);
+				continue;
+			}
+			sv->workers = more;
+			w = &sv->workers[sv->count++];
+			memset(w, 0, sizeof(*w));
+			w->spec = set.links[j];
+			w->backoff_ms = BACKOFF_FIRST_MS;
+			w->restart_at_ms = 1;
+		}
+		w->wanted = true;
+	}
+	for (unsigned i = 0; i < sv->count;) {
+		struct worker *w = &sv->workers[i];
+		if (w->wanted) {
+			i++;
+			continue;
+		}
+		say("%s: no longer in the topology; stopping it", w->spec.name);
+		if (w->pid > 0)
+			stop_pid(w->pid);
+		sv->workers[i] = sv->workers[--sv->count];
+	}
+	link_set_free(&set);
+}
+
+static void reap(struct supervisor *sv)
+{
+	int status;
+	pid_t pid;
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		for (unsigned i = 0; i < sv->count; i++) {
+			struct worker *w = &sv->workers[i];
+			if (w->pid != pid)
+				continue;
+			if (WIFSIGNALED(status))
+				snprintf(w->last_exit, sizeof(w->last_exit),
+					 "killed by signal %d", WTERMSIG(status));
+			else
+				snprintf(w->last_exit, sizeof(w->last_exit),
+					 "exit status %d", WEXITSTATUS(status));
+			long long ran = now_ms() - w->started_ms;
+			if (ran >= HEALTHY_MS)
+				w->backoff_ms = BACKOFF_FIRST_MS;
+			w->pid = 0;
+			w->restarts++;
+			w->restart_at_ms = now_ms() + w->backoff_ms;
+			say("%s: bulkhead-link pid %d %s after %lld ms; restarting"
+			    " in %u ms", w->spec.name, (int)pid, w->last_exit, ran,
+			    w->backoff_ms);
+			if (w->backoff_ms < BACKOFF_MAX_MS)
+				w->backoff_ms *= 2;
+			if (w->backoff_ms > BACKOFF_MAX_MS)
+				w->backoff_ms = BACKOFF_MAX_MS;
+		}
+	}
+}
+
+static int lock_pidfile(const char *state_dir)
+{
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/supervisor.pid", state_dir);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		int e = errno;
+		close(fd);
+		return e == EWOULDBLOCK ? -EALREADY : -e;
+	}
+	char text[32];
+	int n = snprintf(text, sizeof(text), "%d\n", (int)getpid());
+	if (ftruncate(fd, 0) < 0 || pwrite(fd, text, (size_t)n, 0) != n) {
+		close(fd);
+		return -EIO;
+	}
+	return fd;
+}
+
+pid_t supervisor_pid(const char *state_dir)
+{
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/supervisor.pid", state_dir);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	pid_t pid = 0;
+	if (flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK) {
+		char text[32] = { 0 };
+		if (read(fd, text, sizeof(text) - 1) > 0)
+			pid = (pid_t)atoi(text);
+	}
+	close(fd);
+	return pid;
+}
+
+int supervisor_run(const char *state_dir)
+{
+	struct supervisor sv = { 0 };
+	snprintf(sv.state_dir, sizeof(sv.state_dir), "%s", state_dir);
+	int lock = lock_pidfile(state_dir);
+	if (lock < 0) {
+		say("%s: %s", state_dir, lock == -EALREADY ?
+		    "another supervisor runs" : strerror(-lock));
+		return 1;
+	}
+	sigset_t mask;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+	if (sfd < 0) {
+		say("signalfd: %s", strerror(errno));
+		return 1;
+	}
+	say("running for %s", state_dir);
+	reload(&sv);
+	bool running = true;
+	while (running) {
+		long long now = now_ms(), next = -1;
+		bool changed = false;
+		for (unsigned i = 0; i < sv.count; i++) {
+			struct worker *w = &sv.workers[i];
+			if (w->pid || !w->restart_at_ms)
+				continue;
+			if (w->restart_at_ms <= now) {
+				worker_start(&sv, w);
+				changed = true;
+			} else if (next < 0 || w->restart_at_ms < next) {
+				next = w->restart_at_ms;
+			}
+		}
+		if (changed)
+			write_state(&sv);
+		struct pollfd pfd = { .fd = sfd, .events = POLLIN };
+		int timeout = next < 0 ? -1 : (int)(next - now);
+		if (poll(&pfd, 1, timeout) <= 0)
+			continue;
+		struct signalfd_siginfo si;
+		if (read(sfd, &si, sizeof(si)) != sizeof(si))
+			continue;
+		switch (si.ssi_signo) {
+		case SIGCHLD:
+			reap(&sv);
+			break;
+		case SIGHUP:
+			reload(&sv);
+			break;
+		default:
+			running = false;
+			break;
+		}
+		write_state(&sv);
+	}
+	say("stopping %u links", sv.count);
+	for (unsigned i = 0; i < sv.count; i++)
+		if (sv.workers[i].pid > 0)
+			stop_pid(sv.workers[i].pid);
+	sv.count = 0;
+	write_state(&sv);
+	free(sv.workers);
+	close(sfd);
+	close(lock);
+	return 0;
+}

@@ -1,0 +1,43 @@
+/* The link supervisor: one process per running topology that keeps one
+ * bulkhead-link per app VM alive (docs/orchestration.md).
+ *
+ * STATE/links.json says which links should run; the supervisor starts what
+ * is missing, stops what is no longer listed (on SIGHUP, and at start),
+ * restarts a link that exits (backoff 0.2 s doubling to 5 s while it keeps
+ * dying young), and writes what runs to STATE/links-state.json after every
+ * change. SIGTERM stops every link and the supervisor. STATE/supervisor.pid
+ * is held under flock(2) while it runs, which is how others tell that it
+ * does. */
+#ifndef BULKHEAD_SUPERVISOR_H
+#define BULKHEAD_SUPERVISOR_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+struct link_spec {
+	char name[64];
+	char a[4096];           /* the app VM's vhost-user socket */
+	char b[4096];           /* its driver VM's */
+	char mac_a[18];
+	char mac_b[18];
+	char control[4096];
+};
+
+struct link_set {
+	char binary[4096];
+	struct link_spec *links;
+	unsigned count;
+};
+
+int link_set_write(const char *path, const struct link_set *set);
+int link_set_read(const char *path, struct link_set *set, char *err,
+		  size_t err_len);
+void link_set_free(struct link_set *set);
+
+/* Runs the supervisor for STATE until SIGTERM; returns the exit status. */
+int supervisor_run(const char *state_dir);
+
+/* The running supervisor's pid, or 0 when none holds the lock. */
+pid_t supervisor_pid(const char *state_dir);
+
+#endif

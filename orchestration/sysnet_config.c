@@ -1,0 +1,113 @@
+#include "sysnet_config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "plan.h"
+#include "strbuf.h"
+
+static const char *const proto_names[] = {
+	[TOPO_PROTO_ANY] = "any", [TOPO_PROTO_TCP] = "tcp",
+	[TOPO_PROTO_UDP] = "udp", [TOPO_PROTO_ICMP] = "icmp",
+};
+
+/* The uplink NIC's MAC: the file's, else the one emulated NIC's; with a
+ * passed-through NIC its MAC is unknown in advance and sys-net takes the
+ * one interface that is not a downstream. */
+static void uplink_mac(const struct topology *topo,
+		       const struct topo_driver_vm *drv, struct strbuf *sb)
+{
+	if (drv->uplink && drv->uplink->mac) {
+		strbuf_printf(sb, " mac=%s", drv->uplink->mac);
+		return;
+	}
+	if (drv->devices_count != 1 || drv->devices[0].emulated == TOPO_EMULATED_NONE)
+		return;
+	char mac[18];
+	if (drv->devices[0].mac)
+		snprintf(mac, sizeof(mac), "%s", drv->devices[0].mac);
+	else
+		plan_emulated_mac(topo, drv->name, 0, mac);
+	strbuf_printf(sb, " mac=%s", mac);
+}
+
+static void firewall_lines(const struct topo_firewall *fw, struct strbuf *sb)
+{
+	for (unsigned i = 0; i < fw->rules_count; i++) {
+		const struct topo_rule *r = &fw->rules[i];
+		strbuf_printf(sb, "firewall %s",
+			      r->action == TOPO_RULE_ALLOW ? "allow" : "deny");
+		if (r->dst)
+			strbuf_printf(sb, " dst=%s", r->dst);
+		strbuf_printf(sb, " proto=%s", proto_names[r->proto]);
+		if (r->port) {
+			/* sys-net takes "P" or "P-Q" with P < Q. */
+			unsigned lo, hi;
+			if (sscanf(r->port, "%u-%u", &lo, &hi) == 2 && lo == hi)
+				strbuf_printf(sb, " port=%u", lo);
+			else
+				strbuf_printf(sb, " port=%s", r->port);
+		}
+		strbuf_printf(sb, "\n");
+	}
+}
+
+char *sysnet_config(const struct topology *topo,
+		    const struct topo_driver_vm *drv, char *err, size_t err_len)
+{
+	if (topo->host_port && strcmp(topo->host_port->net, drv->name) == 0) {
+		snprintf(err, err_len, "%s: host-port through %s: the host's tap"
+			 " link is not built yet", topo->path, drv->name);
+		return NULL;
+	}
+
+	struct strbuf sb = { 0 };
+	strbuf_printf(&sb, "# sys-net configuration for %s (topology %s),"
+		      " written by the bulkhead command\nversion 1\n",
+		      drv->name, topo->name);
+	const struct topo_uplink *up = drv->uplink;
+	if (up && up->mode == TOPO_UPLINK_STATIC) {
+		strbuf_printf(&sb, "uplink static address=%s gateway=%s",
+			      up->address, up->gateway);
+		for (unsigned i = 0; i < up->dns_count; i++)
+			strbuf_printf(&sb, "%s%s", i ? "," : " dns=", up->dns[i]);
+	} else {
+		strbuf_printf(&sb, "uplink dhcp");
+	}
+	uplink_mac(topo, drv, &sb);
+	strbuf_printf(&sb, "\n");
+
+	for (unsigned i = 0; i < topo->app_vms_count; i++) {
+		const struct topo_app_vm *a = &topo->app_vms[i];
+		if (strcmp(a->net, drv->name) != 0)
+			continue;
+		char ds_mac[18];
+		plan_downstream_mac(topo, a->name, ds_mac);
+		const char *slash = strchr(a->ip, '/');
+		strbuf_printf(&sb, "# app VM %s\n", a->name);
+		strbuf_printf(&sb, "downstream mac=%s address=%s%s app-mac=%s"
+			      " app-ip=%.*s policy=%s\n", ds_mac, a->gateway,
+			      slash ? slash : "", a->mac,
+			      (int)(slash ? (size_t)(slash - a->ip) : strlen(a->ip)),
+			      a->ip, a->firewall && a->firewall->policy ==
+			      TOPO_POLICY_DROP ? "drop" : "accept");
+		if (a->firewall)
+			firewall_lines(a->firewall, &sb);
+	}
+	/* Pairs of app VMs that may reach each other (both served here: the
+	 * parser checked it), by the addresses sys-net knows them by. */
+	for (unsigned i = 0; i < topo->talk_count; i++) {
+		const struct topo_app_vm *a = topology_app_vm(topo, topo->talk[i].a);
+		const struct topo_app_vm *b = topology_app_vm(topo, topo->talk[i].b);
+		if (!a || !b || strcmp(a->net, drv->name) != 0)
+			continue;
+		strbuf_printf(&sb, "# %s <-> %s\ntalk %.*s %.*s\n", a->name, b->name,
+			      (int)strcspn(a->ip, "/"), a->ip,
+			      (int)strcspn(b->ip, "/"), b->ip);
+	}
+	char *text = strbuf_take(&sb);
+	if (!text)
+		snprintf(err, err_len, "sys-net configuration: out of memory");
+	return text;
+}

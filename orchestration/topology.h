@@ -1,0 +1,137 @@
+/* The topology file: which driver VMs own which devices, which app VMs they
+ * serve (docs/topology.md). topology_load() parses the YAML against a schema
+ * (libcyaml) and then checks it whole (names, references, addresses, limits);
+ * past it, the rest of the bulkhead command takes the structure as valid. */
+#ifndef BULKHEAD_TOPOLOGY_H
+#define BULKHEAD_TOPOLOGY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Names become libvirt domain names (bulkhead-NAME), socket and tap names
+ * (Linux interface names are at most 15 bytes: "bk" + 13). */
+#define TOPO_NAME_MAX 13
+#define TOPO_MAX_DRIVER_VMS 8
+#define TOPO_MAX_APP_VMS 32     /* sys-net's 32 downstreams (docs/sysnet.md) */
+#define TOPO_MAX_DEVICES 8
+#define TOPO_MAX_RULES 64       /* bk-config's MAX_RULES */
+#define TOPO_MAX_TALK 64
+/* A topology is a page of text; anything near this is a mistake (or an
+ * attack on the parser), refused before parsing. */
+#define TOPO_FILE_MAX_BYTES (1024 * 1024)
+
+enum topo_accel { TOPO_ACCEL_AUTO, TOPO_ACCEL_KVM, TOPO_ACCEL_TCG };
+enum topo_driver_kind { TOPO_KIND_NET };
+enum topo_uplink_mode { TOPO_UPLINK_DHCP, TOPO_UPLINK_STATIC };
+enum topo_emulated_model { TOPO_EMULATED_NONE, TOPO_EMULATED_E1000E,
+			   TOPO_EMULATED_IGB };
+enum topo_rule_action { TOPO_RULE_ALLOW, TOPO_RULE_DENY };
+enum topo_rule_proto { TOPO_PROTO_ANY, TOPO_PROTO_TCP, TOPO_PROTO_UDP,
+		       TOPO_PROTO_ICMP };
+enum topo_policy { TOPO_POLICY_ACCEPT, TOPO_POLICY_DROP };
+
+/* One device a driver VM owns: exactly one of pci / emulated is set. */
+struct topo_device {
+	char *pci;                      /* "0000:03:00.0", passthrough */
+	enum topo_emulated_model emulated;
+	char *netns;    /* emulated: the namespace its tap lives in */
+	char *bridge;   /* emulated: a bridge in netns the tap joins; optional */
+	char *mac;      /* emulated: the NIC's MAC; optional */
+};
+
+struct topo_uplink {
+	enum topo_uplink_mode mode;
+	char *address;                  /* static: A.B.C.D/N */
+	char *gateway;                  /* static */
+	char **dns;
+	unsigned dns_count;             /* 0..3 */
+	char *mac;      /* which NIC is the uplink; optional with one NIC */
+};
+
+struct topo_driver_vm {
+	char *name;
+	enum topo_driver_kind kind;
+	uint32_t memory_mib;            /* default 96 */
+	uint32_t vcpus;                 /* default 1 */
+	struct topo_device *devices;
+	unsigned devices_count;         /* 1..TOPO_MAX_DEVICES */
+	struct topo_uplink *uplink;     /* NULL: DHCP */
+};
+
+struct topo_rule {
+	enum topo_rule_action action;
+	char *dst;                      /* A.B.C.D/N; NULL: anywhere */
+	enum topo_rule_proto proto;
+	char *port;                     /* "P" or "P-Q"; NULL: every port */
+};
+
+struct topo_firewall {
+	enum topo_policy policy;        /* what no rule matches; accept */
+	struct topo_rule *rules;
+	unsigned rules_count;
+};
+
+struct topo_app_vm {
+	char *name;
+	uint32_t memory_mib;            /* default 256 */
+	uint32_t vcpus;                 /* default 1 */
+	char *image;                    /* default "app" */
+	char *net;                      /* the driver VM that serves it */
+	char *mac;
+	char *ip;                       /* A.B.C.D/N, its address and subnet */
+	char *gateway;  /* sys-net's address on the link; default: first host */
+	struct topo_firewall *firewall; /* NULL: accept everything */
+	bool autostart;                 /* default true: started by up */
+};
+
+/* Two app VMs that may reach each other through their driver VM. */
+struct topo_talk {
+	char *a;
+	char *b;
+};
+
+/* The host's own traffic through a driver VM, over a tap link. */
+struct topo_host_port {
+	char *net;
+	char *mac;
+	char *ip;
+	char *gateway;
+};
+
+struct topology {
+	uint32_t version;               /* 1 */
+	char *name;                     /* default: the file's base name */
+	enum topo_accel accel;
+	struct topo_driver_vm *driver_vms;
+	unsigned driver_vms_count;
+	struct topo_app_vm *app_vms;
+	unsigned app_vms_count;
+	struct topo_talk *talk;
+	unsigned talk_count;
+	struct topo_host_port *host_port;
+	/* Not from the file: where it was read from (for messages). */
+	char *path;
+};
+
+/* Loads and checks PATH. On success *out is the topology (free it with
+ * topology_free) and 0 is returned. On failure a negative errno is returned
+ * and err (of err_len bytes) holds one line "PATH:LINE: FIELD: what is
+ * wrong, naming the offending value", e.g.
+ *   demo.yaml:14: app-vms[1].mac: '52:54:zz:00:00:01' is not a MAC address
+ * (LINE is omitted only when no single line is to blame). */
+int topology_load(const char *path, struct topology **out, char *err,
+		  size_t err_len);
+/* The same for a file already in memory: NAME stands for its path in
+ * messages and gives the default topology name (the fuzzer and tests use
+ * it directly). At most TOPO_FILE_MAX_BYTES. */
+int topology_load_buffer(const char *name, const void *data, size_t len,
+			 struct topology **out, char *err, size_t err_len);
+void topology_free(struct topology *topo);
+
+const struct topo_driver_vm *topology_driver_vm(const struct topology *topo,
+						const char *name);
+const struct topo_app_vm *topology_app_vm(const struct topology *topo,
+					  const char *name);
+
+#endif

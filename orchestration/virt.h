@@ -1,0 +1,44 @@
+/* The libvirt side: connecting (starting libvirtd where nothing runs it),
+ * and the few domain operations the bulkhead command needs. */
+#ifndef BULKHEAD_VIRT_H
+#define BULKHEAD_VIRT_H
+
+#include <libvirt/libvirt.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#define VIRT_DEFAULT_URI "qemu:///system"
+
+enum virt_state { VIRT_ABSENT, VIRT_RUNNING, VIRT_STOPPED, VIRT_OTHER };
+
+/* Opens URI. When that fails for qemu:///system and no libvirtd runs (no
+ * systemd to socket-activate it, as in containers), starts virtlogd and
+ * libvirtd (-d) and tries again for up to 20 s. */
+virConnectPtr virt_open(const char *uri, char *err, size_t err_len);
+
+/* The state of domain NAME; its topology (metadata) into topology when
+ * it has Bulkhead's metadata, else "". */
+enum virt_state virt_domain_state(virConnectPtr conn, const char *name,
+				  char *topology, size_t topology_len);
+const char *virt_state_name(enum virt_state s);
+
+/* Defines (replacing a stopped definition of the same name) and starts. */
+int virt_domain_define_start(virConnectPtr conn, const char *name,
+			     const char *xml, char *err, size_t err_len);
+/* Destroys if running; undefine too when UNDEFINE. Absent is fine. */
+int virt_domain_stop(virConnectPtr conn, const char *name, bool undefine,
+		     char *err, size_t err_len);
+
+/* Hot-plugs a vhost-user virtio-net (MAC, QEMU the client of SOCK,
+ * reconnecting) into running domain NAME on a free PCIe root port, through
+ * QEMU's monitor: libvirt's own attach cannot set vectors=0, which TCG
+ * needs (VECTORS0). ID names the device in QEMU (unique per domain).
+ * -ENOSPC when no root port is free. */
+int virt_hotplug_vhost_user_net(virConnectPtr conn, const char *name,
+				const char *id, const char *sock, const char *mac,
+				bool vectors0, char *err, size_t err_len);
+
+/* The last libvirt error as text. */
+const char *virt_last_error(void);
+
+#endif

@@ -1,0 +1,73 @@
+/* The topology parser under arbitrary input: the bytes are a topology
+ * file (topology_load_buffer, the same path as a file's after reading).
+ * Nothing may crash or leak; a failure is one line that names the file; a
+ * success is a topology whose references all resolve. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "topology.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* What the rest of bulkhead relies on once topology_load returned 0. */
+static void check_loaded(const struct topology *topo)
+{
+	if (topo->version != 1 || topo->name == NULL || topo->path == NULL ||
+	    topo->driver_vms_count < 1 ||
+	    topo->driver_vms_count > TOPO_MAX_DRIVER_VMS ||
+	    topo->app_vms_count > TOPO_MAX_APP_VMS)
+		abort();
+	for (unsigned i = 0; i < topo->driver_vms_count; i++) {
+		const struct topo_driver_vm *drv = &topo->driver_vms[i];
+
+		if (drv->devices_count < 1 || drv->memory_mib < 64 ||
+		    drv->vcpus < 1)
+			abort();
+		for (unsigned j = 0; j < drv->devices_count; j++) {
+			const struct topo_device *dev = &drv->devices[j];
+
+			if ((dev->pci != NULL) ==
+			    (dev->emulated != TOPO_EMULATED_NONE))
+				abort();
+			if (dev->pci && strlen(dev->pci) != 12)
+				abort();
+		}
+	}
+	for (unsigned i = 0; i < topo->app_vms_count; i++) {
+		const struct topo_app_vm *app = &topo->app_vms[i];
+
+		if (topology_driver_vm(topo, app->net) == NULL ||
+		    topology_app_vm(topo, app->name) != app ||
+		    app->image == NULL || app->gateway == NULL ||
+		    strlen(app->mac) != 17)
+			abort();
+	}
+	for (unsigned k = 0; k < topo->talk_count; k++) {
+		if (topology_app_vm(topo, topo->talk[k].a) == NULL ||
+		    topology_app_vm(topo, topo->talk[k].b) == NULL)
+			abort();
+	}
+	if (topo->host_port && (topo->host_port->gateway == NULL ||
+	    topology_driver_vm(topo, topo->host_port->net) == NULL))
+		abort();
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct topology *topo;
+	char err[512];
+	int rc;
+
+	rc = topology_load_buffer("fuzz.yaml", data, size, &topo, err,
+				  sizeof(err));
+	if (rc == 0) {
+		check_loaded(topo);
+		topology_free(topo);
+		return 0;
+	}
+	if (topo != NULL || strncmp(err, "fuzz.yaml", 9) != 0 ||
+	    strchr(err, '\n') != NULL)
+		abort();
+	return 0;
+}

@@ -1,0 +1,488 @@
+#!/usr/bin/env python3
+"""The bulkhead command end to end, under TCG, with libvirt.
+
+    test_bulkhead.py BULKHEAD BUILD_IMAGES
+
+An "outside" network namespace (bridge br0 192.168.79.1/24, busybox udhcpd,
+an HTTP server with a 4 MiB file, and one that sends 64 MiB slowly) made by
+the test; the
+topology (written here) has sys-net (t-net, an emulated e1000e whose tap
+joins br0) and app VM t-work; later t-personal is added. Checks:
+
+- malformed files: `check` and `up` name file:line and the field, exit 2,
+  and make nothing (no domain, no state directory);
+- up: domains running (virsh), the links supervised, t-work downloads from
+  outside byte for byte through sys-net;
+- a second up changes nothing (same domain ids, same link pids);
+- t-personal added to the file and brought up while t-work downloads 64 MiB
+  (from a server that sends it over 16 s):
+  sys-net is not restarted (same domain id), its downstream is hot-plugged,
+  the download completes byte-exact; t-personal reaches outside, not t-work;
+- stop / start of one app VM while the rest runs;
+- kill -9 of a link: the supervisor restarts it, status counts it, traffic
+  flows again;
+- rollback: a topology whose sys-net never becomes ready (no DHCP on its
+  uplink; --boot-timeout 20) fails and leaves nothing it made (domain,
+  tap, the namespace it created, supervisor, state);
+- down: no domain, link process, socket, tap or state left.
+
+Needs root, libvirt (started here when no libvirtd runs) and the images
+(guest-os/build-images). BULKHEAD_VM_KEEP=1 keeps the temporary directory.
+"""
+import hashlib
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                '..', 'vm'))
+from vmlib import Tap  # noqa: E402
+
+BULKHEAD = os.path.abspath(sys.argv[1])
+BUILD_IMAGES = os.path.abspath(sys.argv[2])
+URI = 'qemu:///system'
+NS = 'bk-t-out%d' % os.getpid()
+RB_NS = 'bk-t-rb%d' % os.getpid()
+OUT_IP = '192.168.79.1'
+SMALL = 4 << 20
+
+TOPO_BASE = '''version: 1
+name: bktest
+accel: tcg
+driver-vms:
+  - name: t-net
+    kind: net
+    devices:
+      - emulated: e1000e
+        netns: %(ns)s
+        bridge: br0
+        mac: "52:54:00:79:00:02"
+app-vms:
+  - name: t-work
+    net: t-net
+    mac: "52:54:00:79:01:01"
+    ip: 10.201.1.2/24
+'''
+PERSONAL = '''  - name: t-personal
+    net: t-net
+    mac: "52:54:00:79:01:02"
+    ip: 10.201.2.2/24
+'''
+# sys-net's uplink asks for DHCP in a namespace where nobody answers.
+TOPO_ROLLBACK = '''version: 1
+name: bkrollback
+accel: tcg
+driver-vms:
+  - name: rb-net
+    kind: net
+    devices:
+      - emulated: e1000e
+        netns: %(ns)s
+app-vms:
+  - name: rb-app
+    net: rb-net
+    mac: "52:54:00:79:02:01"
+    ip: 10.202.1.2/24
+''' % {'ns': RB_NS}
+
+# (what, file text, expected line, expected field, expected value)
+MALFORMED = [
+    ('an unknown key', TOPO_BASE.replace('    kind: net', '    kind: net\n    colour: red'),
+     7, 'driver-vms[0]', 'colour'),
+    ('a bad MAC', TOPO_BASE.replace('52:54:00:79:01:01', '52:54:00:79:zz:01'),
+     15, 'app-vms[0].mac', '52:54:00:79:zz:01'),
+    ('a driver VM that does not exist', TOPO_BASE.replace('    net: t-net', '    net: t-nte'),
+     14, 'app-vms[0].net', 't-nte'),
+    ('a YAML syntax error', TOPO_BASE.replace('  - name: t-work', ' - name: t-work\n   x: [', 1),
+     None, None, None),
+]
+
+
+# A download that lasts: SLOW_BYTES at about 4 MB/s (16 s), so that it is
+# certainly in flight while up changes sys-net.
+SLOW_PORT = 8000
+SLOW_BYTES = 64 << 20
+SLOW_CHUNK = 64 << 10
+SLOW_SERVER = '''import http.server, sys, time, hashlib
+CHUNK = hashlib.sha256(b'slow').digest() * (%d // 32)
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200)
+        self.send_header('Content-Length', str(%d))
+        self.end_headers()
+        for _ in range(%d // len(CHUNK)):
+            self.wfile.write(CHUNK)
+            time.sleep(0.015)
+http.server.ThreadingHTTPServer((sys.argv[1], int(sys.argv[2])), H).serve_forever()
+''' % (SLOW_CHUNK, SLOW_BYTES, SLOW_BYTES)
+
+
+def slow_chunk():
+    return hashlib.sha256(b'slow').digest() * (SLOW_CHUNK // 32)
+
+
+def sh(*cmd, check=False, timeout=600, env=None):
+    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       text=True, timeout=timeout, env=env)
+    if check and r.returncode != 0:
+        raise RuntimeError('%s: exit %d: %s' % (' '.join(cmd), r.returncode,
+                                                r.stdout[-2000:]))
+    return r
+
+
+class Env:
+    def __init__(self):
+        self.tmp = tempfile.mkdtemp(prefix='bk-orch-')
+        os.chmod(self.tmp, 0o755)  # QEMU's user walks to the sockets
+        self.env = dict(os.environ,
+                        BULKHEAD_STATE_DIR=os.path.join(self.tmp, 'state'),
+                        BULKHEAD_LOG_DIR=os.path.join(self.tmp, 'log'))
+        # Sanitizer reports of the command and of its daemon (the link
+        # supervisor, whose own output goes to a log that down removes).
+        self.san = os.path.join(self.tmp, 'san')
+        for var in ('ASAN_OPTIONS', 'UBSAN_OPTIONS'):
+            if var in self.env:
+                self.env[var] += ':log_path=' + self.san
+        self.procs = []
+
+    def bk(self, *args, timeout=900):
+        return sh(BULKHEAD, '--connect', URI, *args, timeout=timeout, env=self.env)
+
+    def write(self, name, text):
+        path = os.path.join(self.tmp, name)
+        with open(path, 'w') as f:
+            f.write(text)
+        return path
+
+
+def domains(prefix='bulkhead-'):
+    """{name: state} of every libvirt domain with the prefix."""
+    r = sh('virsh', '-c', URI, 'list', '--all', '--name')
+    out = {}
+    for name in r.stdout.split():
+        if name.startswith(prefix):
+            st = sh('virsh', '-c', URI, 'domstate', name).stdout.strip()
+            out[name] = st
+    return out
+
+
+def domid(name):
+    return sh('virsh', '-c', URI, 'domid', name).stdout.strip()
+
+
+def link_pids(state_dir):
+    r = sh('pgrep', '-f', 'bulkhead-link .*' + re.escape(state_dir))
+    return sorted(int(p) for p in r.stdout.split())
+
+
+def status(e):
+    r = e.bk('status', '--json')
+    try:
+        return json.loads(r.stdout)
+    except ValueError:
+        return None
+
+
+def topo_status(st, name):
+    for t in st or []:
+        if t['topology'] == name:
+            return t
+    return None
+
+
+def link_of(t, name):
+    for l in (t or {}).get('links', []):
+        if l['name'] == name:
+            return l
+    return {}
+
+
+def ensure_libvirtd():
+    if sh('pgrep', '-x', 'libvirtd').returncode != 0:
+        sh('virtlogd', '-d')
+        sh('libvirtd', '-d', check=True)
+    for _ in range(100):
+        if sh('virsh', '-c', URI, 'version').returncode == 0:
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def outside_up(e):
+    sh('ip', 'netns', 'add', NS, check=True)
+    sh('ip', '-n', NS, 'link', 'set', 'lo', 'up', check=True)
+    sh('ip', '-n', NS, 'link', 'add', 'br0', 'type', 'bridge', check=True)
+    sh('ip', '-n', NS, 'addr', 'add', OUT_IP + '/24', 'dev', 'br0', check=True)
+    sh('ip', '-n', NS, 'link', 'set', 'br0', 'up', check=True)
+    www = os.path.join(e.tmp, 'www')
+    os.mkdir(www)
+    sums = {}
+    for name, size in (('small.bin', SMALL),):
+        h = hashlib.sha256()
+        with open(os.path.join(www, name), 'wb') as f:
+            block = hashlib.sha256(name.encode()).digest() * 32768
+            left = size
+            while left:
+                chunk = block[:min(left, len(block))]
+                f.write(chunk)
+                h.update(chunk)
+                left -= len(chunk)
+        sums[name] = h.hexdigest()
+    conf = os.path.join(e.tmp, 'udhcpd.conf')
+    with open(conf, 'w') as f:
+        f.write('start 192.168.79.2\nend 192.168.79.20\ninterface br0\n'
+                'lease_file %s/leases\npidfile %s/udhcpd.pid\n'
+                'option subnet 255.255.255.0\noption router %s\n'
+                'option dns %s\n' % (e.tmp, e.tmp, OUT_IP, OUT_IP))
+    open(os.path.join(e.tmp, 'leases'), 'w').close()
+    sh('ip', 'netns', 'exec', NS, 'busybox', 'udhcpd', '-S', conf, check=True)
+    log = open(os.path.join(e.tmp, 'http.log'), 'w')
+    e.procs.append(subprocess.Popen(
+        ['ip', 'netns', 'exec', NS, 'python3', '-m', 'http.server', '--bind',
+         OUT_IP, '80'], cwd=www, stdout=log, stderr=subprocess.STDOUT))
+    slow = e.write('slow_server.py', SLOW_SERVER)
+    e.procs.append(subprocess.Popen(
+        ['ip', 'netns', 'exec', NS, 'python3', slow, OUT_IP, str(SLOW_PORT)],
+        stdout=log, stderr=subprocess.STDOUT))
+    h = hashlib.sha256()
+    for _ in range(SLOW_BYTES // SLOW_CHUNK):
+        h.update(slow_chunk())
+    sums['slow'] = h.hexdigest()
+    return sums
+
+
+def outside_down(e):
+    for p in e.procs:
+        p.terminate()
+        try:
+            p.wait(5)
+        except subprocess.TimeoutExpired:
+            p.kill()
+    try:
+        with open(os.path.join(e.tmp, 'udhcpd.pid')) as f:
+            os.kill(int(f.read().strip()), signal.SIGTERM)
+    except (OSError, ValueError):
+        pass
+    sh('ip', 'netns', 'delete', NS)
+
+
+def taps_left():
+    """bkXXXXXXXX taps in the host's namespace and the test's namespaces."""
+    out = []
+    for ns in (None, NS, RB_NS):
+        cmd = ['ip'] + (['-n', ns] if ns else []) + ['-o', 'link', 'show']
+        r = sh(*cmd)
+        out += re.findall(r'^\d+: (bk[0-9a-f]{8})[:@]', r.stdout, re.M)
+    return out
+
+
+def main():
+    t = Tap(38)
+    e = Env()
+    state_dir = e.env['BULKHEAD_STATE_DIR']
+    t.check(ensure_libvirtd(), 'libvirtd runs (started by the harness if not)')
+    r = sh(BUILD_IMAGES, timeout=1800)
+    t.check(r.returncode == 0, 'guest images built or cached', r.stdout[-500:])
+    sums = None
+    try:
+        sums = outside_up(e)
+        base = TOPO_BASE % {'ns': NS}
+
+        # 1. Malformed files: clear errors, nothing made.
+        for what, text, line, field, value in MALFORMED:
+            path = e.write('bad.yaml', text % {'ns': NS})
+            c = e.bk('check', path)
+            u = e.bk('up', path)
+            msg = c.stdout.strip().splitlines()[-1] if c.stdout.strip() else ''
+            want = '%s:%d: %s' % (path, line, field) if line else path + ':'
+            good = (c.returncode == 2 and u.returncode == 2 and want in msg and
+                    (value is None or value in msg) and msg in u.stdout)
+            t.check(good, 'malformed (%s): check and up exit 2 naming %s%s'
+                    % (what, want, " and '%s'" % value if value else ''),
+                    'check: %s\nup: %s' % (c.stdout, u.stdout))
+        t.check(not domains('bulkhead-t-') and not os.path.exists(state_dir),
+                'after the malformed files: no domain, no state',
+                '%s %s' % (domains('bulkhead-t-'), os.path.exists(state_dir)))
+
+        # 2. up.
+        path = e.write('topo.yaml', base)
+        c = e.bk('check', path)
+        t.check(c.returncode == 0, 'check accepts the topology', c.stdout)
+        t0 = time.monotonic()
+        u = e.bk('up', path)
+        t.check(u.returncode == 0, 'up (%.0f s)' % (time.monotonic() - t0),
+                u.stdout[-3000:])
+        doms = domains('bulkhead-t-')
+        t.check(doms.get('bulkhead-t-net') == 'running' and
+                doms.get('bulkhead-t-work') == 'running',
+                'virsh list: bulkhead-t-net and bulkhead-t-work running', str(doms))
+        st = topo_status(status(e), 'bktest')
+        work_link = link_of(st, 't-work')
+        t.check(st is not None and st['supervisor_pid'] > 0 and
+                work_link.get('running') and
+                all(vm['state'] == 'running' and vm['accel'] == 'tcg'
+                    for vm in st['vms']),
+                'status --json: VMs running under tcg, link t-work supervised',
+                json.dumps(st)[:1500])
+        t.check(work_link.get('link', {}).get('sides', {}).get('a', {}).get('connected') and
+                work_link['link']['sides']['b']['connected'],
+                'link t-work: both sides connected', json.dumps(work_link)[:800])
+        r = e.bk('exec', 't-work', 'wget -q -O - http://%s/small.bin | sha256sum' % OUT_IP)
+        t.check(r.returncode == 0 and sums['small.bin'] in r.stdout,
+                't-work downloads 4 MiB from outside through sys-net, byte-exact',
+                r.stdout)
+        text = e.bk('status').stdout
+        t.check('t-work' in text and 'running' in text, 'status prints a table',
+                text)
+
+        # 3. A second up changes nothing.
+        ids = {d: domid(d) for d in ('bulkhead-t-net', 'bulkhead-t-work')}
+        pids = link_pids(state_dir)
+        sup = st['supervisor_pid'] if st else None
+        u2 = e.bk('up', path)
+        st2 = topo_status(status(e), 'bktest')
+        t.check(u2.returncode == 0 and u2.stdout.count('unchanged') == 2,
+                'second up: both VMs "running, unchanged"', u2.stdout)
+        t.check({d: domid(d) for d in ids} == ids and link_pids(state_dir) == pids
+                and st2 and st2['supervisor_pid'] == sup and len(pids) == 1,
+                'second up: same domain ids, link pids and supervisor',
+                '%s %s %s' % (ids, pids, link_pids(state_dir)))
+
+        # 4. Add t-personal while t-work downloads 64 MiB (16 s).
+        result = {}
+
+        def download():
+            result['r'] = e.bk('exec', 't-work', 'wget -q -O -'
+                               ' http://%s:%d/ | sha256sum' % (OUT_IP, SLOW_PORT))
+            result['end'] = time.monotonic()
+        th = threading.Thread(target=download)
+        th.start()
+        time.sleep(3)
+        path2 = e.write('topo2.yaml', base + PERSONAL)
+        t_up = time.monotonic()
+        proc = subprocess.Popen([BULKHEAD, '--connect', URI, 'up', path2],
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                text=True, env=e.env)
+        lines, t_live = [], None
+        for line in proc.stdout:
+            lines.append(line)
+            if 'applied live' in line:
+                t_live = time.monotonic()
+        proc.wait()
+        u3 = subprocess.CompletedProcess(proc.args, proc.returncode, ''.join(lines))
+        th.join(900)
+        dl = result.get('r')
+        t.check(u3.returncode == 0 and 'hot-plugged' in u3.stdout and
+                'applied live' in u3.stdout,
+                'up with t-personal added: downstream hot-plugged, sys-net updated live',
+                u3.stdout[-3000:])
+        t.check(domid('bulkhead-t-net') == ids['bulkhead-t-net'] and
+                domid('bulkhead-t-work') == ids['bulkhead-t-work'],
+                'sys-net and t-work were not restarted (same domain ids)')
+        t.check(dl is not None and dl.returncode == 0 and sums['slow'] in dl.stdout,
+                'the 64 MiB download running across that up completed byte-exact',
+                dl.stdout if dl else 'no result')
+        t.check(t_live is not None and result.get('end', 0) > t_live,
+                'the download was still running when sys-net had been updated'
+                ' (update at %.1f s, download done at %.1f s after up began)'
+                % ((t_live or t_up) - t_up, result.get('end', t_up) - t_up))
+        r = e.bk('exec', 't-personal', 'wget -q -O - http://%s/small.bin | sha256sum' % OUT_IP)
+        t.check(r.returncode == 0 and sums['small.bin'] in r.stdout,
+                't-personal downloads from outside', r.stdout)
+        r = e.bk('exec', 't-personal', 'ping -c 2 -W 1 10.201.1.2')
+        t.check(r.returncode != 0, 't-personal cannot ping t-work', r.stdout)
+
+        # 5. stop / start one VM.
+        r = e.bk('stop', 't-personal')
+        t.check(r.returncode == 0 and domains('bulkhead-t-').get(
+            'bulkhead-t-personal') == 'shut off',
+            'stop t-personal: shut off, still defined', r.stdout)
+        r = e.bk('exec', 't-work', 'ping -c 2 -W 2 %s' % OUT_IP)
+        t.check(r.returncode == 0, 't-work still reaches outside', r.stdout)
+        r = e.bk('start', 't-personal')
+        t.check(r.returncode == 0 and domains('bulkhead-t-').get(
+            'bulkhead-t-personal') == 'running',
+            'start t-personal: running and ready again', r.stdout)
+
+        # 6. kill -9 a link: restarted, traffic again.
+        st = topo_status(status(e), 'bktest')
+        before = link_of(st, 't-work')
+        os.kill(before['pid'], signal.SIGKILL)
+        restarted = None
+        for _ in range(100):
+            time.sleep(0.2)
+            l = link_of(topo_status(status(e), 'bktest'), 't-work')
+            if l.get('running') and l.get('pid') != before['pid']:
+                restarted = l
+                break
+        t.check(restarted is not None and restarted['restarts'] == before['restarts'] + 1
+                and 'signal 9' in restarted['last_exit'],
+                'a killed link is restarted by the supervisor (status counts it)',
+                json.dumps(restarted or before)[:600])
+        r = e.bk('exec', 't-work', 'n=0; until ping -c 1 -W 1 %s >/dev/null; do'
+                 ' n=$((n+1)); [ $n -gt 30 ] && exit 1; done; echo tries=$n' % OUT_IP)
+        t.check(r.returncode == 0, 't-work reaches outside through the restarted link',
+                r.stdout)
+        r = e.bk('logs', 't-work')
+        t.check(r.returncode == 0 and 'BK-RESULT' in r.stdout,
+                'logs t-work shows its console', r.stdout[-300:])
+
+        # 7. Rollback after a failure in the middle of up.
+        rb = e.write('rollback.yaml', TOPO_ROLLBACK)
+        r = e.bk('--boot-timeout', '20', 'up', rb)
+        rb_dir = os.path.join(state_dir, 'bkrollback')
+        t.check(r.returncode == 1 and 'rolling back' in r.stdout and
+                'rb-net' in r.stdout,
+                'up of a topology whose sys-net never gets ready fails and rolls back',
+                r.stdout[-2000:])
+        t.check(not [d for d in domains('bulkhead-rb-')] and
+                not os.path.exists('/run/netns/' + RB_NS) and
+                not os.path.exists(rb_dir) and not link_pids(rb_dir),
+                'after the rollback: no domain, namespace, state or link of it',
+                '%s %s %s' % (domains('bulkhead-rb-'), os.path.exists(rb_dir),
+                              link_pids(rb_dir)))
+        t.check(domains('bulkhead-t-').get('bulkhead-t-work') == 'running',
+                'the other topology kept running')
+
+        # 8. down.
+        r = e.bk('down', path2)
+        t.check(r.returncode == 0, 'down', r.stdout)
+        left = domains('bulkhead-t-')
+        t.check(not left, 'after down: no domain', str(left))
+        t.check(not link_pids(state_dir) and
+                sh('pgrep', '-f', 'bulkhead supervise').returncode != 0 and
+                sh('pgrep', '-f', BULKHEAD + ' .*supervise').returncode != 0,
+                'after down: no link process, no supervisor')
+        t.check(not os.path.exists(os.path.join(state_dir, 'bktest')),
+                'after down: no sockets or state (state directory gone)')
+        t.check(not taps_left(), 'after down: no tap', str(taps_left()))
+        t.check(os.path.exists('/run/netns/' + NS),
+                'down left the namespace it did not make')
+        reports = [f for f in os.listdir(e.tmp) if f.startswith('san.')]
+        t.check(not reports, 'no sanitizer report from bulkhead or its supervisor',
+                ''.join(open(os.path.join(e.tmp, f)).read()[:3000] for f in reports))
+    except Exception as ex:  # a failure in a step: the rest is not reached
+        t.diag('error: %r' % ex)
+    finally:
+        for topo in ('topo2.yaml', 'topo.yaml', 'rollback.yaml'):
+            p = os.path.join(e.tmp, topo)
+            if os.path.exists(p) and (domains('bulkhead-t-') or domains('bulkhead-rb-')):
+                e.bk('down', p)
+        outside_down(e)
+        t.finish()
+        if os.environ.get('BULKHEAD_VM_KEEP') == '1':
+            t.diag('kept ' + e.tmp)
+        else:
+            shutil.rmtree(e.tmp, ignore_errors=True)
+    return 1 if t.failed else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,167 @@
+#!/usr/bin/env python3
+"""What `bulkhead up` would make, checked by the real consumers, no VMs.
+
+    test_plan.py BULKHEAD BK_CONFIG DEMO_YAML
+
+For several topologies, `bulkhead check --show` prints each driver VM's
+sys-net configuration and every libvirt domain's XML. Each configuration
+goes through sys-net's own checker (driver-vms/net/bk-config, under dash
+as in the guest's busybox ash) and must pass with the right number of
+downstreams, firewall rules and talk pairs; each domain XML must validate
+against libvirt's schema (virt-xml-validate) and carry what the design
+needs (shared memfd memory, vectors=0 under TCG, the agent channel, free
+root ports on driver VMs). A PCI device on this machine (no IOMMU) is
+refused by check with the reason.
+"""
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                '..', 'vm'))
+from vmlib import Tap  # noqa: E402
+
+BULKHEAD, BK_CONFIG, DEMO = sys.argv[1:4]
+
+
+def big_topology():
+    """Two driver VMs (one with a static uplink), 32 app VMs on the
+    first, firewall rules, talk pairs."""
+    out = ['version: 1', 'name: big', 'driver-vms:',
+           '  - name: net-a', '    kind: net', '    devices:',
+           '      - emulated: e1000e', '        netns: bk-plan-a',
+           '  - name: net-b', '    kind: net', '    memory: 128', '    vcpus: 2',
+           '    devices:', '      - emulated: e1000e', '        netns: bk-plan-b',
+           '    uplink:', '      mode: static', '      address: 192.0.2.10/24',
+           '      gateway: 192.0.2.1', '      dns: [192.0.2.53]',
+           'app-vms:']
+    for i in range(31):
+        out += ['  - name: app%d' % i, '    net: net-a',
+                '    mac: "52:54:00:10:00:%02x"' % (i + 1),
+                '    ip: 10.%d.%d.2/24' % (100 + i // 200, i % 200)]
+        if i % 3 == 0:
+            out += ['    firewall:', '      policy: drop', '      rules:',
+                    '        - action: allow', '          dst: 0.0.0.0/0',
+                    '          proto: tcp', '          port: 443',
+                    '        - action: allow', '          proto: udp',
+                    '          port: "5000-5010"']
+    out += ['  - name: solo', '    net: net-b', '    mac: "52:54:00:20:00:01"',
+            '    ip: 172.16.5.2/24', '    gateway: 172.16.5.1',
+            'talk:', '  - [app0, app1]', '  - [app2, app30]']
+    return '\n'.join(out) + '\n'
+
+
+PCI = '''version: 1
+name: withpci
+driver-vms:
+  - name: sys-net
+    kind: net
+    devices:
+      - pci: "%s"
+app-vms:
+  - name: work
+    net: sys-net
+    mac: "52:54:00:a0:00:01"
+    ip: 10.200.1.2/24
+'''
+
+
+def sections(text):
+    """{(vm, what): body} from check --show."""
+    out = {}
+    for m in re.finditer(r'^=== (\S+): ([^\n]+)\n(.*?)(?=^=== |\Z)', text,
+                         re.S | re.M):
+        body = m.group(3)
+        if m.group(2) == 'libvirt domain' and '</domain>' in body:
+            body = body[:body.rindex('</domain>') + len('</domain>\n')]
+        out[(m.group(1), m.group(2))] = body
+    return out
+
+
+def bk_config(text, tmp):
+    path = os.path.join(tmp, 'config')
+    with open(path, 'w') as f:
+        f.write(text)
+    return subprocess.run(['dash', BK_CONFIG, path], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True)
+
+
+def validate(xml, tmp):
+    path = os.path.join(tmp, 'domain.xml')
+    with open(path, 'w') as f:
+        f.write(xml)
+    return subprocess.run(['virt-xml-validate', path, 'domain'],
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True)
+
+
+def main():
+    tmp = tempfile.mkdtemp(prefix='bk-plan-')
+    big = os.path.join(tmp, 'big.yaml')
+    with open(big, 'w') as f:
+        f.write(big_topology())
+    # (file, driver VMs -> (downstreams, rules, talk pairs), app VM count)
+    cases = [(DEMO, {'sys-net': (2, 1, 0)}, 2),
+             (big, {'net-a': (31, 22, 2), 'net-b': (1, 0, 0)}, 32)]
+    t = Tap(sum(len(d) * 2 + n for _f, d, n in cases) + len(cases) + 1)
+    for path, drivers, napps in cases:
+        r = subprocess.run([BULKHEAD, 'check', '--show', path],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           text=True)
+        sec = sections(r.stdout)
+        t.check(r.returncode == 0 and len(sec) == len(drivers) * 2 + napps,
+                '%s: check --show prints %d configurations and %d domains'
+                % (os.path.basename(path), len(drivers), len(drivers) + napps),
+                r.stdout[-2000:])
+        for name, (nds, nrules, ntalk) in drivers.items():
+            cfg = sec.get((name, 'sys-net configuration'), '')
+            c = bk_config(cfg, tmp)
+            env = dict(re.findall(r'^(\w+)=(.*)$', c.stdout, re.M))
+            rules = sum(int(v) for k, v in env.items()
+                        if re.match(r'DS_\d+_FW_COUNT$', k))
+            t.check(c.returncode == 0 and env.get('DS_COUNT') == str(nds) and
+                    rules == nrules and env.get('TALK_COUNT', '0') == str(ntalk),
+                    '%s: sys-net\'s bk-config accepts its configuration (%d'
+                    ' downstreams, %d firewall rules, %d talk pairs)'
+                    % (name, nds, nrules, ntalk), cfg + c.stderr + c.stdout[-500:])
+            xml = sec.get((name, 'libvirt domain'), '')
+            v = validate(xml, tmp)
+            ports = xml.count("model='pcie-root-port'")
+            t.check(v.returncode == 0 and "source type='memfd'" in xml and
+                    xml.count("name='vectors'") == nds and
+                    ports == 1 + nds + 1 + 4 and 'org.bulkhead.agent' in xml,
+                    '%s: domain XML valid (libvirt schema), memfd, vectors=0 on'
+                    ' %d downstreams, 4 spare root ports, agent' % (name, nds),
+                    v.stdout + xml[-1500:])
+        apps = [k for k in sec if k[1] == 'libvirt domain' and k[0] not in drivers]
+        for vm, _ in apps:
+            xml = sec[(vm, 'libvirt domain')]
+            v = validate(xml, tmp)
+            t.check(v.returncode == 0 and "type='vhostuser'" in xml and
+                    "name='vectors'" in xml and 'bk.role=app' in xml,
+                    '%s: app VM domain XML valid, vhost-user with vectors=0' % vm,
+                    v.stdout + xml[-800:])
+    devs = sorted(os.listdir('/sys/bus/pci/devices'))
+    pci = os.path.join(tmp, 'pci.yaml')
+    with open(pci, 'w') as f:
+        f.write(PCI % (devs[0] if devs else '0000:00:1f.0'))
+    r = subprocess.run([BULKHEAD, 'check', pci], stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, text=True)
+    iommu = os.path.isdir('/sys/kernel/iommu_groups') and \
+        os.listdir('/sys/kernel/iommu_groups')
+    if iommu:
+        t.check(True, 'a PCI device with the IOMMU off # SKIP this host has an IOMMU')
+    else:
+        t.check(r.returncode == 2 and 'IOMMU is off' in r.stdout and
+                (devs[0] if devs else '') in r.stdout,
+                'check refuses a PCI device on a host without an IOMMU, naming it',
+                r.stdout)
+    subprocess.run(['rm', '-rf', tmp])
+    t.finish()
+    return 1 if t.failed else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
