@@ -29,6 +29,15 @@ static int agent_connect(const char *path, long long deadline)
 		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 		if (fd < 0)
 			return -errno;
+		/* connect() and send() wait at most until the deadline: a guest
+		 * that stops reading fills the socket, and a busy chardev's
+		 * backlog makes connect() wait. */
+		long long left = deadline - now_ms();
+		if (left < 1000)
+			left = 1000;
+		struct timeval tv = { .tv_sec = left / 1000,
+				      .tv_usec = (left % 1000) * 1000 };
+		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 		if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0)
 			return fd;
 		int e = errno;
@@ -183,25 +192,45 @@ int agent_send_config(const char *path, const char *config, int timeout_ms,
 	int fd = agent_connect(path, deadline);
 	if (fd < 0)
 		return fd;
+	/* An id per update: an answer to an earlier update the host gave up
+	 * on (still queued in the guest) is not taken for this one's. */
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	char id[32], ok[48], bad[48];
+	snprintf(id, sizeof(id), "%lx%lx", (long)ts.tv_sec, (long)ts.tv_nsec);
+	int n_ok = snprintf(ok, sizeof(ok), "UPDATED %s ", id);
+	int n_bad = snprintf(bad, sizeof(bad), "UPDATE-ERROR %s ", id);
+	struct { char *data; size_t len; } msg = { 0 };
 	int rc = 0;
-	for (const char *p = config; *p && !rc;) {
+	/* Each line costs at most 13 bytes more ("CONFIG-LINE " and "\n"),
+	 * and there are at most strlen + 1 lines. */
+	msg.data = malloc((strlen(config) + 1) * 14 + 64);
+	if (!msg.data) {
+		close(fd);
+		return -ENOMEM;
+	}
+	msg.len = (size_t)sprintf(msg.data, "CONFIG-BEGIN %s\n", id);
+	for (const char *p = config; *p;) {
 		size_t n = strcspn(p, "\n");
-		char line[AGENT_LINE_MAX + 16];
-		int w = snprintf(line, sizeof(line), "CONFIG-LINE %.*s\n", (int)n, p);
-		if (w < 0 || (size_t)w >= sizeof(line))
+		if (n > AGENT_LINE_MAX) {
 			rc = -E2BIG;
-		else if (send(fd, line, (size_t)w, MSG_NOSIGNAL) != w)
-			rc = -EIO;
+			break;
+		}
+		msg.len += (size_t)sprintf(msg.data + msg.len, "CONFIG-LINE %.*s\n",
+					   (int)n, p);
 		p += n + (p[n] == '\n');
 	}
-	if (!rc && send(fd, "CONFIG-END\n", 11, MSG_NOSIGNAL) != 11)
+	msg.len += (size_t)sprintf(msg.data + msg.len, "CONFIG-END\n");
+	/* One send, bounded by SO_SNDTIMEO (agent_connect). */
+	if (!rc && send(fd, msg.data, msg.len, MSG_NOSIGNAL) != (ssize_t)msg.len)
 		rc = -EIO;
+	free(msg.data);
 	struct line_reader r = { .fd = fd };
 	int got = 0;
 	while (!rc && (got = read_line(&r, deadline, reply, reply_len)) > 0) {
-		if (strncmp(reply, "UPDATED", 7) == 0)
+		if (!strncmp(reply, ok, (size_t)n_ok))
 			break;
-		if (strncmp(reply, "UPDATE-ERROR", 12) == 0) {
+		if (!strncmp(reply, bad, (size_t)n_bad)) {
 			rc = -EIO;
 			break;
 		}

@@ -90,10 +90,18 @@ static int cmd_logs(struct orch *o, const char *vm)
 		fprintf(stderr, "bulkhead: %s: %s\n", path, strerror(errno));
 		return 1;
 	}
+	/* The guest wrote it: only printable ASCII, tabs and newlines reach
+	 * the terminal (no escape sequences). */
 	char buf[65536];
 	size_t n;
-	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-		fwrite(buf, 1, n, stdout);
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0) {
+		size_t kept = 0;
+		for (size_t i = 0; i < n; i++)
+			if ((buf[i] >= 0x20 && buf[i] < 0x7f) || buf[i] == '\n' ||
+			    buf[i] == '\t')
+				buf[kept++] = buf[i];
+		fwrite(buf, 1, kept, stdout);
+	}
 	fclose(f);
 	return 0;
 }
@@ -264,8 +272,9 @@ int main(int argc, char **argv)
 			o.json = true;
 		rc = cmd_status(&o);
 	} else if (!strcmp(cmd, "check")) {
-		bool show = argc > 2 && !strcmp(argv[1], "--show");
-		rc = need(argc, 2, cmd) ? 2 : cmd_check(&o, argv[show ? 2 : 1], show);
+		bool show = argc > 1 && !strcmp(argv[1], "--show");
+		rc = need(argc, show ? 3 : 2, cmd) ? 2 :
+			cmd_check(&o, argv[show ? 2 : 1], show);
 	}
 	else if (!strcmp(cmd, "console"))
 		rc = need(argc, 2, cmd) ? 2 : cmd_console(&o, argv[1]);

@@ -35,10 +35,11 @@ int run_command(char *const argv[], char *err, size_t err_len)
 		snprintf(err, err_len, "%s: %s", argv[0], strerror(rc));
 		return -rc;
 	}
-	int status;
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+	int status = 0;
+	pid_t got;
+	while ((got = waitpid(pid, &status, 0)) < 0 && errno == EINTR)
 		;
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+	if (got == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
 		close(out);
 		return 0;
 	}

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -72,24 +73,38 @@ static void remember(struct run *r, enum undo_kind kind, const char *a,
 	snprintf(u->b, sizeof(u->b), "%s", b ? b : "");
 }
 
-static int remove_tree(const char *path)
+/* Removes the tree under directory DIRFD (which it closes). Relative to
+ * open directories and never following a link: sock/ belongs to QEMU's
+ * user, and a link planted there must not steer root's deletes. */
+static void remove_under(int dirfd)
 {
-	DIR *d = opendir(path);
-	if (!d)
-		return errno == ENOENT ? 0 : -errno;
+	DIR *d = fdopendir(dirfd);
+	if (!d) {
+		close(dirfd);
+		return;
+	}
 	struct dirent *e;
 	while ((e = readdir(d))) {
 		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
 			continue;
-		char sub[PATH_MAX];
-		snprintf(sub, sizeof(sub), "%s/%s", path, e->d_name);
-		struct stat st;
-		if (lstat(sub, &st) == 0 && S_ISDIR(st.st_mode))
-			remove_tree(sub);
-		else
-			unlink(sub);
+		int sub = openat(dirfd, e->d_name, O_RDONLY | O_DIRECTORY |
+				 O_NOFOLLOW | O_CLOEXEC);
+		if (sub >= 0) {
+			remove_under(sub);
+			unlinkat(dirfd, e->d_name, AT_REMOVEDIR);
+		} else {
+			unlinkat(dirfd, e->d_name, 0);
+		}
 	}
 	closedir(d);
+}
+
+static int remove_tree(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	remove_under(fd);
 	return rmdir(path) < 0 ? -errno : 0;
 }
 
@@ -316,9 +331,17 @@ int orch_validate(struct orch *o, const char *path, struct topology **topo)
 	}
 	rc = plan_check(*topo, err, sizeof(err));
 	for (unsigned i = 0; !rc && i < (*topo)->driver_vms_count; i++) {
-		char *cfg = sysnet_config(*topo, &(*topo)->driver_vms[i], err,
-					  sizeof(err));
+		const struct topo_driver_vm *d = &(*topo)->driver_vms[i];
+		char *cfg = sysnet_config(*topo, d, err, sizeof(err));
 		rc = cfg ? 0 : -ENOTSUP;
+		/* sys-net's bk-config takes at most 16 KiB (MAX_BYTES). */
+		if (cfg && strlen(cfg) > 16384) {
+			snprintf(err, sizeof(err), "%s: driver VM %s: its sys-net"
+				 " configuration would be %zu bytes, more than the"
+				 " 16384 it takes: fewer firewall rules or app VMs",
+				 (*topo)->path, d->name, strlen(cfg));
+			rc = -E2BIG;
+		}
 		free(cfg);
 	}
 	if (!rc)
@@ -588,6 +611,8 @@ static int prepare_taps(struct run *r, const struct topo_driver_vm *drv,
 			remember(r, UNDO_NETNS, dev->netns, NULL);
 			json_object_array_add(made_list(made, "netns"),
 					      json_object_new_string(dev->netns));
+			/* At once: an interrupted up must not forget it. */
+			made_write(&r->dirs, made);
 		}
 		/* A tap left by a VM that is gone is stale: QEMU must open a
 		 * fresh one in the host's namespace. */
@@ -637,6 +662,7 @@ static int bind_pci(struct run *r, const struct topo_driver_vm *drv,
 			json_object_object_add(e, "pci", json_object_new_string(bdf));
 			json_object_object_add(e, "driver", json_object_new_string(prev));
 			json_object_array_add(made_list(made, "vfio"), e);
+			made_write(&r->dirs, made);
 		}
 	}
 	return 0;
@@ -694,24 +720,40 @@ static bool live_update(struct run *r, const struct topo_driver_vm *drv,
 	    VIRT_RUNNING)
 		return false;
 	xml_path(r, drv->name, xpath, sizeof(xpath));
-	snprintf(prev_path, sizeof(prev_path), "%s/topology.yaml", r->dirs.state);
+	snprintf(prev_path, sizeof(prev_path), "%s/%s.yaml", r->dirs.state,
+		 r->topo->name);
 	char *old_xml = read_text(xpath);
 	struct topology *prev = NULL;
 	bool ok = old_xml && !topology_load(prev_path, &prev, why, sizeof(why));
-	const struct topo_driver_vm *pd = ok ? topology_driver_vm(prev, drv->name) : NULL;
-	char *prev_xml = NULL;
-	if (pd) {
-		struct domain_env env = { r->o->image_dir, &r->dirs, r->accel };
-		prev_xml = domain_xml_driver_vm(prev, pd, &env, why, sizeof(why));
-	}
 	const char *was[TOPO_MAX_APP_VMS], *now[TOPO_MAX_APP_VMS];
-	unsigned nwas = prev ? served(prev, drv->name, was) : 0;
+	unsigned nwas = ok ? served(prev, drv->name, was) : 0;
 	unsigned nnow = served(r->topo, drv->name, now);
-	ok = prev_xml && !strcmp(prev_xml, old_xml) && nnow >= nwas;
+	ok = ok && nnow >= nwas;
 	for (unsigned i = 0; ok && i < nwas; i++)
 		ok = !strcmp(was[i], now[i]);
+	/* The domain this file gives DRV without the added app VMs must be
+	 * exactly the running one: then nothing but the additions changed
+	 * (not its memory, devices, namespace or bridge). */
+	struct topo_app_vm kept[TOPO_MAX_APP_VMS];
+	struct topology base = *r->topo;
+	base.app_vms = kept;
+	base.app_vms_count = 0;
+	for (unsigned i = 0; ok && i < r->topo->app_vms_count; i++) {
+		const struct topo_app_vm *a = &r->topo->app_vms[i];
+		bool added = false;
+		for (unsigned j = nwas; j < nnow; j++)
+			added |= !strcmp(now[j], a->name);
+		if (!added)
+			kept[base.app_vms_count++] = *a;
+	}
+	char *base_xml = NULL;
+	if (ok) {
+		struct domain_env env = { r->o->image_dir, &r->dirs, r->accel };
+		base_xml = domain_xml_driver_vm(&base, drv, &env, why, sizeof(why));
+	}
+	ok = ok && base_xml && !strcmp(base_xml, old_xml);
 	free(old_xml);
-	free(prev_xml);
+	free(base_xml);
 	topology_free(prev);
 	if (!ok) {
 		printf("up: %s: its devices or downstreams changed other than by"
@@ -779,8 +821,9 @@ static int start_driver_vm(struct run *r, const struct topo_driver_vm *drv,
 		goto out;
 	}
 	char topo_name[64];
-	if (virt_domain_state(r->o->conn, domain, topo_name, sizeof(topo_name)) ==
-	    VIRT_RUNNING)
+	enum virt_state before = virt_domain_state(r->o->conn, domain, topo_name,
+						   sizeof(topo_name));
+	if (before == VIRT_RUNNING)
 		printf("up: %s: its configuration changed; restarting it\n",
 		       drv->name);
 	rc = virt_domain_stop(r->o->conn, domain, false, r->err, sizeof(r->err));
@@ -794,17 +837,23 @@ static int start_driver_vm(struct run *r, const struct topo_driver_vm *drv,
 	fflush(stdout);
 	rc = virt_domain_define_start(r->o->conn, domain, xml, r->err,
 				      sizeof(r->err));
-	bool heard = false;
+	bool heard = false, start_failed = rc != 0;
+	/* Rollback removes what this run made, not a domain it restarted. */
+	bool made_here = before == VIRT_ABSENT;
 	if (!rc) {
-		remember(r, UNDO_DOMAIN, domain, NULL);
+		if (made_here)
+			remember(r, UNDO_DOMAIN, domain, NULL);
 		rc = move_taps(r, drv);
 		rc = rc ? rc : wait_driver_vm(r, drv, t0, &heard);
 	} else if (!r->accel_probation) {
 		goto out;
-	} else {
+	} else if (made_here) {
 		remember(r, UNDO_DOMAIN, domain, NULL); /* replaced below */
 	}
-	if (rc && r->accel_probation && !heard) {
+	/* Only a start that fails or a guest that stays silent is KVM's
+	 * fault; a missing bridge or a refused configuration is not. */
+	if (rc && r->accel_probation && !heard &&
+	    (start_failed || rc == -ETIMEDOUT)) {
 		/* A guest that cannot start or says nothing under KVM hangs
 		 * there (nested hosts): TCG from now on, on this host. */
 		char why[300];
@@ -819,7 +868,8 @@ static int start_driver_vm(struct run *r, const struct topo_driver_vm *drv,
 		snprintf(r->accel_reason, sizeof(r->accel_reason), "%s", why);
 		free(xml);
 		xml = NULL;
-		r->undo_count--; /* the domain is replaced below */
+		if (made_here)
+			r->undo_count--; /* the domain is replaced below */
 		rc = virt_domain_stop(r->o->conn, domain, true, r->err, sizeof(r->err));
 		if (!rc)
 			rc = start_driver_vm(r, drv, made);
@@ -854,10 +904,14 @@ static int start_app_vm(struct run *r, const struct topo_app_vm *app,
 	} else {
 		printf("up: %s: starting\n", app->name);
 		fflush(stdout);
+		char owner[64];
+		bool made_here = virt_domain_state(r->o->conn, domain, owner,
+						   sizeof(owner)) == VIRT_ABSENT;
 		rc = virt_domain_define_start(r->o->conn, domain, xml, r->err,
 					      sizeof(r->err));
 		if (!rc) {
-			remember(r, UNDO_DOMAIN, domain, NULL);
+			if (made_here)
+				remember(r, UNDO_DOMAIN, domain, NULL);
 			xml_path(r, app->name, xpath, sizeof(xpath));
 			rc = write_file(xpath, xml, 0644);
 			*started = true;
@@ -893,34 +947,44 @@ static int wait_app_vm(struct run *r, const struct topo_app_vm *app, double t0)
 	return 0;
 }
 
+/* A VM the file no longer has: its domain, if it is this topology's. */
+static void remove_domain(struct run *r, const char *name)
+{
+	char domain[128], owner[64], err[ERR_LEN];
+	plan_domain_name(name, domain, sizeof(domain));
+	if (virt_domain_state(r->o->conn, domain, owner, sizeof(owner)) ==
+	    VIRT_ABSENT || strcmp(owner, r->topo->name) != 0)
+		return;
+	printf("up: %s: no longer in the file; removing it\n", name);
+	if (virt_domain_stop(r->o->conn, domain, true, err, sizeof(err)))
+		fprintf(stderr, "bulkhead: %s\n", err);
+}
+
 /* Domains of this topology's earlier run that the file no longer has. */
 static void remove_dropped(struct run *r)
 {
 	char prev_path[PATH_MAX], err[ERR_LEN];
-	snprintf(prev_path, sizeof(prev_path), "%s/topology.yaml", r->dirs.state);
+	snprintf(prev_path, sizeof(prev_path), "%s/%s.yaml", r->dirs.state,
+		 r->topo->name);
 	struct topology *prev;
 	if (access(prev_path, R_OK) || topology_load(prev_path, &prev, err,
 						     sizeof(err)))
 		return;
-	for (unsigned i = 0; i < prev->app_vms_count; i++) {
-		const char *name = prev->app_vms[i].name;
-		if (topology_app_vm(r->topo, name))
-			continue;
-		char domain[128];
-		plan_domain_name(name, domain, sizeof(domain));
-		printf("up: %s: no longer in the file; removing it\n", name);
-		if (virt_domain_stop(r->o->conn, domain, true, err, sizeof(err)))
-			fprintf(stderr, "bulkhead: %s\n", err);
-	}
+	for (unsigned i = 0; i < prev->app_vms_count; i++)
+		if (!topology_app_vm(r->topo, prev->app_vms[i].name))
+			remove_domain(r, prev->app_vms[i].name);
 	for (unsigned i = 0; i < prev->driver_vms_count; i++) {
-		const char *name = prev->driver_vms[i].name;
-		if (topology_driver_vm(r->topo, name))
+		const struct topo_driver_vm *d = &prev->driver_vms[i];
+		if (topology_driver_vm(r->topo, d->name))
 			continue;
-		char domain[128];
-		plan_domain_name(name, domain, sizeof(domain));
-		printf("up: %s: no longer in the file; removing it\n", name);
-		if (virt_domain_stop(r->o->conn, domain, true, err, sizeof(err)))
-			fprintf(stderr, "bulkhead: %s\n", err);
+		remove_domain(r, d->name);
+		for (unsigned j = 0; j < d->devices_count; j++) {
+			if (d->devices[j].emulated == TOPO_EMULATED_NONE)
+				continue;
+			char tap[PLAN_IFNAME_MAX + 1];
+			plan_tap_name(prev, d->name, j, tap);
+			delete_tap(tap, d->devices[j].netns);
+		}
 	}
 	topology_free(prev);
 }
@@ -966,13 +1030,39 @@ static int run_init(struct run *r, struct orch *o, struct topology *topo)
 	return 0;
 }
 
+/* One bulkhead command at a time per topology (up, down, start, stop):
+ * STATE_ROOT/.NAME.lock, held until the command exits. */
+static int topology_lock(struct orch *o, const char *name)
+{
+	char path[PATH_MAX];
+	if (mkdir(o->state_root, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	snprintf(path, sizeof(path), "%s/.%s.lock", o->state_root, name);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		fprintf(stderr, "bulkhead: waiting for another bulkhead command on"
+			" topology %s\n", name);
+		if (flock(fd, LOCK_EX) < 0) {
+			close(fd);
+			return -errno;
+		}
+	}
+	return fd;
+}
+
 int cmd_up(struct orch *o, const char *path)
 {
 	struct topology *topo;
 	if (orch_validate(o, path, &topo))
 		return 2;
-	struct run *r = malloc(sizeof(*r));
+	int lock = topology_lock(o, topo->name);
+	struct run *r = lock >= 0 ? malloc(sizeof(*r)) : NULL;
 	if (!r) {
+		fprintf(stderr, "bulkhead: %s\n", strerror(lock < 0 ? -lock : ENOMEM));
+		if (lock >= 0)
+			close(lock);
 		topology_free(topo);
 		return 1;
 	}
@@ -1005,7 +1095,7 @@ int cmd_up(struct orch *o, const char *path)
 			rc = wait_app_vm(r, &topo->app_vms[i], app_t0);
 	if (!rc) {
 		char copy[PATH_MAX];
-		snprintf(copy, sizeof(copy), "%s/topology.yaml", r->dirs.state);
+		snprintf(copy, sizeof(copy), "%s/%s.yaml", r->dirs.state, topo->name);
 		rc = copy_file(path, copy);
 		if (rc)
 			snprintf(r->err, sizeof(r->err), "%s: %s", copy, strerror(-rc));
@@ -1022,6 +1112,7 @@ int cmd_up(struct orch *o, const char *path)
 out:
 	free(r);
 	topology_free(topo);
+	close(lock);
 	return rc;
 }
 
@@ -1039,8 +1130,15 @@ int cmd_down(struct orch *o, const char *path)
 	}
 	struct plan_dirs dirs;
 	plan_dirs(o->state_root, o->log_root, named, &dirs);
+	int lock = topology_lock(o, named->name);
+	if (lock < 0) {
+		fprintf(stderr, "bulkhead: lock: %s\n", strerror(-lock));
+		topology_free(named);
+		return 1;
+	}
 	char applied_path[PATH_MAX];
-	snprintf(applied_path, sizeof(applied_path), "%s/topology.yaml", dirs.state);
+	snprintf(applied_path, sizeof(applied_path), "%s/%s.yaml", dirs.state,
+		 named->name);
 	struct topology *topo = named;
 	struct topology *applied = NULL;
 	if (access(applied_path, R_OK) == 0 &&
@@ -1049,6 +1147,7 @@ int cmd_down(struct orch *o, const char *path)
 	if (orch_connect(o)) {
 		topology_free(named);
 		topology_free(applied);
+		close(lock);
 		return 1;
 	}
 	int failures = 0;
@@ -1117,11 +1216,15 @@ int cmd_down(struct orch *o, const char *path)
 		}
 	}
 	json_object_put(made);
-	remove_tree(dirs.state);
+	/* After a failure the record stays, so down can be run again. */
+	if (!failures)
+		remove_tree(dirs.state);
 	printf("down: topology %s is down%s\n", topo->name,
-	       failures ? " (with errors above)" : "");
+	       failures ? " (with errors above; its state is kept for another"
+	       " down)" : "");
 	topology_free(named);
 	topology_free(applied);
+	close(lock);
 	return failures ? 1 : 0;
 }
 
@@ -1137,8 +1240,8 @@ int orch_find_vm(struct orch *o, const char *vm, struct topology **topo)
 		if (e->d_name[0] == '.')
 			continue;
 		char path[PATH_MAX];
-		snprintf(path, sizeof(path), "%s/%s/topology.yaml", o->state_root,
-			 e->d_name);
+		snprintf(path, sizeof(path), "%s/%s/%s.yaml", o->state_root,
+			 e->d_name, e->d_name);
 		struct topology *t;
 		if (access(path, R_OK) || topology_load(path, &t, err, sizeof(err)))
 			continue;
@@ -1163,8 +1266,9 @@ int cmd_start(struct orch *o, const char *vm)
 	struct topology *topo;
 	if (orch_find_vm(o, vm, &topo))
 		return 2;
-	struct run *r = malloc(sizeof(*r));
-	int rc = r ? run_init(r, o, topo) : -ENOMEM;
+	int lock = topology_lock(o, topo->name);
+	struct run *r = calloc(1, sizeof(*r));
+	int rc = lock < 0 ? lock : r ? run_init(r, o, topo) : -ENOMEM;
 	if (!rc && orch_connect(o))
 		rc = -EIO;
 	rc = rc ? rc : decide_accel(r);
@@ -1191,6 +1295,8 @@ int cmd_start(struct orch *o, const char *vm)
 	}
 	free(r);
 	topology_free(topo);
+	if (lock >= 0)
+		close(lock);
 	return rc ? 1 : 0;
 }
 

@@ -92,7 +92,10 @@ static json_object *vm_json(struct orch *o, const char *name, const char *role,
 static json_object *topology_json(struct orch *o, const char *dir_name)
 {
 	char path[PATH_MAX], err[1024];
-	snprintf(path, sizeof(path), "%s/%s/topology.yaml", o->state_root, dir_name);
+	/* The file as up applied it, named after the topology: loaded from
+	 * there, it keeps its name even when the name came from the file's. */
+	snprintf(path, sizeof(path), "%s/%s/%s.yaml", o->state_root, dir_name,
+		 dir_name);
 	struct topology *topo;
 	if (access(path, R_OK) || topology_load(path, &topo, err, sizeof(err)))
 		return NULL;

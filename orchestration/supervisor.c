@@ -338,8 +338,15 @@ static int lock_pidfile(const char *state_dir)
 	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return -errno;
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+	/* supervisor_pid() holds the lock shared for an instant to look:
+	 * that is not another supervisor, so try for a second. */
+	int tries = 0;
+	while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
 		int e = errno;
+		if (e == EWOULDBLOCK && ++tries < 50) {
+			usleep(20000);
+			continue;
+		}
 		close(fd);
 		return e == EWOULDBLOCK ? -EALREADY : -e;
 	}
@@ -431,6 +438,11 @@ int supervisor_run(const char *state_dir)
 		write_state(&sv);
 	}
 	say("stopping %u links", sv.count);
+	/* All at once, then wait: one slow link must not hold up the rest
+	 * past the patience of whoever stops the supervisor. */
+	for (unsigned i = 0; i < sv.count; i++)
+		if (sv.workers[i].pid > 0)
+			kill(sv.workers[i].pid, SIGTERM);
 	for (unsigned i = 0; i < sv.count; i++)
 		if (sv.workers[i].pid > 0)
 			stop_pid(sv.workers[i].pid);

@@ -18,6 +18,8 @@ joins br0) and app VM t-work; later t-personal is added. Checks:
   (from a server that sends it over 16 s):
   sys-net is not restarted (same domain id), its downstream is hot-plugged,
   the download completes byte-exact; t-personal reaches outside, not t-work;
+- a talk pair added: sys-net updated live again, and now t-personal reaches
+  t-work;
 - stop / start of one app VM while the rest runs;
 - kill -9 of a link: the supervisor restarts it, status counts it, traffic
   flows again;
@@ -74,6 +76,9 @@ PERSONAL = '''  - name: t-personal
     net: t-net
     mac: "52:54:00:79:01:02"
     ip: 10.201.2.2/24
+'''
+TALK = '''talk:
+  - [t-work, t-personal]
 '''
 # sys-net's uplink asks for DHCP in a namespace where nobody answers.
 TOPO_ROLLBACK = '''version: 1
@@ -284,7 +289,7 @@ def taps_left():
 
 
 def main():
-    t = Tap(38)
+    t = Tap(40)
     e = Env()
     state_dir = e.env['BULKHEAD_STATE_DIR']
     t.check(ensure_libvirtd(), 'libvirtd runs (started by the harness if not)')
@@ -399,6 +404,20 @@ def main():
         r = e.bk('exec', 't-personal', 'ping -c 2 -W 1 10.201.1.2')
         t.check(r.returncode != 0, 't-personal cannot ping t-work', r.stdout)
 
+        # 4b. A talk pair added: applied live (no hot-plug, no restart).
+        path3 = e.write('topo3.yaml', base + PERSONAL + TALK)
+        u4 = e.bk('up', path3)
+        t.check(u4.returncode == 0 and 'applied live' in u4.stdout and
+                'hot-plugged' not in u4.stdout and
+                domid('bulkhead-t-net') == ids['bulkhead-t-net'],
+                'up with talk [t-work, t-personal]: sys-net updated live, not'
+                ' restarted', u4.stdout)
+        r = e.bk('exec', 't-personal', 'ping -c 2 -W 2 10.201.1.2 && wget -q -O -'
+                 ' http://10.201.1.2/test.bin | sha256sum')
+        t.check(r.returncode == 0 and ' 0% packet loss' in r.stdout,
+                't-personal now reaches t-work (ping, HTTP)', r.stdout)
+        path2 = path3
+
         # 5. stop / start one VM.
         r = e.bk('stop', 't-personal')
         t.check(r.returncode == 0 and domains('bulkhead-t-').get(
@@ -471,7 +490,7 @@ def main():
     except Exception as ex:  # a failure in a step: the rest is not reached
         t.diag('error: %r' % ex)
     finally:
-        for topo in ('topo2.yaml', 'topo.yaml', 'rollback.yaml'):
+        for topo in ('topo3.yaml', 'topo2.yaml', 'topo.yaml', 'rollback.yaml'):
             p = os.path.join(e.tmp, topo)
             if os.path.exists(p) and (domains('bulkhead-t-') or domains('bulkhead-rb-')):
                 e.bk('down', p)
