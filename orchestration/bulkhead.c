@@ -178,6 +178,35 @@ static int cmd_demo(struct orch *o, int argc, char **argv)
 	return 1;
 }
 
+/* For the supervisor: whether driver VM VM's domain runs. */
+static int domain_running(void *ctx, const char *vm)
+{
+	struct orch *o = ctx;
+	if (o->conn && virConnectIsAlive(o->conn) != 1) {
+		virConnectClose(o->conn);
+		o->conn = NULL;
+	}
+	if (orch_connect(o))
+		return -1;
+	char domain[128];
+	plan_domain_name(vm, domain, sizeof(domain));
+	enum virt_state s = virt_domain_state(o->conn, domain, NULL, 0);
+	return s == VIRT_STOPPED ? 0 : s == VIRT_RUNNING ? 1 : -1;
+}
+
+static int cmd_supervise(struct orch *o, const char *state_dir)
+{
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n <= 0)
+		return supervisor_run(state_dir, NULL);
+	self[n] = '\0';
+	char *restart[] = { self, "--connect", (char *)o->uri, "start",
+			    "--if-wanted", NULL };
+	struct supervisor_vms vms = { domain_running, o, restart };
+	return supervisor_run(state_dir, &vms);
+}
+
 static int need(int argc, int want, const char *cmd)
 {
 	if (argc >= want)
@@ -263,8 +292,12 @@ int main(int argc, char **argv)
 		rc = need(argc, 2, cmd) ? 2 : cmd_up(&o, argv[1]);
 	else if (!strcmp(cmd, "down"))
 		rc = need(argc, 2, cmd) ? 2 : cmd_down(&o, argv[1]);
-	else if (!strcmp(cmd, "start"))
-		rc = need(argc, 2, cmd) ? 2 : cmd_start(&o, argv[1]);
+	else if (!strcmp(cmd, "start")) {
+		/* --if-wanted (the supervisor's): only while it should run. */
+		bool if_wanted = argc > 1 && !strcmp(argv[1], "--if-wanted");
+		rc = need(argc, if_wanted ? 3 : 2, cmd) ? 2 :
+			cmd_start(&o, argv[if_wanted ? 2 : 1], if_wanted);
+	}
 	else if (!strcmp(cmd, "stop"))
 		rc = need(argc, 2, cmd) ? 2 : cmd_stop(&o, argv[1]);
 	else if (!strcmp(cmd, "status")) {
@@ -286,7 +319,7 @@ int main(int argc, char **argv)
 		rc = cmd_demo(&o, argc - 1, argv + 1);
 	else if (!strcmp(cmd, "supervise"))
 		/* Internal: the link supervisor up starts (supervisor.h). */
-		rc = need(argc, 2, cmd) ? 2 : supervisor_run(argv[1]);
+		rc = need(argc, 2, cmd) ? 2 : cmd_supervise(&o, argv[1]);
 	else {
 		fprintf(stderr, "bulkhead: unknown command '%s'\n%s", cmd, usage);
 		rc = 2;

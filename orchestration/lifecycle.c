@@ -212,6 +212,30 @@ static int made_write(const struct plan_dirs *dirs, json_object *made)
 	return json_object_to_file_ext(path, made, JSON_C_TO_STRING_PRETTY) ? -EIO : 0;
 }
 
+/* --- keep-running: driver VMs the supervisor restarts when they die ---- */
+
+static void keep_running(const struct plan_dirs *dirs, const char *vm, bool on)
+{
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/keep-running", dirs->state);
+	mkdir(path, 0755);
+	snprintf(path, sizeof(path), "%s/keep-running/%s", dirs->state, vm);
+	if (on) {
+		int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+		if (fd >= 0)
+			close(fd);
+	} else {
+		unlink(path);
+	}
+}
+
+static bool wanted_running(const struct plan_dirs *dirs, const char *vm)
+{
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/keep-running/%s", dirs->state, vm);
+	return access(path, F_OK) == 0;
+}
+
 /* --- files --------------------------------------------------------------- */
 
 static int write_file(const char *path, const char *text, mode_t mode)
@@ -499,9 +523,10 @@ static int spawn_supervisor(struct run *r)
 		ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 		if (n > 0) {
 			self[n] = '\0';
-			execl(self, self, "supervise", r->dirs.state, (char *)NULL);
+			execl(self, self, "--connect", r->o->uri, "supervise",
+			      r->dirs.state, (char *)NULL);
 		}
-		_exit(supervisor_run(r->dirs.state));
+		_exit(supervisor_run(r->dirs.state, NULL));
 	}
 	waitpid(pid, NULL, 0);
 	for (int i = 0; i < 100; i++) {
@@ -1101,6 +1126,8 @@ int cmd_up(struct orch *o, const char *path)
 			snprintf(r->err, sizeof(r->err), "%s: %s", copy, strerror(-rc));
 		else
 			rc = made_write(&r->dirs, made);
+		for (unsigned i = 0; !rc && i < topo->driver_vms_count; i++)
+			keep_running(&r->dirs, topo->driver_vms[i].name, true);
 	}
 	json_object_put(made);
 	if (rc) {
@@ -1151,6 +1178,9 @@ int cmd_down(struct orch *o, const char *path)
 		return 1;
 	}
 	int failures = 0;
+	/* First, so the supervisor restarts nothing while down runs. */
+	for (unsigned i = 0; i < topo->driver_vms_count; i++)
+		keep_running(&dirs, topo->driver_vms[i].name, false);
 	const char *names[TOPO_MAX_DRIVER_VMS + TOPO_MAX_APP_VMS];
 	unsigned n = 0;
 	for (unsigned i = 0; i < topo->app_vms_count; i++)
@@ -1261,7 +1291,7 @@ int orch_find_vm(struct orch *o, const char *vm, struct topology **topo)
 	return 0;
 }
 
-int cmd_start(struct orch *o, const char *vm)
+int cmd_start(struct orch *o, const char *vm, bool if_wanted)
 {
 	struct topology *topo;
 	if (orch_find_vm(o, vm, &topo))
@@ -1271,6 +1301,14 @@ int cmd_start(struct orch *o, const char *vm)
 	int rc = lock < 0 ? lock : r ? run_init(r, o, topo) : -ENOMEM;
 	if (!rc && orch_connect(o))
 		rc = -EIO;
+	if (!rc && if_wanted && (!topology_driver_vm(topo, vm) ||
+				 !wanted_running(&r->dirs, vm))) {
+		/* Stopped or taken down meanwhile: nothing to restart. */
+		free(r);
+		topology_free(topo);
+		close(lock);
+		return 0;
+	}
 	rc = rc ? rc : decide_accel(r);
 	if (!rc) {
 		json_object *made = made_read(&r->dirs);
@@ -1284,6 +1322,8 @@ int cmd_start(struct orch *o, const char *vm)
 				rc = wait_app_vm(r, app, t0);
 		} else {
 			rc = start_driver_vm(r, drv, made);
+			if (!rc)
+				keep_running(&r->dirs, drv->name, true);
 		}
 		if (!rc)
 			rc = made_write(&r->dirs, made);
@@ -1308,6 +1348,9 @@ int cmd_stop(struct orch *o, const char *vm)
 		return 2;
 	int rc = orch_connect(o) ? -EIO : 0;
 	plan_domain_name(vm, domain, sizeof(domain));
+	struct plan_dirs dirs;
+	plan_dirs(o->state_root, o->log_root, topo, &dirs);
+	keep_running(&dirs, vm, false);
 	if (!rc) {
 		/* Stopped, still defined: virsh list --all shows it, and
 		 * bulkhead start brings it back. Its link keeps running, so

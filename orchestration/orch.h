@@ -26,7 +26,8 @@ int orch_connect(struct orch *o);
 
 int cmd_up(struct orch *o, const char *path);
 int cmd_down(struct orch *o, const char *path);
-int cmd_start(struct orch *o, const char *vm);
+/* IF_WANTED: only if VM is in keep-running/ (the supervisor's restart). */
+int cmd_start(struct orch *o, const char *vm, bool if_wanted);
 int cmd_stop(struct orch *o, const char *vm);
 int cmd_status(struct orch *o);
 /* SHOW: print each driver VM's configuration and each domain's XML. */

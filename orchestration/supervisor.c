@@ -1,5 +1,6 @@
 #include "supervisor.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <json-c/json.h>
@@ -148,6 +149,11 @@ struct supervisor {
 	char binary[4096];
 	struct worker *workers;
 	unsigned count;
+	const struct supervisor_vms *vms;
+	pid_t vm_restart_pid;           /* a restart of a driver VM under way */
+	char vm_restarting[64];
+	unsigned vm_restarts;
+	long long next_vm_check_ms;
 };
 
 static long long now_ms(void)
@@ -223,6 +229,8 @@ static void write_state(struct supervisor *sv)
 		json_object_array_add(links, l);
 	}
 	json_object_object_add(root, "links", links);
+	json_object_object_add(root, "driver_vm_restarts",
+			       json_object_new_int((int)sv->vm_restarts));
 	char path[PATH_MAX];
 	snprintf(path, sizeof(path), "%s/links-state.json", sv->state_dir);
 	if (write_json_atomic(path, root))
@@ -299,11 +307,63 @@ static void reload(struct supervisor *sv)
 	link_set_free(&set);
 }
 
+/* Restarts a driver VM in keep-running/ whose domain is down. */
+static void check_vms(struct supervisor *sv)
+{
+	sv->next_vm_check_ms = now_ms() + SUPERVISOR_VM_CHECK_MS;
+	if (!sv->vms || sv->vm_restart_pid > 0)
+		return;
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof(dir), "%s/keep-running", sv->state_dir);
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	while (d && (e = readdir(d))) {
+		if (e->d_name[0] == '.' || strlen(e->d_name) >= sizeof(sv->vm_restarting))
+			continue;
+		if (sv->vms->running(sv->vms->ctx, e->d_name) != 0)
+			continue;
+		char *argv[16];
+		unsigned n = 0;
+		while (sv->vms->restart_argv[n] && n < 14) {
+			argv[n] = sv->vms->restart_argv[n];
+			n++;
+		}
+		argv[n++] = e->d_name;
+		argv[n] = NULL;
+		pid_t pid = fork();
+		if (pid == 0) {
+			sigset_t none;
+			sigemptyset(&none);
+			sigprocmask(SIG_SETMASK, &none, NULL);
+			execv(argv[0], argv);
+			_exit(127);
+		}
+		if (pid > 0) {
+			sv->vm_restart_pid = pid;
+			snprintf(sv->vm_restarting, sizeof(sv->vm_restarting), "%s",
+				 e->d_name);
+			sv->vm_restarts++;
+			say("%s: its domain is down; restarting it (pid %d)",
+			    e->d_name, (int)pid);
+		}
+		break;
+	}
+	if (d)
+		closedir(d);
+}
+
 static void reap(struct supervisor *sv)
 {
 	int status;
 	pid_t pid;
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (pid == sv->vm_restart_pid) {
+			say("%s: restart %s", sv->vm_restarting,
+			    WIFEXITED(status) && WEXITSTATUS(status) == 0 ?
+			    "done" : "failed (tried again shortly)");
+			sv->vm_restart_pid = 0;
+			continue;
+		}
 		for (unsigned i = 0; i < sv->count; i++) {
 			struct worker *w = &sv->workers[i];
 			if (w->pid != pid)
@@ -376,9 +436,9 @@ pid_t supervisor_pid(const char *state_dir)
 	return pid;
 }
 
-int supervisor_run(const char *state_dir)
+int supervisor_run(const char *state_dir, const struct supervisor_vms *vms)
 {
-	struct supervisor sv = { 0 };
+	struct supervisor sv = { .vms = vms };
 	snprintf(sv.state_dir, sizeof(sv.state_dir), "%s", state_dir);
 	int lock = lock_pidfile(state_dir);
 	if (lock < 0) {
@@ -417,8 +477,18 @@ int supervisor_run(const char *state_dir)
 		}
 		if (changed)
 			write_state(&sv);
+		if (sv.vms) {
+			if (now >= sv.next_vm_check_ms) {
+				unsigned before = sv.vm_restarts;
+				check_vms(&sv);
+				if (sv.vm_restarts != before)
+					write_state(&sv);
+			}
+			if (next < 0 || sv.next_vm_check_ms < next)
+				next = sv.next_vm_check_ms;
+		}
 		struct pollfd pfd = { .fd = sfd, .events = POLLIN };
-		int timeout = next < 0 ? -1 : (int)(next - now);
+		int timeout = next < 0 ? -1 : next > now ? (int)(next - now) : 0;
 		if (poll(&pfd, 1, timeout) <= 0)
 			continue;
 		struct signalfd_siginfo si;

@@ -12,6 +12,7 @@
 #define BULKHEAD_SUPERVISOR_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <sys/types.h>
 
 struct link_spec {
@@ -34,8 +35,22 @@ int link_set_read(const char *path, struct link_set *set, char *err,
 		  size_t err_len);
 void link_set_free(struct link_set *set);
 
-/* Runs the supervisor for STATE until SIGTERM; returns the exit status. */
-int supervisor_run(const char *state_dir);
+/* Driver VMs the supervisor keeps running: every VM_CHECK_MS it looks at
+ * each name in STATE/keep-running/ (up and start put them there, stop and
+ * down take them away) and, when RUNNING says its domain is down (killed,
+ * crashed), runs RESTART_ARGV followed by the name, one at a time. */
+#define SUPERVISOR_VM_CHECK_MS 2000
+
+struct supervisor_vms {
+	/* 1: runs; 0: stopped; < 0: unknown (leave it alone). */
+	int (*running)(void *ctx, const char *vm);
+	void *ctx;
+	char *const *restart_argv;      /* NULL-terminated */
+};
+
+/* Runs the supervisor for STATE until SIGTERM; returns the exit status.
+ * VMS may be NULL (links only). */
+int supervisor_run(const char *state_dir, const struct supervisor_vms *vms);
 
 /* The running supervisor's pid, or 0 when none holds the lock. */
 pid_t supervisor_pid(const char *state_dir);

@@ -24,6 +24,9 @@ joins br0) and app VM t-work; later t-personal is added. Checks:
 - kill -9 of a link: the supervisor restarts it, status counts it, traffic
   flows again (the time is printed), and a ping over the other link running
   across the kill loses no packet;
+- kill -9 of sys-net's QEMU: the supervisor restarts it, the app VMs stay
+  up and reach outside again (the time is printed); a stopped driver VM is
+  not restarted;
 - rollback: a topology whose sys-net never becomes ready (no DHCP on its
   uplink; --boot-timeout 20) fails and leaves nothing it made (domain,
   tap, the namespace it created, supervisor, state);
@@ -290,7 +293,7 @@ def taps_left():
 
 
 def main():
-    t = Tap(41)
+    t = Tap(44)
     e = Env()
     state_dir = e.env['BULKHEAD_STATE_DIR']
     t.check(ensure_libvirtd(), 'libvirtd runs (started by the harness if not)')
@@ -469,6 +472,41 @@ def main():
                 '40 packets received' in o.stdout,
                 'a ping over the other link across the kill lost nothing (40/40)',
                 o.stdout[-400:] if o else 'no result')
+        # 6b. kill -9 of the driver VM's QEMU: the supervisor restarts
+        # sys-net; the app VMs stay up and get through again.
+        net_id = domid('bulkhead-t-net')
+        work_id = domid('bulkhead-t-work')
+        q = sh('pgrep', '-f', 'guest=bulkhead-t-net,')
+        t_kill = time.monotonic()
+        for pid in q.stdout.split():
+            os.kill(int(pid), signal.SIGKILL)
+        back = None
+        while time.monotonic() - t_kill < 180:
+            if e.bk('exec', 't-work', 'ping -c 1 -W 1 %s' % OUT_IP).returncode == 0:
+                back = time.monotonic() - t_kill
+                break
+            time.sleep(0.5)
+        try:
+            with open(os.path.join(state_dir, 'bktest', 'links-state.json')) as f:
+                vm_restarts = json.load(f).get('driver_vm_restarts')
+        except (OSError, ValueError):
+            vm_restarts = None
+        t.check(q.stdout.strip() != '' and back is not None and vm_restarts == 1 and
+                domid('bulkhead-t-net') not in ('', net_id) and
+                domid('bulkhead-t-work') == work_id,
+                'sys-net killed (kill -9 of its QEMU): the supervisor restarts it,'
+                ' the app VMs stay up, t-work reaches outside %.1f s after the kill'
+                % (back or -1), 'restarts %s, ids %s -> %s' % (
+                    vm_restarts, net_id, domid('bulkhead-t-net')))
+        r = e.bk('stop', 't-net')
+        time.sleep(5)
+        t.check(r.returncode == 0 and domains('bulkhead-t-').get('bulkhead-t-net')
+                == 'shut off', 'a stopped driver VM stays stopped (no restart)',
+                r.stdout)
+        r = e.bk('start', 't-net')
+        t.check(r.returncode == 0 and domains('bulkhead-t-').get('bulkhead-t-net')
+                == 'running', 'start t-net brings it back', r.stdout)
+
         r = e.bk('logs', 't-work')
         t.check(r.returncode == 0 and 'BK-RESULT' in r.stdout,
                 'logs t-work shows its console', r.stdout[-300:])
