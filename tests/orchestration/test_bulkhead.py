@@ -19,7 +19,8 @@ joins br0) and app VM t-work; later t-personal is added. Checks:
   sys-net is not restarted (same domain id), its downstream is hot-plugged,
   the download completes byte-exact; t-personal reaches outside, not t-work;
 - a talk pair added: sys-net updated live again, and now t-personal reaches
-  t-work;
+  t-work; sys-net's memory changed: restarted instead (and t-work gets
+  through again);
 - stop / start of one app VM while the rest runs;
 - kill -9 of a link: the supervisor restarts it, status counts it, traffic
   flows again (the time is printed), and a ping over the other link running
@@ -293,7 +294,7 @@ def taps_left():
 
 
 def main():
-    t = Tap(44)
+    t = Tap(45)
     e = Env()
     state_dir = e.env['BULKHEAD_STATE_DIR']
     t.check(ensure_libvirtd(), 'libvirtd runs (started by the harness if not)')
@@ -422,6 +423,22 @@ def main():
                 't-personal now reaches t-work (ping, HTTP)', r.stdout)
         path2 = path3
 
+        # 4c. sys-net's own settings changed (memory): not a live update,
+        # a restart, and the app VMs get through again.
+        path4 = e.write('topo4.yaml', (base + PERSONAL + TALK).replace(
+            '    kind: net\n', '    kind: net\n    memory: 112\n', 1))
+        u5 = e.bk('up', path4)
+        r = e.bk('exec', 't-work', 'n=0; until ping -c 1 -W 1 %s >/dev/null; do'
+                 ' n=$((n+1)); [ $n -gt 60 ] && exit 1; done' % OUT_IP)
+        t.check(u5.returncode == 0 and 'restarting it' in u5.stdout and
+                'applied live' not in u5.stdout and
+                domid('bulkhead-t-net') != ids['bulkhead-t-net'] and
+                domid('bulkhead-t-work') == ids['bulkhead-t-work'] and
+                r.returncode == 0,
+                'sys-net\'s memory changed: restarted (not applied live), t-work'
+                ' gets through again', u5.stdout)
+        path2 = path4
+
         # 5. stop / start one VM.
         r = e.bk('stop', 't-personal')
         t.check(r.returncode == 0 and domains('bulkhead-t-').get(
@@ -548,7 +565,8 @@ def main():
     except Exception as ex:  # a failure in a step: the rest is not reached
         t.diag('error: %r' % ex)
     finally:
-        for topo in ('topo3.yaml', 'topo2.yaml', 'topo.yaml', 'rollback.yaml'):
+        for topo in ('topo4.yaml', 'topo3.yaml', 'topo2.yaml', 'topo.yaml',
+                     'rollback.yaml'):
             p = os.path.join(e.tmp, topo)
             if os.path.exists(p) and (domains('bulkhead-t-') or domains('bulkhead-rb-')):
                 e.bk('down', p)
