@@ -168,6 +168,10 @@ static int limits(const struct sandbox_config *cfg, char *err, size_t errlen)
 	} fixed[] = {
 #if !SANITIZED
 		{ RLIMIT_NPROC, "RLIMIT_NPROC", 0 },  /* no new processes */
+		/* Its own heap and private mappings (guest memory is shared,
+		 * not counted): rings' bookkeeping and one frame's buffers
+		 * need a few MiB; ASan's shadow would not fit. */
+		{ RLIMIT_DATA, "RLIMIT_DATA", SANDBOX_DATA_LIMIT },
 #endif
 		{ RLIMIT_CORE, "RLIMIT_CORE", 0 },    /* no guest memory in a core */
 		{ RLIMIT_MEMLOCK, "RLIMIT_MEMLOCK", 0 },

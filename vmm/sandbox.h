@@ -1,12 +1,16 @@
 /* Confinement of a link worker, entered once its sockets are open: an
  * unprivileged user with no capabilities, no new privileges, its own
  * mount (an empty read-only root), network, IPC and UTS namespaces,
- * rlimits on descriptors, processes and core dumps (its log is an
+ * rlimits on descriptors, processes, data (SANDBOX_DATA_LIMIT), locked
+ * memory and core dumps (its log is an
  * inherited descriptor, so file size stays unlimited), and a seccomp allowlist
  * (libseccomp) whose default action kills the process. docs/security.md
  * lists every allowed system call and why. */
 #ifndef BULKHEAD_SANDBOX_H
 #define BULKHEAD_SANDBOX_H
+
+/* RLIMIT_DATA of a confined worker (not in sanitizer builds). */
+#define SANDBOX_DATA_LIMIT (64ul << 20)
 
 #include <stddef.h>
 

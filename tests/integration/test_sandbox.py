@@ -44,6 +44,16 @@ def foreign_mappings(pid):
     return bad
 
 
+def proc_limits(pid):
+    """{'Max open files': (soft, hard), ...} from /proc/PID/limits."""
+    out = {}
+    with open(f'/proc/{pid}/limits') as f:
+        for line in f.readlines()[1:]:
+            name, soft, hard = line[:26].strip(), line[26:47].strip(), line[47:68].strip()
+            out[name] = (soft, hard)
+    return out
+
+
 def run_once(binary, *args, timeout=10):
     work = scratch_dir()
     try:
@@ -73,6 +83,19 @@ def run(tap):
                   st['CapBnd'] != '' and st.get('CapAmb') == '0000000000000000',
                   'no capabilities', str({k: st[k] for k in st if k.startswith('Cap')}))
         tap.check(st.get('NoNewPrivs') == '1', 'no new privileges')
+        lim = proc_limits(link.proc.pid)
+        tap.check(lim.get('Max open files') == ('128', '128') and
+                  lim.get('Max core file size') == ('0', '0') and
+                  lim.get('Max locked memory') == ('0', '0'),
+                  'rlimits: 128 descriptors, no core dumps, no locked memory',
+                  str(lim))
+        if len(sys.argv) > 2 and sys.argv[2] not in ('none', ''):
+            tap.check(True, 'rlimit on data # SKIP sanitized build (%s): the'
+                      ' shadow memory needs an unbounded data limit' % sys.argv[2])
+        else:
+            tap.check(lim.get('Max data size') == (str(64 << 20),) * 2,
+                      'rlimit: 64 MiB of data (heap and private mappings)',
+                      str(lim.get('Max data size')))
         tap.check(st.get('Seccomp') == '2', 'seccomp filter installed')
         tap.check(os.readlink(f'/proc/{link.proc.pid}/ns/net') !=
                   os.readlink('/proc/self/ns/net') and
