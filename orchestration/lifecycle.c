@@ -132,6 +132,27 @@ static void delete_tap(const char *name, const char *netns)
 		host_net_link_delete(NULL, name, err, sizeof(err));
 }
 
+/* The tap of DRV's device I, in TAP; false when that device is not an
+ * emulated NIC (it has none). */
+static bool device_tap(const struct topology *topo,
+		       const struct topo_driver_vm *drv, unsigned i,
+		       char tap[PLAN_IFNAME_MAX + 1])
+{
+	if (drv->devices[i].emulated == TOPO_EMULATED_NONE)
+		return false;
+	plan_tap_name(topo, drv->name, i, tap);
+	return true;
+}
+
+static void delete_taps(const struct topology *topo,
+			const struct topo_driver_vm *drv)
+{
+	char tap[PLAN_IFNAME_MAX + 1];
+	for (unsigned i = 0; i < drv->devices_count; i++)
+		if (device_tap(topo, drv, i, tap))
+			delete_tap(tap, drv->devices[i].netns);
+}
+
 static void rollback(struct run *r)
 {
 	char err[ERR_LEN];
@@ -624,12 +645,11 @@ static bool unchanged(const struct run *r, const char *vm, const char *domain,
 static int prepare_taps(struct run *r, const struct topo_driver_vm *drv,
 			json_object *made)
 {
+	char tap[PLAN_IFNAME_MAX + 1];
 	for (unsigned i = 0; i < drv->devices_count; i++) {
 		const struct topo_device *dev = &drv->devices[i];
-		if (dev->emulated == TOPO_EMULATED_NONE)
+		if (!device_tap(r->topo, drv, i, tap))
 			continue;
-		char tap[PLAN_IFNAME_MAX + 1];
-		plan_tap_name(r->topo, drv->name, i, tap);
 		if (!host_net_netns_exists(dev->netns)) {
 			if (host_net_netns_add(dev->netns, r->err, sizeof(r->err)))
 				return -EIO;
@@ -651,12 +671,11 @@ static int prepare_taps(struct run *r, const struct topo_driver_vm *drv,
 
 static int move_taps(struct run *r, const struct topo_driver_vm *drv)
 {
+	char tap[PLAN_IFNAME_MAX + 1];
 	for (unsigned i = 0; i < drv->devices_count; i++) {
 		const struct topo_device *dev = &drv->devices[i];
-		if (dev->emulated == TOPO_EMULATED_NONE)
+		if (!device_tap(r->topo, drv, i, tap))
 			continue;
-		char tap[PLAN_IFNAME_MAX + 1];
-		plan_tap_name(r->topo, drv->name, i, tap);
 		if (host_net_tap_move(tap, dev->netns, dev->bridge, r->err,
 				      sizeof(r->err)))
 			return -EIO;
@@ -1003,13 +1022,7 @@ static void remove_dropped(struct run *r)
 		if (topology_driver_vm(r->topo, d->name))
 			continue;
 		remove_domain(r, d->name);
-		for (unsigned j = 0; j < d->devices_count; j++) {
-			if (d->devices[j].emulated == TOPO_EMULATED_NONE)
-				continue;
-			char tap[PLAN_IFNAME_MAX + 1];
-			plan_tap_name(prev, d->name, j, tap);
-			delete_tap(tap, d->devices[j].netns);
-		}
+		delete_taps(prev, d);
 	}
 	topology_free(prev);
 }
@@ -1208,16 +1221,8 @@ int cmd_down(struct orch *o, const char *path)
 		printf("down: stopping the link supervisor and its links\n");
 		stop_supervisor(dirs.state);
 	}
-	for (unsigned i = 0; i < topo->driver_vms_count; i++) {
-		const struct topo_driver_vm *d = &topo->driver_vms[i];
-		for (unsigned j = 0; j < d->devices_count; j++) {
-			if (d->devices[j].emulated == TOPO_EMULATED_NONE)
-				continue;
-			char tap[PLAN_IFNAME_MAX + 1];
-			plan_tap_name(topo, d->name, j, tap);
-			delete_tap(tap, d->devices[j].netns);
-		}
-	}
+	for (unsigned i = 0; i < topo->driver_vms_count; i++)
+		delete_taps(topo, &topo->driver_vms[i]);
 	json_object *made = made_read(&dirs);
 	json_object *vfio = made_list(made, "vfio");
 	for (size_t i = 0; i < json_object_array_length(vfio); i++) {

@@ -171,6 +171,16 @@ static json_object *qmp(virDomainPtr dom, json_object *cmd, char *err,
 	return ret;
 }
 
+/* A QMP command whose answer does not matter, only that it succeeded. */
+static bool qmp_ok(virDomainPtr dom, json_object *cmd, char *err,
+		   size_t err_len)
+{
+	json_object *r = qmp(dom, cmd, err, err_len);
+	if (r)
+		json_object_put(r);
+	return r != NULL;
+}
+
 static json_object *qmp_cmd(const char *execute, json_object *args)
 {
 	json_object *cmd = json_object_new_object();
@@ -248,18 +258,14 @@ int virt_hotplug_vhost_user_net(virConnectPtr conn, const char *name,
 	json_object *chr = json_object_new_object();
 	json_object_object_add(chr, "id", json_object_new_string(chr_id));
 	json_object_object_add(chr, "backend", backend);
-	json_object *r = qmp(dom, qmp_cmd("chardev-add", chr), err, err_len);
-	if (!r)
+	if (!qmp_ok(dom, qmp_cmd("chardev-add", chr), err, err_len))
 		goto out;
-	json_object_put(r);
 	json_object *net = json_object_new_object();
 	json_object_object_add(net, "type", json_object_new_string("vhost-user"));
 	json_object_object_add(net, "id", json_object_new_string(net_id));
 	json_object_object_add(net, "chardev", json_object_new_string(chr_id));
-	r = qmp(dom, qmp_cmd("netdev_add", net), err, err_len);
-	if (!r)
+	if (!qmp_ok(dom, qmp_cmd("netdev_add", net), err, err_len))
 		goto out;
-	json_object_put(r);
 	json_object *dev = json_object_new_object();
 	json_object_object_add(dev, "driver", json_object_new_string("virtio-net-pci"));
 	json_object_object_add(dev, "id", json_object_new_string(id));
@@ -268,10 +274,8 @@ int virt_hotplug_vhost_user_net(virConnectPtr conn, const char *name,
 	json_object_object_add(dev, "bus", json_object_new_string(port));
 	if (vectors0)
 		json_object_object_add(dev, "vectors", json_object_new_int(0));
-	r = qmp(dom, qmp_cmd("device_add", dev), err, err_len);
-	if (!r)
+	if (!qmp_ok(dom, qmp_cmd("device_add", dev), err, err_len))
 		goto out;
-	json_object_put(r);
 	rc = 0;
 out:
 	virDomainFree(dom);
