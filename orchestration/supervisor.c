@@ -313,7 +313,21 @@ static void check_vms(struct supervisor *sv)
 	sv->next_vm_check_ms = now_ms() + SUPERVISOR_VM_CHECK_MS;
 	if (!sv->vms || sv->vm_restart_pid > 0)
 		return;
+	/* While a bulkhead command holds the topology's lock (STATE_ROOT/
+	 * .NAME.lock), a driver VM that is down is being restarted on
+	 * purpose: not a crash. */
 	char dir[PATH_MAX];
+	const char *slash = strrchr(sv->state_dir, '/');
+	snprintf(dir, sizeof(dir), "%.*s/.%s.lock",
+		 slash ? (int)(slash - sv->state_dir) : 1,
+		 slash ? sv->state_dir : ".", slash ? slash + 1 : sv->state_dir);
+	int lock = open(dir, O_RDONLY | O_CLOEXEC);
+	if (lock >= 0) {
+		bool busy = flock(lock, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK;
+		close(lock);
+		if (busy)
+			return;
+	}
 	snprintf(dir, sizeof(dir), "%s/keep-running", sv->state_dir);
 	DIR *d = opendir(dir);
 	struct dirent *e;
