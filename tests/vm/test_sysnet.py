@@ -76,6 +76,26 @@ DS2_MAC = '52:54:00:5e:00:02'     # sys-net's second downstream (link "two")
 DS2_GW = '10.200.2.1'
 APP2_MAC = '52:54:00:a0:00:02'    # the second app VM
 APP2_IP = '10.200.2.2'
+# IPv6: the outside's /64 (radvd there: sys-net's uplink takes its address
+# by SLAAC), each downstream's /64 (sys-net's radvd: the app VMs take theirs).
+OUTSIDE_IP6 = 'fd00:77::1'
+DS_NET6 = 'fd00:b1:1::'
+DS_GW6 = DS_NET6 + '1'
+DS2_NET6 = 'fd00:b1:2::'
+SPOOF_IP6 = DS_NET6 + '99'
+
+
+def eui64(prefix, mac):
+    """The address SLAAC gives MAC in the /64 PREFIX (RFC 4291 appendix A)."""
+    b = bytes.fromhex(mac.replace(':', ''))
+    p = socket.inet_pton(socket.AF_INET6, prefix)
+    return socket.inet_ntop(socket.AF_INET6, p[:8] + bytes([b[0] ^ 2]) + b[1:3] +
+                            b'\xff\xfe' + b[3:])
+
+
+UPLINK_IP6 = eui64('fd00:77::', UPLINK_MAC)
+APP_IP6 = eui64(DS_NET6, APP_MAC)
+APP2_IP6 = eui64(DS2_NET6, APP2_MAC)
 FILE_SIZE = 4 << 20
 FILE_SEED = b'bulkhead-sysnet-outside-v1'
 READY_TIMEOUT = 150
@@ -90,12 +110,13 @@ POLICY_PORT = 8081
 GOOD_CONFIG = '''# sys-net test configuration (tests/vm/test_sysnet.py)
 version 1
 uplink dhcp mac=%s
-downstream mac=%s address=%s/24 app-mac=%s app-ip=%s policy=accept
+downstream mac=%s address=%s/24 address6=%s/64 app-mac=%s app-ip=%s policy=accept
 firewall allow dst=%s/32 proto=tcp port=80
 firewall deny dst=192.168.77.0/24 proto=tcp port=%d
-downstream mac=%s address=%s/24 app-mac=%s app-ip=%s
-''' % (UPLINK_MAC, DS_MAC, DS_GW, APP_MAC, APP_IP, OUTSIDE_IP, DENIED_PORT,
-       DS2_MAC, DS2_GW, APP2_MAC, APP2_IP)
+firewall deny dst=fd00:77::/64 proto=tcp port=%d
+downstream mac=%s address=%s/24 address6=%s1/64 app-mac=%s app-ip=%s
+''' % (UPLINK_MAC, DS_MAC, DS_GW, DS_GW6, APP_MAC, APP_IP, OUTSIDE_IP,
+       DENIED_PORT, DENIED_PORT, DS2_MAC, DS2_GW, DS2_NET6, APP2_MAC, APP2_IP)
 # The line after the good configuration is malformed.
 BAD_CONFIG = GOOD_CONFIG + \
     'downstream mac=52:54:00:5e:00:03 address=10.200.3.1/24 ' \
@@ -255,15 +276,27 @@ def setup_outside(run, served):
     sh('ip', '-n', ns, 'link', 'set', 'lo', 'up')
     sh('ip', '-n', ns, 'tuntap', 'add', 'dev', tapdev, 'mode', 'tap')
     sh('ip', '-n', ns, 'addr', 'add', OUTSIDE_IP + '/24', 'dev', tapdev)
+    sh('ip', '-n', ns, 'addr', 'add', OUTSIDE_IP6 + '/64', 'dev', tapdev, 'nodad')
     sh('ip', '-n', ns, 'link', 'set', tapdev, 'up')
+    # The outside's router advertisements (sys-net's uplink SLAAC).
+    sh('ip', 'netns', 'exec', ns, 'sh', '-c',
+       'echo 1 > /proc/sys/net/ipv6/conf/all/forwarding')
+    radvd_conf = run.path('radvd.conf')
+    with open(radvd_conf, 'w') as f:
+        f.write('interface %s {\n\tAdvSendAdvert on;\n\tMinRtrAdvInterval 3;\n'
+                '\tMaxRtrAdvInterval 10;\n\tprefix fd00:77::/64 {\n'
+                '\t\tAdvOnLink on;\n\t\tAdvAutonomous on;\n\t};\n};\n' % tapdev)
+    run.start('radvd', ['radvd', '-n', '-C', radvd_conf, '-p',
+                        run.path('radvd.pid'), '-m', 'stderr'], netns=True)
     www = run.path('www')
     os.makedirs(www)
     with open(os.path.join(www, 'test.bin'), 'wb') as f:
         f.write(served)
     for name, port in (('http', 80), ('http-denied', DENIED_PORT),
                        ('http-policy', POLICY_PORT)):
+        # '::': one dual-stack socket, IPv4 and IPv6.
         run.start(name, ['python3', '-u', '-m', 'http.server', str(port),
-                         '--bind', OUTSIDE_IP, '--directory', www], netns=True)
+                         '--bind', '::', '--directory', www], netns=True)
     conf = run.path('udhcpd.conf')
     with open(conf, 'w') as f:
         f.write('interface %s\nstart %s\nend %s\nmax_leases 1\n'
@@ -286,16 +319,19 @@ def setup_outside(run, served):
             time.sleep(0.1)
         http_ok = http_ok and run.procs[name].poll() is None and \
             'Serving HTTP' in open(run.path(name + '.log')).read()
-    return http_ok and run.procs['udhcpd'].poll() is None
+    return http_ok and run.procs['udhcpd'].poll() is None and \
+        run.procs['radvd'].poll() is None
 
 
 def http_requests(run, name='http'):
-    """[(client address, request line)] an HTTP server logged."""
+    """[(client address, request line)] an HTTP server logged (an IPv4
+    client as A.B.C.D, not as the dual-stack socket's ::ffff:A.B.C.D)."""
     try:
         text = open(run.path(name + '.log')).read()
     except OSError:
         return []
-    return re.findall(r'^(\S+) - - \[[^]]*\] "([^"]*)"', text, re.M)
+    return [(re.sub(r'^::ffff:', '', c), r) for c, r in
+            re.findall(r'^(\S+) - - \[[^]]*\] "([^"]*)"', text, re.M)]
 
 
 def start_link(run, name, link_bin, mac_a=APP_MAC, mac_b=DS_MAC):
@@ -427,6 +463,8 @@ def good_case(tap, run, images, link_bin, want_sha):
                      if ready else 'agent said: %s\n%s' % (
                          [l for _, l in agent.snapshot()][-5:],
                          vm_trouble(run, 'sysnet-good', console))):
+        # The malformed case needs the tap this sys-net holds.
+        run.stop('sysnet-good')
         return
 
     # A second app VM on the second link: it downloads from outside too,
@@ -435,8 +473,8 @@ def good_case(tap, run, images, link_bin, want_sha):
     two_console = run.path('app-two.console')
     run.start('app-two', app_cmd(images, socks2['a'], two_console,
                                  'bk.ip=dhcp bk.peer=%s bk.wait=60 bk.serve=1 '
-                                 'bk.probe=127.0.0.1:80 bk.linger=60'
-                                 % OUTSIDE_IP, mac=APP2_MAC))
+                                 'bk.probe=127.0.0.1:80,[%s]:80 bk.linger=60'
+                                 % (OUTSIDE_IP, APP2_IP6), mac=APP2_MAC))
     end = time.monotonic() + APP_TIMEOUT
     while time.monotonic() < end and run.procs['app-two'].poll() is None and \
             not find(results(two_console), 'dhcp'):
@@ -447,10 +485,15 @@ def good_case(tap, run, images, link_bin, want_sha):
     app_started = time.monotonic()
     denied = '%s:%d' % (OUTSIDE_IP, DENIED_PORT)
     policy = '%s:%d' % (OUTSIDE_IP, POLICY_PORT)
+    out6 = '[%s]:80' % OUTSIDE_IP6
+    denied6 = '[%s]:%d' % (OUTSIDE_IP6, DENIED_PORT)
+    app2_6 = '[%s]:80' % APP2_IP6
     run.start('app-good', app_cmd(images, socks['a'], app_console,
                                   'bk.ip=dhcp bk.peer=%s bk.wait=60 '
-                                  'bk.probe=%s,%s,%s:80,ping:%s'
-                                  % (OUTSIDE_IP, denied, policy, APP2_IP, APP2_IP)))
+                                  'bk.probe=%s,%s,%s:80,ping:%s,ping:%s,%s,%s,%s,'
+                                  'ping:%s'
+                                  % (OUTSIDE_IP, denied, policy, APP2_IP, APP2_IP,
+                                     OUTSIDE_IP6, out6, denied6, app2_6, APP2_IP6)))
     res = wait_app(run, 'app-good', app_console)
     took = time.monotonic() - app_started
     dhcp = find(res, 'dhcp')
@@ -485,12 +528,38 @@ def good_case(tap, run, images, link_bin, want_sha):
               'app VM: %s; server on %d logged: %s' % (
                   probe, DENIED_PORT, denied_log))
     probe = find(res, 'probe ' + policy)
-    tap.check(probe == 'probe %s ok' % policy and
+    tap.check(probe == 'probe %s ok %s' % (policy, want_sha) and
               any(c == UPLINK_IP for c, _ in http_requests(run, 'http-policy')),
               'firewall: TCP %d allowed by the app VM\'s policy (accept)'
               % POLICY_PORT,
               'app VM: %s; server on %d logged: %s' % (
                   probe, POLICY_PORT, http_requests(run, 'http-policy')))
+
+    # IPv6: the app VM's address by SLAAC (sys-net's radvd), a ping and a
+    # byte-exact download from the outside's IPv6 address, which saw
+    # sys-net's uplink address (NAT66, the uplink's own SLAAC address); the
+    # firewall's IPv6 rule denies TCP 8080 there.
+    v6 = find(res, 'ipv6')
+    tap.check(v6 is not None and v6.startswith('ipv6 ok %s/64 ' % APP_IP6),
+              'app VM took its IPv6 address %s by SLAAC from sys-net' % APP_IP6,
+              'app VM: %s' % v6)
+    p_ping6 = find(res, 'probe ping:' + OUTSIDE_IP6)
+    p_get6 = find(res, 'probe ' + out6)
+    reqs6 = [c for c, r in http_requests(run) if ':' in c]
+    tap.check(p_ping6 == 'probe ping:%s ok' % OUTSIDE_IP6 and
+              p_get6 == 'probe %s ok %s' % (out6, want_sha) and
+              reqs6 == [UPLINK_IP6],
+              'IPv6: the app VM pings the outside and downloads from it '
+              'byte-exact; the outside saw sys-net\'s uplink %s (NAT66)'
+              % UPLINK_IP6,
+              'app VM: %s; %s; IPv6 clients the server saw: %s' % (
+                  p_ping6, p_get6, reqs6))
+    probe = find(res, 'probe ' + denied6)
+    tap.check(probe is not None and probe.startswith('probe %s fail' % denied6) and
+              not [l for l in open(run.path('http-denied.log')).read().splitlines()
+                   if not l.startswith('Serving HTTP')],
+              'firewall: IPv6 TCP %d denied by the app VM\'s dst=fd00:77::/64 '
+              'rule' % DENIED_PORT, 'app VM: %s' % probe)
 
     # Two app VMs: both reach outside; the first cannot reach the second
     # (ping, TCP 80), which is up and serving (it fetched from itself).
@@ -503,20 +572,30 @@ def good_case(tap, run, images, link_bin, want_sha):
     tap.check(find(res2, 'dhcp') is not None and
               find(res2, 'dhcp').startswith('dhcp ok ip=%s/24' % APP2_IP) and
               sha2 == [want_sha] and
-              find(res2, 'probe 127.0.0.1:80') == 'probe 127.0.0.1:80 ok',
-              'a second app VM on a second link: lease %s, byte-exact download '
-              'from outside, serving on port 80' % APP2_IP,
+              (find(res2, 'ipv6') or '').startswith('ipv6 ok %s/64 ' % APP2_IP6) and
+              (find(res2, 'probe 127.0.0.1:80') or '').startswith(
+                  'probe 127.0.0.1:80 ok') and
+              (find(res2, 'probe [%s]:80' % APP2_IP6) or '').startswith(
+                  'probe [%s]:80 ok' % APP2_IP6),
+              'a second app VM on a second link: lease %s, SLAAC %s, '
+              'byte-exact download from outside, serving on port 80 (both '
+              'families)' % (APP2_IP, APP2_IP6),
               'app VM 2: %s' % ('; '.join(res2[-6:]) if res2 else
                                 vm_trouble(run, 'app-two', two_console)))
     p_tcp = find(res, 'probe %s:80' % APP2_IP)
     p_ping = find(res, 'probe ping:%s' % APP2_IP)
+    p_tcp6 = find(res, 'probe ' + app2_6)
+    p_ping6 = find(res, 'probe ping:%s' % APP2_IP6)
     tap.check(p_tcp is not None and p_tcp.startswith('probe %s:80 fail' % APP2_IP) and
               p_ping == 'probe ping:%s fail no reply' % APP2_IP and
+              p_tcp6 is not None and p_tcp6.startswith('probe %s fail' % app2_6) and
+              p_ping6 == 'probe ping:%s fail no reply' % APP2_IP6 and
               run.procs['app-two'].poll() is None,
-              'app VM 1 cannot reach app VM 2 (ping, TCP 80) while both reach '
-              'outside',
-              'app VM 1: %s; %s; app VM 2 %s' % (
-                  p_tcp, p_ping, 'running' if run.procs['app-two'].poll() is None
+              'app VM 1 cannot reach app VM 2 (ping, TCP 80; IPv4 and IPv6) '
+              'while both reach outside',
+              'app VM 1: %s; %s; %s; %s; app VM 2 %s' % (
+                  p_tcp, p_ping, p_tcp6, p_ping6,
+                  'running' if run.procs['app-two'].poll() is None
                   else 'exited'))
     run.stop('app-two')
 
@@ -550,15 +629,21 @@ def good_case(tap, run, images, link_bin, want_sha):
     http_before = len(http_requests(run))
     spoof_console = run.path('app-spoof.console')
     run.start('app-spoof', app_cmd(images, socks['a'], spoof_console,
-                                   'bk.ip=%s/24 bk.gw=%s bk.peer=%s bk.wait=15'
-                                   % (SPOOF_IP, DS_GW, OUTSIDE_IP)))
+                                   'bk.ip=%s/24 bk.gw=%s bk.ip6=%s/64 bk.gw6=%s '
+                                   'bk.first=ping:%s,[%s]:80 bk.peer=%s bk.wait=15'
+                                   % (SPOOF_IP, DS_GW, SPOOF_IP6, DS_GW6,
+                                      OUTSIDE_IP6, OUTSIDE_IP6, OUTSIDE_IP)))
     res = wait_app(run, 'app-spoof', spoof_console)
     st2 = link_status(control)
     crossed = st2['a_to_b']['packets'] - st['a_to_b']['packets'] if st and st2 else None
     tap.check(find(res, 'error peer %s unreachable' % OUTSIDE_IP) is not None and
-              find(res, 'ping') is None and len(http_requests(run)) == http_before,
-              'an app VM using an address not its own (%s) reaches nothing'
-              % SPOOF_IP,
+              find(res, 'ping') is None and len(http_requests(run)) == http_before and
+              (find(res, 'probe ping:' + OUTSIDE_IP6) or '').startswith(
+                  'probe ping:%s fail' % OUTSIDE_IP6) and
+              (find(res, 'probe [%s]:80' % OUTSIDE_IP6) or '').startswith(
+                  'probe [%s]:80 fail' % OUTSIDE_IP6),
+              'an app VM using addresses not its own (%s, %s) reaches nothing'
+              % (SPOOF_IP, SPOOF_IP6),
               'app VM: %s; frames it sent across the link: %s; HTTP requests '
               '%d -> %d' % ('; '.join(res[-3:]) if res else
                             vm_trouble(run, 'app-spoof', spoof_console),
@@ -620,7 +705,7 @@ def main(argv):
         'BULKHEAD_LINK', os.path.join(ROOT, 'build-test/vmm/bulkhead-link'))
     build_images = argv[2] if len(argv) > 2 else os.path.join(
         ROOT, 'guest-os/build-images')
-    tap = Tap(17)
+    tap = Tap(20)
     tmp = tempfile.mkdtemp(prefix='bulkhead-sysnet-')
     os.chmod(tmp, 0o755)
     run = Run(tmp)

@@ -32,20 +32,27 @@ def ds(mac='52:54:00:5e:00:02', address='10.200.2.1/24',
 
 GOOD = ('# a comment\n' + V +
         'uplink static address=192.168.77.2/24 gateway=192.168.77.1 '
-        'dns=192.168.77.1,9.9.9.9 mac=52:54:00:77:00:02\n' + D +
+        'dns=192.168.77.1,9.9.9.9 mac=52:54:00:77:00:02 '
+        'address6=2001:DB8:77::2/64 gateway6=fe80::1\n' + D +
         'firewall allow dst=192.168.77.1/32 proto=tcp port=80  # the web\n' +
         'firewall deny proto=udp port=1000-2000\n'
         'firewall allow proto=icmp\n'
         'firewall deny dst=10.0.0.0/8\n' +
-        ds(mac='52:54:00:5E:00:02', address='10.200.2.1/30', extra=' policy=drop') +
+        ds(mac='52:54:00:5E:00:02', address='10.200.2.1/30',
+           extra=' policy=drop address6=fd00:b1:2::1/64') +
         'firewall allow dst=0.0.0.0/0 proto=tcp\n'
         'firewall allow dst=9.9.9.9/32 proto=udp port=53\n'
+        'firewall deny dst=2001:db8:77::/48 proto=tcp port=25\n'
+        'firewall allow dst=::/0 proto=icmp\n'
         'talk 10.200.2.2 10.200.1.2\n' + '  # end')
 GOOD_OUT = '''UPLINK_MODE=static
 UPLINK_ADDR=192.168.77.2
 UPLINK_PREFIX=24
 UPLINK_GW=192.168.77.1
 UPLINK_DNS='192.168.77.1 9.9.9.9'
+UPLINK_ADDR6=2001:0db8:0077:0000:0000:0000:0000:0002
+UPLINK_PREFIX6=64
+UPLINK_GW6=fe80:0000:0000:0000:0000:0000:0000:0001
 UPLINK_MAC=52:54:00:77:00:02
 DS_1_MAC=52:54:00:5e:00:01
 DS_1_APP_MAC=52:54:00:a0:00:01
@@ -54,10 +61,11 @@ DS_1_PREFIX=24
 DS_1_MASK=255.255.255.0
 DS_1_APP_IP=10.200.1.2
 DS_1_LINE=4
+DS_1_ADDR6=
 DS_1_POLICY=accept
 DS_1_FW_1='accept 192.168.77.1/32 tcp 80'
-DS_1_FW_2='drop 0.0.0.0/0 udp 1000-2000'
-DS_1_FW_3='accept 0.0.0.0/0 icmp'
+DS_1_FW_2='drop any udp 1000-2000'
+DS_1_FW_3='accept any icmp'
 DS_1_FW_4='drop 10.0.0.0/8 any'
 DS_2_MAC=52:54:00:5e:00:02
 DS_2_APP_MAC=52:54:00:a0:00:02
@@ -66,12 +74,18 @@ DS_2_PREFIX=30
 DS_2_MASK=255.255.255.252
 DS_2_APP_IP=10.200.2.2
 DS_2_LINE=9
+DS_2_ADDR6=fd00:00b1:0002:0000:0000:0000:0000:0001
+DS_2_NET6=fd00:00b1:0002:0000:0000:0000:0000:0000
+DS_2_APP_IP6=fd00:00b1:0002:0000:5054:00ff:fea0:0002
+DS_2_APP_LL6=fe80:0000:0000:0000:5054:00ff:fea0:0002
 DS_2_POLICY=drop
 DS_2_FW_1='accept 0.0.0.0/0 tcp'
 DS_2_FW_2='accept 9.9.9.9/32 udp 53'
+DS_2_FW_3='drop 2001:0db8:0077:0000:0000:0000:0000:0000/48 tcp 25'
+DS_2_FW_4='accept 0000:0000:0000:0000:0000:0000:0000:0000/0 icmp'
 TALK_1='2 1'
 DS_1_FW_COUNT=4
-DS_2_FW_COUNT=2
+DS_2_FW_COUNT=4
 DS_COUNT=2
 TALK_COUNT=1
 '''
@@ -144,8 +158,8 @@ BAD = [
      'line 4: downstream: app-ip given twice'),
     ('empty value', V + U + D + ds(mac=''), 'line 4: downstream: mac is empty'),
     ('unknown key', V + U + D + ds(extra=' colour=red'),
-     "line 4: downstream: unknown key 'colour' (known: mac address app-mac app-ip "
-     "policy)"),
+     "line 4: downstream: unknown key 'colour' (known: mac address address6 app-mac "
+     "app-ip policy)"),
     ('unknown policy', V + U + D + ds(extra=' policy=reject'),
      "line 4: downstream: policy 'reject' is neither accept nor drop"),
     ('rule before any downstream', V + U + 'firewall allow\n' + D,
@@ -160,7 +174,67 @@ BAD = [
     ('rule dst without prefix', V + U + D + 'firewall allow dst=192.168.77.1\n',
      "line 4: firewall: dst '192.168.77.1' is not NETWORK/PREFIX"),
     ('rule dst not an address', V + U + D + 'firewall deny dst=10.0.0.256/24\n',
-     "line 4: firewall: dst '10.0.0.256/24': '10.0.0.256' is not an IPv4 address"),
+     "line 4: firewall: dst '10.0.0.256/24': '10.0.0.256' is not an IPv4 or IPv6 "
+     "address"),
+    # IPv6
+    ('address6 not an address', V + U + D + ds(extra=' address6=fd00::g/64'),
+     "line 4: downstream: address6 'fd00::g/64': 'fd00::g' is not an IPv6 address"),
+    ('address6 with two ::', V + U + D + ds(extra=' address6=fd00::1::2/64'),
+     "line 4: downstream: address6 'fd00::1::2/64': 'fd00::1::2' is not an IPv6 address"),
+    ('address6 with nine groups', V + U + D + ds(extra=' address6=1:2:3:4:5:6:7:8:9/64'),
+     "line 4: downstream: address6 '1:2:3:4:5:6:7:8:9/64': '1:2:3:4:5:6:7:8:9' is "
+     "not an IPv6 address"),
+    ('address6 group of five digits', V + U + D + ds(extra=' address6=fd00::12345/64'),
+     "line 4: downstream: address6 'fd00::12345/64': 'fd00::12345' is not an IPv6 "
+     "address"),
+    ('address6 not a /64', V + U + D + ds(extra=' address6=fd00:1::1/48'),
+     "line 4: downstream: address6 'fd00:1::1/48': prefix length 48 is not in 64..64"),
+    ('address6 link-local', V + U + D + ds(extra=' address6=fe80::1/64'),
+     "line 4: downstream: address6 'fe80::1/64' is not a global or unique-local "
+     "unicast address"),
+    ('address6 the network', V + U + D + ds(extra=' address6=fd00:1::/64'),
+     "line 4: downstream: address6 'fd00:1::/64' is the network address"),
+    ('address6 is the app VM\'s', V + U + D +
+     ds(extra=' address6=fd00:1::5054:ff:fea0:2/64'),
+     "line 4: downstream: address6 'fd00:1::5054:ff:fea0:2/64' is the app VM's own "
+     "address (SLAAC from app-mac)"),
+    ('overlapping IPv6 downstreams', V + U +
+     D.replace('\n', ' address6=fd00:1::1/64\n') +
+     ds(extra=' address6=fd00:1:0:0:8000::1/64'),
+     'line 4: downstream: fd00:1:0:0:0:0:0:0/64 overlaps fd00:1:0:0:0:0:0:0/64 '
+     '(downstream line 3)'),
+    ('IPv6 downstream inside the uplink\'s', V +
+     'uplink static address=1.2.3.4/24 gateway=1.2.3.1 address6=fd00::2/32 '
+     'gateway6=fd00::1\n' + D.replace('\n', ' address6=fd00:0:5::1/64\n'),
+     'line 3: downstream: fd00:0:5:0:0:0:0:0/64 overlaps fd00:0:0:0:0:0:0:0/32 '
+     '(uplink line 2)'),
+    ('dhcp with address6', V + 'uplink dhcp address6=fd00::2/64\n' + D,
+     "line 2: uplink: unknown key 'address6' (known: mac)"),
+    ('gateway6 without address6', V +
+     'uplink static address=1.2.3.4/24 gateway=1.2.3.1 gateway6=fe80::1\n' + D,
+     'line 2: uplink: gateway6= without address6='),
+    ('address6 without gateway6', V +
+     'uplink static address=1.2.3.4/24 gateway=1.2.3.1 address6=fd00::2/64\n' + D,
+     'line 2: uplink: address6= without gateway6='),
+    ('uplink address6 prefix 128', V +
+     'uplink static address=1.2.3.4/24 gateway=1.2.3.1 address6=fd00::2/128 '
+     'gateway6=fe80::1\n' + D,
+     "line 2: uplink: address6 'fd00::2/128': prefix length 128 is not in 1..127"),
+    ('gateway6 multicast', V +
+     'uplink static address=1.2.3.4/24 gateway=1.2.3.1 address6=fd00::2/64 '
+     'gateway6=ff02::1\n' + D,
+     "line 2: uplink: gateway6 'ff02::1' is not a unicast address"),
+    ('gateway6 is self', V +
+     'uplink static address=1.2.3.4/24 gateway=1.2.3.1 address6=fd00::2/64 '
+     'gateway6=fd00:0::2\n' + D,
+     "line 2: uplink: gateway6 fd00:0::2 is the uplink's own address"),
+    ('rule IPv6 dst host bits', V + U + D + 'firewall deny dst=2001:db8::1/32\n',
+     "line 4: firewall: dst '2001:db8::1/32' has host bits set (the network is "
+     "2001:db8:0:0:0:0:0:0/32)"),
+    ('rule IPv6 dst prefix > 128', V + U + D + 'firewall deny dst=2001:db8::/129\n',
+     "line 4: firewall: dst '2001:db8::/129': prefix length 129 is not in 0..128"),
+    ('rule IPv6 dst not an address', V + U + D + 'firewall deny dst=2001:db8:::/64\n',
+     "line 4: firewall: dst '2001:db8:::/64': '2001:db8:::' is not an IPv6 address"),
     ('rule dst prefix > 32', V + U + D + 'firewall deny dst=10.0.0.0/33\n',
      "line 4: firewall: dst '10.0.0.0/33': prefix length 33 is not in 0..32"),
     ('rule dst prefix not a number', V + U + D + 'firewall deny dst=10.0.0.0/x\n',
