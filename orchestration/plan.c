@@ -1,5 +1,6 @@
 #include "plan.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -28,15 +29,24 @@ int plan_domain_name(const char *vm, char *out, size_t len)
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
+#define FNV1A_BASIS 2166136261u
+
+/* FNV-1a (32 bits) of H's input followed by the bytes of S. */
+static uint32_t fnv1a(uint32_t h, const char *s)
+{
+	for (const char *p = s; *p; p++)
+		h = (h ^ (uint8_t)*p) * 16777619u;
+	return h;
+}
+
 /* FNV-1a over "a/b/c": names are checked, so no separator ambiguity. */
 static uint32_t name_hash(const char *a, const char *b, const char *c,
 			  unsigned n)
 {
-	uint32_t h = 2166136261u;
+	uint32_t h = FNV1A_BASIS;
 	const char *parts[] = { a, "/", b, "/", c ? c : "" };
 	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
-		for (const char *p = parts[i]; *p; p++)
-			h = (h ^ (uint8_t)*p) * 16777619u;
+		h = fnv1a(h, parts[i]);
 	h = (h ^ (n & 0xff)) * 16777619u;
 	return h;
 }
@@ -80,6 +90,166 @@ unsigned plan_downstream_index(const struct topology *topo, const char *app)
 		if (&topo->app_vms[i] == vm)
 			return n;
 	}
+	return 0;
+}
+
+struct in6_addr plan_ipv6_auto_prefix(const char *topology,
+				      const char *driver_vm,
+				      uint32_t app_ipv4)
+{
+	uint32_t h = fnv1a(fnv1a(fnv1a(FNV1A_BASIS, topology), "/"), driver_vm);
+	struct in6_addr p = { 0 };
+	/* fd00::/8: unique local with a pseudo-random global ID (RFC 4193
+	 * 3.2), here 24 bits of hash and the IPv4 address's first 16 bits;
+	 * its last 16 are the subnet ID. */
+	const uint8_t bytes[8] = {
+		0xfd, h >> 16 & 0xff, h >> 8 & 0xff, h & 0xff,
+		app_ipv4 >> 24 & 0xff, app_ipv4 >> 16 & 0xff,
+		app_ipv4 >> 8 & 0xff, app_ipv4 & 0xff,
+	};
+	memcpy(p.s6_addr, bytes, sizeof(bytes));
+	return p;
+}
+
+struct in6_addr plan_ipv6_eui64(const struct in6_addr *prefix,
+				const uint8_t mac[6])
+{
+	struct in6_addr a = { 0 };
+	const uint8_t iid[8] = { mac[0] ^ 0x02, mac[1], mac[2], 0xff, 0xfe,
+				 mac[3], mac[4], mac[5] };
+	memcpy(a.s6_addr, prefix->s6_addr, 8);
+	memcpy(a.s6_addr + 8, iid, sizeof(iid));
+	return a;
+}
+
+struct in6_addr plan_ipv6_router(const struct in6_addr *prefix)
+{
+	struct in6_addr a = { 0 };
+	memcpy(a.s6_addr, prefix->s6_addr, 8);
+	a.s6_addr[15] = 1;
+	return a;
+}
+
+/* ADDRESS/N (topology text, checked) into *ADDR and *PREFIX. */
+static bool parse_cidr(int family, const char *text, void *addr,
+		       unsigned *prefix)
+{
+	char buf[INET6_ADDRSTRLEN];
+	const char *slash = strchr(text, '/');
+	size_t len = slash ? (size_t)(slash - text) : strlen(text);
+	unsigned p = 0;
+	int end = 0;
+	if (len >= sizeof(buf))
+		return false;
+	memcpy(buf, text, len);
+	buf[len] = '\0';
+	if (slash && (sscanf(slash + 1, "%u%n", &p, &end) != 1 ||
+		      slash[1 + end] != '\0'))
+		return false;
+	*prefix = p;
+	return inet_pton(family, buf, addr) == 1;
+}
+
+int plan_app_ipv6(const struct topology *topo, const struct topo_app_vm *app,
+		  struct in6_addr *prefix, struct in6_addr *addr)
+{
+	uint8_t mac[6];
+	unsigned prefix_len;
+	int end = 0;
+	if (app->ipv6_mode == TOPO_IPV6_OFF)
+		return 0;
+	if (sscanf(app->mac, "%2hhx:%2hhx:%2hhx:%2hhx:%2hhx:%2hhx%n", &mac[0],
+		   &mac[1], &mac[2], &mac[3], &mac[4], &mac[5], &end) != 6 ||
+	    app->mac[end] != '\0')
+		return -EINVAL;
+	if (app->ipv6_mode == TOPO_IPV6_PREFIX) {
+		if (!app->ipv6 || !parse_cidr(AF_INET6, app->ipv6, prefix,
+					      &prefix_len) || prefix_len != 64)
+			return -EINVAL;
+	} else {
+		struct in_addr ip;
+		if (!parse_cidr(AF_INET, app->ip, &ip, &prefix_len))
+			return -EINVAL;
+		*prefix = plan_ipv6_auto_prefix(topo->name, app->net,
+						 ntohl(ip.s_addr));
+	}
+	*addr = plan_ipv6_eui64(prefix, mac);
+	return 1;
+}
+
+/* An IPv6 network on a driver VM, for plan_check. */
+struct owned_net6 {
+	struct in6_addr net;    /* or an address on it */
+	unsigned prefix;
+	char owner[64];
+	const char *auto_app;   /* the app VM, when derived (ipv6: auto) */
+};
+
+/* The app VMs' /64s of DRV, auto ones included, and its static uplink's
+ * address6 network: pairwise disjoint (sys-net routes between them). The
+ * parser checked those the file gives; an auto one can still land on one
+ * of them. */
+static int check_net6(const struct topology *topo,
+		      const struct topo_driver_vm *drv, char *err,
+		      size_t err_len)
+{
+	struct owned_net6 nets[TOPO_MAX_APP_VMS + 1];
+	char a_text[TOPO_IP6_TEXT_MAX], b_text[TOPO_IP6_TEXT_MAX];
+	unsigned n = 0;
+	if (drv->uplink && drv->uplink->address6) {
+		if (!parse_cidr(AF_INET6, drv->uplink->address6, &nets[n].net,
+				&nets[n].prefix) || nets[n].prefix > 128) {
+			snprintf(err, err_len, "%s: %s: uplink address6 '%s' does"
+				 " not parse", topo->path, drv->name,
+				 drv->uplink->address6);
+			return -EINVAL;
+		}
+		nets[n].auto_app = NULL;
+		snprintf(nets[n++].owner, sizeof(nets[0].owner),
+			 "%s's uplink address6", drv->name);
+	}
+	for (unsigned i = 0; i < topo->app_vms_count; i++) {
+		const struct topo_app_vm *a = &topo->app_vms[i];
+		struct in6_addr addr;
+		if (strcmp(a->net, drv->name) != 0)
+			continue;
+		int rc = plan_app_ipv6(topo, a, &nets[n].net, &addr);
+		if (rc < 0) {
+			snprintf(err, err_len, "%s: app VM %s: its ipv6 '%s', ip"
+				 " '%s' or mac '%s' does not parse", topo->path,
+				 a->name, a->ipv6 ? a->ipv6 : "auto", a->ip,
+				 a->mac);
+			return rc;
+		}
+		if (rc == 0)
+			continue;
+		nets[n].prefix = 64;
+		nets[n].auto_app = a->ipv6_mode == TOPO_IPV6_AUTO ?
+				   a->name : NULL;
+		snprintf(nets[n++].owner, sizeof(nets[0].owner), "app VM %s%s",
+			 a->name, a->ipv6_mode == TOPO_IPV6_AUTO ?
+			 " (ipv6: auto)" : "");
+	}
+	for (unsigned i = 0; i < n; i++)
+		for (unsigned j = i + 1; j < n; j++) {
+			if (!topology_ip6_same_net(&nets[i].net, &nets[j].net,
+						   nets[i].prefix < nets[j].prefix ?
+						   nets[i].prefix : nets[j].prefix))
+				continue;
+			const char *fix = nets[j].auto_app ? nets[j].auto_app :
+					  nets[i].auto_app;
+			snprintf(a_text, sizeof(a_text), "%s",
+				 topology_ip6_format(&nets[j].net).s);
+			snprintf(b_text, sizeof(b_text), "%s",
+				 topology_ip6_format(&nets[i].net).s);
+			snprintf(err, err_len, "%s: IPv6 network %s/%u of %s"
+				 " overlaps %s/%u of %s (both on %s; give %s an"
+				 " ipv6: network of its own, or off)", topo->path,
+				 a_text, nets[j].prefix, nets[j].owner, b_text,
+				 nets[i].prefix, nets[i].owner, drv->name,
+				 fix ? fix : "one");
+			return -EEXIST;
+		}
 	return 0;
 }
 
@@ -127,5 +297,10 @@ int plan_check(const struct topology *topo, char *err, size_t err_len)
 					 macs[i].mac, macs[j].owner, macs[i].owner);
 				return -EEXIST;
 			}
+	for (unsigned i = 0; i < topo->driver_vms_count; i++) {
+		int rc = check_net6(topo, &topo->driver_vms[i], err, err_len);
+		if (rc < 0)
+			return rc;
+	}
 	return 0;
 }

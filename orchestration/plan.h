@@ -6,7 +6,10 @@
 #define BULKHEAD_PLAN_H
 
 #include <limits.h>
+#include <netinet/in.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "topology.h"
 
@@ -38,9 +41,39 @@ void plan_emulated_mac(const struct topology *topo, const char *driver_vm,
 void plan_tap_name(const struct topology *topo, const char *driver_vm,
 		   unsigned device, char out[PLAN_IFNAME_MAX + 1]);
 
-/* Checks the derived MACs against each other and the file's: -EEXIST with
- * a message naming both owners when two collide (a 32-bit hash, so
- * practically never). */
+/* IPv6 (docs/topology.md "IPv6"). Each app VM link is a /64: sys-net is
+ * PREFIX::1 on it and sends router advertisements for PREFIX; the app VM
+ * takes PREFIX + the EUI-64 of its MAC by SLAAC. */
+
+/* The /64 of an app VM with ipv6: auto, a unique local prefix (RFC 4193):
+ * fdHH:HHHH:AABB:CCDD::/64, HHHHHH the low 24 bits of the FNV-1a hash of
+ * "TOPOLOGY/DRIVER_VM" and AABBCCDD the app VM's IPv4 address. The app VMs
+ * of one driver VM have different IPv4 addresses (their subnets do not
+ * overlap), so their prefixes differ too; the same file gives the same
+ * prefixes on every run. */
+struct in6_addr plan_ipv6_auto_prefix(const char *topology,
+				      const char *driver_vm,
+				      uint32_t app_ipv4);
+/* PREFIX's first 64 bits and the modified EUI-64 interface identifier of
+ * MAC (RFC 4291 appendix A: the universal/local bit 0x02 of the first
+ * octet flipped, ff:fe between the third and fourth octets): the address
+ * SLAAC gives a NIC with MAC on PREFIX/64. */
+struct in6_addr plan_ipv6_eui64(const struct in6_addr *prefix,
+				const uint8_t mac[6]);
+/* sys-net's address on a link: PREFIX::1 (never an EUI-64 identifier,
+ * whose middle is ff:fe). */
+struct in6_addr plan_ipv6_router(const struct in6_addr *prefix);
+/* APP's /64 (the file's, or plan_ipv6_auto_prefix's) into *PREFIX and its
+ * own address into *ADDR: 1; 0 with ipv6: off; -EINVAL when the
+ * topology's text does not parse (not one topology_load passed). */
+int plan_app_ipv6(const struct topology *topo, const struct topo_app_vm *app,
+		  struct in6_addr *prefix, struct in6_addr *addr);
+
+/* Checks the derived MACs against each other and the file's, and the app
+ * VMs' IPv6 networks (auto ones included) against each other and their
+ * driver VM's static uplink address6 network: -EEXIST with a message
+ * naming both owners when two collide (a 32-bit hash, or a file that gives
+ * a network inside the auto ones' fd00::/8, so practically never). */
 int plan_check(const struct topology *topo, char *err, size_t err_len);
 
 /* The position (1-based) of APP among the app VMs its driver VM serves, in

@@ -109,9 +109,16 @@ static json_object *topology_json(struct orch *o, const char *dir_name)
 	for (unsigned i = 0; i < topo->driver_vms_count; i++)
 		json_object_array_add(vms, vm_json(o, topo->driver_vms[i].name,
 						   "net", NULL, &dirs));
-	for (unsigned i = 0; i < topo->app_vms_count; i++)
-		json_object_array_add(vms, vm_json(o, topo->app_vms[i].name, "app",
-						   topo->app_vms[i].net, &dirs));
+	for (unsigned i = 0; i < topo->app_vms_count; i++) {
+		const struct topo_app_vm *a = &topo->app_vms[i];
+		json_object *vm = vm_json(o, a->name, "app", a->net, &dirs);
+		/* The address it takes by SLAAC (plan.h); null: ipv6: off. */
+		struct in6_addr prefix, addr;
+		bool has_ipv6 = plan_app_ipv6(topo, a, &prefix, &addr) > 0;
+		json_object_object_add(vm, "ipv6", has_ipv6 ?
+			json_object_new_string(topology_ip6_format(&addr).s) : NULL);
+		json_object_array_add(vms, vm);
+	}
 	json_object_object_add(t, "vms", vms);
 
 	snprintf(path, sizeof(path), "%s/links-state.json", dirs.state);
@@ -163,16 +170,23 @@ static void print_table(json_object *t)
 	printf("topology %s (link supervisor pid %d)\n",
 	       json_object_get_string(get(t, "topology")),
 	       json_object_get_int(get(t, "supervisor_pid")));
-	printf("  %-14s %-5s %-9s %-6s %s\n", "VM", "ROLE", "STATE", "ACCEL", "NET");
+	printf("  %-14s %-5s %-9s %-6s %-14s %s\n", "VM", "ROLE", "STATE",
+	       "ACCEL", "NET", "IPV6");
 	json_object *vms = get(t, "vms");
 	for (size_t i = 0; i < json_object_array_length(vms); i++) {
 		json_object *vm = json_object_array_get_idx(vms, i);
-		printf("  %-14s %-5s %-9s %-6s %s\n",
+		/* An app VM's ipv6 is there and null when off; a driver VM
+		 * has none. */
+		json_object *ipv6 = NULL;
+		bool has_ipv6 = json_object_object_get_ex(vm, "ipv6", &ipv6);
+		printf("  %-14s %-5s %-9s %-6s %-14s %s\n",
 		       json_object_get_string(get(vm, "name")),
 		       json_object_get_string(get(vm, "role")),
 		       json_object_get_string(get(vm, "state")),
 		       json_object_get_string(get(vm, "accel")),
-		       get(vm, "net") ? json_object_get_string(get(vm, "net")) : "-");
+		       get(vm, "net") ? json_object_get_string(get(vm, "net")) : "-",
+		       !has_ipv6 ? "-" :
+		       ipv6 ? json_object_get_string(ipv6) : "off");
 	}
 	printf("  %-14s %-9s %-7s %-8s %-9s %-12s %-12s %s\n", "LINK", "STATE", "PID",
 	       "RESTARTS", "SIDES", "APP->NET", "NET->APP", "SPOOFED");

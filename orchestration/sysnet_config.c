@@ -72,6 +72,10 @@ char *sysnet_config(const struct topology *topo,
 			      up->address, up->gateway);
 		for (unsigned i = 0; i < up->dns_count; i++)
 			strbuf_printf(&sb, "%s%s", i ? "," : " dns=", up->dns[i]);
+		/* Canonical text already (topology_check.c). */
+		if (up->address6)
+			strbuf_printf(&sb, " address6=%s gateway6=%s",
+				      up->address6, up->gateway6);
 	} else {
 		strbuf_printf(&sb, "uplink dhcp");
 	}
@@ -82,13 +86,30 @@ char *sysnet_config(const struct topology *topo,
 		const struct topo_app_vm *a = &topo->app_vms[i];
 		if (strcmp(a->net, drv->name) != 0)
 			continue;
-		char ds_mac[18];
+		char ds_mac[18], address6[TOPO_IP6_TEXT_MAX + 16] = "";
 		plan_downstream_mac(topo, a->name, ds_mac);
+		/* sys-net is PREFIX::1 on the link and advertises PREFIX/64;
+		 * the app VM takes its address by SLAAC. */
+		struct in6_addr prefix, app_addr;
+		int rc = plan_app_ipv6(topo, a, &prefix, &app_addr);
+		if (rc < 0) {
+			snprintf(err, err_len, "%s: app VM %s: no IPv6 network"
+				 " from ipv6 '%s', ip '%s', mac '%s'", topo->path,
+				 a->name, a->ipv6 ? a->ipv6 : "auto", a->ip,
+				 a->mac);
+			strbuf_release(&sb);
+			return NULL;
+		}
+		if (rc > 0) {
+			struct in6_addr router = plan_ipv6_router(&prefix);
+			snprintf(address6, sizeof(address6), " address6=%s/64",
+				 topology_ip6_format(&router).s);
+		}
 		const char *slash = strchr(a->ip, '/');
 		strbuf_printf(&sb, "# app VM %s\n", a->name);
-		strbuf_printf(&sb, "downstream mac=%s address=%s%s app-mac=%s"
+		strbuf_printf(&sb, "downstream mac=%s address=%s%s%s app-mac=%s"
 			      " app-ip=%.*s policy=%s\n", ds_mac, a->gateway,
-			      slash ? slash : "", a->mac,
+			      slash ? slash : "", address6, a->mac,
 			      (int)(slash ? (size_t)(slash - a->ip) : strlen(a->ip)),
 			      a->ip, a->firewall && a->firewall->policy ==
 			      TOPO_POLICY_DROP ? "drop" : "accept");

@@ -204,6 +204,8 @@ static void free_uplink(struct topo_uplink *up)
 		free(up->dns[i]);
 	free(up->dns);
 	free(up->mac);
+	free(up->address6);
+	free(up->gateway6);
 	free(up);
 }
 
@@ -240,6 +242,7 @@ static void free_fields(struct topology *topo)
 		free(app->mac);
 		free(app->ip);
 		free(app->gateway);
+		free(app->ipv6);
 		free_firewall(app->firewall);
 	}
 	free(topo->app_vms);

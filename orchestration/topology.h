@@ -5,6 +5,7 @@
 #ifndef BULKHEAD_TOPOLOGY_H
 #define BULKHEAD_TOPOLOGY_H
 
+#include <netinet/in.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -30,6 +31,9 @@ enum topo_rule_action { TOPO_RULE_ALLOW, TOPO_RULE_DENY };
 enum topo_rule_proto { TOPO_PROTO_ANY, TOPO_PROTO_TCP, TOPO_PROTO_UDP,
 		       TOPO_PROTO_ICMP };
 enum topo_policy { TOPO_POLICY_ACCEPT, TOPO_POLICY_DROP };
+/* An app VM's IPv6: a /64 derived from the topology (plan.h), none, or
+ * the /64 the file gives. */
+enum topo_ipv6_mode { TOPO_IPV6_AUTO, TOPO_IPV6_OFF, TOPO_IPV6_PREFIX };
 
 /* One device a driver VM owns: exactly one of pci / emulated is set. */
 struct topo_device {
@@ -47,6 +51,11 @@ struct topo_uplink {
 	char **dns;
 	unsigned dns_count;             /* 0..3 */
 	char *mac;      /* which NIC is the uplink; optional with one NIC */
+	/* static, optional (both or neither): X/N and its next hop, in
+	 * canonical text (topology_ip6_format). Without them sys-net takes
+	 * IPv6 on the uplink by SLAAC. */
+	char *address6;
+	char *gateway6;
 };
 
 struct topo_driver_vm {
@@ -61,7 +70,8 @@ struct topo_driver_vm {
 
 struct topo_rule {
 	enum topo_rule_action action;
-	char *dst;                      /* A.B.C.D/N; NULL: anywhere */
+	/* A.B.C.D/N or an IPv6 X/N (canonical text); NULL: anywhere */
+	char *dst;
 	enum topo_rule_proto proto;
 	char *port;                     /* "P" or "P-Q"; NULL: every port */
 };
@@ -83,6 +93,9 @@ struct topo_app_vm {
 	char *gateway;  /* sys-net's address on the link; default: first host */
 	struct topo_firewall *firewall; /* NULL: accept everything */
 	bool autostart;                 /* default true: started by up */
+	enum topo_ipv6_mode ipv6_mode;  /* default auto */
+	/* TOPO_IPV6_PREFIX: the network, canonical "X::/64"; else NULL. */
+	char *ipv6;
 };
 
 /* Two app VMs that may reach each other through their driver VM. */
@@ -128,6 +141,21 @@ int topology_load(const char *path, struct topology **out, char *err,
 int topology_load_buffer(const char *name, const void *data, size_t len,
 			 struct topology **out, char *err, size_t err_len);
 void topology_free(struct topology *topo);
+
+/* IPv6 text as the topology stores it and bulkhead writes it (RFC 5952
+ * section 4: lower case, no leading zeros, the longest run of two or more
+ * zero groups as "::", the first of equal runs). Unlike glibc's inet_ntop
+ * it never ends in a dotted quad (inet_ntop writes ::ffff:0:0 as
+ * "::ffff:0.0.0.0"), one syntax fewer for sys-net's shell checker. */
+#define TOPO_IP6_TEXT_MAX 40    /* 8 groups of 4, 7 colons, the NUL */
+struct topo_ip6_text {
+	char s[TOPO_IP6_TEXT_MAX];
+};
+struct topo_ip6_text topology_ip6_format(const struct in6_addr *addr);
+/* Whether A and B agree in their first PREFIX (0..128) bits: on one
+ * network of that length. */
+bool topology_ip6_same_net(const struct in6_addr *a, const struct in6_addr *b,
+			   unsigned prefix);
 
 const struct topo_driver_vm *topology_driver_vm(const struct topology *topo,
 						const char *name);

@@ -1,6 +1,7 @@
 /* The value syntaxes of a topology file, as pure functions. They follow
  * bk-config (driver-vms/net/bk-config), which reads what bulkhead makes of
  * them inside sys-net: whatever passes here must pass there. */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
@@ -128,6 +129,105 @@ struct topo_ip4_text topo_ip4_format(uint32_t addr)
 
 	snprintf(t.s, sizeof(t.s), "%u.%u.%u.%u", addr >> 24 & 255,
 		 addr >> 16 & 255, addr >> 8 & 255, addr & 255);
+	return t;
+}
+
+bool topo_ip6_parse(const char *s, struct in6_addr *addr)
+{
+	return inet_pton(AF_INET6, s, addr) == 1;
+}
+
+enum topo_cidr_status topo_cidr6_parse(const char *s, struct in6_addr *addr,
+				       unsigned *prefix)
+{
+	const char *slash = strchr(s, '/');
+	/* The longest text inet_pton takes is INET6_ADDRSTRLEN - 1
+	 * (a dotted-quad tail); one more byte tells a longer one apart. */
+	char text[INET6_ADDRSTRLEN + 1];
+	size_t len;
+	unsigned long p;
+
+	if (slash == NULL)
+		return TOPO_CIDR_NO_SLASH;
+	len = (size_t)(slash - s);
+	if (len >= sizeof(text))
+		return TOPO_CIDR_BAD_ADDRESS;
+	memcpy(text, s, len);
+	text[len] = '\0';
+	if (!topo_ip6_parse(text, addr))
+		return TOPO_CIDR_BAD_ADDRESS;
+	if (!decimal(slash + 1, NULL, 3, &p) || p > 128)
+		return TOPO_CIDR_BAD_PREFIX;
+	*prefix = (unsigned)p;
+	return TOPO_CIDR_OK;
+}
+
+struct in6_addr topo_ip6_network(const struct in6_addr *addr, unsigned prefix)
+{
+	struct in6_addr net = *addr;
+
+	for (unsigned i = 0; i < 16; i++) {
+		unsigned keep = prefix > 8 * i ? prefix - 8 * i : 0;
+
+		/* 0xff00 >> KEEP: the byte's first KEEP bits. */
+		if (keep < 8)
+			net.s6_addr[i] &= (uint8_t)(0xff00 >> keep);
+	}
+	return net;
+}
+
+bool topology_ip6_same_net(const struct in6_addr *a, const struct in6_addr *b,
+			   unsigned prefix)
+{
+	struct in6_addr na = topo_ip6_network(a, prefix);
+	struct in6_addr nb = topo_ip6_network(b, prefix);
+
+	return memcmp(&na, &nb, sizeof(na)) == 0;
+}
+
+enum topo_ip6_scope topo_ip6_scope(const struct in6_addr *addr)
+{
+	const uint8_t *b = addr->s6_addr;
+
+	if ((b[0] & 0xe0) == 0x20)
+		return TOPO_IP6_GLOBAL;
+	if ((b[0] & 0xfe) == 0xfc)
+		return TOPO_IP6_ULA;
+	if (b[0] == 0xfe && (b[1] & 0xc0) == 0x80)
+		return TOPO_IP6_LINK_LOCAL;
+	return TOPO_IP6_OTHER;
+}
+
+struct topo_ip6_text topology_ip6_format(const struct in6_addr *addr)
+{
+	struct topo_ip6_text t;
+	unsigned group[8], best = 0, best_len = 0, len = 0;
+	size_t n = 0;
+
+	for (unsigned i = 0; i < 8; i++)
+		group[i] = (unsigned)addr->s6_addr[2 * i] << 8 |
+			   addr->s6_addr[2 * i + 1];
+	/* The longest run of zero groups; a later one only if longer. */
+	for (unsigned i = 0; i < 8; i++) {
+		len = group[i] == 0 ? len + 1 : 0;
+		if (len > best_len) {
+			best_len = len;
+			best = i + 1 - len;
+		}
+	}
+	/* RFC 5952 4.2.2: one zero group alone is written "0", not "::". */
+	if (best_len < 2)
+		best_len = 0;
+	for (unsigned i = 0; i < 8; i++) {
+		if (best_len && i == best) {
+			n += (size_t)snprintf(t.s + n, sizeof(t.s) - n, "::");
+			i += best_len - 1;
+			continue;
+		}
+		n += (size_t)snprintf(t.s + n, sizeof(t.s) - n, "%s%x",
+				      n && t.s[n - 1] != ':' ? ":" : "",
+				      group[i]);
+	}
 	return t;
 }
 

@@ -17,6 +17,9 @@
 #define VCPUS_MAX 64
 #define APP_PREFIX_MIN 8        /* bk-config's downstream prefixes */
 #define APP_PREFIX_MAX 30       /* the network, sys-net, the app, broadcast */
+/* SLAAC makes an address from a /64 prefix and a 64-bit interface
+ * identifier (RFC 4862 5.5.3, RFC 4291 2.5.1): an app VM's link is a /64. */
+#define APP_PREFIX6 64
 
 /* A value first given at FIELD; later ones must differ. */
 struct seen {
@@ -30,11 +33,15 @@ struct seen_table {
 	unsigned max;
 };
 
-/* A subnet a link to a driver VM uses (app VM, host port, static uplink):
- * those of one driver VM must not overlap (sys-net routes between them). */
+/* A network a link to a driver VM uses (an app VM's or the host port's
+ * subnet and /64, a static uplink's address and address6): those of one
+ * driver VM and family must not overlap (sys-net routes between them).
+ * IPv4 ones are held as IPv4-mapped IPv6 (::ffff:A.B.C.D/96+N, RFC 4291
+ * 2.5.5.2), so that one table and one comparison serve both. */
 struct subnet {
 	unsigned drv;
-	uint32_t net;
+	bool v4;
+	struct in6_addr net;
 	unsigned prefix;
 	char field[TOPO_FIELD_MAX];
 };
@@ -43,7 +50,8 @@ struct subnet {
 #define MACS_MAX (TOPO_MAX_DRIVER_VMS * (TOPO_MAX_DEVICES + 1) + \
 		  TOPO_MAX_APP_VMS + 1)
 #define PCIS_MAX (TOPO_MAX_DRIVER_VMS * TOPO_MAX_DEVICES)
-#define SUBNETS_MAX (TOPO_MAX_DRIVER_VMS + TOPO_MAX_APP_VMS + 1)
+/* Each driver VM's uplink twice, each app VM twice, the host port. */
+#define SUBNETS_MAX (2 * (TOPO_MAX_DRIVER_VMS + TOPO_MAX_APP_VMS) + 1)
 
 struct checker {
 	struct topo_ctx *ctx;
@@ -59,6 +67,8 @@ struct checker {
 
 #define SHOW(v) topo_show(v).s
 #define IP4(a) topo_ip4_format(a).s
+#define IP6(a) topology_ip6_format(a).s
+#define IP6_SYNTAX "hex groups X:X:X:X:X:X:X:X, '::' for a run of zeros"
 
 /* VALUE at BASE.KEY, unless an earlier field holds it. */
 static int unique(struct checker *c, struct seen_table *table,
@@ -141,22 +151,26 @@ static int ipv4(struct checker *c, const char *base, const char *key,
 	return 0;
 }
 
-/* An A.B.C.D/N at BASE.KEY with MIN <= N <= MAX. */
-static int cidr(struct checker *c, const char *base, const char *key,
-		const char *value, unsigned min, unsigned max, uint32_t *addr,
-		unsigned *prefix)
+/* STATUS of reading VALUE at BASE.KEY as an IPv4 (or, V6, an IPv6)
+ * ADDRESS/N, then MIN <= N <= MAX (N is read only when STATUS is OK). */
+static int cidr_checked(struct checker *c, const char *base, const char *key,
+			const char *value, enum topo_cidr_status status,
+			bool v6, const unsigned *prefix, unsigned min,
+			unsigned max)
 {
-	switch (topo_cidr_parse(value, addr, prefix)) {
+	switch (status) {
 	case TOPO_CIDR_NO_SLASH:
 		return topo_fail(c->ctx, base, key, "'%s' is not"
 				 " ADDRESS/PREFIX", SHOW(value));
 	case TOPO_CIDR_BAD_ADDRESS:
 		return topo_fail(c->ctx, base, key, "'%s': the address is not"
-				 " A.B.C.D (0..255, no leading zeros)",
-				 SHOW(value));
+				 " %s", SHOW(value),
+				 v6 ? "IPv6 (" IP6_SYNTAX ")" :
+				 "A.B.C.D (0..255, no leading zeros)");
 	case TOPO_CIDR_BAD_PREFIX:
 		return topo_fail(c->ctx, base, key, "'%s': the prefix length"
-				 " is not a number 0..32", SHOW(value));
+				 " is not a number 0..%u", SHOW(value),
+				 v6 ? 128 : 32);
 	case TOPO_CIDR_OK:
 		break;
 	}
@@ -164,6 +178,26 @@ static int cidr(struct checker *c, const char *base, const char *key,
 		return topo_fail(c->ctx, base, key, "'%s': prefix length %u is"
 				 " not in %u..%u", SHOW(value), *prefix, min, max);
 	return 0;
+}
+
+/* An A.B.C.D/N at BASE.KEY with MIN <= N <= MAX. */
+static int cidr(struct checker *c, const char *base, const char *key,
+		const char *value, unsigned min, unsigned max, uint32_t *addr,
+		unsigned *prefix)
+{
+	return cidr_checked(c, base, key, value,
+			    topo_cidr_parse(value, addr, prefix), false, prefix,
+			    min, max);
+}
+
+/* An IPv6 X/N at BASE.KEY with MIN <= N <= MAX. */
+static int cidr6(struct checker *c, const char *base, const char *key,
+		 const char *value, unsigned min, unsigned max,
+		 struct in6_addr *addr, unsigned *prefix)
+{
+	return cidr_checked(c, base, key, value,
+			    topo_cidr6_parse(value, addr, prefix), true, prefix,
+			    min, max);
 }
 
 /* ADDR (VALUE) is a host of NET/PREFIX: inside it, neither its network
@@ -192,19 +226,44 @@ static int host_in(struct checker *c, const char *base, const char *key,
 	return 0;
 }
 
-/* NET/PREFIX of driver VM DRV, first given at BASE.KEY. */
-static int subnet(struct checker *c, unsigned drv, uint32_t net,
-		  unsigned prefix, const char *base, const char *key)
+/* A network's text for a message: V4, it is held IPv4-mapped. */
+struct net_text {
+	char s[TOPO_IP6_TEXT_MAX + 4];
+};
+
+static struct net_text net_text(bool v4, const struct in6_addr *net,
+				unsigned prefix)
+{
+	const uint8_t *b = net->s6_addr;
+	struct net_text t;
+
+	if (v4)
+		snprintf(t.s, sizeof(t.s), "%s/%u", IP4((uint32_t)b[12] << 24 |
+			 (uint32_t)b[13] << 16 | (uint32_t)b[14] << 8 | b[15]),
+			 prefix - 96);
+	else
+		snprintf(t.s, sizeof(t.s), "%s/%u", IP6(net), prefix);
+	return t;
+}
+
+/* The network NET/PREFIX (IPv6, or V4 IPv4-mapped) of driver VM DRV,
+ * first given at BASE.KEY, overlaps none of DRV's of its family before
+ * it. (The family counts: an address6 of 2001::2/1 is on ::/1, which
+ * holds the IPv4-mapped ::ffff:0:0/96.) */
+static int net_disjoint(struct checker *c, unsigned drv, bool v4,
+			const struct in6_addr *net, unsigned prefix,
+			const char *base, const char *key)
 {
 	for (unsigned i = 0; i < c->subnets_count; i++) {
 		const struct subnet *s = &c->subnets[i];
-		uint32_t mask = topo_prefix_mask(prefix < s->prefix ?
-						 prefix : s->prefix);
 
-		if (s->drv == drv && (s->net & mask) == (net & mask))
-			return topo_fail(c->ctx, base, key, "%s/%u overlaps"
-					 " %s/%u of %s (both on %s)", IP4(net),
-					 prefix, IP4(s->net), s->prefix,
+		if (s->drv == drv && s->v4 == v4 &&
+		    topology_ip6_same_net(&s->net, net, prefix < s->prefix ?
+				      prefix : s->prefix))
+			return topo_fail(c->ctx, base, key, "%s overlaps %s of"
+					 " %s (both on %s)",
+					 net_text(v4, net, prefix).s,
+					 net_text(v4, &s->net, s->prefix).s,
 					 s->field,
 					 c->topo->driver_vms[drv].name);
 	}
@@ -212,10 +271,57 @@ static int subnet(struct checker *c, unsigned drv, uint32_t net,
 		struct subnet *s = &c->subnets[c->subnets_count++];
 
 		s->drv = drv;
-		s->net = net;
+		s->v4 = v4;
+		s->net = *net;
 		s->prefix = prefix;
 		topo_field(s->field, base, key);
 	}
+	return 0;
+}
+
+/* The IPv4 subnet NET/PREFIX of driver VM DRV, first given at BASE.KEY. */
+static int subnet(struct checker *c, unsigned drv, uint32_t net,
+		  unsigned prefix, const char *base, const char *key)
+{
+	struct in6_addr mapped = { .s6_addr = { [10] = 0xff, [11] = 0xff,
+		[12] = net >> 24 & 0xff, [13] = net >> 16 & 0xff,
+		[14] = net >> 8 & 0xff, [15] = net & 0xff } };
+
+	return net_disjoint(c, drv, true, &mapped, prefix + 96, base, key);
+}
+
+/* Where sys-net's own addresses and the app VMs' may be: global unicast
+ * or unique local. Not link-local (every link has its own fe80::/64),
+ * multicast, loopback or the unassigned rest. */
+static int routable6(struct checker *c, const char *base, const char *key,
+		     const char *value, const struct in6_addr *addr)
+{
+	enum topo_ip6_scope scope = topo_ip6_scope(addr);
+
+	if (scope != TOPO_IP6_GLOBAL && scope != TOPO_IP6_ULA)
+		return topo_fail(c->ctx, base, key, "'%s' is not global unicast"
+				 " (2000::/3) or unique local (fc00::/7)",
+				 SHOW(value));
+	return 0;
+}
+
+/* *TEXT becomes its canonical form: "2001:DB8:0::/48" and "2001:db8::/48"
+ * are one network, and sys-net's checker and the messages see one text. */
+static int canonical6(char **text, const struct in6_addr *addr,
+		      unsigned prefix, bool with_prefix)
+{
+	char buf[TOPO_IP6_TEXT_MAX + 4];
+	char *copy;
+
+	if (with_prefix)
+		snprintf(buf, sizeof(buf), "%s/%u", IP6(addr), prefix);
+	else
+		snprintf(buf, sizeof(buf), "%s", IP6(addr));
+	copy = strdup(buf);
+	if (copy == NULL)
+		return -ENOMEM;
+	free(*text);
+	*text = copy;
 	return 0;
 }
 
@@ -283,6 +389,69 @@ static int check_device(struct checker *c, const char *drv_base,
 	return rc < 0 ? rc : unique(c, &c->macs, dev->mac, base, "mac");
 }
 
+/* A static uplink's address6 and gateway6: both or neither (without
+ * them sys-net has no IPv6 on a static uplink). */
+static int check_static_uplink6(struct checker *c, const char *base,
+				unsigned i, struct topo_uplink *up)
+{
+	struct in6_addr addr, net, gw;
+	unsigned prefix;
+	int rc;
+
+	if (up->address6 == NULL && up->gateway6 == NULL)
+		return 0;
+	if (up->address6 == NULL)
+		return topo_fail(c->ctx, base, "address6", "missing; gateway6"
+				 " needs address6 (both or neither)");
+	if (up->gateway6 == NULL)
+		return topo_fail(c->ctx, base, "gateway6", "missing; address6"
+				 " needs gateway6 (both or neither)");
+	/* /128 leaves no room for a next hop on the network. */
+	rc = cidr6(c, base, "address6", up->address6, 1, 127, &addr, &prefix);
+	if (rc == 0)
+		rc = routable6(c, base, "address6", up->address6, &addr);
+	if (rc < 0)
+		return rc;
+	net = topo_ip6_network(&addr, prefix);
+	/* The all-zeros host is the network's Subnet-Router anycast address
+	 * (RFC 4291 2.6.1), a router's, not an interface's own. */
+	if (memcmp(&net, &addr, sizeof(net)) == 0)
+		return topo_fail(c->ctx, base, "address6", "'%s' is the network"
+				 " address of %s/%u", SHOW(up->address6),
+				 IP6(&net), prefix);
+	if (!topo_ip6_parse(up->gateway6, &gw))
+		return topo_fail(c->ctx, base, "gateway6", "'%s' is not an IPv6"
+				 " address (" IP6_SYNTAX ")",
+				 SHOW(up->gateway6));
+	switch (topo_ip6_scope(&gw)) {
+	case TOPO_IP6_LINK_LOCAL:
+		/* On every link: what a router advertises itself from. */
+		break;
+	case TOPO_IP6_GLOBAL:
+	case TOPO_IP6_ULA:
+		/* Linux takes a next hop only on a prefix of the link
+		 * (otherwise "Nexthop has invalid gateway"). */
+		if (!topology_ip6_same_net(&gw, &addr, prefix))
+			return topo_fail(c->ctx, base, "gateway6", "'%s' is"
+					 " outside %s/%u (or give the router's"
+					 " link-local fe80:: address)",
+					 SHOW(up->gateway6), IP6(&net), prefix);
+		break;
+	case TOPO_IP6_OTHER:
+		return topo_fail(c->ctx, base, "gateway6", "'%s' is not a"
+				 " unicast address (2000::/3, fc00::/7 or"
+				 " link-local fe80::/10)", SHOW(up->gateway6));
+	}
+	if (memcmp(&gw, &addr, sizeof(gw)) == 0)
+		return topo_fail(c->ctx, base, "gateway6", "'%s' is the uplink's"
+				 " own address6", SHOW(up->gateway6));
+	rc = canonical6(&up->address6, &addr, prefix, true);
+	if (rc == 0)
+		rc = canonical6(&up->gateway6, &gw, 128, false);
+	return rc < 0 ? rc : net_disjoint(c, i, false, &net, prefix, base,
+					  "address6");
+}
+
 static int check_static_uplink(struct checker *c, const char *base,
 			       unsigned i, struct topo_uplink *up)
 {
@@ -322,7 +491,8 @@ static int check_static_uplink(struct checker *c, const char *base,
 		if (rc < 0)
 			return rc;
 	}
-	return subnet(c, i, addr & mask, prefix, base, "address");
+	rc = subnet(c, i, addr & mask, prefix, base, "address");
+	return rc < 0 ? rc : check_static_uplink6(c, base, i, up);
 }
 
 /* The uplink's mac picks sys-net's uplink NIC: an emulated device's MAC,
@@ -374,6 +544,14 @@ static int check_uplink(struct checker *c, const char *drv_base, unsigned i)
 		if (up->dns_count > 0)
 			return topo_fail(c->ctx, base, "dns", "only with mode:"
 					 " static (dhcp hands on the lease's)");
+		if (up->address6)
+			return topo_fail(c->ctx, base, "address6", "only with"
+					 " mode: static (dhcp takes IPv6 by"
+					 " SLAAC)");
+		if (up->gateway6)
+			return topo_fail(c->ctx, base, "gateway6", "only with"
+					 " mode: static (dhcp takes IPv6 by"
+					 " SLAAC)");
 	} else {
 		rc = check_static_uplink(c, base, i, up);
 		if (rc < 0)
@@ -489,6 +667,24 @@ static int check_link(struct checker *c, const char *base,
 	return subnet(c, *drv, net, prefix, base, "ip");
 }
 
+/* An IPv6 dst: a network, prefix 0..128, no host bits; canonical. */
+static int check_dst6(struct checker *c, const char *base,
+		      struct topo_rule *rule)
+{
+	struct in6_addr addr, net;
+	unsigned prefix;
+	int rc = cidr6(c, base, "dst", rule->dst, 0, 128, &addr, &prefix);
+
+	if (rc < 0)
+		return rc;
+	net = topo_ip6_network(&addr, prefix);
+	if (memcmp(&net, &addr, sizeof(net)) != 0)
+		return topo_fail(c->ctx, base, "dst", "'%s' has host bits set"
+				 " (the network is %s/%u)", SHOW(rule->dst),
+				 IP6(&net), prefix);
+	return canonical6(&rule->dst, &net, prefix, true);
+}
+
 static int check_rule(struct checker *c, const char *base,
 		      struct topo_rule *rule)
 {
@@ -496,7 +692,12 @@ static int check_rule(struct checker *c, const char *base,
 	unsigned prefix, lo, hi;
 	int rc;
 
-	if (rule->dst) {
+	/* A colon: IPv6 (a dotted quad has none). */
+	if (rule->dst && strchr(rule->dst, ':')) {
+		rc = check_dst6(c, base, rule);
+		if (rc < 0)
+			return rc;
+	} else if (rule->dst) {
 		rc = cidr(c, base, "dst", rule->dst, 0, 32, &addr, &prefix);
 		if (rc < 0)
 			return rc;
@@ -524,6 +725,49 @@ static int check_rule(struct checker *c, const char *base,
 	return 0;
 }
 
+/* ipv6: auto (left out too), off, or the app VM's own /64 network in
+ * 2000::/3 or fc00::/7, which must not overlap another of its driver VM's
+ * (sys-net routes between them). An auto network is derived later
+ * (plan.c) and checked there. */
+static int check_app_ipv6(struct checker *c, const char *base, unsigned drv,
+			  struct topo_app_vm *app)
+{
+	struct in6_addr addr, net;
+	unsigned prefix;
+	int rc;
+
+	if (app->ipv6 == NULL || strcmp(app->ipv6, "auto") == 0 ||
+	    strcmp(app->ipv6, "off") == 0) {
+		app->ipv6_mode = app->ipv6 && strcmp(app->ipv6, "off") == 0 ?
+				 TOPO_IPV6_OFF : TOPO_IPV6_AUTO;
+		free(app->ipv6);
+		app->ipv6 = NULL;
+		return 0;
+	}
+	if (strchr(app->ipv6, '/') == NULL)
+		return topo_fail(c->ctx, base, "ipv6", "'%s' is not auto, off or"
+				 " an IPv6 network X::/64", SHOW(app->ipv6));
+	rc = cidr6(c, base, "ipv6", app->ipv6, 0, 128, &addr, &prefix);
+	if (rc < 0)
+		return rc;
+	if (prefix != APP_PREFIX6)
+		return topo_fail(c->ctx, base, "ipv6", "'%s': prefix length %u;"
+				 " an app VM's network is a /64 (SLAAC)",
+				 SHOW(app->ipv6), prefix);
+	net = topo_ip6_network(&addr, prefix);
+	if (memcmp(&net, &addr, sizeof(net)) != 0)
+		return topo_fail(c->ctx, base, "ipv6", "'%s' has host bits set"
+				 " (the network is %s/%u)", SHOW(app->ipv6),
+				 IP6(&net), prefix);
+	rc = routable6(c, base, "ipv6", app->ipv6, &net);
+	if (rc == 0)
+		rc = canonical6(&app->ipv6, &net, prefix, true);
+	if (rc < 0)
+		return rc;
+	app->ipv6_mode = TOPO_IPV6_PREFIX;
+	return net_disjoint(c, drv, false, &net, prefix, base, "ipv6");
+}
+
 static int check_app_vm(struct checker *c, unsigned i)
 {
 	struct topo_app_vm *app = &c->topo->app_vms[i];
@@ -548,6 +792,9 @@ static int check_app_vm(struct checker *c, unsigned i)
 				 TOPO_NAME_MAX);
 	}
 	rc = check_link(c, base, &link, &drv);
+	if (rc < 0)
+		return rc;
+	rc = check_app_ipv6(c, base, drv, app);
 	if (rc < 0)
 		return rc;
 	/* The schema's 32 app VMs in all keep each driver VM within its 32

@@ -4,10 +4,12 @@
  *                     the one-line error message
  *   topology_schema.c the libcyaml schema and its errors as our messages
  *   topology_check.c  defaults and the rules libcyaml cannot express
- *   topology_addr.c   names, MACs, IPv4 addresses, PCI addresses, ports */
+ *   topology_addr.c   names, MACs, IPv4 and IPv6 addresses, PCI addresses,
+ *                     ports */
 #ifndef BULKHEAD_TOPOLOGY_INTERNAL_H
 #define BULKHEAD_TOPOLOGY_INTERNAL_H
 
+#include <netinet/in.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -121,6 +123,25 @@ struct topo_ip4_text {
 	char s[16];
 };
 struct topo_ip4_text topo_ip4_format(uint32_t addr);
+
+/* IPv6 text as inet_pton reads it (hex groups, at most one "::", a
+ * dotted-quad tail), nothing before or after: no zone, no brackets. */
+bool topo_ip6_parse(const char *s, struct in6_addr *addr);
+/* X/N: the statuses of topo_cidr_parse, TOPO_CIDR_BAD_PREFIX when N is not
+ * a decimal number 0..128 (no leading zeros). */
+enum topo_cidr_status topo_cidr6_parse(const char *s, struct in6_addr *addr,
+				       unsigned *prefix);
+/* ADDR with every bit past the first PREFIX (0..128) cleared. */
+struct in6_addr topo_ip6_network(const struct in6_addr *addr,
+				 unsigned prefix);
+
+enum topo_ip6_scope {
+	TOPO_IP6_GLOBAL,        /* 2000::/3, global unicast (RFC 4291) */
+	TOPO_IP6_ULA,           /* fc00::/7, unique local (RFC 4193) */
+	TOPO_IP6_LINK_LOCAL,    /* fe80::/10 */
+	TOPO_IP6_OTHER,         /* ::, ::1, multicast, the unassigned rest */
+};
+enum topo_ip6_scope topo_ip6_scope(const struct in6_addr *addr);
 
 enum topo_mac_status {
 	TOPO_MAC_OK,

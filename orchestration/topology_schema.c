@@ -96,6 +96,8 @@ static const cyaml_schema_field_t uplink_fields[] = {
 	/* Three: what sys-net hands on in its DHCP leases (bk-config). */
 	CYAML_FIELD_SEQUENCE("dns", CYAML_FLAG_POINTER | OPT,
 			     struct topo_uplink, dns, &string_entry, 0, 3),
+	STRING_FIELD("address6", OPT, struct topo_uplink, address6),
+	STRING_FIELD("gateway6", OPT, struct topo_uplink, gateway6),
 	STRING_FIELD("mac", OPT, struct topo_uplink, mac),
 	CYAML_FIELD_END
 };
@@ -148,6 +150,8 @@ static const cyaml_schema_field_t app_vm_fields[] = {
 	STRING_FIELD("mac", REQ, struct topo_app_vm, mac),
 	STRING_FIELD("ip", REQ, struct topo_app_vm, ip),
 	STRING_FIELD("gateway", OPT, struct topo_app_vm, gateway),
+	/* auto, off or a network: text, made ipv6_mode by the check. */
+	STRING_FIELD("ipv6", OPT, struct topo_app_vm, ipv6),
 	CYAML_FIELD_MAPPING_PTR("firewall", CYAML_FLAG_POINTER | OPT,
 				struct topo_app_vm, firewall, firewall_fields),
 	ENUM_FIELD("autostart", OPT, struct topo_app_vm, autostart,

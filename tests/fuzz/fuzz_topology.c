@@ -33,6 +33,10 @@ static void check_loaded(const struct topology *topo)
 			if (dev->pci && strlen(dev->pci) != 12)
 				abort();
 		}
+		/* address6 and gateway6: both or neither. */
+		if (drv->uplink && (drv->uplink->address6 == NULL) !=
+		    (drv->uplink->gateway6 == NULL))
+			abort();
 	}
 	for (unsigned i = 0; i < topo->app_vms_count; i++) {
 		const struct topo_app_vm *app = &topo->app_vms[i];
@@ -41,6 +45,12 @@ static void check_loaded(const struct topology *topo)
 		    topology_app_vm(topo, app->name) != app ||
 		    app->image == NULL || app->gateway == NULL ||
 		    strlen(app->mac) != 17)
+			abort();
+		/* A network only with its mode, and canonical ("X::/64"). */
+		if ((app->ipv6 != NULL) !=
+		    (app->ipv6_mode == TOPO_IPV6_PREFIX) ||
+		    (app->ipv6 && strcmp(app->ipv6 + strlen(app->ipv6) - 5,
+					 "::/64") != 0))
 			abort();
 	}
 	for (unsigned k = 0; k < topo->talk_count; k++) {

@@ -27,8 +27,9 @@ BULKHEAD, BK_CONFIG, DEMO = sys.argv[1:4]
 
 
 def big_topology():
-    """Two driver VMs (one with a static uplink), 32 app VMs on the
-    first, firewall rules, talk pairs."""
+    """Two driver VMs (one with a static uplink, IPv6 too), 32 app VMs on
+    the first (IPv6 auto, off or a /64 of their own), firewall rules
+    (IPv4 and IPv6), talk pairs."""
     out = ['version: 1', 'name: big', 'driver-vms:',
            '  - name: net-a', '    kind: net', '    devices:',
            '      - emulated: e1000e', '        netns: bk-plan-a',
@@ -36,12 +37,21 @@ def big_topology():
            '    devices:', '      - emulated: e1000e', '        netns: bk-plan-b',
            '    uplink:', '      mode: static', '      address: 192.0.2.10/24',
            '      gateway: 192.0.2.1', '      dns: [192.0.2.53]',
+           '      address6: 2001:DB8:2::10/64', '      gateway6: fe80::1',
            'app-vms:']
     for i in range(31):
         out += ['  - name: app%d' % i, '    net: net-a',
                 '    mac: "52:54:00:10:00:%02x"' % (i + 1),
                 '    ip: 10.%d.%d.2/24' % (100 + i // 200, i % 200)]
-        if i % 3 == 0:
+        if i % 5 == 1:
+            out += ['    ipv6: off']
+        elif i == 4:
+            out += ['    ipv6: 2001:db8:4:0::/64']
+        if i == 0:
+            out += ['    firewall:', '      rules:', '        - action: deny',
+                    '          dst: "2001:db8::/32"', '        - action: deny',
+                    '          dst: "::/0"', '          proto: udp']
+        elif i % 3 == 0:
             out += ['    firewall:', '      policy: drop', '      rules:',
                     '        - action: allow', '          dst: 0.0.0.0/0',
                     '          proto: tcp', '          port: 443',
@@ -102,9 +112,15 @@ def main():
     big = os.path.join(tmp, 'big.yaml')
     with open(big, 'w') as f:
         f.write(big_topology())
-    # (file, driver VMs -> (downstreams, rules, talk pairs), app VM count)
-    cases = [(DEMO, {'sys-net': (2, 1, 0)}, 2),
-             (big, {'net-a': (31, 22, 2), 'net-b': (1, 0, 0)}, 32)]
+    # (file, driver VMs -> (downstreams, rules, talk pairs, downstreams
+    # with IPv6, uplink address6=), app VM count)
+    # The demo's rules and IPv6 links change with the demo: from its file.
+    with open(DEMO) as f:
+        demo = f.read()
+    cases = [(DEMO, {'sys-net': (2, demo.count('- action:'), 0,
+                                 2 - demo.count('ipv6: off'), None)}, 2),
+             (big, {'net-a': (31, 22, 2, 25, None),
+                    'net-b': (1, 0, 0, 1, '2001:db8:2::10/64')}, 32)]
     t = Tap(sum(len(d) * 2 + n for _f, d, n in cases) + len(cases) + 1)
     for path, drivers, napps in cases:
         r = subprocess.run([BULKHEAD, 'check', '--show', path],
@@ -115,17 +131,27 @@ def main():
                 '%s: check --show prints %d configurations and %d domains'
                 % (os.path.basename(path), len(drivers), len(drivers) + napps),
                 r.stdout[-2000:])
-        for name, (nds, nrules, ntalk) in drivers.items():
+        for name, (nds, nrules, ntalk, nds6, up6) in drivers.items():
             cfg = sec.get((name, 'sys-net configuration'), '')
             c = bk_config(cfg, tmp)
             env = dict(re.findall(r'^(\w+)=(.*)$', c.stdout, re.M))
             rules = sum(int(v) for k, v in env.items()
                         if re.match(r'DS_\d+_FW_COUNT$', k))
+            # IPv6 as written (docs/topology.md): sys-net's ::1 on each
+            # /64 but those with ipv6: off, the static uplink's address6
+            # in canonical text.
+            ds6 = re.findall(r'^downstream .* address6=(\S+::1/64) ', cfg, re.M)
+            up = re.search(r'^uplink .*', cfg, re.M)
+            up_ok = (up6 is None and 'address6=' not in up.group(0)) or \
+                (up6 is not None and ' address6=%s gateway6=fe80::1' % up6
+                 in up.group(0)) if up else False
             t.check(c.returncode == 0 and env.get('DS_COUNT') == str(nds) and
-                    rules == nrules and env.get('TALK_COUNT', '0') == str(ntalk),
+                    rules == nrules and env.get('TALK_COUNT', '0') == str(ntalk)
+                    and len(ds6) == nds6 and up_ok,
                     '%s: sys-net\'s bk-config accepts its configuration (%d'
-                    ' downstreams, %d firewall rules, %d talk pairs)'
-                    % (name, nds, nrules, ntalk), cfg + c.stderr + c.stdout[-500:])
+                    ' downstreams, %d with IPv6, %d firewall rules, %d talk'
+                    ' pairs)' % (name, nds, nds6, nrules, ntalk),
+                    cfg + c.stderr + c.stdout[-500:])
             xml = sec.get((name, 'libvirt domain'), '')
             v = validate(xml, tmp)
             ports = xml.count("model='pcie-root-port'")

@@ -40,6 +40,18 @@ struct tap {
 		}                                                        \
 	} while (0)
 
+/* A string is exactly the one expected (NULL never is). */
+#define CHECK_STREQ(t, a, b)                                             \
+	do {                                                             \
+		const char *a_ = (a), *b_ = (b);                         \
+		if (a_ == NULL || strcmp(a_, b_) != 0) {                 \
+			printf("# %s:%d: %s is \"%s\", expected \"%s\"\n", \
+			       __FILE__, __LINE__, #a, a_ ? a_ : "(null)", \
+			       b_);                                      \
+			(t)->failed_checks++;                            \
+		}                                                        \
+	} while (0)
+
 struct tap_case {
 	const char *name;
 	void (*fn)(struct tap *t, const void *arg);

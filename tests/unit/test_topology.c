@@ -5,6 +5,7 @@
  * a case here. The files are written to a scratch directory that is the
  * working directory, so messages start "demo.yaml:". */
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -14,17 +15,6 @@
 
 #include "tap.h"
 #include "topology_internal.h"
-
-#define CHECK_STREQ(t, a, b)                                             \
-	do {                                                             \
-		const char *a_ = (a), *b_ = (b);                         \
-		if (a_ == NULL || strcmp(a_, b_) != 0) {                 \
-			printf("# %s:%d: %s is \"%s\", expected \"%s\"\n", \
-			       __FILE__, __LINE__, #a, a_ ? a_ : "(null)", \
-			       b_);                                      \
-			(t)->failed_checks++;                            \
-		}                                                        \
-	} while (0)
 
 static void write_file(const char *path, const char *text, size_t len)
 {
@@ -66,6 +56,21 @@ static int load_text(const char *path, const char *text,
 	"    net: sys-net\n"                                             \
 	"    mac: " mac "\n"                                             \
 	"    ip: " ip "\n"
+/* A static uplink with IPv6 after SYSNET: lines 9..14, address6 on 13,
+ * gateway6 on 14. */
+#define STATIC6(address6, gateway6)                                      \
+	"    uplink:\n"                                                  \
+	"      mode: static\n"                                           \
+	"      address: 192.168.1.2/24\n"                                \
+	"      gateway: 192.168.1.1\n"                                   \
+	"      address6: " address6 "\n"                                 \
+	"      gateway6: " gateway6 "\n"
+/* WORK with ipv6 (line 14). */
+#define WORK6(ipv6) WORK "    ipv6: " ipv6 "\n"
+/* WORK with one firewall rule whose dst is DST (line 16). */
+#define WORK_DST(dst) WORK "    firewall:\n      rules:\n"                \
+	"        - {action: deny, dst: \"" dst "\"}\n"
+#define IP6_SYNTAX "hex groups X:X:X:X:X:X:X:X, '::' for a run of zeros"
 /* A driver VM entry after SYSNET, from line 9: lines 9..12 + devices. */
 #define DRIVER2(devices)                                                 \
 	"  - name: sys-net2\n"                                           \
@@ -94,6 +99,8 @@ static const char full_yaml[] =
 	"      address: 192.168.77.2/24\n"
 	"      gateway: 192.168.77.1\n"
 	"      dns: [192.168.77.1, 9.9.9.9]\n"
+	"      address6: 2001:DB8:77:0::2/64\n"
+	"      gateway6: FE80::1\n"
 	"      mac: 52:54:00:00:00:01\n"
 	"  - name: sys-net2\n"
 	"    kind: net\n"
@@ -126,16 +133,21 @@ static const char full_yaml[] =
 	"          proto: tcp\n"
 	"          port: \"1000-2000\"\n"
 	"        - {action: deny, dst: 0.0.0.0/0}\n"
+	"        - action: deny\n"
+	"          dst: FC00:0::/7\n"
 	"    autostart: yes\n"
+	"    ipv6: auto\n"
 	"  - name: personal\n"
 	"    net: sys-net\n"
 	"    mac: 52:54:00:a0:00:02\n"
 	"    ip: 10.200.2.2/24\n"
 	"    autostart: false\n"
+	"    ipv6: off\n"
 	"  - name: lab-web\n"
 	"    net: sys-net2\n"
 	"    mac: 52:54:00:a0:00:03\n"
 	"    ip: 10.200.1.2/24\n"
+	"    ipv6: 2001:DB8:1:1:0::/64\n"
 	"talk:\n"
 	"  - [work, personal]\n"
 	"host-port:\n"
@@ -184,6 +196,9 @@ static void test_full_file(struct tap *t, const void *arg)
 		CHECK_EQ(t, drv->uplink->dns_count, 2);
 		CHECK_STREQ(t, drv->uplink->dns[1], "9.9.9.9");
 		CHECK_STREQ(t, drv->uplink->mac, "52:54:00:00:00:01");
+		/* IPv6 text in its canonical form (RFC 5952). */
+		CHECK_STREQ(t, drv->uplink->address6, "2001:db8:77::2/64");
+		CHECK_STREQ(t, drv->uplink->gateway6, "fe80::1");
 	}
 	drv = &topo->driver_vms[1];
 	CHECK_EQ(t, drv->memory_mib, 96);
@@ -207,7 +222,7 @@ static void test_full_file(struct tap *t, const void *arg)
 	CHECK(t, app->firewall != NULL);
 	if (app->firewall) {
 		CHECK_EQ(t, app->firewall->policy, TOPO_POLICY_DROP);
-		CHECK_EQ(t, app->firewall->rules_count, 5);
+		CHECK_EQ(t, app->firewall->rules_count, 6);
 		r = app->firewall->rules;
 		CHECK_EQ(t, r[0].action, TOPO_RULE_ALLOW);
 		CHECK(t, r[0].dst == NULL);
@@ -220,11 +235,18 @@ static void test_full_file(struct tap *t, const void *arg)
 		CHECK(t, r[2].port == NULL);
 		CHECK_STREQ(t, r[3].port, "1000-2000");
 		CHECK_STREQ(t, r[4].dst, "0.0.0.0/0");
+		CHECK_STREQ(t, r[5].dst, "fc00::/7");
 	}
+	CHECK_EQ(t, app->ipv6_mode, TOPO_IPV6_AUTO);
+	CHECK(t, app->ipv6 == NULL);
 	app = &topo->app_vms[1];
 	CHECK(t, !app->autostart);
 	CHECK_STREQ(t, app->gateway, "10.200.2.1");
 	CHECK(t, app->firewall == NULL);
+	CHECK_EQ(t, app->ipv6_mode, TOPO_IPV6_OFF);
+	CHECK(t, app->ipv6 == NULL);
+	CHECK_EQ(t, topo->app_vms[2].ipv6_mode, TOPO_IPV6_PREFIX);
+	CHECK_STREQ(t, topo->app_vms[2].ipv6, "2001:db8:1:1::/64");
 	/* The same subnet on another driver VM is another network. */
 	CHECK_STREQ(t, topo->app_vms[2].ip, "10.200.1.2/24");
 
@@ -269,6 +291,8 @@ static void test_minimal_file(struct tap *t, const void *arg)
 	CHECK_STREQ(t, app->gateway, "10.200.1.1");
 	CHECK(t, app->firewall == NULL);
 	CHECK(t, app->autostart);
+	CHECK_EQ(t, app->ipv6_mode, TOPO_IPV6_AUTO);    /* left out: auto */
+	CHECK(t, app->ipv6 == NULL);
 	CHECK_EQ(t, topo->talk_count, 0);
 	CHECK(t, topo->talk == NULL);
 	CHECK(t, topo->host_port == NULL);
@@ -322,7 +346,7 @@ static const struct bad_case bad_cases[] = {
 	  "demo.yaml:1: [ ] and { } nested deeper than 32 levels" },
 	{ "unknown key", BASE WORK "    memry: 512\n",
 	  "demo.yaml:14: app-vms[0].memry: unknown key (known: name, memory,"
-	  " vcpus, image, net, mac, ip, gateway, firewall, autostart)" },
+	  " vcpus, image, net, mac, ip, gateway, ipv6, firewall, autostart)" },
 	{ "unknown top-level key", BASE "app-vm: []\n",
 	  "demo.yaml:9: app-vm: unknown key (known: version, name, accel,"
 	  " driver-vms, app-vms, talk, host-port)" },
@@ -541,6 +565,85 @@ static const struct bad_case bad_cases[] = {
 	  "demo.yaml:15: driver-vms[0].uplink.dns[1]: '8.8.08.8' is not an IPv4"
 	  " address (A.B.C.D, 0..255, no leading zeros)" },
 
+	/* The uplink's IPv6. */
+	{ "dhcp with an address6", BASE "    uplink:\n      mode: dhcp\n"
+	  "      address6: 2001:db8::2/64\n",
+	  "demo.yaml:11: driver-vms[0].uplink.address6: only with mode: static"
+	  " (dhcp takes IPv6 by SLAAC)" },
+	{ "dhcp with a gateway6", BASE "    uplink:\n      gateway6: fe80::1\n",
+	  "demo.yaml:10: driver-vms[0].uplink.gateway6: only with mode: static"
+	  " (dhcp takes IPv6 by SLAAC)" },
+	{ "address6 without gateway6", BASE "    uplink:\n      mode: static\n"
+	  "      address: 192.168.1.2/24\n      gateway: 192.168.1.1\n"
+	  "      address6: 2001:db8::2/64\n",
+	  "demo.yaml:9: driver-vms[0].uplink.gateway6: missing; address6 needs"
+	  " gateway6 (both or neither)" },
+	{ "gateway6 without address6", BASE "    uplink:\n      mode: static\n"
+	  "      address: 192.168.1.2/24\n      gateway: 192.168.1.1\n"
+	  "      gateway6: fe80::1\n",
+	  "demo.yaml:9: driver-vms[0].uplink.address6: missing; gateway6 needs"
+	  " address6 (both or neither)" },
+	{ "address6 without prefix", BASE STATIC6("2001:db8::2", "fe80::1"),
+	  "demo.yaml:13: driver-vms[0].uplink.address6: '2001:db8::2' is not"
+	  " ADDRESS/PREFIX" },
+	{ "address6 is IPv4", BASE STATIC6("192.168.1.2/24", "fe80::1"),
+	  "demo.yaml:13: driver-vms[0].uplink.address6: '192.168.1.2/24': the"
+	  " address is not IPv6 (" IP6_SYNTAX ")" },
+	{ "address6 with two ::", BASE STATIC6("2001::db8::2/64", "fe80::1"),
+	  "demo.yaml:13: driver-vms[0].uplink.address6: '2001::db8::2/64': the"
+	  " address is not IPv6 (" IP6_SYNTAX ")" },
+	{ "address6 with a zone", BASE STATIC6("fe80::2%eth0/64", "fe80::1"),
+	  "demo.yaml:13: driver-vms[0].uplink.address6: 'fe80::2%eth0/64': the"
+	  " address is not IPv6 (" IP6_SYNTAX ")" },
+	{ "address6 prefix 129", BASE STATIC6("2001:db8::2/129", "fe80::1"),
+	  "demo.yaml:13: driver-vms[0].uplink.address6: '2001:db8::2/129': the"
+	  " prefix length is not a number 0..128" },
+	{ "address6 prefix with a leading zero", BASE STATIC6("2001:db8::2/064",
+							      "fe80::1"),
+	  "demo.yaml:13: driver-vms[0].uplink.address6: '2001:db8::2/064': the"
+	  " prefix length is not a number 0..128" },
+	{ "address6 /128", BASE STATIC6("2001:db8::2/128", "fe80::1"),
+	  "demo.yaml:13: driver-vms[0].uplink.address6: '2001:db8::2/128':"
+	  " prefix length 128 is not in 1..127" },
+	{ "address6 /0", BASE STATIC6("2001:db8::2/0", "fe80::1"),
+	  "demo.yaml:13: driver-vms[0].uplink.address6: '2001:db8::2/0': prefix"
+	  " length 0 is not in 1..127" },
+	{ "address6 link-local", BASE STATIC6("fe80::2/64", "fe80::1"),
+	  "demo.yaml:13: driver-vms[0].uplink.address6: 'fe80::2/64' is not"
+	  " global unicast (2000::/3) or unique local (fc00::/7)" },
+	{ "address6 just past fc00::/7", BASE STATIC6("fe00::2/64", "fe80::1"),
+	  "demo.yaml:13: driver-vms[0].uplink.address6: 'fe00::2/64' is not"
+	  " global unicast (2000::/3) or unique local (fc00::/7)" },
+	{ "address6 just below 2000::/3", BASE STATIC6("1fff:ffff::2/32",
+						       "fe80::1"),
+	  "demo.yaml:13: driver-vms[0].uplink.address6: '1fff:ffff::2/32' is not"
+	  " global unicast (2000::/3) or unique local (fc00::/7)" },
+	{ "address6 is the network", BASE STATIC6("2001:db8:0:1::/64",
+						  "fe80::1"),
+	  "demo.yaml:13: driver-vms[0].uplink.address6: '2001:db8:0:1::/64' is"
+	  " the network address of 2001:db8:0:1::/64" },
+	{ "gateway6 is IPv4", BASE STATIC6("2001:db8::2/64", "192.168.1.1"),
+	  "demo.yaml:14: driver-vms[0].uplink.gateway6: '192.168.1.1' is not an"
+	  " IPv6 address (" IP6_SYNTAX ")" },
+	{ "gateway6 with a prefix", BASE STATIC6("2001:db8::2/64", "fe80::1/64"),
+	  "demo.yaml:14: driver-vms[0].uplink.gateway6: 'fe80::1/64' is not an"
+	  " IPv6 address (" IP6_SYNTAX ")" },
+	{ "gateway6 multicast", BASE STATIC6("2001:db8::2/64", "ff02::2"),
+	  "demo.yaml:14: driver-vms[0].uplink.gateway6: 'ff02::2' is not a"
+	  " unicast address (2000::/3, fc00::/7 or link-local fe80::/10)" },
+	{ "gateway6 unspecified", BASE STATIC6("2001:db8::2/64", "\"::\""),
+	  "demo.yaml:14: driver-vms[0].uplink.gateway6: '::' is not a unicast"
+	  " address (2000::/3, fc00::/7 or link-local fe80::/10)" },
+	{ "gateway6 outside address6's network", BASE STATIC6("2001:db8::2/64",
+							      "2001:db8:1::1"),
+	  "demo.yaml:14: driver-vms[0].uplink.gateway6: '2001:db8:1::1' is"
+	  " outside 2001:db8::/64 (or give the router's link-local fe80::"
+	  " address)" },
+	{ "gateway6 is the address6", BASE STATIC6("2001:db8::2/64",
+						   "2001:DB8:0::0002"),
+	  "demo.yaml:14: driver-vms[0].uplink.gateway6: '2001:DB8:0::0002' is"
+	  " the uplink's own address6" },
+
 	/* App VMs. */
 	{ "bad image name", BASE WORK "    image: App\n",
 	  "demo.yaml:14: app-vms[0].image: 'App' is not an image name (a-z,"
@@ -640,6 +743,43 @@ static const struct bad_case bad_cases[] = {
 	  "      address: 10.200.1.200/24\n      gateway: 10.200.1.1\n" WORK,
 	  "demo.yaml:17: app-vms[0].ip: 10.200.1.0/24 overlaps 10.200.1.0/24 of"
 	  " driver-vms[0].uplink.address (both on sys-net)" },
+	{ "app ipv6 neither auto, off nor a network", BASE WORK6("on"),
+	  "demo.yaml:14: app-vms[0].ipv6: 'on' is not auto, off or an IPv6"
+	  " network X::/64" },
+	{ "app ipv6 an address", BASE WORK6("fd00::1"),
+	  "demo.yaml:14: app-vms[0].ipv6: 'fd00::1' is not auto, off or an IPv6"
+	  " network X::/64" },
+	{ "app ipv6 not IPv6", BASE WORK6("fd00::g/64"),
+	  "demo.yaml:14: app-vms[0].ipv6: 'fd00::g/64': the address is not IPv6"
+	  " (" IP6_SYNTAX ")" },
+	{ "app ipv6 prefix not a number", BASE WORK6("fd00::/6x"),
+	  "demo.yaml:14: app-vms[0].ipv6: 'fd00::/6x': the prefix length is not"
+	  " a number 0..128" },
+	{ "app ipv6 /48", BASE WORK6("fd00::/48"),
+	  "demo.yaml:14: app-vms[0].ipv6: 'fd00::/48': prefix length 48; an app"
+	  " VM's network is a /64 (SLAAC)" },
+	{ "app ipv6 /65", BASE WORK6("fd00::/65"),
+	  "demo.yaml:14: app-vms[0].ipv6: 'fd00::/65': prefix length 65; an app"
+	  " VM's network is a /64 (SLAAC)" },
+	{ "app ipv6 with host bits", BASE WORK6("fd00:0:0:1::1/64"),
+	  "demo.yaml:14: app-vms[0].ipv6: 'fd00:0:0:1::1/64' has host bits set"
+	  " (the network is fd00:0:0:1::/64)" },
+	{ "app ipv6 link-local", BASE WORK6("fe80::/64"),
+	  "demo.yaml:14: app-vms[0].ipv6: 'fe80::/64' is not global unicast"
+	  " (2000::/3) or unique local (fc00::/7)" },
+	{ "app ipv6 just past 2000::/3", BASE WORK6("4000::/64"),
+	  "demo.yaml:14: app-vms[0].ipv6: '4000::/64' is not global unicast"
+	  " (2000::/3) or unique local (fc00::/7)" },
+	{ "app ipv6 networks overlap", BASE WORK6("fd00:0:0:1::/64")
+	  APP("personal", "52:54:00:a0:00:02", "10.200.2.2/24")
+	  "    ipv6: FD00:0000:0:1::/64\n",
+	  "demo.yaml:19: app-vms[1].ipv6: fd00:0:0:1::/64 overlaps"
+	  " fd00:0:0:1::/64 of app-vms[0].ipv6 (both on sys-net)" },
+	{ "app ipv6 inside the uplink's", BASE STATIC6("2001:db8::2/48",
+						      "fe80::1")
+	  WORK "    ipv6: 2001:db8:0:5::/64\n",
+	  "demo.yaml:20: app-vms[0].ipv6: 2001:db8:0:5::/64 overlaps"
+	  " 2001:db8::/48 of driver-vms[0].uplink.address6 (both on sys-net)" },
 	{ "dst not a network", BASE WORK "    firewall:\n      rules:\n"
 	  "        - {action: deny, dst: 10.0.0.1}\n",
 	  "demo.yaml:16: app-vms[0].firewall.rules[0].dst: '10.0.0.1' is not"
@@ -652,6 +792,24 @@ static const struct bad_case bad_cases[] = {
 	  "        - {action: deny, dst: 10.0.0.0/0}\n",
 	  "demo.yaml:16: app-vms[0].firewall.rules[0].dst: '10.0.0.0/0' has"
 	  " host bits set (the network is 0.0.0.0/0)" },
+	{ "IPv6 dst not a network", BASE WORK_DST("2001:db8::1"),
+	  "demo.yaml:16: app-vms[0].firewall.rules[0].dst: '2001:db8::1' is not"
+	  " ADDRESS/PREFIX" },
+	{ "IPv6 dst not IPv6", BASE WORK_DST("2001:db8:::/32"),
+	  "demo.yaml:16: app-vms[0].firewall.rules[0].dst: '2001:db8:::/32': the"
+	  " address is not IPv6 (" IP6_SYNTAX ")" },
+	{ "IPv6 dst prefix 129", BASE WORK_DST("2001:db8::/129"),
+	  "demo.yaml:16: app-vms[0].firewall.rules[0].dst: '2001:db8::/129': the"
+	  " prefix length is not a number 0..128" },
+	{ "IPv6 dst with host bits", BASE WORK_DST("2001:db8::1/32"),
+	  "demo.yaml:16: app-vms[0].firewall.rules[0].dst: '2001:db8::1/32' has"
+	  " host bits set (the network is 2001:db8::/32)" },
+	{ "IPv6 dst /127 with host bits", BASE WORK_DST("2001:db8::1/127"),
+	  "demo.yaml:16: app-vms[0].firewall.rules[0].dst: '2001:db8::1/127' has"
+	  " host bits set (the network is 2001:db8::/127)" },
+	{ "IPv6 dst /0 with host bits", BASE WORK_DST("::1/0"),
+	  "demo.yaml:16: app-vms[0].firewall.rules[0].dst: '::1/0' has host bits"
+	  " set (the network is ::/0)" },
 	{ "port without proto", BASE WORK "    firewall:\n      rules:\n"
 	  "        - {action: allow, port: 443}\n",
 	  "demo.yaml:16: app-vms[0].firewall.rules[0].port: '443' needs proto:"
@@ -725,6 +883,121 @@ static void test_bad(struct tap *t, const void *arg)
 	CHECK_STREQ(t, err, c->msg);
 	CHECK(t, strchr(err, '\n') == NULL);
 	topology_free(topo);
+}
+
+/* IPv6 that passes: the same /64 on two driver VMs (two networks), an
+ * uplink network beside the app VMs' /64s, a ULA uplink, address6 /127
+ * (RFC 6164), a global gateway6 on address6's network, IPv6 and IPv4
+ * rules side by side, ::/0. Line 13 is sys-net's address6, line 23
+ * sys-net2's. */
+#define IPV6_FILE(address6_2)                                            \
+	BASE STATIC6("2001:db8::2/64", "2001:db8::1")                    \
+	DRIVER2("      - pci: 03:00.0\n")                                \
+	"    uplink:\n      mode: static\n"                              \
+	"      address: 192.168.1.2/24\n"                                \
+	"      gateway: 192.168.1.1\n"                                   \
+	"      address6: " address6_2 "\n"                               \
+	"      gateway6: fe80::1\n"                                      \
+	WORK "    ipv6: 2001:db8:0:1::/64\n"                             \
+	"    firewall:\n      rules:\n"                                  \
+	"        - {action: allow, dst: \"::/0\"}\n"                     \
+	"        - {action: deny, dst: 10.0.0.0/8}\n"                     \
+	"        - action: deny\n"                                        \
+	"          dst: 2001:db8:0:0:0:0:0:100/120\n"                     \
+	APP("personal", "52:54:00:a0:00:02", "10.200.2.2/24")           \
+	"    ipv6: off\n"                                                \
+	"  - name: lab\n    net: sys-net2\n"                             \
+	"    mac: 52:54:00:a0:00:03\n"                                   \
+	"    ip: 10.200.1.2/24\n"                                        \
+	"    ipv6: 2001:db8:0:1::/64\n"
+
+static void test_ipv6_accepted(struct tap *t, const void *arg)
+{
+	struct topology *topo;
+	const struct topo_rule *r;
+	char err[256];
+
+	(void)arg;
+	/* fd00::/127's first address is its network: not a host. */
+	CHECK_EQ(t, load_text("demo.yaml", IPV6_FILE("fd00::/127"), &topo, err,
+			      sizeof(err)), -EINVAL);
+	CHECK_STREQ(t, err, "demo.yaml:23: driver-vms[1].uplink.address6:"
+		    " 'fd00::/127' is the network address of fd00::/127");
+	CHECK_EQ(t, load_text("demo.yaml", IPV6_FILE("fd00::1/127"), &topo,
+			      err, sizeof(err)), 0);
+	CHECK_STREQ(t, err, "");
+	if (topo == NULL)
+		return;
+	CHECK_STREQ(t, topo->driver_vms[0].uplink->address6, "2001:db8::2/64");
+	CHECK_STREQ(t, topo->driver_vms[0].uplink->gateway6, "2001:db8::1");
+	CHECK_STREQ(t, topo->driver_vms[1].uplink->address6, "fd00::1/127");
+	CHECK_STREQ(t, topo->app_vms[0].ipv6, "2001:db8:0:1::/64");
+	CHECK_EQ(t, topo->app_vms[1].ipv6_mode, TOPO_IPV6_OFF);
+	CHECK_STREQ(t, topo->app_vms[2].ipv6, "2001:db8:0:1::/64");
+	r = topo->app_vms[0].firewall->rules;
+	CHECK_STREQ(t, r[0].dst, "::/0");
+	CHECK_STREQ(t, r[1].dst, "10.0.0.0/8");
+	CHECK_STREQ(t, r[2].dst, "2001:db8::100/120");
+	topology_free(topo);
+	/* An address6 /1 holds ::ffff:0:0/96, where IPv4 subnets are held
+	 * for the overlap check: the families are kept apart. */
+	CHECK_EQ(t, load_text("demo.yaml", BASE STATIC6("2001::2/1", "fe80::1")
+			      WORK, &topo, err, sizeof(err)), 0);
+	CHECK_STREQ(t, err, "");
+	topology_free(topo);
+}
+
+/* The canonical text (RFC 5952 section 4) at its edges, and the same as
+ * glibc's inet_ntop wherever that one writes no dotted quad. */
+static void test_ip6_format(struct tap *t, const void *arg)
+{
+	static const char *const cases[][2] = {
+		{ "::", "::" },
+		{ "::1", "::1" },
+		{ "1::", "1::" },
+		{ "2001:DB8:0:0:1:0:0:1", "2001:db8::1:0:0:1" },  /* 4.2.3 */
+		{ "2001:db8:0:1:1:1:1:1", "2001:db8:0:1:1:1:1:1" }, /* 4.2.2 */
+		{ "2001:0db8::0001", "2001:db8::1" },               /* 4.1 */
+		{ "1:0:0:2:0:0:0:3", "1:0:0:2::3" },                /* longest */
+		{ "::ffff:0:0", "::ffff:0:0" },     /* inet_ntop: dotted */
+		{ "::1.2.3.4", "::102:304" },
+		{ "fe80::", "fe80::" },
+	};
+	struct in6_addr a;
+	char ntop[INET6_ADDRSTRLEN];
+	unsigned seed = 1;
+
+	(void)arg;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		CHECK(t, topo_ip6_parse(cases[i][0], &a));
+		CHECK_STREQ(t, topology_ip6_format(&a).s, cases[i][1]);
+	}
+	/* Groups zero or not at random, so that runs of every length and
+	 * place occur; the first group nonzero keeps inet_ntop off its
+	 * dotted quads. */
+	for (int n = 0; n < 20000; n++) {
+		for (int g = 0; g < 8; g++) {
+			seed = seed * 1103515245u + 12345u;
+			unsigned v = (seed >> 16) & 0xffff;
+
+			if (g > 0 && (seed >> 8 & 1))
+				v = 0;
+			if (g == 0 && v == 0)
+				v = 1;
+			a.s6_addr[2 * g] = (uint8_t)(v >> 8);
+			a.s6_addr[2 * g + 1] = (uint8_t)v;
+		}
+		inet_ntop(AF_INET6, &a, ntop, sizeof(ntop));
+		if (strcmp(topology_ip6_format(&a).s, ntop) != 0) {
+			CHECK_STREQ(t, topology_ip6_format(&a).s, ntop);
+			break;
+		}
+	}
+	CHECK(t, !topo_ip6_parse("fe80::1%lo", &a));
+	CHECK(t, !topo_ip6_parse("[::1]", &a));
+	CHECK(t, !topo_ip6_parse("1:2:3:4:5:6:7:8:9", &a));
+	CHECK(t, !topo_ip6_parse("12345::", &a));
+	CHECK(t, !topo_ip6_parse("", &a));
 }
 
 /* sys-net has 32 downstream links: 32 app VMs and the host port are one
@@ -904,6 +1177,9 @@ int main(void)
 					NULL };
 	cases[n++] = (struct tap_case){ "value syntax", test_value_syntax,
 					NULL };
+	cases[n++] = (struct tap_case){ "IPv6 accepted", test_ipv6_accepted,
+					NULL };
+	cases[n++] = (struct tap_case){ "IPv6 text", test_ip6_format, NULL };
 	for (size_t i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++)
 		cases[n++] = (struct tap_case){ bad_cases[i].name, test_bad,
 						&bad_cases[i] };
