@@ -3,15 +3,23 @@
  * vhost-user back end; frames one side transmits are copied into the
  * other side's receive queue.
  *
- *   bulkhead-link --a PATH --b PATH [--mac-a MAC] [--mac-b MAC] [--poll]
- *                 [--control PATH] [--name NAME] [--user NAME] [--no-sandbox]
+ *   bulkhead-link --a PATH|--tap-a IFNAME --b PATH [--mac-a MAC] [--mac-b MAC]
+ *                 [--poll] [--control PATH] [--name NAME] [--user NAME]
+ *                 [--no-sandbox]
  *
- * Once its sockets are open it confines itself (sandbox.c): a worker
- * started by hand is as confined as a supervised one.
+ * --tap-a makes side a the host's own port: a tap interface in the
+ * host's network namespace (made beforehand, persistent, by the bulkhead
+ * command) instead of a VM's virtio-net.
+ *
+ * Once its sockets (and tap) are open it confines itself (sandbox.c): a
+ * worker started by hand is as confined as a supervised one.
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <linux/if.h>
+#include <linux/if_tun.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -19,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -44,6 +53,7 @@ enum watch_kind {
 	W_KICK,
 	W_CONTROL,
 	W_SIGNAL,
+	W_TAP,
 };
 
 #define TAG(kind, side, q) ((uint64_t)(kind) | (uint64_t)(side) << 8 | (uint64_t)(q) << 16)
@@ -54,6 +64,8 @@ enum watch_kind {
 struct link_proc {
 	const char *name;
 	const char *path[2];
+	const char *tap_name;   /* side a is this tap */
+	bool tap_watched;       /* reading it (not while side b is full) */
 	const char *control_path;
 	const char *user;
 	const char *test_trigger;
@@ -79,6 +91,29 @@ static int parse_mac(const char *s, uint8_t mac[6])
 	for (int i = 0; i < 6; i++)
 		mac[i] = (uint8_t)v[i];
 	return 0;
+}
+
+/* Opens the tap IFNAME (made by whoever started us, persistent; made
+ * here if missing and we may): frames only, no packet information, no
+ * virtio-net header, so the kernel completes checksums and segments
+ * itself. Returns the descriptor or -errno. */
+static int tap_open(const char *name)
+{
+	struct ifreq ifr = { .ifr_flags = IFF_TAP | IFF_NO_PI };
+	int fd, e;
+
+	if (strlen(name) >= IFNAMSIZ)
+		return -ENAMETOOLONG;
+	fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	strcpy(ifr.ifr_name, name);
+	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+		e = -errno;
+		close(fd);
+		return e;
+	}
+	return fd;
 }
 
 static int watch(struct link_proc *p, int fd, uint64_t tag)
@@ -215,6 +250,25 @@ static void run_direction(struct link_proc *p, unsigned s)
 	struct vu_dev *from = &l->side[s], *to = &l->side[!s];
 	unsigned moved;
 
+	if (l->tap_fd[s] >= 0) {
+		/* The tap: level-triggered reads while side b takes frames;
+		 * while it is full, its receive kick wakes us instead. */
+		moved = net_link_forward(l, s, FAIR_BUDGET);
+		bool want = !l->blocked[s];
+
+		if (want != p->tap_watched) {
+			struct epoll_event ev = { .events = want ? EPOLLIN : 0,
+						  .data.u64 = TAG(W_TAP, s, 0) };
+
+			epoll_ctl(p->epfd, EPOLL_CTL_MOD, l->tap_fd[s], &ev);
+			p->tap_watched = want;
+		}
+		p->pending[s] = l->blocked[s] ?
+			vu_queue_ready(to, VU_RXQ) &&
+			virtq_enable_notify(&to->q[VU_RXQ].vq) :
+			moved >= FAIR_BUDGET * NET_BATCH;
+		return;
+	}
 	if (!vu_queue_ready(from, VU_TXQ)) {
 		p->pending[s] = false;
 		return;
@@ -265,6 +319,9 @@ static void on_event(struct link_proc *p, uint64_t tag, uint32_t events,
 	case W_SIGNAL:
 		*stop = true;
 		break;
+	case W_TAP:
+		p->pending[s] = true;
+		break;
 	}
 }
 
@@ -276,12 +333,30 @@ static int setup(struct link_proc *p)
 	if (p->epfd < 0)
 		return -1;
 	for (int s = 0; s < 2; s++) {
+		for (int q = 0; q < VU_NUM_QUEUES; q++)
+			p->kick_watched[s][q] = -1;
+		p->listen_fd[s] = -1;
+		if (s == 0 && p->tap_name) {
+			int fd = tap_open(p->tap_name);
+
+			if (fd < 0) {
+				bh_log("tap %s: %s", p->tap_name, strerror(-fd));
+				errno = -fd;
+				return -1;
+			}
+			if (net_link_set_tap(&p->link, 0, fd) < 0) {
+				close(fd);
+				errno = ENOMEM;
+				return -1;
+			}
+			watch(p, fd, TAG(W_TAP, 0, 0));
+			p->tap_watched = true;
+			continue;
+		}
 		p->listen_fd[s] = listen_unix(p->path[s]);
 		if (p->listen_fd[s] < 0)
 			return -1;
 		watch(p, p->listen_fd[s], TAG(W_LISTEN, s, 0));
-		for (int q = 0; q < VU_NUM_QUEUES; q++)
-			p->kick_watched[s][q] = -1;
 	}
 	p->control_fd = -1;
 	if (p->control_path) {
@@ -329,9 +404,9 @@ static void run_test_trigger(struct link_proc *p)
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: bulkhead-link --a PATH --b PATH [--mac-a MAC] [--mac-b MAC]\n"
-		"                     [--poll] [--control PATH] [--name NAME]\n"
-		"                     [--user NAME] [--no-sandbox]\n");
+		"usage: bulkhead-link --a PATH|--tap-a IFNAME --b PATH [--mac-a MAC]\n"
+		"                     [--mac-b MAC] [--poll] [--control PATH]\n"
+		"                     [--name NAME] [--user NAME] [--no-sandbox]\n");
 }
 
 int main(int argc, char **argv)
@@ -339,6 +414,7 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "a", required_argument, NULL, 'a' },
 		{ "b", required_argument, NULL, 'b' },
+		{ "tap-a", required_argument, NULL, 't' },
 		{ "mac-a", required_argument, NULL, 'A' },
 		{ "mac-b", required_argument, NULL, 'B' },
 		{ "poll", no_argument, NULL, 'p' },
@@ -370,6 +446,9 @@ int main(int argc, char **argv)
 			break;
 		case 'b':
 			p->path[1] = optarg;
+			break;
+		case 't':
+			p->tap_name = optarg;
 			break;
 		case 'A':
 		case 'B':
@@ -406,7 +485,8 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (!p->path[0] || !p->path[1] || optind != argc) {
+	if (!(p->path[0] || p->tap_name) || (p->path[0] && p->tap_name) ||
+	    !p->path[1] || optind != argc) {
 		usage(stderr);
 		return 2;
 	}
@@ -430,9 +510,14 @@ int main(int argc, char **argv)
 	}
 	if (p->test_trigger)
 		run_test_trigger(p);
-	bh_log("%s: listening on %s and %s (%s mode%s)", p->name, p->path[0],
-	       p->path[1], p->poll ? "poll" : "event",
-	       p->no_sandbox ? ", UNCONFINED" : ", confined");
+	if (p->tap_name)
+		bh_log("%s: tap %s, listening on %s (%s mode%s)", p->name,
+		       p->tap_name, p->path[1], p->poll ? "poll" : "event",
+		       p->no_sandbox ? ", UNCONFINED" : ", confined");
+	else
+		bh_log("%s: listening on %s and %s (%s mode%s)", p->name,
+		       p->path[0], p->path[1], p->poll ? "poll" : "event",
+		       p->no_sandbox ? ", UNCONFINED" : ", confined");
 
 	while (!stop) {
 		struct epoll_event ev[16];
@@ -454,7 +539,8 @@ int main(int argc, char **argv)
 	/* Confined, the sockets are out of reach: whoever started the
 	 * worker removes them (and a new start replaces stale ones). */
 	for (int s = 0; s < 2; s++)
-		unlink(p->path[s]);
+		if (p->path[s])
+			unlink(p->path[s]);
 	if (p->control_path)
 		unlink(p->control_path);
 	if (!p->no_sandbox)

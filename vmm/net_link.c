@@ -5,6 +5,8 @@
 #include <linux/virtio_net.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "net_offload.h"
@@ -15,6 +17,9 @@
 /* A 64 KiB IP packet, its Ethernet header and one VLAN tag. */
 #define NET_MAX_FRAME (65535 + ETH_HLEN + 4)
 #define NET_HDR_MAX 12
+/* Guest segments written to a tap in one writev; a frame in more is
+ * copied flat first. */
+#define NET_TAP_IOV 16
 
 static const char *const drop_names[NET_DROP_MAX] = {
 	[NET_DROP_SPOOFED] = "spoofed",
@@ -84,6 +89,7 @@ int net_link_init(struct net_link *l, const struct vu_dev_ops *ops,
 		  void *opaque)
 {
 	memset(l, 0, sizeof(*l));
+	l->tap_fd[0] = l->tap_fd[1] = -1;
 	vu_dev_init(&l->side[0], "a", vu_net_offered_features(), ops, opaque);
 	vu_dev_init(&l->side[1], "b", vu_net_offered_features(), ops, opaque);
 	l->tx = calloc(NET_BATCH, sizeof(*l->tx));
@@ -102,12 +108,46 @@ void net_link_destroy(struct net_link *l)
 	for (int s = 0; s < 2; s++)
 		if (l->side[s].sock >= 0)
 			vu_dev_detach(&l->side[s]);
+	for (int s = 0; s < 2; s++) {
+		if (l->tap_fd[s] >= 0)
+			close(l->tap_fd[s]);
+		l->tap_fd[s] = -1;
+	}
 	free(l->tx);
 	free(l->rx);
 	free(l->bounce);
 	free(l->seg_buf);
+	free(l->tap_buf);
 	l->tx = l->rx = NULL;
-	l->bounce = l->seg_buf = NULL;
+	l->bounce = l->seg_buf = l->tap_buf = NULL;
+}
+
+int net_link_set_tap(struct net_link *l, unsigned s, int fd)
+{
+	if (!l->tap_buf) {
+		l->tap_buf = malloc(NET_MAX_FRAME);
+		if (!l->tap_buf)
+			return -ENOMEM;
+	}
+	l->tap_fd[s] = fd;
+	l->tap_len = 0;
+	return 0;
+}
+
+static bool side_is_tap(const struct net_link *l, unsigned d)
+{
+	return l->tap_fd[d] >= 0;
+}
+
+/* What the receiving side d negotiated; a tap negotiated nothing. */
+static bool rx_has(const struct net_link *l, unsigned d, unsigned feature)
+{
+	return !side_is_tap(l, d) && vu_has_feature(&l->side[d], feature);
+}
+
+static bool rx_ready(const struct net_link *l, unsigned d)
+{
+	return side_is_tap(l, d) || vu_queue_ready(&l->side[d], VU_RXQ);
 }
 
 /* Where the frame bytes come from: the sender's segments (the one-copy
@@ -133,7 +173,7 @@ static void rx_flush(struct net_link *l, unsigned d)
 	struct vu_dev *dev = &l->side[d];
 	struct vu_queue *q = &dev->q[VU_RXQ];
 
-	if (l->rx_ndone == 0)
+	if (l->rx_ndone == 0 || side_is_tap(l, d))
 		return;
 	if (q->started && !q->vq.err) {
 		virtq_push_batch(&q->vq, l->rx_done, l->rx_ndone);
@@ -188,9 +228,45 @@ static void rx_give_back(struct net_link *l, unsigned d)
 {
 	struct vu_queue *q = &l->side[d].q[VU_RXQ];
 
+	if (side_is_tap(l, d))
+		return;
 	if (l->rx_cached && q->started && !q->vq.err)
 		virtq_unpop(&q->vq, l->rx_cached, l->rx_cached_slots);
 	l->rx_first = l->rx_cached = l->rx_cached_slots = 0;
+}
+
+/* One frame to the tap of side d: the guest's segments in one writev, no
+ * header (the tap has none). The kernel takes a frame whole or not at
+ * all; one it refuses (the interface is down, its queue is full) is
+ * dropped, as a NIC would. Returns 0 or -EPIPE. */
+static int tap_write(struct net_link *l, unsigned d, struct frame_src *src,
+		     uint32_t frame_len)
+{
+	struct iovec iov[NET_TAP_IOV];
+	int n = 0;
+
+	if (src->flat) {
+		iov[n++] = (struct iovec){ (void *)src->flat, frame_len };
+	} else {
+		struct sg_pos p = src->sg;
+		uint32_t left = frame_len;
+
+		while (left && n < NET_TAP_IOV) {
+			const struct guest_seg *g = &p.seg[p.i];
+			uint32_t take = g->len - p.off < left ? g->len - p.off : left;
+
+			iov[n++] = (struct iovec){ g->hva + p.off, take };
+			left -= take;
+			p.i++;
+			p.off = 0;
+		}
+		if (left) {
+			sg_read(&src->sg, l->bounce, frame_len);
+			iov[0] = (struct iovec){ l->bounce, frame_len };
+			n = 1;
+		}
+	}
+	return writev(l->tap_fd[d], iov, n) == (ssize_t)frame_len ? 0 : -EPIPE;
 }
 
 static int rx_deliver(struct net_link *l, unsigned d, const struct net_hdr *h,
@@ -205,6 +281,8 @@ static int rx_deliver(struct net_link *l, unsigned d, const struct net_hdr *h,
 	struct virtq_chain *first;
 	int r;
 
+	if (side_is_tap(l, d))
+		return tap_write(l, d, src, frame_len);
 	if (l->rx_ndone + NET_RX_PER_FRAME > sizeof(l->rx_done) / sizeof(l->rx_done[0]))
 		rx_flush(l, d);
 	/* Count the cached chains this frame needs, taking more as needed;
@@ -306,7 +384,6 @@ static int tx_one(struct net_link *l, unsigned s, const struct virtq_chain *c)
 {
 	struct vu_dev *from = &l->side[s];
 	unsigned d = !s;
-	struct vu_dev *to = &l->side[d];
 	struct net_dir_stats *st = &l->stats[s];
 	uint32_t hlen = net_hdr_len(from);
 	uint8_t hbuf[NET_HDR_MAX], eth[ETH_HLEN];
@@ -356,17 +433,17 @@ static int tx_one(struct net_link *l, unsigned s, const struct virtq_chain *c)
 		st->drops[NET_DROP_MALFORMED]++;
 		return 0;
 	}
-	if (!vu_queue_ready(to, VU_RXQ)) {
+	if (!rx_ready(l, d)) {
 		st->drops[NET_DROP_PEER_DOWN]++;
 		return 0;
 	}
 
 	need_seg = (gso == VIRTIO_NET_HDR_GSO_TCPV4 &&
-		    !vu_has_feature(to, VIRTIO_NET_F_GUEST_TSO4)) ||
+		    !rx_has(l, d, VIRTIO_NET_F_GUEST_TSO4)) ||
 		   (gso == VIRTIO_NET_HDR_GSO_TCPV6 &&
-		    !vu_has_feature(to, VIRTIO_NET_F_GUEST_TSO6));
+		    !rx_has(l, d, VIRTIO_NET_F_GUEST_TSO6));
 	need_csum = (h.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) &&
-		    !vu_has_feature(to, VIRTIO_NET_F_GUEST_CSUM);
+		    !rx_has(l, d, VIRTIO_NET_F_GUEST_CSUM);
 	if (!need_seg && !need_csum) {
 		/* The receiver takes the frame as it is: one copy. */
 		int r = rx_deliver(l, d, &h, &src, frame_len);
@@ -415,12 +492,65 @@ static int tx_one(struct net_link *l, unsigned s, const struct virtq_chain *c)
 	return r;
 }
 
+/* Frames the host sent into side s's tap, to the other side: read one at a
+ * time (a tap gives one frame per read), checked like a guest's (length,
+ * source MAC), delivered with a plain header (the tap gives complete
+ * checksums, no GSO: no offloads were turned on). */
+static unsigned forward_from_tap(struct net_link *l, unsigned s,
+				 unsigned budget)
+{
+	struct net_dir_stats *st = &l->stats[s];
+	unsigned d = !s, handled = 0;
+
+	l->blocked[s] = false;
+	for (unsigned k = 0; k < budget * NET_BATCH; k++) {
+		if (l->tap_len == 0) {
+			ssize_t n = read(l->tap_fd[s], l->tap_buf, NET_MAX_FRAME);
+
+			if (n < 0)
+				break;  /* EAGAIN: nothing more now */
+			handled++;
+			if (n < ETH_HLEN) {
+				st->drops[NET_DROP_MALFORMED]++;
+				continue;
+			}
+			if (l->mac_set[s] &&
+			    memcmp(l->tap_buf + ETH_ALEN, l->mac[s], ETH_ALEN) != 0) {
+				st->drops[NET_DROP_SPOOFED]++;
+				continue;
+			}
+			l->tap_len = (uint32_t)n;
+		}
+		if (!rx_ready(l, d)) {
+			st->drops[NET_DROP_PEER_DOWN]++;
+			l->tap_len = 0;
+			continue;
+		}
+		struct net_hdr plain = { 0 };
+		struct frame_src src = { .flat = l->tap_buf };
+		int r = rx_deliver(l, d, &plain, &src, l->tap_len);
+
+		if (r == -ENOSPC) {
+			/* Kept in tap_buf until the receiver posts buffers. */
+			l->blocked[s] = true;
+			break;
+		}
+		count_delivery(st, r, l->tap_len);
+		l->tap_len = 0;
+	}
+	rx_flush(l, d);
+	rx_give_back(l, d);
+	return handled;
+}
+
 unsigned net_link_forward(struct net_link *l, unsigned s, unsigned budget)
 {
 	struct vu_dev *from = &l->side[s];
 	struct vu_queue *txq = &from->q[VU_TXQ];
 	unsigned handled = 0;
 
+	if (side_is_tap(l, s))
+		return forward_from_tap(l, s, budget);
 	l->blocked[s] = false;
 	while (budget-- > 0 && vu_queue_ready(from, VU_TXQ)) {
 		int n = virtq_pop_batch(&txq->vq, &from->mem, l->tx, NET_BATCH);

@@ -41,6 +41,13 @@ struct net_dir_stats {
 
 struct net_link {
 	struct vu_dev side[2];
+	/* A side that is the host's tap (a host port) instead of a
+	 * vhost-user front end: its descriptor, else -1. */
+	int tap_fd[2];
+	/* A frame read from the tap that waits for the other side's
+	 * receive buffers (tap_len bytes; 0: none). */
+	uint8_t *tap_buf;
+	uint32_t tap_len;
 	bool mac_set[2];
 	uint8_t mac[2][6];
 	struct net_dir_stats stats[2];  /* indexed by sending side */
@@ -69,6 +76,13 @@ void net_link_destroy(struct net_link *l);
  * Returns the frames taken. Sets blocked[s] when the receiver has no room
  * (nothing is lost: the frames stay in the sender's ring). */
 unsigned net_link_forward(struct net_link *l, unsigned s, unsigned budget);
+
+/* Makes side s the host's tap: fd is a non-blocking tap (IFF_TAP |
+ * IFF_NO_PI, no virtio-net header, no offloads), owned by the link from
+ * now on. Frames the other side sends are finished in software (what a
+ * receiver without offloads gets) and written to it; frames read from it
+ * go to the other side. Returns 0 or -ENOMEM. */
+int net_link_set_tap(struct net_link *l, unsigned s, int fd);
 
 /* Virtio-net header length for this side's negotiated features. */
 unsigned net_hdr_len(const struct vu_dev *dev);

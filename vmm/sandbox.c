@@ -47,8 +47,9 @@ struct allowed {
 };
 
 static const struct allowed allowlist[] = {
-	{ SCMP_SYS(read), "kick eventfds, signalfd" },
+	{ SCMP_SYS(read), "kick eventfds, signalfd; frames from a host port's tap" },
 	{ SCMP_SYS(write), "call and error eventfds, the log on stderr" },
+	{ SCMP_SYS(writev), "frames to a host port's tap, from guest memory" },
 	{ SCMP_SYS(recvmsg), "vhost-user messages with their descriptors" },
 	{ SCMP_SYS(recvfrom), "rest of a vhost-user message (recv)" },
 	{ SCMP_SYS(sendmsg), "vhost-user replies" },

@@ -26,14 +26,12 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
-import sys
 import tempfile
 import time
 
-from vmlib import (ROOT, Tap, find, link_status, results, side_ok, stop,
-                   tail, wait_socket)
+from vmlib import (link_and_images, run_main, Tap, find, link_status, results,
+                   side_ok, stop, tail, wait_socket)
 
 MTU = 1500
 SERVER = {'name': 'server', 'side': 'a', 'mac': '52:54:00:b1:00:01',
@@ -72,10 +70,7 @@ def qemu_cmd(vm, images, sock, console, accel):
 
 
 def main(argv):
-    link_bin = argv[1] if len(argv) > 1 else os.environ.get(
-        'BULKHEAD_LINK', os.path.join(ROOT, 'build-test/vmm/bulkhead-link'))
-    build_images = argv[2] if len(argv) > 2 else os.path.join(
-        ROOT, 'guest-os/build-images')
+    link_bin, build_images = link_and_images(argv)
     tap = Tap(13)
     accel = os.environ.get('BULKHEAD_ACCEL', 'tcg')
     tmp = tempfile.mkdtemp(prefix='bulkhead-vm-')
@@ -303,11 +298,5 @@ def run(tap, tmp, procs, link_bin, build_images, accel, link_log):
               'exit %s; link log:\n%s' % (rc, tail(link_log, 40)))
 
 
-def on_signal(signum, _frame):
-    raise SystemExit(128 + signum)
-
-
 if __name__ == '__main__':
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    sys.exit(main(sys.argv))
+    run_main(main)

@@ -49,16 +49,14 @@ import json
 import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import threading
 import time
 
-from vmlib import (ROOT, Tap, find, image_dir, link_status, results, stop,
-                   tail, wait_socket)
+from vmlib import (link_and_images, run_main, Tap, find, image_dir,
+                   link_status, results, stop, tail, wait_socket)
 
 T0 = time.monotonic()
 MTU = 1500
@@ -701,10 +699,7 @@ def bad_case(tap, run, images, link_bin):
 
 
 def main(argv):
-    link_bin = argv[1] if len(argv) > 1 else os.environ.get(
-        'BULKHEAD_LINK', os.path.join(ROOT, 'build-test/vmm/bulkhead-link'))
-    build_images = argv[2] if len(argv) > 2 else os.path.join(
-        ROOT, 'guest-os/build-images')
+    link_bin, build_images = link_and_images(argv)
     tap = Tap(20)
     tmp = tempfile.mkdtemp(prefix='bulkhead-sysnet-')
     os.chmod(tmp, 0o755)
@@ -770,11 +765,5 @@ def steps(tap, run, link_bin, build_images):
     bad_case(tap, run, images, link_bin)
 
 
-def on_signal(signum, _frame):
-    raise SystemExit(128 + signum)
-
-
 if __name__ == '__main__':
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    sys.exit(main(sys.argv))
+    run_main(main)

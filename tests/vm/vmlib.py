@@ -7,8 +7,10 @@ guest-os/build-images); results() and find() read them.
 import json
 import os
 import re
+import signal
 import socket
 import subprocess
+import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -131,3 +133,25 @@ def wait_socket(path, proc, timeout):
 
 def image_dir():
     return os.environ.get('BULKHEAD_IMAGE_DIR', '/var/cache/bulkhead/images')
+
+
+def link_and_images(argv):
+    """The bulkhead-link binary and guest-os/build-images, from the command
+    line (ARGV[1], ARGV[2]) or their defaults."""
+    link_bin = argv[1] if len(argv) > 1 else os.environ.get(
+        'BULKHEAD_LINK', os.path.join(ROOT, 'build-test/vmm/bulkhead-link'))
+    build_images = argv[2] if len(argv) > 2 else os.path.join(
+        ROOT, 'guest-os/build-images')
+    return link_bin, build_images
+
+
+def _on_signal(signum, _frame):
+    # SystemExit unwinds through the tests' finally blocks: VMs, links and
+    # namespaces are cleaned up on SIGTERM (meson's timeout) too.
+    raise SystemExit(128 + signum)
+
+
+def run_main(main):
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGINT, _on_signal)
+    sys.exit(main(sys.argv))
