@@ -26,7 +26,7 @@ import subprocess
 import tempfile
 import time
 
-from vmlib import (link_and_images, run_main, Tap, find, image_dir,
+from vmlib import (Procs, app_vm_cmd, link_and_images, run_main, Tap, find, image_dir,
                    link_status, results, stop, tail, wait_socket)
 
 HOST_MAC = '52:54:00:c0:00:01'
@@ -47,24 +47,10 @@ def sh(*cmd, check=True, timeout=60):
     return r
 
 
-class Run:
+class Run(Procs):
     def __init__(self, tmp):
-        self.tmp = tmp
-        self.ns = 'bk-ltap-%d' % os.getpid()
+        super().__init__(tmp, 'bk-ltap-%d' % os.getpid())
         self.tapdev = 'bkt%d' % (os.getpid() % 100000)
-        self.procs = {}
-
-    def path(self, name):
-        return os.path.join(self.tmp, name)
-
-    def start(self, name, cmd, netns=False):
-        out = open(self.path(name + '.log'), 'a')
-        if netns:
-            cmd = ['ip', 'netns', 'exec', self.ns] + cmd
-        self.procs[name] = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
-                                            stdout=out, stderr=out)
-        out.close()
-        return self.procs[name]
 
     def in_ns(self, *cmd, timeout=60):
         return sh('ip', 'netns', 'exec', self.ns, *cmd, check=False,
@@ -163,20 +149,9 @@ def steps(tap, run, link_bin, build_images):
         return
 
     console = run.path('vm.console')
-    run.start('vm', [
-        'qemu-system-x86_64', '-M', 'q35', '-accel', 'tcg', '-smp', '1',
-        '-m', str(MEM_MB), '-nodefaults', '-no-user-config', '-no-reboot',
-        '-display', 'none', '-monitor', 'none', '-serial', 'file:' + console,
-        '-object', 'memory-backend-memfd,id=mem,size=%dM,share=on' % MEM_MB,
-        '-numa', 'node,memdev=mem',
-        '-kernel', os.path.join(images, 'vmlinuz'),
-        '-initrd', os.path.join(images, 'app-initramfs.cpio.gz'),
-        '-append', 'console=ttyS0 panic=-1 bk.role=server bk.ip=%s/24 '
-                   'bk.peer=%s bk.mtu=%d' % (VM_IP, HOST_IP, MTU),
-        '-chardev', 'socket,id=c0,path=%s,reconnect=1' % sock,
-        '-netdev', 'vhost-user,id=n0,chardev=c0',
-        '-device', 'virtio-net-pci,netdev=n0,mac=%s,host_mtu=%d,vectors=0,'
-                   'romfile=' % (VM_MAC, MTU)])
+    run.start('vm', app_vm_cmd(images, sock, console,
+                               'bk.role=server bk.ip=%s/24 bk.peer=%s bk.mtu=%d'
+                               % (VM_IP, HOST_IP, MTU), VM_MAC, MEM_MB))
     end = time.monotonic() + READY_TIMEOUT
     while time.monotonic() < end and run.procs['vm'].poll() is None and \
             not find(results(console), 'server-ready'):

@@ -30,7 +30,7 @@ import subprocess
 import tempfile
 import time
 
-from vmlib import (link_and_images, run_main, Tap, find, link_status, results,
+from vmlib import (app_vm_cmd, link_and_images, run_main, Tap, find, link_status, results,
                    side_ok, stop, tail, wait_socket)
 
 MTU = 1500
@@ -52,21 +52,10 @@ def elapsed():
 
 
 def qemu_cmd(vm, images, sock, console, accel):
-    append = ('console=ttyS0 panic=-1 bk.role=%s bk.ip=%s/24 bk.peer=%s bk.mtu=%d'
-              % (vm['name'], vm['ip'], vm['peer'], MTU))
-    return [
-        'qemu-system-x86_64', '-M', 'q35', '-accel', accel, '-smp', '1',
-        '-m', str(MEM_MB), '-nodefaults', '-no-user-config', '-no-reboot',
-        '-display', 'none', '-monitor', 'none', '-serial', 'file:' + console,
-        '-object', 'memory-backend-memfd,id=mem,size=%dM,share=on' % MEM_MB,
-        '-numa', 'node,memdev=mem',
-        '-kernel', os.path.join(images, 'vmlinuz'),
-        '-initrd', os.path.join(images, 'app-initramfs.cpio.gz'),
-        '-append', append,
-        '-chardev', 'socket,id=c0,path=%s,reconnect=1' % sock,
-        '-netdev', 'vhost-user,id=n0,chardev=c0',
-        '-device', 'virtio-net-pci,netdev=n0,mac=%s,host_mtu=%d,vectors=0,romfile=' % (vm['mac'], MTU),
-    ]
+    return app_vm_cmd(images, sock, console,
+                      'bk.role=%s bk.ip=%s/24 bk.peer=%s bk.mtu=%d'
+                      % (vm['name'], vm['ip'], vm['peer'], MTU),
+                      vm['mac'], MEM_MB, accel, MTU)
 
 
 def main(argv):

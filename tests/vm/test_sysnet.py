@@ -55,7 +55,7 @@ import tempfile
 import threading
 import time
 
-from vmlib import (link_and_images, run_main, Tap, find, image_dir,
+from vmlib import (Procs, link_and_images, run_main, Tap, find, image_dir,
                    link_status, results, stop, tail, wait_socket)
 
 T0 = time.monotonic()
@@ -204,29 +204,14 @@ class Agent:
         self.thread.join(2)
 
 
-class Run:
+class Run(Procs):
     """Everything one run starts, so that cleanup() can stop all of it."""
 
     def __init__(self, tmp):
-        self.tmp = tmp
-        self.procs = {}
+        super().__init__(tmp, NS_PREFIX + str(os.getpid()))
         self.agents = []
-        self.ns = NS_PREFIX + str(os.getpid())
         self.tap = 'bkup%d' % (os.getpid() % 100000)
         self.ns_made = False
-
-    def path(self, name):
-        return os.path.join(self.tmp, name)
-
-    def start(self, name, cmd, netns=False):
-        out = open(self.path(name + '.log'), 'w')
-        if netns:
-            # ip netns exec execs the command: the pid is the command's.
-            cmd = ['ip', 'netns', 'exec', self.ns] + cmd
-        self.procs[name] = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
-                                            stdout=out, stderr=out)
-        out.close()
-        return self.procs[name]
 
     def stop(self, *names):
         for name in names:

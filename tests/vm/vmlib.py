@@ -155,3 +155,46 @@ def run_main(main):
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGINT, _on_signal)
     sys.exit(main(sys.argv))
+
+
+def app_vm_cmd(images, sock, console, append, mac, mem_mb=256, accel='tcg',
+               mtu=1500):
+    """QEMU for an app-image VM whose one NIC is a vhost-user virtio-net on
+    SOCK (memfd shared memory; no MSI-X vectors: vhost-user's notifiers
+    crash QEMU 7.2 under TCG with them), APPEND after the console
+    settings."""
+    return [
+        'qemu-system-x86_64', '-M', 'q35', '-accel', accel, '-smp', '1',
+        '-m', str(mem_mb), '-nodefaults', '-no-user-config', '-no-reboot',
+        '-display', 'none', '-monitor', 'none', '-serial', 'file:' + console,
+        '-object', 'memory-backend-memfd,id=mem,size=%dM,share=on' % mem_mb,
+        '-numa', 'node,memdev=mem',
+        '-kernel', os.path.join(images, 'vmlinuz'),
+        '-initrd', os.path.join(images, 'app-initramfs.cpio.gz'),
+        '-append', 'console=ttyS0 panic=-1 ' + append,
+        '-chardev', 'socket,id=c0,path=%s,reconnect=1' % sock,
+        '-netdev', 'vhost-user,id=n0,chardev=c0',
+        '-device', 'virtio-net-pci,netdev=n0,mac=%s,host_mtu=%d,vectors=0,'
+                   'romfile=' % (mac, mtu),
+    ]
+
+
+class Procs:
+    """Processes a test starts, each logging to TMP/NAME.log; with NS, a
+    command may run in that network namespace (ip netns exec execs it: the
+    pid is the command's)."""
+
+    def __init__(self, tmp, ns=None):
+        self.tmp, self.ns = tmp, ns
+        self.procs = {}
+
+    def path(self, name):
+        return os.path.join(self.tmp, name)
+
+    def start(self, name, cmd, netns=False):
+        with open(self.path(name + '.log'), 'a') as out:
+            if netns:
+                cmd = ['ip', 'netns', 'exec', self.ns] + cmd
+            self.procs[name] = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
+                                                stdout=out, stderr=out)
+        return self.procs[name]
