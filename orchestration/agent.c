@@ -19,7 +19,8 @@ static long long now_ms(void)
 
 /* Connects, retrying until the deadline: QEMU creates the socket when the
  * domain starts, and only one client is served at a time. */
-static int agent_connect(const char *path, long long deadline)
+static int agent_connect(const char *path, const struct agent_alive *alive,
+			 long long deadline)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
 	if (strlen(path) >= sizeof(addr.sun_path))
@@ -44,6 +45,8 @@ static int agent_connect(const char *path, long long deadline)
 		close(fd);
 		if (now_ms() >= deadline)
 			return -e;
+		if (alive && !alive->alive(alive->arg))
+			return -ESRCH;
 		usleep(200000);
 	}
 }
@@ -99,14 +102,14 @@ static int read_line(struct line_reader *r, long long deadline, char *line,
 	}
 }
 
-int agent_wait_ready(const char *path, int timeout_ms, char *line,
-		     size_t line_len, bool *heard)
+int agent_wait_ready(const char *path, const struct agent_alive *alive,
+		     int timeout_ms, char *line, size_t line_len, bool *heard)
 {
 	long long deadline = now_ms() + timeout_ms;
 	*heard = false;
 	line[0] = '\0';
 	while (now_ms() < deadline) {
-		int fd = agent_connect(path, deadline);
+		int fd = agent_connect(path, alive, deadline);
 		if (fd < 0)
 			return fd == -ENOENT || fd == -ECONNREFUSED ? -ETIMEDOUT : fd;
 		struct line_reader r = { .fd = fd };
@@ -125,6 +128,8 @@ int agent_wait_ready(const char *path, int timeout_ms, char *line,
 		close(fd);
 		if (rc == 0)
 			break;
+		if (alive && !alive->alive(alive->arg))
+			return -ESRCH;
 		/* EOF: QEMU dropped us (domain restarting); connect again. */
 		usleep(200000);
 	}
@@ -136,7 +141,7 @@ int agent_exec(const char *path, const char *cmd, int timeout_ms, int out_fd)
 	if (strchr(cmd, '\n'))
 		return -EINVAL;
 	long long deadline = now_ms() + timeout_ms;
-	int fd = agent_connect(path, deadline);
+	int fd = agent_connect(path, NULL, deadline);
 	if (fd < 0)
 		return fd;
 	/* An id per command: output of an earlier command whose caller gave
@@ -189,7 +194,7 @@ int agent_send_config(const char *path, const char *config, int timeout_ms,
 {
 	long long deadline = now_ms() + timeout_ms;
 	reply[0] = '\0';
-	int fd = agent_connect(path, deadline);
+	int fd = agent_connect(path, NULL, deadline);
 	if (fd < 0)
 		return fd;
 	/* An id per update: an answer to an earlier update the host gave up

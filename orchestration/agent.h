@@ -12,11 +12,19 @@
 
 #define AGENT_LINE_MAX 256
 
+/* Whether the VM behind an agent socket still runs; NULL: not asked. */
+struct agent_alive {
+	bool (*alive)(void *arg);
+	void *arg;
+};
+
 /* Waits up to TIMEOUT_MS for a line starting with READY (0) or ERROR
  * (-EIO); the line is left in LINE. *heard tells whether the guest said
  * anything at all (how a boot under KVM proves itself). -ETIMEDOUT when
- * neither came. */
-int agent_wait_ready(const char *path, int timeout_ms, char *line,
+ * neither came; -ESRCH as soon as ALIVE (when given) says the VM is gone
+ * (stopped meanwhile: nothing will come). */
+int agent_wait_ready(const char *path, const struct agent_alive *alive,
+		     int timeout_ms, char *line,
 		     size_t line_len, bool *heard);
 
 /* Runs CMD in an app VM (one line, no newline) and copies its output to

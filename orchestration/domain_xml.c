@@ -185,6 +185,16 @@ char *domain_xml_driver_vm(const struct topology *topo,
 			      "      <rom enabled='no'/>\n    </interface>\n", mac, tap,
 			      dev->emulated == TOPO_EMULATED_IGB ? "igb" : "e1000e");
 	}
+	/* The host port's downstream is ua-ds0, the app VMs' ua-ds1.. (the
+	 * numbers hot-plugging goes on with). */
+	bool host = topo->host_port && strcmp(topo->host_port->net, drv->name) == 0;
+	if (host) {
+		char mac[18];
+		plan_downstream_mac(topo, PLAN_HOST_PORT_LINK, mac);
+		rc = rc ? rc : domain_link_path(env->dirs, PLAN_HOST_PORT_LINK,
+						"net", path, sizeof(path));
+		vhost_user_interface(&sb, mac, path, "ua-ds0");
+	}
 	unsigned n = 0;
 	for (unsigned i = 0; i < topo->app_vms_count && n < TOPO_MAX_APP_VMS; i++) {
 		const struct topo_app_vm *a = &topo->app_vms[i];
@@ -204,11 +214,12 @@ char *domain_xml_driver_vm(const struct topology *topo,
 	 * hot-plugged into one, without restarting sys-net. */
 	strbuf_printf(&sb, "    <controller type='pci' index='0' model='pcie-root'/>\n"
 		      "    <controller type='usb' model='none'/>\n");
-	for (unsigned i = 0; i < drv->devices_count + n + 1 + DOMAIN_SPARE_ROOT_PORTS; i++)
+	for (unsigned i = 0; i < drv->devices_count + host + n + 1 +
+			     DOMAIN_SPARE_ROOT_PORTS; i++)
 		strbuf_printf(&sb, "    <controller type='pci' model='pcie-root-port'/>\n");
 	domain_console_agent(&sb, env, drv->name);
 	strbuf_printf(&sb, "  </devices>\n");
-	vectors_override(&sb, env, "ua-ds", 1, n);
+	vectors_override(&sb, env, "ua-ds", host ? 0 : 1, n + host);
 	strbuf_printf(&sb, "</domain>\n");
 	return finish(&sb, err, err_len, rc, drv->name);
 }

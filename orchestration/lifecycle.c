@@ -20,6 +20,7 @@
 #include "agent.h"
 #include "domain_xml.h"
 #include "host_net.h"
+#include "host_port.h"
 #include "orch.h"
 #include "plan.h"
 #include "supervisor.h"
@@ -501,10 +502,23 @@ static int link_set_of(const struct run *r, struct link_set *set)
 {
 	memset(set, 0, sizeof(*set));
 	snprintf(set->binary, sizeof(set->binary), "%s", r->o->link_binary);
-	set->links = calloc(r->topo->app_vms_count ? r->topo->app_vms_count : 1,
-			    sizeof(*set->links));
+	set->links = calloc(r->topo->app_vms_count + 1, sizeof(*set->links));
 	if (!set->links)
 		return -ENOMEM;
+	const struct topo_host_port *hp = r->topo->host_port;
+	if (hp) {
+		/* Side a is the host's tap (host_port.c made it). */
+		struct link_spec *s = &set->links[set->count++];
+		snprintf(s->name, sizeof(s->name), "%s", PLAN_HOST_PORT_LINK);
+		plan_host_tap_name(r->topo, s->tap);
+		snprintf(s->netns, sizeof(s->netns), "%s", hp->netns ? hp->netns : "");
+		domain_link_path(&r->dirs, PLAN_HOST_PORT_LINK, "net", s->b,
+				 sizeof(s->b));
+		domain_link_path(&r->dirs, PLAN_HOST_PORT_LINK, "ctl", s->control,
+				 sizeof(s->control));
+		snprintf(s->mac_a, sizeof(s->mac_a), "%s", hp->mac);
+		plan_downstream_mac(r->topo, PLAN_HOST_PORT_LINK, s->mac_b);
+	}
 	for (unsigned i = 0; i < r->topo->app_vms_count; i++) {
 		const struct topo_app_vm *a = &r->topo->app_vms[i];
 		struct link_spec *s = &set->links[set->count++];
@@ -565,7 +579,8 @@ static int wait_links(struct run *r, const struct link_set *set)
 	for (int i = 0; i < 200; i++) {
 		bool all = true;
 		for (unsigned j = 0; j < set->count && all; j++)
-			all = access(set->links[j].a, F_OK) == 0 &&
+			all = (!set->links[j].a[0] ||
+			       access(set->links[j].a, F_OK) == 0) &&
 			      access(set->links[j].b, F_OK) == 0;
 		if (all)
 			return 0;
@@ -574,6 +589,33 @@ static int wait_links(struct run *r, const struct link_set *set)
 	snprintf(r->err, sizeof(r->err), "the links' sockets did not appear in %s"
 		 " within 10 s (see %s/supervisor.log)", r->dirs.sock, r->dirs.state);
 	return -ETIMEDOUT;
+}
+
+/* The host port's tap, before its link starts (the link attaches to it). */
+static int prepare_host_port(struct run *r, json_object *made)
+{
+	const struct topo_host_port *hp = r->topo->host_port;
+	bool made_netns, made_tap;
+	char tap[PLAN_IFNAME_MAX + 1];
+	if (!hp)
+		return 0;
+	int rc = host_port_up(r->topo, &made_netns, &made_tap, r->err,
+			      sizeof(r->err));
+	if (made_netns) {
+		remember(r, UNDO_NETNS, hp->netns, NULL);
+		json_object_array_add(made_list(made, "netns"),
+				      json_object_new_string(hp->netns));
+		made_write(&r->dirs, made);
+	}
+	plan_host_tap_name(r->topo, tap);
+	if (made_tap)
+		remember(r, UNDO_TAP, tap, hp->netns);
+	if (rc)
+		return rc;
+	printf("up: host port: tap %s%s%s, %s%s\n", tap, hp->netns ? " in " : "",
+	       hp->netns ? hp->netns : "", hp->ip,
+	       hp->default_route ? ", the default route" : "");
+	return 0;
 }
 
 static int start_links(struct run *r)
@@ -712,17 +754,35 @@ static int bind_pci(struct run *r, const struct topo_driver_vm *drv,
 	return 0;
 }
 
+struct domain_watch {
+	struct run *r;
+	char domain[128];
+};
+
+static bool domain_alive(void *arg)
+{
+	struct domain_watch *w = arg;
+	enum virt_state s = virt_domain_state(w->r->o->conn, w->domain, NULL, 0);
+	return s != VIRT_STOPPED && s != VIRT_ABSENT;
+}
+
 static int wait_driver_vm(struct run *r, const struct topo_driver_vm *drv,
 			  double t0, bool *heard)
 {
 	char agent[PATH_MAX], line[AGENT_LINE_MAX];
 	domain_agent_path(&r->dirs, drv->name, agent, sizeof(agent));
+	/* A stop (bulkhead stop, which does not wait for this command) ends
+	 * the wait at once instead of at the boot timeout. */
+	struct domain_watch w = { r, "" };
+	plan_domain_name(drv->name, w.domain, sizeof(w.domain));
+	struct agent_alive alive = { domain_alive, &w };
 	int timeout = r->accel_probation ? ACCEL_KVM_PROOF_SECONDS :
 			r->o->boot_timeout_s;
-	int rc = agent_wait_ready(agent, timeout * 1000, line, sizeof(line), heard);
+	int rc = agent_wait_ready(agent, &alive, timeout * 1000, line,
+				  sizeof(line), heard);
 	if (rc == -ETIMEDOUT && r->accel_probation && *heard)
-		rc = agent_wait_ready(agent, r->o->boot_timeout_s * 1000, line,
-				      sizeof(line), heard);
+		rc = agent_wait_ready(agent, &alive, r->o->boot_timeout_s * 1000,
+				      line, sizeof(line), heard);
 	if (rc == 0) {
 		printf("up: %s: %s (%.1f s)\n", drv->name, line, now_s() - t0);
 		return 0;
@@ -732,6 +792,9 @@ static int wait_driver_vm(struct run *r, const struct topo_driver_vm *drv,
 	if (rc == -EIO)
 		snprintf(r->err, sizeof(r->err), "%s refused to forward: %s (console:"
 			 " %s)", drv->name, line, log);
+	else if (rc == -ESRCH)
+		snprintf(r->err, sizeof(r->err), "%s stopped while starting (domain"
+			 " %s is not running)", drv->name, w.domain);
 	else
 		snprintf(r->err, sizeof(r->err), "%s: no READY from its agent within"
 			 " %d s (last: '%s'; console: %s)", drv->name, timeout,
@@ -1120,7 +1183,8 @@ int cmd_up(struct orch *o, const char *path)
 	}
 	json_object *made = made_read(&r->dirs);
 	remove_dropped(r);
-	rc = start_links(r);
+	rc = prepare_host_port(r, made);
+	rc = rc ? rc : start_links(r);
 	for (unsigned i = 0; !rc && i < topo->driver_vms_count; i++)
 		rc = start_driver_vm(r, &topo->driver_vms[i], made);
 	bool started[TOPO_MAX_APP_VMS] = { false };
@@ -1223,6 +1287,10 @@ int cmd_down(struct orch *o, const char *path)
 	}
 	for (unsigned i = 0; i < topo->driver_vms_count; i++)
 		delete_taps(topo, &topo->driver_vms[i]);
+	if (topo->host_port) {
+		printf("down: removing the host port's tap\n");
+		host_port_down(topo);
+	}
 	json_object *made = made_read(&dirs);
 	json_object *vfio = made_list(made, "vfio");
 	for (size_t i = 0; i < json_object_array_length(vfio); i++) {

@@ -78,6 +78,13 @@ void plan_tap_name(const struct topology *topo, const char *driver_vm,
 		 name_hash(topo->name, "tap", driver_vm, device));
 }
 
+void plan_host_tap_name(const struct topology *topo,
+			char out[PLAN_IFNAME_MAX + 1])
+{
+	snprintf(out, PLAN_IFNAME_MAX + 1, "bkh%08x",
+		 name_hash(topo->name, "host-tap", PLAN_HOST_PORT_LINK, 0));
+}
+
 unsigned plan_downstream_index(const struct topology *topo, const char *app)
 {
 	const struct topo_app_vm *vm = topology_app_vm(topo, app);

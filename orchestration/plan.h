@@ -41,6 +41,13 @@ void plan_emulated_mac(const struct topology *topo, const char *driver_vm,
 void plan_tap_name(const struct topology *topo, const char *driver_vm,
 		   unsigned device, char out[PLAN_IFNAME_MAX + 1]);
 
+/* The host port's link, as an app VM's is named after it (sockets, link
+ * files, the downstream MAC): the dot keeps it from any app VM's name. */
+#define PLAN_HOST_PORT_LINK "host.port"
+/* The host port's tap: "bkh" and 8 hex digits. */
+void plan_host_tap_name(const struct topology *topo,
+			char out[PLAN_IFNAME_MAX + 1]);
+
 /* IPv6 (docs/topology.md "IPv6"). Each app VM link is a /64: sys-net is
  * PREFIX::1 on it and sends router advertisements for PREFIX; the app VM
  * takes PREFIX + the EUI-64 of its MAC by SLAAC. */

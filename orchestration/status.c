@@ -89,6 +89,33 @@ static json_object *vm_json(struct orch *o, const char *name, const char *role,
 	return vm;
 }
 
+/* One link's status: what the supervisor says of it (STATE), and what the
+ * link itself says (its control socket). TAP: side a is the host's tap. */
+static json_object *link_json(json_object *state, const struct plan_dirs *dirs,
+			      const char *name, const char *net, bool tap)
+{
+	json_object *l = json_object_new_object();
+	json_object *sv = find_link(state, name);
+	json_object_object_add(l, "name", json_object_new_string(name));
+	json_object_object_add(l, "between", json_object_new_string(net));
+	json_object_object_add(l, "tap", json_object_new_boolean(tap));
+	json_object_object_add(l, "running", json_object_new_boolean(
+		sv && json_object_get_boolean(get(sv, "running"))));
+	json_object_object_add(l, "pid", json_object_new_int(
+		sv ? json_object_get_int(get(sv, "pid")) : 0));
+	json_object_object_add(l, "restarts", json_object_new_int(
+		sv ? json_object_get_int(get(sv, "restarts")) : 0));
+	json_object_object_add(l, "last_exit", json_object_new_string(
+		sv && get(sv, "last_exit") ?
+		json_object_get_string(get(sv, "last_exit")) : ""));
+	char ctl[PATH_MAX];
+	domain_link_path(dirs, name, "ctl", ctl, sizeof(ctl));
+	json_object *live = link_control(ctl);
+	if (live)
+		json_object_object_add(l, "link", live);
+	return l;
+}
+
 static json_object *topology_json(struct orch *o, const char *dir_name)
 {
 	char path[PATH_MAX], err[1024];
@@ -124,34 +151,21 @@ static json_object *topology_json(struct orch *o, const char *dir_name)
 	snprintf(path, sizeof(path), "%s/links-state.json", dirs.state);
 	json_object *state = json_object_from_file(path);
 	json_object *links = json_object_new_array();
-	for (unsigned i = 0; i < topo->app_vms_count; i++) {
-		const struct topo_app_vm *a = &topo->app_vms[i];
-		json_object *l = json_object_new_object();
-		json_object *sv = find_link(state, a->name);
-		json_object_object_add(l, "name", json_object_new_string(a->name));
-		json_object_object_add(l, "between", json_object_new_string(a->net));
-		json_object_object_add(l, "running", json_object_new_boolean(
-			sv && json_object_get_boolean(get(sv, "running"))));
-		json_object_object_add(l, "pid", json_object_new_int(
-			sv ? json_object_get_int(get(sv, "pid")) : 0));
-		json_object_object_add(l, "restarts", json_object_new_int(
-			sv ? json_object_get_int(get(sv, "restarts")) : 0));
-		json_object_object_add(l, "last_exit", json_object_new_string(
-			sv && get(sv, "last_exit") ?
-			json_object_get_string(get(sv, "last_exit")) : ""));
-		char ctl[PATH_MAX];
-		domain_link_path(&dirs, a->name, "ctl", ctl, sizeof(ctl));
-		json_object *live = link_control(ctl);
-		if (live)
-			json_object_object_add(l, "link", live);
-		json_object_array_add(links, l);
-	}
+	for (unsigned i = 0; i < topo->app_vms_count; i++)
+		json_object_array_add(links, link_json(state, &dirs,
+						       topo->app_vms[i].name,
+						       topo->app_vms[i].net, false));
+	if (topo->host_port)
+		json_object_array_add(links, link_json(state, &dirs,
+						       PLAN_HOST_PORT_LINK,
+						       topo->host_port->net, true));
 	if (state)
 		json_object_put(state);
 	json_object_object_add(t, "links", links);
 	topology_free(topo);
 	return t;
 }
+
 
 static long long counter(json_object *link, const char *dir, const char *key)
 {
@@ -194,8 +208,9 @@ static void print_table(json_object *t)
 	for (size_t i = 0; i < json_object_array_length(links); i++) {
 		json_object *l = json_object_array_get_idx(links, i);
 		char sides[16];
+		bool tap = json_object_get_boolean(get(l, "tap"));
 		snprintf(sides, sizeof(sides), "%s/%s",
-			 side_connected(l, "a") ? "app" : "-",
+			 tap ? "host" : side_connected(l, "a") ? "app" : "-",
 			 side_connected(l, "b") ? "net" : "-");
 		char ab[32], ba[32];
 		snprintf(ab, sizeof(ab), "%lld pkt", counter(l, "a_to_b", "packets"));

@@ -1,8 +1,10 @@
+#define _GNU_SOURCE /* setns */
 #include "supervisor.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <json-c/json.h>
 #include <limits.h>
 #include <poll.h>
@@ -75,6 +77,13 @@ int link_set_read(const char *path, struct link_set *set, char *err,
 		rc = copy_field(s->name, sizeof(s->name), l, "name", err, err_len);
 		rc = rc ? rc : copy_field(s->a, sizeof(s->a), l, "a", err, err_len);
 		rc = rc ? rc : copy_field(s->b, sizeof(s->b), l, "b", err, err_len);
+		/* A host port's link (no "a"): its tap, and where that is. */
+		if (!rc && s->a[0] == '\0') {
+			rc = copy_field(s->tap, sizeof(s->tap), l, "tap", err,
+					err_len);
+			rc = rc ? rc : copy_field(s->netns, sizeof(s->netns), l,
+						  "netns", err, err_len);
+		}
 		rc = rc ? rc : copy_field(s->mac_a, sizeof(s->mac_a), l, "mac_a",
 					  err, err_len);
 		rc = rc ? rc : copy_field(s->mac_b, sizeof(s->mac_b), l, "mac_b",
@@ -120,6 +129,11 @@ int link_set_write(const char *path, const struct link_set *set)
 		json_object_object_add(l, "name", json_object_new_string(s->name));
 		json_object_object_add(l, "a", json_object_new_string(s->a));
 		json_object_object_add(l, "b", json_object_new_string(s->b));
+		if (s->a[0] == '\0') {
+			json_object_object_add(l, "tap", json_object_new_string(s->tap));
+			json_object_object_add(l, "netns",
+					       json_object_new_string(s->netns));
+		}
 		json_object_object_add(l, "mac_a", json_object_new_string(s->mac_a));
 		json_object_object_add(l, "mac_b", json_object_new_string(s->mac_b));
 		json_object_object_add(l, "control", json_object_new_string(s->control));
@@ -192,7 +206,22 @@ static void worker_start(struct supervisor *sv, struct worker *w)
 		/* Sockets 0777: the socket directory (owned by QEMU's user,
 		 * 0700) is what keeps everyone else out. */
 		umask(0);
-		char *argv[] = { sv->binary, "--a", w->spec.a, "--b", w->spec.b,
+		/* A host port's link opens its tap by name: in the tap's
+		 * namespace. */
+		bool tap = w->spec.a[0] == '\0';
+		if (tap && w->spec.netns[0]) {
+			char ns[PATH_MAX];
+			snprintf(ns, sizeof(ns), "/run/netns/%s", w->spec.netns);
+			int fd = open(ns, O_RDONLY | O_CLOEXEC);
+			if (fd < 0 || setns(fd, CLONE_NEWNET) < 0) {
+				fprintf(stderr, "supervisor: %s: namespace %s: %s\n",
+					w->spec.name, w->spec.netns, strerror(errno));
+				_exit(127);
+			}
+			close(fd);
+		}
+		char *argv[] = { sv->binary, tap ? "--tap-a" : "--a",
+				 tap ? w->spec.tap : w->spec.a, "--b", w->spec.b,
 				 "--mac-a", w->spec.mac_a, "--mac-b", w->spec.mac_b,
 				 "--control", w->spec.control, "--name", w->spec.name,
 				 NULL };

@@ -17,7 +17,9 @@
 
 struct link_spec {
 	char name[64];
-	char a[4096];           /* the app VM's vhost-user socket */
+	char a[4096];           /* the app VM's vhost-user socket; "": tap */
+	char tap[16];           /* a host port: side a is this tap */
+	char netns[64];         /* the tap's namespace; "": the host's */
 	char b[4096];           /* its driver VM's */
 	char mac_a[18];
 	char mac_b[18];

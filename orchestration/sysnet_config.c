@@ -56,12 +56,6 @@ static void firewall_lines(const struct topo_firewall *fw, struct strbuf *sb)
 char *sysnet_config(const struct topology *topo,
 		    const struct topo_driver_vm *drv, char *err, size_t err_len)
 {
-	if (topo->host_port && strcmp(topo->host_port->net, drv->name) == 0) {
-		snprintf(err, err_len, "%s: host-port through %s: the host's tap"
-			 " link is not built yet", topo->path, drv->name);
-		return NULL;
-	}
-
 	struct strbuf sb = { 0 };
 	strbuf_printf(&sb, "# sys-net configuration for %s (topology %s),"
 		      " written by the bulkhead command\nversion 1\n",
@@ -82,6 +76,20 @@ char *sysnet_config(const struct topology *topo,
 	uplink_mac(topo, drv, &sb);
 	strbuf_printf(&sb, "\n");
 
+	/* The host port first: app VMs added later are appended after the
+	 * downstreams sys-net has, which it takes live. No firewall (the host
+	 * has its own) and no IPv6 (its addresses are the host's business). */
+	const struct topo_host_port *hp = topo->host_port;
+	if (hp && strcmp(hp->net, drv->name) == 0) {
+		char ds_mac[18];
+		plan_downstream_mac(topo, PLAN_HOST_PORT_LINK, ds_mac);
+		const char *slash = strchr(hp->ip, '/');
+		strbuf_printf(&sb, "# the host port\ndownstream mac=%s address=%s%s"
+			      " app-mac=%s app-ip=%.*s policy=accept\n", ds_mac,
+			      hp->gateway, slash ? slash : "", hp->mac,
+			      (int)(slash ? (size_t)(slash - hp->ip) : strlen(hp->ip)),
+			      hp->ip);
+	}
 	for (unsigned i = 0; i < topo->app_vms_count; i++) {
 		const struct topo_app_vm *a = &topo->app_vms[i];
 		if (strcmp(a->net, drv->name) != 0)

@@ -256,6 +256,7 @@ static void free_fields(struct topology *topo)
 		free(topo->host_port->mac);
 		free(topo->host_port->ip);
 		free(topo->host_port->gateway);
+		free(topo->host_port->netns);
 		free(topo->host_port);
 	}
 	free(topo->name);

@@ -110,6 +110,11 @@ struct topo_host_port {
 	char *mac;
 	char *ip;
 	char *gateway;
+	/* The network namespace the host's side is in; NULL: the host's
+	 * own (a namespace named here is made when missing). */
+	char *netns;
+	/* The namespace's default route goes through the driver VM. */
+	bool default_route;
 };
 
 struct topology {

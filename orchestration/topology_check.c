@@ -872,6 +872,10 @@ static int check_host_port(struct checker *c)
 	rc = check_link(c, "host-port", &link, &drv);
 	if (rc < 0)
 		return rc;
+	if (hp->netns && !topo_netns_valid(hp->netns))
+		return topo_fail(c->ctx, "host-port", "netns", "'%s' is not a"
+				 " namespace name (1..32 of A-Z a-z 0-9 _ . -)",
+				 SHOW(hp->netns));
 	if (c->links[drv] >= TOPO_MAX_APP_VMS)
 		return topo_fail(c->ctx, "host-port", "net", "%s already serves"
 				 " %u app VMs, as many links as it has",

@@ -177,6 +177,9 @@ static const cyaml_schema_field_t host_port_fields[] = {
 	STRING_FIELD("mac", REQ, struct topo_host_port, mac),
 	STRING_FIELD("ip", REQ, struct topo_host_port, ip),
 	STRING_FIELD("gateway", OPT, struct topo_host_port, gateway),
+	STRING_FIELD("netns", OPT, struct topo_host_port, netns),
+	ENUM_FIELD("default-route", OPT, struct topo_host_port, default_route,
+		   bool_strings),
 	CYAML_FIELD_END
 };
 

@@ -37,6 +37,7 @@ Needs root, libvirt (started here when no libvirtd runs) and the images
 (guest-os/build-images). BULKHEAD_VM_KEEP=1 keeps the temporary directory.
 """
 import hashlib
+import ipaddress
 import json
 import os
 import re
@@ -57,6 +58,7 @@ BUILD_IMAGES = os.path.abspath(sys.argv[2])
 URI = 'qemu:///system'
 NS = 'bk-t-out%d' % os.getpid()
 RB_NS = 'bk-t-rb%d' % os.getpid()
+HOST_NS = 'bk-t-host%d' % os.getpid()
 OUT_IP = '192.168.79.1'
 SMALL = 4 << 20
 
@@ -85,6 +87,15 @@ PERSONAL = '''  - name: t-personal
 TALK = '''talk:
   - [t-work, t-personal]
 '''
+# The host port, in a namespace up makes: it stands in for the host, whose
+# own routes the test leaves alone.
+HOST_PORT = '''host-port:
+  net: t-net
+  mac: "52:54:00:79:03:01"
+  ip: 10.201.9.2/30
+  netns: %s
+  default-route: yes
+''' % HOST_NS
 # sys-net's uplink asks for DHCP in a namespace where nobody answers.
 TOPO_ROLLBACK = '''version: 1
 name: bkrollback
@@ -286,15 +297,15 @@ def outside_down(e):
 def taps_left():
     """bkXXXXXXXX taps in the host's namespace and the test's namespaces."""
     out = []
-    for ns in (None, NS, RB_NS):
+    for ns in (None, NS, RB_NS, HOST_NS):
         cmd = ['ip'] + (['-n', ns] if ns else []) + ['-o', 'link', 'show']
         r = sh(*cmd)
-        out += re.findall(r'^\d+: (bk[0-9a-f]{8})[:@]', r.stdout, re.M)
+        out += re.findall(r'^\d+: (bkh?[0-9a-f]{8})[:@]', r.stdout, re.M)
     return out
 
 
 def main():
-    t = Tap(45)
+    t = Tap(48)
     e = Env()
     state_dir = e.env['BULKHEAD_STATE_DIR']
     t.check(ensure_libvirtd(), 'libvirtd runs (started by the harness if not)')
@@ -348,6 +359,20 @@ def main():
         t.check(r.returncode == 0 and sums['small.bin'] in r.stdout,
                 't-work downloads 4 MiB from outside through sys-net, byte-exact',
                 r.stdout)
+        # IPv6: the address status plans (SLAAC in the link's /64) is the
+        # one the app VM took, and sys-net answers on the link's ::1.
+        want6 = next((vm.get('ipv6') for vm in (st or {}).get('vms', [])
+                      if vm['name'] == 't-work'), None)
+        gw6 = str(ipaddress.IPv6Network(want6 + '/64', strict=False)[1]) \
+            if want6 else None
+        r = e.bk('exec', 't-work', 'n=0; until ip -6 -o addr show dev eth0 scope '
+                 'global | grep -v tentative | grep -q inet6; do n=$((n+1)); '
+                 '[ $n -gt 50 ] && break; sleep 0.2; done; ip -6 -o addr show '
+                 'dev eth0 scope global; ping -c 2 -W 2 %s' % gw6)
+        t.check(want6 is not None and (' %s/64 ' % want6) in r.stdout and
+                r.returncode == 0,
+                't-work took its planned IPv6 address %s (SLAAC) and pings '
+                'sys-net at %s' % (want6, gw6), r.stdout)
         text = e.bk('status').stdout
         t.check('t-work' in text and 'running' in text, 'status prints a table',
                 text)
@@ -553,6 +578,35 @@ def main():
         t.check(domains('bulkhead-t-').get('bulkhead-t-work') == 'running',
                 'the other topology kept running')
 
+        # 7b. A host port: the namespace's traffic through sys-net (its
+        # default route), out to the outside server, NAT on the uplink.
+        path5 = e.write('topo5.yaml', open(path2).read() + HOST_PORT)
+        u6 = e.bk('up', path5)
+        fetch = ('import hashlib,urllib.request,time\n'
+                 'for i in range(60):\n'
+                 '    try:\n'
+                 '        d=urllib.request.urlopen("http://%s/small.bin",timeout=10).read()\n'
+                 '        print(hashlib.sha256(d).hexdigest()); break\n'
+                 '    except OSError as e:\n'
+                 '        print(e); time.sleep(1)\n' % OUT_IP)
+        r = sh('ip', 'netns', 'exec', HOST_NS, 'python3', '-c', fetch, timeout=180)
+        route = sh('ip', '-n', HOST_NS, 'route', 'show', 'default').stdout
+        hl = link_of(topo_status(status(e), 'bktest'), 'host.port')
+        t.check(u6.returncode == 0 and 'host port: tap bkh' in u6.stdout and
+                sums['small.bin'] in r.stdout and '10.201.9.1' in route and
+                hl.get('running') and hl.get('tap') and
+                hl.get('link', {}).get('b_to_a', {}).get('bytes', 0) > SMALL,
+                'host port: a namespace standing in for the host downloads 4 MiB'
+                ' from outside through sys-net, byte-exact (default route via'
+                ' 10.201.9.1; its link supervised, the 4 MiB counted)',
+                '%s\nfetch: %s\nroute: %s\nlink: %s' % (
+                    u6.stdout[-2000:], r.stdout[-600:], route,
+                    json.dumps(hl)[:800]))
+        u7 = e.bk('up', path5)
+        t.check(u7.returncode == 0 and 'restarting' not in u7.stdout,
+                'a second up with the host port changes nothing', u7.stdout[-1500:])
+        path2 = path5
+
         # 8. down.
         r = e.bk('down', path2)
         t.check(r.returncode == 0, 'down', r.stdout)
@@ -564,7 +618,9 @@ def main():
                 'after down: no link process, no supervisor')
         t.check(not os.path.exists(os.path.join(state_dir, 'bktest')),
                 'after down: no sockets or state (state directory gone)')
-        t.check(not taps_left(), 'after down: no tap', str(taps_left()))
+        t.check(not taps_left() and not os.path.exists('/run/netns/' + HOST_NS),
+                'after down: no tap, and the host port\'s namespace (up made '
+                'it) is gone', str(taps_left()))
         t.check(os.path.exists('/run/netns/' + NS),
                 'down left the namespace it did not make')
         reports = [f for f in os.listdir(e.tmp) if f.startswith('san.')]
@@ -573,12 +629,14 @@ def main():
     except Exception as ex:  # a failure in a step: the rest is not reached
         t.diag('error: %r' % ex)
     finally:
-        for topo in ('topo4.yaml', 'topo3.yaml', 'topo2.yaml', 'topo.yaml',
-                     'rollback.yaml'):
+        for topo in ('topo5.yaml', 'topo4.yaml', 'topo3.yaml', 'topo2.yaml',
+                     'topo.yaml', 'rollback.yaml'):
             p = os.path.join(e.tmp, topo)
             if os.path.exists(p) and (domains('bulkhead-t-') or domains('bulkhead-rb-')):
                 e.bk('down', p)
         outside_down(e)
+        if os.path.exists('/run/netns/' + HOST_NS):
+            sh('ip', 'netns', 'delete', HOST_NS)
         t.finish()
         if os.environ.get('BULKHEAD_VM_KEEP') == '1':
             t.diag('kept ' + e.tmp)

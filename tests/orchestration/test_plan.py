@@ -29,7 +29,8 @@ BULKHEAD, BK_CONFIG, DEMO = sys.argv[1:4]
 def big_topology():
     """Two driver VMs (one with a static uplink, IPv6 too), 32 app VMs on
     the first (IPv6 auto, off or a /64 of their own), firewall rules
-    (IPv4 and IPv6), talk pairs."""
+    (IPv4 and IPv6), talk pairs, a host port on the second (its
+    downstream first: ua-ds0)."""
     out = ['version: 1', 'name: big', 'driver-vms:',
            '  - name: net-a', '    kind: net', '    devices:',
            '      - emulated: e1000e', '        netns: bk-plan-a',
@@ -59,7 +60,10 @@ def big_topology():
                     '          port: "5000-5010"']
     out += ['  - name: solo', '    net: net-b', '    mac: "52:54:00:20:00:01"',
             '    ip: 172.16.5.2/24', '    gateway: 172.16.5.1',
-            'talk:', '  - [app0, app1]', '  - [app2, app30]']
+            'talk:', '  - [app0, app1]', '  - [app2, app30]',
+            'host-port:', '  net: net-b', '  mac: "52:54:00:30:00:01"',
+            '  ip: 10.250.0.2/30', '  netns: bk-plan-host',
+            '  default-route: on']
     return '\n'.join(out) + '\n'
 
 
@@ -120,7 +124,7 @@ def main():
     cases = [(DEMO, {'sys-net': (2, demo.count('- action:'), 0,
                                  2 - demo.count('ipv6: off'), None)}, 2),
              (big, {'net-a': (31, 22, 2, 25, None),
-                    'net-b': (1, 0, 0, 1, '2001:db8:2::10/64')}, 32)]
+                    'net-b': (2, 0, 0, 1, '2001:db8:2::10/64')}, 32)]
     t = Tap(sum(len(d) * 2 + n for _f, d, n in cases) + len(cases) + 1)
     for path, drivers, napps in cases:
         r = subprocess.run([BULKHEAD, 'check', '--show', path],
@@ -145,7 +149,12 @@ def main():
             up_ok = (up6 is None and 'address6=' not in up.group(0)) or \
                 (up6 is not None and ' address6=%s gateway6=fe80::1' % up6
                  in up.group(0)) if up else False
-            t.check(c.returncode == 0 and env.get('DS_COUNT') == str(nds) and
+            # A host port's downstream comes first (app VMs added later
+            # are appended: applied live).
+            first = re.search(r'^downstream .*', cfg, re.M)
+            host_ok = 'host-port:\n  net: %s\n' % name not in open(path).read() \
+                or (first and 'app-mac=52:54:00:30:00:01 ' in first.group(0))
+            t.check(host_ok and c.returncode == 0 and env.get('DS_COUNT') == str(nds) and
                     rules == nrules and env.get('TALK_COUNT', '0') == str(ntalk)
                     and len(ds6) == nds6 and up_ok,
                     '%s: sys-net\'s bk-config accepts its configuration (%d'

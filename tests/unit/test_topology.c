@@ -153,7 +153,9 @@ static const char full_yaml[] =
 	"host-port:\n"
 	"  net: sys-net\n"
 	"  mac: 52:54:00:b0:00:01\n"
-	"  ip: 10.200.9.2/30\n";
+	"  ip: 10.200.9.2/30\n"
+	"  netns: bk-host\n"
+	"  default-route: yes\n";
 
 static void test_full_file(struct tap *t, const void *arg)
 {
@@ -259,6 +261,8 @@ static void test_full_file(struct tap *t, const void *arg)
 		CHECK_STREQ(t, topo->host_port->mac, "52:54:00:b0:00:01");
 		CHECK_STREQ(t, topo->host_port->ip, "10.200.9.2/30");
 		CHECK_STREQ(t, topo->host_port->gateway, "10.200.9.1");
+		CHECK_STREQ(t, topo->host_port->netns, "bk-host");
+		CHECK(t, topo->host_port->default_route);
 	}
 	CHECK(t, topology_driver_vm(topo, "sys-net2") == &topo->driver_vms[1]);
 	CHECK(t, topology_driver_vm(topo, "work") == NULL);
@@ -869,6 +873,15 @@ static const struct bad_case bad_cases[] = {
 	  "  gateway: 10.200.9.5\n",
 	  "demo.yaml:18: host-port.gateway: '10.200.9.5' is outside"
 	  " 10.200.9.0/30" },
+	{ "host port netns not a name", BASE WORK "host-port:\n  net: sys-net\n"
+	  "  mac: 52:54:00:b0:00:01\n  ip: 10.200.9.2/30\n  netns: a/b\n",
+	  "demo.yaml:18: host-port.netns: 'a/b' is not a namespace name (1..32"
+	  " of A-Z a-z 0-9 _ . -)" },
+	{ "host port default-route not a boolean", BASE WORK "host-port:\n"
+	  "  net: sys-net\n  mac: 52:54:00:b0:00:01\n  ip: 10.200.9.2/30\n"
+	  "  default-route: maybe\n",
+	  "demo.yaml:18: host-port.default-route: 'maybe' is not one of true,"
+	  " false, yes, no, on, off" },
 };
 
 static void test_bad(struct tap *t, const void *arg)
