@@ -180,8 +180,11 @@ int agent_exec(const char *path, const char *cmd, int timeout_ms, int out_fd)
 			continue;
 		}
 		if (!strncmp(line, end, (size_t)n_end)) {
+			/* The guest's number: read with a bound (atoi of 20
+			 * digits is undefined), an exit status is 0..255. */
+			long st = strtol(line + n_end, NULL, 10);
 			close(fd);
-			return atoi(line + n_end) & 0xff;
+			return st < 0 || st > 255 ? 255 : (int)st;
 		}
 		dprintf(out_fd, "%s\n", line);
 	}

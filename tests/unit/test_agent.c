@@ -1,0 +1,341 @@
+/* The host's side of the agent channel (orchestration/agent.c) against a
+ * hostile guest: the guest end of the channel is a child process on a real
+ * unix socket (as QEMU's chardev is), saying what a compromised guest may
+ * say. Each case checks the host's answer and that it came within the
+ * deadline (nothing the guest does holds the host longer). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "tap.h"
+
+#define TIMEOUT_MS 1500
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void put(int fd, const void *data, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, data, len);
+		if (n <= 0)
+			return;
+		data = (const char *)data + n;
+		len -= (size_t)n;
+	}
+}
+
+static void puts_fd(int fd, const char *s)
+{
+	put(fd, s, strlen(s));
+}
+
+/* Reads the host's first line (a command "ID SECS CMD"); its ID into id. */
+static void read_id(int fd, char *id, size_t len)
+{
+	char buf[512];
+	size_t n = 0;
+	while (n + 1 < sizeof(buf) && read(fd, buf + n, 1) == 1 && buf[n] != '\n')
+		n++;
+	buf[n] = '\0';
+	snprintf(id, len, "%.*s", (int)strcspn(buf, " "), buf);
+}
+
+struct guest {
+	char path[108];
+	pid_t pid;
+};
+
+typedef void (*guest_fn)(int fd);
+
+/* Starts a guest that accepts one connection and runs FN on it. */
+static int guest_start(struct guest *g, guest_fn fn)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	snprintf(g->path, sizeof(g->path), "/tmp/bk-agent-test-%d.sock", getpid());
+	unlink(g->path);
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s", g->path);
+	int l = socket(AF_UNIX, SOCK_STREAM, 0);
+	if (l < 0 || bind(l, (struct sockaddr *)&a, sizeof(a)) || listen(l, 1))
+		return -1;
+	g->pid = fork();
+	if (g->pid == 0) {
+		int fd = accept(l, NULL, NULL);
+		if (fd >= 0)
+			fn(fd);
+		/* Hold the connection until killed: a guest that stops
+		 * talking without going away. */
+		pause();
+		_exit(0);
+	}
+	close(l);
+	return g->pid > 0 ? 0 : -1;
+}
+
+static void guest_stop(struct guest *g)
+{
+	kill(g->pid, SIGKILL);
+	waitpid(g->pid, NULL, 0);
+	unlink(g->path);
+}
+
+/* --- agent_wait_ready ----------------------------------------------------- */
+
+static void guest_garbage_then_ready(int fd)
+{
+	/* A whole number of the reader's buffers, so the forged READY
+	 * starts where a line would if overlong lines were cut into lines. */
+	char junk[10 * AGENT_LINE_MAX];
+	for (size_t i = 0; i < sizeof(junk); i++)
+		junk[i] = (char)(i * 7 + 1);   /* no '\n' (10) ... */
+	for (size_t i = 0; i < sizeof(junk); i++)
+		if (junk[i] == '\n')
+			junk[i] = 'x';
+	put(fd, junk, sizeof(junk));
+	/* The tail of an overlong line must not count as a line. */
+	puts_fd(fd, "READY forged-in-an-overlong-line\n");
+	puts_fd(fd, "ALIVE 1\nREADY forwarding\n");
+}
+
+static void test_ready_after_garbage(struct tap *t, const void *arg)
+{
+	(void)arg;
+	struct guest g;
+	char line[AGENT_LINE_MAX];
+	bool heard;
+	CHECK(t, guest_start(&g, guest_garbage_then_ready) == 0);
+	int rc = agent_wait_ready(g.path, NULL, TIMEOUT_MS, line, sizeof(line),
+				  &heard);
+	CHECK_EQ(t, rc, 0);
+	CHECK_STREQ(t, line, "READY forwarding");
+	CHECK(t, heard);
+	guest_stop(&g);
+}
+
+static void guest_error(int fd)
+{
+	puts_fd(fd, "BOOTING\nERROR config: line 3: \x1b[31mred\x07\n");
+}
+
+static void test_error_line_printable(struct tap *t, const void *arg)
+{
+	(void)arg;
+	struct guest g;
+	char line[AGENT_LINE_MAX];
+	bool heard;
+	CHECK(t, guest_start(&g, guest_error) == 0);
+	int rc = agent_wait_ready(g.path, NULL, TIMEOUT_MS, line, sizeof(line),
+				  &heard);
+	CHECK_EQ(t, rc, -EIO);
+	/* Escape sequences never reach the host's terminal. */
+	CHECK_STREQ(t, line, "ERROR config: line 3: [31mred");
+	guest_stop(&g);
+}
+
+static void guest_silent(int fd)
+{
+	(void)fd;
+}
+
+static void test_silent_guest_times_out(struct tap *t, const void *arg)
+{
+	(void)arg;
+	struct guest g;
+	char line[AGENT_LINE_MAX];
+	bool heard;
+	CHECK(t, guest_start(&g, guest_silent) == 0);
+	long long t0 = now_ms();
+	int rc = agent_wait_ready(g.path, NULL, TIMEOUT_MS, line, sizeof(line),
+				  &heard);
+	long long took = now_ms() - t0;
+	CHECK_EQ(t, rc, -ETIMEDOUT);
+	CHECK(t, !heard);
+	CHECK(t, took >= TIMEOUT_MS && took < TIMEOUT_MS + 1000);
+	guest_stop(&g);
+}
+
+/* A guest that trickles a byte at a time, never a newline: the host still
+ * returns at its deadline. */
+static void guest_trickle(int fd)
+{
+	for (int i = 0; i < 100; i++) {
+		puts_fd(fd, "R");
+		usleep(50000);
+	}
+}
+
+static void test_trickle_times_out(struct tap *t, const void *arg)
+{
+	(void)arg;
+	struct guest g;
+	char line[AGENT_LINE_MAX];
+	bool heard;
+	CHECK(t, guest_start(&g, guest_trickle) == 0);
+	long long t0 = now_ms();
+	int rc = agent_wait_ready(g.path, NULL, TIMEOUT_MS, line, sizeof(line),
+				  &heard);
+	long long took = now_ms() - t0;
+	CHECK_EQ(t, rc, -ETIMEDOUT);
+	CHECK(t, took < TIMEOUT_MS + 1000);
+	guest_stop(&g);
+}
+
+static bool never_alive(void *arg)
+{
+	(void)arg;
+	return false;
+}
+
+static void test_gone_vm_ends_wait(struct tap *t, const void *arg)
+{
+	(void)arg;
+	char line[AGENT_LINE_MAX], path[108];
+	bool heard;
+	struct agent_alive dead = { never_alive, NULL };
+	snprintf(path, sizeof(path), "/tmp/bk-agent-none-%d.sock", getpid());
+	long long t0 = now_ms();
+	int rc = agent_wait_ready(path, &dead, 5000, line, sizeof(line), &heard);
+	CHECK_EQ(t, rc, -ESRCH);
+	CHECK(t, now_ms() - t0 < 1000);
+}
+
+/* --- agent_exec ------------------------------------------------------------ */
+
+static void guest_runs(int fd)
+{
+	char id[128], msg[512];
+	read_id(fd, id, sizeof(id));
+	/* What an earlier command the host gave up on printed late. */
+	puts_fd(fd, "BK-BEGIN old1\nsecret from before\nBK-END old1 0\n");
+	snprintf(msg, sizeof(msg), "BK-BEGIN %s\nhello\nBK-END %s 7\n", id, id);
+	puts_fd(fd, msg);
+}
+
+static void test_exec_status_and_output(struct tap *t, const void *arg)
+{
+	(void)arg;
+	struct guest g;
+	char out[] = "/tmp/bk-agent-out-XXXXXX";
+	int ofd = mkstemp(out);
+	CHECK(t, guest_start(&g, guest_runs) == 0);
+	int rc = agent_exec(g.path, "echo hello", TIMEOUT_MS, ofd);
+	CHECK_EQ(t, rc, 7);
+	char buf[256] = "";
+	ssize_t n = pread(ofd, buf, sizeof(buf) - 1, 0);
+	buf[n > 0 ? n : 0] = '\0';
+	/* Only its own command's output: not the late one's. */
+	CHECK_STREQ(t, buf, "hello\n");
+	close(ofd);
+	unlink(out);
+	guest_stop(&g);
+}
+
+static void guest_huge_status(int fd)
+{
+	char id[128], msg[512];
+	read_id(fd, id, sizeof(id));
+	snprintf(msg, sizeof(msg), "BK-BEGIN %s\nBK-END %s 256\n", id, id);
+	puts_fd(fd, msg);
+}
+
+static void test_exec_huge_status(struct tap *t, const void *arg)
+{
+	(void)arg;
+	struct guest g;
+	CHECK(t, guest_start(&g, guest_huge_status) == 0);
+	int rc = agent_exec(g.path, "false", TIMEOUT_MS, -1);
+	/* Out of 0..255 is a failure (255), never wrapped round to 0. */
+	CHECK_EQ(t, rc, 255);
+	guest_stop(&g);
+}
+
+static void guest_never_ends(int fd)
+{
+	char id[128], msg[512];
+	read_id(fd, id, sizeof(id));
+	snprintf(msg, sizeof(msg), "BK-BEGIN %s\n", id);
+	puts_fd(fd, msg);
+	/* Output without end, in overlong lines. */
+	char big[4096];
+	memset(big, 'y', sizeof(big));
+	for (int i = 0; i < 2000; i++)
+		put(fd, big, sizeof(big));
+}
+
+static void test_exec_flood_times_out(struct tap *t, const void *arg)
+{
+	(void)arg;
+	struct guest g;
+	int null = open("/dev/null", O_WRONLY);
+	CHECK(t, guest_start(&g, guest_never_ends) == 0);
+	long long t0 = now_ms();
+	int rc = agent_exec(g.path, "yes", TIMEOUT_MS, null);
+	CHECK_EQ(t, rc, -ETIMEDOUT);
+	CHECK(t, now_ms() - t0 < TIMEOUT_MS + 1000);
+	close(null);
+	guest_stop(&g);
+}
+
+/* --- agent_send_config ----------------------------------------------------- */
+
+static void guest_update_answers(int fd)
+{
+	char buf[4096], id[64] = "", msg[256];
+	size_t n = 0;
+	/* Up to CONFIG-END, keeping CONFIG-BEGIN's id. */
+	while (n + 1 < sizeof(buf) && read(fd, buf + n, 1) == 1) {
+		n++;
+		buf[n] = '\0';
+		if (strstr(buf, "CONFIG-END\n"))
+			break;
+	}
+	sscanf(buf, "CONFIG-BEGIN %63s", id);
+	/* An answer to another update, then this one's refusal. */
+	puts_fd(fd, "UPDATED 0 9 downstreams\n");
+	snprintf(msg, sizeof(msg), "UPDATE-ERROR %s the uplink changed\n", id);
+	puts_fd(fd, msg);
+}
+
+static void test_update_answer_by_id(struct tap *t, const void *arg)
+{
+	(void)arg;
+	struct guest g;
+	char reply[AGENT_LINE_MAX];
+	CHECK(t, guest_start(&g, guest_update_answers) == 0);
+	int rc = agent_send_config(g.path, "version 1\nuplink dhcp\n", TIMEOUT_MS,
+				   reply, sizeof(reply));
+	CHECK_EQ(t, rc, -EIO);
+	CHECK_STR(t, reply, "the uplink changed");
+	guest_stop(&g);
+}
+
+int main(void)
+{
+	static const struct tap_case cases[] = {
+		{ "wait_ready: binary garbage and an overlong line carrying READY: only the real READY line counts", test_ready_after_garbage, NULL },
+		{ "wait_ready: an ERROR line with escape sequences: -EIO, printable text only", test_error_line_printable, NULL },
+		{ "wait_ready: a silent guest: -ETIMEDOUT at the deadline", test_silent_guest_times_out, NULL },
+		{ "wait_ready: a guest trickling bytes without a newline: -ETIMEDOUT at the deadline", test_trickle_times_out, NULL },
+		{ "wait_ready: the VM is gone: -ESRCH at once, not at the deadline", test_gone_vm_ends_wait, NULL },
+		{ "exec: its own output and status; a late command's output skipped", test_exec_status_and_output, NULL },
+		{ "exec: a status of 256 is a failure (255), not wrapped to success", test_exec_huge_status, NULL },
+		{ "exec: endless output in overlong lines: -ETIMEDOUT at the deadline", test_exec_flood_times_out, NULL },
+		{ "send_config: an answer with another update's id is not taken", test_update_answer_by_id, NULL },
+	};
+	signal(SIGPIPE, SIG_IGN);
+	return tap_run(cases, sizeof(cases) / sizeof(cases[0]));
+}
