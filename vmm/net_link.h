@@ -51,6 +51,8 @@ struct net_link {
 	bool mac_set[2];
 	uint8_t mac[2][6];
 	struct net_dir_stats stats[2];  /* indexed by sending side */
+	/* Each side's virtio-net header length, for the running forward. */
+	uint32_t hdr_len[2];
 	/* Side s's frames wait for receive buffers on the other side. */
 	bool blocked[2];
 	struct virtq_chain *tx;          /* NET_BATCH */
