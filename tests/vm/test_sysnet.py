@@ -685,7 +685,7 @@ def bad_case(tap, run, images, link_bin):
 
 def main(argv):
     link_bin, build_images = link_and_images(argv)
-    tap = Tap(20)
+    tap = Tap(21)
     tmp = tempfile.mkdtemp(prefix='bulkhead-sysnet-')
     os.chmod(tmp, 0o755)
     run = Run(tmp)
@@ -722,6 +722,16 @@ def steps(tap, run, link_bin, build_images):
     tap.diag('sys-net initramfs %d bytes (%d unpacked)' % (
         os.path.getsize(os.path.join(images, 'sysnet-initramfs.cpio.gz')),
         manifest['sysnet']['unpacked_bytes']))
+    # NIC firmware from non-free-firmware: what the shipped drivers name.
+    fw = manifest['sysnet'].get('firmware') or {}
+    files = fw.get('files', [])
+    tap.check(any(f.startswith('rtl_nic/') for f in files) and
+              any(f.startswith('tigon/') for f in files) and
+              'intel/ice/ddp/ice.pkg' in files and not fw.get('not_in_packages'),
+              'sys-net carries the firmware its NIC drivers name (r8169, tg3, '
+              'ice): %d files, %d bytes xz' % (len(files), fw.get('xz_bytes', 0)),
+              'manifest: %s (build-images says why when non-free-firmware is '
+              'unreachable)' % json.dumps(fw)[:500])
 
     # 2: the outside world.
     if os.geteuid() != 0:
