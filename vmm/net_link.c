@@ -155,10 +155,25 @@ static bool rx_ready(const struct net_link *l, unsigned d)
 struct frame_src {
 	const uint8_t *flat;
 	struct sg_pos sg;
+	/* The Ethernet header as read once and checked (source MAC), when
+	 * the rest comes from the sender's memory: the receiver gets this
+	 * copy, not a second read a guest could have changed since. sg is
+	 * past it. */
+	const uint8_t *eth;
+	uint32_t eth_left;
 };
 
 static void src_to_sg(struct sg_pos *dst, struct frame_src *src, uint32_t n)
 {
+	if (src->eth_left) {
+		uint32_t k = n < src->eth_left ? n : src->eth_left;
+
+		sg_write(dst, src->eth + (ETH_HLEN - src->eth_left), k);
+		src->eth_left -= k;
+		n -= k;
+		if (!n)
+			return;
+	}
 	if (src->flat) {
 		sg_write(dst, src->flat, n);
 		src->flat += n;
@@ -251,6 +266,10 @@ static int tap_write(struct net_link *l, unsigned d, struct frame_src *src,
 		struct sg_pos p = src->sg;
 		uint32_t left = frame_len;
 
+		if (src->eth_left == ETH_HLEN) {
+			iov[n++] = (struct iovec){ (void *)src->eth, ETH_HLEN };
+			left -= ETH_HLEN;
+		}
 		while (left && n < NET_TAP_IOV) {
 			const struct guest_seg *g = &p.seg[p.i];
 			uint32_t take = g->len - p.off < left ? g->len - p.off : left;
@@ -261,7 +280,13 @@ static int tap_write(struct net_link *l, unsigned d, struct frame_src *src,
 			p.off = 0;
 		}
 		if (left) {
-			sg_read(&src->sg, l->bounce, frame_len);
+			/* Too many segments: flat first (the checked header,
+			 * then the rest). */
+			uint32_t eth = src->eth_left == ETH_HLEN ? ETH_HLEN : 0;
+
+			if (eth)
+				memcpy(l->bounce, src->eth, ETH_HLEN);
+			sg_read(&src->sg, l->bounce + eth, frame_len - eth);
 			iov[0] = (struct iovec){ l->bounce, frame_len };
 			n = 1;
 		}
@@ -269,28 +294,66 @@ static int tap_write(struct net_link *l, unsigned d, struct frame_src *src,
 	return writev(l->tap_fd[d], iov, n) == (ssize_t)frame_len ? 0 : -EPIPE;
 }
 
-/* The common frame: its bytes in one place (flat, or the rest of one
- * guest segment) going whole into one receive buffer of one segment. Two
- * copies of known size, no segment walk. Returns false (nothing done)
- * when the frame is not that simple. */
-static bool rx_deliver_simple(struct net_link *l, const struct net_hdr *h,
-			      struct frame_src *src, uint32_t frame_len,
-			      uint32_t hlen)
+/* The next receive chain of side d (a vhost-user side) when it is one
+ * segment of at least len bytes, with room in rx_done for it; else NULL
+ * (nothing taken: rx_deliver's general path decides). */
+static inline const struct virtq_chain *rx_one_seg(struct net_link *l,
+						   unsigned d, uint64_t len)
 {
-	const struct virtq_chain *c = &l->rx[l->rx_first];
+	const struct virtq_chain *c;
+
+	if (l->rx_ndone + NET_RX_PER_FRAME > sizeof(l->rx_done) / sizeof(l->rx_done[0]) ||
+	    (!l->rx_cached && rx_fill(l, d, 1) != 0))
+		return NULL;
+	c = &l->rx[l->rx_first];
+	return c->nwrite == 1 && c->seg[c->nread].len >= len ? c : NULL;
+}
+
+/* Records chain c (the first cached) as used for len bytes. */
+static inline void rx_one_done(struct net_link *l, const struct virtq_chain *c,
+			       uint32_t len)
+{
+	l->rx_done[l->rx_ndone].token = c->token;
+	l->rx_done[l->rx_ndone].len = len;
+	l->rx_ndone++;
+	l->rx_cached_slots -= c->token.ring_slots;
+	l->rx_first++;
+	l->rx_cached--;
+}
+
+/* Where the frame's bytes after the checked Ethernet header (or all of
+ * them, without one) are when they sit in one place: flat, or the rest of
+ * one guest segment; else NULL. */
+static inline const uint8_t *src_contiguous(const struct frame_src *src,
+					    uint32_t len)
+{
+	const struct sg_pos *p = &src->sg;
+
+	if (src->flat)
+		return src->flat;
+	if (p->i >= p->nseg || p->seg[p->i].len - p->off < len)
+		return NULL;
+	return p->seg[p->i].hva + p->off;
+}
+
+/* The common frame: its bytes in one place going whole into one receive
+ * buffer of one segment. Copies of known size, no segment walk. Returns
+ * false (nothing done) when the frame is not that simple. */
+static bool rx_deliver_simple(struct net_link *l, unsigned d,
+			      const struct net_hdr *h, struct frame_src *src,
+			      uint32_t frame_len)
+{
+	uint32_t hlen = l->hdr_len[d];
+	/* What comes from the sender's memory: all of it, or all but the
+	 * checked Ethernet header. */
+	uint32_t eth = src->eth_left == ETH_HLEN ? ETH_HLEN : 0;
+	const struct virtq_chain *c;
 	const uint8_t *from;
 
-	if (c->nwrite != 1 || c->seg[c->nread].len < hlen + (uint64_t)frame_len)
+	if ((src->eth_left && !eth) ||
+	    !(c = rx_one_seg(l, d, hlen + (uint64_t)frame_len)) ||
+	    !(from = src_contiguous(src, frame_len - eth)))
 		return false;
-	if (src->flat) {
-		from = src->flat;
-	} else {
-		const struct sg_pos *p = &src->sg;
-
-		if (p->i >= p->nseg || p->seg[p->i].len - p->off < frame_len)
-			return false;
-		from = p->seg[p->i].hva + p->off;
-	}
 	uint8_t *to = c->seg[c->nread].hva, hdr[NET_HDR_MAX];
 
 	hdr_encode(hdr, h, 1);
@@ -298,13 +361,10 @@ static bool rx_deliver_simple(struct net_link *l, const struct net_hdr *h,
 		memcpy(to, hdr, 12);
 	else
 		memcpy(to, hdr, 10);
-	memcpy(to + hlen, from, frame_len);
-	l->rx_done[l->rx_ndone].token = c->token;
-	l->rx_done[l->rx_ndone].len = hlen + frame_len;
-	l->rx_ndone++;
-	l->rx_cached_slots -= c->token.ring_slots;
-	l->rx_first++;
-	l->rx_cached--;
+	if (eth)
+		memcpy(to + hlen, src->eth, ETH_HLEN);
+	memcpy(to + hlen + eth, from, frame_len - eth);
+	rx_one_done(l, c, hlen + frame_len);
 	return true;
 }
 
@@ -323,9 +383,7 @@ static int rx_deliver(struct net_link *l, unsigned d, const struct net_hdr *h,
 	if (side_is_tap(l, d))
 		return tap_write(l, d, src, frame_len);
 	hlen = l->hdr_len[d];
-	if (l->rx_ndone + NET_RX_PER_FRAME <= sizeof(l->rx_done) / sizeof(l->rx_done[0]) &&
-	    (l->rx_cached || rx_fill(l, d, 1) == 0) &&
-	    rx_deliver_simple(l, h, src, frame_len, hlen))
+	if (rx_deliver_simple(l, d, h, src, frame_len))
 		return 0;
 	mrg = vu_has_feature(dev, VIRTIO_NET_F_MRG_RXBUF);
 	total = hlen + (uint64_t)frame_len;
@@ -373,6 +431,36 @@ static int rx_deliver(struct net_link *l, unsigned d, const struct net_hdr *h,
 	}
 	l->rx_first += used;
 	l->rx_cached -= used;
+	return 0;
+}
+
+/* A plain frame from a guest's transmit chain (tx_one): a header of
+ * zeros (whatever else the sender left in its unused fields stays with
+ * it), the checked Ethernet header, the rest from the sender's memory.
+ * The common case, one segment into one buffer, without rx_deliver's
+ * general path. */
+static int rx_deliver_plain(struct net_link *l, unsigned d,
+			    struct frame_src *src, uint32_t frame_len)
+{
+	static const uint8_t plain_hdr[NET_HDR_MAX] = { [10] = 1 };
+	static const struct net_hdr plain = { 0 };
+	const struct virtq_chain *c;
+	const uint8_t *from;
+	uint32_t hlen = l->hdr_len[d];
+
+	if (side_is_tap(l, d) ||
+	    !(c = rx_one_seg(l, d, hlen + (uint64_t)frame_len)) ||
+	    !(from = src_contiguous(src, frame_len - ETH_HLEN)))
+		return rx_deliver(l, d, &plain, src, frame_len);
+	uint8_t *to = c->seg[c->nread].hva;
+
+	if (hlen == 12)
+		memcpy(to, plain_hdr, 12);
+	else
+		memcpy(to, plain_hdr, 10);
+	memcpy(to + hlen, src->eth, ETH_HLEN);
+	memcpy(to + hlen + ETH_HLEN, from, frame_len - ETH_HLEN);
+	rx_one_done(l, c, hlen + frame_len);
 	return 0;
 }
 
@@ -434,7 +522,6 @@ static int tx_one(struct net_link *l, unsigned s, const struct virtq_chain *c)
 	uint32_t hlen = l->hdr_len[s];
 	uint8_t hbuf[NET_HDR_MAX], eth[ETH_HLEN];
 	struct frame_src src = { 0 };
-	struct sg_pos peek;
 	struct net_hdr h;
 	uint32_t frame_len;
 	uint8_t gso;
@@ -454,8 +541,10 @@ static int tx_one(struct net_link *l, unsigned s, const struct virtq_chain *c)
 	sg_init(&src.sg, c->seg, c->nread);
 	sg_read(&src.sg, hbuf, hlen);
 	hdr_decode(hbuf, &h);
-	peek = src.sg;
-	sg_read(&peek, eth, ETH_HLEN);
+	/* Read once: checked here, and what the receiver gets (src.eth). */
+	sg_read(&src.sg, eth, ETH_HLEN);
+	src.eth = eth;
+	src.eth_left = ETH_HLEN;
 	if (l->mac_set[s] && memcmp(eth + ETH_ALEN, l->mac[s], ETH_ALEN) != 0) {
 		st->drops[NET_DROP_SPOOFED]++;
 		return 0;
@@ -468,7 +557,7 @@ static int tx_one(struct net_link *l, unsigned s, const struct virtq_chain *c)
 			st->drops[NET_DROP_PEER_DOWN]++;
 			return 0;
 		}
-		return count_delivery(st, rx_deliver(l, d, &h, &src, frame_len),
+		return count_delivery(st, rx_deliver_plain(l, d, &src, frame_len),
 				      frame_len);
 	}
 
@@ -512,7 +601,8 @@ static int tx_one(struct net_link *l, unsigned s, const struct virtq_chain *c)
 
 	/* Finished in software: the frame is read once into the bounce
 	 * buffer, where the guest cannot change it under us. */
-	sg_read(&src.sg, l->bounce, frame_len);
+	memcpy(l->bounce, eth, ETH_HLEN);
+	sg_read(&src.sg, l->bounce + ETH_HLEN, frame_len - ETH_HLEN);
 	if (need_seg) {
 		struct seg_ctx ctx = { .l = l, .d = d };
 		int n = net_tso_segment(l->bounce, frame_len, h.gso_size,

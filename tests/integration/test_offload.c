@@ -13,6 +13,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <json-c/json.h>
+#include <pthread.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_net.h>
 #include <signal.h>
@@ -392,6 +393,99 @@ static void test_rx_too_small(struct tap *t, const void *arg)
 
 /* Many frames, each in many mergeable buffers, in one batch: more used
  * entries than the link keeps before returning them. All arrive intact. */
+/* A guest that rewrites its frames' source MAC while the link forwards
+ * them (another vCPU can): the link checks the MAC it read once, and the
+ * receiver must get that same MAC, never one read again later. A thread
+ * flips the source MAC of 64 queued frames between A's own and a forged
+ * one as fast as it can while A sends 40000 of them. */
+#define RACE_BUFS 64
+#define RACE_STRIDE 128
+#define RACE_LEN (12 + 60)
+
+struct race {
+	uint8_t *buf[RACE_BUFS];
+	volatile int stop;
+};
+
+static void *flip_macs(void *arg)
+{
+	struct race *r = arg;
+	unsigned k = 0;
+
+	while (!r->stop) {
+		for (int i = 0; i < RACE_BUFS; i++) {
+			/* The last source byte: 0x0a is A's, 0x0b forged. */
+			volatile uint8_t *b = r->buf[i] + 12 + 11;
+			*b = (k & 1) ? 0x0b : 0x0a;
+		}
+		k++;
+	}
+	return NULL;
+}
+
+static void test_mac_double_fetch(struct tap *t, const void *arg)
+{
+	struct fe a, b;
+	struct race r = { .stop = 0 };
+	pthread_t th;
+	long long spoofed = stat_num("a_to_b", "spoofed");
+	int forged = 0, received = 0;
+
+	(void)arg;
+	CHECK(t, start_side(&a, sock_a, BASE));
+	CHECK(t, start_side(&b, sock_b, BASE));
+	uint64_t gpa = fe_alloc_buf(&a, RACE_BUFS * RACE_STRIDE);
+	CHECK(t, gpa != 0);
+	if (!gpa)
+		return;
+	for (int i = 0; i < RACE_BUFS; i++) {
+		uint8_t *p = fe_hva(&a, gpa + (uint64_t)i * RACE_STRIDE);
+
+		memset(p, 0, RACE_STRIDE);
+		memset(p + 12, 0xbb, 6);
+		p[12 + 6] = 0x02;
+		p[12 + 11] = 0x0a;
+		put16(p + 12 + 12, 0x88b5);
+		r.buf[i] = p;
+	}
+	pthread_create(&th, NULL, flip_macs, &r);
+	for (int sent = 0; sent < 40000;) {
+		sent += (int)fe_tx_burst(&a, gpa, RACE_STRIDE, RACE_BUFS, RACE_LEN, 32);
+		int n;
+
+		int drained = 0;
+
+		while ((n = fe_recv_frame(&b, got, sizeof(got), 0)) > 0) {
+			drained++;
+			if (got[11] != 0x0a)
+				forged++;
+		}
+		received += drained;
+		/* Each buffer back as soon as it is read (in order, as the
+		 * harness's pool goes round). */
+		if (drained)
+			fe_post_rx(&b, (unsigned)drained);
+	}
+	r.stop = 1;
+	pthread_join(th, NULL);
+	for (int n; (n = fe_recv_frame(&b, got, sizeof(got), 200)) > 0;) {
+		received++;
+		fe_post_rx(&b, 1);
+		if (got[11] != 0x0a)
+			forged++;
+	}
+	spoofed = stat_num("a_to_b", "spoofed") - spoofed;
+	printf("# received %d, forged among them %d, dropped as spoofed %lld\n",
+	       received, forged, spoofed);
+	/* The race was on (the link saw forged MACs and dropped them), frames
+	 * crossed, and none crossed with a MAC other than the one checked. */
+	CHECK(t, spoofed > 0);
+	CHECK(t, received > 1000);
+	CHECK_EQ(t, forged, 0);
+	fe_close(&a);
+	fe_close(&b);
+}
+
 static void test_many_buffers_per_batch(struct tap *t, const void *arg)
 {
 	struct fe a, b;
@@ -429,6 +523,7 @@ int main(int argc, char **argv)
 		{ "receiver's queue disabled: peer_down", test_peer_queue_disabled, NULL },
 		{ "receive buffers too small", test_rx_too_small, NULL },
 		{ "many mergeable buffers in one batch", test_many_buffers_per_batch, NULL },
+		{ "a source MAC rewritten while in flight: the receiver gets the one checked", test_mac_double_fetch, NULL },
 		{ "TSO to a receiver without it: segmented, checksummed", test_segmented, NULL },
 		{ "TSO to a receiver with it: one frame, one copy", test_passed_whole, NULL },
 		{ "partial checksum completed for a receiver without GUEST_CSUM", test_csum_completed, NULL },
@@ -447,8 +542,10 @@ int main(int argc, char **argv)
 	snprintf(control, sizeof(control), "%s/control.sock", dir);
 	link_pid = fork();
 	if (link_pid == 0) {
+		/* Side A's frames come from 02:00:00:00:00:0a (make_segment). */
 		execl(argv[1], argv[1], "--a", sock_a, "--b", sock_b, "--control",
-		      control, "--name", "offload", (char *)NULL);
+		      control, "--name", "offload", "--mac-a",
+		      "02:00:00:00:00:0a", (char *)NULL);
 		_exit(127);
 	}
 	for (int i = 0; i < 200 && access(control, F_OK) != 0; i++)
