@@ -1087,6 +1087,14 @@ static void remove_dropped(struct run *r)
 		remove_domain(r, d->name);
 		delete_taps(prev, d);
 	}
+	/* A host port taken out of the file (or moved to another namespace):
+	 * its tap goes; its link goes with the new links.json. */
+	const struct topo_host_port *was = prev->host_port, *is = r->topo->host_port;
+	if (was && (!is || strcmp(was->netns ? was->netns : "",
+				  is->netns ? is->netns : "") != 0)) {
+		printf("up: host port: removing tap of the previous file\n");
+		host_port_down(prev);
+	}
 	topology_free(prev);
 }
 

@@ -305,7 +305,7 @@ def taps_left():
 
 
 def main():
-    t = Tap(48)
+    t = Tap(50)
     e = Env()
     state_dir = e.env['BULKHEAD_STATE_DIR']
     t.check(ensure_libvirtd(), 'libvirtd runs (started by the harness if not)')
@@ -605,6 +605,21 @@ def main():
         u7 = e.bk('up', path5)
         t.check(u7.returncode == 0 and 'restarting' not in u7.stdout,
                 'a second up with the host port changes nothing', u7.stdout[-1500:])
+        # The host port taken out of the file: its tap and link go, and
+        # the app VMs get through the restarted sys-net again.
+        u8 = e.bk('up', path2)
+        hl = link_of(topo_status(status(e), 'bktest'), 'host.port')
+        r = e.bk('exec', 't-work', 'n=0; until ping -c 1 -W 1 %s >/dev/null; do'
+                 ' n=$((n+1)); [ $n -gt 60 ] && exit 1; done' % OUT_IP)
+        t.check(u8.returncode == 0 and not hl and
+                not re.search(r'bkh[0-9a-f]{8}', sh('ip', '-n', HOST_NS, '-o', 'link',
+                                                    'show').stdout) and
+                not sh('pgrep', '-f', '--', '--name host.port').stdout.strip() and
+                r.returncode == 0,
+                'host port taken out of the file: its tap and link are gone, '
+                't-work gets through again', u8.stdout[-1500:])
+        u9 = e.bk('up', path5)
+        t.check(u9.returncode == 0, 'and put back', u9.stdout[-1500:])
         path2 = path5
 
         # 8. down.
