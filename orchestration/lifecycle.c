@@ -23,16 +23,17 @@
 #include "host_port.h"
 #include "orch.h"
 #include "plan.h"
+#include "state_files.h"
 #include "supervisor.h"
 #include "sysnet_config.h"
 #include "vfio.h"
 #include "virt.h"
 
-#define ERR_LEN 1024
+#define ERR_LEN ORCH_ERR_LEN
 /* The user libvirt runs QEMU as (Debian's default): the socket directory
  * belongs to it, so QEMU reaches the links' sockets and nobody else does. */
 #define QEMU_USER "libvirt-qemu"
-#define SYSFS_ROOT "/sys"
+#define SYSFS_ROOT ORCH_SYSFS_ROOT
 
 /* What one run of up made, undone in reverse when a later step fails. */
 enum undo_kind { UNDO_DOMAIN, UNDO_TAP, UNDO_NETNS, UNDO_SUPERVISOR,
@@ -72,41 +73,6 @@ static void remember(struct run *r, enum undo_kind kind, const char *a,
 	u->kind = kind;
 	snprintf(u->a, sizeof(u->a), "%s", a);
 	snprintf(u->b, sizeof(u->b), "%s", b ? b : "");
-}
-
-/* Removes the tree under directory DIRFD (which it closes). Relative to
- * open directories and never following a link: sock/ belongs to QEMU's
- * user, and a link planted there must not steer root's deletes. */
-static void remove_under(int dirfd)
-{
-	DIR *d = fdopendir(dirfd);
-	if (!d) {
-		close(dirfd);
-		return;
-	}
-	struct dirent *e;
-	while ((e = readdir(d))) {
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-			continue;
-		int sub = openat(dirfd, e->d_name, O_RDONLY | O_DIRECTORY |
-				 O_NOFOLLOW | O_CLOEXEC);
-		if (sub >= 0) {
-			remove_under(sub);
-			unlinkat(dirfd, e->d_name, AT_REMOVEDIR);
-		} else {
-			unlinkat(dirfd, e->d_name, 0);
-		}
-	}
-	closedir(d);
-}
-
-static int remove_tree(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT ? 0 : -errno;
-	remove_under(fd);
-	return rmdir(path) < 0 ? -errno : 0;
 }
 
 static void stop_supervisor(const char *state_dir)
@@ -201,119 +167,6 @@ static int fail(struct run *r, int rc)
 	return rc;
 }
 
-/* --- made.json: what down must take away besides the domains ---------- */
-
-static json_object *made_read(const struct plan_dirs *dirs)
-{
-	char path[PATH_MAX];
-	snprintf(path, sizeof(path), "%s/made.json", dirs->state);
-	json_object *m = json_object_from_file(path);
-	if (!m || !json_object_is_type(m, json_type_object)) {
-		if (m)
-			json_object_put(m);
-		m = json_object_new_object();
-	}
-	return m;
-}
-
-static json_object *made_list(json_object *made, const char *key)
-{
-	json_object *l;
-	if (!json_object_object_get_ex(made, key, &l) ||
-	    !json_object_is_type(l, json_type_array)) {
-		l = json_object_new_array();
-		json_object_object_add(made, key, l);
-	}
-	return l;
-}
-
-static int made_write(const struct plan_dirs *dirs, json_object *made)
-{
-	char path[PATH_MAX];
-	snprintf(path, sizeof(path), "%s/made.json", dirs->state);
-	return json_object_to_file_ext(path, made, JSON_C_TO_STRING_PRETTY) ? -EIO : 0;
-}
-
-/* --- keep-running: driver VMs the supervisor restarts when they die ---- */
-
-static void keep_running(const struct plan_dirs *dirs, const char *vm, bool on)
-{
-	char path[PATH_MAX];
-	snprintf(path, sizeof(path), "%s/keep-running", dirs->state);
-	mkdir(path, 0755);
-	snprintf(path, sizeof(path), "%s/keep-running/%s", dirs->state, vm);
-	if (on) {
-		int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-		if (fd >= 0)
-			close(fd);
-	} else {
-		unlink(path);
-	}
-}
-
-static bool wanted_running(const struct plan_dirs *dirs, const char *vm)
-{
-	char path[PATH_MAX];
-	snprintf(path, sizeof(path), "%s/keep-running/%s", dirs->state, vm);
-	return access(path, F_OK) == 0;
-}
-
-/* --- files --------------------------------------------------------------- */
-
-static int write_file(const char *path, const char *text, mode_t mode)
-{
-	char tmp[PATH_MAX];
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-	if (fd < 0)
-		return -errno;
-	size_t len = strlen(text);
-	ssize_t n = write(fd, text, len);
-	int rc = n == (ssize_t)len ? 0 : -EIO;
-	if (fchmod(fd, mode) < 0)
-		rc = -errno;
-	close(fd);
-	if (!rc && rename(tmp, path) < 0)
-		rc = -errno;
-	return rc;
-}
-
-static char *read_text(const char *path)
-{
-	FILE *f = fopen(path, "re");
-	if (!f)
-		return NULL;
-	char *buf = NULL;
-	size_t cap = 0, len = 0;
-	for (;;) {
-		if (cap - len < 4096) {
-			char *more = realloc(buf, cap + 65536);
-			if (!more)
-				break;
-			buf = more;
-			cap += 65536;
-		}
-		size_t n = fread(buf + len, 1, cap - len - 1, f);
-		len += n;
-		if (n == 0)
-			break;
-	}
-	fclose(f);
-	if (buf)
-		buf[len] = '\0';
-	return buf;
-}
-
-static int copy_file(const char *from, const char *to)
-{
-	char *text = read_text(from);
-	if (!text)
-		return -errno;
-	int rc = write_file(to, text, 0644);
-	free(text);
-	return rc;
-}
-
 static int make_dirs(struct run *r)
 {
 	struct stat st;
@@ -339,106 +192,6 @@ static int make_dirs(struct run *r)
 			 strerror(errno));
 		return -errno;
 	}
-	return 0;
-}
-
-/* --- validation ---------------------------------------------------------- */
-
-static int check_pci(const struct topology *topo, char *err, size_t err_len)
-{
-	const char *listed[TOPO_MAX_DRIVER_VMS * TOPO_MAX_DEVICES];
-	for (unsigned i = 0; i < topo->driver_vms_count; i++) {
-		const struct topo_driver_vm *d = &topo->driver_vms[i];
-		unsigned n = 0;
-		for (unsigned j = 0; j < d->devices_count; j++)
-			if (d->devices[j].pci)
-				listed[n++] = d->devices[j].pci;
-		if (!n)
-			continue;
-		char why[ERR_LEN];
-		int rc = vfio_check(SYSFS_ROOT, listed, n, why, sizeof(why));
-		if (rc) {
-			snprintf(err, err_len, "%s: driver VM %s: %s", topo->path,
-				 d->name, why);
-			return rc;
-		}
-	}
-	return 0;
-}
-
-int orch_validate(struct orch *o, const char *path, struct topology **topo)
-{
-	(void)o;
-	char err[ERR_LEN];
-	int rc = topology_load(path, topo, err, sizeof(err));
-	if (rc) {
-		fprintf(stderr, "bulkhead: %s\n", err);
-		return rc;
-	}
-	rc = plan_check(*topo, err, sizeof(err));
-	for (unsigned i = 0; !rc && i < (*topo)->driver_vms_count; i++) {
-		const struct topo_driver_vm *d = &(*topo)->driver_vms[i];
-		char *cfg = sysnet_config(*topo, d, err, sizeof(err));
-		rc = cfg ? 0 : -ENOTSUP;
-		/* sys-net's bk-config takes at most 16 KiB (MAX_BYTES). */
-		if (cfg && strlen(cfg) > 16384) {
-			snprintf(err, sizeof(err), "%s: driver VM %s: its sys-net"
-				 " configuration would be %zu bytes, more than the"
-				 " 16384 it takes: fewer firewall rules or app VMs",
-				 (*topo)->path, d->name, strlen(cfg));
-			rc = -E2BIG;
-		}
-		free(cfg);
-	}
-	if (!rc)
-		rc = check_pci(*topo, err, sizeof(err));
-	if (rc) {
-		fprintf(stderr, "bulkhead: %s\n", err);
-		topology_free(*topo);
-		*topo = NULL;
-	}
-	return rc;
-}
-
-/* What up would make, for a reader (check --show). */
-static void show_plan(struct orch *o, const struct topology *topo)
-{
-	struct plan_dirs dirs;
-	char err[ERR_LEN];
-	plan_dirs(o->state_root, o->log_root, topo, &dirs);
-	struct domain_env env = { o->image_dir, &dirs,
-		o->accel_given && o->accel == TOPO_ACCEL_KVM ? DOMAIN_ACCEL_KVM :
-		DOMAIN_ACCEL_TCG };
-	for (unsigned i = 0; i < topo->driver_vms_count; i++) {
-		const struct topo_driver_vm *d = &topo->driver_vms[i];
-		char *cfg = sysnet_config(topo, d, err, sizeof(err));
-		char *xml = domain_xml_driver_vm(topo, d, &env, err, sizeof(err));
-		printf("=== %s: sys-net configuration\n%s=== %s: libvirt domain\n%s",
-		       d->name, cfg ? cfg : err, d->name, xml ? xml : err);
-		free(cfg);
-		free(xml);
-	}
-	for (unsigned i = 0; i < topo->app_vms_count; i++) {
-		const struct topo_app_vm *a = &topo->app_vms[i];
-		char *xml = domain_xml_app_vm(topo, a, &env, err, sizeof(err));
-		printf("=== %s: libvirt domain\n%s", a->name, xml ? xml : err);
-		free(xml);
-	}
-}
-
-int cmd_check(struct orch *o, const char *path, bool show)
-{
-	struct topology *topo;
-	int rc = orch_validate(o, path, &topo);
-	if (rc)
-		return 2;
-	if (show)
-		show_plan(o, topo);
-	printf("%s: ok: topology %s, %u driver VM%s, %u app VM%s\n", path,
-	       topo->name, topo->driver_vms_count,
-	       topo->driver_vms_count == 1 ? "" : "s", topo->app_vms_count,
-	       topo->app_vms_count == 1 ? "" : "s");
-	topology_free(topo);
 	return 0;
 }
 

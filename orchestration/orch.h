@@ -8,6 +8,11 @@
 
 #include "topology.h"
 
+/* Room for one error message of a subcommand. */
+#define ORCH_ERR_LEN 1024
+/* Where PCI devices are looked up and rebound (vfio.c takes the root). */
+#define ORCH_SYSFS_ROOT "/sys"
+
 struct orch {
 	const char *uri;
 	const char *state_root;         /* /run/bulkhead */

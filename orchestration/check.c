@@ -1,0 +1,115 @@
+/* bulkhead check, and what up checks before it starts anything
+ * (orch_validate): the file, the derived names, each sys-net's
+ * configuration, the PCI devices. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "domain_xml.h"
+#include "orch.h"
+#include "plan.h"
+#include "sysnet_config.h"
+#include "vfio.h"
+
+#define ERR_LEN ORCH_ERR_LEN
+#define SYSFS_ROOT ORCH_SYSFS_ROOT
+
+static int check_pci(const struct topology *topo, char *err, size_t err_len)
+{
+	const char *listed[TOPO_MAX_DRIVER_VMS * TOPO_MAX_DEVICES];
+	for (unsigned i = 0; i < topo->driver_vms_count; i++) {
+		const struct topo_driver_vm *d = &topo->driver_vms[i];
+		unsigned n = 0;
+		for (unsigned j = 0; j < d->devices_count; j++)
+			if (d->devices[j].pci)
+				listed[n++] = d->devices[j].pci;
+		if (!n)
+			continue;
+		char why[ERR_LEN];
+		int rc = vfio_check(SYSFS_ROOT, listed, n, why, sizeof(why));
+		if (rc) {
+			snprintf(err, err_len, "%s: driver VM %s: %s", topo->path,
+				 d->name, why);
+			return rc;
+		}
+	}
+	return 0;
+}
+
+int orch_validate(struct orch *o, const char *path, struct topology **topo)
+{
+	(void)o;
+	char err[ERR_LEN];
+	int rc = topology_load(path, topo, err, sizeof(err));
+	if (rc) {
+		fprintf(stderr, "bulkhead: %s\n", err);
+		return rc;
+	}
+	rc = plan_check(*topo, err, sizeof(err));
+	for (unsigned i = 0; !rc && i < (*topo)->driver_vms_count; i++) {
+		const struct topo_driver_vm *d = &(*topo)->driver_vms[i];
+		char *cfg = sysnet_config(*topo, d, err, sizeof(err));
+		rc = cfg ? 0 : -ENOTSUP;
+		/* sys-net's bk-config takes at most 16 KiB (MAX_BYTES). */
+		if (cfg && strlen(cfg) > 16384) {
+			snprintf(err, sizeof(err), "%s: driver VM %s: its sys-net"
+				 " configuration would be %zu bytes, more than the"
+				 " 16384 it takes: fewer firewall rules or app VMs",
+				 (*topo)->path, d->name, strlen(cfg));
+			rc = -E2BIG;
+		}
+		free(cfg);
+	}
+	if (!rc)
+		rc = check_pci(*topo, err, sizeof(err));
+	if (rc) {
+		fprintf(stderr, "bulkhead: %s\n", err);
+		topology_free(*topo);
+		*topo = NULL;
+	}
+	return rc;
+}
+
+/* What up would make, for a reader (check --show). */
+static void show_plan(struct orch *o, const struct topology *topo)
+{
+	struct plan_dirs dirs;
+	char err[ERR_LEN];
+	plan_dirs(o->state_root, o->log_root, topo, &dirs);
+	struct domain_env env = { o->image_dir, &dirs,
+		o->accel_given && o->accel == TOPO_ACCEL_KVM ? DOMAIN_ACCEL_KVM :
+		DOMAIN_ACCEL_TCG };
+	for (unsigned i = 0; i < topo->driver_vms_count; i++) {
+		const struct topo_driver_vm *d = &topo->driver_vms[i];
+		char *cfg = sysnet_config(topo, d, err, sizeof(err));
+		char *xml = domain_xml_driver_vm(topo, d, &env, err, sizeof(err));
+		printf("=== %s: sys-net configuration\n%s=== %s: libvirt domain\n%s",
+		       d->name, cfg ? cfg : err, d->name, xml ? xml : err);
+		free(cfg);
+		free(xml);
+	}
+	for (unsigned i = 0; i < topo->app_vms_count; i++) {
+		const struct topo_app_vm *a = &topo->app_vms[i];
+		char *xml = domain_xml_app_vm(topo, a, &env, err, sizeof(err));
+		printf("=== %s: libvirt domain\n%s", a->name, xml ? xml : err);
+		free(xml);
+	}
+}
+
+int cmd_check(struct orch *o, const char *path, bool show)
+{
+	struct topology *topo;
+	int rc = orch_validate(o, path, &topo);
+	if (rc)
+		return 2;
+	if (show)
+		show_plan(o, topo);
+	printf("%s: ok: topology %s, %u driver VM%s, %u app VM%s\n", path,
+	       topo->name, topo->driver_vms_count,
+	       topo->driver_vms_count == 1 ? "" : "s", topo->app_vms_count,
+	       topo->app_vms_count == 1 ? "" : "s");
+	topology_free(topo);
+	return 0;
+}
+

@@ -1,0 +1,160 @@
+#include "state_files.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Removes the tree under directory DIRFD (which it closes). Relative to
+ * open directories and never following a link: sock/ belongs to QEMU's
+ * user, and a link planted there must not steer root's deletes. */
+static void remove_under(int dirfd)
+{
+	DIR *d = fdopendir(dirfd);
+	if (!d) {
+		close(dirfd);
+		return;
+	}
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		int sub = openat(dirfd, e->d_name, O_RDONLY | O_DIRECTORY |
+				 O_NOFOLLOW | O_CLOEXEC);
+		if (sub >= 0) {
+			remove_under(sub);
+			unlinkat(dirfd, e->d_name, AT_REMOVEDIR);
+		} else {
+			unlinkat(dirfd, e->d_name, 0);
+		}
+	}
+	closedir(d);
+}
+
+int remove_tree(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	remove_under(fd);
+	return rmdir(path) < 0 ? -errno : 0;
+}
+
+/* --- made.json: what down must take away besides the domains ---------- */
+
+json_object *made_read(const struct plan_dirs *dirs)
+{
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/made.json", dirs->state);
+	json_object *m = json_object_from_file(path);
+	if (!m || !json_object_is_type(m, json_type_object)) {
+		if (m)
+			json_object_put(m);
+		m = json_object_new_object();
+	}
+	return m;
+}
+
+json_object *made_list(json_object *made, const char *key)
+{
+	json_object *l;
+	if (!json_object_object_get_ex(made, key, &l) ||
+	    !json_object_is_type(l, json_type_array)) {
+		l = json_object_new_array();
+		json_object_object_add(made, key, l);
+	}
+	return l;
+}
+
+int made_write(const struct plan_dirs *dirs, json_object *made)
+{
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/made.json", dirs->state);
+	return json_object_to_file_ext(path, made, JSON_C_TO_STRING_PRETTY) ? -EIO : 0;
+}
+
+/* --- keep-running: driver VMs the supervisor restarts when they die ---- */
+
+void keep_running(const struct plan_dirs *dirs, const char *vm, bool on)
+{
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/keep-running", dirs->state);
+	mkdir(path, 0755);
+	snprintf(path, sizeof(path), "%s/keep-running/%s", dirs->state, vm);
+	if (on) {
+		int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+		if (fd >= 0)
+			close(fd);
+	} else {
+		unlink(path);
+	}
+}
+
+bool wanted_running(const struct plan_dirs *dirs, const char *vm)
+{
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/keep-running/%s", dirs->state, vm);
+	return access(path, F_OK) == 0;
+}
+
+/* --- files --------------------------------------------------------------- */
+
+int write_file(const char *path, const char *text, mode_t mode)
+{
+	char tmp[PATH_MAX];
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	if (fd < 0)
+		return -errno;
+	size_t len = strlen(text);
+	ssize_t n = write(fd, text, len);
+	int rc = n == (ssize_t)len ? 0 : -EIO;
+	if (fchmod(fd, mode) < 0)
+		rc = -errno;
+	close(fd);
+	if (!rc && rename(tmp, path) < 0)
+		rc = -errno;
+	return rc;
+}
+
+char *read_text(const char *path)
+{
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return NULL;
+	char *buf = NULL;
+	size_t cap = 0, len = 0;
+	for (;;) {
+		if (cap - len < 4096) {
+			char *more = realloc(buf, cap + 65536);
+			if (!more)
+				break;
+			buf = more;
+			cap += 65536;
+		}
+		size_t n = fread(buf + len, 1, cap - len - 1, f);
+		len += n;
+		if (n == 0)
+			break;
+	}
+	fclose(f);
+	if (buf)
+		buf[len] = '\0';
+	return buf;
+}
+
+int copy_file(const char *from, const char *to)
+{
+	char *text = read_text(from);
+	if (!text)
+		return -errno;
+	int rc = write_file(to, text, 0644);
+	free(text);
+	return rc;
+}
+
