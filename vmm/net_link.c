@@ -150,6 +150,13 @@ static bool rx_ready(const struct net_link *l, unsigned d)
 	return side_is_tap(l, d) || vu_queue_ready(&l->side[d], VU_RXQ);
 }
 
+/* Whether side s may send a frame with this Ethernet header: its source
+ * MAC is the side's own, when one was given. */
+static bool mac_ok(const struct net_link *l, unsigned s, const uint8_t *eth)
+{
+	return !l->mac_set[s] || memcmp(eth + ETH_ALEN, l->mac[s], ETH_ALEN) == 0;
+}
+
 /* Where the frame bytes come from: the sender's segments (the one-copy
  * path) or the bounce buffer (a frame finished in software). */
 struct frame_src {
@@ -160,7 +167,7 @@ struct frame_src {
 	 * copy, not a second read a guest could have changed since. sg is
 	 * past it. */
 	const uint8_t *eth;
-	uint32_t eth_left;
+	uint32_t eth_left;      /* 0 or ETH_HLEN until rx_deliver copies */
 };
 
 static void src_to_sg(struct sg_pos *dst, struct frame_src *src, uint32_t n)
@@ -266,7 +273,7 @@ static int tap_write(struct net_link *l, unsigned d, struct frame_src *src,
 		struct sg_pos p = src->sg;
 		uint32_t left = frame_len;
 
-		if (src->eth_left == ETH_HLEN) {
+		if (src->eth_left) {
 			iov[n++] = (struct iovec){ (void *)src->eth, ETH_HLEN };
 			left -= ETH_HLEN;
 		}
@@ -282,7 +289,7 @@ static int tap_write(struct net_link *l, unsigned d, struct frame_src *src,
 		if (left) {
 			/* Too many segments: flat first (the checked header,
 			 * then the rest). */
-			uint32_t eth = src->eth_left == ETH_HLEN ? ETH_HLEN : 0;
+			uint32_t eth = src->eth_left;
 
 			if (eth)
 				memcpy(l->bounce, src->eth, ETH_HLEN);
@@ -337,26 +344,28 @@ static inline const uint8_t *src_contiguous(const struct frame_src *src,
 }
 
 /* The common frame: its bytes in one place going whole into one receive
- * buffer of one segment. Copies of known size, no segment walk. Returns
- * false (nothing done) when the frame is not that simple. */
-static bool rx_deliver_simple(struct net_link *l, unsigned d,
-			      const struct net_hdr *h, struct frame_src *src,
-			      uint32_t frame_len)
+ * buffer of one segment, after HDR (the virtio-net header as the receiver
+ * gets it, NET_HDR_MAX bytes of which it takes hlen). Copies of known size,
+ * no segment walk. Returns false (nothing done) when the frame is not that
+ * simple. */
+static inline __attribute__((always_inline)) bool
+rx_put_simple(struct net_link *l, unsigned d,
+	      const uint8_t hdr[NET_HDR_MAX], struct frame_src *src,
+	      uint32_t frame_len)
 {
 	uint32_t hlen = l->hdr_len[d];
 	/* What comes from the sender's memory: all of it, or all but the
-	 * checked Ethernet header. */
-	uint32_t eth = src->eth_left == ETH_HLEN ? ETH_HLEN : 0;
+	 * checked Ethernet header (whole here: rx_deliver's general path is
+	 * the only one that consumes it in parts). */
+	uint32_t eth = src->eth_left;
 	const struct virtq_chain *c;
 	const uint8_t *from;
 
-	if ((src->eth_left && !eth) ||
-	    !(c = rx_one_seg(l, d, hlen + (uint64_t)frame_len)) ||
+	if (!(c = rx_one_seg(l, d, hlen + (uint64_t)frame_len)) ||
 	    !(from = src_contiguous(src, frame_len - eth)))
 		return false;
-	uint8_t *to = c->seg[c->nread].hva, hdr[NET_HDR_MAX];
+	uint8_t *to = c->seg[c->nread].hva;
 
-	hdr_encode(hdr, h, 1);
 	if (hlen == 12)
 		memcpy(to, hdr, 12);
 	else
@@ -383,7 +392,8 @@ static int rx_deliver(struct net_link *l, unsigned d, const struct net_hdr *h,
 	if (side_is_tap(l, d))
 		return tap_write(l, d, src, frame_len);
 	hlen = l->hdr_len[d];
-	if (rx_deliver_simple(l, d, h, src, frame_len))
+	hdr_encode(hdr, h, 1);
+	if (rx_put_simple(l, d, hdr, src, frame_len))
 		return 0;
 	mrg = vu_has_feature(dev, VIRTIO_NET_F_MRG_RXBUF);
 	total = hlen + (uint64_t)frame_len;
@@ -406,7 +416,8 @@ static int rx_deliver(struct net_link *l, unsigned d, const struct net_hdr *h,
 	/* The header goes whole into the first buffer (5.1.6.3.1). */
 	if (have < total || first->write_bytes < hlen)
 		return -EMSGSIZE;
-	hdr_encode(hdr, h, (uint16_t)used);
+	/* Encoded above with one buffer; now the count it takes. */
+	put_le16(hdr + 10, (uint16_t)used);
 	uint32_t left = frame_len;
 
 	for (unsigned k = 0; k < used; k++) {
@@ -442,26 +453,13 @@ static int rx_deliver(struct net_link *l, unsigned d, const struct net_hdr *h,
 static int rx_deliver_plain(struct net_link *l, unsigned d,
 			    struct frame_src *src, uint32_t frame_len)
 {
+	/* What hdr_encode makes of a zero header with one buffer. */
 	static const uint8_t plain_hdr[NET_HDR_MAX] = { [10] = 1 };
 	static const struct net_hdr plain = { 0 };
-	const struct virtq_chain *c;
-	const uint8_t *from;
-	uint32_t hlen = l->hdr_len[d];
 
-	if (side_is_tap(l, d) ||
-	    !(c = rx_one_seg(l, d, hlen + (uint64_t)frame_len)) ||
-	    !(from = src_contiguous(src, frame_len - ETH_HLEN)))
-		return rx_deliver(l, d, &plain, src, frame_len);
-	uint8_t *to = c->seg[c->nread].hva;
-
-	if (hlen == 12)
-		memcpy(to, plain_hdr, 12);
-	else
-		memcpy(to, plain_hdr, 10);
-	memcpy(to + hlen, src->eth, ETH_HLEN);
-	memcpy(to + hlen + ETH_HLEN, from, frame_len - ETH_HLEN);
-	rx_one_done(l, c, hlen + frame_len);
-	return 0;
+	if (!side_is_tap(l, d) && rx_put_simple(l, d, plain_hdr, src, frame_len))
+		return 0;
+	return rx_deliver(l, d, &plain, src, frame_len);
 }
 
 /* Counts the outcome of one delivery attempt; -ENOSPC is passed on. */
@@ -545,7 +543,7 @@ static int tx_one(struct net_link *l, unsigned s, const struct virtq_chain *c)
 	sg_read(&src.sg, eth, ETH_HLEN);
 	src.eth = eth;
 	src.eth_left = ETH_HLEN;
-	if (l->mac_set[s] && memcmp(eth + ETH_ALEN, l->mac[s], ETH_ALEN) != 0) {
+	if (!mac_ok(l, s, eth)) {
 		st->drops[NET_DROP_SPOOFED]++;
 		return 0;
 	}
@@ -661,8 +659,7 @@ static unsigned forward_from_tap(struct net_link *l, unsigned s,
 				st->drops[NET_DROP_MALFORMED]++;
 				continue;
 			}
-			if (l->mac_set[s] &&
-			    memcmp(l->tap_buf + ETH_ALEN, l->mac[s], ETH_ALEN) != 0) {
+			if (!mac_ok(l, s, l->tap_buf)) {
 				st->drops[NET_DROP_SPOOFED]++;
 				continue;
 			}
