@@ -111,19 +111,36 @@ static void guest_garbage_then_ready(int fd)
 	puts_fd(fd, "ALIVE 1\nREADY forwarding\n");
 }
 
-static void test_ready_after_garbage(struct tap *t, const void *arg)
-{
-	(void)arg;
-	struct guest g;
+/* What agent_wait_ready makes of a guest doing FN. */
+struct ready_result {
+	int rc;
 	char line[AGENT_LINE_MAX];
 	bool heard;
-	CHECK(t, guest_start(&g, guest_garbage_then_ready) == 0);
-	int rc = agent_wait_ready(g.path, NULL, TIMEOUT_MS, line, sizeof(line),
-				  &heard);
-	CHECK_EQ(t, rc, 0);
-	CHECK_STREQ(t, line, "READY forwarding");
-	CHECK(t, heard);
+	long long took_ms;
+};
+
+static void wait_ready_against(struct tap *t, guest_fn fn,
+			       struct ready_result *res)
+{
+	struct guest g;
+
+	CHECK(t, guest_start(&g, fn) == 0);
+	long long t0 = now_ms();
+	res->rc = agent_wait_ready(g.path, NULL, TIMEOUT_MS, res->line,
+				   sizeof(res->line), &res->heard);
+	res->took_ms = now_ms() - t0;
 	guest_stop(&g);
+}
+
+static void test_ready_after_garbage(struct tap *t, const void *arg)
+{
+	struct ready_result r;
+
+	(void)arg;
+	wait_ready_against(t, guest_garbage_then_ready, &r);
+	CHECK_EQ(t, r.rc, 0);
+	CHECK_STREQ(t, r.line, "READY forwarding");
+	CHECK(t, r.heard);
 }
 
 static void guest_error(int fd)
@@ -133,17 +150,13 @@ static void guest_error(int fd)
 
 static void test_error_line_printable(struct tap *t, const void *arg)
 {
+	struct ready_result r;
+
 	(void)arg;
-	struct guest g;
-	char line[AGENT_LINE_MAX];
-	bool heard;
-	CHECK(t, guest_start(&g, guest_error) == 0);
-	int rc = agent_wait_ready(g.path, NULL, TIMEOUT_MS, line, sizeof(line),
-				  &heard);
-	CHECK_EQ(t, rc, -EIO);
+	wait_ready_against(t, guest_error, &r);
+	CHECK_EQ(t, r.rc, -EIO);
 	/* Escape sequences never reach the host's terminal. */
-	CHECK_STREQ(t, line, "ERROR config: line 3: [31mred");
-	guest_stop(&g);
+	CHECK_STREQ(t, r.line, "ERROR config: line 3: [31mred");
 }
 
 static void guest_silent(int fd)
@@ -153,19 +166,13 @@ static void guest_silent(int fd)
 
 static void test_silent_guest_times_out(struct tap *t, const void *arg)
 {
+	struct ready_result r;
+
 	(void)arg;
-	struct guest g;
-	char line[AGENT_LINE_MAX];
-	bool heard;
-	CHECK(t, guest_start(&g, guest_silent) == 0);
-	long long t0 = now_ms();
-	int rc = agent_wait_ready(g.path, NULL, TIMEOUT_MS, line, sizeof(line),
-				  &heard);
-	long long took = now_ms() - t0;
-	CHECK_EQ(t, rc, -ETIMEDOUT);
-	CHECK(t, !heard);
-	CHECK(t, took >= TIMEOUT_MS && took < TIMEOUT_MS + 1000);
-	guest_stop(&g);
+	wait_ready_against(t, guest_silent, &r);
+	CHECK_EQ(t, r.rc, -ETIMEDOUT);
+	CHECK(t, !r.heard);
+	CHECK(t, r.took_ms >= TIMEOUT_MS && r.took_ms < TIMEOUT_MS + 1000);
 }
 
 /* A guest that trickles a byte at a time, never a newline: the host still
@@ -180,18 +187,12 @@ static void guest_trickle(int fd)
 
 static void test_trickle_times_out(struct tap *t, const void *arg)
 {
+	struct ready_result r;
+
 	(void)arg;
-	struct guest g;
-	char line[AGENT_LINE_MAX];
-	bool heard;
-	CHECK(t, guest_start(&g, guest_trickle) == 0);
-	long long t0 = now_ms();
-	int rc = agent_wait_ready(g.path, NULL, TIMEOUT_MS, line, sizeof(line),
-				  &heard);
-	long long took = now_ms() - t0;
-	CHECK_EQ(t, rc, -ETIMEDOUT);
-	CHECK(t, took < TIMEOUT_MS + 1000);
-	guest_stop(&g);
+	wait_ready_against(t, guest_trickle, &r);
+	CHECK_EQ(t, r.rc, -ETIMEDOUT);
+	CHECK(t, r.took_ms < TIMEOUT_MS + 1000);
 }
 
 static bool never_alive(void *arg)

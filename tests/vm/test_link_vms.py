@@ -25,13 +25,13 @@ directory. Environment:
 import json
 import os
 import re
-import shutil
 import subprocess
 import tempfile
 import time
 
-from vmlib import (app_vm_cmd, link_and_images, run_main, Tap, find, link_status, results,
-                   side_ok, stop, tail, wait_socket)
+from vmlib import (app_vm_cmd, keep_or_remove, link_and_images, run_main, Tap,
+                   find, link_status, results, side_ok, stop, tail,
+                   wait_socket)
 
 MTU = 1500
 SERVER = {'name': 'server', 'side': 'a', 'mac': '52:54:00:b1:00:01',
@@ -77,10 +77,7 @@ def main(argv):
                     stream.close()
         tap.finish()
         tap.diag('total run time %.1f s' % elapsed())
-        if os.environ.get('BULKHEAD_VM_KEEP') == '1':
-            tap.diag('kept ' + tmp)
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
+        keep_or_remove(tap, tmp)
     return 1 if tap.failed else 0
 
 

@@ -51,11 +51,10 @@ import re
 import shutil
 import socket
 import subprocess
-import tempfile
 import threading
 import time
 
-from vmlib import (Procs, link_and_images, run_main, Tap, find, image_dir,
+from vmlib import (Procs, eui64, run_main, vm_test, find, image_dir,
                    link_status, results, stop, tail, wait_socket)
 
 T0 = time.monotonic()
@@ -81,14 +80,6 @@ DS_NET6 = 'fd00:b1:1::'
 DS_GW6 = DS_NET6 + '1'
 DS2_NET6 = 'fd00:b1:2::'
 SPOOF_IP6 = DS_NET6 + '99'
-
-
-def eui64(prefix, mac):
-    """The address SLAAC gives MAC in the /64 PREFIX (RFC 4291 appendix A)."""
-    b = bytes.fromhex(mac.replace(':', ''))
-    p = socket.inet_pton(socket.AF_INET6, prefix)
-    return socket.inet_ntop(socket.AF_INET6, p[:8] + bytes([b[0] ^ 2]) + b[1:3] +
-                            b'\xff\xfe' + b[3:])
 
 
 UPLINK_IP6 = eui64('fd00:77::', UPLINK_MAC)
@@ -683,26 +674,14 @@ def bad_case(tap, run, images, link_bin):
     agent.stop()
 
 
+def report_cleanup(tap, run):
+    if run.ns in sh('ip', 'netns', 'list', check=False).stdout.split():
+        tap.diag('namespace %s still exists after cleanup' % run.ns)
+    tap.diag('total run time %.1f s' % elapsed())
+
+
 def main(argv):
-    link_bin, build_images = link_and_images(argv)
-    tap = Tap(21)
-    tmp = tempfile.mkdtemp(prefix='bulkhead-sysnet-')
-    os.chmod(tmp, 0o755)
-    run = Run(tmp)
-    try:
-        steps(tap, run, link_bin, build_images)
-    finally:
-        run.cleanup()
-        left = sh('ip', 'netns', 'list', check=False).stdout
-        tap.finish()
-        if run.ns in left.split():
-            tap.diag('namespace %s still exists after cleanup' % run.ns)
-        tap.diag('total run time %.1f s' % elapsed())
-        if os.environ.get('BULKHEAD_VM_KEEP') == '1':
-            tap.diag('kept ' + tmp)
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
-    return 1 if tap.failed else 0
+    return vm_test(argv, 21, 'bulkhead-sysnet-', Run, steps, report_cleanup)
 
 
 def steps(tap, run, link_bin, build_images):

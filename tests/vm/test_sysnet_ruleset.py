@@ -32,7 +32,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
-from vmlib import Tap  # noqa: E402
+from vmlib import Tap, eui64  # noqa: E402
 
 APP_MAC = '52:54:00:a0:00:01'
 APP_IP = '10.200.1.2'
@@ -49,13 +49,6 @@ downstream mac=52:54:00:5e:00:01 address=10.200.1.1/24 address6=%s1/64 app-mac=%
 downstream mac=52:54:00:5e:00:02 address=10.200.2.1/24 address6=%s1/64 app-mac=%s app-ip=%s
 ''' % (UP_IP, OUT_IP, UP_IP6, OUT_IP6, NET6_1, APP_MAC, APP_IP,
        NET6_2, APP2_MAC, APP2_IP)
-
-
-def eui64(prefix, mac):
-    b = bytes.fromhex(mac.replace(':', ''))
-    iid = bytes([b[0] ^ 2]) + b[1:3] + b'\xff\xfe' + b[3:]
-    p = socket.inet_pton(socket.AF_INET6, prefix)
-    return socket.inet_ntop(socket.AF_INET6, p[:8] + iid)
 
 
 APP_IP6 = eui64(NET6_1, APP_MAC)

@@ -10,7 +10,9 @@ import re
 import signal
 import socket
 import subprocess
+import shutil
 import sys
+import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -198,3 +200,41 @@ class Procs:
             self.procs[name] = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
                                                 stdout=out, stderr=out)
         return self.procs[name]
+
+
+def keep_or_remove(tap, tmp):
+    """The run's directory stays with BULKHEAD_VM_KEEP=1 (consoles, logs)."""
+    if os.environ.get('BULKHEAD_VM_KEEP') == '1':
+        tap.diag('kept ' + tmp)
+    else:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def vm_test(argv, planned, prefix, make_run, steps, after=None):
+    """A VM test's frame: PLANNED checks, a temporary directory (PREFIX...)
+    and MAKE_RUN(tmp)'s process table, cleaned up whatever STEPS(tap, run,
+    link_bin, build_images) did; AFTER(tap, run) reports on the cleanup.
+    Returns the exit status."""
+    link_bin, build_images = link_and_images(argv)
+    tap = Tap(planned)
+    tmp = tempfile.mkdtemp(prefix=prefix)
+    os.chmod(tmp, 0o755)  # QEMU's user walks to the sockets
+    run = make_run(tmp)
+    try:
+        steps(tap, run, link_bin, build_images)
+    finally:
+        run.cleanup()
+        tap.finish()
+        if after:
+            after(tap, run)
+        keep_or_remove(tap, tmp)
+    return 1 if tap.failed else 0
+
+
+def eui64(prefix, mac):
+    """The address SLAAC gives MAC in the /64 PREFIX (RFC 4291 appendix A:
+    the universal/local bit flipped, ff:fe in the middle)."""
+    b = bytes.fromhex(mac.replace(':', ''))
+    iid = bytes([b[0] ^ 2]) + b[1:3] + b'\xff\xfe' + b[3:]
+    p = socket.inet_pton(socket.AF_INET6, prefix)
+    return socket.inet_ntop(socket.AF_INET6, p[:8] + iid)
