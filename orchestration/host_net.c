@@ -83,22 +83,38 @@ int host_net_netns_delete(const char *netns, char *err, size_t err_len)
 	return run_command(argv, err, err_len);
 }
 
+int host_net_ip(const char *netns, char *const args[], char *err,
+		size_t err_len)
+{
+	char *argv[HOST_NET_IP_ARGS + 4] = { "ip" };
+	unsigned n = 1, i;
+	if (netns && netns[0]) {
+		argv[n++] = "-n";
+		argv[n++] = (char *)netns;
+	}
+	for (i = 0; args[i] && i < HOST_NET_IP_ARGS; i++)
+		argv[n++] = args[i];
+	if (args[i]) {
+		snprintf(err, err_len, "ip: more than %d arguments",
+			 HOST_NET_IP_ARGS);
+		return -E2BIG;
+	}
+	argv[n] = NULL;
+	return run_command(argv, err, err_len);
+}
+
 bool host_net_link_exists(const char *netns, const char *name)
 {
 	char err[256];
-	if (netns) {
-		char *argv[] = { "ip", "-n", (char *)netns, "link", "show", "dev",
-				 (char *)name, NULL };
-		return run_command(argv, err, sizeof(err)) == 0;
-	}
-	char *argv[] = { "ip", "link", "show", "dev", (char *)name, NULL };
-	return run_command(argv, err, sizeof(err)) == 0;
+	char *args[] = { "link", "show", "dev", (char *)name, NULL };
+	return host_net_ip(netns, args, err, sizeof(err)) == 0;
 }
 
-int host_net_tap_add(const char *name, char *err, size_t err_len)
+int host_net_tap_add(const char *name, const char *user, char *err,
+		     size_t err_len)
 {
 	char *argv[] = { "ip", "tuntap", "add", "dev", (char *)name, "mode", "tap",
-			 NULL };
+			 user ? "user" : NULL, (char *)user, NULL };
 	return run_command(argv, err, err_len);
 }
 
@@ -127,11 +143,16 @@ int host_net_tap_move(const char *name, const char *netns, const char *bridge,
 int host_net_link_delete(const char *netns, const char *name, char *err,
 			 size_t err_len)
 {
-	if (netns) {
-		char *argv[] = { "ip", "-n", (char *)netns, "link", "delete", "dev",
-				 (char *)name, NULL };
-		return run_command(argv, err, err_len);
-	}
-	char *argv[] = { "ip", "link", "delete", "dev", (char *)name, NULL };
-	return run_command(argv, err, err_len);
+	char *args[] = { "link", "delete", "dev", (char *)name, NULL };
+	return host_net_ip(netns, args, err, err_len);
+}
+
+void host_net_tap_remove(const char *name, const char *netns)
+{
+	char err[256];
+	if (netns && netns[0] && host_net_netns_exists(netns) &&
+	    host_net_link_exists(netns, name))
+		host_net_link_delete(netns, name, err, sizeof(err));
+	else if (host_net_link_exists(NULL, name))
+		host_net_link_delete(NULL, name, err, sizeof(err));
 }

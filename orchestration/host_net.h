@@ -15,14 +15,27 @@ bool host_net_netns_exists(const char *netns);
 int host_net_netns_add(const char *netns, char *err, size_t err_len);
 int host_net_netns_delete(const char *netns, char *err, size_t err_len);
 
+/* Runs "ip ARGS" (NULL-terminated, at most HOST_NET_IP_ARGS) in NETNS
+ * ("ip -n NETNS ..."), or in the host's namespace when NETNS is NULL or
+ * "". As run_command. */
+#define HOST_NET_IP_ARGS 12
+int host_net_ip(const char *netns, char *const args[], char *err,
+		size_t err_len);
+
 /* Whether tap NAME exists in NETNS (NULL: the host's namespace). */
 bool host_net_link_exists(const char *netns, const char *name);
-int host_net_tap_add(const char *name, char *err, size_t err_len);
+/* A tap in the host's namespace; owned by USER when not NULL (who may
+ * then attach to it unprivileged). */
+int host_net_tap_add(const char *name, const char *user, char *err,
+		     size_t err_len);
 /* Moves tap NAME from the host's namespace into NETNS, into BRIDGE there
  * when not NULL, and sets it up. */
 int host_net_tap_move(const char *name, const char *netns, const char *bridge,
 		      char *err, size_t err_len);
 int host_net_link_delete(const char *netns, const char *name, char *err,
 			 size_t err_len);
+/* Finds tap NAME in NETNS (NULL or "": none) or else the host's
+ * namespace, wherever Bulkhead may have left it, and deletes it. */
+void host_net_tap_remove(const char *name, const char *netns);
 
 #endif

@@ -1,8 +1,6 @@
 #include "host_port.h"
 
 #include <errno.h>
-#include <stdio.h>
-#include <string.h>
 
 #include "host_net.h"
 #include "plan.h"
@@ -27,45 +25,29 @@ int host_port_up(const struct topology *topo, bool *made_netns,
 	if (!host_net_link_exists(ns, tap)) {
 		/* Made in the host's namespace, then moved: "ip tuntap" has
 		 * no -n. */
-		char *add[] = { "ip", "tuntap", "add", "dev", tap, "mode", "tap",
-				"user", LINK_USER, NULL };
-		char *mac[] = { "ip", "link", "set", "dev", tap, "address",
-				hp->mac, NULL };
-		char *mv[] = { "ip", "link", "set", "dev", tap, "netns", ns, NULL };
-		if (run_command(add, err, err_len))
+		char *mac[] = { "link", "set", "dev", tap, "address", hp->mac, NULL };
+		char *mv[] = { "link", "set", "dev", tap, "netns", ns, NULL };
+		if (host_net_tap_add(tap, LINK_USER, err, err_len))
 			return -EIO;
 		*made_tap = true;
-		if (run_command(mac, err, err_len) ||
-		    (ns && run_command(mv, err, err_len)))
+		if (host_net_ip(NULL, mac, err, err_len) ||
+		    (ns && host_net_ip(NULL, mv, err, err_len)))
 			return -EIO;
 	}
-	/* "ip -n NS" with NS NULL would end the argv early: the host's own
-	 * namespace is "ip" without -n. */
-	char *in_ns[3] = { "ip", ns ? "-n" : NULL, ns };
-	unsigned k = ns ? 3 : 1;
-	char *addr[12], *up[12], *route[14];
-	memcpy(addr, in_ns, sizeof(in_ns));
-	memcpy(up, in_ns, sizeof(in_ns));
-	memcpy(route, in_ns, sizeof(in_ns));
-	char *addr_tail[] = { "addr", "replace", hp->ip, "dev", tap, NULL };
-	char *up_tail[] = { "link", "set", "dev", tap, "up", NULL };
-	char *route_tail[] = { "route", "replace", "default", "via", hp->gateway,
-			       "dev", tap, NULL };
-	memcpy(addr + k, addr_tail, sizeof(addr_tail));
-	memcpy(up + k, up_tail, sizeof(up_tail));
-	memcpy(route + k, route_tail, sizeof(route_tail));
-	if (run_command(addr, err, err_len) || run_command(up, err, err_len) ||
-	    (hp->default_route && run_command(route, err, err_len)))
+	char *addr[] = { "addr", "replace", hp->ip, "dev", tap, NULL };
+	char *up[] = { "link", "set", "dev", tap, "up", NULL };
+	char *route[] = { "route", "replace", "default", "via", hp->gateway,
+			  "dev", tap, NULL };
+	if (host_net_ip(ns, addr, err, err_len) || host_net_ip(ns, up, err, err_len) ||
+	    (hp->default_route && host_net_ip(ns, route, err, err_len)))
 		return -EIO;
 	return 0;
 }
 
 void host_port_down(const struct topology *topo)
 {
-	char tap[PLAN_IFNAME_MAX + 1], err[256];
+	char tap[PLAN_IFNAME_MAX + 1];
 
 	plan_host_tap_name(topo, tap);
-	if (host_net_link_exists(topo->host_port->netns, tap) &&
-	    host_net_link_delete(topo->host_port->netns, tap, err, sizeof(err)))
-		fprintf(stderr, "bulkhead: %s\n", err);
+	host_net_tap_remove(tap, topo->host_port->netns);
 }

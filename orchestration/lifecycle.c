@@ -88,17 +88,6 @@ static void stop_supervisor(const char *state_dir)
 		kill(pid, SIGKILL);
 }
 
-/* Finds tap NAME wherever Bulkhead may have left it and deletes it. */
-static void delete_tap(const char *name, const char *netns)
-{
-	char err[ERR_LEN];
-	if (netns[0] && host_net_netns_exists(netns) &&
-	    host_net_link_exists(netns, name))
-		host_net_link_delete(netns, name, err, sizeof(err));
-	else if (host_net_link_exists(NULL, name))
-		host_net_link_delete(NULL, name, err, sizeof(err));
-}
-
 /* The tap of DRV's device I, in TAP; false when that device is not an
  * emulated NIC (it has none). */
 static bool device_tap(const struct topology *topo,
@@ -117,7 +106,7 @@ static void delete_taps(const struct topology *topo,
 	char tap[PLAN_IFNAME_MAX + 1];
 	for (unsigned i = 0; i < drv->devices_count; i++)
 		if (device_tap(topo, drv, i, tap))
-			delete_tap(tap, drv->devices[i].netns);
+			host_net_tap_remove(tap, drv->devices[i].netns);
 }
 
 static void rollback(struct run *r)
@@ -136,7 +125,7 @@ static void rollback(struct run *r)
 			break;
 		case UNDO_TAP:
 			fprintf(stderr, "  tap %s\n", u->a);
-			delete_tap(u->a, u->b);
+			host_net_tap_remove(u->a, u->b);
 			break;
 		case UNDO_NETNS:
 			fprintf(stderr, "  network namespace %s\n", u->a);
@@ -456,8 +445,8 @@ static int prepare_taps(struct run *r, const struct topo_driver_vm *drv,
 		}
 		/* A tap left by a VM that is gone is stale: QEMU must open a
 		 * fresh one in the host's namespace. */
-		delete_tap(tap, dev->netns);
-		if (host_net_tap_add(tap, r->err, sizeof(r->err)))
+		host_net_tap_remove(tap, dev->netns);
+		if (host_net_tap_add(tap, NULL, r->err, sizeof(r->err)))
 			return -EIO;
 		remember(r, UNDO_TAP, tap, dev->netns);
 	}

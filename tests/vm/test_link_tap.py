@@ -20,13 +20,11 @@ the same tap: the namespace's address is still there and traffic resumes.
 Needs root (namespaces, taps). Prints TAP.
 """
 import os
-import shutil
 import signal
 import subprocess
-import tempfile
 import time
 
-from vmlib import (Procs, app_vm_cmd, link_and_images, run_main, Tap, find, image_dir,
+from vmlib import (Procs, app_vm_cmd, run_main, vm_test, find, image_dir,
                    link_status, results, stop, tail, wait_socket)
 
 HOST_MAC = '52:54:00:c0:00:01'
@@ -102,21 +100,7 @@ def spoofed_frames(run, count):
 
 
 def main(argv):
-    link_bin, build_images = link_and_images(argv)
-    tap = Tap(10)
-    tmp = tempfile.mkdtemp(prefix='bulkhead-ltap-')
-    os.chmod(tmp, 0o755)
-    run = Run(tmp)
-    try:
-        steps(tap, run, link_bin, build_images)
-    finally:
-        run.cleanup()
-        tap.finish()
-        if os.environ.get('BULKHEAD_VM_KEEP') == '1':
-            tap.diag('kept ' + tmp)
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
-    return 1 if tap.failed else 0
+    return vm_test(argv, 11, 'bulkhead-ltap-', Run, steps)
 
 
 def steps(tap, run, link_bin, build_images):
@@ -147,6 +131,16 @@ def steps(tap, run, link_bin, build_images):
     if not tap.check(ok, 'namespace %s, persistent tap %s %s/24, bulkhead-link '
                      '--tap-a on it' % (run.ns, run.tapdev, HOST_IP), why):
         return
+    # A name no interface can have: the link says which and stops.
+    bad_name = 'bk-name-too-long-for-ifnamsiz'
+    r = subprocess.run(
+        [link_bin, '--tap-a', bad_name, '--b', run.path('bad.sock'),
+         '--no-sandbox'], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True, timeout=10)
+    tap.check(r.returncode != 0 and bad_name in r.stdout and
+              'File name too long' in r.stdout,
+              '--tap-a with a name longer than an interface name: a clear '
+              'error naming it', r.stdout.strip())
 
     console = run.path('vm.console')
     run.start('vm', app_vm_cmd(images, sock, console,
