@@ -135,67 +135,72 @@ int packed_ring_pop_batch(struct virtq *vq, const struct guest_mem *mem,
 			  struct virtq_chain *chains, unsigned max)
 {
 	struct virtq_packed_state *p = &vq->packed;
-	/* Locals: stores into chains[] could alias the queue's fields. */
-	const struct vring_packed_desc *ring = p->desc;
-	const uint16_t size = vq->size;
+	/* Locals: stores into chains[] could alias the queue's fields. The
+	 * walk is by pointer: desc runs over [ring, ring_end), chain over
+	 * [chains, chains_end), no index to scale per chain. */
+	const struct vring_packed_desc *const ring = p->desc;
+	const struct vring_packed_desc *const ring_end = ring + vq->size;
+	const struct vring_packed_desc *desc = ring + p->avail_pos;
 	const uint32_t cap = vq->max_chain_bytes;
-	uint16_t pos = p->avail_pos;
-	bool wrap = p->avail_wrap;
 	struct hot_region hot = hot_region_of(mem, vq->mem_hint);
-	unsigned n;
+	struct virtq_chain *chain = chains, *const chains_end = chains + max;
 
 	if (unlikely(vq->err))
 		return vq->err;
 	/* 2.8.1: available means AVAIL == wrap and USED != wrap. */
-	uint16_t want = wrap ? AVAIL_BIT : USED_BIT;
+	uint32_t avail = p->avail_wrap ? AVAIL_BIT : USED_BIT;
 
-	for (n = 0; n < max; n++) {
-		struct virtq_chain *chain = &chains[n];
-		const struct vring_packed_desc *desc = &ring[pos];
+	for (; chain != chains_end; chain++) {
 		/* Acquire: the driver writes the head's flags last (2.8.6),
 		 * so the rest of the chain is read after this load. */
 		uint16_t flags = le16toh(__atomic_load_n(&desc->flags,
 							 __ATOMIC_ACQUIRE));
-		uint64_t addr;
-		uint32_t len;
-		uint16_t id;
+		/* One compare finds the common chain: available, and neither
+		 * NEXT nor INDIRECT. */
+		uint32_t kind = (uint32_t)flags & (AVAIL_BIT | USED_BIT |
+					 VRING_DESC_F_NEXT |
+					 VRING_DESC_F_INDIRECT);
+
+		if (unlikely(kind != avail) &&
+		    (flags & (AVAIL_BIT | USED_BIT)) != avail)
+			break;
+		uint64_t addr = ring_load64(&desc->addr);
+		uint32_t len = ring_load32(&desc->len);
+		uint16_t id = ring_load16(&desc->id);
 		uint8_t *hva;
 
-		if ((flags & (AVAIL_BIT | USED_BIT)) != want)
-			break;
-		addr = ring_load64(&desc->addr);
-		len = ring_load32(&desc->len);
-		id = ring_load16(&desc->id);
-		if (likely(!(flags & (VRING_DESC_F_NEXT | VRING_DESC_F_INDIRECT)) &&
+		if (likely(kind == avail &&
 			   hot_region_fits(&hot, cap, addr, len, &hva))) {
 			chain_set_one(chain, id, 1, hva, len,
 				      flags & VRING_DESC_F_WRITE);
-			if (unlikely(++pos == size)) {
-				pos = 0;
-				want ^= AVAIL_BIT | USED_BIT;
+			if (unlikely(++desc == ring_end)) {
+				desc = ring;
+				avail ^= AVAIL_BIT | USED_BIT;
 			}
 			continue;
 		}
 		/* A copy, so hot's address never escapes. */
 		struct hot_region hot_copy = hot;
-		int ret = packed_take_slow(vq, mem, &hot_copy, pos, addr, len,
-					   id, flags, chain);
+		uint32_t pos = (uint32_t)(desc - ring);
+		int ret = packed_take_slow(vq, mem, &hot_copy, (uint16_t)pos,
+					   addr, len, id, flags, chain);
 
 		hot = hot_copy;
 		if (unlikely(ret < 0))
 			break;
-		pos = (uint16_t)(pos + chain->token.ring_slots);
-		if (pos >= size) {
-			pos = (uint16_t)(pos - size);
-			want ^= AVAIL_BIT | USED_BIT;
+		/* ring_slots <= size (packed_walk's loop check). */
+		pos += chain->token.ring_slots;
+		if (pos >= vq->size) {
+			pos -= vq->size;
+			avail ^= AVAIL_BIT | USED_BIT;
 		}
+		desc = ring + pos;
 	}
-	wrap = want == AVAIL_BIT;
-	p->avail_pos = pos;
-	p->avail_wrap = wrap;
-	if (unlikely(vq->err) && n == 0)
+	p->avail_pos = (uint16_t)(desc - ring);
+	p->avail_wrap = avail == AVAIL_BIT;
+	if (unlikely(vq->err) && chain == chains)
 		return vq->err;
-	return (int)n;
+	return (int)(chain - chains);
 }
 
 void packed_ring_push(struct virtq *vq, struct virtq_token token, uint32_t len)
@@ -205,46 +210,72 @@ void packed_ring_push(struct virtq *vq, struct virtq_token token, uint32_t len)
 	packed_ring_push_batch(vq, &done, 1);
 }
 
+/* Where the next used descriptor goes, kept for one batch in registers:
+ * its byte offset from the ring's end (negative: -16 * size is the
+ * ring's start), so that stepping past the end is the sign of the sum,
+ * and its flags, AVAIL and USED both equal to the device's wrap counter
+ * (2.8.1), without and with WRITE (data written, 2.8.3), already shifted
+ * to their place in the descriptor's last 8 bytes. */
+struct used_cursor {
+	ptrdiff_t from_end;
+	uint64_t flags;
+	uint64_t flags_written;
+};
+
+#define USED_LAP ((uint64_t)(AVAIL_BIT | USED_BIT) << 48)
+
+/* Moves past a chain of ring_slots slots (at most the queue size: they
+ * come from the pop), into the next lap at the ring's end. */
+static inline void used_advance(struct used_cursor *c, ptrdiff_t ring_bytes,
+				uint16_t ring_slots)
+{
+	c->from_end += (ptrdiff_t)ring_slots * 16;
+	if (unlikely(c->from_end >= 0)) {
+		c->from_end -= ring_bytes;
+		c->flags ^= USED_LAP;
+		c->flags_written ^= USED_LAP;
+	}
+}
+
+/* A used descriptor's len, id and flags: its naturally aligned last 8
+ * bytes, as one little-endian word for one store. */
+static inline uint64_t used_tail(const struct used_cursor *c,
+				 const struct virtq_done *done)
+{
+	return htole64((uint64_t)done->len | (uint64_t)done->token.id << 32 |
+		       (done->len != 0 ? c->flags_written : c->flags));
+}
+
 void packed_ring_push_batch(struct virtq *vq, const struct virtq_done *done,
 			    unsigned n)
 {
 	struct virtq_packed_state *p = &vq->packed;
-	struct vring_packed_desc *ring = p->desc;
-	const uint16_t size = vq->size;
-	uint32_t pos = p->used_pos;
-	bool wrap = p->used_wrap;
-
-	/* 2.8.1: a used descriptor has AVAIL == USED == the device's wrap
-	 * counter. */
-	uint16_t used_bits = wrap ? (uint16_t)(AVAIL_BIT | USED_BIT) : 0;
+	const ptrdiff_t ring_bytes = (ptrdiff_t)vq->size * 16;
+	uint8_t *ring_end = (uint8_t *)p->desc + ring_bytes;
+	struct used_cursor c;
 
 	if (unlikely(vq->err) || n == 0)
 		return;
-	for (unsigned i = 0; i < n; i++) {
-		struct vring_packed_desc *d = &ring[pos];
-		/* WRITE says data was written. */
-		uint16_t flags = used_bits |
-				 (uint16_t)((done[i].len != 0) << 1);
+	c.from_end = (ptrdiff_t)p->used_pos * 16 - ring_bytes;
+	c.flags = p->used_wrap ? USED_LAP : 0;
+	c.flags_written = c.flags | (uint64_t)VRING_DESC_F_WRITE << 48;
+	/* The driver polls only the next used slot (2.8.2), the batch's
+	 * first: it is written last, with release, so the driver sees the
+	 * whole batch or none of it. A receive frame merged over several
+	 * buffers is one batch, and must not be seen in part (2.8.9,
+	 * multi-buffer requests). */
+	uint64_t *first = (uint64_t *)(ring_end + c.from_end + 8);
+	uint64_t first_tail = used_tail(&c, &done[0]);
 
-		/* len, id and flags are the descriptor's last 8 bytes,
-		 * naturally aligned: one release store hands them back
-		 * together, so the driver can never see the new flags with
-		 * an old len or id. */
-		uint64_t tail = done[i].len |
-				(uint64_t)done[i].token.id << 32 |
-				(uint64_t)flags << 48;
-
-		__atomic_store_n((uint64_t *)&d->len, htole64(tail),
-				 __ATOMIC_RELEASE);
-		pos += done[i].token.ring_slots;
-		if (unlikely(pos >= size)) {
-			pos -= size;
-			used_bits ^= AVAIL_BIT | USED_BIT;
-		}
+	used_advance(&c, ring_bytes, done[0].token.ring_slots);
+	for (unsigned i = 1; i < n; i++) {
+		__atomic_store_n((uint64_t *)(ring_end + c.from_end + 8),
+				 used_tail(&c, &done[i]), __ATOMIC_RELAXED);
+		used_advance(&c, ring_bytes, done[i].token.ring_slots);
 	}
-	wrap = used_bits != 0;
-	p->used_pos = (uint16_t)pos;
-	p->used_wrap = wrap;
+	__atomic_store_n(first, first_tail, __ATOMIC_RELEASE);
+	p->used_pos = (uint16_t)((size_t)(c.from_end + ring_bytes) / 16);
+	p->used_wrap = c.flags != 0;
 	p->pending = true;
 }
 

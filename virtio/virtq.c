@@ -187,8 +187,8 @@ int virtq_init(struct virtq *vq, const struct guest_mem *mem,
 	vq->indirect = cfg->indirect;
 	vq->max_chain_bytes = cfg->max_chain_bytes ? cfg->max_chain_bytes
 						   : VIRTQ_DEFAULT_MAX_CHAIN_BYTES;
-	/* The fast path tests len - 1 < cap, which needs cap < 2^32 - 1;
-	 * a chain of 2 GiB is no frame or block request anyway. */
+	/* A chain of 2 GiB is no frame or block request; byte counts then
+	 * stay far from 32-bit overflow wherever they are summed. */
 	if (vq->max_chain_bytes > VIRTQ_MAX_CHAIN_BYTES_LIMIT)
 		vq->max_chain_bytes = VIRTQ_MAX_CHAIN_BYTES_LIMIT;
 

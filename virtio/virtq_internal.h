@@ -3,7 +3,9 @@
 #define BULKHEAD_VIRTQ_INTERNAL_H
 
 #include <endian.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "virtq.h"
 
@@ -136,41 +138,66 @@ int virtq_chain_one_slow(struct virtq *vq, const struct guest_mem *mem,
 			 bool writable);
 
 /* The fast path's test for a one-descriptor chain: [gpa, gpa+len) inside
- * the hot region, and len within 1..cap (len - 1 < cap does both; init
- * keeps cap below 2^31). Sets *hva when it passes. */
+ * the hot region, and len within 1..cap. Sets *hva when it passes.
+ * len - 1 in 64 bits is 2^64 - 1 for len 0, so one compare with cap
+ * checks both ends of len. Then off + (len - 1) < size, without carry, is
+ * off < size && len <= size - off in one compare: the carry catches a gpa
+ * below the region (off wrapped to near 2^64). */
 static inline bool hot_region_fits(const struct hot_region *hot, uint32_t cap,
 				   uint64_t gpa, uint32_t len, uint8_t **hva)
 {
 	uint64_t off = gpa - hot->gpa;
+	uint64_t len_m1 = (uint64_t)len - 1;
+	uint64_t last;
 
-	if (likely(len - 1 < cap && off < hot->size && len <= hot->size - off)) {
+	if (likely(len_m1 < cap &&
+		   !__builtin_add_overflow(off, len_m1, &last) &&
+		   last < hot->size)) {
 		*hva = hot->hva + off;
 		return true;
 	}
 	return false;
 }
 
-/* Sets a chain of one checked segment. Each branch writes constants the
- * compiler can merge into wide stores: this runs once per frame. */
+/* Sets a chain of one checked segment. This runs once per frame, so the
+ * 16-byte head (token, nread, nwrite, read_bytes, write_bytes) is built
+ * in two registers and stored as two words instead of eight fields: the
+ * WRITE flag only picks which half of each pair the 1 and len go to.
+ * unlikely() is there to keep a branch rather than two selects, which
+ * cost more: a queue's buffers all go one way (transmit readable, receive
+ * writable), so the branch predicts well either way. */
 static inline void chain_set_one(struct virtq_chain *chain, uint16_t id,
 				 uint16_t ring_slots, uint8_t *hva,
 				 uint32_t len, bool writable)
 {
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	_Static_assert(offsetof(struct virtq_chain, token.ring_slots) == 2 &&
+		       offsetof(struct virtq_chain, nread) == 4 &&
+		       offsetof(struct virtq_chain, nwrite) == 6 &&
+		       offsetof(struct virtq_chain, read_bytes) == 8 &&
+		       offsetof(struct virtq_chain, write_bytes) == 12,
+		       "chain_set_one's word layout");
+	uint64_t counts = (uint64_t)id | (uint64_t)ring_slots << 16;
+	uint64_t bytes = len;
+
+	if (unlikely(writable)) {
+		counts |= 1ull << 48;
+		bytes <<= 32;
+	} else {
+		counts |= 1ull << 32;
+	}
+	memcpy(chain, &counts, sizeof(counts));
+	memcpy((uint8_t *)chain + 8, &bytes, sizeof(bytes));
+#else
 	chain->token.id = id;
 	chain->token.ring_slots = ring_slots;
+	chain->nread = !writable;
+	chain->nwrite = writable;
+	chain->read_bytes = writable ? 0 : len;
+	chain->write_bytes = writable ? len : 0;
+#endif
 	chain->seg[0].hva = hva;
 	chain->seg[0].len = len;
-	if (writable) {
-		chain->nread = 0;
-		chain->nwrite = 1;
-		chain->read_bytes = 0;
-		chain->write_bytes = len;
-	} else {
-		chain->nread = 1;
-		chain->nwrite = 0;
-		chain->read_bytes = len;
-		chain->write_bytes = 0;
-	}
 }
 
 /* Packed-ring event test shared by both sides (virtio 1.2 2.8.10): the

@@ -1,10 +1,11 @@
 /* The body of the split and packed ring fuzzers. The input is a guest:
- * byte 0 picks the queue size and features, bytes 1-2 the base index,
- * and the rest is the memory image of a 16 KiB region holding the rings,
- * descriptors, indirect tables and buffers (laid out as virtq_driver lays
- * them out). A second 4 KiB region touches the first, so buffers can span
- * two regions. The device then takes every chain it can, touches every
- * byte of every segment (ASan catches a bad translation), and returns it.
+ * byte 0 picks the queue size, features and batch size, bytes 1-2 the
+ * base index, and the rest is the memory image of a 16 KiB region
+ * holding the rings, descriptors, indirect tables and buffers (laid out
+ * as virtq_driver lays them out). A second 4 KiB region touches the
+ * first, so buffers can span two regions. The device then takes every
+ * chain it can, touches every byte of every segment (ASan catches a bad
+ * translation), and returns it.
  * Nothing the input says may crash the device or make it touch memory
  * outside the regions. */
 #include <stdint.h>
@@ -28,13 +29,17 @@ static void fuzz_ring(const uint8_t *data, size_t size, bool packed)
 	struct virtq_driver drv;
 	struct virtq vq;
 	struct virtq_config cfg;
-	struct virtq_chain chain;
+	/* Byte 0's bit 6: take and return up to 4 chains at a time. */
+	struct virtq_chain chains[4];
+	struct virtq_done done[4];
+	unsigned batch;
 	char err[128];
 	uint16_t qsize;
 
 	if (size < 3)
 		return;
 	qsize = (uint16_t)(1u << (1 + (data[0] & 7)));
+	batch = data[0] & 64 ? 4 : 1;
 	a = calloc(1, FUZZ_REGION_A);
 	b = calloc(1, FUZZ_REGION_B);
 	guest_mem_init(&mem);
@@ -57,20 +62,27 @@ static void fuzz_ring(const uint8_t *data, size_t size, bool packed)
 		/* Twice the queue: enough to see the avail side run dry or
 		 * loop, bounded whatever the image says. */
 		for (int i = 0; i < 2 * qsize; i++) {
-			int ret = virtq_pop(&vq, &mem, &chain);
-			uint32_t n = (uint32_t)chain.nread + chain.nwrite;
+			int ret = virtq_pop_batch(&vq, &mem, chains, batch);
 			volatile uint8_t sink = 0;
 
 			if (ret <= 0)
 				break;
-			for (uint32_t s = 0; s < n; s++) {
-				if (s < chain.nread)
-					sink ^= chain.seg[s].hva[chain.seg[s].len - 1];
-				else
-					memset(chain.seg[s].hva, 0xee, chain.seg[s].len);
+			for (int k = 0; k < ret; k++) {
+				const struct virtq_chain *c = &chains[k];
+				uint32_t n = (uint32_t)c->nread + c->nwrite;
+
+				for (uint32_t s = 0; s < n; s++) {
+					if (s < c->nread)
+						sink ^= c->seg[s].hva[c->seg[s].len - 1];
+					else
+						memset(c->seg[s].hva, 0xee,
+						       c->seg[s].len);
+				}
+				done[k].token = c->token;
+				done[k].len = c->write_bytes;
 			}
 			(void)sink;
-			virtq_push(&vq, chain.token, chain.write_bytes);
+			virtq_push_batch(&vq, done, (unsigned)ret);
 			if (i % 3 == 0)
 				virtq_publish(&vq);
 		}

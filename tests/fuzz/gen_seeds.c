@@ -36,8 +36,10 @@ int main(int argc, char **argv)
 		return 2;
 	packed = strcmp(argv[1], "packed") == 0;
 	for (int variant = 0; variant < 4; variant++) {
-		/* size 16 (code 3), event idx on odd variants, indirect on */
-		uint8_t cfg = (uint8_t)(3 | (variant & 1 ? 8 : 0) | 16);
+		/* size 16 (code 3), event idx on odd variants, indirect on,
+		 * batches of 4 from variant 2 */
+		uint8_t cfg = (uint8_t)(3 | (variant & 1 ? 8 : 0) | 16 |
+					(variant >= 2 ? 64 : 0));
 		struct virtq_buf b[4];
 		char name[32];
 

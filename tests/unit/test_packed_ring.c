@@ -2,7 +2,10 @@
  * ring's end, the buffer id of the last descriptor, out-of-order use,
  * chains longer than the ring. */
 #include <errno.h>
+#include <signal.h>
 #include <stdint.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "ring_fixture.h"
 #include "tap.h"
@@ -194,6 +197,93 @@ static void base_out_of_range(struct virtq_config *cfg)
 	cfg->base = (1u << 15) | 8;
 }
 
+/* What the store into the read-only page found (first_written_last). */
+static struct {
+	uint8_t *page;
+	size_t page_bytes;
+	const struct vring_packed_desc *rest;
+	int nrest;
+	int faults;
+	int rest_used;
+} watch;
+
+static void on_write_fault(int sig, siginfo_t *si, void *ctx)
+{
+	(void)sig;
+	(void)ctx;
+	if ((uint8_t *)si->si_addr < watch.page ||
+	    (uint8_t *)si->si_addr >= watch.page + watch.page_bytes)
+		abort();
+	watch.faults++;
+	watch.rest_used = 1;
+	for (int i = 0; i < watch.nrest; i++) {
+		uint16_t flags = le16toh(watch.rest[i].flags);
+
+		/* Used in the first lap: AVAIL and USED both 1. */
+		if ((flags & 0x8080) != 0x8080)
+			watch.rest_used = 0;
+	}
+	/* Let the faulting store through. */
+	mprotect(watch.page, watch.page_bytes, PROT_READ | PROT_WRITE);
+}
+
+/* 2.8.9 (multi-buffer requests): the driver, which polls only the next
+ * used slot, must see all of a batch or none of it. The batch's first
+ * slot is the last of a page that is made read-only, the rest are on the
+ * next page: the store into the first faults, and at that moment the
+ * rest must already be used. */
+static void test_batch_first_written_last(struct tap *t, const void *arg)
+{
+	size_t page_bytes = (size_t)sysconf(_SC_PAGESIZE);
+	uint16_t per_page = (uint16_t)(page_bytes / 16);
+	struct sigaction sa, old;
+	struct fixture f;
+	struct virtq_buf b;
+	struct virtq_chain c[3];
+	struct virtq_done done[3];
+	uint16_t id;
+	uint32_t len;
+
+	(void)arg;
+	fix_setup(&f, true, (uint16_t)(2 * per_page), false, NULL);
+	b = fix_buf(&f, 64, true, 0);
+	/* Round trips up to the page's last slot. */
+	for (int i = 0; i < per_page - 1; i++) {
+		virtq_driver_add(&f.drv, &b, 1);
+		CHECK_EQ(t, pop(&f, &c[0]), 1);
+		packed_ring_push(&f.vq, c[0].token, 0);
+		CHECK_EQ(t, virtq_driver_reap(&f.drv, &id, &len), 1);
+	}
+	for (int i = 0; i < 3; i++)
+		virtq_driver_add(&f.drv, &b, 1);
+	CHECK_EQ(t, packed_ring_pop_batch(&f.vq, &f.mem, c, 3), 3);
+	for (int i = 0; i < 3; i++)
+		done[i] = (struct virtq_done){ .token = c[i].token, .len = 64 };
+
+	watch.page = (uint8_t *)f.drv.pdesc;
+	watch.page_bytes = page_bytes;
+	watch.rest = &f.drv.pdesc[per_page];
+	watch.nrest = 2;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = on_write_fault;
+	sa.sa_flags = SA_SIGINFO;
+	sigemptyset(&sa.sa_mask);
+	CHECK_EQ(t, sigaction(SIGSEGV, &sa, &old), 0);
+	CHECK_EQ(t, mprotect(watch.page, page_bytes, PROT_READ), 0);
+	packed_ring_push_batch(&f.vq, done, 3);
+	sigaction(SIGSEGV, &old, NULL);
+	mprotect(watch.page, page_bytes, PROT_READ | PROT_WRITE);
+
+	CHECK_EQ(t, watch.faults, 1);
+	CHECK_EQ(t, watch.rest_used, 1);
+	for (int i = 0; i < 3; i++) {
+		CHECK_EQ(t, virtq_driver_reap(&f.drv, &id, &len), 1);
+		CHECK_EQ(t, id, c[i].token.id);
+		CHECK_EQ(t, len, 64);
+	}
+	fix_teardown(&f);
+}
+
 static void test_base_position_out_of_range(struct tap *t, const void *arg)
 {
 	struct fixture f;
@@ -217,6 +307,7 @@ int main(void)
 		{ "out-of-order use", test_out_of_order_use, NULL },
 		{ "size not a power of two is fine", test_size_not_power_of_two, NULL },
 		{ "base position out of range", test_base_position_out_of_range, NULL },
+		{ "a batch's first used descriptor is written last", test_batch_first_written_last, NULL },
 	};
 
 	return tap_run(cases, sizeof(cases) / sizeof(cases[0]));

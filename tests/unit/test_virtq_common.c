@@ -59,33 +59,50 @@ static int pop(struct fixture *f, struct virtq_chain *c)
 	return virtq_pop(&f->vq, &f->mem, c);
 }
 
-static void test_roundtrip_one(struct tap *t, const void *arg)
+/* One buffer, readable or writable, taken and returned. The
+ * one-descriptor fast path sets the chain's counters as two words: a
+ * writable buffer puts its 1 and its length in the other halves. */
+static void roundtrip_one(struct tap *t, const void *arg, bool writable)
 {
 	struct fixture f;
 	struct virtq_chain c;
 	struct virtq_buf b;
+	uint32_t buf_len = writable ? 1500 : 100, written = writable ? 1400 : 0;
 	uint16_t id;
 	uint32_t len;
 
 	fix_setup(&f, FMT(arg), 16, false, NULL);
 	CHECK_EQ(t, f.init_ret, 0);
 	CHECK_EQ(t, pop(&f, &c), 0);
-	b = fix_buf(&f, 100, false, 0xab);
+	b = fix_buf(&f, buf_len, writable, 0xab);
 	int added = add(&f, &b, 1);
 	CHECK_EQ(t, pop(&f, &c), 1);
 	CHECK_EQ(t, c.token.id, added);
-	CHECK_EQ(t, c.nread, 1);
-	CHECK_EQ(t, c.nwrite, 0);
-	CHECK_EQ(t, c.read_bytes, 100);
+	CHECK_EQ(t, c.token.ring_slots, 1);
+	CHECK_EQ(t, c.nread, !writable);
+	CHECK_EQ(t, c.nwrite, writable);
+	CHECK_EQ(t, c.read_bytes, writable ? 0 : buf_len);
+	CHECK_EQ(t, c.write_bytes, writable ? buf_len : 0);
 	CHECK(t, c.seg[0].hva == fix_hva(&f, b.gpa));
+	CHECK_EQ(t, c.seg[0].len, buf_len);
 	CHECK_EQ(t, pop(&f, &c), 0);
-	virtq_push(&f.vq, c.token, 0);
+	virtq_push(&f.vq, c.token, written);
 	virtq_publish(&f.vq);
 	CHECK_EQ(t, virtq_driver_reap(&f.drv, &id, &len), 1);
 	CHECK_EQ(t, id, added);
-	CHECK_EQ(t, len, 0);
+	CHECK_EQ(t, len, written);
 	CHECK_EQ(t, virtq_driver_reap(&f.drv, &id, &len), 0);
 	fix_teardown(&f);
+}
+
+static void test_roundtrip_one(struct tap *t, const void *arg)
+{
+	roundtrip_one(t, arg, false);
+}
+
+static void test_roundtrip_one_writable(struct tap *t, const void *arg)
+{
+	roundtrip_one(t, arg, true);
 }
 
 static void test_roundtrip_read_write_chain(struct tap *t, const void *arg)
@@ -181,37 +198,41 @@ static void expect_broken(struct tap *t, struct fixture *f, int want_err,
 	CHECK_EQ(t, pop(f, &c), want_err);
 }
 
-static void test_addr_outside_memory(struct tap *t, const void *arg)
+/* One buffer at [gpa, gpa+len) that is not all in guest memory: the
+ * queue breaks with -EFAULT and a reason naming it. */
+static void expect_outside(struct tap *t, const void *arg, uint64_t gpa,
+			   uint32_t len, const char *want_reason)
 {
 	struct fixture f;
-	struct virtq_buf b = { .gpa = 0x1000, .len = 64 };
+	struct virtq_buf b = { .gpa = gpa, .len = len };
 
 	fix_setup(&f, FMT(arg), 16, false, NULL);
 	add(&f, &b, 1);
-	expect_broken(t, &f, -EFAULT, "gpa 0x1000 len 64 outside");
+	expect_broken(t, &f, -EFAULT, want_reason);
 	fix_teardown(&f);
+}
+
+static void test_addr_outside_memory(struct tap *t, const void *arg)
+{
+	expect_outside(t, arg, 0x1000, 64, "gpa 0x1000 len 64 outside");
 }
 
 static void test_addr_len_wraps(struct tap *t, const void *arg)
 {
-	struct fixture f;
-	struct virtq_buf b = { .gpa = UINT64_MAX - 15, .len = 64 };
+	expect_outside(t, arg, UINT64_MAX - 15, 64, "gpa 0xfffffffffffffff0");
+}
 
-	fix_setup(&f, FMT(arg), 16, false, NULL);
-	add(&f, &b, 1);
-	expect_broken(t, &f, -EFAULT, "gpa 0xfffffffffffffff0");
-	fix_teardown(&f);
+/* A buffer that starts below the region and ends inside it: its offset
+ * from the region's start wraps to near 2^64, and offset + len carries
+ * back into the region (the fast path's carry test). */
+static void test_addr_straddles_region_start(struct tap *t, const void *arg)
+{
+	expect_outside(t, arg, FIX_GPA - 16, 64, "gpa 0x3ffffff0 len 64 outside");
 }
 
 static void test_addr_runs_off_region_end(struct tap *t, const void *arg)
 {
-	struct fixture f;
-	struct virtq_buf b = { .gpa = FIX_GPA + FIX_BYTES - 10, .len = 11 };
-
-	fix_setup(&f, FMT(arg), 16, false, NULL);
-	add(&f, &b, 1);
-	expect_broken(t, &f, -EFAULT, "len 11 outside");
-	fix_teardown(&f);
+	expect_outside(t, arg, FIX_GPA + FIX_BYTES - 10, 11, "len 11 outside");
 }
 
 static void test_zero_length(struct tap *t, const void *arg)
@@ -306,7 +327,7 @@ static void cap_max(struct virtq_config *cfg)
 	cfg->max_chain_bytes = UINT32_MAX;
 }
 
-/* The fast path's len - 1 < cap needs cap below 2^32 - 1. */
+/* The byte cap is clamped to 2^31 whatever the configuration asks. */
 static void test_cap_clamped(struct tap *t, const void *arg)
 {
 	struct fixture f;
@@ -550,6 +571,50 @@ static void test_many_laps(struct tap *t, const void *arg)
 	fix_teardown(&f);
 }
 
+/* A batch of returns that crosses the ring's end (the packed wrap
+ * counter flips in its middle), with and without bytes written: the
+ * driver reaps each in order, with its id and length. */
+static void test_push_batch_across_ring_end(struct tap *t, const void *arg)
+{
+	struct fixture f;
+	struct virtq_buf b;
+	struct virtq_chain c[5];
+	struct virtq_done done[5];
+	int added[5];
+	uint16_t id;
+	uint32_t len;
+
+	fix_setup(&f, FMT(arg), 8, false, NULL);
+	b = fix_buf(&f, 64, true, 0);
+	for (int lap = 0; lap < 3; lap++) {
+		/* Start at slot 6 of 8: the batch ends in the next lap. */
+		for (int i = 0; i < (lap == 0 ? 6 : 3); i++) {
+			add(&f, &b, 1);
+			CHECK_EQ(t, pop(&f, &c[0]), 1);
+			virtq_push(&f.vq, c[0].token, 0);
+			virtq_publish(&f.vq);
+			CHECK_EQ(t, virtq_driver_reap(&f.drv, &id, &len), 1);
+		}
+		for (int i = 0; i < 5; i++)
+			added[i] = add(&f, &b, 1);
+		CHECK_EQ(t, virtq_pop_batch(&f.vq, &f.mem, c, 5), 5);
+		for (int i = 0; i < 5; i++) {
+			done[i].token = c[i].token;
+			done[i].len = (uint32_t)(i % 2) * (10 + i);
+		}
+		virtq_push_batch(&f.vq, done, 5);
+		virtq_publish(&f.vq);
+		for (int i = 0; i < 5; i++) {
+			CHECK_EQ(t, virtq_driver_reap(&f.drv, &id, &len), 1);
+			CHECK_EQ(t, id, added[i]);
+			CHECK_EQ(t, len, (i % 2) * (10 + i));
+		}
+		CHECK_EQ(t, virtq_driver_reap(&f.drv, &id, &len), 0);
+	}
+	CHECK(t, !virtq_broken(&f.vq));
+	fix_teardown(&f);
+}
+
 /* Used buffer notifications (2.7.10 / 2.8.10): with EVENT_IDX the device
  * signals only when it passes the driver's event index. */
 static void test_interrupt_suppression(struct tap *t, const void *arg)
@@ -752,12 +817,14 @@ int main(void)
 #define BOTH(name, fn) { name " (split)", fn, &split }, { name " (packed)", fn, &packed }
 	static const struct tap_case cases[] = {
 		BOTH("one buffer round trip", test_roundtrip_one),
+		BOTH("one writable buffer round trip", test_roundtrip_one_writable),
 		BOTH("readable+writable chain round trip", test_roundtrip_read_write_chain),
 		BOTH("indirect chain round trip", test_roundtrip_indirect),
 		BOTH("buffer across touching regions splits", test_buffer_across_regions),
 		BOTH("address outside guest memory", test_addr_outside_memory),
 		BOTH("address+length wraps", test_addr_len_wraps),
 		BOTH("buffer runs off its region", test_addr_runs_off_region_end),
+		BOTH("buffer straddles its region's start", test_addr_straddles_region_start),
 		BOTH("zero-length descriptor", test_zero_length),
 		BOTH("readable after writable", test_readable_after_writable),
 		BOTH("rules for a second descriptor", test_second_descriptor_rules),
@@ -777,6 +844,7 @@ int main(void)
 		BOTH("indirect table misaligned", test_indirect_table_misaligned),
 		BOTH("broken queue is contained", test_broken_queue_is_contained),
 		BOTH("many laps through a small ring", test_many_laps),
+		BOTH("batch of returns across the ring's end", test_push_batch_across_ring_end),
 		BOTH("interrupt suppression", test_interrupt_suppression),
 		BOTH("kick suppression", test_kick_suppression),
 		BOTH("init checks", test_init_checks),
