@@ -42,7 +42,7 @@ int domain_link_path(const struct plan_dirs *dirs, const char *app,
 static void domain_head(struct strbuf *sb, const struct topology *topo,
 			const char *vm, const char *role, uint32_t memory_mib,
 			uint32_t vcpus, const struct domain_env *env,
-			const char *initrd, const char *cmdline)
+			const char *kernel, const char *initrd, const char *cmdline)
 {
 	strbuf_printf(sb, "<domain type='%s' xmlns:qemu='http://libvirt.org/"
 		      "schemas/domain/qemu/1.0'>\n  <name>" PLAN_DOMAIN_PREFIX,
@@ -62,7 +62,9 @@ static void domain_head(struct strbuf *sb, const struct topology *topo,
 	strbuf_printf(sb, "  <os>\n    <type arch='x86_64' machine='q35'>hvm</type>\n"
 		      "    <kernel>");
 	strbuf_xml(sb, env->image_dir);
-	strbuf_printf(sb, "/vmlinuz</kernel>\n    <initrd>");
+	strbuf_printf(sb, "/");
+	strbuf_xml(sb, kernel);
+	strbuf_printf(sb, "</kernel>\n    <initrd>");
 	strbuf_xml(sb, env->image_dir);
 	strbuf_printf(sb, "/");
 	strbuf_xml(sb, initrd);
@@ -157,8 +159,11 @@ char *domain_xml_driver_vm(const struct topology *topo,
 	struct strbuf sb = { 0 };
 	char path[PATH_MAX];
 	int rc = domain_config_path(env->dirs, drv->name, path, sizeof(path));
+	/* sys-net's own small kernel (guest-os/sysnet-kernel.config): Debian's
+	 * generic one cannot boot in 64 MiB. */
 	domain_head(&sb, topo, drv->name, "net", drv->memory_mib, drv->vcpus, env,
-		    "sysnet-initramfs.cpio.gz", "console=ttyS0 panic=-1 quiet");
+		    "sysnet-vmlinuz", "sysnet-initramfs.cpio.gz",
+		    "console=ttyS0 panic=-1 quiet");
 	/* The configuration through fw_cfg: read-only for the guest and never
 	 * on the network it serves (docs/sysnet.md). */
 	strbuf_printf(&sb, "  <sysinfo type='fwcfg'><entry name='opt/bulkhead/config'"
@@ -232,7 +237,7 @@ char *domain_xml_app_vm(const struct topology *topo,
 	char path[PATH_MAX], initrd[TOPO_NAME_MAX + 32];
 	snprintf(initrd, sizeof(initrd), "%s-initramfs.cpio.gz", app->image);
 	domain_head(&sb, topo, app->name, "app", app->memory_mib, app->vcpus, env,
-		    initrd, "console=ttyS0 panic=-1 bk.role=app bk.ip=dhcp");
+		    "vmlinuz", initrd, "console=ttyS0 panic=-1 bk.role=app bk.ip=dhcp");
 	strbuf_printf(&sb, "  <devices>\n");
 	int rc = domain_link_path(env->dirs, app->name, "app", path, sizeof(path));
 	vhost_user_interface(&sb, app->mac, path, "ua-net0");

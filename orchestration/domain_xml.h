@@ -11,7 +11,7 @@
 enum domain_accel { DOMAIN_ACCEL_TCG, DOMAIN_ACCEL_KVM };
 
 struct domain_env {
-	const char *image_dir;          /* vmlinuz, *-initramfs.cpio.gz */
+	const char *image_dir;          /* vmlinuz, sysnet-vmlinuz, *-initramfs.cpio.gz */
 	const struct plan_dirs *dirs;
 	enum domain_accel accel;
 };

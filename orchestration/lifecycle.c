@@ -195,10 +195,11 @@ static bool image_present(const char *dir, const char *file)
 
 static int ensure_images(struct run *r)
 {
-	const char *need[TOPO_MAX_APP_VMS + 2];
+	const char *need[TOPO_MAX_APP_VMS + 3];
 	char app_images[TOPO_MAX_APP_VMS][TOPO_NAME_MAX + 32];
 	unsigned n = 0;
 	need[n++] = "vmlinuz";
+	need[n++] = "sysnet-vmlinuz";
 	need[n++] = "sysnet-initramfs.cpio.gz";
 	for (unsigned i = 0; i < r->topo->app_vms_count; i++) {
 		snprintf(app_images[i], sizeof(app_images[i]), "%s-initramfs.cpio.gz",
@@ -212,8 +213,9 @@ static int ensure_images(struct run *r)
 		char script[PATH_MAX];
 		snprintf(script, sizeof(script), "%s/guest-os/build-images",
 			 r->o->source_root);
-		printf("up: building the guest images (guest-os/build-images, about"
-		       " a minute the first time)\n");
+		printf("up: building the guest images (guest-os/build-images: about"
+		       " 5 to 10 minutes the first time, most of it compiling"
+		       " sys-net's kernel)\n");
 		fflush(stdout);
 		pid_t pid = fork();
 		if (pid == 0) {

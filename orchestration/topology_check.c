@@ -10,7 +10,7 @@
 
 #include "topology_internal.h"
 
-#define DRIVER_MEMORY_DEFAULT 96
+#define DRIVER_MEMORY_DEFAULT 64      /* MiB: sys-net with its own kernel */
 #define APP_MEMORY_DEFAULT 256
 #define MEMORY_MIN 64           /* MiB */
 #define MEMORY_MAX 65536

@@ -166,17 +166,21 @@ def main():
             ports = xml.count("model='pcie-root-port'")
             t.check(v.returncode == 0 and "source type='memfd'" in xml and
                     xml.count("name='vectors'") == nds and
-                    ports == 1 + nds + 1 + 4 and 'org.bulkhead.agent' in xml,
+                    ports == 1 + nds + 1 + 4 and 'org.bulkhead.agent' in xml
+                    and '/sysnet-vmlinuz</kernel>' in xml,
                     '%s: domain XML valid (libvirt schema), memfd, vectors=0 on'
-                    ' %d downstreams, 4 spare root ports, agent' % (name, nds),
+                    ' %d downstreams, 4 spare root ports, agent, sys-net\'s'
+                    ' own kernel' % (name, nds),
                     v.stdout + xml[-1500:])
         apps = [k for k in sec if k[1] == 'libvirt domain' and k[0] not in drivers]
         for vm, _ in apps:
             xml = sec[(vm, 'libvirt domain')]
             v = validate(xml, tmp)
             t.check(v.returncode == 0 and "type='vhostuser'" in xml and
-                    "name='vectors'" in xml and 'bk.role=app' in xml,
-                    '%s: app VM domain XML valid, vhost-user with vectors=0' % vm,
+                    "name='vectors'" in xml and 'bk.role=app' in xml and
+                    '/vmlinuz</kernel>' in xml and 'sysnet-vmlinuz' not in xml,
+                    '%s: app VM domain XML valid, vhost-user with vectors=0,'
+                    ' Debian\'s kernel' % vm,
                     v.stdout + xml[-800:])
     devs = sorted(os.listdir('/sys/bus/pci/devices'))
     pci = os.path.join(tmp, 'pci.yaml')

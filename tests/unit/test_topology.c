@@ -203,7 +203,7 @@ static void test_full_file(struct tap *t, const void *arg)
 		CHECK_STREQ(t, drv->uplink->gateway6, "fe80::1");
 	}
 	drv = &topo->driver_vms[1];
-	CHECK_EQ(t, drv->memory_mib, 96);
+	CHECK_EQ(t, drv->memory_mib, 64);
 	CHECK_EQ(t, drv->vcpus, 1);
 	/* The short form gets its domain. */
 	CHECK_STREQ(t, drv->devices[0].pci, "0000:03:00.0");
@@ -285,7 +285,7 @@ static void test_minimal_file(struct tap *t, const void *arg)
 		return;
 	CHECK_STREQ(t, topo->name, "demo");       /* the file's base name */
 	CHECK_EQ(t, topo->accel, TOPO_ACCEL_AUTO);
-	CHECK_EQ(t, topo->driver_vms[0].memory_mib, 96);
+	CHECK_EQ(t, topo->driver_vms[0].memory_mib, 64);
 	CHECK_EQ(t, topo->driver_vms[0].vcpus, 1);
 	CHECK(t, topo->driver_vms[0].uplink == NULL);
 	app = &topo->app_vms[0];

@@ -39,9 +39,9 @@ namespace (with its tap) and the temporary directory. Needs root (network
 namespaces) and busybox on the host (udhcpd). Environment:
   BULKHEAD_LINK        the binary, when not given as an argument
   BULKHEAD_IMAGE_DIR   the image cache (as for guest-os/build-images)
-  BULKHEAD_SYSNET_MEM  sys-net's RAM in MiB (default 96: the least that
-                       boots Debian's kernel with this initramfs, see
-                       docs/sysnet.md)
+  BULKHEAD_SYSNET_MEM  sys-net's RAM in MiB (default 64: what the issue
+                       asks it to forward in, with its own kernel,
+                       sysnet-vmlinuz; see docs/sysnet.md)
   BULKHEAD_VM_KEEP=1   keep the temporary directory (consoles, logs)
 """
 import hashlib
@@ -59,7 +59,7 @@ from vmlib import (Procs, eui64, run_main, vm_test, find, image_dir,
 
 T0 = time.monotonic()
 MTU = 1500
-SYSNET_MEM_MB = int(os.environ.get('BULKHEAD_SYSNET_MEM', '96'))
+SYSNET_MEM_MB = int(os.environ.get('BULKHEAD_SYSNET_MEM', '64'))
 APP_MEM_MB = 256
 OUTSIDE_IP = '192.168.77.1'
 UPLINK_IP = '192.168.77.2'
@@ -334,7 +334,7 @@ def sysnet_cmd(run, images, config, ds_sock, agent_sock, console, ds2_sock=None)
     # virtio-net device (docs in /work/shared/design.md). virtio-serial
     # keeps MSI-X: only vhost's notifiers crash with it.
     return common(SYSNET_MEM_MB, console) + memfd(SYSNET_MEM_MB) + [
-        '-kernel', os.path.join(images, 'vmlinuz'),
+        '-kernel', os.path.join(images, 'sysnet-vmlinuz'),
         '-initrd', os.path.join(images, 'sysnet-initramfs.cpio.gz'),
         '-append', 'console=ttyS0 panic=-1 quiet',
         '-fw_cfg', 'name=opt/bulkhead/config,file=' + config,
