@@ -30,6 +30,10 @@ SOURCE_PACKAGE = 'linux-source-6.1'
 TOOLS = {'make': 'make', 'gcc': 'gcc', 'ld': 'binutils', 'bc': 'bc',
          'bison': 'bison', 'flex': 'flex', 'tar': 'tar', 'xz': 'xz-utils'}
 HEADERS = {'/usr/include/gelf.h': 'libelf-dev'}
+# Debian packages whose versions are part of the key: the compiler, the
+# linker, objtool's libelf, the bzImage's gzip, the parser generators.
+TOOLCHAIN_PACKAGES = ['gcc-12', 'binutils', 'libc6-dev', 'libelf-dev', 'gzip',
+                      'make', 'bison', 'flex', 'bc']
 BUILD_ENV = {'KBUILD_BUILD_TIMESTAMP': '2023-06-10',
              'KBUILD_BUILD_USER': 'bulkhead', 'KBUILD_BUILD_HOST': 'bulkhead',
              'KBUILD_BUILD_VERSION': '1', 'LC_ALL': 'C'}
@@ -41,22 +45,31 @@ def missing_packages():
                   {p for h, p in HEADERS.items() if not os.path.exists(h)})
 
 
-def first_line(cmd):
+def clean_env():
+    """BUILD_ENV and only PATH from the caller's environment: CC, ARCH,
+    LOCALVERSION, KBUILD_OUTPUT, KCFLAGS or MAKEFLAGS would change the
+    kernel without changing its cache key."""
+    return dict(BUILD_ENV, PATH=os.environ.get('PATH', '/usr/bin:/bin'))
+
+
+def output(cmd):
     r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                       text=True)
-    return r.stdout.splitlines()[0] if r.returncode == 0 and r.stdout else '?'
+                       text=True, env=clean_env())
+    return r.stdout
 
 
 def key(source):
     """The cache key: this file, the configuration, the source package
-    (name, version, sha256) and the host's compiler and linker."""
+    (name, version, sha256), the gcc on PATH and the toolchain's Debian
+    package versions."""
     h = hashlib.sha256()
     for path in (os.path.abspath(__file__), CONFIG):
         with open(path, 'rb') as f:
             h.update(b'\nfile %d\n' % os.path.getsize(path) + f.read())
     h.update(('\n%s=%s sha256=%s\n' % tuple(source)).encode())
-    for cmd in (['gcc', '--version'], ['ld', '--version']):
-        h.update((first_line(cmd) + '\n').encode())
+    h.update(output(['gcc', '--version']).encode())
+    h.update(output(['dpkg-query', '-W', '-f', '${Package}=${Version}\n',
+                     *TOOLCHAIN_PACKAGES]).encode())
     return h.hexdigest()
 
 
@@ -92,42 +105,54 @@ def check_config(dotconfig):
                  'configuration:\n  ' + '\n  '.join(lost))
 
 
-def make(src, log_path, *targets):
-    env = dict(os.environ, **BUILD_ENV)
+def step(what, cmd, log_path, failed_log):
+    """Runs one step of the build, its output appended to LOG_PATH; on
+    failure keeps that log as FAILED_LOG and exits naming the step."""
     with open(log_path, 'a') as logf:
-        r = subprocess.run(['make', '-C', src, '-j%d' % ((os.cpu_count() or 1) + 1),
-                            *targets], env=env, stdout=logf,
+        logf.write('\n$ %s\n' % ' '.join(cmd))
+        logf.flush()
+        r = subprocess.run(cmd, env=clean_env(), stdout=logf,
                            stderr=subprocess.STDOUT)
     if r.returncode != 0:
+        shutil.copyfile(log_path, failed_log)
         with open(log_path, errors='replace') as logf:
             tail = logf.read()[-3000:]
-        sys.exit('build-images: sys-net kernel: make %s failed:\n%s'
-                 % (' '.join(targets), tail))
+        sys.exit('build-images: sys-net kernel: %s failed (exit %d; the whole'
+                 ' log is %s):\n%s' % (what, r.returncode, failed_log, tail))
 
 
-def build(deb, work, out, log):
+def build(deb, work, out, log, failed_log):
     """Builds the kernel from the source package DEB in WORK (scratch) into
-    OUT: vmlinuz, config, lib/modules/RELEASE/. Returns the manifest."""
+    OUT: vmlinuz, config, lib/modules/RELEASE/. Returns the manifest. A
+    failed step exits naming it, its log kept as FAILED_LOG."""
     started = time.monotonic()
-    subprocess.run(['dpkg-deb', '-x', deb, work], check=True)
-    tarballs = [f for f in os.listdir(os.path.join(work, 'usr/src'))
+    log_path = os.path.join(work, 'build.log')
+    step('unpacking ' + deb, ['dpkg-deb', '-x', deb, work], log_path, failed_log)
+    srcdir = os.path.join(work, 'usr/src')
+    tarballs = [f for f in os.listdir(srcdir)
                 if re.fullmatch(r'linux-source-[0-9.]+\.tar\.xz', f)]
     if len(tarballs) != 1:
         sys.exit('build-images: %s holds %s, not one source tarball'
                  % (deb, tarballs))
     log('unpacking', tarballs[0])
-    subprocess.run(['tar', '-xJf', os.path.join(work, 'usr/src', tarballs[0]),
-                    '-C', work], check=True)
+    step('unpacking ' + tarballs[0], ['tar', '-xJf', os.path.join(srcdir, tarballs[0]),
+                                      '-C', work], log_path, failed_log)
     src = os.path.join(work, tarballs[0][:-len('.tar.xz')])
-    log_path = os.path.join(work, 'make.log')
-    make(src, log_path, 'KCONFIG_ALLCONFIG=' + CONFIG, 'allnoconfig')
+    jobs = '-j%d' % ((os.cpu_count() or 1) + 1)
+
+    def make(*targets):
+        step('make ' + ' '.join(targets), ['make', '-C', src, jobs, *targets],
+             log_path, failed_log)
+
+    make('KCONFIG_ALLCONFIG=' + CONFIG, 'allnoconfig')
     check_config(os.path.join(src, '.config'))
     log('compiling the sys-net kernel (several minutes on 2 cores)')
-    make(src, log_path, 'bzImage', 'modules')
-    release = subprocess.run(['make', '-s', '-C', src, 'kernelrelease'],
-                             stdout=subprocess.PIPE, text=True,
-                             check=True).stdout.strip()
-    make(src, log_path, 'INSTALL_MOD_PATH=' + out, 'modules_install')
+    make('bzImage', 'modules')
+    release = output(['make', '-s', '-C', src, 'kernelrelease']).strip()
+    if not re.fullmatch(r'[0-9][0-9A-Za-z.+_-]*', release):
+        sys.exit('build-images: sys-net kernel: make kernelrelease gave %r'
+                 % release)
+    make('INSTALL_MOD_PATH=' + out, 'modules_install')
     moddir = os.path.join(out, 'lib/modules', release)
     for link in ('build', 'source'):
         if os.path.lexists(os.path.join(moddir, link)):

@@ -11,6 +11,10 @@
 #include "topology_internal.h"
 
 #define DRIVER_MEMORY_DEFAULT 64      /* MiB: sys-net with its own kernel */
+/* A passed-through NIC was never measured here (only QEMU's e1000e, in
+ * 64 MiB): its driver and firmware may want more (mlx5 hands the device
+ * memory pages, ice loads a DDP package, rings are larger). */
+#define DRIVER_MEMORY_VFIO_DEFAULT 128
 #define APP_MEMORY_DEFAULT 256
 #define MEMORY_MIN 64           /* MiB */
 #define MEMORY_MAX 65536
@@ -581,8 +585,12 @@ static int check_driver_vm(struct checker *c, unsigned i)
 	char base[TOPO_FIELD_MAX];
 	int rc;
 
+	bool passthrough = false;
+	for (unsigned j = 0; j < drv->devices_count; j++)
+		passthrough |= drv->devices[j].pci != NULL;
 	topo_fieldf(base, "driver-vms[%u]", i);
 	rc = check_vm(c, base, drv->name, &drv->memory_mib,
+		      passthrough ? DRIVER_MEMORY_VFIO_DEFAULT :
 		      DRIVER_MEMORY_DEFAULT, &drv->vcpus);
 	for (unsigned j = 0; rc == 0 && j < drv->devices_count; j++)
 		rc = check_device(c, base, j, &drv->devices[j]);

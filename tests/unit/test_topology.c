@@ -203,7 +203,7 @@ static void test_full_file(struct tap *t, const void *arg)
 		CHECK_STREQ(t, drv->uplink->gateway6, "fe80::1");
 	}
 	drv = &topo->driver_vms[1];
-	CHECK_EQ(t, drv->memory_mib, 64);
+	CHECK_EQ(t, drv->memory_mib, 128);   /* passthrough default */
 	CHECK_EQ(t, drv->vcpus, 1);
 	/* The short form gets its domain. */
 	CHECK_STREQ(t, drv->devices[0].pci, "0000:03:00.0");
