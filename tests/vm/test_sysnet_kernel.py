@@ -42,7 +42,7 @@ def verdict(dotconfig_text, fragment=None):
 
 def main():
     built = os.path.join(image_dir(), 'sysnet-kernel', 'config')
-    tap = Tap(7 if os.path.exists(built) else 6)
+    tap = Tap(8 if os.path.exists(built) else 7)
     want = sysnet_kernel.wanted_options()
     full = ''.join('%s=%s\n' % kv for kv in want.items())
     # A .config as make writes it: what was asked for, plus much else.
@@ -91,6 +91,20 @@ def main():
     tap.check(len({k1, k2, k3}) == 3 and k1 == sysnet_kernel.key(src),
               'the cache key follows the source version and the configuration',
               '%s %s %s' % (k1[:12], k2[:12], k3[:12]))
+
+    # A failed build step: named, with its output's end, the log kept.
+    with tempfile.TemporaryDirectory() as d:
+        log, kept = os.path.join(d, 'build.log'), os.path.join(d, 'failed.log')
+        try:
+            sysnet_kernel.step('make bzImage', ['sh', '-c', 'echo ld: boom; exit 3'],
+                               log, kept)
+            msg = ''
+        except SystemExit as e:
+            msg = str(e.code)
+        kept_ok = os.path.exists(kept) and 'ld: boom' in open(kept).read()
+    tap.check('make bzImage failed (exit 3' in msg and 'ld: boom' in msg and
+              kept_ok, 'a failed build step is named, with its output, and its'
+              ' log kept', 'message: %r, log kept: %s' % (msg, kept_ok))
 
     if os.path.exists(built):
         with open(built) as f:
