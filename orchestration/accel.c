@@ -63,9 +63,14 @@ int accel_verdict_write(const char *state_root, enum accel_verdict v,
 {
 	char path[PATH_MAX];
 	verdict_path(state_root, path, sizeof(path));
-	FILE *f = fopen(path, "we");
-	if (!f)
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+		      0600);
+	FILE *f = fd < 0 ? NULL : fdopen(fd, "w");
+	if (!f) {
+		if (fd >= 0)
+			close(fd);
 		return -errno;
+	}
 	fprintf(f, "%s %s\n", v == ACCEL_USE_KVM ? "kvm" : "tcg", reason);
 	return fclose(f) ? -errno : 0;
 }

@@ -1,3 +1,4 @@
+#define _GNU_SOURCE
 #include "agent.h"
 
 #include <errno.h>
@@ -19,13 +20,24 @@ static long long now_ms(void)
 
 /* Connects, retrying until the deadline: QEMU creates the socket when the
  * domain starts, and only one client is served at a time. */
-static int agent_connect(const char *path, const struct agent_alive *alive,
-			 long long deadline)
+/* Whether FD's peer (the process that listens: the VM's QEMU) runs as
+ * UID. */
+static int peer_is(int fd, uid_t uid)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+		return -errno;
+	return cred.uid == uid ? 0 : -EPERM;
+}
+
+static int agent_connect(const struct agent_addr *to,
+			 const struct agent_alive *alive, long long deadline)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	if (strlen(path) >= sizeof(addr.sun_path))
+	if (strlen(to->path) >= sizeof(addr.sun_path))
 		return -ENAMETOOLONG;
-	strcpy(addr.sun_path, path);
+	strcpy(addr.sun_path, to->path);
 	for (;;) {
 		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 		if (fd < 0)
@@ -39,8 +51,12 @@ static int agent_connect(const char *path, const struct agent_alive *alive,
 		struct timeval tv = { .tv_sec = left / 1000,
 				      .tv_usec = (left % 1000) * 1000 };
 		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-		if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0)
-			return fd;
+		if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0) {
+			int rc = peer_is(fd, to->uid);
+			if (rc)
+				close(fd);
+			return rc ? rc : fd;
+		}
 		int e = errno;
 		close(fd);
 		if (now_ms() >= deadline)
@@ -102,14 +118,14 @@ static int read_line(struct line_reader *r, long long deadline, char *line,
 	}
 }
 
-int agent_wait_ready(const char *path, const struct agent_alive *alive,
+int agent_wait_ready(const struct agent_addr *to, const struct agent_alive *alive,
 		     int timeout_ms, char *line, size_t line_len, bool *heard)
 {
 	long long deadline = now_ms() + timeout_ms;
 	*heard = false;
 	line[0] = '\0';
 	while (now_ms() < deadline) {
-		int fd = agent_connect(path, alive, deadline);
+		int fd = agent_connect(to, alive, deadline);
 		if (fd < 0)
 			return fd == -ENOENT || fd == -ECONNREFUSED ? -ETIMEDOUT : fd;
 		struct line_reader r = { .fd = fd };
@@ -136,12 +152,12 @@ int agent_wait_ready(const char *path, const struct agent_alive *alive,
 	return -ETIMEDOUT;
 }
 
-int agent_exec(const char *path, const char *cmd, int timeout_ms, int out_fd)
+int agent_exec(const struct agent_addr *to, const char *cmd, int timeout_ms, int out_fd)
 {
 	if (strchr(cmd, '\n'))
 		return -EINVAL;
 	long long deadline = now_ms() + timeout_ms;
-	int fd = agent_connect(path, NULL, deadline);
+	int fd = agent_connect(to, NULL, deadline);
 	if (fd < 0)
 		return fd;
 	/* An id per command: output of an earlier command whose caller gave
@@ -192,12 +208,12 @@ int agent_exec(const char *path, const char *cmd, int timeout_ms, int out_fd)
 	return rc == 0 ? -ETIMEDOUT : rc;
 }
 
-int agent_send_config(const char *path, const char *config, int timeout_ms,
+int agent_send_config(const struct agent_addr *to, const char *config, int timeout_ms,
 		      char *reply, size_t reply_len)
 {
 	long long deadline = now_ms() + timeout_ms;
 	reply[0] = '\0';
-	int fd = agent_connect(path, NULL, deadline);
+	int fd = agent_connect(to, NULL, deadline);
 	if (fd < 0)
 		return fd;
 	/* An id per update: an answer to an earlier update the host gave up

@@ -9,8 +9,18 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #define AGENT_LINE_MAX 256
+
+/* A VM's agent: the socket (in a directory only root reaches) and the uid
+ * its QEMU runs as. A connection whose listener is not that uid is
+ * refused (-EPERM): a line from one VM's QEMU is never taken as
+ * another's, even if a path were swapped. */
+struct agent_addr {
+	const char *path;
+	uid_t uid;
+};
 
 /* Whether the VM behind an agent socket still runs; NULL: not asked. */
 struct agent_alive {
@@ -23,7 +33,7 @@ struct agent_alive {
  * anything at all (how a boot under KVM proves itself). -ETIMEDOUT when
  * neither came; -ESRCH as soon as ALIVE (when given) says the VM is gone
  * (stopped meanwhile: nothing will come). */
-int agent_wait_ready(const char *path, const struct agent_alive *alive,
+int agent_wait_ready(const struct agent_addr *to, const struct agent_alive *alive,
 		     int timeout_ms, char *line,
 		     size_t line_len, bool *heard);
 
@@ -31,12 +41,12 @@ int agent_wait_ready(const char *path, const struct agent_alive *alive,
  * OUT_FD as it comes; returns its exit status (>= 0) or a negative errno
  * (-ETIMEDOUT after TIMEOUT_MS; the guest stops CMD about then too, with
  * status 143). */
-int agent_exec(const char *path, const char *cmd, int timeout_ms, int out_fd);
+int agent_exec(const struct agent_addr *to, const char *cmd, int timeout_ms, int out_fd);
 
 /* Sends a new configuration to sys-net (CONFIG-LINE ... CONFIG-END) and
  * waits up to TIMEOUT_MS for its answer, left in REPLY: 0 for "UPDATED
  * ...", -EIO for "UPDATE-ERROR ...", -ETIMEDOUT. */
-int agent_send_config(const char *path, const char *config, int timeout_ms,
+int agent_send_config(const struct agent_addr *to, const char *config, int timeout_ms,
 		      char *reply, size_t reply_len);
 
 #endif

@@ -16,6 +16,7 @@
 #include "plan.h"
 #include "supervisor.h"
 #include "virt.h"
+#include "vm_ids.h"
 
 #ifndef BULKHEAD_SOURCE_ROOT
 #define BULKHEAD_SOURCE_ROOT NULL
@@ -131,10 +132,18 @@ static int cmd_exec(struct orch *o, const char *vm, int argc, char **argv)
 		return 2;
 	}
 	struct plan_dirs dirs;
-	char path[PATH_MAX], cmd[4096];
+	struct vm_ids_host host;
+	char path[PATH_MAX], cmd[4096], err[512];
+	struct agent_addr to = { path, 0 };
 	plan_dirs(o->state_root, o->log_root, topo, &dirs);
 	domain_agent_path(&dirs, vm, path, sizeof(path));
+	vm_ids_host_default(&host);
+	int rc = vm_ids_lookup(&host, topo->name, vm, &to.uid, err, sizeof(err));
 	topology_free(topo);
+	if (rc) {
+		fprintf(stderr, "bulkhead: exec: %s\n", err);
+		return 125;
+	}
 	size_t used = 0;
 	for (int i = 0; i < argc; i++) {
 		int n = snprintf(cmd + used, sizeof(cmd) - used, "%s%s", i ? " " : "",
@@ -147,7 +156,12 @@ static int cmd_exec(struct orch *o, const char *vm, int argc, char **argv)
 		used += (size_t)n;
 	}
 	fflush(stdout);
-	int rc = agent_exec(path, cmd, 600 * 1000, STDOUT_FILENO);
+	rc = agent_exec(&to, cmd, 600 * 1000, STDOUT_FILENO);
+	if (rc == -EPERM) {
+		fprintf(stderr, "bulkhead: exec in %s: %s is served by another uid"
+			" than the VM's (%u); refused\n", vm, path, (unsigned)to.uid);
+		return 125;
+	}
 	if (rc < 0) {
 		fprintf(stderr, "bulkhead: exec in %s: %s\n", vm, strerror(-rc));
 		return 125;

@@ -5,12 +5,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "domain_xml.h"
 #include "orch.h"
 #include "plan.h"
 #include "sysnet_config.h"
 #include "vfio.h"
+#include "vm_ids.h"
 
 #define ERR_LEN ORCH_ERR_LEN
 #define SYSFS_ROOT ORCH_SYSFS_ROOT
@@ -71,17 +73,32 @@ int orch_validate(struct orch *o, const char *path, struct topology **topo)
 	return rc;
 }
 
+/* VM's recorded uid; one not yet allocated shows as the range's first
+ * (check allocates nothing; up does). */
+static void show_uid(const struct topology *topo, const char *vm,
+		     struct domain_env *env)
+{
+	struct vm_ids_host host;
+	char err[ERR_LEN];
+	vm_ids_host_default(&host);
+	if (access(host.lib_dir, F_OK) ||
+	    vm_ids_lookup(&host, topo->name, vm, &env->uid, err, sizeof(err))) {
+		env->uid = VM_IDS_FIRST;
+	}
+}
+
 /* What up would make, for a reader (check --show). */
 static void show_plan(struct orch *o, const struct topology *topo)
 {
 	struct plan_dirs dirs;
 	char err[ERR_LEN];
 	plan_dirs(o->state_root, o->log_root, topo, &dirs);
-	struct domain_env env = { o->image_dir, &dirs,
+	struct domain_env env = { &dirs,
 		o->accel_given && o->accel == TOPO_ACCEL_KVM ? DOMAIN_ACCEL_KVM :
-		DOMAIN_ACCEL_TCG };
+		DOMAIN_ACCEL_TCG, 0, 0 };
 	for (unsigned i = 0; i < topo->driver_vms_count; i++) {
 		const struct topo_driver_vm *d = &topo->driver_vms[i];
+		show_uid(topo, d->name, &env);
 		char *cfg = sysnet_config(topo, d, err, sizeof(err));
 		char *xml = domain_xml_driver_vm(topo, d, &env, err, sizeof(err));
 		printf("=== %s: sys-net configuration\n%s=== %s: libvirt domain\n%s",
@@ -91,6 +108,7 @@ static void show_plan(struct orch *o, const struct topology *topo)
 	}
 	for (unsigned i = 0; i < topo->app_vms_count; i++) {
 		const struct topo_app_vm *a = &topo->app_vms[i];
+		show_uid(topo, a->name, &env);
 		char *xml = domain_xml_app_vm(topo, a, &env, err, sizeof(err));
 		printf("=== %s: libvirt domain\n%s", a->name, xml ? xml : err);
 		free(xml);

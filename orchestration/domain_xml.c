@@ -4,19 +4,27 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "boot_files.h"
 #include "strbuf.h"
 
 static int fmt_path(char *out, size_t len, const char *dir, const char *vm,
 		    const char *suffix)
 {
-	int n = snprintf(out, len, "%s/%s.%s", dir, vm, suffix);
+	int n = snprintf(out, len, "%s/%s%s%s", dir, vm, suffix[0] ? "." : "",
+			 suffix);
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+int domain_vm_dir(const struct plan_dirs *dirs, const char *vm, char *out,
+		  size_t len)
+{
+	return fmt_path(out, len, dirs->vm, vm, "");
 }
 
 int domain_agent_path(const struct plan_dirs *dirs, const char *vm,
 		      char *out, size_t len)
 {
-	return fmt_path(out, len, dirs->sock, vm, "agent");
+	return fmt_path(out, len, dirs->agent, vm, "agent");
 }
 
 int domain_console_log(const struct plan_dirs *dirs, const char *vm,
@@ -31,10 +39,46 @@ int domain_config_path(const struct plan_dirs *dirs, const char *vm,
 	return fmt_path(out, len, dirs->state, vm, "config");
 }
 
-int domain_link_path(const struct plan_dirs *dirs, const char *app,
-		     const char *side, char *out, size_t len)
+int domain_link_path(const struct plan_dirs *dirs, const char *owner,
+		     const char *link, char *out, size_t len)
 {
-	return fmt_path(out, len, dirs->sock, app, side);
+	char dir[PATH_MAX];
+	int rc = domain_vm_dir(dirs, owner, dir, sizeof(dir));
+	return rc ? rc : fmt_path(out, len, dir, link, "link");
+}
+
+int domain_ctl_path(const struct plan_dirs *dirs, const char *link, char *out,
+		    size_t len)
+{
+	return fmt_path(out, len, dirs->ctl, link, "ctl");
+}
+
+/* A file of VM's own directory (its boot files). */
+static void vm_file(struct strbuf *sb, const struct domain_env *env,
+		    const char *vm, const char *name)
+{
+	char dir[PATH_MAX];
+	domain_vm_dir(env->dirs, vm, dir, sizeof(dir));
+	strbuf_xml(sb, dir);
+	strbuf_printf(sb, "/%s", name);
+}
+
+void domain_images_driver_vm(const struct topo_driver_vm *drv,
+			     struct domain_images *out)
+{
+	/* sys-net's own small kernel (guest-os/sysnet-kernel.config): Debian's
+	 * generic one cannot boot in 64 MiB. */
+	(void)drv;
+	out->kernel = "sysnet-vmlinuz";
+	snprintf(out->initrd, sizeof(out->initrd), "sysnet-initramfs.cpio.gz");
+}
+
+void domain_images_app_vm(const struct topo_app_vm *app,
+			  struct domain_images *out)
+{
+	out->kernel = "vmlinuz";
+	snprintf(out->initrd, sizeof(out->initrd), "%s-initramfs.cpio.gz",
+		 app->image);
 }
 
 /* The start every domain shares: name, metadata, memory (shared memfd:
@@ -42,7 +86,7 @@ int domain_link_path(const struct plan_dirs *dirs, const char *app,
 static void domain_head(struct strbuf *sb, const struct topology *topo,
 			const char *vm, const char *role, uint32_t memory_mib,
 			uint32_t vcpus, const struct domain_env *env,
-			const char *kernel, const char *initrd, const char *cmdline)
+			const struct domain_images *images, const char *cmdline)
 {
 	strbuf_printf(sb, "<domain type='%s' xmlns:qemu='http://libvirt.org/"
 		      "schemas/domain/qemu/1.0'>\n  <name>" PLAN_DOMAIN_PREFIX,
@@ -53,21 +97,23 @@ static void domain_head(struct strbuf *sb, const struct topology *topo,
 	strbuf_xml(sb, topo->name);
 	strbuf_printf(sb, "</bulkhead:topology>\n      <bulkhead:role>%s"
 		      "</bulkhead:role>\n      <bulkhead:accel>%s</bulkhead:accel>\n"
-		      "    </bulkhead:vm>\n  </metadata>\n", role,
+		      "      <bulkhead:kernel>", role,
 		      env->accel == DOMAIN_ACCEL_KVM ? "kvm" : "tcg");
+	strbuf_xml(sb, images->kernel);
+	strbuf_printf(sb, "</bulkhead:kernel>\n      <bulkhead:initrd>");
+	strbuf_xml(sb, images->initrd);
+	strbuf_printf(sb, "</bulkhead:initrd>\n    </bulkhead:vm>\n  </metadata>\n");
 	strbuf_printf(sb, "  <memory unit='MiB'>%u</memory>\n  <vcpu>%u</vcpu>\n",
 		      memory_mib, vcpus);
 	strbuf_printf(sb, "  <memoryBacking><source type='memfd'/><access"
 		      " mode='shared'/></memoryBacking>\n");
+	/* The VM's own copies (boot_files.h): libvirt hands them to the
+	 * VM's user while it runs. */
 	strbuf_printf(sb, "  <os>\n    <type arch='x86_64' machine='q35'>hvm</type>\n"
 		      "    <kernel>");
-	strbuf_xml(sb, env->image_dir);
-	strbuf_printf(sb, "/");
-	strbuf_xml(sb, kernel);
+	vm_file(sb, env, vm, BOOT_KERNEL);
 	strbuf_printf(sb, "</kernel>\n    <initrd>");
-	strbuf_xml(sb, env->image_dir);
-	strbuf_printf(sb, "/");
-	strbuf_xml(sb, initrd);
+	vm_file(sb, env, vm, BOOT_INITRD);
 	strbuf_printf(sb, "</initrd>\n    <cmdline>");
 	strbuf_xml(sb, cmdline);
 	strbuf_printf(sb, "</cmdline>\n  </os>\n");
@@ -126,6 +172,23 @@ static void vectors_override(struct strbuf *sb, const struct domain_env *env,
 	strbuf_printf(sb, "  </qemu:override>\n");
 }
 
+/* Each VM its own principal: its QEMU runs as the VM's uid and gid
+ * (vm_ids.h), with no supplementary groups; relabel='yes' hands it what it
+ * opens by path (its boot files, its vfio group) while it runs. Where the
+ * host has AppArmor or SELinux, libvirt's sVirt confines it too. */
+static void domain_seclabels(struct strbuf *sb, const struct domain_env *env)
+{
+	strbuf_printf(sb, "  <seclabel type='static' model='dac' relabel='yes'>"
+		      "<label>+%u:+%u</label></seclabel>\n", (unsigned)env->uid,
+		      (unsigned)env->uid);
+	if (env->sec_models & DOMAIN_SEC_APPARMOR)
+		strbuf_printf(sb, "  <seclabel type='dynamic' model='apparmor'"
+			      " relabel='yes'/>\n");
+	if (env->sec_models & DOMAIN_SEC_SELINUX)
+		strbuf_printf(sb, "  <seclabel type='dynamic' model='selinux'"
+			      " relabel='yes'/>\n");
+}
+
 static char *finish(struct strbuf *sb, char *err, size_t err_len, int rc,
 		    const char *vm)
 {
@@ -158,17 +221,16 @@ char *domain_xml_driver_vm(const struct topology *topo,
 {
 	struct strbuf sb = { 0 };
 	char path[PATH_MAX];
-	int rc = domain_config_path(env->dirs, drv->name, path, sizeof(path));
-	/* sys-net's own small kernel (guest-os/sysnet-kernel.config): Debian's
-	 * generic one cannot boot in 64 MiB. */
+	int rc = domain_vm_dir(env->dirs, drv->name, path, sizeof(path));
+	struct domain_images images;
+	domain_images_driver_vm(drv, &images);
 	domain_head(&sb, topo, drv->name, "net", drv->memory_mib, drv->vcpus, env,
-		    "sysnet-vmlinuz", "sysnet-initramfs.cpio.gz",
-		    "console=ttyS0 panic=-1 quiet");
+		    &images, "console=ttyS0 panic=-1 quiet");
 	/* The configuration through fw_cfg: read-only for the guest and never
 	 * on the network it serves (docs/sysnet.md). */
 	strbuf_printf(&sb, "  <sysinfo type='fwcfg'><entry name='opt/bulkhead/config'"
 		      " file='");
-	strbuf_xml(&sb, path);
+	vm_file(&sb, env, drv->name, BOOT_CONFIG);
 	strbuf_printf(&sb, "'/></sysinfo>\n  <devices>\n");
 	for (unsigned i = 0; i < drv->devices_count; i++) {
 		const struct topo_device *dev = &drv->devices[i];
@@ -196,8 +258,9 @@ char *domain_xml_driver_vm(const struct topology *topo,
 	if (host) {
 		char mac[18];
 		plan_downstream_mac(topo, PLAN_HOST_PORT_LINK, mac);
-		rc = rc ? rc : domain_link_path(env->dirs, PLAN_HOST_PORT_LINK,
-						"net", path, sizeof(path));
+		rc = rc ? rc : domain_link_path(env->dirs, drv->name,
+						PLAN_HOST_PORT_LINK, path,
+						sizeof(path));
 		vhost_user_interface(&sb, mac, path, "ua-ds0");
 	}
 	unsigned n = 0;
@@ -207,8 +270,8 @@ char *domain_xml_driver_vm(const struct topology *topo,
 			continue;
 		char mac[18];
 		plan_downstream_mac(topo, a->name, mac);
-		rc = rc ? rc : domain_link_path(env->dirs, a->name, "net", path,
-						sizeof(path));
+		rc = rc ? rc : domain_link_path(env->dirs, drv->name, a->name,
+						path, sizeof(path));
 		char alias[16];
 		snprintf(alias, sizeof(alias), "ua-ds%u", ++n);
 		vhost_user_interface(&sb, mac, path, alias);
@@ -225,6 +288,7 @@ char *domain_xml_driver_vm(const struct topology *topo,
 	domain_console_agent(&sb, env, drv->name);
 	strbuf_printf(&sb, "  </devices>\n");
 	vectors_override(&sb, env, "ua-ds", host ? 0 : 1, n + host);
+	domain_seclabels(&sb, env);
 	strbuf_printf(&sb, "</domain>\n");
 	return finish(&sb, err, err_len, rc, drv->name);
 }
@@ -234,16 +298,19 @@ char *domain_xml_app_vm(const struct topology *topo,
 			const struct domain_env *env, char *err, size_t err_len)
 {
 	struct strbuf sb = { 0 };
-	char path[PATH_MAX], initrd[TOPO_NAME_MAX + 32];
-	snprintf(initrd, sizeof(initrd), "%s-initramfs.cpio.gz", app->image);
+	char path[PATH_MAX];
+	struct domain_images images;
+	domain_images_app_vm(app, &images);
 	domain_head(&sb, topo, app->name, "app", app->memory_mib, app->vcpus, env,
-		    "vmlinuz", initrd, "console=ttyS0 panic=-1 bk.role=app bk.ip=dhcp");
+		    &images, "console=ttyS0 panic=-1 bk.role=app bk.ip=dhcp");
 	strbuf_printf(&sb, "  <devices>\n");
-	int rc = domain_link_path(env->dirs, app->name, "app", path, sizeof(path));
+	int rc = domain_link_path(env->dirs, app->name, app->name, path,
+				  sizeof(path));
 	vhost_user_interface(&sb, app->mac, path, "ua-net0");
 	domain_console_agent(&sb, env, app->name);
 	strbuf_printf(&sb, "  </devices>\n");
 	vectors_override(&sb, env, "ua-net", 0, 1);
+	domain_seclabels(&sb, env);
 	strbuf_printf(&sb, "</domain>\n");
 	return finish(&sb, err, err_len, rc, app->name);
 }

@@ -18,6 +18,7 @@
 
 #include "accel.h"
 #include "agent.h"
+#include "boot_files.h"
 #include "domain_xml.h"
 #include "host_net.h"
 #include "host_port.h"
@@ -28,11 +29,9 @@
 #include "sysnet_config.h"
 #include "vfio.h"
 #include "virt.h"
+#include "vm_ids.h"
 
 #define ERR_LEN ORCH_ERR_LEN
-/* The user libvirt runs QEMU as (Debian's default): the socket directory
- * belongs to it, so QEMU reaches the links' sockets and nobody else does. */
-#define QEMU_USER "libvirt-qemu"
 #define SYSFS_ROOT ORCH_SYSFS_ROOT
 
 /* What one run of up made, undone in reverse when a later step fails. */
@@ -52,6 +51,8 @@ struct run {
 	struct undo undo[256];
 	unsigned undo_count;
 	enum domain_accel accel;
+	unsigned sec_models;            /* DOMAIN_SEC_*: sVirt besides DAC */
+	struct vm_ids_host ids;
 	bool accel_probation;
 	char accel_reason[256];
 	char err[ERR_LEN];
@@ -156,32 +157,150 @@ static int fail(struct run *r, int rc)
 	return rc;
 }
 
+/* DIR exists with MODE, owned by root and GID: made, or set again (a
+ * directory of an older run may have had looser bits). Through a
+ * descriptor, never following a link. */
+static int own_dir(struct run *r, const char *dir, mode_t mode, gid_t gid)
+{
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+		snprintf(r->err, sizeof(r->err), "mkdir %s: %s", dir, strerror(errno));
+		return -errno;
+	}
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || fchown(fd, 0, gid) < 0 || fchmod(fd, mode) < 0) {
+		int e = errno;
+		snprintf(r->err, sizeof(r->err), "%s: %s", dir, strerror(e));
+		if (fd >= 0)
+			close(fd);
+		return -e;
+	}
+	close(fd);
+	return 0;
+}
+
+/* The state and log directories (plan.h says who reaches what). */
 static int make_dirs(struct run *r)
 {
 	struct stat st;
 	bool fresh = stat(r->dirs.state, &st) < 0;
-	const char *dirs[] = { r->o->state_root, r->o->log_root, r->dirs.state,
-			       r->dirs.sock, r->dirs.log };
-	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
-		if (mkdir(dirs[i], 0755) < 0 && errno != EEXIST) {
-			snprintf(r->err, sizeof(r->err), "mkdir %s: %s", dirs[i],
-				 strerror(errno));
-			return -errno;
-		}
-	if (fresh)
-		remember(r, UNDO_STATE_DIR, r->dirs.state, NULL);
-	struct passwd *pw = getpwnam(QEMU_USER);
-	if (!pw) {
-		snprintf(r->err, sizeof(r->err), "no user %s (libvirt's QEMU user):"
-			 " is libvirt-daemon-system installed?", QEMU_USER);
-		return -ENOENT;
-	}
-	if (chown(r->dirs.sock, pw->pw_uid, 0) < 0 || chmod(r->dirs.sock, 0700) < 0) {
-		snprintf(r->err, sizeof(r->err), "%s: %s", r->dirs.sock,
-			 strerror(errno));
-		return -errno;
+	const struct { const char *dir; mode_t mode; } dirs[] = {
+		{ r->o->state_root, 0711 }, { r->o->log_root, 0700 },
+		{ r->dirs.state, 0711 }, { r->dirs.vm, 0711 },
+		{ r->dirs.agent, 0700 }, { r->dirs.ctl, 0700 },
+		{ r->dirs.log, 0700 },
+	};
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		int rc = own_dir(r, dirs[i].dir, dirs[i].mode, 0);
+		if (rc)
+			return rc;
+		if (i == 2 && fresh)
+			remember(r, UNDO_STATE_DIR, r->dirs.state, NULL);
 	}
 	return 0;
+}
+
+/* VM's own uid (== gid) on this host, recorded or allocated. */
+static int vm_uid(struct run *r, const char *vm, uid_t *uid)
+{
+	return vm_ids_assign(&r->ids, r->topo->name, vm, uid, r->err,
+			     sizeof(r->err));
+}
+
+/* VM's directory: root's and the VM's group's, 02750 (new files take the
+ * VM's group: the links' sockets). Its QEMU reads its boot files there and
+ * connects to its link sockets; no other QEMU passes through. */
+static int make_vm_dir(struct run *r, const char *vm)
+{
+	char dir[PATH_MAX];
+	uid_t uid;
+	int rc = vm_uid(r, vm, &uid);
+	if (rc)
+		return rc;
+	if (domain_vm_dir(&r->dirs, vm, dir, sizeof(dir))) {
+		snprintf(r->err, sizeof(r->err), "%s: VM directory path too long", vm);
+		return -ENAMETOOLONG;
+	}
+	return own_dir(r, dir, 02750, uid);
+}
+
+static int make_vm_dirs(struct run *r)
+{
+	int rc = 0;
+	for (unsigned i = 0; !rc && i < r->topo->driver_vms_count; i++)
+		rc = make_vm_dir(r, r->topo->driver_vms[i].name);
+	for (unsigned i = 0; !rc && i < r->topo->app_vms_count; i++)
+		rc = make_vm_dir(r, r->topo->app_vms[i].name);
+	return rc;
+}
+
+/* The domain description's environment for VM. */
+static int vm_env(struct run *r, const char *vm, struct domain_env *env)
+{
+	*env = (struct domain_env){ &r->dirs, r->accel, 0, r->sec_models };
+	return vm_uid(r, vm, &env->uid);
+}
+
+/* Under KVM, QEMU opens /dev/kvm itself, and a VM's own uid is in no
+ * group: where the device is not open to all, an ACL entry for that uid
+ * (down takes it away). */
+static int grant_kvm(struct run *r, uid_t uid)
+{
+	struct stat st;
+	if (r->accel != DOMAIN_ACCEL_KVM || stat("/dev/kvm", &st) < 0 ||
+	    (st.st_mode & 0006) == 0006)
+		return 0;
+	char entry[64], why[ERR_LEN];
+	snprintf(entry, sizeof(entry), "u:%u:rw", (unsigned)uid);
+	char *argv[] = { "setfacl", "-m", entry, "/dev/kvm", NULL };
+	if (run_command(argv, why, sizeof(why))) {
+		snprintf(r->err, sizeof(r->err), "/dev/kvm for uid %u: %s",
+			 (unsigned)uid, why);
+		return -EIO;
+	}
+	return 0;
+}
+
+/* What VM boots, as its own verified copies (boot_files.h); CONFIG, when
+ * given, is what fw_cfg hands the guest. */
+static int prepare_boot(struct run *r, const char *vm,
+			const struct domain_images *images, const char *config)
+{
+	char dir[PATH_MAX];
+	domain_vm_dir(&r->dirs, vm, dir, sizeof(dir));
+	int rc = boot_copy_image(r->o->image_dir, images->kernel, dir, BOOT_KERNEL,
+				 r->err, sizeof(r->err));
+	rc = rc ? rc : boot_copy_image(r->o->image_dir, images->initrd, dir,
+				       BOOT_INITRD, r->err, sizeof(r->err));
+	if (!rc && config)
+		rc = boot_write_file(dir, BOOT_CONFIG, config, r->err,
+				     sizeof(r->err));
+	if (rc) {
+		char why[ERR_LEN];
+		snprintf(why, sizeof(why), "%s", r->err);
+		snprintf(r->err, sizeof(r->err), "%s: not started: %s", vm, why);
+	}
+	return rc;
+}
+
+/* What the host needs for QEMUs that each run as a VM's own uid: passing
+ * through libvirt's domain directory; and which sVirt models to add. */
+static int host_prepare(struct run *r)
+{
+	int rc = virt_allow_traverse(VIRT_QEMU_LIB_DIR, r->err, sizeof(r->err));
+	if (rc == 1)
+		printf("up: %s: o+x, so each VM's QEMU reaches its own domain"
+		       " directory (it lists nothing)\n", VIRT_QEMU_LIB_DIR);
+	r->sec_models = virt_sec_models(r->o->conn);
+	return rc < 0 ? rc : 0;
+}
+
+/* VM's agent and the uid its QEMU must answer as. */
+static int vm_agent(struct run *r, const char *vm, char path[PATH_MAX],
+		    struct agent_addr *to)
+{
+	domain_agent_path(&r->dirs, vm, path, PATH_MAX);
+	to->path = path;
+	return vm_uid(r, vm, &to->uid);
 }
 
 /* --- images -------------------------------------------------------------- */
@@ -256,10 +375,10 @@ static int link_set_of(const struct run *r, struct link_set *set)
 		snprintf(s->name, sizeof(s->name), "%s", PLAN_HOST_PORT_LINK);
 		plan_host_tap_name(r->topo, s->tap);
 		snprintf(s->netns, sizeof(s->netns), "%s", hp->netns ? hp->netns : "");
-		domain_link_path(&r->dirs, PLAN_HOST_PORT_LINK, "net", s->b,
+		domain_link_path(&r->dirs, hp->net, PLAN_HOST_PORT_LINK, s->b,
 				 sizeof(s->b));
-		domain_link_path(&r->dirs, PLAN_HOST_PORT_LINK, "ctl", s->control,
-				 sizeof(s->control));
+		domain_ctl_path(&r->dirs, PLAN_HOST_PORT_LINK, s->control,
+				sizeof(s->control));
 		snprintf(s->mac_a, sizeof(s->mac_a), "%s", hp->mac);
 		plan_downstream_mac(r->topo, PLAN_HOST_PORT_LINK, s->mac_b);
 	}
@@ -267,10 +386,9 @@ static int link_set_of(const struct run *r, struct link_set *set)
 		const struct topo_app_vm *a = &r->topo->app_vms[i];
 		struct link_spec *s = &set->links[set->count++];
 		snprintf(s->name, sizeof(s->name), "%s", a->name);
-		domain_link_path(&r->dirs, a->name, "app", s->a, sizeof(s->a));
-		domain_link_path(&r->dirs, a->name, "net", s->b, sizeof(s->b));
-		domain_link_path(&r->dirs, a->name, "ctl", s->control,
-				 sizeof(s->control));
+		domain_link_path(&r->dirs, a->name, a->name, s->a, sizeof(s->a));
+		domain_link_path(&r->dirs, a->net, a->name, s->b, sizeof(s->b));
+		domain_ctl_path(&r->dirs, a->name, s->control, sizeof(s->control));
 		snprintf(s->mac_a, sizeof(s->mac_a), "%s", a->mac);
 		plan_downstream_mac(r->topo, a->name, s->mac_b);
 	}
@@ -290,7 +408,7 @@ static int spawn_supervisor(struct run *r)
 		setsid();
 		if (fork() != 0)
 			_exit(0);
-		int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+		int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 		int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
 		if (fd >= 0 && null >= 0) {
 			dup2(null, 0);
@@ -331,7 +449,7 @@ static int wait_links(struct run *r, const struct link_set *set)
 		usleep(50000);
 	}
 	snprintf(r->err, sizeof(r->err), "the links' sockets did not appear in %s"
-		 " within 10 s (see %s/supervisor.log)", r->dirs.sock, r->dirs.state);
+		 " within 10 s (see %s/supervisor.log)", r->dirs.vm, r->dirs.state);
 	return -ETIMEDOUT;
 }
 
@@ -514,7 +632,10 @@ static int wait_driver_vm(struct run *r, const struct topo_driver_vm *drv,
 			  double t0, bool *heard)
 {
 	char agent[PATH_MAX], line[AGENT_LINE_MAX];
-	domain_agent_path(&r->dirs, drv->name, agent, sizeof(agent));
+	struct agent_addr to;
+	int rc = vm_agent(r, drv->name, agent, &to);
+	if (rc)
+		return rc;
 	/* A stop (bulkhead stop, which does not wait for this command) ends
 	 * the wait at once instead of at the boot timeout. */
 	struct domain_watch w = { r, "" };
@@ -522,10 +643,10 @@ static int wait_driver_vm(struct run *r, const struct topo_driver_vm *drv,
 	struct agent_alive alive = { domain_alive, &w };
 	int timeout = r->accel_probation ? ACCEL_KVM_PROOF_SECONDS :
 			r->o->boot_timeout_s;
-	int rc = agent_wait_ready(agent, &alive, timeout * 1000, line,
-				  sizeof(line), heard);
+	rc = agent_wait_ready(&to, &alive, timeout * 1000, line, sizeof(line),
+			      heard);
 	if (rc == -ETIMEDOUT && r->accel_probation && *heard)
-		rc = agent_wait_ready(agent, &alive, r->o->boot_timeout_s * 1000,
+		rc = agent_wait_ready(&to, &alive, r->o->boot_timeout_s * 1000,
 				      line, sizeof(line), heard);
 	if (rc == 0) {
 		printf("up: %s: %s (%.1f s)\n", drv->name, line, now_s() - t0);
@@ -539,6 +660,10 @@ static int wait_driver_vm(struct run *r, const struct topo_driver_vm *drv,
 	else if (rc == -ESRCH)
 		snprintf(r->err, sizeof(r->err), "%s stopped while starting (domain"
 			 " %s is not running)", drv->name, w.domain);
+	else if (rc == -EPERM)
+		snprintf(r->err, sizeof(r->err), "%s: the agent socket %s is served"
+			 " by another uid than the VM's (%u); its lines are not"
+			 " taken", drv->name, agent, (unsigned)to.uid);
 	else
 		snprintf(r->err, sizeof(r->err), "%s: no READY from its agent within"
 			 " %d s (last: '%s'; console: %s)", drv->name, timeout,
@@ -598,10 +723,9 @@ static bool live_update(struct run *r, const struct topo_driver_vm *drv,
 			kept[base.app_vms_count++] = *a;
 	}
 	char *base_xml = NULL;
-	if (ok) {
-		struct domain_env env = { r->o->image_dir, &r->dirs, r->accel };
+	struct domain_env env;
+	if (ok && !vm_env(r, drv->name, &env))
 		base_xml = domain_xml_driver_vm(&base, drv, &env, why, sizeof(why));
-	}
 	ok = ok && base_xml && !strcmp(base_xml, old_xml);
 	free(old_xml);
 	free(base_xml);
@@ -614,7 +738,7 @@ static bool live_update(struct run *r, const struct topo_driver_vm *drv,
 	for (unsigned i = nwas; i < nnow; i++) {
 		char id[32], sock[PATH_MAX], mac[18];
 		snprintf(id, sizeof(id), "bk-ds%u", i + 1);
-		domain_link_path(&r->dirs, now[i], "net", sock, sizeof(sock));
+		domain_link_path(&r->dirs, drv->name, now[i], sock, sizeof(sock));
 		plan_downstream_mac(r->topo, now[i], mac);
 		if (virt_hotplug_vhost_user_net(r->o->conn, domain, id, sock, mac,
 						r->accel == DOMAIN_ACCEL_TCG, why,
@@ -626,8 +750,9 @@ static bool live_update(struct run *r, const struct topo_driver_vm *drv,
 		printf("up: %s: downstream for %s hot-plugged\n", drv->name, now[i]);
 	}
 	char agent[PATH_MAX], reply[AGENT_LINE_MAX];
-	domain_agent_path(&r->dirs, drv->name, agent, sizeof(agent));
-	int rc = agent_send_config(agent, cfg, 90000, reply, sizeof(reply));
+	struct agent_addr to;
+	int rc = vm_agent(r, drv->name, agent, &to);
+	rc = rc ? rc : agent_send_config(&to, cfg, 90000, reply, sizeof(reply));
 	if (rc) {
 		printf("up: %s: live update refused (%s); restarting it\n",
 		       drv->name, rc == -EIO ? reply : strerror(-rc));
@@ -645,7 +770,11 @@ static int start_driver_vm(struct run *r, const struct topo_driver_vm *drv,
 	char *cfg = sysnet_config(r->topo, drv, r->err, sizeof(r->err));
 	if (!cfg)
 		return -ENOTSUP;
-	struct domain_env env = { r->o->image_dir, &r->dirs, r->accel };
+	struct domain_env env;
+	if (vm_env(r, drv->name, &env)) {
+		free(cfg);
+		return -EIO;
+	}
 	char *xml = domain_xml_driver_vm(r->topo, drv, &env, r->err, sizeof(r->err));
 	if (!xml) {
 		free(cfg);
@@ -662,11 +791,11 @@ static int start_driver_vm(struct run *r, const struct topo_driver_vm *drv,
 		goto out;
 	}
 	if (live_update(r, drv, domain, cfg)) {
-		rc = write_file(cfg_path, cfg, 0644);
-		rc = rc ? rc : write_file(xpath, xml, 0644);
+		rc = write_file(cfg_path, cfg, 0600);
+		rc = rc ? rc : write_file(xpath, xml, 0600);
 		goto out;
 	}
-	rc = write_file(cfg_path, cfg, 0644);
+	rc = write_file(cfg_path, cfg, 0600);
 	if (rc) {
 		snprintf(r->err, sizeof(r->err), "%s: %s", cfg_path, strerror(-rc));
 		goto out;
@@ -680,6 +809,10 @@ static int start_driver_vm(struct run *r, const struct topo_driver_vm *drv,
 	rc = virt_domain_stop(r->o->conn, domain, false, r->err, sizeof(r->err));
 	rc = rc ? rc : prepare_taps(r, drv, made);
 	rc = rc ? rc : bind_pci(r, drv, made);
+	struct domain_images images;
+	domain_images_driver_vm(drv, &images);
+	rc = rc ? rc : prepare_boot(r, drv->name, &images, cfg);
+	rc = rc ? rc : grant_kvm(r, env.uid);
 	if (rc)
 		goto out;
 	double t0 = now_s();
@@ -732,7 +865,7 @@ static int start_driver_vm(struct run *r, const struct topo_driver_vm *drv,
 		r->accel_probation = false;
 	}
 	if (!rc)
-		rc = write_file(xpath, xml, 0644);
+		rc = write_file(xpath, xml, 0600);
 out:
 	free(cfg);
 	free(xml);
@@ -743,8 +876,11 @@ static int start_app_vm(struct run *r, const struct topo_app_vm *app,
 			bool *started)
 {
 	char domain[128], xpath[PATH_MAX];
+	struct domain_images images;
 	plan_domain_name(app->name, domain, sizeof(domain));
-	struct domain_env env = { r->o->image_dir, &r->dirs, r->accel };
+	struct domain_env env;
+	if (vm_env(r, app->name, &env))
+		return -EIO;
 	char *xml = domain_xml_app_vm(r->topo, app, &env, r->err, sizeof(r->err));
 	if (!xml)
 		return -ENOMEM;
@@ -758,13 +894,18 @@ static int start_app_vm(struct run *r, const struct topo_app_vm *app,
 		char owner[64];
 		bool made_here = virt_domain_state(r->o->conn, domain, owner,
 						   sizeof(owner)) == VIRT_ABSENT;
-		rc = virt_domain_define_start(r->o->conn, domain, xml, r->err,
-					      sizeof(r->err));
+		domain_images_app_vm(app, &images);
+		rc = virt_domain_stop(r->o->conn, domain, false, r->err,
+				      sizeof(r->err));
+		rc = rc ? rc : prepare_boot(r, app->name, &images, NULL);
+		rc = rc ? rc : grant_kvm(r, env.uid);
+		rc = rc ? rc : virt_domain_define_start(r->o->conn, domain, xml,
+							r->err, sizeof(r->err));
 		if (!rc) {
 			if (made_here)
 				remember(r, UNDO_DOMAIN, domain, NULL);
 			xml_path(r, app->name, xpath, sizeof(xpath));
-			rc = write_file(xpath, xml, 0644);
+			rc = write_file(xpath, xml, 0600);
 			*started = true;
 		}
 	}
@@ -777,10 +918,21 @@ static int start_app_vm(struct run *r, const struct topo_app_vm *app,
 static int wait_app_vm(struct run *r, const struct topo_app_vm *app, double t0)
 {
 	char agent[PATH_MAX];
-	domain_agent_path(&r->dirs, app->name, agent, sizeof(agent));
+	struct agent_addr to;
+	if (vm_agent(r, app->name, agent, &to))
+		return -EIO;
 	double deadline = t0 + r->o->boot_timeout_s;
 	int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
-	while (agent_exec(agent, "cat /tmp/dhcp-bound", 5000, null) != 0) {
+	int rc;
+	while ((rc = agent_exec(&to, "cat /tmp/dhcp-bound", 5000, null)) != 0) {
+		if (rc == -EPERM) {
+			close(null);
+			snprintf(r->err, sizeof(r->err), "%s: the agent socket %s is"
+				 " served by another uid than the VM's (%u); its"
+				 " lines are not taken", app->name, agent,
+				 (unsigned)to.uid);
+			return rc;
+		}
 		if (now_s() > deadline) {
 			close(null);
 			char log[PATH_MAX];
@@ -801,7 +953,7 @@ static int wait_app_vm(struct run *r, const struct topo_app_vm *app, double t0)
 /* A VM the file no longer has: its domain, if it is this topology's. */
 static void remove_domain(struct run *r, const char *name)
 {
-	char domain[128], owner[64], err[ERR_LEN];
+	char domain[128], owner[64], err[ERR_LEN], dir[PATH_MAX];
 	plan_domain_name(name, domain, sizeof(domain));
 	if (virt_domain_state(r->o->conn, domain, owner, sizeof(owner)) ==
 	    VIRT_ABSENT || strcmp(owner, r->topo->name) != 0)
@@ -809,6 +961,10 @@ static void remove_domain(struct run *r, const char *name)
 	printf("up: %s: no longer in the file; removing it\n", name);
 	if (virt_domain_stop(r->o->conn, domain, true, err, sizeof(err)))
 		fprintf(stderr, "bulkhead: %s\n", err);
+	/* Its directory goes too (boot files, sockets); its uid stays
+	 * recorded, for when it comes back. */
+	else if (!domain_vm_dir(&r->dirs, name, dir, sizeof(dir)))
+		remove_tree(dir);
 }
 
 /* Domains of this topology's earlier run that the file no longer has. */
@@ -876,6 +1032,7 @@ static int run_init(struct run *r, struct orch *o, struct topology *topo)
 	memset(r, 0, sizeof(*r));
 	r->o = o;
 	r->topo = topo;
+	vm_ids_host_default(&r->ids);
 	if (plan_dirs(o->state_root, o->log_root, topo, &r->dirs)) {
 		snprintf(r->err, sizeof(r->err), "state paths too long");
 		return -ENAMETOOLONG;
@@ -888,7 +1045,7 @@ static int run_init(struct run *r, struct orch *o, struct topology *topo)
 static int topology_lock(struct orch *o, const char *name)
 {
 	char path[PATH_MAX];
-	if (mkdir(o->state_root, 0755) < 0 && errno != EEXIST)
+	if (mkdir(o->state_root, 0711) < 0 && errno != EEXIST)
 		return -errno;
 	snprintf(path, sizeof(path), "%s/.%s.lock", o->state_root, name);
 	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
@@ -928,6 +1085,8 @@ int cmd_up(struct orch *o, const char *path)
 	}
 	rc = rc ? rc : check_names(r);
 	rc = rc ? rc : make_dirs(r);
+	rc = rc ? rc : make_vm_dirs(r);
+	rc = rc ? rc : host_prepare(r);
 	rc = rc ? rc : decide_accel(r);
 	if (rc) {
 		rc = fail(r, 1);
@@ -1134,6 +1293,9 @@ int cmd_start(struct orch *o, const char *vm, bool if_wanted)
 		close(lock);
 		return 0;
 	}
+	rc = rc ? rc : make_dirs(r);
+	rc = rc ? rc : make_vm_dirs(r);
+	rc = rc ? rc : host_prepare(r);
 	rc = rc ? rc : decide_accel(r);
 	if (!rc) {
 		json_object *made = made_read(&r->dirs);

@@ -17,7 +17,11 @@ int plan_dirs(const char *state_root, const char *log_root,
 {
 	int rc = path_join(out->state, sizeof(out->state), state_root, topo->name);
 	if (!rc)
-		rc = path_join(out->sock, sizeof(out->sock), out->state, "sock");
+		rc = path_join(out->vm, sizeof(out->vm), out->state, "vm");
+	if (!rc)
+		rc = path_join(out->agent, sizeof(out->agent), out->state, "agent");
+	if (!rc)
+		rc = path_join(out->ctl, sizeof(out->ctl), out->state, "ctl");
 	if (!rc)
 		rc = path_join(out->log, sizeof(out->log), log_root, topo->name);
 	return rc;

@@ -17,10 +17,18 @@
 /* IFNAMSIZ - 1 */
 #define PLAN_IFNAME_MAX 15
 
+/* Who reaches what (docs/security.md "Between VMs on the host"): the state
+ * directory is root's (0711: a QEMU may pass through to its own VM
+ * directory, list nothing); each VM directory belongs to root and that
+ * VM's group (02750: its QEMU reads its boot files and connects to its
+ * link sockets, nobody else's QEMU does); agents and control sockets are
+ * root's alone. */
 struct plan_dirs {
 	char state[PATH_MAX];   /* STATE_ROOT/TOPOLOGY */
-	char sock[PATH_MAX];    /* state/sock: reachable only by QEMU's user */
-	char log[PATH_MAX];     /* LOG_ROOT/TOPOLOGY: consoles */
+	char vm[PATH_MAX];      /* state/vm: VM directories, vm/NAME */
+	char agent[PATH_MAX];   /* state/agent: agent sockets, root only */
+	char ctl[PATH_MAX];     /* state/ctl: links' control sockets, root only */
+	char log[PATH_MAX];     /* LOG_ROOT/TOPOLOGY: consoles, root only */
 };
 
 int plan_dirs(const char *state_root, const char *log_root,

@@ -11,8 +11,8 @@
 #include <unistd.h>
 
 /* Removes the tree under directory DIRFD (which it closes). Relative to
- * open directories and never following a link: sock/ belongs to QEMU's
- * user, and a link planted there must not steer root's deletes. */
+ * open directories and never following a link: a VM's QEMU owned its boot
+ * files while it ran, and a link planted must not steer root's deletes. */
 static void remove_under(int dirfd)
 {
 	DIR *d = fdopendir(dirfd);
@@ -75,7 +75,8 @@ int made_write(const struct plan_dirs *dirs, json_object *made)
 {
 	char path[PATH_MAX];
 	snprintf(path, sizeof(path), "%s/made.json", dirs->state);
-	return json_object_to_file_ext(path, made, JSON_C_TO_STRING_PRETTY) ? -EIO : 0;
+	return write_file(path, json_object_to_json_string_ext(
+				  made, JSON_C_TO_STRING_PRETTY), 0600);
 }
 
 /* --- keep-running: driver VMs the supervisor restarts when they die ---- */
@@ -84,10 +85,10 @@ void keep_running(const struct plan_dirs *dirs, const char *vm, bool on)
 {
 	char path[PATH_MAX];
 	snprintf(path, sizeof(path), "%s/keep-running", dirs->state);
-	mkdir(path, 0755);
+	mkdir(path, 0700);
 	snprintf(path, sizeof(path), "%s/keep-running/%s", dirs->state, vm);
 	if (on) {
-		int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+		int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 		if (fd >= 0)
 			close(fd);
 	} else {
@@ -108,7 +109,8 @@ int write_file(const char *path, const char *text, mode_t mode)
 {
 	char tmp[PATH_MAX];
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+		      mode);
 	if (fd < 0)
 		return -errno;
 	size_t len = strlen(text);
@@ -153,7 +155,7 @@ int copy_file(const char *from, const char *to)
 	char *text = read_text(from);
 	if (!text)
 		return -errno;
-	int rc = write_file(to, text, 0644);
+	int rc = write_file(to, text, 0600);
 	free(text);
 	return rc;
 }

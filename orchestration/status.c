@@ -60,6 +60,18 @@ static json_object *find_link(json_object *state, const char *name)
 	return NULL;
 }
 
+/* The boundary between the VMs' QEMUs this host gives: each its own uid
+ * and gid (DAC), and libvirt's sVirt where the host has it. */
+static const char *isolation(struct orch *o)
+{
+	unsigned m = virt_sec_models(o->conn);
+	if (m & DOMAIN_SEC_APPARMOR)
+		return "own uid per VM (DAC) + AppArmor (sVirt)";
+	if (m & DOMAIN_SEC_SELINUX)
+		return "own uid per VM (DAC) + SELinux (sVirt)";
+	return "own uid per VM (DAC only: no AppArmor or SELinux on this host)";
+}
+
 static json_object *vm_json(struct orch *o, const char *name, const char *role,
 			    const char *served_by, const struct plan_dirs *dirs)
 {
@@ -86,6 +98,11 @@ static json_object *vm_json(struct orch *o, const char *name, const char *role,
 	if (f)
 		fclose(f);
 	json_object_object_add(vm, "accel", json_object_new_string(accel));
+	/* The uid its QEMU runs as, from libvirt's live label: its own
+	 * principal on this host (docs/security.md). */
+	uid_t uid;
+	json_object_object_add(vm, "uid", virt_domain_dac_uid(o->conn, domain, &uid) ?
+			       NULL : json_object_new_int64(uid));
 	return vm;
 }
 
@@ -109,7 +126,7 @@ static json_object *link_json(json_object *state, const struct plan_dirs *dirs,
 		sv && get(sv, "last_exit") ?
 		json_object_get_string(get(sv, "last_exit")) : ""));
 	char ctl[PATH_MAX];
-	domain_link_path(dirs, name, "ctl", ctl, sizeof(ctl));
+	domain_ctl_path(dirs, name, ctl, sizeof(ctl));
 	json_object *live = link_control(ctl);
 	if (live)
 		json_object_object_add(l, "link", live);
@@ -132,6 +149,7 @@ static json_object *topology_json(struct orch *o, const char *dir_name)
 	json_object_object_add(t, "topology", json_object_new_string(topo->name));
 	json_object_object_add(t, "supervisor_pid",
 			       json_object_new_int(supervisor_pid(dirs.state)));
+	json_object_object_add(t, "isolation", json_object_new_string(isolation(o)));
 	json_object *vms = json_object_new_array();
 	for (unsigned i = 0; i < topo->driver_vms_count; i++)
 		json_object_array_add(vms, vm_json(o, topo->driver_vms[i].name,
@@ -184,8 +202,9 @@ static void print_table(json_object *t)
 	printf("topology %s (link supervisor pid %d)\n",
 	       json_object_get_string(get(t, "topology")),
 	       json_object_get_int(get(t, "supervisor_pid")));
-	printf("  %-14s %-5s %-9s %-6s %-14s %s\n", "VM", "ROLE", "STATE",
-	       "ACCEL", "NET", "IPV6");
+	printf("  isolation: %s\n", json_object_get_string(get(t, "isolation")));
+	printf("  %-14s %-5s %-9s %-6s %-11s %-14s %s\n", "VM", "ROLE", "STATE",
+	       "ACCEL", "UID", "NET", "IPV6");
 	json_object *vms = get(t, "vms");
 	for (size_t i = 0; i < json_object_array_length(vms); i++) {
 		json_object *vm = json_object_array_get_idx(vms, i);
@@ -193,11 +212,13 @@ static void print_table(json_object *t)
 		 * has none. */
 		json_object *ipv6 = NULL;
 		bool has_ipv6 = json_object_object_get_ex(vm, "ipv6", &ipv6);
-		printf("  %-14s %-5s %-9s %-6s %-14s %s\n",
+		json_object *uid = get(vm, "uid");
+		printf("  %-14s %-5s %-9s %-6s %-11s %-14s %s\n",
 		       json_object_get_string(get(vm, "name")),
 		       json_object_get_string(get(vm, "role")),
 		       json_object_get_string(get(vm, "state")),
 		       json_object_get_string(get(vm, "accel")),
+		       uid ? json_object_get_string(uid) : "-",
 		       get(vm, "net") ? json_object_get_string(get(vm, "net")) : "-",
 		       !has_ipv6 ? "-" :
 		       ipv6 ? json_object_get_string(ipv6) : "off");

@@ -20,6 +20,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "state_files.h"
+
 #define BACKOFF_FIRST_MS 200
 #define BACKOFF_MAX_MS 5000
 /* A link that ran this long before exiting starts over at the first
@@ -104,18 +106,12 @@ void link_set_free(struct link_set *set)
 	memset(set, 0, sizeof(*set));
 }
 
-/* Writes PATH whole or not at all (rename), so a reader never sees half. */
+/* Writes PATH whole or not at all (rename), so a reader never sees half;
+ * root's alone (it names every socket). */
 static int write_json_atomic(const char *path, json_object *root)
 {
-	char tmp[PATH_MAX];
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
-		return -ENAMETOOLONG;
-	int rc = json_object_to_file_ext(tmp, root, JSON_C_TO_STRING_PRETTY);
-	if (rc == 0 && rename(tmp, path) < 0)
-		rc = -errno;
-	else if (rc)
-		rc = -EIO;
-	return rc;
+	return write_file(path, json_object_to_json_string_ext(
+				  root, JSON_C_TO_STRING_PRETTY), 0600);
 }
 
 int link_set_write(const char *path, const struct link_set *set)
@@ -203,9 +199,10 @@ static void worker_start(struct supervisor *sv, struct worker *w)
 		sigset_t none;
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
-		/* Sockets 0777: the socket directory (owned by QEMU's user,
-		 * 0700) is what keeps everyone else out. */
-		umask(0);
+		/* Sockets 0660: a link's socket takes the group of the VM
+		 * directory it is in (02750, plan.h), so that VM's QEMU
+		 * connects and no other does; control sockets are root's. */
+		umask(0117);
 		/* A host port's link opens its tap by name: in the tap's
 		 * namespace. */
 		bool tap = w->spec.a[0] == '\0';
@@ -438,7 +435,7 @@ static int lock_pidfile(const char *state_dir)
 {
 	char path[PATH_MAX];
 	snprintf(path, sizeof(path), "%s/supervisor.pid", state_dir);
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
 	/* supervisor_pid() holds the lock shared for an instant to look:

@@ -1,6 +1,7 @@
 #include "virt.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <json-c/json.h>
 #include <libvirt/libvirt-qemu.h>
 #include <libvirt/virterror.h>
@@ -8,6 +9,7 @@
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "domain_xml.h"
@@ -279,5 +281,60 @@ int virt_hotplug_vhost_user_net(virConnectPtr conn, const char *name,
 	rc = 0;
 out:
 	virDomainFree(dom);
+	return rc;
+}
+
+unsigned virt_sec_models(virConnectPtr conn)
+{
+	char *caps = virConnectGetCapabilities(conn);
+	unsigned models = 0;
+	if (caps && strstr(caps, "<model>apparmor</model>"))
+		models |= DOMAIN_SEC_APPARMOR;
+	if (caps && strstr(caps, "<model>selinux</model>"))
+		models |= DOMAIN_SEC_SELINUX;
+	free(caps);
+	return models;
+}
+
+int virt_allow_traverse(const char *dir, char *err, size_t err_len)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		int e = errno;
+		snprintf(err, err_len, "%s: %s", dir, strerror(e));
+		if (fd >= 0)
+			close(fd);
+		return -e;
+	}
+	int rc = 0;
+	if (!(st.st_mode & S_IXOTH)) {
+		rc = fchmod(fd, (st.st_mode & 07777) | S_IXOTH) < 0 ? -errno : 1;
+		if (rc < 0)
+			snprintf(err, err_len, "%s: chmod o+x: %s", dir, strerror(-rc));
+	}
+	close(fd);
+	return rc;
+}
+
+int virt_domain_dac_uid(virConnectPtr conn, const char *name, uid_t *uid)
+{
+	virDomainPtr dom = virDomainLookupByName(conn, name);
+	virSecurityLabelPtr labels = NULL;
+	int n = dom && virDomainIsActive(dom) == 1 ?
+		virDomainGetSecurityLabelList(dom, &labels) : -1;
+	int rc = -ENOENT;
+	/* The list has one label per security driver; DAC's is "+UID:+GID". */
+	for (int i = 0; i < n && rc; i++) {
+		unsigned long u;
+		char end;
+		if (sscanf(labels[i].label, "+%lu:+%*u%c", &u, &end) == 1) {
+			*uid = (uid_t)u;
+			rc = 0;
+		}
+	}
+	free(labels);
+	if (dom)
+		virDomainFree(dom);
 	return rc;
 }

@@ -6,6 +6,7 @@
 #include <libvirt/libvirt.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #define VIRT_DEFAULT_URI "qemu:///system"
 
@@ -37,6 +38,24 @@ int virt_domain_stop(virConnectPtr conn, const char *name, bool undefine,
 int virt_hotplug_vhost_user_net(virConnectPtr conn, const char *name,
 				const char *id, const char *sock, const char *mac,
 				bool vectors0, char *err, size_t err_len);
+
+/* The sVirt models (DOMAIN_SEC_* of domain_xml.h) the host's libvirt
+ * offers besides DAC: AppArmor, SELinux, or none (these machines). */
+unsigned virt_sec_models(virConnectPtr conn);
+
+/* The uid running domain NAME's QEMU runs as, from its live DAC label
+ * ("+UID:+GID"): 0 and *UID set, -ENOENT when it is not running or has
+ * no such label. */
+int virt_domain_dac_uid(virConnectPtr conn, const char *name, uid_t *uid);
+
+/* Where libvirt's QEMU driver keeps each domain's private directory
+ * (domain-N-NAME/, made with the domain's own label): a QEMU running as a
+ * VM's own uid must pass through its parent. */
+#define VIRT_QEMU_LIB_DIR "/var/lib/libvirt/qemu"
+
+/* Lets every user pass through DIR (adds o+x; lists nothing): 1 when it
+ * changed, 0 when it already could, -errno with ERR. */
+int virt_allow_traverse(const char *dir, char *err, size_t err_len);
 
 /* The last libvirt error as text. */
 const char *virt_last_error(void);

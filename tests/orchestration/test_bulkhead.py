@@ -21,6 +21,9 @@ joins br0) and app VM t-work; later t-personal is added. Checks:
 - a talk pair added: sys-net updated live again, and now t-personal reaches
   t-work; sys-net's memory changed: restarted instead (and t-work gets
   through again);
+- containment (containment.py): each VM's QEMU identity reaches nothing
+  of the other VMs' (boot files, sockets, processes, state) and still its
+  own; a flipped byte in an image refuses the start, naming both hashes;
 - stop / start of one app VM while the rest runs;
 - kill -9 of a link: the supervisor restarts it, status counts it, traffic
   flows again (the time is printed), and a ping over the other link running
@@ -52,10 +55,12 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 '..', 'vm'))
 from vmlib import Tap  # noqa: E402
+import containment  # noqa: E402
 
 BULKHEAD = os.path.abspath(sys.argv[1])
 BUILD_IMAGES = os.path.abspath(sys.argv[2])
 URI = 'qemu:///system'
+IMAGE_DIR = os.environ.get('BULKHEAD_IMAGE_DIR', '/var/cache/bulkhead/images')
 NS = 'bk-t-out%d' % os.getpid()
 RB_NS = 'bk-t-rb%d' % os.getpid()
 HOST_NS = 'bk-t-host%d' % os.getpid()
@@ -305,7 +310,7 @@ def taps_left():
 
 
 def main():
-    t = Tap(50)
+    t = Tap(50 + 16 + 2)
     e = Env()
     state_dir = e.env['BULKHEAD_STATE_DIR']
     t.check(ensure_libvirtd(), 'libvirtd runs (started by the harness if not)')
@@ -433,6 +438,38 @@ def main():
                 't-personal downloads from outside', r.stdout)
         r = e.bk('exec', 't-personal', 'ping -c 2 -W 1 10.201.1.2')
         t.check(r.returncode != 0, 't-personal cannot ping t-work', r.stdout)
+
+        # 4a. Containment on the host: each VM's QEMU acting as after a
+        # guest escape reaches nothing of the other two (containment.py).
+        containment.check_topology(t, 'bktest', state_dir, IMAGE_DIR)
+        # A flipped byte in an image: the VM refuses to start, naming the
+        # file and both hashes; from the real images it starts again.
+        bad_images = os.path.join(e.tmp, 'images')
+        os.mkdir(bad_images)
+        for f in os.listdir(IMAGE_DIR):
+            if os.path.isfile(os.path.join(IMAGE_DIR, f)):
+                shutil.copy2(os.path.join(IMAGE_DIR, f), bad_images)
+        flipped = os.path.join(bad_images, 'app-initramfs.cpio.gz')
+        with open(flipped, 'r+b') as f:
+            f.seek(1000)
+            b = f.read(1)
+            f.seek(1000)
+            f.write(bytes([b[0] ^ 0x20]))
+        with open(flipped, 'rb') as f:
+            bad_sum = hashlib.sha256(f.read()).hexdigest()
+        with open(os.path.join(IMAGE_DIR, 'manifest.json')) as f:
+            good_sum = json.load(f)['sha256']['app-initramfs.cpio.gz']
+        e.bk('stop', 't-personal')
+        r = e.bk('--images', bad_images, 'start', 't-personal')
+        t.check(r.returncode == 1 and flipped in r.stdout and bad_sum in r.stdout
+                and good_sum in r.stdout and
+                domains('bulkhead-t-').get('bulkhead-t-personal') != 'running',
+                'a flipped byte in the app image: t-personal refuses to start,'
+                ' naming the file and both hashes', r.stdout[-1500:])
+        r = e.bk('start', 't-personal')
+        t.check(r.returncode == 0 and
+                domains('bulkhead-t-').get('bulkhead-t-personal') == 'running',
+                'from the real images t-personal starts again', r.stdout[-1500:])
 
         # 4b. A talk pair added: applied live (no hot-plug, no restart).
         path3 = e.write('topo3.yaml', base + PERSONAL + TALK)

@@ -102,6 +102,15 @@ def bk_config(text, tmp):
                           stderr=subprocess.PIPE, text=True)
 
 
+def own_uid(xml):
+    """A static DAC label with one id of Bulkhead's range as uid and gid
+    (orchestration/vm_ids.h)."""
+    m = re.search(r"<seclabel type='static' model='dac' relabel='yes'>"
+                  r"<label>\+(\d+):\+(\d+)</label></seclabel>", xml)
+    return bool(m) and m.group(1) == m.group(2) and \
+        0x70b10000 <= int(m.group(1)) < 0x70b20000
+
+
 def validate(xml, tmp):
     path = os.path.join(tmp, 'domain.xml')
     with open(path, 'w') as f:
@@ -167,10 +176,11 @@ def main():
             t.check(v.returncode == 0 and "source type='memfd'" in xml and
                     xml.count("name='vectors'") == nds and
                     ports == 1 + nds + 1 + 4 and 'org.bulkhead.agent' in xml
-                    and '/sysnet-vmlinuz</kernel>' in xml,
+                    and '<bulkhead:kernel>sysnet-vmlinuz</bulkhead:kernel>' in xml
+                    and '/vm/%s/kernel</kernel>' % name in xml and own_uid(xml),
                     '%s: domain XML valid (libvirt schema), memfd, vectors=0 on'
                     ' %d downstreams, 4 spare root ports, agent, sys-net\'s'
-                    ' own kernel' % (name, nds),
+                    ' own kernel as its own copy, its own uid' % (name, nds),
                     v.stdout + xml[-1500:])
         apps = [k for k in sec if k[1] == 'libvirt domain' and k[0] not in drivers]
         for vm, _ in apps:
@@ -178,9 +188,10 @@ def main():
             v = validate(xml, tmp)
             t.check(v.returncode == 0 and "type='vhostuser'" in xml and
                     "name='vectors'" in xml and 'bk.role=app' in xml and
-                    '/vmlinuz</kernel>' in xml and 'sysnet-vmlinuz' not in xml,
+                    '<bulkhead:kernel>vmlinuz</bulkhead:kernel>' in xml and
+                    '/vm/%s/kernel</kernel>' % vm in xml and own_uid(xml),
                     '%s: app VM domain XML valid, vhost-user with vectors=0,'
-                    ' Debian\'s kernel' % vm,
+                    ' Debian\'s kernel as its own copy, its own uid' % vm,
                     v.stdout + xml[-800:])
     devs = sorted(os.listdir('/sys/bus/pci/devices'))
     pci = os.path.join(tmp, 'pci.yaml')

@@ -62,18 +62,28 @@ struct guest {
 
 typedef void (*guest_fn)(int fd);
 
-/* Starts a guest that accepts one connection and runs FN on it. */
-static int guest_start(struct guest *g, guest_fn fn)
+/* Starts a guest that listens as UID (a VM's QEMU does), accepts one
+ * connection and runs FN on it. */
+static int guest_start_as(struct guest *g, guest_fn fn, uid_t uid)
 {
 	struct sockaddr_un a = { .sun_family = AF_UNIX };
 	snprintf(g->path, sizeof(g->path), "/tmp/bk-agent-test-%d.sock", getpid());
 	unlink(g->path);
 	snprintf(a.sun_path, sizeof(a.sun_path), "%s", g->path);
-	int l = socket(AF_UNIX, SOCK_STREAM, 0);
-	if (l < 0 || bind(l, (struct sockaddr *)&a, sizeof(a)) || listen(l, 1))
+	int ready[2];
+	char c = 0;
+	if (pipe(ready))
 		return -1;
 	g->pid = fork();
 	if (g->pid == 0) {
+		int l = socket(AF_UNIX, SOCK_STREAM, 0);
+		if ((uid != getuid() && (setresgid(uid, uid, uid) ||
+					 setresuid(uid, uid, uid))) ||
+		    l < 0 || bind(l, (struct sockaddr *)&a, sizeof(a)) ||
+		    listen(l, 1))
+			_exit(1);
+		if (write(ready[1], &c, 1) != 1)
+			_exit(1);
 		int fd = accept(l, NULL, NULL);
 		if (fd >= 0)
 			fn(fd);
@@ -82,8 +92,21 @@ static int guest_start(struct guest *g, guest_fn fn)
 		pause();
 		_exit(0);
 	}
-	close(l);
-	return g->pid > 0 ? 0 : -1;
+	close(ready[1]);
+	bool up = g->pid > 0 && read(ready[0], &c, 1) == 1;
+	close(ready[0]);
+	return up ? 0 : -1;
+}
+
+static int guest_start(struct guest *g, guest_fn fn)
+{
+	return guest_start_as(g, fn, getuid());
+}
+
+/* The agent of the guest G, whose QEMU runs as our own uid. */
+static struct agent_addr agent_of(const struct guest *g)
+{
+	return (struct agent_addr){ g->path, getuid() };
 }
 
 static void guest_stop(struct guest *g)
@@ -126,7 +149,8 @@ static void wait_ready_against(struct tap *t, guest_fn fn,
 
 	CHECK(t, guest_start(&g, fn) == 0);
 	long long t0 = now_ms();
-	res->rc = agent_wait_ready(g.path, NULL, TIMEOUT_MS, res->line,
+	struct agent_addr to = agent_of(&g);
+	res->rc = agent_wait_ready(&to, NULL, TIMEOUT_MS, res->line,
 				   sizeof(res->line), &res->heard);
 	res->took_ms = now_ms() - t0;
 	guest_stop(&g);
@@ -209,7 +233,8 @@ static void test_gone_vm_ends_wait(struct tap *t, const void *arg)
 	struct agent_alive dead = { never_alive, NULL };
 	snprintf(path, sizeof(path), "/tmp/bk-agent-none-%d.sock", getpid());
 	long long t0 = now_ms();
-	int rc = agent_wait_ready(path, &dead, 5000, line, sizeof(line), &heard);
+	struct agent_addr to = { path, getuid() };
+	int rc = agent_wait_ready(&to, &dead, 5000, line, sizeof(line), &heard);
 	CHECK_EQ(t, rc, -ESRCH);
 	CHECK(t, now_ms() - t0 < 1000);
 }
@@ -233,7 +258,8 @@ static void test_exec_status_and_output(struct tap *t, const void *arg)
 	char out[] = "/tmp/bk-agent-out-XXXXXX";
 	int ofd = mkstemp(out);
 	CHECK(t, guest_start(&g, guest_runs) == 0);
-	int rc = agent_exec(g.path, "echo hello", TIMEOUT_MS, ofd);
+	struct agent_addr to = agent_of(&g);
+	int rc = agent_exec(&to, "echo hello", TIMEOUT_MS, ofd);
 	CHECK_EQ(t, rc, 7);
 	char buf[256] = "";
 	ssize_t n = pread(ofd, buf, sizeof(buf) - 1, 0);
@@ -258,7 +284,8 @@ static void test_exec_huge_status(struct tap *t, const void *arg)
 	(void)arg;
 	struct guest g;
 	CHECK(t, guest_start(&g, guest_huge_status) == 0);
-	int rc = agent_exec(g.path, "false", TIMEOUT_MS, -1);
+	struct agent_addr to = agent_of(&g);
+	int rc = agent_exec(&to, "false", TIMEOUT_MS, -1);
 	/* Out of 0..255 is a failure (255), never wrapped round to 0. */
 	CHECK_EQ(t, rc, 255);
 	guest_stop(&g);
@@ -284,7 +311,8 @@ static void test_exec_flood_times_out(struct tap *t, const void *arg)
 	int null = open("/dev/null", O_WRONLY);
 	CHECK(t, guest_start(&g, guest_never_ends) == 0);
 	long long t0 = now_ms();
-	int rc = agent_exec(g.path, "yes", TIMEOUT_MS, null);
+	struct agent_addr to = agent_of(&g);
+	int rc = agent_exec(&to, "yes", TIMEOUT_MS, null);
 	CHECK_EQ(t, rc, -ETIMEDOUT);
 	CHECK(t, now_ms() - t0 < TIMEOUT_MS + 1000);
 	close(null);
@@ -317,10 +345,42 @@ static void test_update_answer_by_id(struct tap *t, const void *arg)
 	struct guest g;
 	char reply[AGENT_LINE_MAX];
 	CHECK(t, guest_start(&g, guest_update_answers) == 0);
-	int rc = agent_send_config(g.path, "version 1\nuplink dhcp\n", TIMEOUT_MS,
+	struct agent_addr to = agent_of(&g);
+	int rc = agent_send_config(&to, "version 1\nuplink dhcp\n", TIMEOUT_MS,
 				   reply, sizeof(reply));
 	CHECK_EQ(t, rc, -EIO);
 	CHECK_STR(t, reply, "the uplink changed");
+	guest_stop(&g);
+}
+
+static void guest_says_ready(int fd)
+{
+	puts_fd(fd, "READY forwarding\n");
+}
+
+/* Another VM's QEMU (another uid) behind the path: its READY is not
+ * taken, whatever it says. */
+static void test_other_uid_refused(struct tap *t, const void *arg)
+{
+	(void)arg;
+	struct guest g;
+	char line[AGENT_LINE_MAX];
+	bool heard;
+	if (getuid() != 0) {
+		CHECK(t, true); /* needs root to listen as another uid */
+		return;
+	}
+	CHECK(t, guest_start_as(&g, guest_says_ready, 65534) == 0);
+	struct agent_addr to = { g.path, 0x70b10000u };
+	int rc = agent_wait_ready(&to, NULL, TIMEOUT_MS, line, sizeof(line), &heard);
+	CHECK_EQ(t, rc, -EPERM);
+	CHECK(t, !heard);
+	guest_stop(&g);
+	/* The same guest with the uid it does run as is heard. */
+	CHECK(t, guest_start_as(&g, guest_says_ready, 65534) == 0);
+	to.uid = 65534;
+	rc = agent_wait_ready(&to, NULL, TIMEOUT_MS, line, sizeof(line), &heard);
+	CHECK_EQ(t, rc, 0);
 	guest_stop(&g);
 }
 
@@ -336,6 +396,7 @@ int main(void)
 		{ "exec: a status of 256 is a failure (255), not wrapped to success", test_exec_huge_status, NULL },
 		{ "exec: endless output in overlong lines: -ETIMEDOUT at the deadline", test_exec_flood_times_out, NULL },
 		{ "send_config: an answer with another update's id is not taken", test_update_answer_by_id, NULL },
+		{ "wait_ready: a listener of another uid than the VM's: -EPERM, its READY not taken", test_other_uid_refused, NULL },
 	};
 	signal(SIGPIPE, SIG_IGN);
 	return tap_run(cases, sizeof(cases) / sizeof(cases[0]));
