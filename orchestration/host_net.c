@@ -103,6 +103,24 @@ int host_net_ip(const char *netns, char *const args[], char *err,
 	return run_command(argv, err, err_len);
 }
 
+int host_net_sysctl(const char *netns, const char *key, const char *value,
+		    char *err, size_t err_len)
+{
+	char setting[256];
+	int w = snprintf(setting, sizeof(setting), "%s=%s", key, value);
+	if (w < 0 || (size_t)w >= sizeof(setting)) {
+		snprintf(err, err_len, "sysctl %s: longer than %zu bytes", key,
+			 sizeof(setting) - 1);
+		return -E2BIG;
+	}
+	/* "ip netns exec" so the setting is the namespace's: /proc/sys/net
+	 * shows the namespace of whoever opens it. */
+	char *in_ns[] = { "ip", "netns", "exec", (char *)netns, "sysctl", "-q",
+			  "-w", setting, NULL };
+	char *here[] = { "sysctl", "-q", "-w", setting, NULL };
+	return run_command(netns && netns[0] ? in_ns : here, err, err_len);
+}
+
 bool host_net_link_exists(const char *netns, const char *name)
 {
 	char err[256];

@@ -22,6 +22,11 @@ int host_net_netns_delete(const char *netns, char *err, size_t err_len);
 int host_net_ip(const char *netns, char *const args[], char *err,
 		size_t err_len);
 
+/* Sets sysctl KEY (dotted: net.ipv6.conf.IFNAME.disable_ipv6) to VALUE
+ * in NETNS (NULL or "": the host's namespace). As run_command. */
+int host_net_sysctl(const char *netns, const char *key, const char *value,
+		    char *err, size_t err_len);
+
 /* Whether tap NAME exists in NETNS (NULL: the host's namespace). */
 bool host_net_link_exists(const char *netns, const char *name);
 /* A tap in the host's namespace; owned by USER when not NULL (who may

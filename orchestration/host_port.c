@@ -1,12 +1,43 @@
 #include "host_port.h"
 
 #include <errno.h>
+#include <stdio.h>
+#include <unistd.h>
 
 #include "host_net.h"
 #include "plan.h"
 
 /* The user bulkhead-link workers become (vmm/bulkhead_link.c). */
 #define LINK_USER "bulkhead"
+
+/* The host port carries IPv4 and ARP only (docs/security.md): with IPv6
+ * on, one router advertisement from a compromised driver VM would give
+ * the host an IPv6 default route through it, whatever default-route
+ * says. The link drops what is neither on its way to the tap; this is
+ * the host's own refusal, should a frame get through. Set on every up,
+ * before the tap is up: a tap kept from an older up gets it too. */
+static int tap_ipv4_only(const char *ns, const char *tap, char *err,
+			 size_t err_len)
+{
+	static const char *const keys[] = { "accept_ra", "disable_ipv6" };
+	static const char *const values[] = { "0", "1" };
+	char key[64], why[200];
+
+	/* A kernel without IPv6 (ipv6.disable=1) has no such settings, and
+	 * nothing to turn off. */
+	if (access("/proc/sys/net/ipv6", F_OK) != 0)
+		return 0;
+	for (unsigned i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		snprintf(key, sizeof(key), "net.ipv6.conf.%s.%s", tap, keys[i]);
+		if (host_net_sysctl(ns, key, values[i], why, sizeof(why))) {
+			snprintf(err, err_len, "host port tap %s in namespace %s: "
+				 "%s=%s: %s", tap, ns && ns[0] ? ns : "(the host's)",
+				 key, values[i], why);
+			return -EIO;
+		}
+	}
+	return 0;
+}
 
 int host_port_up(const struct topology *topo, bool *made_netns,
 		 bool *made_tap, char *err, size_t err_len)
@@ -38,6 +69,8 @@ int host_port_up(const struct topology *topo, bool *made_netns,
 	char *up[] = { "link", "set", "dev", tap, "up", NULL };
 	char *route[] = { "route", "replace", "default", "via", hp->gateway,
 			  "dev", tap, NULL };
+	if (tap_ipv4_only(ns, tap, err, err_len))
+		return -EIO;
 	if (host_net_ip(ns, addr, err, err_len) || host_net_ip(ns, up, err, err_len) ||
 	    (hp->default_route && host_net_ip(ns, route, err, err_len)))
 		return -EIO;

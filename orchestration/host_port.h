@@ -11,8 +11,8 @@
 #include "topology.h"
 
 /* Makes the tap (owned by the link's user), in the host port's namespace
- * (made when missing: *made_netns), with the host port's MAC and address
- * and, with default-route, the namespace's default route through the
+ * (made when missing: *made_netns), with the host port's MAC, IPv6 off
+ * (IPv4 and ARP only), the host port's address and, with default-route, the namespace's default route through the
  * driver VM. A tap that exists already is kept and set again (a second up
  * changes nothing). *made_tap: this call made it. Returns 0 or -EIO (err
  * names the command that failed and what it said). */

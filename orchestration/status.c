@@ -191,6 +191,12 @@ static long long counter(json_object *link, const char *dir, const char *key)
 						    key));
 }
 
+static long long dropped(json_object *link, const char *dir, const char *reason)
+{
+	return (long long)json_object_get_int64(get(get(get(get(link, "link"),
+							dir), "drops"), reason));
+}
+
 static bool side_connected(json_object *link, const char *side)
 {
 	return json_object_get_boolean(get(get(get(get(link, "link"), "sides"),
@@ -223,8 +229,9 @@ static void print_table(json_object *t)
 		       !has_ipv6 ? "-" :
 		       ipv6 ? json_object_get_string(ipv6) : "off");
 	}
-	printf("  %-14s %-9s %-7s %-8s %-9s %-12s %-12s %s\n", "LINK", "STATE", "PID",
-	       "RESTARTS", "SIDES", "APP->NET", "NET->APP", "SPOOFED");
+	printf("  %-14s %-9s %-7s %-8s %-9s %-12s %-12s %-8s %s\n", "LINK", "STATE",
+	       "PID", "RESTARTS", "SIDES", "APP->NET", "NET->APP", "SPOOFED",
+	       "NOT-IPV4");
 	json_object *links = get(t, "links");
 	for (size_t i = 0; i < json_object_array_length(links); i++) {
 		json_object *l = json_object_array_get_idx(links, i);
@@ -233,16 +240,20 @@ static void print_table(json_object *t)
 		snprintf(sides, sizeof(sides), "%s/%s",
 			 tap ? "host" : side_connected(l, "a") ? "app" : "-",
 			 side_connected(l, "b") ? "net" : "-");
-		char ab[32], ba[32];
+		char ab[32], ba[32], not_ip4[24] = "-";
 		snprintf(ab, sizeof(ab), "%lld pkt", counter(l, "a_to_b", "packets"));
 		snprintf(ba, sizeof(ba), "%lld pkt", counter(l, "b_to_a", "packets"));
-		printf("  %-14s %-9s %-7d %-8d %-9s %-12s %-12s %lld\n",
+		/* Only a tap refuses frames by EtherType: what the driver VM
+		 * sent the host that was neither IPv4 nor ARP. */
+		if (tap)
+			snprintf(not_ip4, sizeof(not_ip4), "%lld",
+				 dropped(l, "b_to_a", "not_ipv4_arp"));
+		printf("  %-14s %-9s %-7d %-8d %-9s %-12s %-12s %-8lld %s\n",
 		       json_object_get_string(get(l, "name")),
 		       json_object_get_boolean(get(l, "running")) ? "running" : "DOWN",
 		       json_object_get_int(get(l, "pid")),
 		       json_object_get_int(get(l, "restarts")), sides, ab, ba,
-		       (long long)json_object_get_int64(get(get(get(get(l, "link"),
-						"a_to_b"), "drops"), "spoofed")));
+		       dropped(l, "a_to_b", "spoofed"), not_ip4);
 	}
 }
 

@@ -17,6 +17,7 @@ enum net_drop {
 	NET_DROP_PEER_DOWN,     /* receiver not connected or its queue down */
 	NET_DROP_RX_TOO_SMALL,  /* receiver's buffers cannot hold the frame */
 	NET_DROP_NO_RX_BUFFER,  /* receiver ran out mid-way through segments */
+	NET_DROP_NOT_IPV4_ARP,  /* toward a tap: neither IPv4 nor ARP */
 	NET_DROP_MAX,
 };
 

@@ -24,6 +24,7 @@
 #include <unistd.h>
 #include <dirent.h>
 
+#include "link_control.h"
 #include "tap.h"
 #include "vu_frontend.h"
 
@@ -44,27 +45,7 @@ static struct env env;
 
 static json_object *status(void)
 {
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	static char buf[1 << 16];
-	size_t got = 0;
-	ssize_t n;
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	struct timeval tmo = { .tv_sec = 2 };
-
-	strncpy(addr.sun_path, env.control, sizeof(addr.sun_path) - 1);
-	if (fd >= 0)
-		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tmo, sizeof(tmo));
-	if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
-		if (fd >= 0)
-			close(fd);
-		return NULL;
-	}
-	while ((n = read(fd, buf + got, sizeof(buf) - 1 - got)) > 0)
-		got += (size_t)n;
-	close(fd);
-	buf[got] = '\0';
-	return json_tokener_parse(buf);
+	return link_control_read(env.control);
 }
 
 /* A field of the status by path ("sides.a.last_error"), as text. */

@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "link_control.h"
 #include "net_offload.h"
 #include "tap.h"
 #include "vu_frontend.h"
@@ -53,32 +54,7 @@ static void sleep_ms(int ms)
 
 static long long stat_num(const char *dirn, const char *key)
 {
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	static char buf[1 << 16];
-	size_t len = 0;
-	ssize_t n;
-	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
-	json_object *root, *d, *v;
-	long long out = -1;
-
-	strncpy(addr.sun_path, control, sizeof(addr.sun_path) - 1);
-	if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
-		close(fd);
-		return -1;
-	}
-	while ((n = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0)
-		len += (size_t)n;
-	close(fd);
-	buf[len] = '\0';
-	root = json_tokener_parse(buf);
-	if (root && json_object_object_get_ex(root, dirn, &d)) {
-		if (json_object_object_get_ex(d, key, &v) ||
-		    (json_object_object_get_ex(d, "drops", &d) &&
-		     json_object_object_get_ex(d, key, &v)))
-			out = json_object_get_int64(v);
-	}
-	json_object_put(root);
-	return out;
+	return link_control_counter(control, dirn, key);
 }
 
 static void put16(uint8_t *p, uint16_t v)
