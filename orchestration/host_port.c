@@ -1,6 +1,7 @@
 #include "host_port.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -14,25 +15,30 @@
  * on, one router advertisement from a compromised driver VM would give
  * the host an IPv6 default route through it, whatever default-route
  * says. The link drops what is neither on its way to the tap; this is
- * the host's own refusal, should a frame get through. Set on every up,
- * before the tap is up: a tap kept from an older up gets it too. */
+ * the host's own refusal, should a frame get through. Within IPv4 the
+ * host's routes are its own too: no ICMP redirect from the driver VM is
+ * taken. Set on every up, before the tap is up: a tap kept from an older
+ * up gets it too. */
 static int tap_ipv4_only(const char *ns, const char *tap, char *err,
 			 size_t err_len)
 {
-	static const char *const keys[] = { "accept_ra", "disable_ipv6" };
-	static const char *const values[] = { "0", "1" };
+	static const struct { const char *family, *name, *value; } keys[] = {
+		{ "ipv4", "accept_redirects", "0" },
+		{ "ipv6", "accept_ra", "0" },
+		{ "ipv6", "disable_ipv6", "1" },
+	};
 	char key[64], why[200];
 
 	/* A kernel without IPv6 (ipv6.disable=1) has no such settings, and
 	 * nothing to turn off. */
-	if (access("/proc/sys/net/ipv6", F_OK) != 0)
-		return 0;
-	for (unsigned i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-		snprintf(key, sizeof(key), "net.ipv6.conf.%s.%s", tap, keys[i]);
-		if (host_net_sysctl(ns, key, values[i], why, sizeof(why))) {
+	bool ipv6 = access("/proc/sys/net/ipv6", F_OK) == 0;
+	for (unsigned i = 0; i < (ipv6 ? 3u : 1u); i++) {
+		snprintf(key, sizeof(key), "net.%s.conf.%s.%s", keys[i].family, tap,
+			 keys[i].name);
+		if (host_net_sysctl(ns, key, keys[i].value, why, sizeof(why))) {
 			snprintf(err, err_len, "host port tap %s in namespace %s: "
 				 "%s=%s: %s", tap, ns && ns[0] ? ns : "(the host's)",
-				 key, values[i], why);
+				 key, keys[i].value, why);
 			return -EIO;
 		}
 	}

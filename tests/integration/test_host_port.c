@@ -214,8 +214,9 @@ static size_t make_ping(uint8_t *f, const uint8_t host_mac[6])
 
 static bool sysctl_is(const char *key, const char *want)
 {
-	const char *v = output("ip netns exec %s cat /proc/sys/net/ipv6/conf/%s/%s",
-			       env.ns, env.tap, key);
+	const char *v = output("ip netns exec %s cat /proc/sys/net/%s/conf/%s/%s",
+			       env.ns, strcmp(key, "accept_redirects") ? "ipv6" :
+			       "ipv4", env.tap, key);
 
 	if (strncmp(v, want, strlen(want)) == 0 && v[strlen(want)] == '\n')
 		return true;
@@ -236,6 +237,7 @@ static void test_up(struct tap *t, const void *arg)
 	CHECK(t, made_netns && made_tap);
 	CHECK(t, sysctl_is("disable_ipv6", "1"));
 	CHECK(t, sysctl_is("accept_ra", "0"));
+	CHECK(t, sysctl_is("accept_redirects", "0"));
 }
 
 /* A second up keeps the tap and sets IPv6 off again (an older tap, or
