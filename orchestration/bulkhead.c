@@ -5,12 +5,15 @@
 #include <getopt.h>
 #include <libgen.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "agent.h"
+#include "console_filter.h"
+#include "console_relay.h"
 #include "domain_xml.h"
 #include "orch.h"
 #include "plan.h"
@@ -90,18 +93,14 @@ static int cmd_logs(struct orch *o, const char *vm)
 		fprintf(stderr, "bulkhead: %s: %s\n", path, strerror(errno));
 		return 1;
 	}
-	/* The guest wrote it: only printable ASCII, tabs and newlines reach
-	 * the terminal (no escape sequences). */
-	char buf[65536];
+	/* The guest wrote it: through the console filter, as on the
+	 * console itself. */
+	struct console_filter filter;
+	console_filter_init(&filter);
+	uint8_t buf[65536], clean[sizeof(buf) + CONSOLE_FILTER_SLACK];
 	size_t n;
-	while ((n = fread(buf, 1, sizeof(buf), f)) > 0) {
-		size_t kept = 0;
-		for (size_t i = 0; i < n; i++)
-			if ((buf[i] >= 0x20 && buf[i] < 0x7f) || buf[i] == '\n' ||
-			    buf[i] == '\t')
-				buf[kept++] = buf[i];
-		fwrite(buf, 1, kept, stdout);
-	}
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+		fwrite(clean, 1, console_filter_run(&filter, buf, n, clean), stdout);
 	fclose(f);
 	return 0;
 }
@@ -114,9 +113,14 @@ static int cmd_console(struct orch *o, const char *vm)
 	topology_free(topo);
 	char domain[128];
 	plan_domain_name(vm, domain, sizeof(domain));
-	execlp("virsh", "virsh", "-c", o->uri, "console", domain, (char *)NULL);
-	fprintf(stderr, "bulkhead: virsh: %s\n", strerror(errno));
-	return 1;
+	char *argv[] = { "virsh", "-c", (char *)o->uri, "console", domain, NULL };
+	fflush(stdout);
+	int rc = console_relay_run(argv, STDIN_FILENO, STDOUT_FILENO);
+	if (rc < 0) {
+		fprintf(stderr, "bulkhead: console %s: %s\n", vm, strerror(-rc));
+		return 1;
+	}
+	return rc;
 }
 
 static int cmd_exec(struct orch *o, const char *vm, int argc, char **argv)
