@@ -13,10 +13,9 @@
 #include "console_relay.h"
 #include "tap.h"
 
-/* IN filtered in one call, as a NUL-terminated string. */
-static const char *filter_all(const char *in, size_t len)
+/* IN filtered in one call into OUT (4096 bytes), NUL-terminated. */
+static const char *filter_all(const char *in, size_t len, char *out)
 {
-	static char out[4096];
 	struct console_filter f;
 	console_filter_init(&f);
 	size_t n = console_filter_run(&f, (const uint8_t *)in, len, (uint8_t *)out);
@@ -25,9 +24,8 @@ static const char *filter_all(const char *in, size_t len)
 }
 
 /* The same, one byte per call: a sequence split anywhere is still one. */
-static const char *filter_bytewise(const char *in, size_t len)
+static const char *filter_bytewise(const char *in, size_t len, char *out)
 {
-	static char out[4096];
 	struct console_filter f;
 	console_filter_init(&f);
 	size_t n = 0;
@@ -48,8 +46,9 @@ static void run_filter_case(struct tap *t, const void *arg)
 {
 	const struct filter_case *c = arg;
 	size_t len = c->len ? c->len : strlen(c->in);
-	CHECK_STREQ(t, filter_all(c->in, len), c->want);
-	CHECK_STREQ(t, filter_bytewise(c->in, len), c->want);
+	char out[4096];
+	CHECK_STREQ(t, filter_all(c->in, len, out), c->want);
+	CHECK_STREQ(t, filter_bytewise(c->in, len, out), c->want);
 }
 
 #define CASE(name, in, want) \
@@ -65,7 +64,8 @@ static void unterminated_osc(struct tap *t, const void *arg)
 	memset(in, 'x', sizeof(in));
 	memcpy(in, "\033]0;", 4);
 	memcpy(in + sizeof(in) - 6, "after\n", 6);
-	const char *out = filter_all(in, sizeof(in));
+	char buf[4096];
+	const char *out = filter_all(in, sizeof(in), buf);
 	CHECK_STR(t, out, "after\n");
 	CHECK(t, strlen(out) < 64);
 }
