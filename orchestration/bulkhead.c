@@ -16,9 +16,12 @@
 #include "console_relay.h"
 #include "domain_xml.h"
 #include "orch.h"
+#include "orch_env.h"
 #include "plan.h"
 #include "supervisor.h"
 #include "virt.h"
+
+extern char **environ;
 
 #ifndef BULKHEAD_SOURCE_ROOT
 #define BULKHEAD_SOURCE_ROOT NULL
@@ -198,17 +201,64 @@ static int domain_running(void *ctx, const char *vm)
 	return s == VIRT_STOPPED ? 0 : s == VIRT_RUNNING ? 1 : -1;
 }
 
-static int cmd_supervise(struct orch *o, const char *state_dir)
+static int cmd_supervise(struct orch *o, const char *state_arg)
 {
-	char self[PATH_MAX];
+	char state_dir[PATH_MAX], self[PATH_MAX];
+	if (orch_env_absolute(state_arg, state_dir, sizeof(state_dir)))
+		return 2;
+	/* A daemon outlives its caller: it works from "/" (keeping no
+	 * directory of the caller's busy) with only the environment it
+	 * needs. Started otherwise (by up, by hand), it starts itself again
+	 * so: /proc/PID/environ then shows what it runs with. */
+	if (chdir("/") < 0) {
+		fprintf(stderr, "bulkhead: supervise: chdir /: %s\n", strerror(errno));
+		return 1;
+	}
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	if (n <= 0)
 		return supervisor_run(state_dir, NULL);
 	self[n] = '\0';
+	char **env = orch_env_build(environ, ORCH_ENV_DAEMON);
+	if (env && !orch_env_same(env, environ)) {
+		char *argv[] = { self, "--connect", (char *)o->uri, "supervise",
+				 state_dir, NULL };
+		execve(self, argv, env);
+		fprintf(stderr, "bulkhead: supervise: %s: %s\n", self, strerror(errno));
+		return 1;
+	}
+	orch_env_free(env);
 	char *restart[] = { self, "--connect", (char *)o->uri, "start",
 			    "--if-wanted", NULL };
 	struct supervisor_vms vms = { domain_running, o, restart };
 	return supervisor_run(state_dir, &vms);
+}
+
+/* Run as root: helpers from a fixed PATH, none of the caller's variables
+ * but those orch_env.h keeps; everywhere: Bulkhead's directories made
+ * absolute before anything uses them. */
+static int settle_environment(void)
+{
+	if (geteuid() == 0) {
+		/* Lives as long as the process: environ points into it. */
+		char **env = orch_env_build(environ, ORCH_ENV_COMMAND);
+		if (!env) {
+			fprintf(stderr, "bulkhead: out of memory\n");
+			return -ENOMEM;
+		}
+		environ = env;
+	}
+	for (unsigned i = 0; orch_env_path_vars[i]; i++) {
+		const char *value = getenv(orch_env_path_vars[i]);
+		char path[PATH_MAX];
+		if (!value || value[0] == '/')
+			continue;
+		int rc = orch_env_absolute(value, path, sizeof(path));
+		if (rc)
+			return rc;
+		if (setenv(orch_env_path_vars[i], path, 1) < 0)
+			return -errno;
+	}
+	return 0;
 }
 
 static int need(int argc, int want, const char *cmd)
@@ -221,7 +271,9 @@ static int need(int argc, int want, const char *cmd)
 
 int main(int argc, char **argv)
 {
-	char link_binary[PATH_MAX];
+	if (settle_environment())
+		return 2;
+	char link_binary[PATH_MAX], image_dir[PATH_MAX];
 	find_link_binary(link_binary, sizeof(link_binary));
 	struct orch o = {
 		.uri = VIRT_DEFAULT_URI,
@@ -249,7 +301,11 @@ int main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c': o.uri = optarg; break;
-		case 'i': o.image_dir = optarg; break;
+		case 'i':
+			if (orch_env_absolute(optarg, image_dir, sizeof(image_dir)))
+				return 2;
+			o.image_dir = image_dir;
+			break;
 		case 'j': o.json = true; break;
 		case 't': {
 			char *end;
