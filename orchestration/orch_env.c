@@ -11,16 +11,6 @@ const char *const orch_env_path_vars[] = {
 	"BULKHEAD_LINK", NULL,
 };
 
-/* Sanitizer builds (the tests) pass their runtime's options on, so the
- * command's children and the daemon report the same way (log_path). */
-#if defined(__SANITIZE_ADDRESS__)
-#define SANITIZED 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define SANITIZED 1
-#endif
-#endif
-
 static bool has_prefix(const char *s, const char *prefix)
 {
 	return strncmp(s, prefix, strlen(prefix)) == 0;
@@ -34,7 +24,10 @@ bool orch_env_keeps(const char *entry, enum orch_env_use use)
 	 * BULKHEAD_IMAGE_DIR). */
 	if (has_prefix(entry, "BULKHEAD_"))
 		return true;
-#ifdef SANITIZED
+	/* Sanitizer builds (the tests) pass their runtime's options on, so
+	 * the command's children and the daemon report the same way
+	 * (log_path). */
+#if BULKHEAD_SANITIZED
 	if (has_prefix(entry, "ASAN_OPTIONS=") ||
 	    has_prefix(entry, "UBSAN_OPTIONS=") ||
 	    has_prefix(entry, "LSAN_OPTIONS="))

@@ -22,7 +22,7 @@
 
 struct fixture {
 	char dir[64];
-	char fake[128];         /* a copy of sleep named libvirtd */
+	char fake[256];         /* a copy of sleep named libvirtd */
 	pid_t root_fake;        /* it, run as root */
 	pid_t nobody_fake;      /* it, run as nobody */
 	pid_t root_sleep;       /* sleep itself, as root */
@@ -30,7 +30,7 @@ struct fixture {
 
 static int copy_file(const char *from, const char *to)
 {
-	char cmd[512];
+	char cmd[1024];
 	snprintf(cmd, sizeof(cmd), "cp '%s' '%s' && chmod 755 '%s'", from, to, to);
 	return system(cmd);
 }
@@ -149,7 +149,7 @@ static void proc_tree(struct tap *t, const void *arg)
 	const char *uids[] = { "0\t0\t0\t0", "0\t65534\t0\t0", "65534\t0\t0\t0" };
 	for (int i = 0; i < 3; i++) {
 		snprintf(path, sizeof(path), "%s/proc/%d", fx->dir, 4242 + i);
-		char cmd[512];
+		char cmd[1400];
 		snprintf(cmd, sizeof(cmd), "mkdir -p %s && printf 'Name:\\tlibvirtd\\n"
 			 "Uid:\\t%s\\n' > %s/status && ln -s '/usr/sbin/libvirtd"
 			 " (deleted)' %s/exe", path, uids[i], path, path);
@@ -187,7 +187,7 @@ int main(void)
 	snprintf(fx->dir, sizeof(fx->dir), "/tmp/bk-root-daemon-XXXXXX");
 	if (!mkdtemp(fx->dir) || chmod(fx->dir, 0755))
 		return 1;
-	snprintf(fx->fake, sizeof(fx->fake), "%s/libvirtd", fx->dir);
+	snprintf(fx->fake, sizeof(fx->fake), "%.63s/libvirtd", fx->dir);
 	if (copy_file("/bin/sleep", fx->fake))
 		return 1;
 	fx->root_fake = start(fx->fake, 0);
@@ -215,8 +215,8 @@ int main(void)
 		kill(started[i], SIGKILL);
 		waitpid(started[i], NULL, 0);
 	}
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", fx->dir);
+	char cmd[320];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%.63s'", fx->dir);
 	if (system(cmd))
 		rc = 1;
 	return rc;
