@@ -5,18 +5,24 @@
 #include <getopt.h>
 #include <libgen.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "agent.h"
+#include "console_filter.h"
+#include "console_relay.h"
 #include "domain_xml.h"
 #include "orch.h"
+#include "orch_env.h"
 #include "plan.h"
 #include "supervisor.h"
 #include "virt.h"
 #include "vm_ids.h"
+
+extern char **environ;
 
 #ifndef BULKHEAD_SOURCE_ROOT
 #define BULKHEAD_SOURCE_ROOT NULL
@@ -91,18 +97,14 @@ static int cmd_logs(struct orch *o, const char *vm)
 		fprintf(stderr, "bulkhead: %s: %s\n", path, strerror(errno));
 		return 1;
 	}
-	/* The guest wrote it: only printable ASCII, tabs and newlines reach
-	 * the terminal (no escape sequences). */
-	char buf[65536];
+	/* The guest wrote it: through the console filter, as on the
+	 * console itself. */
+	struct console_filter filter;
+	console_filter_init(&filter);
+	uint8_t buf[65536], clean[sizeof(buf) + CONSOLE_FILTER_SLACK];
 	size_t n;
-	while ((n = fread(buf, 1, sizeof(buf), f)) > 0) {
-		size_t kept = 0;
-		for (size_t i = 0; i < n; i++)
-			if ((buf[i] >= 0x20 && buf[i] < 0x7f) || buf[i] == '\n' ||
-			    buf[i] == '\t')
-				buf[kept++] = buf[i];
-		fwrite(buf, 1, kept, stdout);
-	}
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+		fwrite(clean, 1, console_filter_run(&filter, buf, n, clean), stdout);
 	fclose(f);
 	return 0;
 }
@@ -115,9 +117,14 @@ static int cmd_console(struct orch *o, const char *vm)
 	topology_free(topo);
 	char domain[128];
 	plan_domain_name(vm, domain, sizeof(domain));
-	execlp("virsh", "virsh", "-c", o->uri, "console", domain, (char *)NULL);
-	fprintf(stderr, "bulkhead: virsh: %s\n", strerror(errno));
-	return 1;
+	char *argv[] = { "virsh", "-c", (char *)o->uri, "console", domain, NULL };
+	fflush(stdout);
+	int rc = console_relay_run(argv, STDIN_FILENO, STDOUT_FILENO);
+	if (rc < 0) {
+		fprintf(stderr, "bulkhead: console %s: %s\n", vm, strerror(-rc));
+		return 1;
+	}
+	return rc;
 }
 
 static int cmd_exec(struct orch *o, const char *vm, int argc, char **argv)
@@ -208,17 +215,64 @@ static int domain_running(void *ctx, const char *vm)
 	return s == VIRT_STOPPED ? 0 : s == VIRT_RUNNING ? 1 : -1;
 }
 
-static int cmd_supervise(struct orch *o, const char *state_dir)
+static int cmd_supervise(struct orch *o, const char *state_arg)
 {
-	char self[PATH_MAX];
+	char state_dir[PATH_MAX], self[PATH_MAX];
+	if (orch_env_absolute(state_arg, state_dir, sizeof(state_dir)))
+		return 2;
+	/* A daemon outlives its caller: it works from "/" (keeping no
+	 * directory of the caller's busy) with only the environment it
+	 * needs. Started otherwise (by up, by hand), it starts itself again
+	 * so: /proc/PID/environ then shows what it runs with. */
+	if (chdir("/") < 0) {
+		fprintf(stderr, "bulkhead: supervise: chdir /: %s\n", strerror(errno));
+		return 1;
+	}
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	if (n <= 0)
 		return supervisor_run(state_dir, NULL);
 	self[n] = '\0';
+	char **env = orch_env_build(environ, ORCH_ENV_DAEMON);
+	if (env && !orch_env_same(env, environ)) {
+		char *argv[] = { self, "--connect", (char *)o->uri, "supervise",
+				 state_dir, NULL };
+		execve(self, argv, env);
+		fprintf(stderr, "bulkhead: supervise: %s: %s\n", self, strerror(errno));
+		return 1;
+	}
+	orch_env_free(env);
 	char *restart[] = { self, "--connect", (char *)o->uri, "start",
 			    "--if-wanted", NULL };
 	struct supervisor_vms vms = { domain_running, o, restart };
 	return supervisor_run(state_dir, &vms);
+}
+
+/* Run as root: helpers from a fixed PATH, none of the caller's variables
+ * but those orch_env.h keeps; everywhere: Bulkhead's directories made
+ * absolute before anything uses them. */
+static int settle_environment(void)
+{
+	if (geteuid() == 0) {
+		/* Lives as long as the process: environ points into it. */
+		char **env = orch_env_build(environ, ORCH_ENV_COMMAND);
+		if (!env) {
+			fprintf(stderr, "bulkhead: out of memory\n");
+			return -ENOMEM;
+		}
+		environ = env;
+	}
+	for (unsigned i = 0; orch_env_path_vars[i]; i++) {
+		const char *value = getenv(orch_env_path_vars[i]);
+		char path[PATH_MAX];
+		if (!value || value[0] == '/')
+			continue;
+		int rc = orch_env_absolute(value, path, sizeof(path));
+		if (rc)
+			return rc;
+		if (setenv(orch_env_path_vars[i], path, 1) < 0)
+			return -errno;
+	}
+	return 0;
 }
 
 static int need(int argc, int want, const char *cmd)
@@ -231,7 +285,9 @@ static int need(int argc, int want, const char *cmd)
 
 int main(int argc, char **argv)
 {
-	char link_binary[PATH_MAX];
+	if (settle_environment())
+		return 2;
+	char link_binary[PATH_MAX], image_dir[PATH_MAX];
 	find_link_binary(link_binary, sizeof(link_binary));
 	struct orch o = {
 		.uri = VIRT_DEFAULT_URI,
@@ -259,7 +315,11 @@ int main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c': o.uri = optarg; break;
-		case 'i': o.image_dir = optarg; break;
+		case 'i':
+			if (orch_env_absolute(optarg, image_dir, sizeof(image_dir)))
+				return 2;
+			o.image_dir = image_dir;
+			break;
 		case 'j': o.json = true; break;
 		case 't': {
 			char *end;

@@ -7,39 +7,51 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "domain_xml.h"
 #include "orch.h"
 #include "plan.h"
 #include "supervisor.h"
+#include "unix_query.h"
 #include "virt.h"
 
-/* The link's JSON status (bulkhead-link --control), or NULL. */
-static json_object *link_control(const char *path)
+/* A link answers its control socket at once when it is well; one that
+ * does not (stuck, its backlog full) must not hold up status: each link
+ * gets LINK_ANSWER_MS, all links together STATUS_LINKS_MS, and the rows of
+ * the others still print. */
+#define LINK_ANSWER_MS 2000
+#define STATUS_LINKS_MS 10000
+
+/* The link's JSON status (bulkhead-link --control), or NULL with why in
+ * WHY ("no answer" when it did not answer in time). */
+static json_object *link_control(const char *path, long long deadline_ms,
+				 char *why, size_t why_len)
 {
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	if (strlen(path) >= sizeof(addr.sun_path))
+	long long now = unix_query_now_ms();
+	if (now >= deadline_ms) {
+		snprintf(why, why_len, "no answer (status's %d s for all links"
+			 " were spent)", STATUS_LINKS_MS / 1000);
 		return NULL;
-	strcpy(addr.sun_path, path);
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return NULL;
-	struct timeval tv = { .tv_sec = 2 };
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	char buf[65536];
-	size_t len = 0;
-	if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0) {
-		ssize_t n;
-		while (len < sizeof(buf) - 1 &&
-		       (n = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0)
-			len += (size_t)n;
 	}
-	close(fd);
-	buf[len] = '\0';
-	return len ? json_tokener_parse(buf) : NULL;
+	if (deadline_ms > now + LINK_ANSWER_MS)
+		deadline_ms = now + LINK_ANSWER_MS;
+	char buf[65536];
+	long n = unix_query(path, deadline_ms, buf, sizeof(buf));
+	json_object *live = n > 0 ? json_tokener_parse(buf) : NULL;
+	if (n == -ETIMEDOUT)
+		snprintf(why, why_len, "no answer");
+	else if (n < 0)
+		snprintf(why, why_len, "%s", strerror((int)-n));
+	else if (!live || !json_object_is_type(live, json_type_object))
+		snprintf(why, why_len, "unreadable answer");
+	else
+		snprintf(why, why_len, "ok");
+	if (live && !json_object_is_type(live, json_type_object)) {
+		json_object_put(live);
+		live = NULL;
+	}
+	return live;
 }
 
 static json_object *get(json_object *o, const char *key)
@@ -109,7 +121,8 @@ static json_object *vm_json(struct orch *o, const char *name, const char *role,
 /* One link's status: what the supervisor says of it (STATE), and what the
  * link itself says (its control socket). TAP: side a is the host's tap. */
 static json_object *link_json(json_object *state, const struct plan_dirs *dirs,
-			      const char *name, const char *net, bool tap)
+			      const char *name, const char *net, bool tap,
+			      long long deadline_ms)
 {
 	json_object *l = json_object_new_object();
 	json_object *sv = find_link(state, name);
@@ -127,13 +140,16 @@ static json_object *link_json(json_object *state, const struct plan_dirs *dirs,
 		json_object_get_string(get(sv, "last_exit")) : ""));
 	char ctl[PATH_MAX];
 	domain_ctl_path(dirs, name, ctl, sizeof(ctl));
-	json_object *live = link_control(ctl);
+	char why[128];
+	json_object *live = link_control(ctl, deadline_ms, why, sizeof(why));
+	json_object_object_add(l, "control", json_object_new_string(why));
 	if (live)
 		json_object_object_add(l, "link", live);
 	return l;
 }
 
-static json_object *topology_json(struct orch *o, const char *dir_name)
+static json_object *topology_json(struct orch *o, const char *dir_name,
+				  long long deadline_ms)
 {
 	char path[PATH_MAX], err[1024];
 	/* The file as up applied it, named after the topology: loaded from
@@ -172,11 +188,13 @@ static json_object *topology_json(struct orch *o, const char *dir_name)
 	for (unsigned i = 0; i < topo->app_vms_count; i++)
 		json_object_array_add(links, link_json(state, &dirs,
 						       topo->app_vms[i].name,
-						       topo->app_vms[i].net, false));
+						       topo->app_vms[i].net, false,
+						       deadline_ms));
 	if (topo->host_port)
 		json_object_array_add(links, link_json(state, &dirs,
 						       PLAN_HOST_PORT_LINK,
-						       topo->host_port->net, true));
+						       topo->host_port->net, true,
+						       deadline_ms));
 	if (state)
 		json_object_put(state);
 	json_object_object_add(t, "links", links);
@@ -235,6 +253,17 @@ static void print_table(json_object *t)
 	json_object *links = get(t, "links");
 	for (size_t i = 0; i < json_object_array_length(links); i++) {
 		json_object *l = json_object_array_get_idx(links, i);
+		printf("  %-14s %-9s %-7d %-8d ",
+		       json_object_get_string(get(l, "name")),
+		       json_object_get_boolean(get(l, "running")) ? "running" : "DOWN",
+		       json_object_get_int(get(l, "pid")),
+		       json_object_get_int(get(l, "restarts")));
+		/* Without the link's own answer there are no counters: say
+		 * why instead ("no answer"). */
+		if (!get(l, "link")) {
+			printf("%s\n", json_object_get_string(get(l, "control")));
+			continue;
+		}
 		char sides[16];
 		bool tap = json_object_get_boolean(get(l, "tap"));
 		snprintf(sides, sizeof(sides), "%s/%s",
@@ -248,11 +277,7 @@ static void print_table(json_object *t)
 		if (tap)
 			snprintf(not_ip4, sizeof(not_ip4), "%lld",
 				 dropped(l, "b_to_a", "not_ipv4_arp"));
-		printf("  %-14s %-9s %-7d %-8d %-9s %-12s %-12s %-8lld %s\n",
-		       json_object_get_string(get(l, "name")),
-		       json_object_get_boolean(get(l, "running")) ? "running" : "DOWN",
-		       json_object_get_int(get(l, "pid")),
-		       json_object_get_int(get(l, "restarts")), sides, ab, ba,
+		printf("%-9s %-12s %-12s %-8lld %s\n", sides, ab, ba,
 		       dropped(l, "a_to_b", "spoofed"), not_ip4);
 	}
 }
@@ -262,12 +287,13 @@ int cmd_status(struct orch *o)
 	if (orch_connect(o))
 		return 1;
 	json_object *all = json_object_new_array();
+	long long deadline_ms = unix_query_now_ms() + STATUS_LINKS_MS;
 	DIR *d = opendir(o->state_root);
 	struct dirent *e;
 	while (d && (e = readdir(d))) {
 		if (e->d_name[0] == '.')
 			continue;
-		json_object *t = topology_json(o, e->d_name);
+		json_object *t = topology_json(o, e->d_name, deadline_ms);
 		if (t)
 			json_object_array_add(all, t);
 	}

@@ -14,6 +14,7 @@
 
 #include "domain_xml.h"
 #include "host_net.h"
+#include "root_daemon.h"
 
 /* libvirt prints every error to stderr by default; the bulkhead command
  * reports them itself, with what it was doing. */
@@ -29,11 +30,13 @@ const char *virt_last_error(void)
 	return e && e->message ? e->message : "unknown libvirt error";
 }
 
-static bool process_running(const char *name)
+/* Where libvirtd -d and virtlogd -d (and their systemd units) say they
+ * run: /run is root's, and root_daemon_runs checks the rest. */
+static bool daemon_runs(const char *name)
 {
-	char err[256];
-	char *argv[] = { "pgrep", "-x", (char *)name, NULL };
-	return run_command(argv, err, sizeof(err)) == 0;
+	char pid_file[64];
+	snprintf(pid_file, sizeof(pid_file), "/run/%s.pid", name);
+	return root_daemon_runs("/proc", pid_file, name);
 }
 
 virConnectPtr virt_open(const char *uri, char *err, size_t err_len)
@@ -42,7 +45,7 @@ virConnectPtr virt_open(const char *uri, char *err, size_t err_len)
 	virConnectPtr conn = virConnectOpen(uri);
 	if (conn)
 		return conn;
-	if (strcmp(uri, VIRT_DEFAULT_URI) != 0 || process_running("libvirtd")) {
+	if (strcmp(uri, VIRT_DEFAULT_URI) != 0 || daemon_runs("libvirtd")) {
 		snprintf(err, err_len, "libvirt %s: %s", uri, virt_last_error());
 		return NULL;
 	}
@@ -50,7 +53,7 @@ virConnectPtr virt_open(const char *uri, char *err, size_t err_len)
 		" libvirtd\n");
 	char *virtlogd[] = { "virtlogd", "-d", NULL };
 	char *libvirtd[] = { "libvirtd", "-d", NULL };
-	if (!process_running("virtlogd") && run_command(virtlogd, err, err_len))
+	if (!daemon_runs("virtlogd") && run_command(virtlogd, err, err_len))
 		return NULL;
 	if (run_command(libvirtd, err, err_len))
 		return NULL;

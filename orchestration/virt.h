@@ -14,7 +14,8 @@ enum virt_state { VIRT_ABSENT, VIRT_RUNNING, VIRT_STOPPED, VIRT_OTHER };
 
 /* Opens URI. When that fails for qemu:///system and no libvirtd runs (no
  * systemd to socket-activate it, as in containers), starts virtlogd and
- * libvirtd (-d) and tries again for up to 20 s. */
+ * libvirtd (-d) and tries again for up to 20 s. "Runs" is root_daemon.h's
+ * answer: a process any user may name libvirtd does not count. */
 virConnectPtr virt_open(const char *uri, char *err, size_t err_len);
 
 /* The state of domain NAME; its topology (metadata) into topology when

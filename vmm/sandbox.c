@@ -17,18 +17,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-/* Sanitizer builds (the tests) need a few more calls, for the runtime's
- * own bookkeeping and reports. */
-#if defined(__SANITIZE_ADDRESS__)
-#define SANITIZED 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define SANITIZED 1
-#endif
-#endif
-#ifndef SANITIZED
-#define SANITIZED 0
-#endif
+/* Sanitizer builds (the tests, BULKHEAD_SANITIZED from meson.build) need
+ * a few more calls, for the runtime's own bookkeeping and reports. */
 
 /* Where the empty root is mounted: a directory every link shares on the
  * host, each with its own tmpfs on top in its own mount namespace. */
@@ -77,7 +67,7 @@ static const struct allowed allowlist[] = {
 	{ SCMP_SYS(unlink), "removing its sockets at exit (fails in the sandbox; harmless)" },
 	{ SCMP_SYS(exit), "ending" },
 	{ SCMP_SYS(exit_group), "ending" },
-#if SANITIZED
+#if BULKHEAD_SANITIZED
 	/* Sanitizer builds only (tests): the ASan/LSan runtime stops the
 	 * world with a tracer thread at exit, reads /proc/self/maps and
 	 * yields. Never part of a release build's filter. */
@@ -121,7 +111,7 @@ static int install_filter(char *err, size_t errlen)
 	 * anonymous); never executable. */
 	ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
 			       SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
-#if SANITIZED
+#if BULKHEAD_SANITIZED
 	/* Sanitizer runtime only: guard pages for its exit-time thread. */
 	if (ret == 0)
 		ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), 1,
@@ -167,7 +157,7 @@ static int limits(const struct sandbox_config *cfg, char *err, size_t errlen)
 		const char *name;
 		rlim_t value;
 	} fixed[] = {
-#if !SANITIZED
+#if !BULKHEAD_SANITIZED
 		{ RLIMIT_NPROC, "RLIMIT_NPROC", 0 },  /* no new processes */
 		/* Its own heap and private mappings (guest memory is shared,
 		 * not counted): rings' bookkeeping and one frame's buffers

@@ -1,0 +1,298 @@
+#!/usr/bin/env python3
+"""Smaller holes of issue 14 (containment), each closed without VMs:
+
+    test_command.py BULKHEAD
+
+- status is bounded: a link whose control socket accepts and never
+  answers, and one whose listen backlog is full, each cost at most 2 s and
+  show as "no answer" (table and --json) while the other rows print; many
+  stuck links together cost at most the overall 10 s.
+- logs: the console log reaches the terminal through the console filter
+  (no escape sequence, none of its arguments as litter).
+- Run as root, console finds virsh on the fixed PATH, not the caller's
+  (an evil virsh first on PATH must not run).
+- The link supervisor (bulkhead supervise, started from a relative
+  directory with a dirty environment) runs from "/" with only PATH and
+  BULKHEAD_* (sanitizer options in sanitizer builds) in /proc/PID/environ.
+
+libvirt: the test driver (test:///default), in-process; the real
+libvirtd is not used.
+"""
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                '..', 'vm'))
+from vmlib import Tap  # noqa: E402
+
+BULKHEAD = os.path.abspath(sys.argv[1])
+URI = 'test:///default'
+FIXED_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
+LINK_MS, ALL_LINKS_MS = 2000, 10000
+ANSWER = {'sides': {'a': {'connected': True}, 'b': {'connected': True}},
+          'a_to_b': {'packets': 7, 'drops': {'spoofed': 0}},
+          'b_to_a': {'packets': 5}}
+
+
+def topology(name, apps):
+    out = ['version: 1', 'name: ' + name, 'driver-vms:', '  - name: sys-net',
+           '    kind: net', '    devices:', '      - emulated: e1000e',
+           '        netns: bk-containment', 'app-vms:']
+    for i, app in enumerate(apps):
+        out += ['  - name: ' + app, '    net: sys-net',
+                '    mac: "52:54:00:c0:00:%02x"' % (i + 1),
+                '    ip: 10.201.%d.2/24' % i]
+    return '\n'.join(out) + '\n'
+
+
+def make_state(root, name, apps):
+    """What status reads of a running topology: the file as applied and
+    the control socket directory."""
+    state = os.path.join(root, name)
+    os.makedirs(os.path.join(state, 'ctl'))
+    with open(os.path.join(state, name + '.yaml'), 'w') as f:
+        f.write(topology(name, apps))
+    return os.path.join(state, 'ctl')
+
+
+def listener(path, backlog):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.bind(path)
+    s.listen(backlog)
+    return s
+
+
+def serve(s, answer, held):
+    """Accepts for ever; answers with ANSWER, or (None) holds the
+    connection open and says nothing."""
+    while True:
+        try:
+            c, _ = s.accept()
+        except OSError:
+            return
+        if answer is None:
+            held.append(c)
+        else:
+            c.sendall(json.dumps(answer).encode())
+            c.close()
+
+
+def fill_backlog(path):
+    """Connects until the listener's backlog refuses more (EAGAIN)."""
+    clients = []
+    for _ in range(64):
+        c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        c.setblocking(False)
+        try:
+            c.connect(path)
+        except BlockingIOError:
+            c.close()
+            return clients, True
+        clients.append(c)
+    return clients, False
+
+
+def run(env, *args, timeout=60, cwd=None):
+    t0 = time.monotonic()
+    try:
+        r = subprocess.run([BULKHEAD, '--connect', URI, *args], env=env,
+                           stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=timeout, cwd=cwd)
+        return r.returncode, r.stdout, r.stderr, time.monotonic() - t0
+    except subprocess.TimeoutExpired:
+        return None, b'', b'(killed after %d s)' % timeout, timeout
+
+
+class Quiet(Tap):
+    """Says why only when a check fails."""
+
+    def check(self, ok, what, diag=None):
+        return super().check(ok, what, None if ok else diag)
+
+
+def row(text, name):
+    """The link's row (the links table comes after the VMs')."""
+    for line in reversed(text.splitlines()):
+        if line.split()[:1] == [name]:
+            return line
+    return ''
+
+
+def main():
+    t = Quiet(12)
+    tmp = tempfile.mkdtemp(prefix='bk-containment-')
+    os.chmod(tmp, 0o755)
+    threads, socks, held = [], [], []
+    try:
+        env = dict(os.environ, BULKHEAD_STATE_DIR=os.path.join(tmp, 'state'),
+                   BULKHEAD_LOG_DIR=os.path.join(tmp, 'log'))
+        sock = make_state(env['BULKHEAD_STATE_DIR'], 'stuck',
+                          ['hang', 'full', 'well', 'gone'])
+        for name, answer in (('hang', None), ('well', ANSWER)):
+            s = listener(os.path.join(sock, name + '.ctl'), 8)
+            th = threading.Thread(target=serve, args=(s, answer, held),
+                                  daemon=True)
+            th.start()
+            socks.append(s)
+        full = listener(os.path.join(sock, 'full.ctl'), 0)
+        socks.append(full)
+        clients, filled = fill_backlog(os.path.join(sock, 'full.ctl'))
+        held += clients
+
+        rc, out, err, took = run(env, 'status')
+        text = out.decode(errors='replace')
+        t.check(rc == 0 and took < (2 * LINK_MS + 3000) / 1000,
+                'status returns within 2 s per stuck link (%.1f s)' % took,
+                err.decode(errors='replace') if rc != 0 else None)
+        t.check(filled and 'no answer' in row(text, 'hang') and
+                'no answer' in row(text, 'full'),
+                'links that accept and never answer, or whose backlog is'
+                ' full, show "no answer"', text)
+        t.check('7 pkt' in row(text, 'well') and '5 pkt' in row(text, 'well')
+                and 'app/net' in row(text, 'well'),
+                'the link that answers still shows its counters', text)
+        t.check('No such file' in row(text, 'gone'),
+                'a link without a socket says why', text)
+
+        rc, out, err, took = run(env, 'status', '--json')
+        try:
+            links = {l['name']: l for l in json.loads(out)[0]['links']}
+        except (ValueError, IndexError, KeyError):
+            links = {}
+        t.check(rc == 0 and took < (2 * LINK_MS + 3000) / 1000 and
+                links.get('hang', {}).get('control') == 'no answer' and
+                links.get('full', {}).get('control') == 'no answer' and
+                'link' not in links.get('hang', {}) and
+                links.get('well', {}).get('control') == 'ok' and
+                links.get('well', {}).get('link', {}).get('a_to_b') ==
+                ANSWER['a_to_b'],
+                'status --json: "control": "no answer" for the stuck links,'
+                ' "ok" and the answer for the other (%.1f s)' % took,
+                out.decode(errors='replace')[-3000:])
+
+        # Many stuck links: the whole status is bounded, not 2 s each.
+        many_env = dict(env, BULKHEAD_STATE_DIR=os.path.join(tmp, 'state-many'))
+        names = ['s%d' % i for i in range(8)]
+        sock = make_state(many_env['BULKHEAD_STATE_DIR'], 'many', names)
+        for n in names:
+            socks.append(listener(os.path.join(sock, n + '.ctl'), 8))
+        rc, out, err, took = run(many_env, 'status', '--json')
+        try:
+            controls = [l['control'] for l in json.loads(out)[0]['links']]
+        except (ValueError, IndexError, KeyError):
+            controls = []
+        t.check(rc == 0 and took < (ALL_LINKS_MS + 3000) / 1000 and
+                len(controls) == 8 and
+                all(c.startswith('no answer') for c in controls) and
+                any('spent' in c for c in controls),
+                '8 stuck links: status returns within its overall 10 s'
+                ' (%.1f s; %d of 8 asked)' %
+                (took, sum(c == 'no answer' for c in controls)),
+                '\n'.join(controls) or err.decode(errors='replace'))
+
+        # logs: what the guest wrote, filtered as on the console.
+        log = os.path.join(env['BULKHEAD_LOG_DIR'], 'stuck')
+        os.makedirs(log)
+        with open(os.path.join(log, 'well.log'), 'wb') as f:
+            f.write(b'boot ok\r\n\x1b]0;pwned\x07\x1b[2J\x1b]52;c;ZXZpbA==\x1b\\'
+                    b'login: \x9b6n\xc3\xa9t\xc3\xa9\n')
+        rc, out, err, _ = run(env, 'logs', 'well')
+        # 0x9b (an 8-bit CSI) is no UTF-8: dropped, its "6n" left inert.
+        t.check(rc == 0 and out == b'boot ok\r\nlogin: 6n\xc3\xa9t\xc3\xa9\n',
+                'logs: escape sequences swallowed whole, text and UTF-8 kept',
+                repr(out) + err.decode(errors='replace'))
+
+        # The console's client, run as root, comes from the fixed PATH.
+        evil = os.path.join(tmp, 'evil')
+        marker = os.path.join(tmp, 'marker')
+        os.makedirs(evil)
+        for tool in ('virsh', 'ip', 'modprobe', 'pgrep', 'libvirtd'):
+            p = os.path.join(evil, tool)
+            with open(p, 'w') as f:
+                f.write('#!/bin/sh\necho "%s $*" >> %s\n' % (tool, marker))
+            os.chmod(p, 0o755)
+        evil_env = dict(env, PATH=evil + ':' + os.environ.get('PATH', ''),
+                        EVIL_VAR='1')
+        root = os.geteuid() == 0
+        rc, out, err, took = run(evil_env, 'console', 'well', timeout=30)
+        t.check(not root or (rc is not None and not os.path.exists(marker)),
+                'console run as root: virsh from the fixed PATH, not the'
+                " caller's" + ('' if root else ' # SKIP needs root'),
+                (open(marker).read() if os.path.exists(marker) else '') +
+                err.decode(errors='replace'))
+        rc, out, err, took = run(evil_env, 'check',
+                                 os.path.join(env['BULKHEAD_STATE_DIR'],
+                                              'stuck', 'stuck.yaml'))
+        t.check(rc == 0 and not os.path.exists(marker),
+                'check with an evil PATH runs nothing from it',
+                out.decode(errors='replace') + err.decode(errors='replace'))
+
+        # The supervisor: from a relative directory, with a dirty
+        # environment; it must run from "/" with a clean one.
+        sv_env = dict(evil_env, BULKHEAD_STATE_DIR='state-sv',
+                      BULKHEAD_LOG_DIR='log-sv')
+        sv_state = os.path.join(tmp, 'state-sv', 'sv')
+        os.makedirs(sv_state)
+        sv = subprocess.Popen([BULKHEAD, '--connect', URI, 'supervise',
+                               'state-sv/sv'], env=sv_env, cwd=tmp,
+                              stdin=subprocess.DEVNULL,
+                              stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE)
+        pid_file = os.path.join(sv_state, 'supervisor.pid')
+        for _ in range(100):
+            if os.path.exists(pid_file) and open(pid_file).read().strip():
+                break
+            time.sleep(0.05)
+        try:
+            with open('/proc/%d/environ' % sv.pid, 'rb') as f:
+                environ = [e.decode() for e in f.read().split(b'\0') if e]
+            cwd = os.readlink('/proc/%d/cwd' % sv.pid)
+            with open('/proc/%d/cmdline' % sv.pid, 'rb') as f:
+                cmdline = f.read().split(b'\0')
+        except OSError as e:
+            environ, cwd, cmdline = [str(e)], '?', []
+        names = {e.split('=', 1)[0] for e in environ}
+        sanitizer = {'ASAN_OPTIONS', 'UBSAN_OPTIONS', 'LSAN_OPTIONS'}
+        t.check(cwd == '/' and
+                ('PATH=' + FIXED_PATH) in environ and
+                ('BULKHEAD_STATE_DIR=' + os.path.join(tmp, 'state-sv'))
+                in environ and
+                ('BULKHEAD_LOG_DIR=' + os.path.join(tmp, 'log-sv'))
+                in environ and
+                not names - {'PATH', 'BULKHEAD_STATE_DIR', 'BULKHEAD_LOG_DIR'}
+                - sanitizer,
+                'the supervisor runs from / with PATH and BULKHEAD_* only'
+                ' (paths made absolute)',
+                'cwd %s\n%s' % (cwd, '\n'.join(sorted(environ))))
+        t.check(sv_state.encode() in cmdline,
+                'its state directory is made absolute before it leaves the'
+                ' working directory', repr(cmdline))
+        sv.send_signal(signal.SIGTERM)
+        try:
+            sv.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            sv.kill()
+            sv.wait()
+        t.check(sv.returncode == 0 and not os.path.exists(marker),
+                'the supervisor stops on SIGTERM; nothing ran from the evil'
+                ' PATH', sv.stderr.read().decode(errors='replace')[-2000:])
+    finally:
+        for s in socks:
+            s.close()
+        for c in held:
+            c.close()
+        shutil.rmtree(tmp, ignore_errors=True)
+    t.finish()
+    return 1 if t.failed else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
