@@ -104,7 +104,7 @@ def bk_config(text, tmp):
 
 def own_uid(xml):
     """A static DAC label with one id of Bulkhead's range as uid and gid
-    (orchestration/vm_ids.h)."""
+    (orchestration/core/vm_ids.h)."""
     m = re.search(r"<seclabel type='static' model='dac' relabel='yes'>"
                   r"<label>\+(\d+):\+(\d+)</label></seclabel>", xml)
     return bool(m) and m.group(1) == m.group(2) and \

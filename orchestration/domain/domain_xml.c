@@ -7,70 +7,14 @@
 #include "boot_files.h"
 #include "strbuf.h"
 
-static int fmt_path(char *out, size_t len, const char *dir, const char *vm,
-		    const char *suffix)
-{
-	int n = snprintf(out, len, "%s/%s%s%s", dir, vm, suffix[0] ? "." : "",
-			 suffix);
-	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
-}
-
-int domain_vm_dir(const struct plan_dirs *dirs, const char *vm, char *out,
-		  size_t len)
-{
-	return fmt_path(out, len, dirs->vm, vm, "");
-}
-
-int domain_agent_path(const struct plan_dirs *dirs, const char *vm,
-		      char *out, size_t len)
-{
-	return fmt_path(out, len, dirs->agent, vm, "agent");
-}
-
-int domain_console_log(const struct plan_dirs *dirs, const char *vm,
-		       char *out, size_t len)
-{
-	return fmt_path(out, len, dirs->log, vm, "log");
-}
-
-int domain_config_path(const struct plan_dirs *dirs, const char *vm,
-		       char *out, size_t len)
-{
-	return fmt_path(out, len, dirs->state, vm, "config");
-}
-
-int domain_link_path(const struct plan_dirs *dirs, const char *owner,
-		     const char *link, char *out, size_t len)
-{
-	char dir[PATH_MAX];
-	int rc = domain_vm_dir(dirs, owner, dir, sizeof(dir));
-	return rc ? rc : fmt_path(out, len, dir, link, "link");
-}
-
-int domain_ctl_path(const struct plan_dirs *dirs, const char *link, char *out,
-		    size_t len)
-{
-	return fmt_path(out, len, dirs->ctl, link, "ctl");
-}
-
 /* A file of VM's own directory (its boot files). */
-static void vm_file(struct strbuf *sb, const struct domain_env *env,
+void domain_vm_file(struct strbuf *sb, const struct domain_env *env,
 		    const char *vm, const char *name)
 {
 	char dir[PATH_MAX];
 	domain_vm_dir(env->dirs, vm, dir, sizeof(dir));
 	strbuf_xml(sb, dir);
 	strbuf_printf(sb, "/%s", name);
-}
-
-void domain_images_driver_vm(const struct topo_driver_vm *drv,
-			     struct domain_images *out)
-{
-	/* sys-net's own small kernel (guest-os/sysnet-kernel.config): Debian's
-	 * generic one cannot boot in 64 MiB. */
-	(void)drv;
-	out->kernel = "sysnet-vmlinuz";
-	snprintf(out->initrd, sizeof(out->initrd), "sysnet-initramfs.cpio.gz");
 }
 
 void domain_images_app_vm(const struct topo_app_vm *app,
@@ -83,7 +27,7 @@ void domain_images_app_vm(const struct topo_app_vm *app,
 
 /* The start every domain shares: name, metadata, memory (shared memfd:
  * the link maps it), direct kernel boot. */
-static void domain_head(struct strbuf *sb, const struct topology *topo,
+void domain_head(struct strbuf *sb, const struct topology *topo,
 			const char *vm, const char *role, uint32_t memory_mib,
 			uint32_t vcpus, const struct domain_env *env,
 			const struct domain_images *images, const char *cmdline)
@@ -111,9 +55,9 @@ static void domain_head(struct strbuf *sb, const struct topology *topo,
 	 * VM's user while it runs. */
 	strbuf_printf(sb, "  <os>\n    <type arch='x86_64' machine='q35'>hvm</type>\n"
 		      "    <kernel>");
-	vm_file(sb, env, vm, BOOT_KERNEL);
+	domain_vm_file(sb, env, vm, BOOT_KERNEL);
 	strbuf_printf(sb, "</kernel>\n    <initrd>");
-	vm_file(sb, env, vm, BOOT_INITRD);
+	domain_vm_file(sb, env, vm, BOOT_INITRD);
 	strbuf_printf(sb, "</initrd>\n    <cmdline>");
 	strbuf_xml(sb, cmdline);
 	strbuf_printf(sb, "</cmdline>\n  </os>\n");
@@ -128,7 +72,7 @@ static void domain_head(struct strbuf *sb, const struct topology *topo,
 
 /* Console on a pty (virsh console) logged to a file (bulkhead logs), and
  * the agent's virtio-serial channel on a unix socket QEMU listens on. */
-static void domain_console_agent(struct strbuf *sb, const struct domain_env *env,
+void domain_console_agent(struct strbuf *sb, const struct domain_env *env,
 				 const char *vm)
 {
 	char path[PATH_MAX];
@@ -144,7 +88,7 @@ static void domain_console_agent(struct strbuf *sb, const struct domain_env *env
 		      "</channel>\n    <memballoon model='none'/>\n");
 }
 
-static void vhost_user_interface(struct strbuf *sb, const char *mac,
+void domain_vhost_user_interface(struct strbuf *sb, const char *mac,
 				 const char *sock, const char *alias)
 {
 	/* QEMU is the client and reconnects (1 s) when a link restarts. */
@@ -158,7 +102,7 @@ static void vhost_user_interface(struct strbuf *sb, const char *mac,
 
 /* Under TCG, QEMU 7.2 crashes in msix_set_vector_notifiers when a guest
  * starts a vhost-user virtio-net with MSI-X (design.md): vectors=0. */
-static void vectors_override(struct strbuf *sb, const struct domain_env *env,
+void domain_vectors_override(struct strbuf *sb, const struct domain_env *env,
 			     const char *alias_prefix, unsigned first, unsigned n)
 {
 	if (env->accel == DOMAIN_ACCEL_KVM || n == 0)
@@ -176,7 +120,7 @@ static void vectors_override(struct strbuf *sb, const struct domain_env *env,
  * (vm_ids.h), with no supplementary groups; relabel='yes' hands it what it
  * opens by path (its boot files, its vfio group) while it runs. Where the
  * host has AppArmor or SELinux, libvirt's sVirt confines it too. */
-static void domain_seclabels(struct strbuf *sb, const struct domain_env *env)
+void domain_seclabels(struct strbuf *sb, const struct domain_env *env)
 {
 	strbuf_printf(sb, "  <seclabel type='static' model='dac' relabel='yes'>"
 		      "<label>+%u:+%u</label></seclabel>\n", (unsigned)env->uid,
@@ -189,7 +133,7 @@ static void domain_seclabels(struct strbuf *sb, const struct domain_env *env)
 			      " relabel='yes'/>\n");
 }
 
-static char *finish(struct strbuf *sb, char *err, size_t err_len, int rc,
+char *domain_finish(struct strbuf *sb, char *err, size_t err_len, int rc,
 		    const char *vm)
 {
 	if (rc) {
@@ -203,7 +147,7 @@ static char *finish(struct strbuf *sb, char *err, size_t err_len, int rc,
 	return xml;
 }
 
-static void pci_hostdev(struct strbuf *sb, const char *bdf)
+void domain_pci_hostdev(struct strbuf *sb, const char *bdf)
 {
 	unsigned dom, bus, slot, fn;
 	if (sscanf(bdf, "%x:%x:%x.%x", &dom, &bus, &slot, &fn) != 4)
@@ -213,84 +157,6 @@ static void pci_hostdev(struct strbuf *sb, const char *bdf)
 	strbuf_printf(sb, "    <hostdev mode='subsystem' type='pci' managed='no'>"
 		      "<source><address domain='0x%04x' bus='0x%02x' slot='0x%02x'"
 		      " function='0x%x'/></source></hostdev>\n", dom, bus, slot, fn);
-}
-
-char *domain_xml_driver_vm(const struct topology *topo,
-			   const struct topo_driver_vm *drv,
-			   const struct domain_env *env, char *err, size_t err_len)
-{
-	struct strbuf sb = { 0 };
-	char path[PATH_MAX];
-	int rc = domain_vm_dir(env->dirs, drv->name, path, sizeof(path));
-	struct domain_images images;
-	domain_images_driver_vm(drv, &images);
-	domain_head(&sb, topo, drv->name, "net", drv->memory_mib, drv->vcpus, env,
-		    &images, "console=ttyS0 panic=-1 quiet");
-	/* The configuration through fw_cfg: read-only for the guest and never
-	 * on the network it serves (docs/sysnet.md). */
-	strbuf_printf(&sb, "  <sysinfo type='fwcfg'><entry name='opt/bulkhead/config'"
-		      " file='");
-	vm_file(&sb, env, drv->name, BOOT_CONFIG);
-	strbuf_printf(&sb, "'/></sysinfo>\n  <devices>\n");
-	for (unsigned i = 0; i < drv->devices_count; i++) {
-		const struct topo_device *dev = &drv->devices[i];
-		if (dev->emulated == TOPO_EMULATED_NONE) {
-			pci_hostdev(&sb, dev->pci);
-			continue;
-		}
-		char mac[18], tap[PLAN_IFNAME_MAX + 1];
-		if (dev->mac)
-			snprintf(mac, sizeof(mac), "%s", dev->mac);
-		else
-			plan_emulated_mac(topo, drv->name, i, mac);
-		plan_tap_name(topo, drv->name, i, tap);
-		/* The tap exists before the domain starts (managed='no') and
-		 * is moved into its namespace once QEMU holds it. */
-		strbuf_printf(&sb, "    <interface type='ethernet'>\n"
-			      "      <mac address='%s'/>\n      <target dev='%s'"
-			      " managed='no'/>\n      <model type='%s'/>\n"
-			      "      <rom enabled='no'/>\n    </interface>\n", mac, tap,
-			      dev->emulated == TOPO_EMULATED_IGB ? "igb" : "e1000e");
-	}
-	/* The host port's downstream is ua-ds0, the app VMs' ua-ds1.. (the
-	 * numbers hot-plugging goes on with). */
-	bool host = topo->host_port && strcmp(topo->host_port->net, drv->name) == 0;
-	if (host) {
-		char mac[18];
-		plan_downstream_mac(topo, PLAN_HOST_PORT_LINK, mac);
-		rc = rc ? rc : domain_link_path(env->dirs, drv->name,
-						PLAN_HOST_PORT_LINK, path,
-						sizeof(path));
-		vhost_user_interface(&sb, mac, path, "ua-ds0");
-	}
-	unsigned n = 0;
-	for (unsigned i = 0; i < topo->app_vms_count && n < TOPO_MAX_APP_VMS; i++) {
-		const struct topo_app_vm *a = &topo->app_vms[i];
-		if (strcmp(a->net, drv->name) != 0)
-			continue;
-		char mac[18];
-		plan_downstream_mac(topo, a->name, mac);
-		rc = rc ? rc : domain_link_path(env->dirs, drv->name, a->name,
-						path, sizeof(path));
-		char alias[16];
-		snprintf(alias, sizeof(alias), "ua-ds%u", ++n);
-		vhost_user_interface(&sb, mac, path, alias);
-	}
-	/* A root port for each PCI device (libvirt places its own on any free
-	 * one: the NICs, the downstreams, virtio-serial) and DOMAIN_SPARE_
-	 * ROOT_PORTS left empty: an app VM added later gets its downstream
-	 * hot-plugged into one, without restarting sys-net. */
-	strbuf_printf(&sb, "    <controller type='pci' index='0' model='pcie-root'/>\n"
-		      "    <controller type='usb' model='none'/>\n");
-	for (unsigned i = 0; i < drv->devices_count + host + n + 1 +
-			     DOMAIN_SPARE_ROOT_PORTS; i++)
-		strbuf_printf(&sb, "    <controller type='pci' model='pcie-root-port'/>\n");
-	domain_console_agent(&sb, env, drv->name);
-	strbuf_printf(&sb, "  </devices>\n");
-	vectors_override(&sb, env, "ua-ds", host ? 0 : 1, n + host);
-	domain_seclabels(&sb, env);
-	strbuf_printf(&sb, "</domain>\n");
-	return finish(&sb, err, err_len, rc, drv->name);
 }
 
 char *domain_xml_app_vm(const struct topology *topo,
@@ -306,11 +172,11 @@ char *domain_xml_app_vm(const struct topology *topo,
 	strbuf_printf(&sb, "  <devices>\n");
 	int rc = domain_link_path(env->dirs, app->name, app->name, path,
 				  sizeof(path));
-	vhost_user_interface(&sb, app->mac, path, "ua-net0");
+	domain_vhost_user_interface(&sb, app->mac, path, "ua-net0");
 	domain_console_agent(&sb, env, app->name);
 	strbuf_printf(&sb, "  </devices>\n");
-	vectors_override(&sb, env, "ua-net", 0, 1);
+	domain_vectors_override(&sb, env, "ua-net", 0, 1);
 	domain_seclabels(&sb, env);
 	strbuf_printf(&sb, "</domain>\n");
-	return finish(&sb, err, err_len, rc, app->name);
+	return domain_finish(&sb, err, err_len, rc, app->name);
 }

@@ -10,7 +10,7 @@
 #include "domain_xml.h"
 #include "orch.h"
 #include "plan.h"
-#include "sysnet_config.h"
+#include "kind.h"
 #include "vfio.h"
 #include "vm_ids.h"
 
@@ -51,17 +51,8 @@ int orch_validate(struct orch *o, const char *path, struct topology **topo)
 	rc = plan_check(*topo, err, sizeof(err));
 	for (unsigned i = 0; !rc && i < (*topo)->driver_vms_count; i++) {
 		const struct topo_driver_vm *d = &(*topo)->driver_vms[i];
-		char *cfg = sysnet_config(*topo, d, err, sizeof(err));
-		rc = cfg ? 0 : -ENOTSUP;
-		/* sys-net's bk-config takes at most 16 KiB (MAX_BYTES). */
-		if (cfg && strlen(cfg) > 16384) {
-			snprintf(err, sizeof(err), "%s: driver VM %s: its sys-net"
-				 " configuration would be %zu bytes, more than the"
-				 " 16384 it takes: fewer firewall rules or app VMs",
-				 (*topo)->path, d->name, strlen(cfg));
-			rc = -E2BIG;
-		}
-		free(cfg);
+		const struct driver_kind *kind = driver_kind_of(d);
+		rc = kind->check ? kind->check(*topo, d, err, sizeof(err)) : 0;
 	}
 	if (!rc)
 		rc = check_pci(*topo, err, sizeof(err));
@@ -98,12 +89,16 @@ static void show_plan(struct orch *o, const struct topology *topo)
 		DOMAIN_ACCEL_TCG, 0, 0 };
 	for (unsigned i = 0; i < topo->driver_vms_count; i++) {
 		const struct topo_driver_vm *d = &topo->driver_vms[i];
+		const struct driver_kind *kind = driver_kind_of(d);
 		show_uid(topo, d->name, &env);
-		char *cfg = sysnet_config(topo, d, err, sizeof(err));
-		char *xml = domain_xml_driver_vm(topo, d, &env, err, sizeof(err));
-		printf("=== %s: sys-net configuration\n%s=== %s: libvirt domain\n%s",
-		       d->name, cfg ? cfg : err, d->name, xml ? xml : err);
-		free(cfg);
+		if (kind->guest_config) {
+			char *cfg = kind->guest_config(topo, d, err, sizeof(err));
+			printf("=== %s: %s\n%s", d->name, kind->guest_config_title,
+			       cfg ? cfg : err);
+			free(cfg);
+		}
+		char *xml = kind->domain_xml(topo, d, &env, err, sizeof(err));
+		printf("=== %s: libvirt domain\n%s", d->name, xml ? xml : err);
 		free(xml);
 	}
 	for (unsigned i = 0; i < topo->app_vms_count; i++) {

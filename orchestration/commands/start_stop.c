@@ -1,0 +1,132 @@
+/* bulkhead start / stop: one VM of a running topology. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "run.h"
+
+#include "kind.h"
+#include "state_files.h"
+#include "virt.h"
+
+/* --- start / stop one VM ------------------------------------------------- */
+
+int orch_find_vm(struct orch *o, const char *vm, struct topology **topo)
+{
+	DIR *d = opendir(o->state_root);
+	struct dirent *e;
+	char err[ERR_LEN];
+	*topo = NULL;
+	while (d && (e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		char path[PATH_MAX];
+		snprintf(path, sizeof(path), "%s/%s/%s.yaml", o->state_root,
+			 e->d_name, e->d_name);
+		struct topology *t;
+		if (access(path, R_OK) || topology_load(path, &t, err, sizeof(err)))
+			continue;
+		if (topology_app_vm(t, vm) || topology_driver_vm(t, vm)) {
+			*topo = t;
+			break;
+		}
+		topology_free(t);
+	}
+	if (d)
+		closedir(d);
+	if (!*topo) {
+		fprintf(stderr, "bulkhead: no running topology has a VM named '%s'"
+			" (bulkhead status lists them)\n", vm);
+		return -ENOENT;
+	}
+	return 0;
+}
+
+int cmd_start(struct orch *o, const char *vm, bool if_wanted)
+{
+	struct topology *topo;
+	if (orch_find_vm(o, vm, &topo))
+		return 2;
+	int lock = run_lock_topology(o, topo->name);
+	struct run *r = calloc(1, sizeof(*r));
+	int rc = lock < 0 ? lock : r ? run_init(r, o, topo) : -ENOMEM;
+	if (!rc && orch_connect(o))
+		rc = -EIO;
+	if (!rc && if_wanted && (!topology_driver_vm(topo, vm) ||
+				 !wanted_running(&r->dirs, vm))) {
+		/* Stopped or taken down meanwhile: nothing to restart. */
+		free(r);
+		topology_free(topo);
+		close(lock);
+		return 0;
+	}
+	rc = rc ? rc : run_make_dirs(r);
+	rc = rc ? rc : run_make_vm_dirs(r);
+	rc = rc ? rc : run_host_prepare(r);
+	rc = rc ? rc : run_decide_accel(r);
+	if (!rc) {
+		json_object *made = made_read(&r->dirs);
+		const struct topo_app_vm *app = topology_app_vm(topo, vm);
+		const struct topo_driver_vm *drv = topology_driver_vm(topo, vm);
+		bool started = false;
+		if (app) {
+			double t0 = run_now();
+			rc = start_app_vm(r, app, &started);
+			if (!rc && started)
+				rc = wait_app_vm(r, app, t0);
+		} else {
+			rc = start_driver_vm(r, drv, made);
+			if (!rc)
+				keep_running(&r->dirs, drv->name, true);
+		}
+		if (!rc)
+			rc = made_write(&r->dirs, made);
+		json_object_put(made);
+		if (rc)
+			rc = run_fail(r, 1);
+	} else if (r) {
+		fprintf(stderr, "bulkhead: %s\n", r->err);
+	}
+	free(r);
+	topology_free(topo);
+	if (lock >= 0)
+		close(lock);
+	return rc ? 1 : 0;
+}
+
+int cmd_stop(struct orch *o, const char *vm)
+{
+	struct topology *topo;
+	char err[ERR_LEN], domain[128];
+	if (orch_find_vm(o, vm, &topo))
+		return 2;
+	int rc = orch_connect(o) ? -EIO : 0;
+	plan_domain_name(vm, domain, sizeof(domain));
+	struct plan_dirs dirs;
+	plan_dirs(o->state_root, o->log_root, topo, &dirs);
+	keep_running(&dirs, vm, false);
+	if (!rc) {
+		/* Stopped, still defined: virsh list --all shows it, and
+		 * bulkhead start brings it back. Its link keeps running, so
+		 * its driver VM sees nothing change. */
+		rc = virt_domain_stop(o->conn, domain, false, err, sizeof(err));
+		if (rc)
+			fprintf(stderr, "bulkhead: %s\n", err);
+		else
+			printf("stop: %s: stopped\n", vm);
+	}
+	topology_free(topo);
+	return rc ? 1 : 0;
+}
+

@@ -1,0 +1,304 @@
+/* Starting one VM: a driver VM (through its kind's hooks) or an app VM,
+ * and waiting until it is ready. up and start share these. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "run.h"
+
+#include "accel.h"
+#include "agent.h"
+#include "host_net.h"
+#include "kind.h"
+#include "state_files.h"
+#include "vfio.h"
+#include "virt.h"
+
+
+int bind_pci(struct run *r, const struct topo_driver_vm *drv,
+		    json_object *made)
+{
+	for (unsigned i = 0; i < drv->devices_count; i++) {
+		const char *bdf = drv->devices[i].pci;
+		if (!bdf)
+			continue;
+		char prev[64], why[ERR_LEN];
+		char *modprobe[] = { "modprobe", "vfio-pci", NULL };
+		if (run_command(modprobe, why, sizeof(why))) {
+			snprintf(r->err, sizeof(r->err), "%s: %s", drv->name, why);
+			return -EIO;
+		}
+		if (vfio_bind(SYSFS_ROOT, bdf, prev, sizeof(prev), why, sizeof(why))) {
+			snprintf(r->err, sizeof(r->err), "%s: %s", drv->name, why);
+			return -EIO;
+		}
+		if (strcmp(prev, "vfio-pci") != 0) {
+			run_remember(r, UNDO_VFIO, bdf, prev);
+			json_object *e = json_object_new_object();
+			json_object_object_add(e, "pci", json_object_new_string(bdf));
+			json_object_object_add(e, "driver", json_object_new_string(prev));
+			json_object_array_add(made_list(made, "vfio"), e);
+			made_write(&r->dirs, made);
+		}
+	}
+	return 0;
+}
+
+struct domain_watch {
+	struct run *r;
+	char domain[128];
+};
+
+static bool domain_alive(void *arg)
+{
+	struct domain_watch *w = arg;
+	enum virt_state s = virt_domain_state(w->r->o->conn, w->domain, NULL, 0);
+	return s != VIRT_STOPPED && s != VIRT_ABSENT;
+}
+
+static int wait_driver_vm(struct run *r, const struct topo_driver_vm *drv,
+			  double t0, bool *heard)
+{
+	char agent[PATH_MAX], line[AGENT_LINE_MAX];
+	struct agent_addr to;
+	int rc = run_vm_agent(r, drv->name, agent, &to);
+	if (rc)
+		return rc;
+	/* A stop (bulkhead stop, which does not wait for this command) ends
+	 * the wait at once instead of at the boot timeout. */
+	struct domain_watch w = { r, "" };
+	plan_domain_name(drv->name, w.domain, sizeof(w.domain));
+	struct agent_alive alive = { domain_alive, &w };
+	int timeout = r->accel_probation ? ACCEL_KVM_PROOF_SECONDS :
+			r->o->boot_timeout_s;
+	rc = agent_wait_ready(&to, &alive, timeout * 1000, line, sizeof(line),
+			      heard);
+	if (rc == -ETIMEDOUT && r->accel_probation && *heard)
+		rc = agent_wait_ready(&to, &alive, r->o->boot_timeout_s * 1000,
+				      line, sizeof(line), heard);
+	if (rc == 0) {
+		printf("up: %s: %s (%.1f s)\n", drv->name, line, run_now() - t0);
+		return 0;
+	}
+	char log[PATH_MAX];
+	domain_console_log(&r->dirs, drv->name, log, sizeof(log));
+	if (rc == -EIO)
+		snprintf(r->err, sizeof(r->err), "%s refused to forward: %s (console:"
+			 " %s)", drv->name, line, log);
+	else if (rc == -ESRCH)
+		snprintf(r->err, sizeof(r->err), "%s stopped while starting (domain"
+			 " %s is not running)", drv->name, w.domain);
+	else if (rc == -EPERM)
+		snprintf(r->err, sizeof(r->err), "%s: the agent socket %s is served"
+			 " by another uid than the VM's (%u); its lines are not"
+			 " taken", drv->name, agent, (unsigned)to.uid);
+	else
+		snprintf(r->err, sizeof(r->err), "%s: no READY from its agent within"
+			 " %d s (last: '%s'; console: %s)", drv->name, timeout,
+			 line, log);
+	return rc;
+}
+
+/* Starts driver VM DRV through its kind (kind.h): leaves it running when
+ * nothing changed, applies a change live where the kind can, else
+ * (re)starts it and waits for its READY. */
+int start_driver_vm(struct run *r, const struct topo_driver_vm *drv,
+		    json_object *made)
+{
+	const struct driver_kind *kind = driver_kind_of(drv);
+	char domain[128], cfg_path[PATH_MAX], xpath[PATH_MAX];
+	plan_domain_name(drv->name, domain, sizeof(domain));
+	char *cfg = NULL;
+	if (kind->guest_config &&
+	    !(cfg = kind->guest_config(r->topo, drv, r->err, sizeof(r->err))))
+		return -ENOTSUP;
+	struct domain_env env;
+	if (run_vm_env(r, drv->name, &env)) {
+		free(cfg);
+		return -EIO;
+	}
+	char *xml = kind->domain_xml(r->topo, drv, &env, r->err, sizeof(r->err));
+	if (!xml) {
+		free(cfg);
+		return -ENOMEM;
+	}
+	int rc = 0;
+	domain_config_path(&r->dirs, drv->name, cfg_path, sizeof(cfg_path));
+	run_xml_path(r, drv->name, xpath, sizeof(xpath));
+	char *old_cfg = cfg ? read_text(cfg_path) : NULL;
+	bool same_cfg = !cfg || (old_cfg && !strcmp(old_cfg, cfg));
+	free(old_cfg);
+	if (same_cfg && run_unchanged(r, drv->name, domain, xml)) {
+		printf("up: %s: running, unchanged\n", drv->name);
+		goto out;
+	}
+	if (kind->live_update && kind->live_update(r, drv, domain, cfg)) {
+		rc = cfg ? write_file(cfg_path, cfg, 0600) : 0;
+		rc = rc ? rc : write_file(xpath, xml, 0600);
+		goto out;
+	}
+	rc = cfg ? write_file(cfg_path, cfg, 0600) : 0;
+	if (rc) {
+		snprintf(r->err, sizeof(r->err), "%s: %s", cfg_path, strerror(-rc));
+		goto out;
+	}
+	char topo_name[64];
+	enum virt_state before = virt_domain_state(r->o->conn, domain, topo_name,
+						   sizeof(topo_name));
+	if (before == VIRT_RUNNING)
+		printf("up: %s: its configuration changed; restarting it\n",
+		       drv->name);
+	rc = virt_domain_stop(r->o->conn, domain, false, r->err, sizeof(r->err));
+	if (!rc && kind->host_before_start)
+		rc = kind->host_before_start(r, drv, made);
+	rc = rc ? rc : bind_pci(r, drv, made);
+	struct domain_images images;
+	kind->images(drv, &images);
+	rc = rc ? rc : run_prepare_boot(r, drv->name, &images, cfg);
+	rc = rc ? rc : run_grant_kvm(r, env.uid);
+	if (rc)
+		goto out;
+	double t0 = run_now();
+	printf("up: %s: starting (%s: %s)\n", drv->name,
+	       r->accel == DOMAIN_ACCEL_KVM ? "kvm" : "tcg", r->accel_reason);
+	fflush(stdout);
+	rc = virt_domain_define_start(r->o->conn, domain, xml, r->err,
+				      sizeof(r->err));
+	bool heard = false, start_failed = rc != 0;
+	/* Rollback removes what this run made, not a domain it restarted. */
+	bool made_here = before == VIRT_ABSENT;
+	if (!rc) {
+		if (made_here)
+			run_remember(r, UNDO_DOMAIN, domain, NULL);
+		rc = kind->host_after_start ? kind->host_after_start(r, drv) : 0;
+		rc = rc ? rc : wait_driver_vm(r, drv, t0, &heard);
+	} else if (!r->accel_probation) {
+		goto out;
+	} else if (made_here) {
+		run_remember(r, UNDO_DOMAIN, domain, NULL); /* replaced below */
+	}
+	/* Only a start that fails or a guest that stays silent is KVM's
+	 * fault; a missing bridge or a refused configuration is not. */
+	if (rc && r->accel_probation && !heard &&
+	    (start_failed || rc == -ETIMEDOUT)) {
+		/* A guest that cannot start or says nothing under KVM hangs
+		 * there (nested hosts): TCG from now on, on this host. */
+		char why[300];
+		snprintf(why, sizeof(why), "a guest under KVM %s",
+			 strstr(r->err, ": start: ") ? "did not start" :
+			 "said nothing within 30 s");
+		fprintf(stderr, "bulkhead: warning: %s; restarting %s under TCG\n",
+			why, drv->name);
+		accel_verdict_write(r->o->state_root, ACCEL_USE_TCG, why);
+		r->accel = DOMAIN_ACCEL_TCG;
+		r->accel_probation = false;
+		snprintf(r->accel_reason, sizeof(r->accel_reason), "%s", why);
+		free(xml);
+		xml = NULL;
+		if (made_here)
+			r->undo_count--; /* the domain is replaced below */
+		rc = virt_domain_stop(r->o->conn, domain, true, r->err, sizeof(r->err));
+		if (!rc)
+			rc = start_driver_vm(r, drv, made);
+		goto out;
+	}
+	if (!rc && r->accel_probation) {
+		accel_verdict_write(r->o->state_root, ACCEL_USE_KVM,
+				    "a guest booted under KVM");
+		r->accel_probation = false;
+	}
+	if (!rc)
+		rc = write_file(xpath, xml, 0600);
+out:
+	free(cfg);
+	free(xml);
+	return rc;
+}
+
+int start_app_vm(struct run *r, const struct topo_app_vm *app, bool *started)
+{
+	char domain[128], xpath[PATH_MAX];
+	struct domain_images images;
+	plan_domain_name(app->name, domain, sizeof(domain));
+	struct domain_env env;
+	if (run_vm_env(r, app->name, &env))
+		return -EIO;
+	char *xml = domain_xml_app_vm(r->topo, app, &env, r->err, sizeof(r->err));
+	if (!xml)
+		return -ENOMEM;
+	*started = false;
+	int rc = 0;
+	if (run_unchanged(r, app->name, domain, xml)) {
+		printf("up: %s: running, unchanged\n", app->name);
+	} else {
+		printf("up: %s: starting\n", app->name);
+		fflush(stdout);
+		char owner[64];
+		bool made_here = virt_domain_state(r->o->conn, domain, owner,
+						   sizeof(owner)) == VIRT_ABSENT;
+		domain_images_app_vm(app, &images);
+		rc = virt_domain_stop(r->o->conn, domain, false, r->err,
+				      sizeof(r->err));
+		rc = rc ? rc : run_prepare_boot(r, app->name, &images, NULL);
+		rc = rc ? rc : run_grant_kvm(r, env.uid);
+		rc = rc ? rc : virt_domain_define_start(r->o->conn, domain, xml,
+							r->err, sizeof(r->err));
+		if (!rc) {
+			if (made_here)
+				run_remember(r, UNDO_DOMAIN, domain, NULL);
+			run_xml_path(r, app->name, xpath, sizeof(xpath));
+			rc = write_file(xpath, xml, 0600);
+			*started = true;
+		}
+	}
+	free(xml);
+	return rc;
+}
+
+/* An app VM is ready when its agent answers and it holds its DHCP lease
+ * from its driver VM. */
+int wait_app_vm(struct run *r, const struct topo_app_vm *app, double t0)
+{
+	char agent[PATH_MAX];
+	struct agent_addr to;
+	if (run_vm_agent(r, app->name, agent, &to))
+		return -EIO;
+	double deadline = t0 + r->o->boot_timeout_s;
+	int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	int rc;
+	while ((rc = agent_exec(&to, "cat /tmp/dhcp-bound", 5000, null)) != 0) {
+		if (rc == -EPERM) {
+			close(null);
+			snprintf(r->err, sizeof(r->err), "%s: the agent socket %s is"
+				 " served by another uid than the VM's (%u); its"
+				 " lines are not taken", app->name, agent,
+				 (unsigned)to.uid);
+			return rc;
+		}
+		if (run_now() > deadline) {
+			close(null);
+			char log[PATH_MAX];
+			domain_console_log(&r->dirs, app->name, log, sizeof(log));
+			snprintf(r->err, sizeof(r->err), "%s: no DHCP lease from %s"
+				 " within %d s (console: %s)", app->name, app->net,
+				 r->o->boot_timeout_s, log);
+			return -ETIMEDOUT;
+		}
+		sleep(1);
+	}
+	close(null);
+	printf("up: %s: ready, %s from %s (%.1f s)\n", app->name, app->ip,
+	       app->net, run_now() - t0);
+	return 0;
+}

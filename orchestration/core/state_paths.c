@@ -1,0 +1,57 @@
+#include "state_paths.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+
+static int fmt_path(char *out, size_t len, const char *dir, const char *vm,
+		    const char *suffix)
+{
+	int n = snprintf(out, len, "%s/%s%s%s", dir, vm, suffix[0] ? "." : "",
+			 suffix);
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+int domain_vm_dir(const struct plan_dirs *dirs, const char *vm, char *out,
+		  size_t len)
+{
+	return fmt_path(out, len, dirs->vm, vm, "");
+}
+
+int domain_agent_path(const struct plan_dirs *dirs, const char *vm,
+		      char *out, size_t len)
+{
+	return fmt_path(out, len, dirs->agent, vm, "agent");
+}
+
+int domain_console_log(const struct plan_dirs *dirs, const char *vm,
+		       char *out, size_t len)
+{
+	return fmt_path(out, len, dirs->log, vm, "log");
+}
+
+int domain_config_path(const struct plan_dirs *dirs, const char *vm,
+		       char *out, size_t len)
+{
+	return fmt_path(out, len, dirs->state, vm, "config");
+}
+
+int domain_link_path(const struct plan_dirs *dirs, const char *owner,
+		     const char *link, char *out, size_t len)
+{
+	char dir[PATH_MAX];
+	int rc = domain_vm_dir(dirs, owner, dir, sizeof(dir));
+	return rc ? rc : fmt_path(out, len, dir, link, "link");
+}
+
+int domain_ctl_path(const struct plan_dirs *dirs, const char *link, char *out,
+		    size_t len)
+{
+	return fmt_path(out, len, dirs->ctl, link, "ctl");
+}
+
+int state_xml_path(const struct plan_dirs *dirs, const char *vm, char *out,
+		   size_t len)
+{
+	return fmt_path(out, len, dirs->state, vm, "xml");
+}

@@ -1,0 +1,63 @@
+/* A driver-VM kind: what makes sys-net sys-net (and, later, sys-usb and
+ * sys-storage). The bulkhead command names no kind outside kinds/: each is
+ * one constant table of hooks in its folder, kinds/KIND/, listed in
+ * kinds.c; a NULL hook has nothing to do. docs/architecture.md "Adding a
+ * driver-VM kind" is the checklist. */
+#ifndef BULKHEAD_KIND_H
+#define BULKHEAD_KIND_H
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "domain_xml.h"
+#include "run.h"
+#include "supervisor.h"
+#include "topology.h"
+
+struct driver_kind {
+	/* The topology's "kind:" (and the domain metadata's role). */
+	const char *name;
+	/* What check and up refuse beyond the schema: 0, or a negative errno
+	 * with ERR naming the file, the VM and the value. */
+	int (*check)(const struct topology *topo, const struct topo_driver_vm *drv,
+		     char *err, size_t err_len);
+	/* The images it boots (from the image cache, verified per start). */
+	void (*images)(const struct topo_driver_vm *drv, struct domain_images *out);
+	/* Its configuration for the guest, handed over by fw_cfg
+	 * (opt/bulkhead/config); malloc'd, or NULL with ERR set. NULL hook:
+	 * none. */
+	char *(*guest_config)(const struct topology *topo,
+			      const struct topo_driver_vm *drv, char *err,
+			      size_t err_len);
+	/* What check --show calls it. */
+	const char *guest_config_title;
+	/* Its libvirt domain (domain_xml.h has the shared pieces); the text,
+	 * or NULL with ERR set. */
+	char *(*domain_xml)(const struct topology *topo,
+			    const struct topo_driver_vm *drv,
+			    const struct domain_env *env, char *err, size_t err_len);
+	/* The link workers between it and what it serves (its app VMs, the
+	 * host port), appended to SET (room for every app VM and the host
+	 * port). */
+	void (*links)(const struct topology *topo, const struct topo_driver_vm *drv,
+		      const struct plan_dirs *dirs, struct link_set *set);
+	/* The host, before its domain starts (recorded in R's journal and
+	 * MADE), once it started, and when it is gone for good (down, or
+	 * taken out of the file). */
+	int (*host_before_start)(struct run *r, const struct topo_driver_vm *drv,
+				 json_object *made);
+	int (*host_after_start)(struct run *r, const struct topo_driver_vm *drv);
+	void (*host_remove)(const struct topology *topo,
+			    const struct topo_driver_vm *drv);
+	/* Applies a changed topology to its running VM without a restart:
+	 * true when done, false when it must restart (the reason printed).
+	 * CONFIG: its new guest configuration. */
+	bool (*live_update)(struct run *r, const struct topo_driver_vm *drv,
+			    const char *domain, const char *config);
+};
+
+/* The kind of DRV (every kind topology_load accepts has one). */
+const struct driver_kind *driver_kind_of(const struct topo_driver_vm *drv);
+
+#endif

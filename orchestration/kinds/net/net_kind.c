@@ -1,0 +1,170 @@
+/* sys-net, the net driver VM (docs/sysnet.md): its images, its
+ * configuration, its domain (its NICs, a vhost-user downstream per app VM
+ * and for the host port, free root ports for more), its links. The host
+ * side (taps, live updates) is in net_host.c. */
+#include "net_kind.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "boot_files.h"
+#include "state_paths.h"
+#include "strbuf.h"
+#include "sysnet_config.h"
+
+static void net_images(const struct topo_driver_vm *drv,
+		       struct domain_images *out)
+{
+	/* sys-net's own small kernel (guest-os/sysnet-kernel.config): Debian's
+	 * generic one cannot boot in 64 MiB. */
+	(void)drv;
+	out->kernel = "sysnet-vmlinuz";
+	snprintf(out->initrd, sizeof(out->initrd), "sysnet-initramfs.cpio.gz");
+}
+
+char *net_domain_xml(const struct topology *topo,
+		     const struct topo_driver_vm *drv,
+		     const struct domain_env *env, char *err, size_t err_len)
+{
+	struct strbuf sb = { 0 };
+	char path[PATH_MAX];
+	int rc = domain_vm_dir(env->dirs, drv->name, path, sizeof(path));
+	struct domain_images images;
+	net_images(drv, &images);
+	domain_head(&sb, topo, drv->name, "net", drv->memory_mib, drv->vcpus, env,
+		    &images, "console=ttyS0 panic=-1 quiet");
+	/* The configuration through fw_cfg: read-only for the guest and never
+	 * on the network it serves (docs/sysnet.md). */
+	strbuf_printf(&sb, "  <sysinfo type='fwcfg'><entry name='opt/bulkhead/config'"
+		      " file='");
+	domain_vm_file(&sb, env, drv->name, BOOT_CONFIG);
+	strbuf_printf(&sb, "'/></sysinfo>\n  <devices>\n");
+	for (unsigned i = 0; i < drv->devices_count; i++) {
+		const struct topo_device *dev = &drv->devices[i];
+		if (dev->emulated == TOPO_EMULATED_NONE) {
+			domain_pci_hostdev(&sb, dev->pci);
+			continue;
+		}
+		char mac[18], tap[PLAN_IFNAME_MAX + 1];
+		if (dev->mac)
+			snprintf(mac, sizeof(mac), "%s", dev->mac);
+		else
+			plan_emulated_mac(topo, drv->name, i, mac);
+		plan_tap_name(topo, drv->name, i, tap);
+		/* The tap exists before the domain starts (managed='no') and
+		 * is moved into its namespace once QEMU holds it. */
+		strbuf_printf(&sb, "    <interface type='ethernet'>\n"
+			      "      <mac address='%s'/>\n      <target dev='%s'"
+			      " managed='no'/>\n      <model type='%s'/>\n"
+			      "      <rom enabled='no'/>\n    </interface>\n", mac, tap,
+			      dev->emulated == TOPO_EMULATED_IGB ? "igb" : "e1000e");
+	}
+	/* The host port's downstream is ua-ds0, the app VMs' ua-ds1.. (the
+	 * numbers hot-plugging goes on with). */
+	bool host = topo->host_port && strcmp(topo->host_port->net, drv->name) == 0;
+	if (host) {
+		char mac[18];
+		plan_downstream_mac(topo, PLAN_HOST_PORT_LINK, mac);
+		rc = rc ? rc : domain_link_path(env->dirs, drv->name,
+						PLAN_HOST_PORT_LINK, path,
+						sizeof(path));
+		domain_vhost_user_interface(&sb, mac, path, "ua-ds0");
+	}
+	unsigned n = 0;
+	for (unsigned i = 0; i < topo->app_vms_count && n < TOPO_MAX_APP_VMS; i++) {
+		const struct topo_app_vm *a = &topo->app_vms[i];
+		if (strcmp(a->net, drv->name) != 0)
+			continue;
+		char mac[18];
+		plan_downstream_mac(topo, a->name, mac);
+		rc = rc ? rc : domain_link_path(env->dirs, drv->name, a->name,
+						path, sizeof(path));
+		char alias[16];
+		snprintf(alias, sizeof(alias), "ua-ds%u", ++n);
+		domain_vhost_user_interface(&sb, mac, path, alias);
+	}
+	/* A root port for each PCI device (libvirt places its own on any free
+	 * one: the NICs, the downstreams, virtio-serial) and DOMAIN_SPARE_
+	 * ROOT_PORTS left empty: an app VM added later gets its downstream
+	 * hot-plugged into one, without restarting sys-net. */
+	strbuf_printf(&sb, "    <controller type='pci' index='0' model='pcie-root'/>\n"
+		      "    <controller type='usb' model='none'/>\n");
+	for (unsigned i = 0; i < drv->devices_count + host + n + 1 +
+			     DOMAIN_SPARE_ROOT_PORTS; i++)
+		strbuf_printf(&sb, "    <controller type='pci' model='pcie-root-port'/>\n");
+	domain_console_agent(&sb, env, drv->name);
+	strbuf_printf(&sb, "  </devices>\n");
+	domain_vectors_override(&sb, env, "ua-ds", host ? 0 : 1, n + host);
+	domain_seclabels(&sb, env);
+	strbuf_printf(&sb, "</domain>\n");
+	return domain_finish(&sb, err, err_len, rc, drv->name);
+}
+
+/* One link per app VM it serves (side a the app VM's, side b its own
+ * downstream), and the host port's (side a the host's tap, host_port.c). */
+static void net_links(const struct topology *topo,
+		      const struct topo_driver_vm *drv,
+		      const struct plan_dirs *dirs, struct link_set *set)
+{
+	const struct topo_host_port *hp = topo->host_port;
+	if (hp && !strcmp(hp->net, drv->name)) {
+		struct link_spec *s = &set->links[set->count++];
+		snprintf(s->name, sizeof(s->name), "%s", PLAN_HOST_PORT_LINK);
+		plan_host_tap_name(topo, s->tap);
+		snprintf(s->netns, sizeof(s->netns), "%s", hp->netns ? hp->netns : "");
+		domain_link_path(dirs, drv->name, PLAN_HOST_PORT_LINK, s->b,
+				 sizeof(s->b));
+		domain_ctl_path(dirs, PLAN_HOST_PORT_LINK, s->control,
+				sizeof(s->control));
+		snprintf(s->mac_a, sizeof(s->mac_a), "%s", hp->mac);
+		plan_downstream_mac(topo, PLAN_HOST_PORT_LINK, s->mac_b);
+	}
+	for (unsigned i = 0; i < topo->app_vms_count; i++) {
+		const struct topo_app_vm *a = &topo->app_vms[i];
+		if (strcmp(a->net, drv->name) != 0)
+			continue;
+		struct link_spec *s = &set->links[set->count++];
+		snprintf(s->name, sizeof(s->name), "%s", a->name);
+		domain_link_path(dirs, a->name, a->name, s->a, sizeof(s->a));
+		domain_link_path(dirs, drv->name, a->name, s->b, sizeof(s->b));
+		domain_ctl_path(dirs, a->name, s->control, sizeof(s->control));
+		snprintf(s->mac_a, sizeof(s->mac_a), "%s", a->mac);
+		plan_downstream_mac(topo, a->name, s->mac_b);
+	}
+}
+
+/* sys-net's bk-config takes at most 16 KiB (MAX_BYTES). */
+#define NET_CONFIG_MAX_BYTES 16384
+
+static int net_check(const struct topology *topo,
+		     const struct topo_driver_vm *drv, char *err, size_t err_len)
+{
+	char *cfg = sysnet_config(topo, drv, err, err_len);
+	int rc = cfg ? 0 : -ENOTSUP;
+	if (cfg && strlen(cfg) > NET_CONFIG_MAX_BYTES) {
+		snprintf(err, err_len, "%s: driver VM %s: its sys-net configuration"
+			 " would be %zu bytes, more than the %d it takes: fewer"
+			 " firewall rules or app VMs", topo->path, drv->name,
+			 strlen(cfg), NET_CONFIG_MAX_BYTES);
+		rc = -E2BIG;
+	}
+	free(cfg);
+	return rc;
+}
+
+const struct driver_kind net_kind = {
+	.name = "net",
+	.check = net_check,
+	.images = net_images,
+	.guest_config = sysnet_config,
+	.guest_config_title = "sys-net configuration",
+	.domain_xml = net_domain_xml,
+	.links = net_links,
+	.host_before_start = net_prepare_taps,
+	.host_after_start = net_move_taps,
+	.host_remove = net_delete_taps,
+	.live_update = net_live_update,
+};

@@ -1,0 +1,377 @@
+/* One bulkhead command's run over a topology: its journal of what it
+ * made (rollback undoes it in reverse), the state directories, each VM's
+ * own uid, directory and verified boot copies, the accelerator, the
+ * topology's lock. up, start and down are built from these. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "run.h"
+
+#include "accel.h"
+#include "boot_files.h"
+#include "host_net.h"
+#include "state_files.h"
+#include "supervisor.h"
+#include "vfio.h"
+#include "virt.h"
+
+double run_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+void run_remember(struct run *r, enum undo_kind kind, const char *a,
+		     const char *b)
+{
+	if (r->undo_count == sizeof(r->undo) / sizeof(r->undo[0]))
+		return;
+	struct undo *u = &r->undo[r->undo_count++];
+	u->kind = kind;
+	snprintf(u->a, sizeof(u->a), "%s", a);
+	snprintf(u->b, sizeof(u->b), "%s", b ? b : "");
+}
+
+void run_stop_supervisor(const char *state_dir)
+{
+	pid_t pid = supervisor_pid(state_dir);
+	if (pid <= 0)
+		return;
+	kill(pid, SIGTERM);
+	/* It stops its links (up to 1 s each) before it lets the lock go. */
+	for (int i = 0; i < 300 && supervisor_pid(state_dir) > 0; i++)
+		usleep(50000);
+	if (supervisor_pid(state_dir) > 0)
+		kill(pid, SIGKILL);
+}
+
+
+void run_rollback(struct run *r)
+{
+	char err[ERR_LEN];
+	if (!r->undo_count)
+		return;
+	fprintf(stderr, "bulkhead: rolling back what this run made:\n");
+	while (r->undo_count) {
+		struct undo *u = &r->undo[--r->undo_count];
+		switch (u->kind) {
+		case UNDO_DOMAIN:
+			fprintf(stderr, "  domain %s\n", u->a);
+			if (virt_domain_stop(r->o->conn, u->a, true, err, sizeof(err)))
+				fprintf(stderr, "    %s\n", err);
+			break;
+		case UNDO_TAP:
+			fprintf(stderr, "  tap %s\n", u->a);
+			host_net_tap_remove(u->a, u->b);
+			break;
+		case UNDO_NETNS:
+			fprintf(stderr, "  network namespace %s\n", u->a);
+			if (host_net_netns_delete(u->a, err, sizeof(err)))
+				fprintf(stderr, "    %s\n", err);
+			break;
+		case UNDO_SUPERVISOR:
+			fprintf(stderr, "  link supervisor and its links\n");
+			run_stop_supervisor(u->a);
+			break;
+		case UNDO_VFIO:
+			fprintf(stderr, "  vfio-pci binding of %s\n", u->a);
+			if (vfio_unbind(SYSFS_ROOT, u->a, u->b, err, sizeof(err)))
+				fprintf(stderr, "    %s\n", err);
+			break;
+		case UNDO_STATE_DIR:
+			fprintf(stderr, "  %s\n", u->a);
+			remove_tree(u->a);
+			break;
+		}
+	}
+}
+
+int run_fail(struct run *r, int rc)
+{
+	fprintf(stderr, "bulkhead: %s\n", r->err);
+	run_rollback(r);
+	return rc;
+}
+
+/* DIR exists with MODE, owned by root and GID: made, or set again (a
+ * directory of an older run may have had looser bits). Through a
+ * descriptor, never following a link. */
+static int own_dir(struct run *r, const char *dir, mode_t mode, gid_t gid)
+{
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+		snprintf(r->err, sizeof(r->err), "mkdir %s: %s", dir, strerror(errno));
+		return -errno;
+	}
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || fchown(fd, 0, gid) < 0 || fchmod(fd, mode) < 0) {
+		int e = errno;
+		snprintf(r->err, sizeof(r->err), "%s: %s", dir, strerror(e));
+		if (fd >= 0)
+			close(fd);
+		return -e;
+	}
+	close(fd);
+	return 0;
+}
+
+/* The state and log directories (plan.h says who reaches what). */
+int run_make_dirs(struct run *r)
+{
+	struct stat st;
+	bool fresh = stat(r->dirs.state, &st) < 0;
+	const struct { const char *dir; mode_t mode; } dirs[] = {
+		{ r->o->state_root, 0711 }, { r->o->log_root, 0700 },
+		{ r->dirs.state, 0711 }, { r->dirs.vm, 0711 },
+		{ r->dirs.agent, 0700 }, { r->dirs.ctl, 0700 },
+		{ r->dirs.log, 0700 },
+	};
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		int rc = own_dir(r, dirs[i].dir, dirs[i].mode, 0);
+		if (rc)
+			return rc;
+		if (i == 2 && fresh)
+			run_remember(r, UNDO_STATE_DIR, r->dirs.state, NULL);
+	}
+	return 0;
+}
+
+/* VM's own uid (== gid) on this host, recorded or allocated. */
+int run_vm_uid(struct run *r, const char *vm, uid_t *uid)
+{
+	return vm_ids_assign(&r->ids, r->topo->name, vm, uid, r->err,
+			     sizeof(r->err));
+}
+
+/* VM's directory: root's and the VM's group's, 02750 (new files take the
+ * VM's group: the links' sockets). Its QEMU reads its boot files there and
+ * connects to its link sockets; no other QEMU passes through. */
+static int make_vm_dir(struct run *r, const char *vm)
+{
+	char dir[PATH_MAX];
+	uid_t uid;
+	int rc = run_vm_uid(r, vm, &uid);
+	if (rc)
+		return rc;
+	if (domain_vm_dir(&r->dirs, vm, dir, sizeof(dir))) {
+		snprintf(r->err, sizeof(r->err), "%s: VM directory path too long", vm);
+		return -ENAMETOOLONG;
+	}
+	return own_dir(r, dir, 02750, uid);
+}
+
+int run_make_vm_dirs(struct run *r)
+{
+	int rc = 0;
+	for (unsigned i = 0; !rc && i < r->topo->driver_vms_count; i++)
+		rc = make_vm_dir(r, r->topo->driver_vms[i].name);
+	for (unsigned i = 0; !rc && i < r->topo->app_vms_count; i++)
+		rc = make_vm_dir(r, r->topo->app_vms[i].name);
+	return rc;
+}
+
+/* The domain description's environment for VM. */
+int run_vm_env(struct run *r, const char *vm, struct domain_env *env)
+{
+	*env = (struct domain_env){ &r->dirs, r->accel, 0, r->sec_models };
+	return run_vm_uid(r, vm, &env->uid);
+}
+
+/* Under KVM, QEMU opens /dev/kvm itself, and a VM's own uid is in no
+ * group: where the device is not open to all, an ACL entry for that uid
+ * (down takes it away). */
+int run_grant_kvm(struct run *r, uid_t uid)
+{
+	struct stat st;
+	if (r->accel != DOMAIN_ACCEL_KVM || stat("/dev/kvm", &st) < 0 ||
+	    (st.st_mode & 0006) == 0006)
+		return 0;
+	char entry[64], why[ERR_LEN];
+	snprintf(entry, sizeof(entry), "u:%u:rw", (unsigned)uid);
+	char *argv[] = { "setfacl", "-m", entry, "/dev/kvm", NULL };
+	if (run_command(argv, why, sizeof(why))) {
+		snprintf(r->err, sizeof(r->err), "/dev/kvm for uid %u: %s",
+			 (unsigned)uid, why);
+		return -EIO;
+	}
+	return 0;
+}
+
+/* What VM boots, as its own verified copies (boot_files.h); CONFIG, when
+ * given, is what fw_cfg hands the guest. */
+int run_prepare_boot(struct run *r, const char *vm,
+			const struct domain_images *images, const char *config)
+{
+	char dir[PATH_MAX];
+	domain_vm_dir(&r->dirs, vm, dir, sizeof(dir));
+	int rc = boot_copy_image(r->o->image_dir, images->kernel, dir, BOOT_KERNEL,
+				 r->err, sizeof(r->err));
+	rc = rc ? rc : boot_copy_image(r->o->image_dir, images->initrd, dir,
+				       BOOT_INITRD, r->err, sizeof(r->err));
+	if (!rc && config)
+		rc = boot_write_file(dir, BOOT_CONFIG, config, r->err,
+				     sizeof(r->err));
+	if (rc) {
+		char why[ERR_LEN];
+		snprintf(why, sizeof(why), "%s", r->err);
+		snprintf(r->err, sizeof(r->err), "%s: not started: %s", vm, why);
+	}
+	return rc;
+}
+
+/* What the host needs for QEMUs that each run as a VM's own uid: passing
+ * through libvirt's domain directory; and which sVirt models to add. */
+int run_host_prepare(struct run *r)
+{
+	int rc = virt_allow_traverse(VIRT_QEMU_LIB_DIR, r->err, sizeof(r->err));
+	if (rc == 1)
+		printf("up: %s: o+x, so each VM's QEMU reaches its own domain"
+		       " directory (it lists nothing)\n", VIRT_QEMU_LIB_DIR);
+	r->sec_models = virt_sec_models(r->o->conn);
+	return rc < 0 ? rc : 0;
+}
+
+/* VM's agent and the uid its QEMU must answer as. */
+int run_vm_agent(struct run *r, const char *vm, char path[PATH_MAX],
+		    struct agent_addr *to)
+{
+	domain_agent_path(&r->dirs, vm, path, PATH_MAX);
+	to->path = path;
+	return run_vm_uid(r, vm, &to->uid);
+}
+
+/* --- images -------------------------------------------------------------- */
+
+static bool image_present(const char *dir, const char *file)
+{
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	return access(path, R_OK) == 0;
+}
+
+int run_ensure_images(struct run *r)
+{
+	const char *need[TOPO_MAX_APP_VMS + 3];
+	char app_images[TOPO_MAX_APP_VMS][TOPO_NAME_MAX + 32];
+	unsigned n = 0;
+	need[n++] = "vmlinuz";
+	need[n++] = "sysnet-vmlinuz";
+	need[n++] = "sysnet-initramfs.cpio.gz";
+	for (unsigned i = 0; i < r->topo->app_vms_count; i++) {
+		snprintf(app_images[i], sizeof(app_images[i]), "%s-initramfs.cpio.gz",
+			 r->topo->app_vms[i].image);
+		need[n++] = app_images[i];
+	}
+	bool missing = false;
+	for (unsigned i = 0; i < n; i++)
+		missing |= !image_present(r->o->image_dir, need[i]);
+	if (missing && r->o->source_root) {
+		char script[PATH_MAX];
+		snprintf(script, sizeof(script), "%s/guest-os/build-images",
+			 r->o->source_root);
+		printf("up: building the guest images (guest-os/build-images: about"
+		       " 5 to 10 minutes the first time, most of it compiling"
+		       " sys-net's kernel)\n");
+		fflush(stdout);
+		pid_t pid = fork();
+		if (pid == 0) {
+			setenv("BULKHEAD_IMAGE_DIR", r->o->image_dir, 1);
+			execl(script, script, (char *)NULL);
+			_exit(127);
+		}
+		int status = 0;
+		if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||
+		    WEXITSTATUS(status)) {
+			snprintf(r->err, sizeof(r->err), "%s failed", script);
+			return -EIO;
+		}
+	}
+	for (unsigned i = 0; i < n; i++)
+		if (!image_present(r->o->image_dir, need[i])) {
+			snprintf(r->err, sizeof(r->err), "no image %s/%s%s",
+				 r->o->image_dir, need[i],
+				 i >= 2 ? " (an app VM's image: is its name right?)" : "");
+			return -ENOENT;
+		}
+	return 0;
+}
+
+int run_decide_accel(struct run *r)
+{
+	enum topo_accel asked = r->o->accel_given ? r->o->accel : r->topo->accel;
+	enum accel_verdict v = accel_choose(r->o->state_root, asked,
+					    r->accel_reason, sizeof(r->accel_reason));
+	if (asked == TOPO_ACCEL_KVM && v != ACCEL_USE_KVM) {
+		snprintf(r->err, sizeof(r->err), "--accel kvm: %s", r->accel_reason);
+		return -ENODEV;
+	}
+	r->accel = v == ACCEL_USE_TCG ? DOMAIN_ACCEL_TCG : DOMAIN_ACCEL_KVM;
+	r->accel_probation = v == ACCEL_UNTRIED;
+	return 0;
+}
+
+int run_xml_path(const struct run *r, const char *vm, char *out, size_t len)
+{
+	return state_xml_path(&r->dirs, vm, out, len);
+}
+
+/* Whether VM already runs with exactly this XML (then up leaves it). */
+bool run_unchanged(const struct run *r, const char *vm, const char *domain,
+		      const char *xml)
+{
+	char path[PATH_MAX], topo_name[64];
+	if (virt_domain_state(r->o->conn, domain, topo_name, sizeof(topo_name)) !=
+	    VIRT_RUNNING || run_xml_path(r, vm, path, sizeof(path)))
+		return false;
+	char *old = read_text(path);
+	bool same = old && !strcmp(old, xml);
+	free(old);
+	return same;
+}
+
+int run_init(struct run *r, struct orch *o, struct topology *topo)
+{
+	memset(r, 0, sizeof(*r));
+	r->o = o;
+	r->topo = topo;
+	vm_ids_host_default(&r->ids);
+	if (plan_dirs(o->state_root, o->log_root, topo, &r->dirs)) {
+		snprintf(r->err, sizeof(r->err), "state paths too long");
+		return -ENAMETOOLONG;
+	}
+	return 0;
+}
+
+/* One bulkhead command at a time per topology (up, down, start, stop):
+ * STATE_ROOT/.NAME.lock, held until the command exits. */
+int run_lock_topology(struct orch *o, const char *name)
+{
+	char path[PATH_MAX];
+	if (mkdir(o->state_root, 0711) < 0 && errno != EEXIST)
+		return -errno;
+	snprintf(path, sizeof(path), "%s/.%s.lock", o->state_root, name);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		fprintf(stderr, "bulkhead: waiting for another bulkhead command on"
+			" topology %s\n", name);
+		if (flock(fd, LOCK_EX) < 0) {
+			close(fd);
+			return -errno;
+		}
+	}
+	return fd;
+}

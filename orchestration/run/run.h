@@ -1,0 +1,101 @@
+/* One bulkhead command's run over a topology (up, start, down share it):
+ * the journal of what this run made, undone in reverse when a later step
+ * fails; the state directories (plan.h says who reaches what); each VM's
+ * own uid, directory and verified boot copies; the accelerator. */
+#ifndef BULKHEAD_RUN_H
+#define BULKHEAD_RUN_H
+
+#include <json-c/json.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "agent.h"
+#include "domain_xml.h"
+#include "orch.h"
+#include "plan.h"
+#include "vm_ids.h"
+
+#define ERR_LEN ORCH_ERR_LEN
+#define SYSFS_ROOT ORCH_SYSFS_ROOT
+
+/* What one run made, undone in reverse when a later step fails. */
+enum undo_kind { UNDO_DOMAIN, UNDO_TAP, UNDO_NETNS, UNDO_SUPERVISOR,
+		 UNDO_VFIO, UNDO_STATE_DIR };
+
+struct undo {
+	enum undo_kind kind;
+	char a[PATH_MAX];
+	char b[64];
+};
+
+struct run {
+	struct orch *o;
+	struct topology *topo;
+	struct plan_dirs dirs;
+	struct undo undo[256];
+	unsigned undo_count;
+	enum domain_accel accel;
+	unsigned sec_models;            /* DOMAIN_SEC_*: sVirt besides DAC */
+	struct vm_ids_host ids;
+	bool accel_probation;
+	char accel_reason[256];
+	char err[ERR_LEN];
+};
+
+int run_init(struct run *r, struct orch *o, struct topology *topo);
+/* One bulkhead command at a time per topology (up, down, start):
+ * STATE_ROOT/.NAME.lock, held until the command exits; the descriptor. */
+int run_lock_topology(struct orch *o, const char *name);
+double run_now(void);
+
+/* The journal: what this run made (A, B as the kind needs), and undoing
+ * it; run_fail prints r->err, rolls back and returns RC. */
+void run_remember(struct run *r, enum undo_kind kind, const char *a,
+		  const char *b);
+void run_rollback(struct run *r);
+int run_fail(struct run *r, int rc);
+/* Stops the topology's link supervisor (which stops its links). */
+void run_stop_supervisor(const char *state_dir);
+
+/* The state and log directories; each VM's own directory. */
+int run_make_dirs(struct run *r);
+int run_make_vm_dirs(struct run *r);
+/* What the host needs for QEMUs that each run as a VM's own uid; which
+ * sVirt models to add. */
+int run_host_prepare(struct run *r);
+/* The guest images, built when missing. */
+int run_ensure_images(struct run *r);
+/* KVM or TCG, for this run's VMs. */
+int run_decide_accel(struct run *r);
+
+/* VM's own uid (== gid), recorded or allocated. */
+int run_vm_uid(struct run *r, const char *vm, uid_t *uid);
+/* The domain description's environment for VM. */
+int run_vm_env(struct run *r, const char *vm, struct domain_env *env);
+/* /dev/kvm for UID under KVM, where the device is not open to all. */
+int run_grant_kvm(struct run *r, uid_t uid);
+/* What VM boots, as its own verified copies; CONFIG (may be NULL) is
+ * what fw_cfg hands the guest. */
+int run_prepare_boot(struct run *r, const char *vm,
+		     const struct domain_images *images, const char *config);
+/* VM's agent and the uid its QEMU must answer as. */
+int run_vm_agent(struct run *r, const char *vm, char path[PATH_MAX],
+		 struct agent_addr *to);
+
+/* STATE/VM.xml: the domain XML as applied. */
+int run_xml_path(const struct run *r, const char *vm, char *out, size_t len);
+/* Whether VM already runs with exactly this XML (then up leaves it). */
+bool run_unchanged(const struct run *r, const char *vm, const char *domain,
+		   const char *xml);
+
+/* Starting VMs (vm_start.c): a driver VM through its kind, waiting until
+ * it is ready; an app VM (*STARTED: it was started, not left running). */
+int start_driver_vm(struct run *r, const struct topo_driver_vm *drv,
+		    json_object *made);
+int start_app_vm(struct run *r, const struct topo_app_vm *app, bool *started);
+int wait_app_vm(struct run *r, const struct topo_app_vm *app, double t0);
+/* Binds DRV's PCI devices to vfio-pci (recorded in MADE). */
+int bind_pci(struct run *r, const struct topo_driver_vm *drv, json_object *made);
+
+#endif
