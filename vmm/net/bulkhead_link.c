@@ -75,7 +75,7 @@ struct link_proc {
 	int listen_fd[2];
 	int control_fd;
 	int signal_fd;
-	int kick_watched[2][VU_NUM_QUEUES];
+	int kick_watched[2][NET_NUM_QUEUES];
 	bool pending[2];       /* direction s may have work */
 	struct net_link link;
 };
@@ -147,7 +147,7 @@ static void on_queue_changed(void *opaque, struct vu_dev *dev, unsigned qidx)
 	}
 	/* Receive-queue kicks matter only while a sender waits for room
 	 * (the forwarder enables them then). */
-	if (qidx == VU_RXQ && vu_queue_ready(dev, qidx) && !p->poll)
+	if (qidx == NET_RXQ && vu_queue_ready(dev, qidx) && !p->poll)
 		virtq_disable_notify(&q->vq);
 	p->pending[0] = p->pending[1] = true;
 }
@@ -264,33 +264,33 @@ static void run_direction(struct link_proc *p, unsigned s)
 			p->tap_watched = want;
 		}
 		p->pending[s] = l->blocked[s] ?
-			vu_queue_ready(to, VU_RXQ) &&
-			virtq_enable_notify(&to->q[VU_RXQ].vq) :
+			vu_queue_ready(to, NET_RXQ) &&
+			virtq_enable_notify(&to->q[NET_RXQ].vq) :
 			moved >= FAIR_BUDGET * NET_BATCH;
 		return;
 	}
-	if (!vu_queue_ready(from, VU_TXQ)) {
+	if (!vu_queue_ready(from, NET_TXQ)) {
 		p->pending[s] = false;
 		return;
 	}
 	if (!p->poll)
-		virtq_disable_notify(&from->q[VU_TXQ].vq);
+		virtq_disable_notify(&from->q[NET_TXQ].vq);
 	moved = net_link_forward(l, s, FAIR_BUDGET);
 	if (p->poll)
 		return;
 	if (l->blocked[s]) {
 		/* Wait for the receiver to post buffers: its kick wakes us,
 		 * unless buffers came while we were arming it. */
-		p->pending[s] = vu_queue_ready(to, VU_RXQ) &&
-				virtq_enable_notify(&to->q[VU_RXQ].vq);
+		p->pending[s] = vu_queue_ready(to, NET_RXQ) &&
+				virtq_enable_notify(&to->q[NET_RXQ].vq);
 		return;
 	}
 	if (moved >= FAIR_BUDGET * NET_BATCH) {
 		p->pending[s] = true;
 		return;
 	}
-	p->pending[s] = vu_queue_ready(from, VU_TXQ) &&
-			virtq_enable_notify(&from->q[VU_TXQ].vq);
+	p->pending[s] = vu_queue_ready(from, NET_TXQ) &&
+			virtq_enable_notify(&from->q[NET_TXQ].vq);
 }
 
 static void on_event(struct link_proc *p, uint64_t tag, uint32_t events,
@@ -311,7 +311,7 @@ static void on_event(struct link_proc *p, uint64_t tag, uint32_t events,
 		drain_eventfd(p->link.side[s].q[q].kick_fd);
 		/* A transmit kick is work for that side's direction; a
 		 * receive kick is room for the other side's. */
-		p->pending[q == VU_TXQ ? s : !s] = true;
+		p->pending[q == NET_TXQ ? s : !s] = true;
 		break;
 	case W_CONTROL:
 		on_control(p);
@@ -333,7 +333,7 @@ static int setup(struct link_proc *p)
 	if (p->epfd < 0)
 		return -1;
 	for (int s = 0; s < 2; s++) {
-		for (int q = 0; q < VU_NUM_QUEUES; q++)
+		for (int q = 0; q < NET_NUM_QUEUES; q++)
 			p->kick_watched[s][q] = -1;
 		p->listen_fd[s] = -1;
 		if (s == 0 && p->tap_name) {
