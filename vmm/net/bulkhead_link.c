@@ -20,6 +20,7 @@
 #include <getopt.h>
 #include <linux/if.h>
 #include <linux/if_tun.h>
+#include <seccomp.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -44,6 +45,12 @@
 /* Two sockets, two connections, 2 x 3 ring descriptors, up to 32 memory
  * regions per side, the control socket, epoll, signalfd, stdio. */
 #define WORKER_MAX_FDS 128
+
+/* The net worker's system calls beyond the base list
+ * (vmm/sandbox/seccomp_base.c). */
+static const struct sandbox_syscall net_syscalls[] = {
+	{ SCMP_SYS(writev), "frames to a host port's tap, from guest memory" },
+};
 
 /* What an epoll event is about: kind in the low byte, side and queue
  * above it. */
@@ -499,8 +506,12 @@ int main(int argc, char **argv)
 		       "no seccomp filter, full file system). For debugging only.",
 		       p->name, (unsigned)getuid());
 	} else {
-		struct sandbox_config sc = { .user = p->user,
-					     .max_fds = WORKER_MAX_FDS };
+		struct sandbox_config sc = {
+			.user = p->user,
+			.max_fds = WORKER_MAX_FDS,
+			.extra = net_syscalls,
+			.nextra = sizeof(net_syscalls) / sizeof(net_syscalls[0]),
+		};
 		char err[256];
 
 		if (sandbox_enter(&sc, err, sizeof(err)) < 0) {
