@@ -1,4 +1,4 @@
-/* In-process benchmark of the link's forwarding (vmm/net_link.c): two
+/* In-process benchmark of the link's forwarding (vmm/net/net_link.c): two
  * front ends' rings in one memory, no sockets, no threads, no kicks. The
  * two vu_dev back ends get their memory tables and queues set up
  * directly, as SET_MEM_TABLE and SET_VRING_KICK would; the drivers are

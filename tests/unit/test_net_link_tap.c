@@ -1,4 +1,4 @@
-/* What the link lets through toward a tap (a host port, vmm/net_link.c):
+/* What the link lets through toward a tap (a host port, vmm/net/net_link.c):
  * IPv4 and ARP only, the rest dropped and counted not_ipv4_arp; between
  * two VMs every EtherType crosses. The link runs in this process (as
  * tests/bench/bench_net_link does): side b is a virtio-net driver over
