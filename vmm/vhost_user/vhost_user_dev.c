@@ -230,9 +230,9 @@ static int dispatch(struct vu_dev *dev, struct vu_msg *msg,
 	case VU_SET_FEATURES:
 		if (p->u64 & ~dev->offered_features)
 			return vu_refuse(dev, -EINVAL,
-				      "SET_FEATURES 0x%" PRIx64 " has bits 0x%" PRIx64
-				      " never offered", p->u64,
-				      p->u64 & ~dev->offered_features);
+					 "SET_FEATURES 0x%" PRIx64 " has bits 0x%" PRIx64
+					 " never offered", p->u64,
+					 p->u64 & ~dev->offered_features);
 		dev->features = p->u64;
 		dev->features_set = true;
 		/* Without PROTOCOL_FEATURES a ring runs as soon as it has
@@ -248,8 +248,8 @@ static int dispatch(struct vu_dev *dev, struct vu_msg *msg,
 	case VU_SET_PROTOCOL_FEATURES:
 		if (p->u64 & ~dev->kind->protocol_features)
 			return vu_refuse(dev, -EINVAL,
-				      "SET_PROTOCOL_FEATURES 0x%" PRIx64
-				      " has bits never offered", p->u64);
+					 "SET_PROTOCOL_FEATURES 0x%" PRIx64
+					 " has bits never offered", p->u64);
 		dev->protocol_features = p->u64;
 		return 0;
 	case VU_SET_OWNER:
@@ -331,8 +331,8 @@ static int dispatch(struct vu_dev *dev, struct vu_msg *msg,
 	case VU_SET_VRING_NUM:
 		if (p->state.num == 0 || p->state.num > VIRTQ_MAX_SIZE)
 			return vu_refuse(dev, -EINVAL,
-				      "SET_VRING_NUM: queue %u size %u not in 1..%d",
-				      index, p->state.num, VIRTQ_MAX_SIZE);
+					 "SET_VRING_NUM: queue %u size %u not in 1..%d",
+					 index, p->state.num, VIRTQ_MAX_SIZE);
 		q->num = (uint16_t)p->state.num;
 		return 0;
 	case VU_SET_VRING_ADDR:
@@ -345,8 +345,8 @@ static int dispatch(struct vu_dev *dev, struct vu_msg *msg,
 		if (!vu_has_feature(dev, VIRTIO_F_RING_PACKED) &&
 		    p->state.num > 0xffff)
 			return vu_refuse(dev, -EINVAL,
-				      "SET_VRING_BASE: queue %u base %u > 65535",
-				      index, p->state.num);
+					 "SET_VRING_BASE: queue %u base %u > 65535",
+					 index, p->state.num);
 		q->base = p->state.num;
 		return 0;
 	case VU_GET_VRING_BASE:
@@ -373,14 +373,14 @@ static int dispatch(struct vu_dev *dev, struct vu_msg *msg,
 	case VU_SET_VRING_ENABLE:
 		if (p->state.num > 1)
 			return vu_refuse(dev, -EINVAL,
-				      "SET_VRING_ENABLE: queue %u value %u not 0 or 1",
-				      index, p->state.num);
+					 "SET_VRING_ENABLE: queue %u value %u not 0 or 1",
+					 index, p->state.num);
 		q->enabled = p->state.num;
 		notify_owner(dev, index);
 		return 0;
 	default:
 		return vu_refuse(dev, -EOPNOTSUPP, "%s not handled",
-			      vu_request_name(msg->hdr.request));
+				 vu_request_name(msg->hdr.request));
 	}
 }
 

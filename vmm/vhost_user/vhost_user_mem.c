@@ -38,25 +38,25 @@ static int map_region(struct vu_dev *dev, const struct vu_mem_region *r,
 	if (r->size == 0 || r->mmap_offset > UINT64_MAX - r->size ||
 	    r->size > SIZE_MAX - lead)
 		return vu_refuse(dev, -EINVAL,
-			      "memory region gpa 0x%" PRIx64 ": size 0x%" PRIx64
-			      " offset 0x%" PRIx64 " invalid",
-			      r->gpa, r->size, r->mmap_offset);
+				 "memory region gpa 0x%" PRIx64 ": size 0x%" PRIx64
+				 " offset 0x%" PRIx64 " invalid",
+				 r->gpa, r->size, r->mmap_offset);
 	if (fstat(fd, &st) != 0)
 		return vu_refuse(dev, -errno, "memory region gpa 0x%" PRIx64
-			      ": fstat: %s", r->gpa, strerror(errno));
+				 ": fstat: %s", r->gpa, strerror(errno));
 	if (S_ISREG(st.st_mode) &&
 	    r->mmap_offset + r->size > (uint64_t)st.st_size)
 		return vu_refuse(dev, -EINVAL,
-			      "memory region gpa 0x%" PRIx64 ": offset 0x%" PRIx64
-			      " + size 0x%" PRIx64 " beyond its file (0x%" PRIx64
-			      " bytes)", r->gpa, r->mmap_offset, r->size,
-			      (uint64_t)st.st_size);
+				 "memory region gpa 0x%" PRIx64 ": offset 0x%" PRIx64
+				 " + size 0x%" PRIx64 " beyond its file (0x%" PRIx64
+				 " bytes)", r->gpa, r->mmap_offset, r->size,
+				 (uint64_t)st.st_size);
 	addr = mmap(NULL, r->size + lead, PROT_READ | PROT_WRITE,
 		    MAP_SHARED | MAP_NORESERVE, fd, (off_t)aligned);
 	if (addr == MAP_FAILED)
 		return vu_refuse(dev, -errno, "memory region gpa 0x%" PRIx64
-			      " size 0x%" PRIx64 ": mmap: %s", r->gpa, r->size,
-			      strerror(errno));
+				 " size 0x%" PRIx64 ": mmap: %s", r->gpa, r->size,
+				 strerror(errno));
 	*map = addr;
 	*map_len = r->size + lead;
 	*out = (struct guest_mem_region){
@@ -122,6 +122,6 @@ int vu_mem_remove(struct vu_dev *dev, const struct vu_mem_region *r)
 		return 0;
 	}
 	return vu_refuse(dev, -ENOENT,
-		      "REM_MEM_REG: no region at gpa 0x%" PRIx64 " size 0x%" PRIx64,
-		      r->gpa, r->size);
+			 "REM_MEM_REG: no region at gpa 0x%" PRIx64 " size 0x%" PRIx64,
+			 r->gpa, r->size);
 }

@@ -199,12 +199,12 @@ int worker_confine(struct worker *w)
 	return 0;
 }
 
-/* The back end of a listening socket. */
+/* The listening socket whose back end dev is, or WORKER_MAX_LISTEN. */
 static unsigned listener_of(const struct worker *w, const struct vu_dev *dev)
 {
 	unsigned i = 0;
 
-	while (i < WORKER_MAX_LISTEN - 1 && w->listen[i].vu != dev)
+	while (i < WORKER_MAX_LISTEN && w->listen[i].vu != dev)
 		i++;
 	return i;
 }
@@ -215,7 +215,13 @@ static void on_queue_changed(void *opaque, struct vu_dev *dev, unsigned qidx)
 	struct worker *w = opaque;
 	unsigned i = listener_of(w, dev);
 	struct vu_queue *q = &dev->q[qidx];
-	int *watched = &w->listen[i].kick_watched[qidx];
+	int *watched;
+
+	/* A back end made with worker_vu_ops but not given a socket: no
+	 * kicks of its own to follow. */
+	if (i == WORKER_MAX_LISTEN)
+		return;
+	watched = &w->listen[i].kick_watched[qidx];
 
 	if (*watched != q->kick_fd) {
 		if (*watched >= 0)
