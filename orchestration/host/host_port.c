@@ -8,7 +8,7 @@
 #include "host_net.h"
 #include "plan.h"
 
-/* The user bulkhead-link workers become (vmm/bulkhead_link.c). */
+/* The user bulkhead-link workers become (vmm/net/bulkhead_link.c). */
 #define LINK_USER "bulkhead"
 
 /* The host port carries IPv4 and ARP only (docs/security.md): with IPv6

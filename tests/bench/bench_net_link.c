@@ -1,4 +1,4 @@
-/* In-process benchmark of the link's forwarding (vmm/net_link.c): two
+/* In-process benchmark of the link's forwarding (vmm/net/net_link.c): two
  * front ends' rings in one memory, no sockets, no threads, no kicks. The
  * two vu_dev back ends get their memory tables and queues set up
  * directly, as SET_MEM_TABLE and SET_VRING_KICK would; the drivers are
@@ -34,7 +34,7 @@
 
 struct side {
 	uint8_t *hva;
-	struct virtq_driver drv[2];   /* VU_RXQ, VU_TXQ */
+	struct virtq_driver drv[2];   /* NET_RXQ, NET_TXQ */
 	uint64_t tx_buf, rx_buf;      /* pools, QSIZE buffers each */
 	unsigned tx_next;
 };
@@ -124,10 +124,10 @@ static void bench_setup(struct bench *b, uint32_t frame_len)
 		struct virtq_buf vb = { .gpa = b->side[1].rx_buf + (uint64_t)i * RX_BUF,
 					.len = RX_BUF, .writable = true };
 
-		if (virtq_driver_add(&b->side[1].drv[VU_RXQ], &vb, 1) < 0)
+		if (virtq_driver_add(&b->side[1].drv[NET_RXQ], &vb, 1) < 0)
 			fail("rx add");
 	}
-	virtq_driver_kick_prepare(&b->side[1].drv[VU_RXQ]);
+	virtq_driver_kick_prepare(&b->side[1].drv[NET_RXQ]);
 }
 
 static void bench_destroy(struct bench *b)
@@ -153,18 +153,18 @@ static void drivers_send(struct bench *b)
 		};
 
 		a->tx_next = (a->tx_next + 1) % QSIZE;
-		if (virtq_driver_add(&a->drv[VU_TXQ], &vb, 1) < 0)
+		if (virtq_driver_add(&a->drv[NET_TXQ], &vb, 1) < 0)
 			fail("tx add");
 	}
-	virtq_driver_kick_prepare(&a->drv[VU_TXQ]);
+	virtq_driver_kick_prepare(&a->drv[NET_TXQ]);
 }
 
 /* A reaps its sent buffers, B takes its frames and gives the buffers
  * back. Returns the frames B received. */
 static unsigned drivers_reap(struct bench *b)
 {
-	struct virtq_driver *tx = &b->side[0].drv[VU_TXQ];
-	struct virtq_driver *rx = &b->side[1].drv[VU_RXQ];
+	struct virtq_driver *tx = &b->side[0].drv[NET_TXQ];
+	struct virtq_driver *rx = &b->side[1].drv[NET_RXQ];
 	unsigned got = 0;
 	uint16_t id;
 	uint32_t len;

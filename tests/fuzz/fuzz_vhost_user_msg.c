@@ -15,6 +15,7 @@
 
 #include "vhost_user_dev.h"
 #include "vhost_user_msg.h"
+#include "net_vu.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -28,7 +29,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0,
 		       pair) < 0)
 		abort();
-	vu_dev_init(&dev, "fuzz", vu_net_offered_features(), NULL, NULL);
+	vu_dev_init(&dev, "fuzz", &net_vu_kind, NULL, NULL);
 	vu_dev_attach(&dev, pair[0]);
 	while (size >= sizeof(struct vu_hdr) + 1) {
 		struct vu_msg msg;

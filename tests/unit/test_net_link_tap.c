@@ -1,4 +1,4 @@
-/* What the link lets through toward a tap (a host port, vmm/net_link.c):
+/* What the link lets through toward a tap (a host port, vmm/net/net_link.c):
  * IPv4 and ARP only, the rest dropped and counted not_ipv4_arp; between
  * two VMs every EtherType crosses. The link runs in this process (as
  * tests/bench/bench_net_link does): side b is a virtio-net driver over
@@ -40,7 +40,7 @@ static const uint8_t mac_b[6] = { 0x52, 0x54, 0x00, 0x5e, 0x00, 0x01 };
 
 struct side {
 	uint8_t *hva;
-	struct virtq_driver drv[2];   /* VU_RXQ, VU_TXQ */
+	struct virtq_driver drv[2];   /* NET_RXQ, NET_TXQ */
 	uint64_t next;                /* bump allocator, guest-physical */
 	uint64_t rx_pool;             /* receive buffer id i at + i * RX_BUF */
 };
@@ -143,10 +143,10 @@ static void rig_setup(struct rig *r, bool tap, uint64_t features_b)
 		struct virtq_buf vb = { .gpa = a->rx_pool + (uint64_t)i * RX_BUF,
 					.len = RX_BUF, .writable = true };
 
-		if (virtq_driver_add(&a->drv[VU_RXQ], &vb, 1) < 0)
+		if (virtq_driver_add(&a->drv[NET_RXQ], &vb, 1) < 0)
 			abort();
 	}
-	virtq_driver_kick_prepare(&a->drv[VU_RXQ]);
+	virtq_driver_kick_prepare(&a->drv[NET_RXQ]);
 }
 
 static void rig_teardown(struct rig *r)
@@ -191,9 +191,9 @@ static void send_b(struct rig *r, const uint8_t *hdr, const uint8_t *frame,
 			off += k;
 		}
 	}
-	if (virtq_driver_add(&b->drv[VU_TXQ], vb, n) < 0)
+	if (virtq_driver_add(&b->drv[NET_TXQ], vb, n) < 0)
 		abort();
-	virtq_driver_kick_prepare(&b->drv[VU_TXQ]);
+	virtq_driver_kick_prepare(&b->drv[NET_TXQ]);
 	net_link_forward(&r->link, 1, 1);
 }
 
@@ -253,7 +253,7 @@ static unsigned arrived(struct rig *r, uint16_t *types, unsigned max)
 	uint16_t id;
 	uint32_t len;
 
-	while (virtq_driver_reap(&a->drv[VU_RXQ], &id, &len) == 1) {
+	while (virtq_driver_reap(&a->drv[NET_RXQ], &id, &len) == 1) {
 		const uint8_t *p = side_hva(a, a->rx_pool + (uint64_t)id * RX_BUF);
 
 		if (len >= HDR_LEN + 14 && n < max)

@@ -1,4 +1,4 @@
-/* Software offloads (vmm/net_offload.c): checksum completion and TCP
+/* Software offloads (vmm/net/net_offload.c): checksum completion and TCP
  * segmentation, checked by verifying every checksum the way a receiver
  * would and by reassembling the payload. */
 #include <errno.h>

@@ -4,37 +4,17 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <linux/virtio_config.h>
-#include <linux/virtio_net.h>
 #include <linux/virtio_ring.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "log.h"
+#include "vhost_user_mem.h"
 #include "vhost_user_msg.h"
 
 #define BIT(n) (1ull << (n))
-
-uint64_t vu_net_offered_features(void)
-{
-	return BIT(VIRTIO_F_VERSION_1) | BIT(VIRTIO_F_ANY_LAYOUT) |
-	       BIT(VIRTIO_RING_F_INDIRECT_DESC) | BIT(VIRTIO_RING_F_EVENT_IDX) |
-	       BIT(VIRTIO_F_RING_PACKED) | BIT(VIRTIO_NET_F_MRG_RXBUF) |
-	       BIT(VIRTIO_NET_F_CSUM) | BIT(VIRTIO_NET_F_GUEST_CSUM) |
-	       BIT(VIRTIO_NET_F_HOST_TSO4) | BIT(VIRTIO_NET_F_HOST_TSO6) |
-	       BIT(VIRTIO_NET_F_GUEST_TSO4) | BIT(VIRTIO_NET_F_GUEST_TSO6) |
-	       BIT(VIRTIO_NET_F_MTU) | BIT(VU_F_PROTOCOL_FEATURES);
-}
-
-uint64_t vu_offered_protocol_features(void)
-{
-	return BIT(VU_PROTOCOL_F_MQ) | BIT(VU_PROTOCOL_F_REPLY_ACK) |
-	       BIT(VU_PROTOCOL_F_MTU) | BIT(VU_PROTOCOL_F_RESET_DEVICE) |
-	       BIT(VU_PROTOCOL_F_CONFIGURE_MEM_SLOTS);
-}
 
 static void queue_reset(struct vu_queue *q)
 {
@@ -42,20 +22,19 @@ static void queue_reset(struct vu_queue *q)
 	q->kick_fd = q->call_fd = q->err_fd = -1;
 }
 
-void vu_dev_init(struct vu_dev *dev, const char *name, uint64_t features,
-		 const struct vu_dev_ops *ops, void *opaque)
+void vu_dev_init(struct vu_dev *dev, const char *name,
+		 const struct vu_dev_kind *kind, const struct vu_dev_ops *ops,
+		 void *opaque)
 {
 	memset(dev, 0, sizeof(*dev));
 	dev->name = name;
+	dev->kind = kind;
 	dev->sock = -1;
-	dev->offered_features = features;
+	dev->offered_features = kind->features;
 	dev->ops = ops;
 	dev->opaque = opaque;
-	/* A 64 KiB TSO frame with its header fits; a guest claiming more
-	 * in one transmit chain is broken or hostile. */
-	dev->tx_max_chain_bytes = 128 * 1024;
 	guest_mem_init(&dev->mem);
-	for (unsigned i = 0; i < VU_NUM_QUEUES; i++)
+	for (unsigned i = 0; i < VU_MAX_QUEUES; i++)
 		queue_reset(&dev->q[i]);
 }
 
@@ -72,10 +51,7 @@ static void close_fd(int *fd)
 	*fd = -1;
 }
 
-/* Records a refused request: the reason is kept for status and logged. */
-static int refuse(struct vu_dev *dev, int err, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int refuse(struct vu_dev *dev, int err, const char *fmt, ...)
+int vu_refuse(struct vu_dev *dev, int err, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -85,21 +61,6 @@ static int refuse(struct vu_dev *dev, int err, const char *fmt, ...)
 	dev->protocol_errors++;
 	bh_log("side %s: %s", dev->name, dev->last_error);
 	return err;
-}
-
-static void unmap_region(struct vu_dev *dev, unsigned i)
-{
-	if (dev->maps[i].addr)
-		munmap(dev->maps[i].addr, dev->maps[i].len);
-	dev->maps[i].addr = NULL;
-	dev->maps[i].len = 0;
-}
-
-static void unmap_all(struct vu_dev *dev)
-{
-	for (unsigned i = 0; i < dev->mem.nregions; i++)
-		unmap_region(dev, i);
-	guest_mem_init(&dev->mem);
 }
 
 static void queue_stop(struct vu_dev *dev, unsigned qidx)
@@ -126,13 +87,15 @@ static void queue_clear(struct vu_dev *dev, unsigned qidx)
 /* Back to the state of a fresh connection, socket kept. */
 static void dev_reset(struct vu_dev *dev)
 {
-	for (unsigned i = 0; i < VU_NUM_QUEUES; i++)
+	for (unsigned i = 0; i < dev->kind->num_queues; i++)
 		queue_clear(dev, i);
-	unmap_all(dev);
+	vu_mem_clear(dev);
 	dev->features = 0;
 	dev->protocol_features = 0;
 	dev->features_set = false;
 	dev->mtu = 0;
+	if (dev->kind->reset)
+		dev->kind->reset(dev);
 }
 
 void vu_dev_attach(struct vu_dev *dev, int sock)
@@ -182,7 +145,7 @@ static void queue_start(struct vu_dev *dev, unsigned qidx)
 		.packed = packed,
 		.event_idx = vu_has_feature(dev, VIRTIO_RING_F_EVENT_IDX),
 		.indirect = vu_has_feature(dev, VIRTIO_RING_F_INDIRECT_DESC),
-		.max_chain_bytes = qidx == VU_TXQ ? dev->tx_max_chain_bytes : 0,
+		.max_chain_bytes = dev->kind->max_chain_bytes[qidx],
 		.addr_space = VIRTQ_ADDR_UVA,
 		.desc_addr = q->addr.desc_uva,
 		.driver_addr = q->addr.avail_uva,
@@ -209,7 +172,7 @@ static void queue_start(struct vu_dev *dev, unsigned qidx)
  * position they had: their host addresses may have moved. */
 static void queues_remap(struct vu_dev *dev)
 {
-	for (unsigned i = 0; i < VU_NUM_QUEUES; i++) {
+	for (unsigned i = 0; i < dev->kind->num_queues; i++) {
 		struct vu_queue *q = &dev->q[i];
 
 		if (!q->started)
@@ -223,120 +186,15 @@ static void queues_remap(struct vu_dev *dev)
 static int check_index(struct vu_dev *dev, const struct vu_msg *msg,
 		       uint32_t index)
 {
-	if (index >= VU_NUM_QUEUES)
-		return refuse(dev, -EINVAL,
-			      "%s: vring index %u out of range (%d queues: one pair)",
-			      vu_request_name(msg->hdr.request), index,
-			      VU_NUM_QUEUES);
+	const struct vu_dev_kind *k = dev->kind;
+
+	if (index >= k->num_queues)
+		return vu_refuse(dev, -EINVAL,
+				 "%s: vring index %u out of range (%u queues%s%s)",
+				 vu_request_name(msg->hdr.request), index,
+				 k->num_queues, k->queues_note ? ": " : "",
+				 k->queues_note ? k->queues_note : "");
 	return 0;
-}
-
-/* Maps one region after checking it against its file: a region larger
- * than the file would fault (SIGBUS) on first touch. */
-static int map_region(struct vu_dev *dev, const struct vu_mem_region *r,
-		      int fd, struct guest_mem_region *out, void **map,
-		      size_t *map_len)
-{
-	long page = sysconf(_SC_PAGESIZE);
-	uint64_t aligned = r->mmap_offset & ~(uint64_t)(page - 1);
-	uint64_t lead = r->mmap_offset - aligned;
-	struct stat st;
-	void *addr;
-
-	if (r->size == 0 || r->mmap_offset > UINT64_MAX - r->size ||
-	    r->size > SIZE_MAX - lead)
-		return refuse(dev, -EINVAL,
-			      "memory region gpa 0x%" PRIx64 ": size 0x%" PRIx64
-			      " offset 0x%" PRIx64 " invalid",
-			      r->gpa, r->size, r->mmap_offset);
-	if (fstat(fd, &st) != 0)
-		return refuse(dev, -errno, "memory region gpa 0x%" PRIx64
-			      ": fstat: %s", r->gpa, strerror(errno));
-	if (S_ISREG(st.st_mode) &&
-	    r->mmap_offset + r->size > (uint64_t)st.st_size)
-		return refuse(dev, -EINVAL,
-			      "memory region gpa 0x%" PRIx64 ": offset 0x%" PRIx64
-			      " + size 0x%" PRIx64 " beyond its file (0x%" PRIx64
-			      " bytes)", r->gpa, r->mmap_offset, r->size,
-			      (uint64_t)st.st_size);
-	addr = mmap(NULL, r->size + lead, PROT_READ | PROT_WRITE,
-		    MAP_SHARED | MAP_NORESERVE, fd, (off_t)aligned);
-	if (addr == MAP_FAILED)
-		return refuse(dev, -errno, "memory region gpa 0x%" PRIx64
-			      " size 0x%" PRIx64 ": mmap: %s", r->gpa, r->size,
-			      strerror(errno));
-	*map = addr;
-	*map_len = r->size + lead;
-	*out = (struct guest_mem_region){
-		.gpa = r->gpa,
-		.size = r->size,
-		.uva = r->uva,
-		.offset = r->mmap_offset,
-		.hva = (uint8_t *)addr + lead,
-	};
-	return 0;
-}
-
-/* Adds region r (its descriptor fd) to the table. */
-static int add_region(struct vu_dev *dev, const struct vu_mem_region *r,
-		      int fd)
-{
-	struct guest_mem_region g;
-	char err[160];
-	void *map = NULL;
-	size_t len = 0;
-	int ret = map_region(dev, r, fd, &g, &map, &len);
-
-	if (ret < 0)
-		return ret;
-	ret = guest_mem_add_region(&dev->mem, &g, err, sizeof(err));
-	if (ret < 0) {
-		munmap(map, len);
-		return refuse(dev, ret, "%s", err);
-	}
-	dev->maps[dev->mem.nregions - 1].addr = map;
-	dev->maps[dev->mem.nregions - 1].len = len;
-	return 0;
-}
-
-static int handle_set_mem_table(struct vu_dev *dev, struct vu_msg *msg)
-{
-	const struct vu_mem_table *t = &msg->payload.mem;
-	int ret = 0;
-
-	/* All or nothing: the old table goes, the new one is built from
-	 * scratch; on a bad region no table is left (rings stop). */
-	unmap_all(dev);
-	for (uint32_t i = 0; i < t->nregions && ret == 0; i++)
-		ret = add_region(dev, &t->regions[i], msg->fds[i]);
-	if (ret < 0)
-		unmap_all(dev);
-	queues_remap(dev);
-	return ret;
-}
-
-static int handle_rem_mem_reg(struct vu_dev *dev, struct vu_msg *msg)
-{
-	const struct vu_mem_region *r = &msg->payload.mem_one.region;
-	struct guest_mem_region gone;
-
-	for (unsigned i = 0; i < dev->mem.nregions; i++) {
-		if (dev->mem.regions[i].gpa != r->gpa ||
-		    dev->mem.regions[i].size != r->size)
-			continue;
-		void *addr = dev->maps[i].addr;
-		size_t len = dev->maps[i].len;
-
-		guest_mem_remove_region(&dev->mem, r->gpa, r->size, &gone);
-		memmove(&dev->maps[i], &dev->maps[i + 1],
-			(dev->mem.nregions - i) * sizeof(dev->maps[0]));
-		munmap(addr, len);
-		queues_remap(dev);
-		return 0;
-	}
-	return refuse(dev, -ENOENT,
-		      "REM_MEM_REG: no region at gpa 0x%" PRIx64 " size 0x%" PRIx64,
-		      r->gpa, r->size);
 }
 
 /* Takes a kick/call/err descriptor from the message into *slot. It is
@@ -371,27 +229,27 @@ static int dispatch(struct vu_dev *dev, struct vu_msg *msg,
 		return 0;
 	case VU_SET_FEATURES:
 		if (p->u64 & ~dev->offered_features)
-			return refuse(dev, -EINVAL,
-				      "SET_FEATURES 0x%" PRIx64 " has bits 0x%" PRIx64
-				      " never offered", p->u64,
-				      p->u64 & ~dev->offered_features);
+			return vu_refuse(dev, -EINVAL,
+					 "SET_FEATURES 0x%" PRIx64 " has bits 0x%" PRIx64
+					 " never offered", p->u64,
+					 p->u64 & ~dev->offered_features);
 		dev->features = p->u64;
 		dev->features_set = true;
 		/* Without PROTOCOL_FEATURES a ring runs as soon as it has
 		 * a kick; with it, only after SET_VRING_ENABLE. */
 		if (!vu_has_feature(dev, VU_F_PROTOCOL_FEATURES))
-			for (unsigned i = 0; i < VU_NUM_QUEUES; i++)
+			for (unsigned i = 0; i < dev->kind->num_queues; i++)
 				dev->q[i].enabled = true;
 		return 0;
 	case VU_GET_PROTOCOL_FEATURES:
-		reply->u64 = vu_offered_protocol_features();
+		reply->u64 = dev->kind->protocol_features;
 		*reply_size = sizeof(reply->u64);
 		return 0;
 	case VU_SET_PROTOCOL_FEATURES:
-		if (p->u64 & ~vu_offered_protocol_features())
-			return refuse(dev, -EINVAL,
-				      "SET_PROTOCOL_FEATURES 0x%" PRIx64
-				      " has bits never offered", p->u64);
+		if (p->u64 & ~dev->kind->protocol_features)
+			return vu_refuse(dev, -EINVAL,
+					 "SET_PROTOCOL_FEATURES 0x%" PRIx64
+					 " has bits never offered", p->u64);
 		dev->protocol_features = p->u64;
 		return 0;
 	case VU_SET_OWNER:
@@ -401,7 +259,7 @@ static int dispatch(struct vu_dev *dev, struct vu_msg *msg,
 		dev_reset(dev);
 		return 0;
 	case VU_GET_QUEUE_NUM:
-		reply->u64 = VU_NUM_QUEUES / 2;
+		reply->u64 = dev->kind->queue_num;
 		*reply_size = sizeof(reply->u64);
 		return 0;
 	case VU_GET_MAX_MEM_SLOTS:
@@ -409,22 +267,37 @@ static int dispatch(struct vu_dev *dev, struct vu_msg *msg,
 		*reply_size = sizeof(reply->u64);
 		return 0;
 	case VU_SET_MEM_TABLE:
-		return handle_set_mem_table(dev, msg);
+		/* Started rings follow the new table, or break without one. */
+		ret = vu_mem_set_table(dev, &p->mem, msg->fds);
+		queues_remap(dev);
+		return ret;
 	case VU_ADD_MEM_REG:
-		ret = add_region(dev, &p->mem_one.region, msg->fds[0]);
+		ret = vu_mem_add(dev, &p->mem_one.region, msg->fds[0]);
 		queues_remap(dev);
 		return ret;
 	case VU_REM_MEM_REG:
-		return handle_rem_mem_reg(dev, msg);
-	case VU_NET_SET_MTU:
-		/* 68: the IPv4 minimum (RFC 791); 65535: virtio-net's mtu
-		 * field is 16 bits. */
-		if (p->u64 < 68 || p->u64 > 65535)
-			return refuse(dev, -EINVAL,
-				      "NET_SET_MTU %" PRIu64 " not in 68..65535",
-				      p->u64);
-		dev->mtu = (uint16_t)p->u64;
+		ret = vu_mem_remove(dev, &p->mem_one.region);
+		if (ret == 0)
+			queues_remap(dev);
+		return ret;
+	case VU_GET_CONFIG:
+		/* vu_msg_check let it through only for a kind with the
+		 * hook, with offset + size inside VU_CONFIG_MAX. */
+		reply->config = (struct vu_config){
+			.offset = p->config.offset,
+			.size = p->config.size,
+			.flags = p->config.flags,
+		};
+		ret = dev->kind->get_config(dev, p->config.offset,
+					    reply->config.region, p->config.size);
+		if (ret < 0)
+			return ret;
+		*reply_size = VU_CONFIG_HDR + p->config.size;
 		return 0;
+	case VU_SET_CONFIG:
+		return dev->kind->set_config(dev, p->config.offset,
+					     p->config.region, p->config.size,
+					     p->config.flags);
 	case VU_SET_VRING_KICK:
 	case VU_SET_VRING_CALL:
 	case VU_SET_VRING_ERR:
@@ -433,9 +306,20 @@ static int dispatch(struct vu_dev *dev, struct vu_msg *msg,
 	case VU_SET_VRING_ADDR:
 		index = p->addr.index;
 		break;
-	default:
+	case VU_SET_VRING_NUM:
+	case VU_SET_VRING_BASE:
+	case VU_GET_VRING_BASE:
+	case VU_SET_VRING_ENABLE:
 		index = p->state.index;
 		break;
+	default:
+		/* The kind's own requests (net: NET_SET_MTU). */
+		ret = dev->kind->request ? dev->kind->request(dev, msg)
+					 : -EOPNOTSUPP;
+		if (ret == -EOPNOTSUPP)
+			return vu_refuse(dev, ret, "%s not handled",
+					 vu_request_name(msg->hdr.request));
+		return ret;
 	}
 
 	ret = check_index(dev, msg, index);
@@ -446,9 +330,9 @@ static int dispatch(struct vu_dev *dev, struct vu_msg *msg,
 	switch (msg->hdr.request) {
 	case VU_SET_VRING_NUM:
 		if (p->state.num == 0 || p->state.num > VIRTQ_MAX_SIZE)
-			return refuse(dev, -EINVAL,
-				      "SET_VRING_NUM: queue %u size %u not in 1..%d",
-				      index, p->state.num, VIRTQ_MAX_SIZE);
+			return vu_refuse(dev, -EINVAL,
+					 "SET_VRING_NUM: queue %u size %u not in 1..%d",
+					 index, p->state.num, VIRTQ_MAX_SIZE);
 		q->num = (uint16_t)p->state.num;
 		return 0;
 	case VU_SET_VRING_ADDR:
@@ -460,9 +344,9 @@ static int dispatch(struct vu_dev *dev, struct vu_msg *msg,
 	case VU_SET_VRING_BASE:
 		if (!vu_has_feature(dev, VIRTIO_F_RING_PACKED) &&
 		    p->state.num > 0xffff)
-			return refuse(dev, -EINVAL,
-				      "SET_VRING_BASE: queue %u base %u > 65535",
-				      index, p->state.num);
+			return vu_refuse(dev, -EINVAL,
+					 "SET_VRING_BASE: queue %u base %u > 65535",
+					 index, p->state.num);
 		q->base = p->state.num;
 		return 0;
 	case VU_GET_VRING_BASE:
@@ -488,15 +372,15 @@ static int dispatch(struct vu_dev *dev, struct vu_msg *msg,
 		return 0;
 	case VU_SET_VRING_ENABLE:
 		if (p->state.num > 1)
-			return refuse(dev, -EINVAL,
-				      "SET_VRING_ENABLE: queue %u value %u not 0 or 1",
-				      index, p->state.num);
+			return vu_refuse(dev, -EINVAL,
+					 "SET_VRING_ENABLE: queue %u value %u not 0 or 1",
+					 index, p->state.num);
 		q->enabled = p->state.num;
 		notify_owner(dev, index);
 		return 0;
 	default:
-		return refuse(dev, -EOPNOTSUPP, "%s not handled",
-			      vu_request_name(msg->hdr.request));
+		return vu_refuse(dev, -EOPNOTSUPP, "%s not handled",
+				 vu_request_name(msg->hdr.request));
 	}
 }
 
@@ -505,10 +389,12 @@ int vu_dev_handle_msg(struct vu_dev *dev, struct vu_msg *msg)
 	union vu_payload reply;
 	uint32_t reply_size = 0;
 	char err[200];
-	int ret = vu_msg_check(msg, err, sizeof(err));
+	uint64_t optional = (dev->kind->get_config ? VU_REQUEST_BIT(VU_GET_CONFIG) : 0) |
+			    (dev->kind->set_config ? VU_REQUEST_BIT(VU_SET_CONFIG) : 0);
+	int ret = vu_msg_check(msg, optional, err, sizeof(err));
 
 	if (ret < 0)
-		refuse(dev, ret, "%s", err);
+		vu_refuse(dev, ret, "%s", err);
 	else
 		ret = dispatch(dev, msg, &reply, &reply_size);
 	vu_msg_close_fds(msg);
@@ -545,7 +431,7 @@ int vu_dev_handle_socket(struct vu_dev *dev)
 	if (ret < 0) {
 		/* The stream is out of step: nothing after this can be
 		 * trusted to start at a header. */
-		refuse(dev, ret, "%s", err);
+		vu_refuse(dev, ret, "%s", err);
 		return ret;
 	}
 	return vu_dev_handle_msg(dev, &msg);

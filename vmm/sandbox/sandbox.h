@@ -4,8 +4,9 @@
  * rlimits on descriptors, processes, data (SANDBOX_DATA_LIMIT), locked
  * memory and core dumps (its log is an
  * inherited descriptor, so file size stays unlimited), and a seccomp allowlist
- * (libseccomp) whose default action kills the process. docs/security.md
- * lists every allowed system call and why. */
+ * (libseccomp, seccomp_base.c: a base list and the worker kind's own
+ * calls) whose default action kills the process. docs/security.md lists
+ * every allowed system call and why. */
 #ifndef BULKHEAD_SANDBOX_H
 #define BULKHEAD_SANDBOX_H
 
@@ -14,9 +15,19 @@
 
 #include <stddef.h>
 
+/* One system call a worker may make, and why it needs it. */
+struct sandbox_syscall {
+	int nr;                  /* SCMP_SYS(name) */
+	const char *why;
+};
+
 struct sandbox_config {
 	const char *user;        /* the unprivileged user to become */
 	unsigned max_fds;        /* RLIMIT_NOFILE */
+	/* The worker kind's own calls, allowed on top of the base list
+	 * (seccomp_base.c), e.g. net's writev to a tap. */
+	const struct sandbox_syscall *extra;
+	size_t nextra;
 };
 
 /* Enters the sandbox. Returns 0 or a negative errno with a message naming

@@ -16,10 +16,16 @@
  * every descriptor received is closed. */
 int vu_msg_read(int sock, struct vu_msg *msg, char *err, size_t errlen);
 
+/* A request's bit in vu_msg_check's optional set. */
+#define VU_REQUEST_BIT(request) (1ull << (request))
+
 /* Checks version, request, size and descriptor count against what the
- * request carries. Returns 0 or a negative errno with a message naming
- * the request and the offending value. Closes nothing. */
-int vu_msg_check(const struct vu_msg *msg, char *err, size_t errlen);
+ * request carries. optional: the requests only some device kinds handle
+ * (GET/SET_CONFIG) that this one does, as VU_REQUEST_BITs; any other is
+ * unsupported. Returns 0 or a negative errno with a message naming the
+ * request and the offending value. Closes nothing. */
+int vu_msg_check(const struct vu_msg *msg, uint64_t optional, char *err,
+		 size_t errlen);
 
 /* Whether the front end waits for an answer to this request (GET_*),
  * apart from REPLY_ACK. */

@@ -42,7 +42,7 @@ static json_object *side_json(const struct vu_dev *dev)
 			       json_object_new_uint64(dev->protocol_errors));
 	json_object_object_add(o, "last_error",
 			       json_object_new_string(dev->last_error));
-	for (unsigned i = 0; i < VU_NUM_QUEUES; i++) {
+	for (unsigned i = 0; i < NET_NUM_QUEUES; i++) {
 		const struct vu_queue *q = &dev->q[i];
 		json_object *jq = json_object_new_object();
 

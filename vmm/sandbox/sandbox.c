@@ -1,24 +1,20 @@
 #define _GNU_SOURCE
 #include "sandbox.h"
+#include "seccomp_base.h"
 
 #include <errno.h>
 #include <grp.h>
 #include <linux/capability.h>
 #include <pwd.h>
 #include <sched.h>
-#include <seccomp.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
-
-/* Sanitizer builds (the tests, BULKHEAD_SANITIZED from meson.build) need
- * a few more calls, for the runtime's own bookkeeping and reports. */
 
 /* Where the empty root is mounted: a directory every link shares on the
  * host, each with its own tmpfs on top in its own mount namespace. */
@@ -29,101 +25,6 @@
 		snprintf(err, errlen, __VA_ARGS__);       \
 		return (code);                            \
 	} while (0)
-
-/* The allowlist. Each entry: the call, and why the worker needs it. */
-struct allowed {
-	int nr;
-	const char *why;
-};
-
-static const struct allowed allowlist[] = {
-	{ SCMP_SYS(read), "kick eventfds, signalfd; frames from a host port's tap" },
-	{ SCMP_SYS(write), "call and error eventfds, the log on stderr" },
-	{ SCMP_SYS(writev), "frames to a host port's tap, from guest memory" },
-	{ SCMP_SYS(recvmsg), "vhost-user messages with their descriptors" },
-	{ SCMP_SYS(recvfrom), "rest of a vhost-user message (recv)" },
-	{ SCMP_SYS(sendmsg), "vhost-user replies" },
-	{ SCMP_SYS(sendto), "status replies on the control socket (send)" },
-	{ SCMP_SYS(accept4), "front ends and status readers connecting" },
-	{ SCMP_SYS(shutdown), "ending a connection" },
-	{ SCMP_SYS(close), "descriptors replaced or released" },
-	{ SCMP_SYS(epoll_wait), "the event loop" },
-	{ SCMP_SYS(epoll_pwait), "the event loop (libc may use the p variant)" },
-	{ SCMP_SYS(epoll_ctl), "watching sockets and kick eventfds" },
-	{ SCMP_SYS(poll), "waiting briefly for the rest of a message" },
-	{ SCMP_SYS(ppoll), "the same, libc's variant" },
-	{ SCMP_SYS(munmap), "unmapping guest memory; malloc" },
-	{ SCMP_SYS(fstat), "checking a memory region against its file" },
-	{ SCMP_SYS(newfstatat), "the same, libc's variant" },
-	{ SCMP_SYS(fcntl), "making received descriptors non-blocking" },
-	{ SCMP_SYS(brk), "malloc" },
-	{ SCMP_SYS(madvise), "malloc returning memory" },
-	{ SCMP_SYS(mremap), "realloc of large blocks" },
-	{ SCMP_SYS(getrandom), "json-c seeds its hash tables" },
-	{ SCMP_SYS(clock_gettime), "time, when the vDSO is not used" },
-	{ SCMP_SYS(rt_sigreturn), "returning from a signal handler" },
-	{ SCMP_SYS(rt_sigprocmask), "libc internals around signals" },
-	{ SCMP_SYS(restart_syscall), "a call interrupted by a signal" },
-	{ SCMP_SYS(unlink), "removing its sockets at exit (fails in the sandbox; harmless)" },
-	{ SCMP_SYS(exit), "ending" },
-	{ SCMP_SYS(exit_group), "ending" },
-#if BULKHEAD_SANITIZED
-	/* Sanitizer builds only (tests): the ASan/LSan runtime stops the
-	 * world with a tracer thread at exit, reads /proc/self/maps and
-	 * yields. Never part of a release build's filter. */
-	{ SCMP_SYS(clone), "sanitizer runtime only" },
-	{ SCMP_SYS(ptrace), "sanitizer runtime only" },
-	{ SCMP_SYS(wait4), "sanitizer runtime only" },
-	{ SCMP_SYS(prctl), "sanitizer runtime only" },
-	{ SCMP_SYS(sched_yield), "sanitizer runtime only" },
-	{ SCMP_SYS(sigaltstack), "sanitizer runtime only" },
-	{ SCMP_SYS(rt_sigaction), "sanitizer runtime only" },
-	{ SCMP_SYS(getpid), "sanitizer runtime only" },
-	{ SCMP_SYS(gettid), "sanitizer runtime only" },
-	{ SCMP_SYS(tgkill), "sanitizer runtime only" },
-	{ SCMP_SYS(openat), "sanitizer runtime only (the root is empty)" },
-	{ SCMP_SYS(getdents64), "sanitizer runtime only" },
-	{ SCMP_SYS(readlink), "sanitizer runtime only" },
-	{ SCMP_SYS(getrlimit), "sanitizer runtime only" },
-	{ SCMP_SYS(prlimit64), "sanitizer runtime only" },
-	{ SCMP_SYS(futex), "sanitizer runtime only" },
-	{ SCMP_SYS(lseek), "sanitizer runtime only" },
-	{ SCMP_SYS(pread64), "sanitizer runtime only" },
-#endif
-};
-
-static int install_filter(char *err, size_t errlen)
-{
-	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
-	int ret;
-
-	if (!ctx)
-		FAIL(-ENOMEM, "seccomp_init failed");
-	for (size_t i = 0; i < sizeof(allowlist) / sizeof(allowlist[0]); i++) {
-		ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, allowlist[i].nr, 0);
-		if (ret < 0) {
-			seccomp_release(ctx);
-			FAIL(ret, "seccomp rule for syscall %d: %s", allowlist[i].nr,
-			     strerror(-ret));
-		}
-	}
-	/* mmap: guest memory (shared, read-write) and malloc (private,
-	 * anonymous); never executable. */
-	ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
-			       SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
-#if BULKHEAD_SANITIZED
-	/* Sanitizer runtime only: guard pages for its exit-time thread. */
-	if (ret == 0)
-		ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), 1,
-				       SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
-#endif
-	if (ret == 0)
-		ret = seccomp_load(ctx);
-	seccomp_release(ctx);
-	if (ret < 0)
-		FAIL(ret, "seccomp filter: %s", strerror(-ret));
-	return 0;
-}
 
 /* A new mount namespace whose root is an empty, read-only tmpfs: the
  * worker can open no file (its sockets are already open). */
@@ -218,7 +119,7 @@ int sandbox_enter(const struct sandbox_config *cfg, char *err, size_t errlen)
 	    (ret = limits(cfg, err, errlen)) < 0 ||
 	    (ret = drop_privileges(&copy, err, errlen)) < 0)
 		return ret;
-	return install_filter(err, errlen);
+	return sandbox_seccomp_install(cfg->extra, cfg->nextra, err, errlen);
 }
 
 void sandbox_exit(int status)

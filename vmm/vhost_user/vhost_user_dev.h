@@ -1,6 +1,6 @@
-/* A vhost-user back end for one front end (one side of a link): the
- * protocol state (features, memory table, vrings) and a handler per
- * request. It has no event loop: the owner watches the socket and the
+/* A vhost-user back end for one front end (one side of a link), of any
+ * device kind (struct vu_dev_kind): the protocol state (features, memory
+ * table, vrings) and a handler per request. It has no event loop: the owner watches the socket and the
  * kick descriptors and is told (ops->queue_changed) when a queue's state
  * or descriptors change. A message that breaks a rule gets an error reply
  * where the front end waits for one, its descriptors closed, and a
@@ -17,13 +17,10 @@
 #include "vhost_user_proto.h"
 #include "virtq.h"
 
-/* One queue pair: virtio-net's receiveq (0, the device writes) and
- * transmitq (1, the device reads). GET_QUEUE_NUM says 1; a front end
- * asking for more pairs is refused at start-up by its own check, and a
- * message naming a vring index >= 2 is refused here. */
-#define VU_NUM_QUEUES 2
-#define VU_RXQ 0
-#define VU_TXQ 1
+/* Vrings one back end can hold: as many as the largest kind asks for
+ * (net: 2). A compile-time bound keeps the queues inside struct vu_dev:
+ * no allocation, and the data path reaches a queue at a fixed offset. */
+#define VU_MAX_QUEUES 8
 
 struct vu_queue {
 	uint16_t num;        /* SET_VRING_NUM; 0 until set */
@@ -40,6 +37,41 @@ struct vu_queue {
 
 struct vu_dev;
 
+/* What makes a back end a device of one kind (net, blk): one static const
+ * table per kind (vmm/net/net_vu.c), so this layer names no device. Any
+ * hook may be NULL. */
+struct vu_dev_kind {
+	const char *name;             /* for messages: "virtio-net" */
+	unsigned num_queues;          /* vrings, 1..VU_MAX_QUEUES; an index
+				       * beyond is refused */
+	const char *queues_note;      /* said with such an index ("one
+				       * pair"), or NULL */
+	uint64_t queue_num;           /* GET_QUEUE_NUM's answer (net counts
+				       * queue pairs) */
+	uint64_t features;            /* virtio and vhost-user bits offered */
+	uint64_t protocol_features;   /* protocol bits offered */
+	/* Per queue, the bytes the driver may offer in one chain the
+	 * device reads (virtq_config.max_chain_bytes); 0: the ring's own
+	 * limits only. */
+	uint32_t max_chain_bytes[VU_MAX_QUEUES];
+	/* A request of the device's own (net: NET_SET_MTU), its shape
+	 * already checked. Returns 0, or a negative errno from vu_refuse;
+	 * NULL or -EOPNOTSUPP: refused as not handled. */
+	int (*request)(struct vu_dev *dev, const struct vu_msg *msg);
+	/* GET_CONFIG: bytes [offset, offset + len) of the device's config
+	 * space into buf (len <= VU_CONFIG_MAX, the range checked). NULL:
+	 * GET_CONFIG is refused as not supported. Returns 0 or -errno. */
+	int (*get_config)(struct vu_dev *dev, uint32_t offset, uint8_t *buf,
+			  uint32_t len);
+	/* SET_CONFIG: the driver writes them (flags: VU_CONFIG_*). NULL:
+	 * refused as not supported. Returns 0 or -errno. */
+	int (*set_config)(struct vu_dev *dev, uint32_t offset,
+			  const uint8_t *buf, uint32_t len, uint32_t flags);
+	/* The device's own state back to a fresh connection's. */
+	void (*reset)(struct vu_dev *dev);
+};
+
+/* The owner's side: the event loop that watches the socket and kicks. */
 struct vu_dev_ops {
 	/* Queue qidx started, stopped, was enabled or disabled, got a new
 	 * kick descriptor, or broke: the owner re-reads its state. */
@@ -48,31 +80,31 @@ struct vu_dev_ops {
 
 struct vu_dev {
 	const char *name;              /* for messages: "a", "b" */
+	const struct vu_dev_kind *kind;
 	int sock;                      /* -1 when not connected */
-	uint64_t offered_features;
+	uint64_t offered_features;     /* kind->features */
 	uint64_t features;             /* acked by SET_FEATURES */
 	uint64_t protocol_features;    /* acked by SET_PROTOCOL_FEATURES */
 	bool features_set;
-	uint16_t mtu;                  /* NET_SET_MTU; 0: not set */
-	uint32_t tx_max_chain_bytes;   /* byte cap for chains on queue 1 */
+	/* NET_SET_MTU, a vhost-user request of its own that the net kind
+	 * takes; 0: not set (and never set for other kinds). */
+	uint16_t mtu;
 	struct guest_mem mem;
 	struct {
 		void *addr;
 		size_t len;
 	} maps[GUEST_MEM_MAX_REGIONS];  /* parallel to mem.regions */
-	struct vu_queue q[VU_NUM_QUEUES];
+	struct vu_queue q[VU_MAX_QUEUES];  /* kind->num_queues in use */
 	const struct vu_dev_ops *ops;
 	void *opaque;
 	char last_error[256];
 	uint64_t protocol_errors;
 };
 
-/* The features a virtio-net back end of Bulkhead offers. */
-uint64_t vu_net_offered_features(void);
-uint64_t vu_offered_protocol_features(void);
-
-void vu_dev_init(struct vu_dev *dev, const char *name, uint64_t features,
-		 const struct vu_dev_ops *ops, void *opaque);
+/* A back end of this kind (kind outlives it), not connected. */
+void vu_dev_init(struct vu_dev *dev, const char *name,
+		 const struct vu_dev_kind *kind, const struct vu_dev_ops *ops,
+		 void *opaque);
 
 /* Takes a connected socket (the owner accepted it). */
 void vu_dev_attach(struct vu_dev *dev, int sock);
@@ -107,6 +139,11 @@ static inline bool vu_has_feature(const struct vu_dev *dev, unsigned bit)
 
 /* Signals the driver that used buffers are there (eventfd write). */
 void vu_queue_call(struct vu_dev *dev, unsigned qidx);
+
+/* Records a refused request: the reason goes to dev->last_error and the
+ * log, protocol_errors counts it. Returns err. For kinds' hooks too. */
+int vu_refuse(struct vu_dev *dev, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 /* Reports a queue the ring code found broken: logs once, signals the
  * front end's error descriptor, tells the owner. */

@@ -95,8 +95,8 @@ int net_link_init(struct net_link *l, const struct vu_dev_ops *ops,
 {
 	memset(l, 0, sizeof(*l));
 	l->tap_fd[0] = l->tap_fd[1] = -1;
-	vu_dev_init(&l->side[0], "a", vu_net_offered_features(), ops, opaque);
-	vu_dev_init(&l->side[1], "b", vu_net_offered_features(), ops, opaque);
+	vu_dev_init(&l->side[0], "a", &net_vu_kind, ops, opaque);
+	vu_dev_init(&l->side[1], "b", &net_vu_kind, ops, opaque);
 	l->tx = calloc(NET_BATCH, sizeof(*l->tx));
 	l->rx = calloc(NET_RX_CACHE, sizeof(*l->rx));
 	l->bounce = malloc(NET_MAX_FRAME);
@@ -152,7 +152,7 @@ static bool rx_has(const struct net_link *l, unsigned d, unsigned feature)
 
 static bool rx_ready(const struct net_link *l, unsigned d)
 {
-	return side_is_tap(l, d) || vu_queue_ready(&l->side[d], VU_RXQ);
+	return side_is_tap(l, d) || vu_queue_ready(&l->side[d], NET_RXQ);
 }
 
 /* Whether side s may send a frame with this Ethernet header: its source
@@ -210,14 +210,14 @@ static void src_to_sg(struct sg_pos *dst, struct frame_src *src, uint32_t n)
 static void rx_flush(struct net_link *l, unsigned d)
 {
 	struct vu_dev *dev = &l->side[d];
-	struct vu_queue *q = &dev->q[VU_RXQ];
+	struct vu_queue *q = &dev->q[NET_RXQ];
 
 	if (l->rx_ndone == 0 || side_is_tap(l, d))
 		return;
 	if (q->started && !q->vq.err) {
 		virtq_push_batch(&q->vq, l->rx_done, l->rx_ndone);
 		if (virtq_publish(&q->vq))
-			vu_queue_call(dev, VU_RXQ);
+			vu_queue_call(dev, NET_RXQ);
 	}
 	l->rx_ndone = 0;
 }
@@ -233,7 +233,7 @@ static void rx_flush(struct net_link *l, unsigned d)
 static int rx_fill(struct net_link *l, unsigned d, unsigned want)
 {
 	struct vu_dev *dev = &l->side[d];
-	struct virtq *vq = &dev->q[VU_RXQ].vq;
+	struct virtq *vq = &dev->q[NET_RXQ].vq;
 
 	while (l->rx_cached < want) {
 		unsigned end = l->rx_first + l->rx_cached;
@@ -249,7 +249,7 @@ static int rx_fill(struct net_link *l, unsigned d, unsigned want)
 		}
 		n = virtq_pop_batch(vq, &dev->mem, l->rx + end, NET_BATCH);
 		if (n < 0 || virtq_broken(vq)) {
-			vu_queue_broken(dev, VU_RXQ);
+			vu_queue_broken(dev, NET_RXQ);
 			l->rx_cached = l->rx_cached_slots = 0;
 			return -EPIPE;
 		}
@@ -265,7 +265,7 @@ static int rx_fill(struct net_link *l, unsigned d, unsigned want)
 /* Gives back the receive chains taken but not used (the last taken). */
 static void rx_give_back(struct net_link *l, unsigned d)
 {
-	struct vu_queue *q = &l->side[d].q[VU_RXQ];
+	struct vu_queue *q = &l->side[d].q[NET_RXQ];
 
 	if (side_is_tap(l, d))
 		return;
@@ -723,7 +723,7 @@ static unsigned forward_from_tap(struct net_link *l, unsigned s,
 unsigned net_link_forward(struct net_link *l, unsigned s, unsigned budget)
 {
 	struct vu_dev *from = &l->side[s];
-	struct vu_queue *txq = &from->q[VU_TXQ];
+	struct vu_queue *txq = &from->q[NET_TXQ];
 	unsigned handled = 0;
 
 	/* Features change only between calls (the event loop handles the
@@ -733,12 +733,12 @@ unsigned net_link_forward(struct net_link *l, unsigned s, unsigned budget)
 	if (side_is_tap(l, s))
 		return forward_from_tap(l, s, budget);
 	l->blocked[s] = false;
-	while (budget-- > 0 && vu_queue_ready(from, VU_TXQ)) {
+	while (budget-- > 0 && vu_queue_ready(from, NET_TXQ)) {
 		int n = virtq_pop_batch(&txq->vq, &from->mem, l->tx, NET_BATCH);
 		int i;
 
 		if (n < 0 || virtq_broken(&txq->vq))
-			vu_queue_broken(from, VU_TXQ);
+			vu_queue_broken(from, NET_TXQ);
 		if (n <= 0)
 			break;
 		for (i = 0; i < n; i++) {
@@ -756,7 +756,7 @@ unsigned net_link_forward(struct net_link *l, unsigned s, unsigned budget)
 		}
 		virtq_push_batch(&txq->vq, l->tx_done, (unsigned)i);
 		if (virtq_publish(&txq->vq))
-			vu_queue_call(from, VU_TXQ);
+			vu_queue_call(from, NET_TXQ);
 		rx_flush(l, !s);
 		rx_give_back(l, !s);
 		handled += (unsigned)i;

@@ -13,6 +13,9 @@ enum size_rule {
 	SIZE_UNSUPPORTED, /* we neither offer nor accept it */
 	SIZE_EXACT,       /* payload is exactly `size` bytes */
 	SIZE_MEM_TABLE,   /* 8 + 32 * nregions, nregions in 1..8 */
+	SIZE_CONFIG,      /* 12 + size, the window inside 256 bytes; only
+			   * for a device kind that handles it (the
+			   * caller says), else as SIZE_UNSUPPORTED */
 };
 
 enum fd_rule {
@@ -33,6 +36,9 @@ struct request_shape {
 
 #define U64 sizeof(uint64_t)
 #define STATE sizeof(struct vu_vring_state)
+
+/* Optional requests are named by a bit of a uint64_t. */
+_Static_assert(VU_REQUEST_MAX <= 64, "request numbers beyond 63");
 
 static const struct request_shape shapes[VU_REQUEST_MAX] = {
 	[VU_GET_FEATURES] = { "GET_FEATURES", SIZE_EXACT, 0, FDS_NONE, true },
@@ -58,8 +64,8 @@ static const struct request_shape shapes[VU_REQUEST_MAX] = {
 	[VU_SET_BACKEND_REQ_FD] = { "SET_BACKEND_REQ_FD", SIZE_UNSUPPORTED, 0, FDS_NONE, false },
 	[VU_IOTLB_MSG] = { "IOTLB_MSG", SIZE_UNSUPPORTED, 0, FDS_NONE, false },
 	[VU_SET_VRING_ENDIAN] = { "SET_VRING_ENDIAN", SIZE_UNSUPPORTED, 0, FDS_NONE, false },
-	[VU_GET_CONFIG] = { "GET_CONFIG", SIZE_UNSUPPORTED, 0, FDS_NONE, true },
-	[VU_SET_CONFIG] = { "SET_CONFIG", SIZE_UNSUPPORTED, 0, FDS_NONE, false },
+	[VU_GET_CONFIG] = { "GET_CONFIG", SIZE_CONFIG, 0, FDS_NONE, true },
+	[VU_SET_CONFIG] = { "SET_CONFIG", SIZE_CONFIG, 0, FDS_NONE, false },
 	[VU_CREATE_CRYPTO_SESSION] = { "CREATE_CRYPTO_SESSION", SIZE_UNSUPPORTED, 0, FDS_NONE, true },
 	[VU_CLOSE_CRYPTO_SESSION] = { "CLOSE_CRYPTO_SESSION", SIZE_UNSUPPORTED, 0, FDS_NONE, false },
 	[VU_POSTCOPY_ADVISE] = { "POSTCOPY_ADVISE", SIZE_UNSUPPORTED, 0, FDS_NONE, true },
@@ -236,7 +242,8 @@ static unsigned fds_expected(const struct request_shape *s,
 	}
 }
 
-int vu_msg_check(const struct vu_msg *msg, char *err, size_t errlen)
+int vu_msg_check(const struct vu_msg *msg, uint64_t optional, char *err,
+		 size_t errlen)
 {
 	const struct request_shape *s = shape_of(msg->hdr.request);
 	const char *name = vu_request_name(msg->hdr.request);
@@ -251,7 +258,9 @@ int vu_msg_check(const struct vu_msg *msg, char *err, size_t errlen)
 		snprintf(err, errlen, "request %u unknown", msg->hdr.request);
 		return -EOPNOTSUPP;
 	}
-	if (s->rule == SIZE_UNSUPPORTED) {
+	if (s->rule == SIZE_UNSUPPORTED ||
+	    (s->rule == SIZE_CONFIG &&
+	     !(optional & VU_REQUEST_BIT(msg->hdr.request)))) {
 		snprintf(err, errlen, "%s (%u) not supported", name,
 			 msg->hdr.request);
 		return -EOPNOTSUPP;
@@ -280,6 +289,27 @@ int vu_msg_check(const struct vu_msg *msg, char *err, size_t errlen)
 				 "%s: payload size %u for %u regions, expected %zu",
 				 name, msg->hdr.size, n,
 				 8 + n * sizeof(struct vu_mem_region));
+			return -EINVAL;
+		}
+	}
+	if (s->rule == SIZE_CONFIG) {
+		const struct vu_config *c = &msg->payload.config;
+
+		if (msg->hdr.size < VU_CONFIG_HDR) {
+			snprintf(err, errlen, "%s: payload size %u < %d", name,
+				 msg->hdr.size, VU_CONFIG_HDR);
+			return -EINVAL;
+		}
+		if (c->size > VU_CONFIG_MAX || c->offset > VU_CONFIG_MAX - c->size) {
+			snprintf(err, errlen,
+				 "%s: offset %u + size %u beyond %d bytes of config",
+				 name, c->offset, c->size, VU_CONFIG_MAX);
+			return -EINVAL;
+		}
+		if (msg->hdr.size != VU_CONFIG_HDR + c->size) {
+			snprintf(err, errlen,
+				 "%s: payload size %u for %u bytes of config, expected %u",
+				 name, msg->hdr.size, c->size, VU_CONFIG_HDR + c->size);
 			return -EINVAL;
 		}
 	}

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "net_vu.h"
 #include "vhost_user_dev.h"
 
 enum net_drop {

@@ -65,6 +65,7 @@ enum vu_request {
 #define VU_PROTOCOL_F_REPLY_ACK 3
 #define VU_PROTOCOL_F_MTU 4
 #define VU_PROTOCOL_F_BACKEND_REQ 5
+#define VU_PROTOCOL_F_CONFIG 9
 #define VU_PROTOCOL_F_RESET_DEVICE 13
 #define VU_PROTOCOL_F_CONFIGURE_MEM_SLOTS 15
 
@@ -77,6 +78,14 @@ enum vu_request {
 #define VU_MEM_TABLE_MAX 8
 /* File descriptors one message may carry. */
 #define VU_MAX_FDS 8
+
+/* GET/SET_CONFIG: a window of the device's config space, after a 12-byte
+ * header; at most 256 bytes (the spec's VHOST_USER_MAX_CONFIG_SIZE). */
+#define VU_CONFIG_HDR 12
+#define VU_CONFIG_MAX 256
+/* SET_CONFIG flags: written by the driver, or restored by migration. */
+#define VU_CONFIG_FRONTEND 0
+#define VU_CONFIG_MIGRATION 1
 
 struct vu_hdr {
 	uint32_t request;
@@ -116,15 +125,23 @@ struct vu_mem_single {
 	struct vu_mem_region region;
 };
 
+struct vu_config {
+	uint32_t offset;
+	uint32_t size;
+	uint32_t flags;
+	uint8_t region[VU_CONFIG_MAX];
+};
+
 union vu_payload {
 	uint64_t u64;
 	struct vu_vring_state state;
 	struct vu_vring_addr addr;
 	struct vu_mem_table mem;
 	struct vu_mem_single mem_one;
+	struct vu_config config;
 	/* Room for the largest message we accept (GET/SET_CONFIG carry up
 	 * to 256 bytes of config after a 12-byte header). */
-	uint8_t bytes[268];
+	uint8_t bytes[VU_CONFIG_HDR + VU_CONFIG_MAX];
 };
 
 struct vu_msg {

@@ -1,0 +1,301 @@
+/* bulkhead-link: one process per link, a virtual cable between the
+ * virtio-net devices of two VMs. Listens on two unix sockets as the
+ * vhost-user back end; frames one side transmits are copied into the
+ * other side's receive queue.
+ *
+ *   bulkhead-link --a PATH|--tap-a IFNAME --b PATH [--mac-a MAC] [--mac-b MAC]
+ *                 [--poll] [--control PATH] [--name NAME] [--user NAME]
+ *                 [--no-sandbox]
+ *
+ * --tap-a makes side a the host's own port: a tap interface in the
+ * host's network namespace (made beforehand, persistent, by the bulkhead
+ * command) instead of a VM's virtio-net.
+ *
+ * The net worker's part: its options, the tap, when each direction has
+ * work, its status. The loop, sockets, control socket, signals and the
+ * sandbox are the skeleton's (vmm/worker/). Once its sockets (and tap)
+ * are open it confines itself: a worker started by hand is as confined
+ * as a supervised one.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <seccomp.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "link_status.h"
+#include "log.h"
+#include "net_link.h"
+#include "net_tap.h"
+#include "worker.h"
+
+/* Two sockets, two connections, 2 x 3 ring descriptors, up to 32 memory
+ * regions per side, the control socket, epoll, signalfd, stdio. */
+#define WORKER_MAX_FDS 128
+
+/* The tap's events (side in the tag). */
+#define NET_TAG_TAP WORKER_TAG_DEVICE
+
+/* Batches one direction may move before the other gets a turn. */
+#define FAIR_BUDGET 4
+
+/* The net worker's system calls beyond the base list
+ * (vmm/sandbox/seccomp_base.c). */
+static const struct sandbox_syscall net_syscalls[] = {
+	{ SCMP_SYS(writev), "frames to a host port's tap, from guest memory" },
+};
+
+struct link_proc {
+	struct worker w;
+	const char *tap_name;   /* side a is this tap */
+	bool tap_watched;       /* reading it (not while side b is full) */
+	bool poll;
+	bool pending[2];       /* direction s may have work */
+	struct net_link link;
+};
+
+static int parse_mac(const char *s, uint8_t mac[6])
+{
+	unsigned v[6];
+	char end;
+
+	if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3],
+		   &v[4], &v[5], &end) != 6)
+		return -EINVAL;
+	for (int i = 0; i < 6; i++)
+		mac[i] = (uint8_t)v[i];
+	return 0;
+}
+
+/* A queue of side s changed (the skeleton follows its kick descriptor):
+ * look for work in both directions. */
+static void on_queue_changed(struct worker *w, unsigned s, unsigned qidx)
+{
+	struct link_proc *p = w->dev;
+	struct vu_dev *dev = &p->link.side[s];
+
+	/* Receive-queue kicks matter only while a sender waits for room
+	 * (the forwarder enables them then). */
+	if (qidx == NET_RXQ && vu_queue_ready(dev, qidx) && !p->poll)
+		virtq_disable_notify(&dev->q[qidx].vq);
+	p->pending[0] = p->pending[1] = true;
+}
+
+static void on_kick(struct worker *w, unsigned s, unsigned qidx)
+{
+	struct link_proc *p = w->dev;
+
+	/* A transmit kick is work for that side's direction; a receive
+	 * kick is room for the other side's. */
+	p->pending[qidx == NET_TXQ ? s : !s] = true;
+}
+
+static void on_tap(struct worker *w, uint64_t tag, uint32_t events)
+{
+	struct link_proc *p = w->dev;
+
+	(void)events;
+	p->pending[(tag >> 8) & 0xff] = true;
+}
+
+/* Moves frames sent by side s; leaves pending[s] set when there may be
+ * more (budget spent, or buffers arrived while we armed notifications). */
+static void run_direction(struct link_proc *p, unsigned s)
+{
+	struct net_link *l = &p->link;
+	struct vu_dev *from = &l->side[s], *to = &l->side[!s];
+	unsigned moved;
+
+	if (l->tap_fd[s] >= 0) {
+		/* The tap: level-triggered reads while side b takes frames;
+		 * while it is full, its receive kick wakes us instead. */
+		moved = net_link_forward(l, s, FAIR_BUDGET);
+		bool want = !l->blocked[s];
+
+		if (want != p->tap_watched) {
+			worker_rewatch(&p->w, l->tap_fd[s], want ? EPOLLIN : 0,
+				       WORKER_TAG(NET_TAG_TAP, s, 0));
+			p->tap_watched = want;
+		}
+		p->pending[s] = l->blocked[s] ?
+			vu_queue_ready(to, NET_RXQ) &&
+			virtq_enable_notify(&to->q[NET_RXQ].vq) :
+			moved >= FAIR_BUDGET * NET_BATCH;
+		return;
+	}
+	if (!vu_queue_ready(from, NET_TXQ)) {
+		p->pending[s] = false;
+		return;
+	}
+	if (!p->poll)
+		virtq_disable_notify(&from->q[NET_TXQ].vq);
+	moved = net_link_forward(l, s, FAIR_BUDGET);
+	if (p->poll)
+		return;
+	if (l->blocked[s]) {
+		/* Wait for the receiver to post buffers: its kick wakes us,
+		 * unless buffers came while we were arming it. */
+		p->pending[s] = vu_queue_ready(to, NET_RXQ) &&
+				virtq_enable_notify(&to->q[NET_RXQ].vq);
+		return;
+	}
+	if (moved >= FAIR_BUDGET * NET_BATCH) {
+		p->pending[s] = true;
+		return;
+	}
+	p->pending[s] = vu_queue_ready(from, NET_TXQ) &&
+			virtq_enable_notify(&from->q[NET_TXQ].vq);
+}
+
+static bool link_busy(const struct worker *w)
+{
+	const struct link_proc *p = w->dev;
+
+	return p->poll || p->pending[0] || p->pending[1];
+}
+
+static void link_run(struct worker *w)
+{
+	struct link_proc *p = w->dev;
+
+	for (unsigned s = 0; s < 2; s++)
+		if (p->poll || p->pending[s])
+			run_direction(p, s);
+}
+
+static char *link_status(struct worker *w)
+{
+	struct link_proc *p = w->dev;
+
+	return link_status_json(&p->link, w->name, p->poll);
+}
+
+static const struct worker_ops link_worker_ops = {
+	.name = "link",
+	.queue_changed = on_queue_changed,
+	.kick = on_kick,
+	.event = on_tap,
+	.busy = link_busy,
+	.run = link_run,
+	.status = link_status,
+	.syscalls = net_syscalls,
+	.nsyscalls = sizeof(net_syscalls) / sizeof(net_syscalls[0]),
+	.max_fds = WORKER_MAX_FDS,
+};
+
+/* Side a as the tap, watched from the start. Returns 0 or -errno. */
+static int tap_setup(struct link_proc *p)
+{
+	int fd = net_tap_open(p->tap_name);
+
+	if (fd < 0) {
+		bh_log("tap %s: %s", p->tap_name, strerror(-fd));
+		return fd;
+	}
+	if (net_link_set_tap(&p->link, 0, fd) < 0) {
+		close(fd);
+		return -ENOMEM;
+	}
+	worker_watch(&p->w, fd, WORKER_TAG(NET_TAG_TAP, 0, 0));
+	p->tap_watched = true;
+	return 0;
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: bulkhead-link --a PATH|--tap-a IFNAME --b PATH [--mac-a MAC]\n"
+		"                     [--mac-b MAC] [--poll] [--control PATH]\n"
+		"                     [--name NAME] [--user NAME] [--no-sandbox]\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "a", required_argument, NULL, 'a' },
+		{ "b", required_argument, NULL, 'b' },
+		{ "tap-a", required_argument, NULL, 't' },
+		{ "mac-a", required_argument, NULL, 'A' },
+		{ "mac-b", required_argument, NULL, 'B' },
+		{ "poll", no_argument, NULL, 'p' },
+		WORKER_OPTIONS
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static struct link_proc proc;
+	struct link_proc *p = &proc;
+	struct worker *w = &p->w;
+	int opt, ret;
+
+	worker_init(w, &link_worker_ops, p);
+	if (net_link_init(&p->link, &worker_vu_ops, w) < 0) {
+		bh_log("out of memory");
+		return 1;
+	}
+	for (unsigned s = 0; s < 2; s++)
+		w->listen[s].vu = &p->link.side[s];
+	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'a':
+		case 'b':
+			w->listen[opt == 'b'].path = optarg;
+			break;
+		case 't':
+			p->tap_name = optarg;
+			break;
+		case 'A':
+		case 'B':
+			if (parse_mac(optarg, p->link.mac[opt == 'B']) < 0) {
+				bh_log("--mac-%c %s: not a MAC address (xx:xx:xx:xx:xx:xx)",
+				       opt == 'A' ? 'a' : 'b', optarg);
+				return 2;
+			}
+			p->link.mac_set[opt == 'B'] = true;
+			break;
+		case 'p':
+			p->poll = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			if (worker_option(w, opt, optarg))
+				break;
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (!(w->listen[0].path || p->tap_name) ||
+	    (w->listen[0].path && p->tap_name) || !w->listen[1].path ||
+	    optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	if ((ret = worker_open(w)) < 0 ||
+	    (p->tap_name && (ret = tap_setup(p)) < 0) ||
+	    (ret = worker_listen(w)) < 0) {
+		bh_log("%s: setup failed: %s", w->name, strerror(-ret));
+		return 1;
+	}
+	if (worker_confine(w) < 0)
+		return 1;
+	if (p->tap_name)
+		bh_log("%s: tap %s, listening on %s (%s mode%s)", w->name,
+		       p->tap_name, w->listen[1].path, p->poll ? "poll" : "event",
+		       w->no_sandbox ? ", UNCONFINED" : ", confined");
+	else
+		bh_log("%s: listening on %s and %s (%s mode%s)", w->name,
+		       w->listen[0].path, w->listen[1].path,
+		       p->poll ? "poll" : "event",
+		       w->no_sandbox ? ", UNCONFINED" : ", confined");
+
+	worker_loop(w);
+	bh_log("%s: stopping", w->name);
+	net_link_destroy(&p->link);
+	worker_exit(w, 0);
+}

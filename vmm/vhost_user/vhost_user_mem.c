@@ -1,0 +1,127 @@
+#include "vhost_user_mem.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static void unmap_region(struct vu_dev *dev, unsigned i)
+{
+	if (dev->maps[i].addr)
+		munmap(dev->maps[i].addr, dev->maps[i].len);
+	dev->maps[i].addr = NULL;
+	dev->maps[i].len = 0;
+}
+
+void vu_mem_clear(struct vu_dev *dev)
+{
+	for (unsigned i = 0; i < dev->mem.nregions; i++)
+		unmap_region(dev, i);
+	guest_mem_init(&dev->mem);
+}
+
+/* Maps one region after checking it against its file: a region larger
+ * than the file would fault (SIGBUS) on first touch. */
+static int map_region(struct vu_dev *dev, const struct vu_mem_region *r,
+		      int fd, struct guest_mem_region *out, void **map,
+		      size_t *map_len)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	uint64_t aligned = r->mmap_offset & ~(uint64_t)(page - 1);
+	uint64_t lead = r->mmap_offset - aligned;
+	struct stat st;
+	void *addr;
+
+	if (r->size == 0 || r->mmap_offset > UINT64_MAX - r->size ||
+	    r->size > SIZE_MAX - lead)
+		return vu_refuse(dev, -EINVAL,
+				 "memory region gpa 0x%" PRIx64 ": size 0x%" PRIx64
+				 " offset 0x%" PRIx64 " invalid",
+				 r->gpa, r->size, r->mmap_offset);
+	if (fstat(fd, &st) != 0)
+		return vu_refuse(dev, -errno, "memory region gpa 0x%" PRIx64
+				 ": fstat: %s", r->gpa, strerror(errno));
+	if (S_ISREG(st.st_mode) &&
+	    r->mmap_offset + r->size > (uint64_t)st.st_size)
+		return vu_refuse(dev, -EINVAL,
+				 "memory region gpa 0x%" PRIx64 ": offset 0x%" PRIx64
+				 " + size 0x%" PRIx64 " beyond its file (0x%" PRIx64
+				 " bytes)", r->gpa, r->mmap_offset, r->size,
+				 (uint64_t)st.st_size);
+	addr = mmap(NULL, r->size + lead, PROT_READ | PROT_WRITE,
+		    MAP_SHARED | MAP_NORESERVE, fd, (off_t)aligned);
+	if (addr == MAP_FAILED)
+		return vu_refuse(dev, -errno, "memory region gpa 0x%" PRIx64
+				 " size 0x%" PRIx64 ": mmap: %s", r->gpa, r->size,
+				 strerror(errno));
+	*map = addr;
+	*map_len = r->size + lead;
+	*out = (struct guest_mem_region){
+		.gpa = r->gpa,
+		.size = r->size,
+		.uva = r->uva,
+		.offset = r->mmap_offset,
+		.hva = (uint8_t *)addr + lead,
+	};
+	return 0;
+}
+
+int vu_mem_add(struct vu_dev *dev, const struct vu_mem_region *r, int fd)
+{
+	struct guest_mem_region g;
+	char err[160];
+	void *map = NULL;
+	size_t len = 0;
+	int ret = map_region(dev, r, fd, &g, &map, &len);
+
+	if (ret < 0)
+		return ret;
+	ret = guest_mem_add_region(&dev->mem, &g, err, sizeof(err));
+	if (ret < 0) {
+		munmap(map, len);
+		return vu_refuse(dev, ret, "%s", err);
+	}
+	dev->maps[dev->mem.nregions - 1].addr = map;
+	dev->maps[dev->mem.nregions - 1].len = len;
+	return 0;
+}
+
+int vu_mem_set_table(struct vu_dev *dev, const struct vu_mem_table *t,
+		     const int *fds)
+{
+	int ret = 0;
+
+	/* All or nothing: the old table goes, the new one is built from
+	 * scratch; on a bad region no table is left (rings stop). */
+	vu_mem_clear(dev);
+	for (uint32_t i = 0; i < t->nregions && ret == 0; i++)
+		ret = vu_mem_add(dev, &t->regions[i], fds[i]);
+	if (ret < 0)
+		vu_mem_clear(dev);
+	return ret;
+}
+
+int vu_mem_remove(struct vu_dev *dev, const struct vu_mem_region *r)
+{
+	struct guest_mem_region gone;
+
+	for (unsigned i = 0; i < dev->mem.nregions; i++) {
+		if (dev->mem.regions[i].gpa != r->gpa ||
+		    dev->mem.regions[i].size != r->size)
+			continue;
+		void *addr = dev->maps[i].addr;
+		size_t len = dev->maps[i].len;
+
+		guest_mem_remove_region(&dev->mem, r->gpa, r->size, &gone);
+		memmove(&dev->maps[i], &dev->maps[i + 1],
+			(dev->mem.nregions - i) * sizeof(dev->maps[0]));
+		munmap(addr, len);
+		return 0;
+	}
+	return vu_refuse(dev, -ENOENT,
+			 "REM_MEM_REG: no region at gpa 0x%" PRIx64 " size 0x%" PRIx64,
+			 r->gpa, r->size);
+}

@@ -1,0 +1,364 @@
+#define _GNU_SOURCE
+#include "worker.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "log.h"
+
+/* The user a worker becomes; the install creates it. */
+#define DEFAULT_USER "bulkhead"
+
+static void on_queue_changed(void *opaque, struct vu_dev *dev, unsigned qidx);
+
+const struct vu_dev_ops worker_vu_ops = {
+	.queue_changed = on_queue_changed,
+};
+
+void worker_init(struct worker *w, const struct worker_ops *ops, void *dev)
+{
+	memset(w, 0, sizeof(*w));
+	w->ops = ops;
+	w->dev = dev;
+	w->name = ops->name;
+	w->user = DEFAULT_USER;
+	w->epfd = w->control_fd = w->signal_fd = -1;
+	for (unsigned i = 0; i < WORKER_MAX_LISTEN; i++) {
+		w->listen[i].fd = -1;
+		for (unsigned q = 0; q < VU_MAX_QUEUES; q++)
+			w->listen[i].kick_watched[q] = -1;
+	}
+}
+
+bool worker_option(struct worker *w, int opt, const char *arg)
+{
+	switch (opt) {
+	case WORKER_OPT_CONTROL:
+		w->control_path = arg;
+		return true;
+	case WORKER_OPT_NAME:
+		w->name = arg;
+		return true;
+	case WORKER_OPT_USER:
+		w->user = arg;
+		return true;
+	case WORKER_OPT_NO_SANDBOX:
+		w->no_sandbox = true;
+		return true;
+	case WORKER_OPT_TEST_TRIGGER:
+		w->test_trigger = arg;
+		return true;
+	default:
+		return false;
+	}
+}
+
+int worker_watch(struct worker *w, int fd, uint64_t tag)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = tag };
+
+	return epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
+}
+
+int worker_rewatch(struct worker *w, int fd, uint32_t events, uint64_t tag)
+{
+	struct epoll_event ev = { .events = events, .data.u64 = tag };
+
+	return epoll_ctl(w->epfd, EPOLL_CTL_MOD, fd, &ev) < 0 ? -errno : 0;
+}
+
+void worker_unwatch(struct worker *w, int fd)
+{
+	/* The descriptor may be closed already (epoll then forgot it). */
+	epoll_ctl(w->epfd, EPOLL_CTL_DEL, fd, NULL);
+}
+
+int worker_open(struct worker *w)
+{
+	w->epfd = epoll_create1(EPOLL_CLOEXEC);
+	return w->epfd < 0 ? -errno : 0;
+}
+
+/* A listening unix socket at path. Returns it, or -errno (logged). */
+static int listen_unix(const char *path)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	struct stat st;
+	int fd, e;
+
+	if (strlen(path) >= sizeof(addr.sun_path)) {
+		bh_log("socket path %s longer than %zu bytes", path,
+		       sizeof(addr.sun_path) - 1);
+		return -ENAMETOOLONG;
+	}
+	strcpy(addr.sun_path, path);
+	/* A socket left by an earlier run goes; anything else is kept. */
+	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
+		unlink(path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 ||
+	    listen(fd, 4) < 0) {
+		e = errno;
+		bh_log("listen on %s: %s", path, strerror(e));
+		if (fd >= 0)
+			close(fd);
+		return -e;
+	}
+	return fd;
+}
+
+int worker_listen(struct worker *w)
+{
+	sigset_t mask;
+	int ret;
+
+	for (unsigned i = 0; i < WORKER_MAX_LISTEN; i++) {
+		struct worker_listener *l = &w->listen[i];
+
+		if (!l->path)
+			continue;
+		l->fd = listen_unix(l->path);
+		if (l->fd < 0)
+			return l->fd;
+		worker_watch(w, l->fd, WORKER_TAG(WORKER_TAG_LISTEN, i, 0));
+	}
+	if (w->control_path) {
+		w->control_fd = listen_unix(w->control_path);
+		if (w->control_fd < 0)
+			return w->control_fd;
+		worker_watch(w, w->control_fd, WORKER_TAG(WORKER_TAG_CONTROL, 0, 0));
+	}
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	w->signal_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (w->signal_fd < 0)
+		return -errno;
+	ret = worker_watch(w, w->signal_fd, WORKER_TAG(WORKER_TAG_SIGNAL, 0, 0));
+	return ret;
+}
+
+/* Test builds only: prove the confinement from inside. "open" tries to
+ * read a host file (there is none in the empty root); "forbidden" makes a
+ * system call the filter does not allow (the process dies of SIGSYS). */
+static void run_test_trigger(struct worker *w)
+{
+#ifdef BULKHEAD_TEST_TRIGGERS
+	if (strcmp(w->test_trigger, "open") == 0) {
+		FILE *f = fopen("/etc/passwd", "r");
+
+		bh_log("%s: test trigger: open /etc/passwd: %s", w->name,
+		       f ? "opened" : strerror(errno));
+		if (f)
+			fclose(f);
+	} else if (strcmp(w->test_trigger, "forbidden") == 0) {
+		bh_log("%s: test trigger: socket(AF_INET)", w->name);
+		int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+		bh_log("%s: test trigger: socket returned %d", w->name, fd);
+	}
+#else
+	(void)w;
+#endif
+}
+
+int worker_confine(struct worker *w)
+{
+	if (w->no_sandbox) {
+		bh_log("%s: WARNING: --no-sandbox: running UNCONFINED (as uid %u, "
+		       "no seccomp filter, full file system). For debugging only.",
+		       w->name, (unsigned)getuid());
+	} else {
+		struct sandbox_config sc = {
+			.user = w->user,
+			.max_fds = w->ops->max_fds,
+			.extra = w->ops->syscalls,
+			.nextra = w->ops->nsyscalls,
+		};
+		char err[256];
+		int ret = sandbox_enter(&sc, err, sizeof(err));
+
+		if (ret < 0) {
+			bh_log("%s: sandbox: %s", w->name, err);
+			return ret;
+		}
+	}
+	if (w->test_trigger)
+		run_test_trigger(w);
+	return 0;
+}
+
+/* The listening socket whose back end dev is, or WORKER_MAX_LISTEN. */
+static unsigned listener_of(const struct worker *w, const struct vu_dev *dev)
+{
+	unsigned i = 0;
+
+	while (i < WORKER_MAX_LISTEN && w->listen[i].vu != dev)
+		i++;
+	return i;
+}
+
+/* A queue changed: follow its kick descriptor, then tell the device. */
+static void on_queue_changed(void *opaque, struct vu_dev *dev, unsigned qidx)
+{
+	struct worker *w = opaque;
+	unsigned i = listener_of(w, dev);
+	struct vu_queue *q = &dev->q[qidx];
+	int *watched;
+
+	/* A back end made with worker_vu_ops but not given a socket: no
+	 * kicks of its own to follow. */
+	if (i == WORKER_MAX_LISTEN)
+		return;
+	watched = &w->listen[i].kick_watched[qidx];
+
+	if (*watched != q->kick_fd) {
+		if (*watched >= 0)
+			worker_unwatch(w, *watched);
+		*watched = -1;
+		if (q->kick_fd >= 0 &&
+		    worker_watch(w, q->kick_fd, WORKER_TAG(WORKER_TAG_KICK, i, qidx)) == 0)
+			*watched = q->kick_fd;
+	}
+	if (w->ops->queue_changed)
+		w->ops->queue_changed(w, i, qidx);
+}
+
+static void on_accept(struct worker *w, unsigned i)
+{
+	struct vu_dev *dev = w->listen[i].vu;
+	int fd = accept4(w->listen[i].fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+
+	if (fd < 0)
+		return;
+	if (dev->sock >= 0) {
+		bh_log("%s: side %s: second connection refused (one front end per side)",
+		       w->name, dev->name);
+		close(fd);
+		return;
+	}
+	vu_dev_attach(dev, fd);
+	worker_watch(w, fd, WORKER_TAG(WORKER_TAG_CONN, i, 0));
+	bh_log("%s: side %s connected", w->name, dev->name);
+}
+
+static void on_conn(struct worker *w, unsigned i, uint32_t events)
+{
+	struct vu_dev *dev = w->listen[i].vu;
+
+	if (vu_dev_handle_socket(dev) < 0 ||
+	    (events & (EPOLLHUP | EPOLLERR) && !(events & EPOLLIN))) {
+		bh_log("%s: side %s disconnected", w->name, dev->name);
+		worker_unwatch(w, dev->sock);
+		vu_dev_detach(dev);
+	}
+}
+
+static void on_kick(struct worker *w, unsigned i, unsigned qidx)
+{
+	uint64_t v;
+
+	if (read(w->listen[i].vu->q[qidx].kick_fd, &v, sizeof(v)) < 0 &&
+	    errno != EAGAIN)
+		bh_log("kick read: %s", strerror(errno));
+	if (w->ops->kick)
+		w->ops->kick(w, i, qidx);
+}
+
+static void on_control(struct worker *w)
+{
+	int fd = accept4(w->control_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	char *text;
+
+	if (fd < 0)
+		return;
+	text = w->ops->status ? w->ops->status(w) : NULL;
+	if (text) {
+		size_t len = strlen(text), off = 0;
+
+		while (off < len) {
+			/* A reader that does not read gets what fits. */
+			ssize_t n = send(fd, text + off, len - off,
+					 MSG_NOSIGNAL | MSG_DONTWAIT);
+
+			if (n <= 0)
+				break;
+			off += (size_t)n;
+		}
+		free(text);
+	}
+	close(fd);
+}
+
+/* Handles one event; returns false on a stop signal. */
+static bool on_event(struct worker *w, uint64_t tag, uint32_t events)
+{
+	unsigned kind = tag & 0xff, i = (tag >> 8) & 0xff, q = (tag >> 16) & 0xff;
+
+	switch (kind) {
+	case WORKER_TAG_LISTEN:
+		on_accept(w, i);
+		break;
+	case WORKER_TAG_CONN:
+		on_conn(w, i, events);
+		break;
+	case WORKER_TAG_KICK:
+		on_kick(w, i, q);
+		break;
+	case WORKER_TAG_CONTROL:
+		on_control(w);
+		break;
+	case WORKER_TAG_SIGNAL:
+		return false;
+	default:
+		if (kind >= WORKER_TAG_DEVICE && w->ops->event)
+			w->ops->event(w, tag, events);
+		break;
+	}
+	return true;
+}
+
+void worker_loop(struct worker *w)
+{
+	bool running = true;
+
+	while (running) {
+		struct epoll_event ev[16];
+		bool busy = w->ops->busy && w->ops->busy(w);
+		int n = epoll_wait(w->epfd, ev, 16, busy ? 0 : -1);
+
+		if (n < 0 && errno != EINTR) {
+			bh_log("epoll_wait: %s", strerror(errno));
+			break;
+		}
+		for (int k = 0; k < n; k++)
+			running = on_event(w, ev[k].data.u64, ev[k].events) && running;
+		if (w->ops->run)
+			w->ops->run(w);
+	}
+}
+
+void worker_exit(struct worker *w, int status)
+{
+	/* Confined, the sockets are out of reach: whoever started the
+	 * worker removes them (and a new start replaces stale ones). */
+	for (unsigned i = 0; i < WORKER_MAX_LISTEN; i++)
+		if (w->listen[i].path)
+			unlink(w->listen[i].path);
+	if (w->control_path)
+		unlink(w->control_path);
+	if (!w->no_sandbox)
+		sandbox_exit(status);
+	exit(status);
+}
