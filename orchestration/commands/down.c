@@ -22,6 +22,7 @@
 #include "state_files.h"
 #include "vfio.h"
 #include "virt.h"
+#include "state_paths.h"
 
 /* --- down ---------------------------------------------------------------- */
 
@@ -44,8 +45,8 @@ int cmd_down(struct orch *o, const char *path)
 		return 1;
 	}
 	char applied_path[PATH_MAX];
-	snprintf(applied_path, sizeof(applied_path), "%s/%s.yaml", dirs.state,
-		 named->name);
+	state_topology_copy(dirs.state, named->name, applied_path,
+		    sizeof(applied_path));
 	struct topology *topo = named;
 	struct topology *applied = NULL;
 	if (access(applied_path, R_OK) == 0 &&

@@ -15,6 +15,7 @@
 #include "supervisor.h"
 #include "unix_query.h"
 #include "virt.h"
+#include "state_paths.h"
 
 /* A link answers its control socket at once when it is well; one that
  * does not (stuck, its backlog full) must not hold up status: each link
@@ -182,7 +183,7 @@ static json_object *topology_json(struct orch *o, const char *dir_name,
 	}
 	json_object_object_add(t, "vms", vms);
 
-	snprintf(path, sizeof(path), "%s/links-state.json", dirs.state);
+	state_file(dirs.state, STATE_LINKS_STATE, path, sizeof(path));
 	json_object *state = json_object_from_file(path);
 	json_object *links = json_object_new_array();
 	for (unsigned i = 0; i < topo->app_vms_count; i++)

@@ -22,6 +22,7 @@
 #include "state_files.h"
 #include "supervisor.h"
 #include "virt.h"
+#include "state_paths.h"
 
 /* --- links --------------------------------------------------------------- */
 
@@ -44,7 +45,7 @@ static int link_set_of(const struct run *r, struct link_set *set)
 static int spawn_supervisor(struct run *r)
 {
 	char log_path[PATH_MAX];
-	snprintf(log_path, sizeof(log_path), "%s/supervisor.log", r->dirs.state);
+	state_file(r->dirs.state, STATE_SUPERVISOR_LOG, log_path, sizeof(log_path));
 	pid_t pid = fork();
 	if (pid < 0)
 		return -errno;
@@ -133,7 +134,7 @@ static int start_links(struct run *r)
 	int rc = link_set_of(r, &set);
 	if (rc)
 		return rc;
-	snprintf(path, sizeof(path), "%s/links.json", r->dirs.state);
+	state_file(r->dirs.state, STATE_LINKS, path, sizeof(path));
 	rc = link_set_write(path, &set);
 	if (rc) {
 		snprintf(r->err, sizeof(r->err), "%s: %s", path, strerror(-rc));
@@ -175,8 +176,8 @@ static void remove_domain(struct run *r, const char *name)
 static void remove_dropped(struct run *r)
 {
 	char prev_path[PATH_MAX], err[ERR_LEN];
-	snprintf(prev_path, sizeof(prev_path), "%s/%s.yaml", r->dirs.state,
-		 r->topo->name);
+	state_topology_copy(r->dirs.state, r->topo->name, prev_path,
+		    sizeof(prev_path));
 	struct topology *prev;
 	if (access(prev_path, R_OK) || topology_load(prev_path, &prev, err,
 						     sizeof(err)))
@@ -279,7 +280,7 @@ int cmd_up(struct orch *o, const char *path)
 			rc = wait_app_vm(r, &topo->app_vms[i], app_t0);
 	if (!rc) {
 		char copy[PATH_MAX];
-		snprintf(copy, sizeof(copy), "%s/%s.yaml", r->dirs.state, topo->name);
+		state_topology_copy(r->dirs.state, topo->name, copy, sizeof(copy));
 		rc = copy_file(path, copy);
 		if (rc)
 			snprintf(r->err, sizeof(r->err), "%s: %s", copy, strerror(-rc));

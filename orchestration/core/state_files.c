@@ -10,6 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "state_paths.h"
+
 /* Removes the tree under directory DIRFD (which it closes). Relative to
  * open directories and never following a link: a VM's QEMU owned its boot
  * files while it ran, and a link planted must not steer root's deletes. */
@@ -50,7 +52,7 @@ int remove_tree(const char *path)
 json_object *made_read(const struct plan_dirs *dirs)
 {
 	char path[PATH_MAX];
-	snprintf(path, sizeof(path), "%s/made.json", dirs->state);
+	state_file(dirs->state, STATE_MADE, path, sizeof(path));
 	json_object *m = json_object_from_file(path);
 	if (!m || !json_object_is_type(m, json_type_object)) {
 		if (m)
@@ -74,7 +76,7 @@ json_object *made_list(json_object *made, const char *key)
 int made_write(const struct plan_dirs *dirs, json_object *made)
 {
 	char path[PATH_MAX];
-	snprintf(path, sizeof(path), "%s/made.json", dirs->state);
+	state_file(dirs->state, STATE_MADE, path, sizeof(path));
 	return write_file(path, json_object_to_json_string_ext(
 				  made, JSON_C_TO_STRING_PRETTY), 0600);
 }
@@ -84,9 +86,9 @@ int made_write(const struct plan_dirs *dirs, json_object *made)
 void keep_running(const struct plan_dirs *dirs, const char *vm, bool on)
 {
 	char path[PATH_MAX];
-	snprintf(path, sizeof(path), "%s/keep-running", dirs->state);
+	state_file(dirs->state, STATE_KEEP_RUNNING, path, sizeof(path));
 	mkdir(path, 0700);
-	snprintf(path, sizeof(path), "%s/keep-running/%s", dirs->state, vm);
+	snprintf(path, sizeof(path), "%s/" STATE_KEEP_RUNNING "/%s", dirs->state, vm);
 	if (on) {
 		int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 		if (fd >= 0)
@@ -99,7 +101,7 @@ void keep_running(const struct plan_dirs *dirs, const char *vm, bool on)
 bool wanted_running(const struct plan_dirs *dirs, const char *vm)
 {
 	char path[PATH_MAX];
-	snprintf(path, sizeof(path), "%s/keep-running/%s", dirs->state, vm);
+	snprintf(path, sizeof(path), "%s/" STATE_KEEP_RUNNING "/%s", dirs->state, vm);
 	return access(path, F_OK) == 0;
 }
 

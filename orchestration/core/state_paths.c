@@ -55,3 +55,14 @@ int state_xml_path(const struct plan_dirs *dirs, const char *vm, char *out,
 {
 	return fmt_path(out, len, dirs->state, vm, "xml");
 }
+
+int state_topology_copy(const char *state_dir, const char *topology, char *out,
+			size_t len)
+{
+	return fmt_path(out, len, state_dir, topology, "yaml");
+}
+
+int state_file(const char *state_dir, const char *name, char *out, size_t len)
+{
+	return fmt_path(out, len, state_dir, name, "");
+}

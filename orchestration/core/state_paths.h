@@ -28,8 +28,19 @@ int domain_link_path(const struct plan_dirs *dirs, const char *owner,
 int domain_ctl_path(const struct plan_dirs *dirs, const char *link, char *out,
 		    size_t len);
 
-/* and the domain XML as applied (STATE/VM.xml, root's). */
+/* the domain XML as applied (STATE/VM.xml, root's), */
 int state_xml_path(const struct plan_dirs *dirs, const char *vm, char *out,
 		   size_t len);
+/* the topology file as applied (STATE/TOPOLOGY.yaml), */
+int state_topology_copy(const char *state_dir, const char *topology, char *out,
+			size_t len);
+/* and the state directory's own files, STATE/NAME: */
+#define STATE_LINKS "links.json"                /* which links run */
+#define STATE_LINKS_STATE "links-state.json"    /* how they run */
+#define STATE_MADE "made.json"                  /* what down takes away */
+#define STATE_KEEP_RUNNING "keep-running"       /* driver VMs kept up */
+#define STATE_SUPERVISOR_PID "supervisor.pid"
+#define STATE_SUPERVISOR_LOG "supervisor.log"
+int state_file(const char *state_dir, const char *name, char *out, size_t len);
 
 #endif

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "state_files.h"
+#include "state_paths.h"
 
 #define BACKOFF_FIRST_MS 200
 #define BACKOFF_MAX_MS 5000
@@ -258,7 +259,7 @@ static void write_state(struct supervisor *sv)
 	json_object_object_add(root, "driver_vm_restarts",
 			       json_object_new_int((int)sv->vm_restarts));
 	char path[PATH_MAX];
-	snprintf(path, sizeof(path), "%s/links-state.json", sv->state_dir);
+	state_file(sv->state_dir, STATE_LINKS_STATE, path, sizeof(path));
 	if (write_json_atomic(path, root))
 		say("cannot write %s", path);
 	json_object_put(root);
@@ -282,7 +283,7 @@ static void reload(struct supervisor *sv)
 {
 	char path[PATH_MAX], err[512];
 	struct link_set set;
-	snprintf(path, sizeof(path), "%s/links.json", sv->state_dir);
+	state_file(sv->state_dir, STATE_LINKS, path, sizeof(path));
 	if (link_set_read(path, &set, err, sizeof(err))) {
 		say("keeping the links as they are: %s", err);
 		return;
@@ -354,7 +355,7 @@ static void check_vms(struct supervisor *sv)
 		if (busy)
 			return;
 	}
-	snprintf(dir, sizeof(dir), "%s/keep-running", sv->state_dir);
+	state_file(sv->state_dir, STATE_KEEP_RUNNING, dir, sizeof(dir));
 	DIR *d = opendir(dir);
 	struct dirent *e;
 	while (d && (e = readdir(d))) {
@@ -434,7 +435,7 @@ static void reap(struct supervisor *sv)
 static int lock_pidfile(const char *state_dir)
 {
 	char path[PATH_MAX];
-	snprintf(path, sizeof(path), "%s/supervisor.pid", state_dir);
+	state_file(state_dir, STATE_SUPERVISOR_PID, path, sizeof(path));
 	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
@@ -462,7 +463,7 @@ static int lock_pidfile(const char *state_dir)
 pid_t supervisor_pid(const char *state_dir)
 {
 	char path[PATH_MAX];
-	snprintf(path, sizeof(path), "%s/supervisor.pid", state_dir);
+	state_file(state_dir, STATE_SUPERVISOR_PID, path, sizeof(path));
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return 0;

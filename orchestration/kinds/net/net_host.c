@@ -104,8 +104,8 @@ bool net_live_update(struct run *r, const struct topo_driver_vm *drv,
 	    VIRT_RUNNING)
 		return false;
 	run_xml_path(r, drv->name, xpath, sizeof(xpath));
-	snprintf(prev_path, sizeof(prev_path), "%s/%s.yaml", r->dirs.state,
-		 r->topo->name);
+	state_topology_copy(r->dirs.state, r->topo->name, prev_path,
+		    sizeof(prev_path));
 	char *old_xml = read_text(xpath);
 	struct topology *prev = NULL;
 	bool ok = old_xml && !topology_load(prev_path, &prev, why, sizeof(why));
