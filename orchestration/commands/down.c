@@ -98,34 +98,22 @@ int cmd_down(struct orch *o, const char *path)
 		printf("down: removing the host port's tap\n");
 		host_port_down(topo);
 	}
-	json_object *made = made_read(&dirs);
-	json_object *vfio = made_list(made, "vfio");
-	for (size_t i = 0; i < json_object_array_length(vfio); i++) {
-		json_object *e = json_object_array_get_idx(vfio, i), *pci, *drv;
-		if (!json_object_object_get_ex(e, "pci", &pci) ||
-		    !json_object_object_get_ex(e, "driver", &drv))
-			continue;
-		printf("down: giving %s back to %s\n", json_object_get_string(pci),
-		       json_object_get_string(drv)[0] ? json_object_get_string(drv) :
-		       "no driver");
-		if (vfio_unbind(SYSFS_ROOT, json_object_get_string(pci),
-				json_object_get_string(drv), err, sizeof(err))) {
-			fprintf(stderr, "bulkhead: %s\n", err);
-			failures++;
-		}
+	/* What every up made, from the topology's journal, in reverse (the
+	 * domains, supervisor and taps above were found by name as well: a
+	 * journal cut short still leaves nothing). The state directory goes
+	 * last, and only when all went well. */
+	struct journal_entry *entries;
+	unsigned count;
+	if (journal_read(dirs.state, &entries, &count) == 0) {
+		if (count)
+			printf("down: undoing what the journal records:\n");
+		fflush(stdout);
+		for (unsigned i = count; i-- > 0;)
+			if (entries[i].what != JOURNAL_STATE_DIR &&
+			    run_undo(o->conn, topo->name, &entries[i]))
+				failures++;
+		free(entries);
 	}
-	json_object *netns = made_list(made, "netns");
-	for (size_t i = 0; i < json_object_array_length(netns); i++) {
-		const char *ns = json_object_get_string(json_object_array_get_idx(netns, i));
-		if (!ns || !host_net_netns_exists(ns))
-			continue;
-		printf("down: removing network namespace %s\n", ns);
-		if (host_net_netns_delete(ns, err, sizeof(err))) {
-			fprintf(stderr, "bulkhead: %s\n", err);
-			failures++;
-		}
-	}
-	json_object_put(made);
 	/* After a failure the record stays, so down can be run again. */
 	if (!failures)
 		remove_tree(dirs.state);

@@ -76,7 +76,6 @@ int cmd_start(struct orch *o, const char *vm, bool if_wanted)
 	rc = rc ? rc : run_host_prepare(r);
 	rc = rc ? rc : run_decide_accel(r);
 	if (!rc) {
-		json_object *made = made_read(&r->dirs);
 		const struct topo_app_vm *app = topology_app_vm(topo, vm);
 		const struct topo_driver_vm *drv = topology_driver_vm(topo, vm);
 		bool started = false;
@@ -86,13 +85,10 @@ int cmd_start(struct orch *o, const char *vm, bool if_wanted)
 			if (!rc && started)
 				rc = wait_app_vm(r, app, t0);
 		} else {
-			rc = start_driver_vm(r, drv, made);
+			rc = start_driver_vm(r, drv);
 			if (!rc)
 				keep_running(&r->dirs, drv->name, true);
 		}
-		if (!rc)
-			rc = made_write(&r->dirs, made);
-		json_object_put(made);
 		if (rc)
 			rc = run_fail(r, 1);
 	} else if (r) {

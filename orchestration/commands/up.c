@@ -101,7 +101,7 @@ static int wait_links(struct run *r, const struct link_set *set)
 }
 
 /* The host port's tap, before its link starts (the link attaches to it). */
-static int prepare_host_port(struct run *r, json_object *made)
+static int prepare_host_port(struct run *r)
 {
 	const struct topo_host_port *hp = r->topo->host_port;
 	bool made_netns, made_tap;
@@ -110,15 +110,11 @@ static int prepare_host_port(struct run *r, json_object *made)
 		return 0;
 	int rc = host_port_up(r->topo, &made_netns, &made_tap, r->err,
 			      sizeof(r->err));
-	if (made_netns) {
-		run_remember(r, UNDO_NETNS, hp->netns, NULL);
-		json_object_array_add(made_list(made, "netns"),
-				      json_object_new_string(hp->netns));
-		made_write(&r->dirs, made);
-	}
+	if (made_netns)
+		run_remember(r, JOURNAL_NETNS, hp->netns, NULL);
 	plan_host_tap_name(r->topo, tap);
 	if (made_tap)
-		run_remember(r, UNDO_TAP, tap, hp->netns);
+		run_remember(r, JOURNAL_TAP, tap, hp->netns);
 	if (rc)
 		return rc;
 	printf("up: host port: tap %s%s%s, %s%s\n", tap, hp->netns ? " in " : "",
@@ -147,7 +143,7 @@ static int start_links(struct run *r)
 	} else {
 		rc = spawn_supervisor(r);
 		if (!rc)
-			run_remember(r, UNDO_SUPERVISOR, r->dirs.state, NULL);
+			run_remember(r, JOURNAL_SUPERVISOR, r->dirs.state, NULL);
 	}
 	if (!rc)
 		rc = wait_links(r, &set);
@@ -264,12 +260,11 @@ int cmd_up(struct orch *o, const char *path)
 		rc = run_fail(r, 1);
 		goto out;
 	}
-	json_object *made = made_read(&r->dirs);
 	remove_dropped(r);
-	rc = prepare_host_port(r, made);
+	rc = prepare_host_port(r);
 	rc = rc ? rc : start_links(r);
 	for (unsigned i = 0; !rc && i < topo->driver_vms_count; i++)
-		rc = start_driver_vm(r, &topo->driver_vms[i], made);
+		rc = start_driver_vm(r, &topo->driver_vms[i]);
 	bool started[TOPO_MAX_APP_VMS] = { false };
 	double app_t0 = run_now();
 	for (unsigned i = 0; !rc && i < topo->app_vms_count; i++)
@@ -284,12 +279,9 @@ int cmd_up(struct orch *o, const char *path)
 		rc = copy_file(path, copy);
 		if (rc)
 			snprintf(r->err, sizeof(r->err), "%s: %s", copy, strerror(-rc));
-		else
-			rc = made_write(&r->dirs, made);
 		for (unsigned i = 0; !rc && i < topo->driver_vms_count; i++)
 			keep_running(&r->dirs, topo->driver_vms[i].name, true);
 	}
-	json_object_put(made);
 	if (rc) {
 		rc = run_fail(r, 1);
 		goto out;

@@ -26,8 +26,7 @@
 #include "virt.h"
 
 
-int bind_pci(struct run *r, const struct topo_driver_vm *drv,
-		    json_object *made)
+int bind_pci(struct run *r, const struct topo_driver_vm *drv)
 {
 	for (unsigned i = 0; i < drv->devices_count; i++) {
 		const char *bdf = drv->devices[i].pci;
@@ -44,12 +43,7 @@ int bind_pci(struct run *r, const struct topo_driver_vm *drv,
 			return -EIO;
 		}
 		if (strcmp(prev, "vfio-pci") != 0) {
-			run_remember(r, UNDO_VFIO, bdf, prev);
-			json_object *e = json_object_new_object();
-			json_object_object_add(e, "pci", json_object_new_string(bdf));
-			json_object_object_add(e, "driver", json_object_new_string(prev));
-			json_object_array_add(made_list(made, "vfio"), e);
-			made_write(&r->dirs, made);
+			run_remember(r, JOURNAL_VFIO, bdf, prev);
 		}
 	}
 	return 0;
@@ -113,8 +107,7 @@ static int wait_driver_vm(struct run *r, const struct topo_driver_vm *drv,
 /* Starts driver VM DRV through its kind (kind.h): leaves it running when
  * nothing changed, applies a change live where the kind can, else
  * (re)starts it and waits for its READY. */
-int start_driver_vm(struct run *r, const struct topo_driver_vm *drv,
-		    json_object *made)
+int start_driver_vm(struct run *r, const struct topo_driver_vm *drv)
 {
 	const struct driver_kind *kind = driver_kind_of(drv);
 	char domain[128], cfg_path[PATH_MAX], xpath[PATH_MAX];
@@ -161,8 +154,8 @@ int start_driver_vm(struct run *r, const struct topo_driver_vm *drv,
 		       drv->name);
 	rc = virt_domain_stop(r->o->conn, domain, false, r->err, sizeof(r->err));
 	if (!rc && kind->host_before_start)
-		rc = kind->host_before_start(r, drv, made);
-	rc = rc ? rc : bind_pci(r, drv, made);
+		rc = kind->host_before_start(r, drv);
+	rc = rc ? rc : bind_pci(r, drv);
 	struct domain_images images;
 	kind->images(drv, &images);
 	rc = rc ? rc : run_prepare_boot(r, drv->name, &images, cfg);
@@ -180,13 +173,13 @@ int start_driver_vm(struct run *r, const struct topo_driver_vm *drv,
 	bool made_here = before == VIRT_ABSENT;
 	if (!rc) {
 		if (made_here)
-			run_remember(r, UNDO_DOMAIN, domain, NULL);
+			run_remember(r, JOURNAL_DOMAIN, domain, NULL);
 		rc = kind->host_after_start ? kind->host_after_start(r, drv) : 0;
 		rc = rc ? rc : wait_driver_vm(r, drv, t0, &heard);
 	} else if (!r->accel_probation) {
 		goto out;
 	} else if (made_here) {
-		run_remember(r, UNDO_DOMAIN, domain, NULL); /* replaced below */
+		run_remember(r, JOURNAL_DOMAIN, domain, NULL); /* replaced below */
 	}
 	/* Only a start that fails or a guest that stays silent is KVM's
 	 * fault; a missing bridge or a refused configuration is not. */
@@ -207,10 +200,10 @@ int start_driver_vm(struct run *r, const struct topo_driver_vm *drv,
 		free(xml);
 		xml = NULL;
 		if (made_here)
-			r->undo_count--; /* the domain is replaced below */
+			run_forget_last(r); /* the domain is replaced below */
 		rc = virt_domain_stop(r->o->conn, domain, true, r->err, sizeof(r->err));
 		if (!rc)
-			rc = start_driver_vm(r, drv, made);
+			rc = start_driver_vm(r, drv);
 		goto out;
 	}
 	if (!rc && r->accel_probation) {
@@ -256,7 +249,7 @@ int start_app_vm(struct run *r, const struct topo_app_vm *app, bool *started)
 							r->err, sizeof(r->err));
 		if (!rc) {
 			if (made_here)
-				run_remember(r, UNDO_DOMAIN, domain, NULL);
+				run_remember(r, JOURNAL_DOMAIN, domain, NULL);
 			run_xml_path(r, app->name, xpath, sizeof(xpath));
 			rc = write_file(xpath, xml, 0600);
 			*started = true;

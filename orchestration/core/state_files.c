@@ -47,40 +47,6 @@ int remove_tree(const char *path)
 	return rmdir(path) < 0 ? -errno : 0;
 }
 
-/* --- made.json: what down must take away besides the domains ---------- */
-
-json_object *made_read(const struct plan_dirs *dirs)
-{
-	char path[PATH_MAX];
-	state_file(dirs->state, STATE_MADE, path, sizeof(path));
-	json_object *m = json_object_from_file(path);
-	if (!m || !json_object_is_type(m, json_type_object)) {
-		if (m)
-			json_object_put(m);
-		m = json_object_new_object();
-	}
-	return m;
-}
-
-json_object *made_list(json_object *made, const char *key)
-{
-	json_object *l;
-	if (!json_object_object_get_ex(made, key, &l) ||
-	    !json_object_is_type(l, json_type_array)) {
-		l = json_object_new_array();
-		json_object_object_add(made, key, l);
-	}
-	return l;
-}
-
-int made_write(const struct plan_dirs *dirs, json_object *made)
-{
-	char path[PATH_MAX];
-	state_file(dirs->state, STATE_MADE, path, sizeof(path));
-	return write_file(path, json_object_to_json_string_ext(
-				  made, JSON_C_TO_STRING_PRETTY), 0600);
-}
-
 /* --- keep-running: driver VMs the supervisor restarts when they die ---- */
 
 void keep_running(const struct plan_dirs *dirs, const char *vm, bool on)

@@ -1,6 +1,5 @@
 /* What a running topology keeps on the host's file system, under its state
- * directory (docs/orchestration.md "Files"): made.json (what down must
- * take away besides the domains), keep-running/ (driver VMs the
+ * directory (docs/orchestration.md "Files"): keep-running/ (driver VMs the
  * supervisor restarts), and files written whole or not at all. */
 #ifndef BULKHEAD_STATE_FILES_H
 #define BULKHEAD_STATE_FILES_H
@@ -11,11 +10,6 @@
 
 #include "plan.h"
 
-/* STATE/made.json, or an empty object. */
-json_object *made_read(const struct plan_dirs *dirs);
-/* The array under KEY in MADE (added when missing). */
-json_object *made_list(json_object *made, const char *key);
-int made_write(const struct plan_dirs *dirs, json_object *made);
 
 /* Marks (ON) or unmarks driver VM VM as one the supervisor keeps running. */
 void keep_running(const struct plan_dirs *dirs, const char *vm, bool on);

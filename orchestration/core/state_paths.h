@@ -37,7 +37,7 @@ int state_topology_copy(const char *state_dir, const char *topology, char *out,
 /* and the state directory's own files, STATE/NAME: */
 #define STATE_LINKS "links.json"                /* which links run */
 #define STATE_LINKS_STATE "links-state.json"    /* how they run */
-#define STATE_MADE "made.json"                  /* what down takes away */
+#define STATE_JOURNAL "journal.json"            /* what was made (journal.h) */
 #define STATE_KEEP_RUNNING "keep-running"       /* driver VMs kept up */
 #define STATE_SUPERVISOR_PID "supervisor.pid"
 #define STATE_SUPERVISOR_LOG "supervisor.log"

@@ -42,11 +42,10 @@ struct driver_kind {
 	 * port). */
 	void (*links)(const struct topology *topo, const struct topo_driver_vm *drv,
 		      const struct plan_dirs *dirs, struct link_set *set);
-	/* The host, before its domain starts (recorded in R's journal and
-	 * MADE), once it started, and when it is gone for good (down, or
+	/* The host, before its domain starts (what it makes recorded in
+	 * R's journal: run_remember), once it started, and when it is gone for good (down, or
 	 * taken out of the file). */
-	int (*host_before_start)(struct run *r, const struct topo_driver_vm *drv,
-				 json_object *made);
+	int (*host_before_start)(struct run *r, const struct topo_driver_vm *drv);
 	int (*host_after_start)(struct run *r, const struct topo_driver_vm *drv);
 	void (*host_remove)(const struct topology *topo,
 			    const struct topo_driver_vm *drv);

@@ -21,6 +21,7 @@
 
 #include "accel.h"
 #include "boot_files.h"
+#include "journal.h"
 #include "host_net.h"
 #include "state_files.h"
 #include "supervisor.h"
@@ -34,15 +35,26 @@ double run_now(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-void run_remember(struct run *r, enum undo_kind kind, const char *a,
-		     const char *b)
+void run_remember(struct run *r, enum journal_what what, const char *a,
+		  const char *b)
 {
-	if (r->undo_count == sizeof(r->undo) / sizeof(r->undo[0]))
-		return;
-	struct undo *u = &r->undo[r->undo_count++];
-	u->kind = kind;
-	snprintf(u->a, sizeof(u->a), "%s", a);
-	snprintf(u->b, sizeof(u->b), "%s", b ? b : "");
+	struct journal_entry e = { .what = what };
+	snprintf(e.a, sizeof(e.a), "%s", a);
+	snprintf(e.b, sizeof(e.b), "%s", b ? b : "");
+	/* On disk before the next step: an interrupted run must not forget
+	 * what it made (down undoes it). */
+	if (journal_append(r->dirs.state, &e))
+		fprintf(stderr, "bulkhead: warning: %s: cannot record %s in the"
+			" journal; down will not know of it\n", r->dirs.state, e.a);
+	else
+		r->journal_count++;
+}
+
+void run_forget_last(struct run *r)
+{
+	if (r->journal_count > r->journal_start &&
+	    !journal_truncate(r->dirs.state, r->journal_count - 1))
+		r->journal_count--;
 }
 
 void run_stop_supervisor(const char *state_dir)
@@ -59,44 +71,69 @@ void run_stop_supervisor(const char *state_dir)
 }
 
 
+int run_undo(virConnectPtr conn, const char *topology,
+	     const struct journal_entry *e)
+{
+	char err[ERR_LEN], owner[64];
+	switch (e->what) {
+	case JOURNAL_DOMAIN:
+		/* Only while its metadata names this topology: the name may
+		 * have gone to another since. */
+		if (virt_domain_state(conn, e->a, owner, sizeof(owner)) ==
+		    VIRT_ABSENT || strcmp(owner, topology) != 0)
+			return 0;
+		fprintf(stderr, "  domain %s\n", e->a);
+		if (virt_domain_stop(conn, e->a, true, err, sizeof(err)))
+			goto failed;
+		return 0;
+	case JOURNAL_TAP:
+		fprintf(stderr, "  tap %s\n", e->a);
+		host_net_tap_remove(e->a, e->b);
+		return 0;
+	case JOURNAL_NETNS:
+		if (!host_net_netns_exists(e->a))
+			return 0;
+		fprintf(stderr, "  network namespace %s\n", e->a);
+		if (host_net_netns_delete(e->a, err, sizeof(err)))
+			goto failed;
+		return 0;
+	case JOURNAL_SUPERVISOR:
+		fprintf(stderr, "  link supervisor and its links\n");
+		run_stop_supervisor(e->a);
+		return 0;
+	case JOURNAL_VFIO:
+		fprintf(stderr, "  vfio-pci binding of %s (back to %s)\n", e->a,
+			e->b[0] ? e->b : "no driver");
+		if (vfio_unbind(SYSFS_ROOT, e->a, e->b, err, sizeof(err)))
+			goto failed;
+		return 0;
+	case JOURNAL_STATE_DIR:
+		fprintf(stderr, "  %s\n", e->a);
+		remove_tree(e->a);
+		return 0;
+	}
+	return 0;
+failed:
+	fprintf(stderr, "    %s\n", err);
+	return -1;
+}
+
 void run_rollback(struct run *r)
 {
-	char err[ERR_LEN];
-	if (!r->undo_count)
+	struct journal_entry *entries;
+	unsigned n;
+	if (r->journal_count <= r->journal_start ||
+	    journal_read(r->dirs.state, &entries, &n))
 		return;
 	fprintf(stderr, "bulkhead: rolling back what this run made:\n");
-	while (r->undo_count) {
-		struct undo *u = &r->undo[--r->undo_count];
-		switch (u->kind) {
-		case UNDO_DOMAIN:
-			fprintf(stderr, "  domain %s\n", u->a);
-			if (virt_domain_stop(r->o->conn, u->a, true, err, sizeof(err)))
-				fprintf(stderr, "    %s\n", err);
-			break;
-		case UNDO_TAP:
-			fprintf(stderr, "  tap %s\n", u->a);
-			host_net_tap_remove(u->a, u->b);
-			break;
-		case UNDO_NETNS:
-			fprintf(stderr, "  network namespace %s\n", u->a);
-			if (host_net_netns_delete(u->a, err, sizeof(err)))
-				fprintf(stderr, "    %s\n", err);
-			break;
-		case UNDO_SUPERVISOR:
-			fprintf(stderr, "  link supervisor and its links\n");
-			run_stop_supervisor(u->a);
-			break;
-		case UNDO_VFIO:
-			fprintf(stderr, "  vfio-pci binding of %s\n", u->a);
-			if (vfio_unbind(SYSFS_ROOT, u->a, u->b, err, sizeof(err)))
-				fprintf(stderr, "    %s\n", err);
-			break;
-		case UNDO_STATE_DIR:
-			fprintf(stderr, "  %s\n", u->a);
-			remove_tree(u->a);
-			break;
-		}
-	}
+	for (unsigned i = n; i-- > r->journal_start;)
+		run_undo(r->o->conn, r->topo->name, &entries[i]);
+	/* The state directory may have been among them (and the journal
+	 * with it). */
+	if (access(r->dirs.state, F_OK) == 0)
+		journal_truncate(r->dirs.state, r->journal_start);
+	r->journal_count = r->journal_start;
+	free(entries);
 }
 
 int run_fail(struct run *r, int rc)
@@ -143,7 +180,7 @@ int run_make_dirs(struct run *r)
 		if (rc)
 			return rc;
 		if (i == 2 && fresh)
-			run_remember(r, UNDO_STATE_DIR, r->dirs.state, NULL);
+			run_remember(r, JOURNAL_STATE_DIR, r->dirs.state, NULL);
 	}
 	return 0;
 }
@@ -351,6 +388,10 @@ int run_init(struct run *r, struct orch *o, struct topology *topo)
 		snprintf(r->err, sizeof(r->err), "state paths too long");
 		return -ENAMETOOLONG;
 	}
+	struct journal_entry *entries;
+	if (journal_read(r->dirs.state, &entries, &r->journal_start) == 0)
+		free(entries);
+	r->journal_count = r->journal_start;
 	return 0;
 }
 

@@ -12,6 +12,7 @@
 
 #include "agent.h"
 #include "domain_xml.h"
+#include "journal.h"
 #include "orch.h"
 #include "plan.h"
 #include "vm_ids.h"
@@ -19,22 +20,12 @@
 #define ERR_LEN ORCH_ERR_LEN
 #define SYSFS_ROOT ORCH_SYSFS_ROOT
 
-/* What one run made, undone in reverse when a later step fails. */
-enum undo_kind { UNDO_DOMAIN, UNDO_TAP, UNDO_NETNS, UNDO_SUPERVISOR,
-		 UNDO_VFIO, UNDO_STATE_DIR };
-
-struct undo {
-	enum undo_kind kind;
-	char a[PATH_MAX];
-	char b[64];
-};
-
 struct run {
 	struct orch *o;
 	struct topology *topo;
 	struct plan_dirs dirs;
-	struct undo undo[256];
-	unsigned undo_count;
+	unsigned journal_start;         /* entries before this run's */
+	unsigned journal_count;         /* entries now (core/journal.h) */
 	enum domain_accel accel;
 	unsigned sec_models;            /* DOMAIN_SEC_*: sVirt besides DAC */
 	struct vm_ids_host ids;
@@ -49,12 +40,19 @@ int run_init(struct run *r, struct orch *o, struct topology *topo);
 int run_lock_topology(struct orch *o, const char *name);
 double run_now(void);
 
-/* The journal: what this run made (A, B as the kind needs), and undoing
- * it; run_fail prints r->err, rolls back and returns RC. */
-void run_remember(struct run *r, enum undo_kind kind, const char *a,
+/* The topology's journal (core/journal.h): what this run made, on disk
+ * at once (A, B as journal_entry says); run_forget_last takes the last
+ * entry back (it is replaced). run_rollback undoes this run's entries in
+ * reverse; run_fail prints r->err, rolls back and returns RC. */
+void run_remember(struct run *r, enum journal_what what, const char *a,
 		  const char *b);
+void run_forget_last(struct run *r);
 void run_rollback(struct run *r);
 int run_fail(struct run *r, int rc);
+/* Undoes one journal entry (a domain only when it is TOPOLOGY's); 0, or
+ * -1 with what went wrong printed. */
+int run_undo(virConnectPtr conn, const char *topology,
+	     const struct journal_entry *e);
 /* Stops the topology's link supervisor (which stops its links). */
 void run_stop_supervisor(const char *state_dir);
 
@@ -91,11 +89,10 @@ bool run_unchanged(const struct run *r, const char *vm, const char *domain,
 
 /* Starting VMs (vm_start.c): a driver VM through its kind, waiting until
  * it is ready; an app VM (*STARTED: it was started, not left running). */
-int start_driver_vm(struct run *r, const struct topo_driver_vm *drv,
-		    json_object *made);
+int start_driver_vm(struct run *r, const struct topo_driver_vm *drv);
 int start_app_vm(struct run *r, const struct topo_app_vm *app, bool *started);
 int wait_app_vm(struct run *r, const struct topo_app_vm *app, double t0);
-/* Binds DRV's PCI devices to vfio-pci (recorded in MADE). */
-int bind_pci(struct run *r, const struct topo_driver_vm *drv, json_object *made);
+/* Binds DRV's PCI devices to vfio-pci (recorded in the journal). */
+int bind_pci(struct run *r, const struct topo_driver_vm *drv);
 
 #endif

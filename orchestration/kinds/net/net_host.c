@@ -38,8 +38,7 @@ void net_delete_taps(const struct topology *topo,
 
 /* Emulated NICs: a tap in the host's namespace for libvirt to open; the
  * namespace it will live in (made if missing). */
-int net_prepare_taps(struct run *r, const struct topo_driver_vm *drv,
-			json_object *made)
+int net_prepare_taps(struct run *r, const struct topo_driver_vm *drv)
 {
 	char tap[PLAN_IFNAME_MAX + 1];
 	for (unsigned i = 0; i < drv->devices_count; i++) {
@@ -49,18 +48,14 @@ int net_prepare_taps(struct run *r, const struct topo_driver_vm *drv,
 		if (!host_net_netns_exists(dev->netns)) {
 			if (host_net_netns_add(dev->netns, r->err, sizeof(r->err)))
 				return -EIO;
-			run_remember(r, UNDO_NETNS, dev->netns, NULL);
-			json_object_array_add(made_list(made, "netns"),
-					      json_object_new_string(dev->netns));
-			/* At once: an interrupted up must not forget it. */
-			made_write(&r->dirs, made);
+			run_remember(r, JOURNAL_NETNS, dev->netns, NULL);
 		}
 		/* A tap left by a VM that is gone is stale: QEMU must open a
 		 * fresh one in the host's namespace. */
 		host_net_tap_remove(tap, dev->netns);
 		if (host_net_tap_add(tap, NULL, r->err, sizeof(r->err)))
 			return -EIO;
-		run_remember(r, UNDO_TAP, tap, dev->netns);
+		run_remember(r, JOURNAL_TAP, tap, dev->netns);
 	}
 	return 0;
 }

@@ -14,8 +14,7 @@ char *net_domain_xml(const struct topology *topo,
 /* The host side (net_host.c): emulated NICs' taps before the domain
  * starts and into their namespaces once QEMU holds them, and removed;
  * live updates. */
-int net_prepare_taps(struct run *r, const struct topo_driver_vm *drv,
-		     json_object *made);
+int net_prepare_taps(struct run *r, const struct topo_driver_vm *drv);
 int net_move_taps(struct run *r, const struct topo_driver_vm *drv);
 void net_delete_taps(const struct topology *topo,
 		     const struct topo_driver_vm *drv);
