@@ -87,6 +87,12 @@ int run_undo(virConnectPtr conn, const char *topology,
 			goto failed;
 		return 0;
 	case JOURNAL_TAP:
+		/* In its namespace, or still in the host's (moved only once
+		 * QEMU holds it). */
+		if (!host_net_link_exists(NULL, e->a) &&
+		    !(e->b[0] && host_net_netns_exists(e->b) &&
+		      host_net_link_exists(e->b, e->a)))
+			return 0;
 		fprintf(stderr, "  tap %s\n", e->a);
 		host_net_tap_remove(e->a, e->b);
 		return 0;
@@ -98,6 +104,8 @@ int run_undo(virConnectPtr conn, const char *topology,
 			goto failed;
 		return 0;
 	case JOURNAL_SUPERVISOR:
+		if (supervisor_pid(e->a) <= 0)
+			return 0;
 		fprintf(stderr, "  link supervisor and its links\n");
 		run_stop_supervisor(e->a);
 		return 0;
