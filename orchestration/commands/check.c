@@ -44,6 +44,10 @@ int orch_validate(struct orch *o, const char *path, struct topology **topo)
 	(void)o;
 	char err[ERR_LEN];
 	int rc = topology_load(path, topo, err, sizeof(err));
+	if (!rc && (rc = driver_kinds_check(*topo, err, sizeof(err)))) {
+		topology_free(*topo);
+		*topo = NULL;
+	}
 	if (rc) {
 		fprintf(stderr, "bulkhead: %s\n", err);
 		return rc;

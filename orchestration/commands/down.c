@@ -91,7 +91,7 @@ int cmd_down(struct orch *o, const char *path)
 	}
 	for (unsigned i = 0; i < topo->driver_vms_count; i++) {
 		const struct driver_kind *kind = driver_kind_of(&topo->driver_vms[i]);
-		if (kind->host_remove)
+		if (kind && kind->host_remove)
 			kind->host_remove(topo, &topo->driver_vms[i]);
 	}
 	if (topo->host_port) {

@@ -170,7 +170,8 @@ static json_object *topology_json(struct orch *o, const char *dir_name,
 	json_object *vms = json_object_new_array();
 	for (unsigned i = 0; i < topo->driver_vms_count; i++)
 		json_object_array_add(vms, vm_json(o, topo->driver_vms[i].name,
-						   "net", NULL, &dirs));
+						   topo->driver_vms[i].kind, NULL,
+						   &dirs));
 	for (unsigned i = 0; i < topo->app_vms_count; i++) {
 		const struct topo_app_vm *a = &topo->app_vms[i];
 		json_object *vm = vm_json(o, a->name, "app", a->net, &dirs);

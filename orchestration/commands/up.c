@@ -36,8 +36,9 @@ static int link_set_of(const struct run *r, struct link_set *set)
 		return -ENOMEM;
 	for (unsigned i = 0; i < r->topo->driver_vms_count; i++) {
 		const struct topo_driver_vm *d = &r->topo->driver_vms[i];
-		if (driver_kind_of(d)->links)
-			driver_kind_of(d)->links(r->topo, d, &r->dirs, set);
+		const struct driver_kind *kind = driver_kind_of(d);
+		if (kind && kind->links)
+			kind->links(r->topo, d, &r->dirs, set);
 	}
 	return 0;
 }
@@ -186,8 +187,9 @@ static void remove_dropped(struct run *r)
 		if (topology_driver_vm(r->topo, d->name))
 			continue;
 		remove_domain(r, d->name);
-		if (driver_kind_of(d)->host_remove)
-			driver_kind_of(d)->host_remove(prev, d);
+		const struct driver_kind *kind = driver_kind_of(d);
+		if (kind && kind->host_remove)
+			kind->host_remove(prev, d);
 	}
 	/* A host port taken out of the file (or moved to another namespace):
 	 * its tap goes; its link goes with the new links.json. */

@@ -111,6 +111,8 @@ int start_driver_vm(struct run *r, const struct topo_driver_vm *drv)
 {
 	const struct driver_kind *kind = driver_kind_of(drv);
 	char domain[128], cfg_path[PATH_MAX], xpath[PATH_MAX];
+	if (!kind)
+		return driver_kinds_check(r->topo, r->err, sizeof(r->err));
 	plan_domain_name(drv->name, domain, sizeof(domain));
 	char *cfg = NULL;
 	if (kind->guest_config &&

@@ -56,7 +56,11 @@ struct driver_kind {
 			    const char *domain, const char *config);
 };
 
-/* The kind of DRV (every kind topology_load accepts has one). */
+/* The kind DRV names, or NULL when there is no such kind here. */
 const struct driver_kind *driver_kind_of(const struct topo_driver_vm *drv);
+/* Every driver VM's kind exists: 0, or -EINVAL with ERR
+ * "PATH:LINE: driver-vms[N].kind: 'X' is not one of net, ...". Every
+ * command checks a topology it loads with this before using its kinds. */
+int driver_kinds_check(const struct topology *topo, char *err, size_t err_len);
 
 #endif

@@ -227,6 +227,7 @@ static void free_fields(struct topology *topo)
 		struct topo_driver_vm *drv = &topo->driver_vms[i];
 
 		free(drv->name);
+		free(drv->kind);
 		for (unsigned j = 0; j < drv->devices_count; j++)
 			free_device(&drv->devices[j]);
 		free(drv->devices);

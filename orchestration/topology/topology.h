@@ -23,7 +23,6 @@
 #define TOPO_FILE_MAX_BYTES (1024 * 1024)
 
 enum topo_accel { TOPO_ACCEL_AUTO, TOPO_ACCEL_KVM, TOPO_ACCEL_TCG };
-enum topo_driver_kind { TOPO_KIND_NET };
 enum topo_uplink_mode { TOPO_UPLINK_DHCP, TOPO_UPLINK_STATIC };
 enum topo_emulated_model { TOPO_EMULATED_NONE, TOPO_EMULATED_E1000E,
 			   TOPO_EMULATED_IGB };
@@ -60,7 +59,10 @@ struct topo_uplink {
 
 struct topo_driver_vm {
 	char *name;
-	enum topo_driver_kind kind;
+	/* Its kind's name (orchestration/kinds/: the command knows which
+	 * exist) and the line it is on, for a message about it. */
+	char *kind;
+	unsigned kind_line;
 	uint32_t memory_mib;            /* default 96 */
 	uint32_t vcpus;                 /* default 1 */
 	struct topo_device *devices;

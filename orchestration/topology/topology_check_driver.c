@@ -270,7 +270,28 @@ int chk_driver_vm(struct checker *c, unsigned i)
 	rc = chk_vm(c, base, drv->name, &drv->memory_mib,
 		      passthrough ? DRIVER_MEMORY_VFIO_DEFAULT :
 		      DRIVER_MEMORY_DEFAULT, &drv->vcpus);
+	if (rc)
+		return rc;
+	/* Which kinds exist is the command's to say (kinds/); here only
+	 * that it is a name, and where it stands for that message. */
+	char field[TOPO_FIELD_MAX];
+	topo_field(field, base, "kind");
+	drv->kind_line = topo_doc_line(c->ctx, field);
+	if (!topo_name_valid(drv->kind))
+		return topo_fail(c->ctx, base, "kind", "'%s' is not a kind's name",
+				 SHOW(drv->kind));
+	/* sys-net's own section (devices, uplink) until each kind checks
+	 * its own (docs/architecture.md). */
+	bool net = strcmp(drv->kind, "net") == 0;
+	topo_field(field, base, "devices");
+	if (net && !topo_doc_node(c->ctx, field))
+		return topo_fail(c->ctx, base, "devices", "missing (required)");
+	if (net && drv->devices_count == 0)
+		return topo_fail(c->ctx, base, "devices", "0 entries; at least 1");
+	if (!net && drv->uplink)
+		return topo_fail(c->ctx, base, "uplink", "a %s driver VM has"
+				 " none (an uplink is sys-net's)", drv->kind);
 	for (unsigned j = 0; rc == 0 && j < drv->devices_count; j++)
 		rc = check_device(c, base, j, &drv->devices[j]);
-	return rc < 0 ? rc : check_uplink(c, base, i);
+	return rc < 0 || !net ? rc : check_uplink(c, base, i);
 }

@@ -29,9 +29,6 @@ static const cyaml_strval_t accel_strings[] = {
 	{ "kvm", TOPO_ACCEL_KVM },
 	{ "tcg", TOPO_ACCEL_TCG },
 };
-static const cyaml_strval_t kind_strings[] = {
-	{ "net", TOPO_KIND_NET },
-};
 static const cyaml_strval_t mode_strings[] = {
 	{ "dhcp", TOPO_UPLINK_DHCP },
 	{ "static", TOPO_UPLINK_STATIC },
@@ -104,12 +101,14 @@ static const cyaml_schema_field_t uplink_fields[] = {
 
 static const cyaml_schema_field_t driver_vm_fields[] = {
 	STRING_FIELD("name", REQ, struct topo_driver_vm, name),
-	ENUM_FIELD("kind", REQ, struct topo_driver_vm, kind, kind_strings),
+	STRING_FIELD("kind", REQ, struct topo_driver_vm, kind),
 	CYAML_FIELD_UINT("memory", OPT, struct topo_driver_vm, memory_mib),
 	CYAML_FIELD_UINT("vcpus", OPT, struct topo_driver_vm, vcpus),
-	CYAML_FIELD_SEQUENCE("devices", CYAML_FLAG_POINTER,
+	/* Optional here: which kinds need devices is the kind's to say
+	 * (net's: topology_check_driver.c). */
+	CYAML_FIELD_SEQUENCE("devices", CYAML_FLAG_POINTER | OPT,
 			     struct topo_driver_vm, devices, &device_entry,
-			     1, TOPO_MAX_DEVICES),
+			     0, TOPO_MAX_DEVICES),
 	CYAML_FIELD_MAPPING_PTR("uplink", CYAML_FLAG_POINTER | OPT,
 				struct topo_driver_vm, uplink, uplink_fields),
 	CYAML_FIELD_END

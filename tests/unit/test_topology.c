@@ -178,7 +178,7 @@ static void test_full_file(struct tap *t, const void *arg)
 	CHECK_EQ(t, topo->driver_vms_count, 2);
 	drv = &topo->driver_vms[0];
 	CHECK_STREQ(t, drv->name, "sys-net");
-	CHECK_EQ(t, drv->kind, TOPO_KIND_NET);
+	CHECK_STREQ(t, drv->kind, "net");
 	CHECK_EQ(t, drv->memory_mib, 128);
 	CHECK_EQ(t, drv->vcpus, 2);
 	CHECK_EQ(t, drv->devices_count, 2);
@@ -403,6 +403,15 @@ static const struct bad_case bad_cases[] = {
 	{ "no device", HEAD "driver-vms:\n  - name: sys-net\n    kind: net\n"
 	  "    devices: []\n",
 	  "demo.yaml:5: driver-vms[0].devices: 0 entries; at least 1" },
+	{ "no devices key", HEAD "driver-vms:\n  - name: sys-net\n    kind: net\n",
+	  "demo.yaml:3: driver-vms[0].devices: missing (required)" },
+	{ "a kind that is no name", HEAD "driver-vms:\n  - name: sys-x\n"
+	  "    kind: \"Net\\x1b\"\n",
+	  "demo.yaml:4: driver-vms[0].kind: 'Net?' is not a kind's name" },
+	{ "an uplink on another kind", HEAD "driver-vms:\n  - name: sys-x\n"
+	  "    kind: usb\n    uplink:\n      mode: dhcp\n",
+	  "demo.yaml:5: driver-vms[0].uplink: a usb driver VM has none (an"
+	  " uplink is sys-net's)" },
 	{ "talk pair of one", BASE WORK APP("personal", "52:54:00:a0:00:02",
 					     "10.200.2.2/24")
 	  "talk:\n  - [work, personal]\n  - [work]\n",

@@ -1,0 +1,83 @@
+#!/usr/bin/env python3
+"""A driver-VM kind added by one folder and one table line: the tests' own
+kind `dummy` (tests/kinds/dummy/, in test builds only) boots, reports READY
+and serves nobody; up, status and down handle it as they handle sys-net.
+
+    test_kinds.py BULKHEAD
+
+Needs root, libvirt and the guest images (the app image boots it)."""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                '..', 'vm'))
+from vmlib import Tap  # noqa: E402
+
+BULKHEAD = os.path.abspath(sys.argv[1])
+URI = 'qemu:///system'
+TOPO = '''version: 1
+name: bkkinds
+accel: tcg
+driver-vms:
+  - name: k-dummy
+    kind: dummy
+    memory: 256
+'''
+
+
+def main():
+    t = Tap(7)
+    tmp = tempfile.mkdtemp(prefix='bk-kinds-')
+    os.chmod(tmp, 0o755)  # each VM's QEMU passes through to its directory
+    env = dict(os.environ, BULKHEAD_STATE_DIR=os.path.join(tmp, 'state'),
+               BULKHEAD_LOG_DIR=os.path.join(tmp, 'log'))
+
+    def bk(*args):
+        return subprocess.run([BULKHEAD, '--connect', URI] + list(args),
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              text=True, env=env, timeout=600)
+    path = os.path.join(tmp, 'kinds.yaml')
+    try:
+        with open(path, 'w') as f:
+            f.write(TOPO.replace('kind: dummy', 'kind: usb'))
+        r = bk('check', path)
+        t.check(r.returncode == 2 and
+                "%s:6: driver-vms[0].kind: 'usb' is not one of net, dummy" % path
+                in r.stdout, 'a kind that does not exist: exit 2, file:line,'
+                ' the kinds there are', r.stdout)
+        with open(path, 'w') as f:
+            f.write(TOPO)
+        r = bk('up', path)
+        t.check(r.returncode == 0 and 'k-dummy: READY' in r.stdout,
+                'up: the dummy driver VM boots and reports READY', r.stdout[-2000:])
+        st = json.loads(bk('status', '--json').stdout or '[]')
+        topo = next((x for x in st if x['topology'] == 'bkkinds'), {})
+        vm = next((v for v in topo.get('vms', []) if v['name'] == 'k-dummy'), {})
+        t.check(vm.get('role') == 'dummy' and vm.get('state') == 'running' and
+                vm.get('uid') and vm['uid'] >= 0x70b10000,
+                'status: k-dummy running, role dummy, its own uid',
+                json.dumps(topo)[:1500])
+        t.check(topo.get('links') == [],
+                'status: no links (it serves nobody)', json.dumps(topo)[:800])
+        r = bk('up', path)
+        t.check(r.returncode == 0 and 'k-dummy: running, unchanged' in r.stdout,
+                'a second up changes nothing', r.stdout[-1000:])
+        r = bk('down', path)
+        doms = subprocess.run(['virsh', '-c', URI, 'list', '--all', '--name'],
+                              stdout=subprocess.PIPE, text=True).stdout.split()
+        t.check(r.returncode == 0 and 'bulkhead-k-dummy' not in doms,
+                'down: the domain is gone', r.stdout[-1000:])
+        t.check(not os.path.exists(os.path.join(tmp, 'state', 'bkkinds')),
+                'down: no state left')
+    finally:
+        bk('down', path)
+        subprocess.run(['rm', '-rf', tmp])
+    t.finish()
+    return 1 if t.failed else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
