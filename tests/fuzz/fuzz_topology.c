@@ -21,8 +21,11 @@ static void check_loaded(const struct topology *topo)
 	for (unsigned i = 0; i < topo->driver_vms_count; i++) {
 		const struct topo_driver_vm *drv = &topo->driver_vms[i];
 
-		if (drv->devices_count < 1 || drv->memory_mib < 64 ||
-		    drv->vcpus < 1)
+		/* Any kind's name; devices are net's to require. */
+		if (drv->kind == NULL || drv->kind[0] == '\0' ||
+		    (strcmp(drv->kind, "net") == 0 && drv->devices_count < 1) ||
+		    (strcmp(drv->kind, "net") != 0 && drv->uplink != NULL) ||
+		    drv->memory_mib < 64 || drv->vcpus < 1)
 			abort();
 		for (unsigned j = 0; j < drv->devices_count; j++) {
 			const struct topo_device *dev = &drv->devices[j];

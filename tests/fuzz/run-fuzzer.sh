@@ -11,9 +11,12 @@ trap 'rm -rf "$work"' EXIT
 mkdir "$work/corpus"
 cp "$seeds"/* "$work/corpus/"
 cd "$work" || exit 1
+# libFuzzer's own error status is 77, which meson takes for "skipped" (and
+# the closing count for nothing at all): a crash must fail the test.
 "$fuzzer" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
-	-print_final_stats=1 corpus >log 2>&1
+	-error_exitcode=1 -timeout_exitcode=1 -print_final_stats=1 corpus >log 2>&1
 status=$?
+[ $status -eq 77 ] && status=1
 if [ $status -eq 0 ]; then
 	grep -E 'INITED|DONE|stat::number_of_executed_units' log
 else
