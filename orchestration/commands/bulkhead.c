@@ -31,6 +31,9 @@ extern char **environ;
 	!defined(BULKHEAD_DEMO)
 #error "BULKHEAD_LINK_PATH, BULKHEAD_BUILD_IMAGES and BULKHEAD_DEMO come from meson"
 #endif
+#ifndef BULKHEAD_VERSION
+#error "BULKHEAD_VERSION comes from meson (the project's version)"
+#endif
 
 static const char usage[] =
 	"usage: bulkhead [OPTIONS] COMMAND [ARGS]\n"
@@ -49,7 +52,8 @@ static const char usage[] =
 	"  --connect URI    libvirt URI (default " VIRT_DEFAULT_URI ")\n"
 	"  --accel kvm|tcg|auto   (default: the file's accel, else auto)\n"
 	"  --images DIR     guest images (default /var/cache/bulkhead/images)\n"
-	"  --boot-timeout S seconds a VM may take to report ready (default 240)\n";
+	"  --boot-timeout S seconds a VM may take to report ready (default 240)\n"
+	"  --version        print the version and exit\n";
 
 int orch_connect(struct orch *o)
 {
@@ -285,6 +289,7 @@ int main(int argc, char **argv)
 		{ "boot-timeout", required_argument, NULL, 't' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -325,6 +330,9 @@ int main(int argc, char **argv)
 			break;
 		case 'h':
 			fputs(usage, stdout);
+			return 0;
+		case 'V':
+			puts("bulkhead " BULKHEAD_VERSION);
 			return 0;
 		default:
 			fputs(usage, stderr);
