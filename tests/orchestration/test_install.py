@@ -27,6 +27,7 @@ Needs root, libvirt and the images (BULKHEAD_IMAGE_DIR, default
 import json
 import os
 import re
+import shutil
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
@@ -113,6 +114,24 @@ def exe_of(pid):
         return None
 
 
+# The image directory's own apt state for the firmware packages (their
+# versions are part of the cache key); copied, as a rebuild updates it.
+FIRMWARE_APT = '.apt-non-free-firmware'
+
+
+def linked_images(src, dst):
+    """DST: a directory of links to SRC's images, so that a rebuild there
+    replaces links, not SRC's files; its own copy of SRC's FIRMWARE_APT."""
+    os.mkdir(dst)
+    for name in os.listdir(src):
+        if name == FIRMWARE_APT:
+            shutil.copytree(os.path.join(src, name), os.path.join(dst, name),
+                            symlinks=True)
+        elif not name.startswith('.'):
+            os.symlink(os.path.join(src, name), os.path.join(dst, name))
+    return dst
+
+
 def steps(t, i):
     r = sh('meson', 'install', '-C', i.build, '--no-rebuild', '--quiet',
            '--destdir', i.dest)
@@ -138,18 +157,22 @@ def steps(t, i):
     t.check(not named, 'the installed command names no path of the checkout '
             'or the build', str(named))
 
-    # The image builder: links to the cache in a scratch directory, so a
-    # rebuild (a key that differs) would not touch the cache itself.
-    scratch = os.path.join(i.tmp, 'images')
-    os.mkdir(scratch)
-    for name in os.listdir(IMAGE_DIR):
-        if not name.startswith('.'):
-            os.symlink(os.path.join(IMAGE_DIR, name), os.path.join(scratch, name))
-    r = i.run(os.path.join(i.data, 'guest-os', 'build-images'), timeout=300,
-              env=dict(i.env, BULKHEAD_IMAGE_DIR=scratch))
-    t.check(r.returncode == 0 and 'cached images are current' in r.stdout,
+    # The image builder: the checkout's first, on links to the cache (the
+    # cache is current for this checkout under ./run test; when another
+    # checkout built it, the images are rebuilt into the scratch directory
+    # and the cache is left alone), then the installed one on links to
+    # what that left: current, so the same cache key, nothing rebuilt.
+    ours = linked_images(IMAGE_DIR, os.path.join(i.tmp, 'images-checkout'))
+    r = sh(os.path.join(i.source, 'guest-os', 'build-images'), timeout=1200,
+           env=dict(i.env, BULKHEAD_IMAGE_DIR=ours))
+    installed = linked_images(ours, os.path.join(i.tmp, 'images-installed'))
+    r2 = i.run(os.path.join(i.data, 'guest-os', 'build-images'), timeout=300,
+               env=dict(i.env, BULKHEAD_IMAGE_DIR=installed))
+    t.check(r.returncode == 0 and r2.returncode == 0 and
+            'cached images are current' in r2.stdout,
             'the installed image builder finds what it reads and judges the '
-            'cached images current', r.stdout[-1500:])
+            'checkout\'s images current (the same cache key)',
+            r.stdout[-800:] + '\n' + r2.stdout[-1500:])
 
     outside = Outside(NS, OUT_IP, i.tmp)
     i.outside = outside
@@ -183,7 +206,8 @@ def steps(t, i):
                 links, exes, sup, r.stdout[-1500:]))
     r = i.bk('down', path)
     state = os.path.join(i.env['BULKHEAD_STATE_DIR'], 'bkinstall')
-    left = sh('pgrep', '-f', re.escape(i.tmp)).stdout.split()
+    left = sh('pgrep', '-f', 'bulkhead.*' +
+              re.escape(i.env['BULKHEAD_STATE_DIR'])).stdout.split()
     t.check(r.returncode == 0 and not domains('bulkhead-t-i') and
             not os.path.exists(state) and not left,
             'installed down: no domain, state or process left',
@@ -193,7 +217,7 @@ def steps(t, i):
 
 
 def main(argv):
-    t = Tap(10)
+    t = Tap(12)
     for line in sweep(os.path.join(argv[1], 'orchestration', 'bulkhead')):
         t.diag('an earlier run\'s leftover removed: ' + line)
     i = Installed(argv)
