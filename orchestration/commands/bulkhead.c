@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <libgen.h>
 #include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -24,8 +23,16 @@
 
 extern char **environ;
 
-#ifndef BULKHEAD_SOURCE_ROOT
-#define BULKHEAD_SOURCE_ROOT NULL
+/* Where the helpers are, fixed at build time (orchestration/meson.build):
+ * the build tree's binary names the checkout and vmm/ of its build
+ * (./run demo, ./run test); the installed one names the install paths only
+ * (orchestration/install/), so it reads nothing of the checkout. */
+#if !defined(BULKHEAD_LINK_PATH) || !defined(BULKHEAD_BUILD_IMAGES) || \
+	!defined(BULKHEAD_DEMO)
+#error "BULKHEAD_LINK_PATH, BULKHEAD_BUILD_IMAGES and BULKHEAD_DEMO come from meson"
+#endif
+#ifndef BULKHEAD_VERSION
+#error "BULKHEAD_VERSION comes from meson (the project's version)"
 #endif
 
 static const char usage[] =
@@ -45,7 +52,8 @@ static const char usage[] =
 	"  --connect URI    libvirt URI (default " VIRT_DEFAULT_URI ")\n"
 	"  --accel kvm|tcg|auto   (default: the file's accel, else auto)\n"
 	"  --images DIR     guest images (default /var/cache/bulkhead/images)\n"
-	"  --boot-timeout S seconds a VM may take to report ready (default 240)\n";
+	"  --boot-timeout S seconds a VM may take to report ready (default 240)\n"
+	"  --version        print the version and exit\n";
 
 int orch_connect(struct orch *o)
 {
@@ -58,28 +66,6 @@ int orch_connect(struct orch *o)
 		return -EIO;
 	}
 	return 0;
-}
-
-/* bulkhead-link: beside this binary when installed, vmm/ in a build tree. */
-static void find_link_binary(char *out, size_t len)
-{
-	const char *env = getenv("BULKHEAD_LINK");
-	if (env) {
-		snprintf(out, len, "%s", env);
-		return;
-	}
-	char self[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n <= 0) {
-		snprintf(out, len, "bulkhead-link");
-		return;
-	}
-	self[n] = '\0';
-	char *dir = dirname(self);
-	snprintf(out, len, "%s/bulkhead-link", dir);
-	if (access(out, X_OK) == 0)
-		return;
-	snprintf(out, len, "%s/../vmm/bulkhead-link", dir);
 }
 
 static int cmd_logs(struct orch *o, const char *vm)
@@ -178,12 +164,7 @@ static int cmd_exec(struct orch *o, const char *vm, int argc, char **argv)
 
 static int cmd_demo(struct orch *o, int argc, char **argv)
 {
-	char script[PATH_MAX], self[PATH_MAX];
-	if (!o->source_root) {
-		fprintf(stderr, "bulkhead: demo: no source tree known\n");
-		return 1;
-	}
-	snprintf(script, sizeof(script), "%s/orchestration/demo", o->source_root);
+	char script[] = BULKHEAD_DEMO, self[PATH_MAX];
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	self[n > 0 ? n : 0] = '\0';
 	setenv("BULKHEAD", self, 1);
@@ -287,8 +268,7 @@ int main(int argc, char **argv)
 {
 	if (settle_environment())
 		return 2;
-	char link_binary[PATH_MAX], image_dir[PATH_MAX];
-	find_link_binary(link_binary, sizeof(link_binary));
+	char image_dir[PATH_MAX];
 	struct orch o = {
 		.uri = VIRT_DEFAULT_URI,
 		.state_root = getenv("BULKHEAD_STATE_DIR") ?
@@ -297,8 +277,9 @@ int main(int argc, char **argv)
 			getenv("BULKHEAD_LOG_DIR") : "/var/log/bulkhead",
 		.image_dir = getenv("BULKHEAD_IMAGE_DIR") ?
 			getenv("BULKHEAD_IMAGE_DIR") : "/var/cache/bulkhead/images",
-		.link_binary = link_binary,
-		.source_root = BULKHEAD_SOURCE_ROOT,
+		.link_binary = getenv("BULKHEAD_LINK") ? getenv("BULKHEAD_LINK") :
+			BULKHEAD_LINK_PATH,
+		.build_images = BULKHEAD_BUILD_IMAGES,
 		.boot_timeout_s = 240,
 	};
 	static const struct option opts[] = {
@@ -308,6 +289,7 @@ int main(int argc, char **argv)
 		{ "boot-timeout", required_argument, NULL, 't' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -348,6 +330,9 @@ int main(int argc, char **argv)
 			break;
 		case 'h':
 			fputs(usage, stdout);
+			return 0;
+		case 'V':
+			puts("bulkhead " BULKHEAD_VERSION);
 			return 0;
 		default:
 			fputs(usage, stderr);

@@ -322,10 +322,8 @@ int run_ensure_images(struct run *r)
 	bool missing = false;
 	for (unsigned i = 0; i < n; i++)
 		missing |= !image_present(r->o->image_dir, need[i]);
-	if (missing && r->o->source_root) {
-		char script[PATH_MAX];
-		snprintf(script, sizeof(script), "%s/guest-os/build-images",
-			 r->o->source_root);
+	if (missing) {
+		const char *script = r->o->build_images;
 		printf("up: building the guest images (guest-os/build-images: about"
 		       " 5 to 10 minutes the first time, most of it compiling"
 		       " sys-net's kernel)\n");

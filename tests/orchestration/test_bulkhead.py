@@ -48,18 +48,18 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 '..', 'vm'))
-from vmlib import Tap  # noqa: E402
+from vmlib import Tap, down_topologies, keep_or_remove, run_main, sweep, test_dir  # noqa: E402
 import containment  # noqa: E402
+from orchlib import (URI, Outside, bulkhead_env, domains, ensure_libvirtd,  # noqa: E402
+                     sanitizer_reports, sh)
 
 BULKHEAD = os.path.abspath(sys.argv[1])
 BUILD_IMAGES = os.path.abspath(sys.argv[2])
-URI = 'qemu:///system'
 IMAGE_DIR = os.environ.get('BULKHEAD_IMAGE_DIR', '/var/cache/bulkhead/images')
 NS = 'bk-t-out%d' % os.getpid()
 RB_NS = 'bk-t-rb%d' % os.getpid()
@@ -154,29 +154,11 @@ def slow_chunk():
     return hashlib.sha256(b'slow').digest() * (SLOW_CHUNK // 32)
 
 
-def sh(*cmd, check=False, timeout=600, env=None):
-    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                       text=True, timeout=timeout, env=env)
-    if check and r.returncode != 0:
-        raise RuntimeError('%s: exit %d: %s' % (' '.join(cmd), r.returncode,
-                                                r.stdout[-2000:]))
-    return r
-
-
 class Env:
     def __init__(self):
-        self.tmp = tempfile.mkdtemp(prefix='bk-orch-')
-        os.chmod(self.tmp, 0o755)  # QEMU's user walks to the sockets
-        self.env = dict(os.environ,
-                        BULKHEAD_STATE_DIR=os.path.join(self.tmp, 'state'),
-                        BULKHEAD_LOG_DIR=os.path.join(self.tmp, 'log'))
-        # Sanitizer reports of the command and of its daemon (the link
-        # supervisor, whose own output goes to a log that down removes).
-        self.san = os.path.join(self.tmp, 'san')
-        for var in ('ASAN_OPTIONS', 'UBSAN_OPTIONS'):
-            if var in self.env:
-                self.env[var] += ':log_path=' + self.san
-        self.procs = []
+        self.tmp = test_dir('bk-orch-')
+        self.env = bulkhead_env(self.tmp)
+        self.outside = None
 
     def bk(self, *args, timeout=900):
         return sh(BULKHEAD, '--connect', URI, *args, timeout=timeout, env=self.env)
@@ -186,17 +168,6 @@ class Env:
         with open(path, 'w') as f:
             f.write(text)
         return path
-
-
-def domains(prefix='bulkhead-'):
-    """{name: state} of every libvirt domain with the prefix."""
-    r = sh('virsh', '-c', URI, 'list', '--all', '--name')
-    out = {}
-    for name in r.stdout.split():
-        if name.startswith(prefix):
-            st = sh('virsh', '-c', URI, 'domstate', name).stdout.strip()
-            out[name] = st
-    return out
 
 
 def domid(name):
@@ -230,73 +201,17 @@ def link_of(t, name):
     return {}
 
 
-def ensure_libvirtd():
-    if sh('pgrep', '-x', 'libvirtd').returncode != 0:
-        sh('virtlogd', '-d')
-        sh('libvirtd', '-d', check=True)
-    for _ in range(100):
-        if sh('virsh', '-c', URI, 'version').returncode == 0:
-            return True
-        time.sleep(0.2)
-    return False
-
-
 def outside_up(e):
-    sh('ip', 'netns', 'add', NS, check=True)
-    sh('ip', '-n', NS, 'link', 'set', 'lo', 'up', check=True)
-    sh('ip', '-n', NS, 'link', 'add', 'br0', 'type', 'bridge', check=True)
-    sh('ip', '-n', NS, 'addr', 'add', OUT_IP + '/24', 'dev', 'br0', check=True)
-    sh('ip', '-n', NS, 'link', 'set', 'br0', 'up', check=True)
-    www = os.path.join(e.tmp, 'www')
-    os.mkdir(www)
-    sums = {}
-    for name, size in (('small.bin', SMALL),):
-        h = hashlib.sha256()
-        with open(os.path.join(www, name), 'wb') as f:
-            block = hashlib.sha256(name.encode()).digest() * 32768
-            left = size
-            while left:
-                chunk = block[:min(left, len(block))]
-                f.write(chunk)
-                h.update(chunk)
-                left -= len(chunk)
-        sums[name] = h.hexdigest()
-    conf = os.path.join(e.tmp, 'udhcpd.conf')
-    with open(conf, 'w') as f:
-        f.write('start 192.168.79.2\nend 192.168.79.20\ninterface br0\n'
-                'lease_file %s/leases\npidfile %s/udhcpd.pid\n'
-                'option subnet 255.255.255.0\noption router %s\n'
-                'option dns %s\n' % (e.tmp, e.tmp, OUT_IP, OUT_IP))
-    open(os.path.join(e.tmp, 'leases'), 'w').close()
-    sh('ip', 'netns', 'exec', NS, 'busybox', 'udhcpd', '-S', conf, check=True)
-    log = open(os.path.join(e.tmp, 'http.log'), 'w')
-    e.procs.append(subprocess.Popen(
-        ['ip', 'netns', 'exec', NS, 'python3', '-m', 'http.server', '--bind',
-         OUT_IP, '80'], cwd=www, stdout=log, stderr=subprocess.STDOUT))
+    """The outside network (orchlib.Outside) with the slow server too."""
+    e.outside = Outside(NS, OUT_IP, e.tmp)
+    sums = e.outside.up({'small.bin': SMALL})
     slow = e.write('slow_server.py', SLOW_SERVER)
-    e.procs.append(subprocess.Popen(
-        ['ip', 'netns', 'exec', NS, 'python3', slow, OUT_IP, str(SLOW_PORT)],
-        stdout=log, stderr=subprocess.STDOUT))
+    e.outside.start(['python3', slow, OUT_IP, str(SLOW_PORT)])
     h = hashlib.sha256()
     for _ in range(SLOW_BYTES // SLOW_CHUNK):
         h.update(slow_chunk())
     sums['slow'] = h.hexdigest()
     return sums
-
-
-def outside_down(e):
-    for p in e.procs:
-        p.terminate()
-        try:
-            p.wait(5)
-        except subprocess.TimeoutExpired:
-            p.kill()
-    try:
-        with open(os.path.join(e.tmp, 'udhcpd.pid')) as f:
-            os.kill(int(f.read().strip()), signal.SIGTERM)
-    except (OSError, ValueError):
-        pass
-    sh('ip', 'netns', 'delete', NS)
 
 
 def taps_left():
@@ -309,8 +224,10 @@ def taps_left():
     return out
 
 
-def main():
+def main(_argv):
     t = Tap(50 + 16 + 2)
+    for line in sweep(BULKHEAD):
+        t.diag('an earlier run\'s leftover removed: ' + line)
     e = Env()
     state_dir = e.env['BULKHEAD_STATE_DIR']
     t.check(ensure_libvirtd(), 'libvirtd runs (started by the harness if not)')
@@ -675,27 +592,29 @@ def main():
                 'it) is gone', str(taps_left()))
         t.check(os.path.exists('/run/netns/' + NS),
                 'down left the namespace it did not make')
-        reports = [f for f in os.listdir(e.tmp) if f.startswith('san.')]
+        reports = sanitizer_reports(e.tmp)
         t.check(not reports, 'no sanitizer report from bulkhead or its supervisor',
-                ''.join(open(os.path.join(e.tmp, f)).read()[:3000] for f in reports))
+                reports)
     except Exception as ex:  # a failure in a step: the rest is not reached
         t.diag('error: %r' % ex)
     finally:
+        # Also reached on SIGTERM and SIGINT (run_main): what up made goes,
+        # whichever step was running.
+        for line in down_topologies([BULKHEAD], e.tmp):
+            t.diag(line)
         for topo in ('topo5.yaml', 'topo4.yaml', 'topo3.yaml', 'topo2.yaml',
                      'topo.yaml', 'rollback.yaml'):
             p = os.path.join(e.tmp, topo)
             if os.path.exists(p) and (domains('bulkhead-t-') or domains('bulkhead-rb-')):
                 e.bk('down', p)
-        outside_down(e)
+        if e.outside:
+            e.outside.down()
         if os.path.exists('/run/netns/' + HOST_NS):
             sh('ip', 'netns', 'delete', HOST_NS)
         t.finish()
-        if os.environ.get('BULKHEAD_VM_KEEP') == '1':
-            t.diag('kept ' + e.tmp)
-        else:
-            shutil.rmtree(e.tmp, ignore_errors=True)
+        keep_or_remove(t, e.tmp)
     return 1 if t.failed else 0
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    run_main(main)

@@ -26,10 +26,10 @@ import json
 import os
 import re
 import subprocess
-import tempfile
 import time
 
 from vmlib import (app_vm_cmd, keep_or_remove, link_and_images, run_main, Tap,
+                   sweep, test_dir,
                    find, link_status, results, side_ok, stop, tail,
                    wait_socket)
 
@@ -62,7 +62,9 @@ def main(argv):
     link_bin, build_images = link_and_images(argv)
     tap = Tap(13)
     accel = os.environ.get('BULKHEAD_ACCEL', 'tcg')
-    tmp = tempfile.mkdtemp(prefix='bulkhead-vm-')
+    for line in sweep():
+        tap.diag('an earlier run\'s leftover removed: ' + line)
+    tmp = test_dir('bulkhead-vm-')
     procs = {}
     link_log = os.path.join(tmp, 'link.log')
     try:

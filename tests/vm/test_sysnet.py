@@ -221,17 +221,6 @@ class Run(Procs):
             sh('ip', 'netns', 'del', self.ns, check=False)
 
 
-def sweep_stale_namespaces(tap):
-    """Namespaces a killed earlier run left behind (its pid is gone)."""
-    r = sh('ip', 'netns', 'list', check=False)
-    for line in r.stdout.splitlines():
-        name = line.split()[0] if line.split() else ''
-        m = re.fullmatch(re.escape(NS_PREFIX) + r'(\d+)', name)
-        if m and not os.path.exists('/proc/' + m.group(1)):
-            sh('ip', 'netns', 'del', name, check=False)
-            tap.diag('removed stale namespace ' + name)
-
-
 def ensure_busybox():
     if shutil.which('busybox'):
         return True
@@ -717,7 +706,6 @@ def steps(tap, run, link_bin, build_images):
         tap.check(False, 'outside namespace, tap, HTTP and DHCP servers',
                   'needs root (ip netns)')
         return
-    sweep_stale_namespaces(tap)
     if not ensure_busybox():
         tap.check(False, 'outside namespace, tap, HTTP and DHCP servers',
                   'no busybox on the host (udhcpd), and apt-get could not '

@@ -26,13 +26,12 @@ import socket
 import struct
 import subprocess
 import sys
-import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
-from vmlib import Tap, eui64  # noqa: E402
+from vmlib import Tap, eui64, run_main, sweep, test_dir  # noqa: E402
 
 APP_MAC = '52:54:00:a0:00:01'
 APP_IP = '10.200.1.2'
@@ -226,7 +225,9 @@ def main(argv):
         tap.check(False, 'namespaces', 'needs root')
         tap.finish()
         return 1
-    tmp = tempfile.mkdtemp(prefix='bulkhead-ruleset-')
+    for line in sweep():
+        tap.diag('an earlier run\'s leftover removed: ' + line)
+    tmp = test_dir('bulkhead-ruleset-')
     net = Net()
     try:
         steps(tap, net, net_dir, tmp)
@@ -384,4 +385,4 @@ def _tag_seen(path, tag):
 
 
 if __name__ == '__main__':
-    sys.exit(main(sys.argv))
+    run_main(main)

@@ -149,7 +149,10 @@ def link_and_images(argv):
 
 def _on_signal(signum, _frame):
     # SystemExit unwinds through the tests' finally blocks: VMs, links and
-    # namespaces are cleaned up on SIGTERM (meson's timeout) too.
+    # namespaces are cleaned up on SIGTERM (meson's timeout) too. A second
+    # signal must not cut that cleanup short.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     raise SystemExit(128 + signum)
 
 
@@ -210,6 +213,147 @@ def keep_or_remove(tap, tmp):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+# What a VM test leaves when it is killed past its cleanup (SIGKILL, a
+# second timeout): its directory in /tmp (one of these prefixes; an "owner"
+# file holds the test's pid), processes naming or working in it (QEMU,
+# links, the supervisor, servers), libvirt domains booting from it, and
+# network namespaces named bk-...PID.
+TEST_DIR_PREFIXES = ('bk-orch-', 'bulkhead-vm-', 'bulkhead-sysnet-',
+                     'bulkhead-ltap-', 'bulkhead-ruleset-')
+TEST_NS = re.compile(r'bk-[a-z0-9-]*[a-z-](\d+)')
+OWNER = 'owner'
+
+
+def test_dir(prefix):
+    """A VM test's temporary directory, marked with its owner (this pid) so
+    that sweep() tells a live run's from a killed one's."""
+    tmp = tempfile.mkdtemp(prefix=prefix)
+    os.chmod(tmp, 0o755)  # QEMU's user walks to the sockets
+    with open(os.path.join(tmp, OWNER), 'w') as f:
+        f.write('%d\n' % os.getpid())
+    return tmp
+
+
+def _alive(pid):
+    return os.path.exists('/proc/%d' % pid)
+
+
+def _procs_in(paths):
+    """Pids whose command line or working directory names one of PATHS."""
+    out = []
+    for pid in (int(p) for p in os.listdir('/proc') if p.isdigit()):
+        if pid == os.getpid():
+            continue
+        try:
+            with open('/proc/%d/cmdline' % pid, 'rb') as f:
+                cmd = f.read().replace(b'\0', b' ').decode('utf-8', 'replace')
+            cwd = os.readlink('/proc/%d/cwd' % pid)
+        except OSError:
+            continue
+        if any(p in cmd or cwd == p or cwd.startswith(p + '/') for p in paths):
+            out.append(pid)
+    return out
+
+
+def _dir_stale(path):
+    try:
+        with open(os.path.join(path, OWNER)) as f:
+            return not _alive(int(f.read().strip()))
+    except (OSError, ValueError):
+        # Made before owners were recorded: stale unless in use.
+        return not _procs_in([path])
+
+
+def _kill_all(pids):
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for pid in pids:
+            try:
+                os.kill(pid, sig)
+            except OSError:
+                pass
+        for _ in range(30):
+            pids = [p for p in pids if _alive(p) and not _zombie(p)]
+            if not pids:
+                return
+            time.sleep(0.1)
+
+
+def _zombie(pid):
+    try:
+        with open('/proc/%d/stat' % pid) as f:
+            return f.read().rsplit(')', 1)[1].split()[0] == 'Z'
+    except (OSError, IndexError):
+        return True
+
+
+def down_topologies(bulkhead, tmp, uri='qemu:///system'):
+    """`bulkhead down` of every topology a test run brought up with its
+    state in TMP/state (logs TMP/log), from the copy of the file up kept
+    there: its domains, supervisor, links, taps and the namespaces up made,
+    even after an up cut short. BULKHEAD: the command, a list. Returns one
+    line per topology."""
+    state = os.path.join(tmp, 'state')
+    env = dict(os.environ, BULKHEAD_STATE_DIR=state,
+               BULKHEAD_LOG_DIR=os.path.join(tmp, 'log'))
+    out = []
+    for name in sorted(os.listdir(state)) if os.path.isdir(state) else []:
+        applied = os.path.join(state, name, name + '.yaml')
+        if os.path.isfile(applied):
+            r = subprocess.run(bulkhead + ['--connect', uri, 'down', applied],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               text=True, env=env, timeout=300, cwd='/')
+            out.append('down %s: exit %d %s' % (applied, r.returncode,
+                                                r.stdout[-500:]))
+    return out
+
+
+def sweep(bulkhead=None, uri='qemu:///system'):
+    """Removes what earlier, killed VM test runs left (TEST_DIR_PREFIXES,
+    TEST_NS): with BULKHEAD, `bulkhead down` of each topology in a stale
+    directory's state first (domains, supervisor, links, taps, the
+    namespaces up made); then domains booting from a stale or vanished
+    directory, processes naming one, namespaces whose pid is gone, the
+    directories. Returns what it removed, one line each."""
+    tmp = tempfile.gettempdir()
+    stale = [os.path.join(tmp, d) for d in sorted(os.listdir(tmp))
+             if d.startswith(TEST_DIR_PREFIXES) and
+             os.path.isdir(os.path.join(tmp, d))]
+    stale = [d for d in stale if _dir_stale(d)]
+    removed = []
+    run = lambda *c, **kw: subprocess.run(c, stdout=subprocess.PIPE,  # noqa: E731
+                                          stderr=subprocess.STDOUT, text=True,
+                                          **kw)
+    for d in stale if bulkhead else []:
+        removed += down_topologies([bulkhead], d, uri)
+    r = run('virsh', '-c', uri, 'list', '--all', '--name')
+    for dom in r.stdout.split() if r.returncode == 0 else []:
+        if not dom.startswith('bulkhead-'):
+            continue
+        xml = run('virsh', '-c', uri, 'dumpxml', dom).stdout
+        dirs = set(re.findall(r'(%s/(?:%s)[^/<\'"]+)' % (
+            re.escape(tmp), '|'.join(map(re.escape, TEST_DIR_PREFIXES))), xml))
+        if dirs and any(d in stale or not os.path.isdir(d) for d in dirs):
+            run('virsh', '-c', uri, 'destroy', dom)
+            run('virsh', '-c', uri, 'undefine', dom)
+            removed.append('domain ' + dom)
+    pids = _procs_in(stale) if stale else []
+    _kill_all(pids)
+    removed += ['process %d' % p for p in pids]
+    r = run('ip', 'netns', 'list')
+    for line in r.stdout.splitlines():
+        name = (line.split() or [''])[0]
+        m = TEST_NS.fullmatch(name)
+        if m and not _alive(int(m.group(1))):
+            inside = run('ip', 'netns', 'pids', name).stdout.split()
+            _kill_all([int(p) for p in inside])
+            run('ip', 'netns', 'delete', name)
+            removed.append('namespace ' + name)
+    for d in stale:
+        shutil.rmtree(d, ignore_errors=True)
+        removed.append('directory ' + d)
+    return removed
+
+
 def vm_test(argv, planned, prefix, make_run, steps, after=None):
     """A VM test's frame: PLANNED checks, a temporary directory (PREFIX...)
     and MAKE_RUN(tmp)'s process table, cleaned up whatever STEPS(tap, run,
@@ -217,8 +361,9 @@ def vm_test(argv, planned, prefix, make_run, steps, after=None):
     Returns the exit status."""
     link_bin, build_images = link_and_images(argv)
     tap = Tap(planned)
-    tmp = tempfile.mkdtemp(prefix=prefix)
-    os.chmod(tmp, 0o755)  # QEMU's user walks to the sockets
+    for line in sweep():
+        tap.diag('an earlier run\'s leftover removed: ' + line)
+    tmp = test_dir(prefix)
     run = make_run(tmp)
     try:
         steps(tap, run, link_bin, build_images)

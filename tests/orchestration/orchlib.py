@@ -1,0 +1,131 @@
+"""Shared helpers of the bulkhead command's VM tests (test_bulkhead.py,
+test_install.py): commands, libvirt's domains, the "outside" network
+namespace a driver VM's emulated NIC joins.
+"""
+import hashlib
+import os
+import signal
+import subprocess
+import time
+
+URI = 'qemu:///system'
+
+
+def sh(*cmd, check=False, timeout=600, env=None, cwd=None):
+    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       text=True, timeout=timeout, env=env, cwd=cwd)
+    if check and r.returncode != 0:
+        raise RuntimeError('%s: exit %d: %s' % (' '.join(cmd), r.returncode,
+                                                r.stdout[-2000:]))
+    return r
+
+
+def domains(prefix='bulkhead-'):
+    """{name: state} of every libvirt domain with the prefix."""
+    r = sh('virsh', '-c', URI, 'list', '--all', '--name')
+    out = {}
+    for name in r.stdout.split():
+        if name.startswith(prefix):
+            st = sh('virsh', '-c', URI, 'domstate', name).stdout.strip()
+            out[name] = st
+    return out
+
+
+def ensure_libvirtd():
+    if sh('pgrep', '-x', 'libvirtd').returncode != 0:
+        sh('virtlogd', '-d')
+        sh('libvirtd', '-d', check=True)
+    for _ in range(100):
+        if sh('virsh', '-c', URI, 'version').returncode == 0:
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def bulkhead_env(tmp, base=None):
+    """The environment of a test's bulkhead commands: state and logs in
+    TMP (as vmlib.down_topologies and sweep expect), sanitizer reports of
+    the command and of its daemon (the link supervisor, whose own output
+    goes to a log that down removes) in TMP/san.*."""
+    env = dict(os.environ if base is None else base,
+               BULKHEAD_STATE_DIR=os.path.join(tmp, 'state'),
+               BULKHEAD_LOG_DIR=os.path.join(tmp, 'log'))
+    for var in ('ASAN_OPTIONS', 'UBSAN_OPTIONS'):
+        if var in env:
+            env[var] += ':log_path=' + os.path.join(tmp, 'san')
+    return env
+
+
+def sanitizer_reports(tmp):
+    """The reports bulkhead_env's commands wrote, joined (empty: none)."""
+    out = ''
+    for f in sorted(os.listdir(tmp)):
+        if f.startswith('san.'):
+            with open(os.path.join(tmp, f)) as r:
+                out += r.read()[:3000]
+    return out
+
+
+def test_file(name, size):
+    """SIZE bytes derived from NAME, and their sha256."""
+    block = hashlib.sha256(name.encode()).digest() * 32768
+    data = (block * (size // len(block) + 1))[:size]
+    return data, hashlib.sha256(data).hexdigest()
+
+
+class Outside:
+    """An "outside" network: namespace NS with bridge br0 at IP/24 (a
+    driver VM's emulated NIC joins it), busybox udhcpd handing out .2 to .20,
+    and an HTTP server on port 80 serving FILES ({name: size}) from TMP/www.
+    up() returns {name: sha256}; down() stops it all and removes NS."""
+
+    def __init__(self, ns, ip, tmp):
+        self.ns, self.ip, self.tmp = ns, ip, tmp
+        self.procs = []
+
+    def up(self, files):
+        ns, ip, tmp = self.ns, self.ip, self.tmp
+        net = ip.rsplit('.', 1)[0]
+        sh('ip', 'netns', 'add', ns, check=True)
+        sh('ip', '-n', ns, 'link', 'set', 'lo', 'up', check=True)
+        sh('ip', '-n', ns, 'link', 'add', 'br0', 'type', 'bridge', check=True)
+        sh('ip', '-n', ns, 'addr', 'add', ip + '/24', 'dev', 'br0', check=True)
+        sh('ip', '-n', ns, 'link', 'set', 'br0', 'up', check=True)
+        www = os.path.join(tmp, 'www')
+        os.makedirs(www, exist_ok=True)
+        sums = {}
+        for name, size in files.items():
+            data, sums[name] = test_file(name, size)
+            with open(os.path.join(www, name), 'wb') as f:
+                f.write(data)
+        conf = os.path.join(tmp, 'udhcpd.conf')
+        with open(conf, 'w') as f:
+            f.write('start %s.2\nend %s.20\ninterface br0\n'
+                    'lease_file %s/leases\npidfile %s/udhcpd.pid\n'
+                    'option subnet 255.255.255.0\noption router %s\n'
+                    'option dns %s\n' % (net, net, tmp, tmp, ip, ip))
+        open(os.path.join(tmp, 'leases'), 'w').close()
+        sh('ip', 'netns', 'exec', ns, 'busybox', 'udhcpd', '-S', conf, check=True)
+        self.start(['python3', '-m', 'http.server', '--bind', ip, '80'], cwd=www)
+        return sums
+
+    def start(self, cmd, cwd=None):
+        """CMD in the namespace, logging to TMP/http.log; stopped by down()."""
+        with open(os.path.join(self.tmp, 'http.log'), 'a') as log:
+            self.procs.append(subprocess.Popen(
+                ['ip', 'netns', 'exec', self.ns] + cmd, cwd=cwd, stdout=log,
+                stderr=subprocess.STDOUT))
+
+    def down(self):
+        for p in self.procs:
+            p.terminate()
+            try:
+                p.wait(5)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        try:
+            with open(os.path.join(self.tmp, 'udhcpd.pid')) as f:
+                os.kill(int(f.read().strip()), signal.SIGTERM)
+        except (OSError, ValueError):
+            pass
+        sh('ip', 'netns', 'delete', self.ns)
