@@ -76,7 +76,7 @@ static int cmd_logs(struct orch *o, const char *vm)
 	struct plan_dirs dirs;
 	char path[PATH_MAX];
 	plan_dirs(o->state_root, o->log_root, topo, &dirs);
-	domain_console_log(&dirs, vm, path, sizeof(path));
+	state_console_log(&dirs, vm, path, sizeof(path));
 	topology_free(topo);
 	FILE *f = fopen(path, "re");
 	if (!f) {
@@ -129,7 +129,7 @@ static int cmd_exec(struct orch *o, const char *vm, int argc, char **argv)
 	char path[PATH_MAX], cmd[4096], err[512];
 	struct agent_addr to = { path, 0 };
 	plan_dirs(o->state_root, o->log_root, topo, &dirs);
-	domain_agent_path(&dirs, vm, path, sizeof(path));
+	state_agent_path(&dirs, vm, path, sizeof(path));
 	vm_ids_host_default(&host);
 	int rc = vm_ids_lookup(&host, topo->name, vm, &to.uid, err, sizeof(err));
 	topology_free(topo);

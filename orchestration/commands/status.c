@@ -16,6 +16,7 @@
 #include "unix_query.h"
 #include "virt.h"
 #include "state_paths.h"
+#include "mono_time.h"
 
 /* A link answers its control socket at once when it is well; one that
  * does not (stuck, its backlog full) must not hold up status: each link
@@ -29,7 +30,7 @@
 static json_object *link_control(const char *path, long long deadline_ms,
 				 char *why, size_t why_len)
 {
-	long long now = unix_query_now_ms();
+	long long now = mono_ms();
 	if (now >= deadline_ms) {
 		snprintf(why, why_len, "no answer (status's %d s for all links"
 			 " were spent)", STATUS_LINKS_MS / 1000);
@@ -140,7 +141,7 @@ static json_object *link_json(json_object *state, const struct plan_dirs *dirs,
 		sv && get(sv, "last_exit") ?
 		json_object_get_string(get(sv, "last_exit")) : ""));
 	char ctl[PATH_MAX];
-	domain_ctl_path(dirs, name, ctl, sizeof(ctl));
+	state_ctl_path(dirs, name, ctl, sizeof(ctl));
 	char why[128];
 	json_object *live = link_control(ctl, deadline_ms, why, sizeof(why));
 	json_object_object_add(l, "control", json_object_new_string(why));
@@ -289,7 +290,7 @@ int cmd_status(struct orch *o)
 	if (orch_connect(o))
 		return 1;
 	json_object *all = json_object_new_array();
-	long long deadline_ms = unix_query_now_ms() + STATUS_LINKS_MS;
+	long long deadline_ms = mono_ms() + STATUS_LINKS_MS;
 	DIR *d = opendir(o->state_root);
 	struct dirent *e;
 	while (d && (e = readdir(d))) {

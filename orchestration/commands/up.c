@@ -165,7 +165,7 @@ static void remove_domain(struct run *r, const char *name)
 		fprintf(stderr, "bulkhead: %s\n", err);
 	/* Its directory goes too (boot files, sockets); its uid stays
 	 * recorded, for when it comes back. */
-	else if (!domain_vm_dir(&r->dirs, name, dir, sizeof(dir)))
+	else if (!state_vm_dir(&r->dirs, name, dir, sizeof(dir)))
 		remove_tree(dir);
 }
 

@@ -86,7 +86,7 @@ static int wait_driver_vm(struct run *r, const struct topo_driver_vm *drv,
 		return 0;
 	}
 	char log[PATH_MAX];
-	domain_console_log(&r->dirs, drv->name, log, sizeof(log));
+	state_console_log(&r->dirs, drv->name, log, sizeof(log));
 	if (rc == -EIO)
 		snprintf(r->err, sizeof(r->err), "%s refused to forward: %s (console:"
 			 " %s)", drv->name, line, log);
@@ -129,8 +129,8 @@ int start_driver_vm(struct run *r, const struct topo_driver_vm *drv)
 		return -ENOMEM;
 	}
 	int rc = 0;
-	domain_config_path(&r->dirs, drv->name, cfg_path, sizeof(cfg_path));
-	run_xml_path(r, drv->name, xpath, sizeof(xpath));
+	state_config_path(&r->dirs, drv->name, cfg_path, sizeof(cfg_path));
+	state_xml_path(&r->dirs, drv->name, xpath, sizeof(xpath));
 	char *old_cfg = cfg ? read_text(cfg_path) : NULL;
 	bool same_cfg = !cfg || (old_cfg && !strcmp(old_cfg, cfg));
 	free(old_cfg);
@@ -252,7 +252,7 @@ int start_app_vm(struct run *r, const struct topo_app_vm *app, bool *started)
 		if (!rc) {
 			if (made_here)
 				run_remember(r, JOURNAL_DOMAIN, domain, NULL);
-			run_xml_path(r, app->name, xpath, sizeof(xpath));
+			state_xml_path(&r->dirs, app->name, xpath, sizeof(xpath));
 			rc = write_file(xpath, xml, 0600);
 			*started = true;
 		}
@@ -284,7 +284,7 @@ int wait_app_vm(struct run *r, const struct topo_app_vm *app, double t0)
 		if (run_now() > deadline) {
 			close(null);
 			char log[PATH_MAX];
-			domain_console_log(&r->dirs, app->name, log, sizeof(log));
+			state_console_log(&r->dirs, app->name, log, sizeof(log));
 			snprintf(r->err, sizeof(r->err), "%s: no DHCP lease from %s"
 				 " within %d s (console: %s)", app->name, app->net,
 				 r->o->boot_timeout_s, log);

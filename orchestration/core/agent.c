@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include "agent.h"
+#include "mono_time.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -11,12 +12,6 @@
 #include <time.h>
 #include <unistd.h>
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Connects, retrying until the deadline: QEMU creates the socket when the
  * domain starts, and only one client is served at a time. */
@@ -45,7 +40,7 @@ static int agent_connect(const struct agent_addr *to,
 		/* connect() and send() wait at most until the deadline: a guest
 		 * that stops reading fills the socket, and a busy chardev's
 		 * backlog makes connect() wait. */
-		long long left = deadline - now_ms();
+		long long left = deadline - mono_ms();
 		if (left < 1000)
 			left = 1000;
 		struct timeval tv = { .tv_sec = left / 1000,
@@ -59,7 +54,7 @@ static int agent_connect(const struct agent_addr *to,
 		}
 		int e = errno;
 		close(fd);
-		if (now_ms() >= deadline)
+		if (mono_ms() >= deadline)
 			return -e;
 		if (alive && !alive->alive(alive->arg))
 			return -ESRCH;
@@ -99,7 +94,7 @@ static int read_line(struct line_reader *r, long long deadline, char *line,
 				return 1;
 			continue;
 		}
-		long long left = deadline - now_ms();
+		long long left = deadline - mono_ms();
 		if (left <= 0)
 			return 0;
 		struct pollfd p = { .fd = r->fd, .events = POLLIN };
@@ -121,10 +116,10 @@ static int read_line(struct line_reader *r, long long deadline, char *line,
 int agent_wait_ready(const struct agent_addr *to, const struct agent_alive *alive,
 		     int timeout_ms, char *line, size_t line_len, bool *heard)
 {
-	long long deadline = now_ms() + timeout_ms;
+	long long deadline = mono_ms() + timeout_ms;
 	*heard = false;
 	line[0] = '\0';
-	while (now_ms() < deadline) {
+	while (mono_ms() < deadline) {
 		int fd = agent_connect(to, alive, deadline);
 		if (fd < 0)
 			return fd == -ENOENT || fd == -ECONNREFUSED ? -ETIMEDOUT : fd;
@@ -156,7 +151,7 @@ int agent_exec(const struct agent_addr *to, const char *cmd, int timeout_ms, int
 {
 	if (strchr(cmd, '\n'))
 		return -EINVAL;
-	long long deadline = now_ms() + timeout_ms;
+	long long deadline = mono_ms() + timeout_ms;
 	int fd = agent_connect(to, NULL, deadline);
 	if (fd < 0)
 		return fd;
@@ -211,7 +206,7 @@ int agent_exec(const struct agent_addr *to, const char *cmd, int timeout_ms, int
 int agent_send_config(const struct agent_addr *to, const char *config, int timeout_ms,
 		      char *reply, size_t reply_len)
 {
-	long long deadline = now_ms() + timeout_ms;
+	long long deadline = mono_ms() + timeout_ms;
 	reply[0] = '\0';
 	int fd = agent_connect(to, NULL, deadline);
 	if (fd < 0)

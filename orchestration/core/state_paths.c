@@ -12,39 +12,39 @@ static int fmt_path(char *out, size_t len, const char *dir, const char *vm,
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
-int domain_vm_dir(const struct plan_dirs *dirs, const char *vm, char *out,
+int state_vm_dir(const struct plan_dirs *dirs, const char *vm, char *out,
 		  size_t len)
 {
 	return fmt_path(out, len, dirs->vm, vm, "");
 }
 
-int domain_agent_path(const struct plan_dirs *dirs, const char *vm,
+int state_agent_path(const struct plan_dirs *dirs, const char *vm,
 		      char *out, size_t len)
 {
 	return fmt_path(out, len, dirs->agent, vm, "agent");
 }
 
-int domain_console_log(const struct plan_dirs *dirs, const char *vm,
+int state_console_log(const struct plan_dirs *dirs, const char *vm,
 		       char *out, size_t len)
 {
 	return fmt_path(out, len, dirs->log, vm, "log");
 }
 
-int domain_config_path(const struct plan_dirs *dirs, const char *vm,
+int state_config_path(const struct plan_dirs *dirs, const char *vm,
 		       char *out, size_t len)
 {
 	return fmt_path(out, len, dirs->state, vm, "config");
 }
 
-int domain_link_path(const struct plan_dirs *dirs, const char *owner,
+int state_link_path(const struct plan_dirs *dirs, const char *owner,
 		     const char *link, char *out, size_t len)
 {
 	char dir[PATH_MAX];
-	int rc = domain_vm_dir(dirs, owner, dir, sizeof(dir));
+	int rc = state_vm_dir(dirs, owner, dir, sizeof(dir));
 	return rc ? rc : fmt_path(out, len, dir, link, "link");
 }
 
-int domain_ctl_path(const struct plan_dirs *dirs, const char *link, char *out,
+int state_ctl_path(const struct plan_dirs *dirs, const char *link, char *out,
 		    size_t len)
 {
 	return fmt_path(out, len, dirs->ctl, link, "ctl");

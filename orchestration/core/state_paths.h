@@ -9,23 +9,23 @@
 #include "plan.h"
 
 /* the VM's own directory (its boot files, its link sockets), */
-int domain_vm_dir(const struct plan_dirs *dirs, const char *vm, char *out,
+int state_vm_dir(const struct plan_dirs *dirs, const char *vm, char *out,
 		  size_t len);
 /* its agent socket (libvirt makes it and hands QEMU the descriptor; only
  * root reaches the path), */
-int domain_agent_path(const struct plan_dirs *dirs, const char *vm,
+int state_agent_path(const struct plan_dirs *dirs, const char *vm,
 		      char *out, size_t len);
-int domain_console_log(const struct plan_dirs *dirs, const char *vm,
+int state_console_log(const struct plan_dirs *dirs, const char *vm,
 		       char *out, size_t len);
 /* sys-net's configuration as applied (root's; the VM gets a copy), */
-int domain_config_path(const struct plan_dirs *dirs, const char *vm,
+int state_config_path(const struct plan_dirs *dirs, const char *vm,
 		       char *out, size_t len);
 /* the vhost-user socket of link LINK (named after its app VM, or the host
  * port's) that VM OWNER's QEMU connects to: in OWNER's directory, */
-int domain_link_path(const struct plan_dirs *dirs, const char *owner,
+int state_link_path(const struct plan_dirs *dirs, const char *owner,
 		     const char *link, char *out, size_t len);
 /* and LINK's control socket (root only). */
-int domain_ctl_path(const struct plan_dirs *dirs, const char *link, char *out,
+int state_ctl_path(const struct plan_dirs *dirs, const char *link, char *out,
 		    size_t len);
 
 /* the domain XML as applied (STATE/VM.xml, root's), */

@@ -1,4 +1,5 @@
 #include "unix_query.h"
+#include "mono_time.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -12,16 +13,10 @@
 /* How often a connect refused for a full backlog is tried again. */
 #define RETRY_MS 20
 
-long long unix_query_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int left_ms(long long deadline_ms)
 {
-	long long left = deadline_ms - unix_query_now_ms();
+	long long left = deadline_ms - mono_ms();
 	return left <= 0 ? 0 : left > 60000 ? 60000 : (int)left;
 }
 

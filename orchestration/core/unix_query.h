@@ -7,12 +7,9 @@
 
 #include <stddef.h>
 
-/* CLOCK_MONOTONIC in milliseconds: deadlines are points on it. */
-long long unix_query_now_ms(void);
-
 /* Connects to the unix stream socket PATH and reads until the server
  * closes, into BUF (NUL-terminated; at most LEN - 1 bytes, the rest
- * dropped), all before DEADLINE_MS (unix_query_now_ms()). Returns the
+ * dropped), all before DEADLINE_MS (mono_ms(), mono_time.h). Returns the
  * bytes read, -ETIMEDOUT when the deadline passed first (a full backlog
  * or a server that does not answer), -ENAMETOOLONG, or the connect or
  * read error. */

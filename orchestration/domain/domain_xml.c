@@ -12,7 +12,7 @@ void domain_vm_file(struct strbuf *sb, const struct domain_env *env,
 		    const char *vm, const char *name)
 {
 	char dir[PATH_MAX];
-	domain_vm_dir(env->dirs, vm, dir, sizeof(dir));
+	state_vm_dir(env->dirs, vm, dir, sizeof(dir));
 	strbuf_xml(sb, dir);
 	strbuf_printf(sb, "/%s", name);
 }
@@ -76,12 +76,12 @@ void domain_console_agent(struct strbuf *sb, const struct domain_env *env,
 				 const char *vm)
 {
 	char path[PATH_MAX];
-	domain_console_log(env->dirs, vm, path, sizeof(path));
+	state_console_log(env->dirs, vm, path, sizeof(path));
 	strbuf_printf(sb, "    <serial type='pty'><log file='");
 	strbuf_xml(sb, path);
 	strbuf_printf(sb, "' append='on'/></serial>\n"
 		      "    <console type='pty'><target type='serial'/></console>\n");
-	domain_agent_path(env->dirs, vm, path, sizeof(path));
+	state_agent_path(env->dirs, vm, path, sizeof(path));
 	strbuf_printf(sb, "    <channel type='unix'><source mode='bind' path='");
 	strbuf_xml(sb, path);
 	strbuf_printf(sb, "'/><target type='virtio' name='org.bulkhead.agent'/>"
@@ -170,7 +170,7 @@ char *domain_xml_app_vm(const struct topology *topo,
 	domain_head(&sb, topo, app->name, "app", app->memory_mib, app->vcpus, env,
 		    &images, "console=ttyS0 panic=-1 bk.role=app bk.ip=dhcp");
 	strbuf_printf(&sb, "  <devices>\n");
-	int rc = domain_link_path(env->dirs, app->name, app->name, path,
+	int rc = state_link_path(env->dirs, app->name, app->name, path,
 				  sizeof(path));
 	domain_vhost_user_interface(&sb, app->mac, path, "ua-net0");
 	domain_console_agent(&sb, env, app->name);

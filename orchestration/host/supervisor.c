@@ -22,6 +22,7 @@
 
 #include "state_files.h"
 #include "state_paths.h"
+#include "mono_time.h"
 
 #define BACKOFF_FIRST_MS 200
 #define BACKOFF_MAX_MS 5000
@@ -167,12 +168,6 @@ struct supervisor {
 	long long next_vm_check_ms;
 };
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void say(const char *fmt, ...)
@@ -193,7 +188,7 @@ static void worker_start(struct supervisor *sv, struct worker *w)
 	pid_t pid = fork();
 	if (pid < 0) {
 		say("%s: fork: %s", w->spec.name, strerror(errno));
-		w->restart_at_ms = now_ms() + BACKOFF_MAX_MS;
+		w->restart_at_ms = mono_ms() + BACKOFF_MAX_MS;
 		return;
 	}
 	if (pid == 0) {
@@ -230,7 +225,7 @@ static void worker_start(struct supervisor *sv, struct worker *w)
 	}
 	w->pid = pid;
 	w->starts++;
-	w->started_ms = now_ms();
+	w->started_ms = mono_ms();
 	w->restart_at_ms = 0;
 	say("%s: started bulkhead-link pid %d", w->spec.name, (int)pid);
 }
@@ -337,7 +332,7 @@ static void reload(struct supervisor *sv)
 /* Restarts a driver VM in keep-running/ whose domain is down. */
 static void check_vms(struct supervisor *sv)
 {
-	sv->next_vm_check_ms = now_ms() + SUPERVISOR_VM_CHECK_MS;
+	sv->next_vm_check_ms = mono_ms() + SUPERVISOR_VM_CHECK_MS;
 	if (!sv->vms || sv->vm_restart_pid > 0)
 		return;
 	/* While a bulkhead command holds the topology's lock (STATE_ROOT/
@@ -415,12 +410,12 @@ static void reap(struct supervisor *sv)
 			else
 				snprintf(w->last_exit, sizeof(w->last_exit),
 					 "exit status %d", WEXITSTATUS(status));
-			long long ran = now_ms() - w->started_ms;
+			long long ran = mono_ms() - w->started_ms;
 			if (ran >= HEALTHY_MS)
 				w->backoff_ms = BACKOFF_FIRST_MS;
 			w->pid = 0;
 			w->restarts++;
-			w->restart_at_ms = now_ms() + w->backoff_ms;
+			w->restart_at_ms = mono_ms() + w->backoff_ms;
 			say("%s: bulkhead-link pid %d %s after %lld ms; restarting"
 			    " in %u ms", w->spec.name, (int)pid, w->last_exit, ran,
 			    w->backoff_ms);
@@ -503,7 +498,7 @@ int supervisor_run(const char *state_dir, const struct supervisor_vms *vms)
 	reload(&sv);
 	bool running = true;
 	while (running) {
-		long long now = now_ms(), next = -1;
+		long long now = mono_ms(), next = -1;
 		bool changed = false;
 		for (unsigned i = 0; i < sv.count; i++) {
 			struct worker *w = &sv.workers[i];

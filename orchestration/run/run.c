@@ -27,12 +27,11 @@
 #include "supervisor.h"
 #include "vfio.h"
 #include "virt.h"
+#include "mono_time.h"
 
 double run_now(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+	return mono_ms() / 1000.0;
 }
 
 void run_remember(struct run *r, enum journal_what what, const char *a,
@@ -210,7 +209,7 @@ static int make_vm_dir(struct run *r, const char *vm)
 	int rc = run_vm_uid(r, vm, &uid);
 	if (rc)
 		return rc;
-	if (domain_vm_dir(&r->dirs, vm, dir, sizeof(dir))) {
+	if (state_vm_dir(&r->dirs, vm, dir, sizeof(dir))) {
 		snprintf(r->err, sizeof(r->err), "%s: VM directory path too long", vm);
 		return -ENAMETOOLONG;
 	}
@@ -260,7 +259,7 @@ int run_prepare_boot(struct run *r, const char *vm,
 			const struct domain_images *images, const char *config)
 {
 	char dir[PATH_MAX];
-	domain_vm_dir(&r->dirs, vm, dir, sizeof(dir));
+	state_vm_dir(&r->dirs, vm, dir, sizeof(dir));
 	int rc = boot_copy_image(r->o->image_dir, images->kernel, dir, BOOT_KERNEL,
 				 r->err, sizeof(r->err));
 	rc = rc ? rc : boot_copy_image(r->o->image_dir, images->initrd, dir,
@@ -292,7 +291,7 @@ int run_host_prepare(struct run *r)
 int run_vm_agent(struct run *r, const char *vm, char path[PATH_MAX],
 		    struct agent_addr *to)
 {
-	domain_agent_path(&r->dirs, vm, path, PATH_MAX);
+	state_agent_path(&r->dirs, vm, path, PATH_MAX);
 	to->path = path;
 	return run_vm_uid(r, vm, &to->uid);
 }
@@ -365,10 +364,6 @@ int run_decide_accel(struct run *r)
 	return 0;
 }
 
-int run_xml_path(const struct run *r, const char *vm, char *out, size_t len)
-{
-	return state_xml_path(&r->dirs, vm, out, len);
-}
 
 /* Whether VM already runs with exactly this XML (then up leaves it). */
 bool run_unchanged(const struct run *r, const char *vm, const char *domain,
@@ -376,7 +371,7 @@ bool run_unchanged(const struct run *r, const char *vm, const char *domain,
 {
 	char path[PATH_MAX], topo_name[64];
 	if (virt_domain_state(r->o->conn, domain, topo_name, sizeof(topo_name)) !=
-	    VIRT_RUNNING || run_xml_path(r, vm, path, sizeof(path)))
+	    VIRT_RUNNING || state_xml_path(&r->dirs, vm, path, sizeof(path)))
 		return false;
 	char *old = read_text(path);
 	bool same = old && !strcmp(old, xml);

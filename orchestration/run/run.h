@@ -81,8 +81,6 @@ int run_prepare_boot(struct run *r, const char *vm,
 int run_vm_agent(struct run *r, const char *vm, char path[PATH_MAX],
 		 struct agent_addr *to);
 
-/* STATE/VM.xml: the domain XML as applied. */
-int run_xml_path(const struct run *r, const char *vm, char *out, size_t len);
 /* Whether VM already runs with exactly this XML (then up leaves it). */
 bool run_unchanged(const struct run *r, const char *vm, const char *domain,
 		   const char *xml);

@@ -10,11 +10,10 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 '..', 'vm'))
-from vmlib import Tap  # noqa: E402
+from vmlib import Tap, down_topologies, run_main, sweep, test_dir  # noqa: E402
 
 BULKHEAD = os.path.abspath(sys.argv[1])
 URI = 'qemu:///system'
@@ -28,10 +27,14 @@ driver-vms:
 '''
 
 
-def main():
+def main(argv):
+    del argv
     t = Tap(7)
-    tmp = tempfile.mkdtemp(prefix='bk-kinds-')
-    os.chmod(tmp, 0o755)  # each VM's QEMU passes through to its directory
+    # What a killed earlier run left goes first; this run's directory is
+    # marked so that a later one can tell (vmlib.sweep).
+    for line in sweep(BULKHEAD):
+        t.diag('swept: ' + line)
+    tmp = test_dir('bk-orch-kinds-')
     env = dict(os.environ, BULKHEAD_STATE_DIR=os.path.join(tmp, 'state'),
                BULKHEAD_LOG_DIR=os.path.join(tmp, 'log'))
 
@@ -73,11 +76,12 @@ def main():
         t.check(not os.path.exists(os.path.join(tmp, 'state', 'bkkinds')),
                 'down: no state left')
     finally:
-        bk('down', path)
+        # Also reached on SIGTERM and SIGINT (run_main).
+        down_topologies([BULKHEAD, '--connect', URI], tmp)
         subprocess.run(['rm', '-rf', tmp])
     t.finish()
     return 1 if t.failed else 0
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    run_main(main)

@@ -98,7 +98,7 @@ bool net_live_update(struct run *r, const struct topo_driver_vm *drv,
 	if (virt_domain_state(r->o->conn, domain, topo_name, sizeof(topo_name)) !=
 	    VIRT_RUNNING)
 		return false;
-	run_xml_path(r, drv->name, xpath, sizeof(xpath));
+	state_xml_path(&r->dirs, drv->name, xpath, sizeof(xpath));
 	state_topology_copy(r->dirs.state, r->topo->name, prev_path,
 		    sizeof(prev_path));
 	char *old_xml = read_text(xpath);
@@ -141,7 +141,7 @@ bool net_live_update(struct run *r, const struct topo_driver_vm *drv,
 	for (unsigned i = nwas; i < nnow; i++) {
 		char id[32], sock[PATH_MAX], mac[18];
 		snprintf(id, sizeof(id), "bk-ds%u", i + 1);
-		domain_link_path(&r->dirs, drv->name, now[i], sock, sizeof(sock));
+		state_link_path(&r->dirs, drv->name, now[i], sock, sizeof(sock));
 		plan_downstream_mac(r->topo, now[i], mac);
 		if (virt_hotplug_vhost_user_net(r->o->conn, domain, id, sock, mac,
 						r->accel == DOMAIN_ACCEL_TCG, why,

@@ -31,7 +31,7 @@ char *net_domain_xml(const struct topology *topo,
 {
 	struct strbuf sb = { 0 };
 	char path[PATH_MAX];
-	int rc = domain_vm_dir(env->dirs, drv->name, path, sizeof(path));
+	int rc = state_vm_dir(env->dirs, drv->name, path, sizeof(path));
 	struct domain_images images;
 	net_images(drv, &images);
 	domain_head(&sb, topo, drv->name, "net", drv->memory_mib, drv->vcpus, env,
@@ -68,7 +68,7 @@ char *net_domain_xml(const struct topology *topo,
 	if (host) {
 		char mac[18];
 		plan_downstream_mac(topo, PLAN_HOST_PORT_LINK, mac);
-		rc = rc ? rc : domain_link_path(env->dirs, drv->name,
+		rc = rc ? rc : state_link_path(env->dirs, drv->name,
 						PLAN_HOST_PORT_LINK, path,
 						sizeof(path));
 		domain_vhost_user_interface(&sb, mac, path, "ua-ds0");
@@ -80,7 +80,7 @@ char *net_domain_xml(const struct topology *topo,
 			continue;
 		char mac[18];
 		plan_downstream_mac(topo, a->name, mac);
-		rc = rc ? rc : domain_link_path(env->dirs, drv->name, a->name,
+		rc = rc ? rc : state_link_path(env->dirs, drv->name, a->name,
 						path, sizeof(path));
 		char alias[16];
 		snprintf(alias, sizeof(alias), "ua-ds%u", ++n);
@@ -115,9 +115,9 @@ static void net_links(const struct topology *topo,
 		snprintf(s->name, sizeof(s->name), "%s", PLAN_HOST_PORT_LINK);
 		plan_host_tap_name(topo, s->tap);
 		snprintf(s->netns, sizeof(s->netns), "%s", hp->netns ? hp->netns : "");
-		domain_link_path(dirs, drv->name, PLAN_HOST_PORT_LINK, s->b,
+		state_link_path(dirs, drv->name, PLAN_HOST_PORT_LINK, s->b,
 				 sizeof(s->b));
-		domain_ctl_path(dirs, PLAN_HOST_PORT_LINK, s->control,
+		state_ctl_path(dirs, PLAN_HOST_PORT_LINK, s->control,
 				sizeof(s->control));
 		snprintf(s->mac_a, sizeof(s->mac_a), "%s", hp->mac);
 		plan_downstream_mac(topo, PLAN_HOST_PORT_LINK, s->mac_b);
@@ -128,9 +128,9 @@ static void net_links(const struct topology *topo,
 			continue;
 		struct link_spec *s = &set->links[set->count++];
 		snprintf(s->name, sizeof(s->name), "%s", a->name);
-		domain_link_path(dirs, a->name, a->name, s->a, sizeof(s->a));
-		domain_link_path(dirs, drv->name, a->name, s->b, sizeof(s->b));
-		domain_ctl_path(dirs, a->name, s->control, sizeof(s->control));
+		state_link_path(dirs, a->name, a->name, s->a, sizeof(s->a));
+		state_link_path(dirs, drv->name, a->name, s->b, sizeof(s->b));
+		state_ctl_path(dirs, a->name, s->control, sizeof(s->control));
 		snprintf(s->mac_a, sizeof(s->mac_a), "%s", a->mac);
 		plan_downstream_mac(topo, a->name, s->mac_b);
 	}
