@@ -175,7 +175,7 @@ static json_object *topology_json(struct orch *o, const char *dir_name,
 						   &dirs));
 	for (unsigned i = 0; i < topo->app_vms_count; i++) {
 		const struct topo_app_vm *a = &topo->app_vms[i];
-		json_object *vm = vm_json(o, a->name, "app", a->net, &dirs);
+		json_object *vm = vm_json(o, a->name, "app", a->net.via, &dirs);
 		/* The address it takes by SLAAC (plan.h); null: ipv6: off. */
 		struct in6_addr prefix, addr;
 		bool has_ipv6 = plan_app_ipv6(topo, a, &prefix, &addr) > 0;
@@ -191,12 +191,12 @@ static json_object *topology_json(struct orch *o, const char *dir_name,
 	for (unsigned i = 0; i < topo->app_vms_count; i++)
 		json_object_array_add(links, link_json(state, &dirs,
 						       topo->app_vms[i].name,
-						       topo->app_vms[i].net, false,
-						       deadline_ms));
+						       topo->app_vms[i].net.via,
+						       false, deadline_ms));
 	if (topo->host_port)
 		json_object_array_add(links, link_json(state, &dirs,
 						       PLAN_HOST_PORT_LINK,
-						       topo->host_port->net, true,
+						       topo->host_port->via, true,
 						       deadline_ms));
 	if (state)
 		json_object_put(state);

@@ -286,14 +286,14 @@ int wait_app_vm(struct run *r, const struct topo_app_vm *app, double t0)
 			char log[PATH_MAX];
 			state_console_log(&r->dirs, app->name, log, sizeof(log));
 			snprintf(r->err, sizeof(r->err), "%s: no DHCP lease from %s"
-				 " within %d s (console: %s)", app->name, app->net,
+				 " within %d s (console: %s)", app->name, app->net.via,
 				 r->o->boot_timeout_s, log);
 			return -ETIMEDOUT;
 		}
 		sleep(1);
 	}
 	close(null);
-	printf("up: %s: ready, %s from %s (%.1f s)\n", app->name, app->ip,
-	       app->net, run_now() - t0);
+	printf("up: %s: ready, %s from %s (%.1f s)\n", app->name, app->net.ip,
+	       app->net.via, run_now() - t0);
 	return 0;
 }

@@ -92,11 +92,11 @@ void plan_host_tap_name(const struct topology *topo,
 unsigned plan_downstream_index(const struct topology *topo, const char *app)
 {
 	const struct topo_app_vm *vm = topology_app_vm(topo, app);
-	if (!vm)
+	if (!vm || !vm->net.via)
 		return 0;
 	unsigned n = 0;
 	for (unsigned i = 0; i < topo->app_vms_count; i++) {
-		if (strcmp(topo->app_vms[i].net, vm->net) == 0)
+		if (topology_serves(vm->net.via, &topo->app_vms[i], TOPO_ATTACH_NET))
 			n++;
 		if (&topo->app_vms[i] == vm)
 			return n;
@@ -167,21 +167,22 @@ int plan_app_ipv6(const struct topology *topo, const struct topo_app_vm *app,
 	uint8_t mac[6];
 	unsigned prefix_len;
 	int end = 0;
-	if (app->ipv6_mode == TOPO_IPV6_OFF)
+	const struct topo_net_attach *net = &app->net;
+	if (net->via == NULL || net->ipv6_mode == TOPO_IPV6_OFF)
 		return 0;
-	if (sscanf(app->mac, "%2hhx:%2hhx:%2hhx:%2hhx:%2hhx:%2hhx%n", &mac[0],
+	if (sscanf(net->mac, "%2hhx:%2hhx:%2hhx:%2hhx:%2hhx:%2hhx%n", &mac[0],
 		   &mac[1], &mac[2], &mac[3], &mac[4], &mac[5], &end) != 6 ||
-	    app->mac[end] != '\0')
+	    net->mac[end] != '\0')
 		return -EINVAL;
-	if (app->ipv6_mode == TOPO_IPV6_PREFIX) {
-		if (!app->ipv6 || !parse_cidr(AF_INET6, app->ipv6, prefix,
+	if (net->ipv6_mode == TOPO_IPV6_PREFIX) {
+		if (!net->ipv6 || !parse_cidr(AF_INET6, net->ipv6, prefix,
 					      &prefix_len) || prefix_len != 64)
 			return -EINVAL;
 	} else {
 		struct in_addr ip;
-		if (!parse_cidr(AF_INET, app->ip, &ip, &prefix_len))
+		if (!parse_cidr(AF_INET, net->ip, &ip, &prefix_len))
 			return -EINVAL;
-		*prefix = plan_ipv6_auto_prefix(topo->name, app->net,
+		*prefix = plan_ipv6_auto_prefix(topo->name, net->via,
 						 ntohl(ip.s_addr));
 	}
 	*addr = plan_ipv6_eui64(prefix, mac);
@@ -222,23 +223,23 @@ static int check_net6(const struct topology *topo,
 	for (unsigned i = 0; i < topo->app_vms_count; i++) {
 		const struct topo_app_vm *a = &topo->app_vms[i];
 		struct in6_addr addr;
-		if (strcmp(a->net, drv->name) != 0)
+		if (!topology_serves(drv->name, a, TOPO_ATTACH_NET))
 			continue;
 		int rc = plan_app_ipv6(topo, a, &nets[n].net, &addr);
 		if (rc < 0) {
 			snprintf(err, err_len, "%s: app VM %s: its ipv6 '%s', ip"
 				 " '%s' or mac '%s' does not parse", topo->path,
-				 a->name, a->ipv6 ? a->ipv6 : "auto", a->ip,
-				 a->mac);
+				 a->name, a->net.ipv6 ? a->net.ipv6 : "auto",
+				 a->net.ip, a->net.mac);
 			return rc;
 		}
 		if (rc == 0)
 			continue;
 		nets[n].prefix = 64;
-		nets[n].auto_app = a->ipv6_mode == TOPO_IPV6_AUTO ?
+		nets[n].auto_app = a->net.ipv6_mode == TOPO_IPV6_AUTO ?
 				   a->name : NULL;
 		snprintf(nets[n++].owner, sizeof(nets[0].owner), "app VM %s%s",
-			 a->name, a->ipv6_mode == TOPO_IPV6_AUTO ?
+			 a->name, a->net.ipv6_mode == TOPO_IPV6_AUTO ?
 			 " (ipv6: auto)" : "");
 	}
 	for (unsigned i = 0; i < n; i++)
@@ -276,11 +277,11 @@ int plan_check(const struct topology *topo, char *err, size_t err_len)
 	unsigned n = 0;
 	for (unsigned i = 0; i < topo->app_vms_count; i++) {
 		const struct topo_app_vm *a = &topo->app_vms[i];
-		snprintf(macs[n].mac, sizeof(macs[n].mac), "%s", a->mac);
+		snprintf(macs[n].mac, sizeof(macs[n].mac), "%s", a->net.mac);
 		snprintf(macs[n++].owner, sizeof(macs[0].owner), "app VM %s", a->name);
 		plan_downstream_mac(topo, a->name, macs[n].mac);
 		snprintf(macs[n++].owner, sizeof(macs[0].owner),
-			 "%s's downstream for %s", a->net, a->name);
+			 "%s's downstream for %s", a->net.via, a->name);
 	}
 	for (unsigned i = 0; i < topo->driver_vms_count; i++) {
 		const struct topo_driver_vm *d = &topo->driver_vms[i];

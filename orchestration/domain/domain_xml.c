@@ -172,7 +172,7 @@ char *domain_xml_app_vm(const struct topology *topo,
 	strbuf_printf(&sb, "  <devices>\n");
 	int rc = state_link_path(env->dirs, app->name, app->name, path,
 				  sizeof(path));
-	domain_vhost_user_interface(&sb, app->mac, path, "ua-net0");
+	domain_vhost_user_interface(&sb, app->net.mac, path, "ua-net0");
 	domain_console_agent(&sb, env, app->name);
 	strbuf_printf(&sb, "  </devices>\n");
 	domain_vectors_override(&sb, env, "ua-net", 0, 1);

@@ -18,6 +18,9 @@
 struct driver_kind {
 	/* The topology's "kind:" (and the domain metadata's role). */
 	const char *name;
+	/* The app-VM attachments it serves (net:, usb:, storage:): a mask of
+	 * KIND_SERVES(TOPO_ATTACH_...); 0, it serves no app VM. */
+	unsigned serves;
 	/* What check and up refuse beyond the schema: 0, or a negative errno
 	 * with ERR naming the file, the VM and the value. */
 	int (*check)(const struct topology *topo, const struct topo_driver_vm *drv,
@@ -56,11 +59,16 @@ struct driver_kind {
 			    const char *domain, const char *config);
 };
 
+#define KIND_SERVES(class) (1u << (class))
+
 /* The kind DRV names, or NULL when there is no such kind here. */
 const struct driver_kind *driver_kind_of(const struct topo_driver_vm *drv);
-/* Every driver VM's kind exists: 0, or -EINVAL with ERR
- * "PATH:LINE: driver-vms[N].kind: 'X' is not one of net, ...". Every
- * command checks a topology it loads with this before using its kinds. */
+/* Every driver VM's kind exists, and every app VM's attachment names a
+ * driver VM whose kind serves that class: 0, or -EINVAL with ERR
+ * "PATH:LINE: driver-vms[N].kind: 'X' is not one of net, ..." or
+ * "PATH:LINE: app-vms[N].usb.via: 'sys-net' is a net driver VM; ...".
+ * Every command checks a topology it loads with this before using its
+ * kinds. */
 int driver_kinds_check(const struct topology *topo, char *err, size_t err_len);
 
 #endif

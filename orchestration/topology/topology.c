@@ -239,12 +239,14 @@ static void free_fields(struct topology *topo)
 
 		free(app->name);
 		free(app->image);
-		free(app->net);
-		free(app->mac);
-		free(app->ip);
-		free(app->gateway);
-		free(app->ipv6);
-		free_firewall(app->firewall);
+		free(app->net.via);
+		free(app->net.mac);
+		free(app->net.ip);
+		free(app->net.gateway);
+		free(app->net.ipv6);
+		free_firewall(app->net.firewall);
+		free(app->usb.via);
+		free(app->storage.via);
 	}
 	free(topo->app_vms);
 	for (unsigned i = 0; i < topo->talk_count; i++) {
@@ -253,7 +255,7 @@ static void free_fields(struct topology *topo)
 	}
 	free(topo->talk);
 	if (topo->host_port) {
-		free(topo->host_port->net);
+		free(topo->host_port->via);
 		free(topo->host_port->mac);
 		free(topo->host_port->ip);
 		free(topo->host_port->gateway);
@@ -290,4 +292,38 @@ const struct topo_app_vm *topology_app_vm(const struct topology *topo,
 			return &topo->app_vms[i];
 	}
 	return NULL;
+}
+
+struct topo_attach topology_attach(const struct topo_app_vm *app,
+				   enum topo_attach_class class)
+{
+	switch (class) {
+	case TOPO_ATTACH_NET:
+		return (struct topo_attach){ app->net.via, app->net.via_line };
+	case TOPO_ATTACH_USB:
+		return app->usb;
+	case TOPO_ATTACH_STORAGE:
+		return app->storage;
+	default:
+		return (struct topo_attach){ NULL, 0 };
+	}
+}
+
+const char *topology_attach_name(enum topo_attach_class class)
+{
+	static const char *const names[TOPO_ATTACH_CLASSES] = {
+		[TOPO_ATTACH_NET] = "net",
+		[TOPO_ATTACH_USB] = "usb",
+		[TOPO_ATTACH_STORAGE] = "storage",
+	};
+
+	return (unsigned)class < TOPO_ATTACH_CLASSES ? names[class] : "?";
+}
+
+bool topology_serves(const char *drv, const struct topo_app_vm *app,
+		     enum topo_attach_class class)
+{
+	struct topo_attach at = topology_attach(app, class);
+
+	return at.via != NULL && strcmp(at.via, drv) == 0;
 }

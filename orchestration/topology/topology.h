@@ -84,20 +84,49 @@ struct topo_firewall {
 	unsigned rules_count;
 };
 
+/* The classes of device a driver VM serves app VMs with: an app VM's
+ * attachment of each class names the driver VM (kind.h: the kind says which
+ * class it serves). */
+enum topo_attach_class {
+	TOPO_ATTACH_NET,
+	TOPO_ATTACH_USB,
+	TOPO_ATTACH_STORAGE,
+	TOPO_ATTACH_CLASSES
+};
+
+/* Which driver VM serves an app VM for one class, and the line that says
+ * so (for the kinds' messages). VIA NULL: nothing of that class. */
+struct topo_attach {
+	char *via;
+	unsigned via_line;
+};
+
+/* An app VM's network: its link to the driver VM that serves it (VIA and
+ * VIA_LINE as in struct topo_attach). */
+struct topo_net_attach {
+	char *via;
+	unsigned via_line;
+	char *mac;
+	char *ip;                       /* A.B.C.D/N, its address and subnet */
+	char *gateway;  /* sys-net's address on the link; default: first host */
+	struct topo_firewall *firewall; /* NULL: accept everything */
+	enum topo_ipv6_mode ipv6_mode;  /* default auto */
+	/* TOPO_IPV6_PREFIX: the network, canonical "X::/64"; else NULL. */
+	char *ipv6;
+};
+
 struct topo_app_vm {
 	char *name;
 	uint32_t memory_mib;            /* default 256 */
 	uint32_t vcpus;                 /* default 1 */
 	char *image;                    /* default "app" */
-	char *net;                      /* the driver VM that serves it */
-	char *mac;
-	char *ip;                       /* A.B.C.D/N, its address and subnet */
-	char *gateway;  /* sys-net's address on the link; default: first host */
-	struct topo_firewall *firewall; /* NULL: accept everything */
 	bool autostart;                 /* default true: started by up */
-	enum topo_ipv6_mode ipv6_mode;  /* default auto */
-	/* TOPO_IPV6_PREFIX: the network, canonical "X::/64"; else NULL. */
-	char *ipv6;
+	/* Version 1's flat net/mac/ip/... load into NET (the schema maps
+	 * them there), so past the loader every file is a version 2 one.
+	 * Every app VM has a network (its image waits for its NIC). */
+	struct topo_net_attach net;
+	struct topo_attach usb;
+	struct topo_attach storage;
 };
 
 /* Two app VMs that may reach each other through their driver VM. */
@@ -108,7 +137,7 @@ struct topo_talk {
 
 /* The host's own traffic through a driver VM, over a tap link. */
 struct topo_host_port {
-	char *net;
+	char *via;      /* the driver VM (version 1: "net") */
 	char *mac;
 	char *ip;
 	char *gateway;
@@ -120,7 +149,7 @@ struct topo_host_port {
 };
 
 struct topology {
-	uint32_t version;               /* 1 */
+	uint32_t version;               /* 1 or 2 (docs/topology.md) */
 	char *name;                     /* default: the file's base name */
 	enum topo_accel accel;
 	struct topo_driver_vm *driver_vms;
@@ -168,5 +197,13 @@ const struct topo_driver_vm *topology_driver_vm(const struct topology *topo,
 						const char *name);
 const struct topo_app_vm *topology_app_vm(const struct topology *topo,
 					  const char *name);
+/* APP's attachment of class CLASS (its via is NULL when it has none). */
+struct topo_attach topology_attach(const struct topo_app_vm *app,
+				   enum topo_attach_class class);
+/* Whether driver VM DRV serves APP for CLASS. */
+bool topology_serves(const char *drv, const struct topo_app_vm *app,
+		     enum topo_attach_class class);
+/* "net", "usb", "storage": the attachment's key in an app VM. */
+const char *topology_attach_name(enum topo_attach_class class);
 
 #endif

@@ -27,30 +27,43 @@ static void names_list(const struct topology *topo, bool drivers, char *out,
 	}
 }
 
-/* What an app VM and the host port share: a link to driver VM NET with
- * MAC, IP (its subnet) and GATEWAY (sys-net's address on the link). */
+/* What an app VM and the host port share: a link to driver VM VIA (named
+ * at BASE.VIA_KEY) with MAC, IP (its subnet) and GATEWAY (sys-net's
+ * address on the link). */
 struct link {
-	const char *net;
+	const char *via;
+	const char *via_key;
 	char *mac;
 	const char *ip;
 	char **gateway;
 };
 
+/* BASE.KEY names a driver VM (which kind it must be is the kinds' to say:
+ * driver_kinds_check). */
+static int check_via(struct checker *c, const char *base, const char *key,
+		     const char *via, const struct topo_driver_vm **drv)
+{
+	char known[200];
+
+	*drv = topology_driver_vm(c->topo, via);
+	if (*drv)
+		return 0;
+	names_list(c->topo, true, known, sizeof(known));
+	return topo_fail(c->ctx, base, key, "no driver VM named '%s' (driver"
+			 " VMs: %s)", SHOW(via), known);
+}
+
 static int check_link(struct checker *c, const char *base,
 		      const struct link *link, unsigned *drv)
 {
 	const struct topo_driver_vm *served_by;
-	char known[200];
 	uint32_t addr, net, gw;
 	unsigned prefix;
 	int rc;
 
-	served_by = topology_driver_vm(c->topo, link->net);
-	if (served_by == NULL) {
-		names_list(c->topo, true, known, sizeof(known));
-		return topo_fail(c->ctx, base, "net", "no driver VM named '%s'"
-				 " (driver VMs: %s)", SHOW(link->net), known);
-	}
+	rc = check_via(c, base, link->via_key, link->via, &served_by);
+	if (rc < 0)
+		return rc;
 	*drv = (unsigned)(served_by - c->topo->driver_vms);
 	rc = chk_mac(c, base, "mac", link->mac);
 	if (rc == 0)
@@ -151,7 +164,7 @@ static int check_rule(struct checker *c, const char *base,
  * (sys-net routes between them). An auto network is derived later
  * (plan.c) and checked there. */
 static int check_app_ipv6(struct checker *c, const char *base, unsigned drv,
-			  struct topo_app_vm *app)
+			  struct topo_net_attach *app)
 {
 	struct in6_addr addr, net;
 	unsigned prefix;
@@ -189,12 +202,62 @@ static int check_app_ipv6(struct checker *c, const char *base, unsigned drv,
 	return chk_net_disjoint(c, drv, false, &net, prefix, base, "ipv6");
 }
 
+/* An app VM's network: version 2's "net:" mapping, or
+ * version 1's flat fields, where BASE is the app VM itself and the driver
+ * VM its "net". */
+static int check_app_net(struct checker *c, const char *app_base,
+			 struct topo_net_attach *net)
+{
+	bool v1 = c->topo->version == 1;
+	char base[TOPO_FIELD_MAX], field[TOPO_FIELD_MAX];
+	struct link link = { net->via, v1 ? "net" : "via", net->mac, net->ip,
+			     &net->gateway };
+	unsigned drv;
+	int rc;
+
+	if (v1)
+		topo_field(base, app_base, NULL);
+	else
+		topo_field(base, app_base, "net");
+	topo_field(field, base, link.via_key);
+	net->via_line = topo_doc_line(c->ctx, field);
+	rc = check_link(c, base, &link, &drv);
+	if (rc == 0)
+		rc = check_app_ipv6(c, base, drv, net);
+	if (rc < 0)
+		return rc;
+	/* The schema's 32 app VMs in all keep each driver VM within its 32
+	 * downstreams; only the host port can take one more. */
+	c->links[drv]++;
+	for (unsigned k = 0; net->firewall && k < net->firewall->rules_count;
+	     k++) {
+		topo_fieldf(field, "%s.firewall.rules[%u]", base, k);
+		rc = check_rule(c, field, &net->firewall->rules[k]);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* A usb: or storage: attachment (version 2): which driver VM. */
+static int check_attach(struct checker *c, const char *app_base,
+			enum topo_attach_class class, struct topo_attach *at)
+{
+	const struct topo_driver_vm *drv;
+	char base[TOPO_FIELD_MAX], field[TOPO_FIELD_MAX];
+
+	if (at->via == NULL)
+		return 0;
+	topo_field(base, app_base, topology_attach_name(class));
+	topo_field(field, base, "via");
+	at->via_line = topo_doc_line(c->ctx, field);
+	return check_via(c, base, "via", at->via, &drv);
+}
+
 static int check_app_vm(struct checker *c, unsigned i)
 {
 	struct topo_app_vm *app = &c->topo->app_vms[i];
-	struct link link = { app->net, app->mac, app->ip, &app->gateway };
 	char base[TOPO_FIELD_MAX], field[TOPO_FIELD_MAX];
-	unsigned drv;
 	int rc;
 
 	topo_fieldf(base, "app-vms[%u]", i);
@@ -212,22 +275,13 @@ static int check_app_vm(struct checker *c, unsigned i)
 				 " characters)", SHOW(app->image),
 				 TOPO_NAME_MAX);
 	}
-	rc = check_link(c, base, &link, &drv);
+	rc = check_app_net(c, base, &app->net);
+	if (rc == 0)
+		rc = check_attach(c, base, TOPO_ATTACH_USB, &app->usb);
+	if (rc == 0)
+		rc = check_attach(c, base, TOPO_ATTACH_STORAGE, &app->storage);
 	if (rc < 0)
 		return rc;
-	rc = check_app_ipv6(c, base, drv, app);
-	if (rc < 0)
-		return rc;
-	/* The schema's 32 app VMs in all keep each driver VM within its 32
-	 * downstreams; only the host port can take one more. */
-	c->links[drv]++;
-	for (unsigned k = 0; app->firewall && k < app->firewall->rules_count;
-	     k++) {
-		topo_fieldf(field, "%s.firewall.rules[%u]", base, k);
-		rc = check_rule(c, field, &app->firewall->rules[k]);
-		if (rc < 0)
-			return rc;
-	}
 	topo_field(field, base, "autostart");
 	if (topo_doc_node(c->ctx, field) == NULL)
 		app->autostart = true;
@@ -264,10 +318,10 @@ static int check_talk(struct checker *c, unsigned k)
 	if (a == b)
 		return topo_fail(c->ctx, base, NULL, "'%s' with itself; a pair"
 				 " is two app VMs", SHOW(pair->a));
-	if (strcmp(a->net, b->net) != 0)
+	if (strcmp(a->net.via, b->net.via) != 0)
 		return topo_fail(c->ctx, base, NULL, "%s is on %s, %s on %s;"
 				 " only app VMs of one driver VM can talk",
-				 a->name, a->net, b->name, b->net);
+				 a->name, a->net.via, b->name, b->net.via);
 	for (unsigned l = 0; l < k; l++) {
 		const struct topo_talk *p = &c->topo->talk[l];
 
@@ -289,7 +343,8 @@ static int check_host_port(struct checker *c)
 
 	if (hp == NULL)
 		return 0;
-	link = (struct link){ hp->net, hp->mac, hp->ip, &hp->gateway };
+	link = (struct link){ hp->via, c->topo->version == 1 ? "net" : "via",
+			      hp->mac, hp->ip, &hp->gateway };
 	rc = check_link(c, "host-port", &link, &drv);
 	if (rc < 0)
 		return rc;
@@ -298,9 +353,9 @@ static int check_host_port(struct checker *c)
 				 " namespace name (1..32 of A-Z a-z 0-9 _ . -)",
 				 SHOW(hp->netns));
 	if (c->links[drv] >= TOPO_MAX_APP_VMS)
-		return topo_fail(c->ctx, "host-port", "net", "%s already serves"
-				 " %u app VMs, as many links as it has",
-				 hp->net, c->links[drv]);
+		return topo_fail(c->ctx, "host-port", link.via_key, "%s already"
+				 " serves %u app VMs, as many links as it"
+				 " has", hp->via, c->links[drv]);
 	c->links[drv]++;
 	return 0;
 }
@@ -332,9 +387,9 @@ static int check_top(struct checker *c)
 
 	if (rc < 0)
 		return rc;
-	if (topo->version != 1)
+	if (topo->version != 1 && topo->version != 2)
 		return topo_fail(c->ctx, "", "version", "%u is not supported"
-				 " (this bulkhead reads version 1)",
+				 " (this bulkhead reads versions 1 and 2)",
 				 topo->version);
 	if (topo->name == NULL)
 		return default_name(c);

@@ -194,7 +194,7 @@ int topo_doc_load(struct topo_ctx *ctx, const void *data, size_t len)
 	ctx->have_doc = true;
 	if (yaml_document_get_root_node(&ctx->doc) == NULL) {
 		rc = topo_fail_line(ctx, 0, "", "the file is empty (it needs at"
-				    " least version: 1 and driver-vms)");
+				    " least version: 2 and driver-vms)");
 		goto out;
 	}
 	/* libcyaml reads the first document and ignores the rest: a second

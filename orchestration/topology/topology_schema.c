@@ -140,26 +140,70 @@ static const cyaml_schema_field_t firewall_fields[] = {
 	CYAML_FIELD_END
 };
 
-static const cyaml_schema_field_t app_vm_fields[] = {
-	STRING_FIELD("name", REQ, struct topo_app_vm, name),
-	CYAML_FIELD_UINT("memory", OPT, struct topo_app_vm, memory_mib),
-	CYAML_FIELD_UINT("vcpus", OPT, struct topo_app_vm, vcpus),
-	STRING_FIELD("image", OPT, struct topo_app_vm, image),
-	STRING_FIELD("net", REQ, struct topo_app_vm, net),
-	STRING_FIELD("mac", REQ, struct topo_app_vm, mac),
-	STRING_FIELD("ip", REQ, struct topo_app_vm, ip),
-	STRING_FIELD("gateway", OPT, struct topo_app_vm, gateway),
+/* Version 2: an app VM names the driver VM that serves it for each class
+ * in that class's own mapping (net: {via: sys-net, mac: ...}). */
+static const cyaml_schema_field_t net_attach_fields[] = {
+	STRING_FIELD("via", REQ, struct topo_net_attach, via),
+	STRING_FIELD("mac", REQ, struct topo_net_attach, mac),
+	STRING_FIELD("ip", REQ, struct topo_net_attach, ip),
+	STRING_FIELD("gateway", OPT, struct topo_net_attach, gateway),
 	/* auto, off or a network: text, made ipv6_mode by the check. */
-	STRING_FIELD("ipv6", OPT, struct topo_app_vm, ipv6),
+	STRING_FIELD("ipv6", OPT, struct topo_net_attach, ipv6),
 	CYAML_FIELD_MAPPING_PTR("firewall", CYAML_FLAG_POINTER | OPT,
-				struct topo_app_vm, firewall, firewall_fields),
-	ENUM_FIELD("autostart", OPT, struct topo_app_vm, autostart,
-		   bool_strings),
+				struct topo_net_attach, firewall,
+				firewall_fields),
+	CYAML_FIELD_END
+};
+static const cyaml_schema_field_t attach_fields[] = {
+	STRING_FIELD("via", REQ, struct topo_attach, via),
+	CYAML_FIELD_END
+};
+
+#define APP_VM_COMMON_FIELDS                                               \
+	STRING_FIELD("name", REQ, struct topo_app_vm, name),               \
+	CYAML_FIELD_UINT("memory", OPT, struct topo_app_vm, memory_mib),   \
+	CYAML_FIELD_UINT("vcpus", OPT, struct topo_app_vm, vcpus),         \
+	STRING_FIELD("image", OPT, struct topo_app_vm, image)
+#define AUTOSTART_FIELD                                                    \
+	ENUM_FIELD("autostart", OPT, struct topo_app_vm, autostart,        \
+		   bool_strings)
+
+static const cyaml_schema_field_t app_vm_fields[] = {
+	APP_VM_COMMON_FIELDS,
+	/* Required until an app VM image runs without a network (the
+	 * busybox image waits for its NIC). */
+	CYAML_FIELD_MAPPING("net", REQ, struct topo_app_vm, net,
+			    net_attach_fields),
+	CYAML_FIELD_MAPPING("usb", OPT, struct topo_app_vm, usb,
+			    attach_fields),
+	CYAML_FIELD_MAPPING("storage", OPT, struct topo_app_vm, storage,
+			    attach_fields),
+	AUTOSTART_FIELD,
 	CYAML_FIELD_END
 };
 static const cyaml_schema_value_t app_vm_entry = {
 	CYAML_VALUE_MAPPING(CYAML_FLAG_DEFAULT, struct topo_app_vm,
 			    app_vm_fields),
+};
+
+/* Version 1, converted as it loads: its flat network fields land in the
+ * same struct topo_net_attach version 2 spells as a mapping. */
+static const cyaml_schema_field_t app_vm_v1_fields[] = {
+	APP_VM_COMMON_FIELDS,
+	STRING_FIELD("net", REQ, struct topo_app_vm, net.via),
+	STRING_FIELD("mac", REQ, struct topo_app_vm, net.mac),
+	STRING_FIELD("ip", REQ, struct topo_app_vm, net.ip),
+	STRING_FIELD("gateway", OPT, struct topo_app_vm, net.gateway),
+	STRING_FIELD("ipv6", OPT, struct topo_app_vm, net.ipv6),
+	CYAML_FIELD_MAPPING_PTR("firewall", CYAML_FLAG_POINTER | OPT,
+				struct topo_app_vm, net.firewall,
+				firewall_fields),
+	AUTOSTART_FIELD,
+	CYAML_FIELD_END
+};
+static const cyaml_schema_value_t app_vm_v1_entry = {
+	CYAML_VALUE_MAPPING(CYAML_FLAG_DEFAULT, struct topo_app_vm,
+			    app_vm_v1_fields),
 };
 
 /* A talk pair is a two-entry list, "- [work, personal]". libcyaml 1.3.1
@@ -171,36 +215,55 @@ static const cyaml_schema_value_t talk_pair_entry = {
 	CYAML_VALUE_SEQUENCE_FIXED(CYAML_FLAG_POINTER, char *, &string_entry, 2),
 };
 
-static const cyaml_schema_field_t host_port_fields[] = {
-	STRING_FIELD("net", REQ, struct topo_host_port, net),
-	STRING_FIELD("mac", REQ, struct topo_host_port, mac),
-	STRING_FIELD("ip", REQ, struct topo_host_port, ip),
-	STRING_FIELD("gateway", OPT, struct topo_host_port, gateway),
-	STRING_FIELD("netns", OPT, struct topo_host_port, netns),
-	ENUM_FIELD("default-route", OPT, struct topo_host_port, default_route,
-		   bool_strings),
+/* The host port's driver VM is "via" from version 2 on, "net" before. */
+#define HOST_PORT_FIELDS(via_key)                                          \
+	STRING_FIELD(via_key, REQ, struct topo_host_port, via),            \
+	STRING_FIELD("mac", REQ, struct topo_host_port, mac),              \
+	STRING_FIELD("ip", REQ, struct topo_host_port, ip),                \
+	STRING_FIELD("gateway", OPT, struct topo_host_port, gateway),      \
+	STRING_FIELD("netns", OPT, struct topo_host_port, netns),          \
+	ENUM_FIELD("default-route", OPT, struct topo_host_port,            \
+		   default_route, bool_strings),                           \
 	CYAML_FIELD_END
+
+static const cyaml_schema_field_t host_port_fields[] = {
+	HOST_PORT_FIELDS("via")
+};
+static const cyaml_schema_field_t host_port_v1_fields[] = {
+	HOST_PORT_FIELDS("net")
 };
 
-static const cyaml_schema_field_t top_fields[] = {
-	CYAML_FIELD_UINT("version", REQ, struct topo_raw, topo.version),
-	STRING_FIELD("name", OPT, struct topo_raw, topo.name),
-	ENUM_FIELD("accel", OPT, struct topo_raw, topo.accel, accel_strings),
-	CYAML_FIELD_SEQUENCE("driver-vms", CYAML_FLAG_POINTER, struct topo_raw,
-			     topo.driver_vms, &driver_vm_entry, 1,
-			     TOPO_MAX_DRIVER_VMS),
-	CYAML_FIELD_SEQUENCE("app-vms", CYAML_FLAG_POINTER | OPT,
-			     struct topo_raw, topo.app_vms, &app_vm_entry, 0,
-			     TOPO_MAX_APP_VMS),
-	CYAML_FIELD_SEQUENCE("talk", CYAML_FLAG_POINTER | OPT, struct topo_raw,
-			     talk, &talk_pair_entry, 0, TOPO_MAX_TALK),
-	CYAML_FIELD_MAPPING_PTR("host-port", CYAML_FLAG_POINTER | OPT,
-				struct topo_raw, topo.host_port,
-				host_port_fields),
+#define TOP_FIELDS(app_entry, hp_fields)                                   \
+	CYAML_FIELD_UINT("version", REQ, struct topo_raw, topo.version),   \
+	STRING_FIELD("name", OPT, struct topo_raw, topo.name),             \
+	ENUM_FIELD("accel", OPT, struct topo_raw, topo.accel,              \
+		   accel_strings),                                         \
+	CYAML_FIELD_SEQUENCE("driver-vms", CYAML_FLAG_POINTER,             \
+			     struct topo_raw, topo.driver_vms,             \
+			     &driver_vm_entry, 1, TOPO_MAX_DRIVER_VMS),    \
+	CYAML_FIELD_SEQUENCE("app-vms", CYAML_FLAG_POINTER | OPT,          \
+			     struct topo_raw, topo.app_vms, (app_entry),   \
+			     0, TOPO_MAX_APP_VMS),                         \
+	CYAML_FIELD_SEQUENCE("talk", CYAML_FLAG_POINTER | OPT,             \
+			     struct topo_raw, talk, &talk_pair_entry, 0,   \
+			     TOPO_MAX_TALK),                               \
+	CYAML_FIELD_MAPPING_PTR("host-port", CYAML_FLAG_POINTER | OPT,     \
+				struct topo_raw, topo.host_port,           \
+				(hp_fields)),                              \
 	CYAML_FIELD_END
+
+static const cyaml_schema_field_t top_fields[] = {
+	TOP_FIELDS(&app_vm_entry, host_port_fields)
 };
 static const cyaml_schema_value_t top_schema = {
 	CYAML_VALUE_MAPPING(CYAML_FLAG_POINTER, struct topo_raw, top_fields),
+};
+static const cyaml_schema_field_t top_v1_fields[] = {
+	TOP_FIELDS(&app_vm_v1_entry, host_port_v1_fields)
+};
+static const cyaml_schema_value_t top_v1_schema = {
+	CYAML_VALUE_MAPPING(CYAML_FLAG_POINTER, struct topo_raw,
+			    top_v1_fields),
 };
 
 /* The error libcyaml logged: its message and its backtrace. */
@@ -219,6 +282,7 @@ struct capture {
 	unsigned nframes;
 	bool in_backtrace;
 	bool done;              /* past the first error's backtrace */
+	const cyaml_schema_value_t *root;       /* the version's schema */
 };
 
 static void parse_frame(struct capture *cap, const char *line)
@@ -319,10 +383,11 @@ static void frames_field(const struct capture *cap, bool drop_innermost,
 	}
 }
 
-/* The schema at FIELD (a path frames_field wrote), or NULL. */
-static const cyaml_schema_value_t *schema_at(const char *field)
+/* The schema at FIELD (a path frames_field wrote) under ROOT, or NULL. */
+static const cyaml_schema_value_t *schema_at(const cyaml_schema_value_t *root,
+					     const char *field)
 {
-	const cyaml_schema_value_t *schema = &top_schema;
+	const cyaml_schema_value_t *schema = root;
 	const char *p = field;
 
 	while (*p != '\0' && schema != NULL) {
@@ -459,7 +524,7 @@ static int key_error(struct topo_ctx *ctx, const struct capture *cap,
 	topo_field(field, map, topo_show(key).s);
 	switch (what) {
 	case 'u':
-		list_names(schema_at(map), names, sizeof(names));
+		list_names(schema_at(cap->root, map), names, sizeof(names));
 		return topo_fail_line(ctx, topo_doc_key_line(ctx, map, key, 0),
 				      field, "unknown key (known: %s)", names);
 	case 'm':
@@ -481,7 +546,7 @@ static int count_error(struct topo_ctx *ctx, const struct capture *cap,
 	unsigned count, min = 0, max = 0, line;
 
 	frames_field(cap, true, list);
-	schema = schema_at(list);
+	schema = schema_at(cap->root, list);
 	if (schema && (schema->type == CYAML_SEQUENCE ||
 		       schema->type == CYAML_SEQUENCE_FIXED)) {
 		min = schema->sequence.min;
@@ -509,7 +574,7 @@ static int value_error(struct topo_ctx *ctx, const struct capture *cap)
 	yaml_node_t *node;
 
 	frames_field(cap, false, field);
-	schema = schema_at(field);
+	schema = schema_at(cap->root, field);
 	node = topo_doc_node(ctx, field);
 	describe_schema(schema, want, sizeof(want));
 	describe_node(node, got, sizeof(got));
@@ -524,7 +589,7 @@ static int value_error(struct topo_ctx *ctx, const struct capture *cap)
 	if (field[0] == '\0')
 		return topo_fail_line(ctx, topo_doc_line(ctx, field), field,
 				      "the file holds %s; expected a mapping"
-				      " (version: 1, driver-vms: ...)", got);
+				      " (version: 2, driver-vms: ...)", got);
 	return topo_fail_line(ctx, topo_doc_line(ctx, field), field,
 			      "expected %s, got %s", want, got);
 }
@@ -573,7 +638,13 @@ static int report(struct topo_ctx *ctx, const struct capture *cap,
 int topo_schema_load(struct topo_ctx *ctx, const void *data, size_t len,
 		     struct topo_raw **out)
 {
-	struct capture cap = { 0 };
+	/* The version picks the schema; one that is neither 1 nor 2 loads
+	 * as the newest and is refused by the check (topology_check.c). */
+	const char *version = topo_doc_scalar(ctx, "version");
+	struct capture cap = {
+		.root = version && !strcmp(version, "1") ? &top_v1_schema :
+			&top_schema,
+	};
 	const cyaml_config_t config = {
 		.log_fn = capture_log,
 		.log_ctx = &cap,
@@ -586,7 +657,7 @@ int topo_schema_load(struct topo_ctx *ctx, const void *data, size_t len,
 	cyaml_err_t cerr;
 
 	*out = NULL;
-	cerr = cyaml_load_data(data, len, &config, &top_schema, &loaded, NULL);
+	cerr = cyaml_load_data(data, len, &config, cap.root, &loaded, NULL);
 	if (cerr != CYAML_OK)
 		return report(ctx, &cap, cerr);
 	if (loaded == NULL)

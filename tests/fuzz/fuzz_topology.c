@@ -13,7 +13,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 /* What the rest of bulkhead relies on once topology_load returned 0. */
 static void check_loaded(const struct topology *topo)
 {
-	if (topo->version != 1 || topo->name == NULL || topo->path == NULL ||
+	if (topo->version < 1 || topo->version > 2 || topo->name == NULL || topo->path == NULL ||
 	    topo->driver_vms_count < 1 ||
 	    topo->driver_vms_count > TOPO_MAX_DRIVER_VMS ||
 	    topo->app_vms_count > TOPO_MAX_APP_VMS)
@@ -44,15 +44,26 @@ static void check_loaded(const struct topology *topo)
 	for (unsigned i = 0; i < topo->app_vms_count; i++) {
 		const struct topo_app_vm *app = &topo->app_vms[i];
 
-		if (topology_driver_vm(topo, app->net) == NULL ||
+		/* Every attachment names a driver VM, and only version 2
+		 * has usb and storage ones. */
+		for (int c = 0; c < TOPO_ATTACH_CLASSES; c++) {
+			struct topo_attach at =
+				topology_attach(app, (enum topo_attach_class)c);
+
+			if (at.via && (topology_driver_vm(topo, at.via) == NULL ||
+				       at.via_line == 0 ||
+				       (c != TOPO_ATTACH_NET && topo->version == 1)))
+				abort();
+		}
+		if (topology_driver_vm(topo, app->net.via) == NULL ||
 		    topology_app_vm(topo, app->name) != app ||
-		    app->image == NULL || app->gateway == NULL ||
-		    strlen(app->mac) != 17)
+		    app->image == NULL || app->net.gateway == NULL ||
+		    strlen(app->net.mac) != 17)
 			abort();
 		/* A network only with its mode, and canonical ("X::/64"). */
-		if ((app->ipv6 != NULL) !=
-		    (app->ipv6_mode == TOPO_IPV6_PREFIX) ||
-		    (app->ipv6 && strcmp(app->ipv6 + strlen(app->ipv6) - 5,
+		if ((app->net.ipv6 != NULL) !=
+		    (app->net.ipv6_mode == TOPO_IPV6_PREFIX) ||
+		    (app->net.ipv6 && strcmp(app->net.ipv6 + strlen(app->net.ipv6) - 5,
 					 "::/64") != 0))
 			abort();
 	}
@@ -62,7 +73,7 @@ static void check_loaded(const struct topology *topo)
 			abort();
 	}
 	if (topo->host_port && (topo->host_port->gateway == NULL ||
-	    topology_driver_vm(topo, topo->host_port->net) == NULL))
+	    topology_driver_vm(topo, topo->host_port->via) == NULL))
 		abort();
 }
 

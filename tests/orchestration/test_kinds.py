@@ -29,7 +29,7 @@ driver-vms:
 
 def main(argv):
     del argv
-    t = Tap(7)
+    t = Tap(8)
     # What a killed earlier run left goes first; this run's directory is
     # marked so that a later one can tell (vmlib.sweep).
     for line in sweep(BULKHEAD):
@@ -51,6 +51,17 @@ def main(argv):
                 "%s:6: driver-vms[0].kind: 'usb' is not one of net, dummy" % path
                 in r.stdout, 'a kind that does not exist: exit 2, file:line,'
                 ' the kinds there are', r.stdout)
+        # An app VM's network through a driver VM whose kind serves none.
+        with open(path, 'w') as f:
+            f.write(TOPO.replace('version: 1', 'version: 2') +
+                    'app-vms:\n  - name: k-app\n    net: {via: k-dummy,'
+                    ' mac: "52:54:00:d0:00:01", ip: 10.203.0.2/24}\n')
+        r = bk('check', path)
+        t.check(r.returncode == 2 and
+                "%s:10: app-vms[0].net.via: 'k-dummy' is a dummy driver VM,"
+                " which serves no net; kinds that do: net" % path in r.stdout,
+                'net through the dummy kind (which serves nobody): exit 2,'
+                ' file:line, the kinds that serve net', r.stdout)
         with open(path, 'w') as f:
             f.write(TOPO)
         r = bk('up', path)

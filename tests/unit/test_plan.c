@@ -114,8 +114,8 @@ static void test_app_ipv6(struct tap *t, const void *arg)
 	CHECK_STREQ(t, IP6(&prefix), "2001:db8:0:7::");
 	CHECK_STREQ(t, IP6(&addr), "2001:db8:0:7:5054:ff:fea0:3");
 	/* Text no topology_load passed is refused, not guessed at. */
-	free(topo->app_vms[2].ipv6);
-	topo->app_vms[2].ipv6 = strdup("2001:db8::/48");
+	free(topo->app_vms[2].net.ipv6);
+	topo->app_vms[2].net.ipv6 = strdup("2001:db8::/48");
 	CHECK_EQ(t, plan_app_ipv6(topo, &topo->app_vms[2], &prefix, &addr),
 		 -EINVAL);
 	topology_free(topo);
@@ -140,7 +140,7 @@ static void test_check_net6(struct tap *t, const void *arg)
 			    " of app VM work (ipv6: auto) overlaps fd00::2/8 of"
 			    " sys-net's uplink address6 (both on sys-net; give"
 			    " work an ipv6: network of its own, or off)");
-		topo->app_vms[0].ipv6_mode = TOPO_IPV6_OFF;
+		topo->app_vms[0].net.ipv6_mode = TOPO_IPV6_OFF;
 		CHECK_EQ(t, plan_check(topo, err, sizeof(err)), 0);
 		topology_free(topo);
 	}

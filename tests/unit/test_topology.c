@@ -34,6 +34,7 @@ static int load_text(const char *path, const char *text,
 
 /* Lines 1..8: the version and one driver VM; app VMs from line 9. */
 #define HEAD "version: 1\n"
+#define HEAD2 "version: 2\n"
 #define SYSNET                                                           \
 	"driver-vms:\n"                                                  \
 	"  - name: sys-net\n"                                            \
@@ -50,6 +51,14 @@ static int load_text(const char *path, const char *text,
 	"    net: sys-net\n"                                             \
 	"    mac: 52:54:00:a0:00:01\n"                                   \
 	"    ip: 10.200.1.2/24\n"
+/* WORK in version 2, served by VIA: lines 9..14 (via on 12). */
+#define WORK2(via)                                                       \
+	"app-vms:\n"                                                     \
+	"  - name: work\n"                                               \
+	"    net:\n"                                                     \
+	"      via: " via "\n"                                           \
+	"      mac: 52:54:00:a0:00:01\n"                                 \
+	"      ip: 10.200.1.2/24\n"
 /* An app VM entry (to follow WORK): lines +0..+3. */
 #define APP(name, mac, ip)                                               \
 	"  - name: " name "\n"                                           \
@@ -77,42 +86,47 @@ static int load_text(const char *path, const char *text,
 	"    kind: net\n"                                                \
 	"    devices:\n" devices
 
+/* The driver VMs of the full file and its first app VM's own keys (both
+ * versions): lines 5..35. */
+#define FULL_DRIVERS                                                     \
+	"driver-vms:\n" \
+	"  - name: sys-net\n" \
+	"    kind: net\n" \
+	"    memory: 128\n" \
+	"    vcpus: 2\n" \
+	"    devices:\n" \
+	"      - emulated: e1000e\n" \
+	"        netns: bk-outside\n" \
+	"        mac: 52:54:00:00:00:01\n" \
+	"      - emulated: igb\n" \
+	"        netns: bk-spare\n" \
+	"        bridge: br0\n" \
+	"    uplink:\n" \
+	"      mode: static\n" \
+	"      address: 192.168.77.2/24\n" \
+	"      gateway: 192.168.77.1\n" \
+	"      dns: [192.168.77.1, 9.9.9.9]\n" \
+	"      address6: 2001:DB8:77:0::2/64\n" \
+	"      gateway6: FE80::1\n" \
+	"      mac: 52:54:00:00:00:01\n" \
+	"  - name: sys-net2\n" \
+	"    kind: net\n" \
+	"    devices:\n" \
+	"      - pci: \"03:00.0\"\n" \
+	"    uplink:\n" \
+	"      mode: dhcp\n" \
+	"app-vms:\n" \
+	"  - name: work\n" \
+	"    memory: 512\n" \
+	"    vcpus: 2\n" \
+	"    image: app-dev\n"
+
 static const char full_yaml[] =
 	"# The example of docs/topology.md.\n"
 	"version: 1\n"
 	"name: lab\n"
 	"accel: tcg\n"
-	"driver-vms:\n"
-	"  - name: sys-net\n"
-	"    kind: net\n"
-	"    memory: 128\n"
-	"    vcpus: 2\n"
-	"    devices:\n"
-	"      - emulated: e1000e\n"
-	"        netns: bk-outside\n"
-	"        mac: 52:54:00:00:00:01\n"
-	"      - emulated: igb\n"
-	"        netns: bk-spare\n"
-	"        bridge: br0\n"
-	"    uplink:\n"
-	"      mode: static\n"
-	"      address: 192.168.77.2/24\n"
-	"      gateway: 192.168.77.1\n"
-	"      dns: [192.168.77.1, 9.9.9.9]\n"
-	"      address6: 2001:DB8:77:0::2/64\n"
-	"      gateway6: FE80::1\n"
-	"      mac: 52:54:00:00:00:01\n"
-	"  - name: sys-net2\n"
-	"    kind: net\n"
-	"    devices:\n"
-	"      - pci: \"03:00.0\"\n"
-	"    uplink:\n"
-	"      mode: dhcp\n"
-	"app-vms:\n"
-	"  - name: work\n"
-	"    memory: 512\n"
-	"    vcpus: 2\n"
-	"    image: app-dev\n"
+	FULL_DRIVERS
 	"    net: sys-net\n"
 	"    mac: 52:54:00:A0:00:01\n"
 	"    ip: 10.200.1.2/24\n"
@@ -157,21 +171,88 @@ static const char full_yaml[] =
 	"  netns: bk-host\n"
 	"  default-route: yes\n";
 
+/* full_yaml in version 2's spelling: each app VM's network a mapping with
+ * the driver VM as "via", the host port's driver VM "via" too. It must
+ * load into exactly what version 1's file loads into. */
+static const char full_yaml_v2[] =
+	"# The example of docs/topology.md.\n"
+	"version: 2\n"
+	"name: lab\n"
+	"accel: tcg\n"
+	FULL_DRIVERS
+	"    net:\n"
+	"      via: sys-net\n"
+	"      mac: 52:54:00:A0:00:01\n"
+	"      ip: 10.200.1.2/24\n"
+	"      gateway: 10.200.1.254\n"
+	"      firewall:\n"
+	"        policy: drop\n"
+	"        rules:\n"
+	"          - action: allow\n"
+	"            proto: udp\n"
+	"            port: 53\n"
+	"          - action: allow\n"
+	"            dst: 192.168.77.1/32\n"
+	"            proto: tcp\n"
+	"            port: 80-80\n"
+	"          - action: deny\n"
+	"            dst: 10.0.0.0/8\n"
+	"          - action: allow\n"
+	"            proto: tcp\n"
+	"            port: \"1000-2000\"\n"
+	"          - {action: deny, dst: 0.0.0.0/0}\n"
+	"          - action: deny\n"
+	"            dst: FC00:0::/7\n"
+	"      ipv6: auto\n"
+	"    autostart: yes\n"
+	"  - name: personal\n"
+	"    net: {via: sys-net, mac: 52:54:00:a0:00:02, ip: 10.200.2.2/24,\n"
+	"          ipv6: off}\n"
+	"    autostart: false\n"
+	"  - name: lab-web\n"
+	"    net:\n"
+	"      via: sys-net2\n"
+	"      mac: 52:54:00:a0:00:03\n"
+	"      ip: 10.200.1.2/24\n"
+	"      ipv6: 2001:DB8:1:1:0::/64\n"
+	"talk:\n"
+	"  - [work, personal]\n"
+	"host-port:\n"
+	"  via: sys-net\n"
+	"  mac: 52:54:00:b0:00:01\n"
+	"  ip: 10.200.9.2/30\n"
+	"  netns: bk-host\n"
+	"  default-route: yes\n";
+
+struct full_case {
+	const char *yaml;
+	unsigned version;
+	/* The lines of the app VMs' "net" (v1) or "net.via" (v2). */
+	unsigned via_lines[3];
+};
+static const struct full_case full_v1 = { full_yaml, 1, { 36, 61, 67 } };
+static const struct full_case full_v2 = { full_yaml_v2, 2, { 37, 62, 67 } };
+
 static void test_full_file(struct tap *t, const void *arg)
 {
+	const struct full_case *fc = arg;
 	struct topology *topo;
 	const struct topo_driver_vm *drv;
 	const struct topo_app_vm *app;
 	const struct topo_rule *r;
 	char err[256];
 
-	(void)arg;
-	CHECK_EQ(t, load_text("full.yaml", full_yaml, &topo, err, sizeof(err)),
+	CHECK_EQ(t, load_text("full.yaml", fc->yaml, &topo, err, sizeof(err)),
 		 0);
 	CHECK_STREQ(t, err, "");
 	if (topo == NULL)
 		return;
-	CHECK_EQ(t, topo->version, 1);
+	CHECK_EQ(t, topo->version, fc->version);
+	for (unsigned i = 0; i < 3; i++) {
+		CHECK_EQ(t, topo->app_vms[i].net.via_line, fc->via_lines[i]);
+		CHECK(t, topo->app_vms[i].usb.via == NULL);
+		CHECK(t, topo->app_vms[i].storage.via == NULL);
+	}
 	CHECK_STREQ(t, topo->name, "lab");
 	CHECK_STREQ(t, topo->path, "full.yaml");
 	CHECK_EQ(t, topo->accel, TOPO_ACCEL_TCG);
@@ -216,16 +297,16 @@ static void test_full_file(struct tap *t, const void *arg)
 	CHECK_EQ(t, app->memory_mib, 512);
 	CHECK_EQ(t, app->vcpus, 2);
 	CHECK_STREQ(t, app->image, "app-dev");
-	CHECK_STREQ(t, app->net, "sys-net");
-	CHECK_STREQ(t, app->mac, "52:54:00:a0:00:01");     /* lowered */
-	CHECK_STREQ(t, app->ip, "10.200.1.2/24");
-	CHECK_STREQ(t, app->gateway, "10.200.1.254");
+	CHECK_STREQ(t, app->net.via, "sys-net");
+	CHECK_STREQ(t, app->net.mac, "52:54:00:a0:00:01");     /* lowered */
+	CHECK_STREQ(t, app->net.ip, "10.200.1.2/24");
+	CHECK_STREQ(t, app->net.gateway, "10.200.1.254");
 	CHECK(t, app->autostart);
-	CHECK(t, app->firewall != NULL);
-	if (app->firewall) {
-		CHECK_EQ(t, app->firewall->policy, TOPO_POLICY_DROP);
-		CHECK_EQ(t, app->firewall->rules_count, 6);
-		r = app->firewall->rules;
+	CHECK(t, app->net.firewall != NULL);
+	if (app->net.firewall) {
+		CHECK_EQ(t, app->net.firewall->policy, TOPO_POLICY_DROP);
+		CHECK_EQ(t, app->net.firewall->rules_count, 6);
+		r = app->net.firewall->rules;
 		CHECK_EQ(t, r[0].action, TOPO_RULE_ALLOW);
 		CHECK(t, r[0].dst == NULL);
 		CHECK_EQ(t, r[0].proto, TOPO_PROTO_UDP);
@@ -239,25 +320,25 @@ static void test_full_file(struct tap *t, const void *arg)
 		CHECK_STREQ(t, r[4].dst, "0.0.0.0/0");
 		CHECK_STREQ(t, r[5].dst, "fc00::/7");
 	}
-	CHECK_EQ(t, app->ipv6_mode, TOPO_IPV6_AUTO);
-	CHECK(t, app->ipv6 == NULL);
+	CHECK_EQ(t, app->net.ipv6_mode, TOPO_IPV6_AUTO);
+	CHECK(t, app->net.ipv6 == NULL);
 	app = &topo->app_vms[1];
 	CHECK(t, !app->autostart);
-	CHECK_STREQ(t, app->gateway, "10.200.2.1");
-	CHECK(t, app->firewall == NULL);
-	CHECK_EQ(t, app->ipv6_mode, TOPO_IPV6_OFF);
-	CHECK(t, app->ipv6 == NULL);
-	CHECK_EQ(t, topo->app_vms[2].ipv6_mode, TOPO_IPV6_PREFIX);
-	CHECK_STREQ(t, topo->app_vms[2].ipv6, "2001:db8:1:1::/64");
+	CHECK_STREQ(t, app->net.gateway, "10.200.2.1");
+	CHECK(t, app->net.firewall == NULL);
+	CHECK_EQ(t, app->net.ipv6_mode, TOPO_IPV6_OFF);
+	CHECK(t, app->net.ipv6 == NULL);
+	CHECK_EQ(t, topo->app_vms[2].net.ipv6_mode, TOPO_IPV6_PREFIX);
+	CHECK_STREQ(t, topo->app_vms[2].net.ipv6, "2001:db8:1:1::/64");
 	/* The same subnet on another driver VM is another network. */
-	CHECK_STREQ(t, topo->app_vms[2].ip, "10.200.1.2/24");
+	CHECK_STREQ(t, topo->app_vms[2].net.ip, "10.200.1.2/24");
 
 	CHECK_EQ(t, topo->talk_count, 1);
 	CHECK_STREQ(t, topo->talk[0].a, "work");
 	CHECK_STREQ(t, topo->talk[0].b, "personal");
 	CHECK(t, topo->host_port != NULL);
 	if (topo->host_port) {
-		CHECK_STREQ(t, topo->host_port->net, "sys-net");
+		CHECK_STREQ(t, topo->host_port->via, "sys-net");
 		CHECK_STREQ(t, topo->host_port->mac, "52:54:00:b0:00:01");
 		CHECK_STREQ(t, topo->host_port->ip, "10.200.9.2/30");
 		CHECK_STREQ(t, topo->host_port->gateway, "10.200.9.1");
@@ -292,11 +373,11 @@ static void test_minimal_file(struct tap *t, const void *arg)
 	CHECK_EQ(t, app->memory_mib, 256);
 	CHECK_EQ(t, app->vcpus, 1);
 	CHECK_STREQ(t, app->image, "app");
-	CHECK_STREQ(t, app->gateway, "10.200.1.1");
-	CHECK(t, app->firewall == NULL);
+	CHECK_STREQ(t, app->net.gateway, "10.200.1.1");
+	CHECK(t, app->net.firewall == NULL);
 	CHECK(t, app->autostart);
-	CHECK_EQ(t, app->ipv6_mode, TOPO_IPV6_AUTO);    /* left out: auto */
-	CHECK(t, app->ipv6 == NULL);
+	CHECK_EQ(t, app->net.ipv6_mode, TOPO_IPV6_AUTO);    /* left out: auto */
+	CHECK(t, app->net.ipv6 == NULL);
 	CHECK_EQ(t, topo->talk_count, 0);
 	CHECK(t, topo->talk == NULL);
 	CHECK(t, topo->host_port == NULL);
@@ -333,13 +414,13 @@ static const struct bad_case bad_cases[] = {
 	  "demo.yaml:4: not valid YAML: did not find expected '-' indicator"
 	  " (while parsing a block collection on line 3)" },
 	{ "empty file", "", "demo.yaml: the file is empty (it needs at least"
-	  " version: 1 and driver-vms)" },
+	  " version: 2 and driver-vms)" },
 	{ "only comments", "# nothing yet\n", "demo.yaml: the file is empty"
-	  " (it needs at least version: 1 and driver-vms)" },
+	  " (it needs at least version: 2 and driver-vms)" },
 	{ "a second document", BASE "---\n" BASE,
 	  "demo.yaml:9: a second YAML document; a topology is one" },
 	{ "a list, not a mapping", "- version: 1\n",
-	  "demo.yaml:1: the file holds a list; expected a mapping (version: 1,"
+	  "demo.yaml:1: the file holds a list; expected a mapping (version: 2,"
 	  " driver-vms: ...)" },
 	{ "brackets nested too deep",
 	  "version: [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["
@@ -422,9 +503,9 @@ static const struct bad_case bad_cases[] = {
 	  "demo.yaml:10: accel: aliases (*name) are not supported" },
 
 	/* The file's own fields. */
-	{ "version 2", "version: 2\n" SYSNET,
-	  "demo.yaml:1: version: 2 is not supported (this bulkhead reads"
-	  " version 1)" },
+	{ "version 3", "version: 3\n" SYSNET,
+	  "demo.yaml:1: version: 3 is not supported (this bulkhead reads"
+	  " versions 1 and 2)" },
 	{ "bad topology name", BASE "name: Lab\n",
 	  "demo.yaml:9: name: 'Lab' is not a name (a-z, then a-z, 0-9 or '-';"
 	  " at most 13 characters)" },
@@ -891,6 +972,46 @@ static const struct bad_case bad_cases[] = {
 	  "  default-route: maybe\n",
 	  "demo.yaml:18: host-port.default-route: 'maybe' is not one of true,"
 	  " false, yes, no, on, off" },
+
+	/* Version 2: the same checks, named at the fields as written. */
+	{ "v2: net on no driver VM", HEAD2 SYSNET WORK2("sysnet"),
+	  "demo.yaml:12: app-vms[0].net.via: no driver VM named 'sysnet'"
+	  " (driver VMs: sys-net)" },
+	{ "v2: bad mac", HEAD2 SYSNET "app-vms:\n  - name: work\n"
+	  "    net: {via: sys-net, mac: 52:54:zz:00:00:01, ip: 10.0.0.2/24}\n",
+	  "demo.yaml:11: app-vms[0].net.mac: '52:54:zz:00:00:01' is not a MAC"
+	  " address (xx:xx:xx:xx:xx:xx)" },
+	{ "v2: firewall rule", HEAD2 SYSNET WORK2("sys-net")
+	  "      firewall:\n        rules:\n          - {action: deny,"
+	  " dst: 10.0.0.1/8}\n",
+	  "demo.yaml:17: app-vms[0].net.firewall.rules[0].dst: '10.0.0.1/8' has"
+	  " host bits set (the network is 10.0.0.0/8)" },
+	{ "v2: version 1's flat net", HEAD2 SYSNET WORK,
+	  "demo.yaml:11: app-vms[0].net: expected a mapping (key: value), got"
+	  " 'sys-net'" },
+	{ "v2: no net", HEAD2 SYSNET "app-vms:\n  - name: work\n",
+	  "demo.yaml:10: app-vms[0].net: missing (required)" },
+	{ "v2: net without via", HEAD2 SYSNET "app-vms:\n  - name: work\n"
+	  "    net: {mac: 52:54:00:a0:00:01, ip: 10.0.0.2/24}\n",
+	  "demo.yaml:11: app-vms[0].net.via: missing (required)" },
+	{ "v2: usb on no driver VM", HEAD2 SYSNET WORK2("sys-net")
+	  "    usb: {via: sys-usb}\n",
+	  "demo.yaml:15: app-vms[0].usb.via: no driver VM named 'sys-usb'"
+	  " (driver VMs: sys-net)" },
+	{ "v2: storage unknown key", HEAD2 SYSNET WORK2("sys-net")
+	  "    storage: {via: sys-net, disk: a}\n",
+	  "demo.yaml:15: app-vms[0].storage.disk: unknown key (known: via)" },
+	{ "v2: host port net", HEAD2 SYSNET WORK2("sys-net") "host-port:\n"
+	  "  net: sys-net\n  mac: 52:54:00:b0:00:01\n  ip: 10.200.9.2/30\n",
+	  "demo.yaml:16: host-port.net: unknown key (known: via, mac, ip,"
+	  " gateway, netns, default-route)" },
+	{ "v2: host port on no driver VM", HEAD2 SYSNET WORK2("sys-net")
+	  "host-port:\n  via: sysnet\n  mac: 52:54:00:b0:00:01\n"
+	  "  ip: 10.200.9.2/30\n",
+	  "demo.yaml:16: host-port.via: no driver VM named 'sysnet' (driver"
+	  " VMs: sys-net)" },
+	{ "v2: talk", HEAD2 SYSNET WORK2("sys-net") "talk:\n  - [work, work]\n",
+	  "demo.yaml:16: talk[0]: 'work' with itself; a pair is two app VMs" },
 };
 
 static void test_bad(struct tap *t, const void *arg)
@@ -953,10 +1074,10 @@ static void test_ipv6_accepted(struct tap *t, const void *arg)
 	CHECK_STREQ(t, topo->driver_vms[0].uplink->address6, "2001:db8::2/64");
 	CHECK_STREQ(t, topo->driver_vms[0].uplink->gateway6, "2001:db8::1");
 	CHECK_STREQ(t, topo->driver_vms[1].uplink->address6, "fd00::1/127");
-	CHECK_STREQ(t, topo->app_vms[0].ipv6, "2001:db8:0:1::/64");
-	CHECK_EQ(t, topo->app_vms[1].ipv6_mode, TOPO_IPV6_OFF);
-	CHECK_STREQ(t, topo->app_vms[2].ipv6, "2001:db8:0:1::/64");
-	r = topo->app_vms[0].firewall->rules;
+	CHECK_STREQ(t, topo->app_vms[0].net.ipv6, "2001:db8:0:1::/64");
+	CHECK_EQ(t, topo->app_vms[1].net.ipv6_mode, TOPO_IPV6_OFF);
+	CHECK_STREQ(t, topo->app_vms[2].net.ipv6, "2001:db8:0:1::/64");
+	r = topo->app_vms[0].net.firewall->rules;
 	CHECK_STREQ(t, r[0].dst, "::/0");
 	CHECK_STREQ(t, r[1].dst, "10.0.0.0/8");
 	CHECK_STREQ(t, r[2].dst, "2001:db8::100/120");
@@ -1094,7 +1215,7 @@ static void test_file_size(struct tap *t, const void *arg)
 	CHECK_EQ(t, topology_load("big.yaml", &topo, err, sizeof(err)),
 		 -EINVAL);
 	CHECK_STREQ(t, err, "big.yaml: the file is empty (it needs at least"
-		    " version: 1 and driver-vms)");
+		    " version: 2 and driver-vms)");
 	free(big);
 }
 
@@ -1185,7 +1306,10 @@ int main(void)
 
 	if (mkdtemp(dir) == NULL || chdir(dir) != 0)
 		abort();
-	cases[n++] = (struct tap_case){ "full file", test_full_file, NULL };
+	cases[n++] = (struct tap_case){ "full file", test_full_file,
+					&full_v1 };
+	cases[n++] = (struct tap_case){ "full file, version 2", test_full_file,
+					&full_v2 };
 	cases[n++] = (struct tap_case){ "minimal file", test_minimal_file,
 					NULL };
 	cases[n++] = (struct tap_case){ "missing file", test_missing_file,

@@ -80,7 +80,7 @@ static unsigned served(const struct topology *topo, const char *drv,
 {
 	unsigned n = 0;
 	for (unsigned i = 0; i < topo->app_vms_count; i++)
-		if (!strcmp(topo->app_vms[i].net, drv))
+		if (topology_serves(drv, &topo->app_vms[i], TOPO_ATTACH_NET))
 			names[n++] = topo->app_vms[i].name;
 	return n;
 }

@@ -64,7 +64,7 @@ char *net_domain_xml(const struct topology *topo,
 	}
 	/* The host port's downstream is ua-ds0, the app VMs' ua-ds1.. (the
 	 * numbers hot-plugging goes on with). */
-	bool host = topo->host_port && strcmp(topo->host_port->net, drv->name) == 0;
+	bool host = topo->host_port && strcmp(topo->host_port->via, drv->name) == 0;
 	if (host) {
 		char mac[18];
 		plan_downstream_mac(topo, PLAN_HOST_PORT_LINK, mac);
@@ -76,7 +76,7 @@ char *net_domain_xml(const struct topology *topo,
 	unsigned n = 0;
 	for (unsigned i = 0; i < topo->app_vms_count && n < TOPO_MAX_APP_VMS; i++) {
 		const struct topo_app_vm *a = &topo->app_vms[i];
-		if (strcmp(a->net, drv->name) != 0)
+		if (!topology_serves(drv->name, a, TOPO_ATTACH_NET))
 			continue;
 		char mac[18];
 		plan_downstream_mac(topo, a->name, mac);
@@ -110,7 +110,7 @@ static void net_links(const struct topology *topo,
 		      const struct plan_dirs *dirs, struct link_set *set)
 {
 	const struct topo_host_port *hp = topo->host_port;
-	if (hp && !strcmp(hp->net, drv->name)) {
+	if (hp && !strcmp(hp->via, drv->name)) {
 		struct link_spec *s = &set->links[set->count++];
 		snprintf(s->name, sizeof(s->name), "%s", PLAN_HOST_PORT_LINK);
 		plan_host_tap_name(topo, s->tap);
@@ -124,14 +124,14 @@ static void net_links(const struct topology *topo,
 	}
 	for (unsigned i = 0; i < topo->app_vms_count; i++) {
 		const struct topo_app_vm *a = &topo->app_vms[i];
-		if (strcmp(a->net, drv->name) != 0)
+		if (!topology_serves(drv->name, a, TOPO_ATTACH_NET))
 			continue;
 		struct link_spec *s = &set->links[set->count++];
 		snprintf(s->name, sizeof(s->name), "%s", a->name);
 		state_link_path(dirs, a->name, a->name, s->a, sizeof(s->a));
 		state_link_path(dirs, drv->name, a->name, s->b, sizeof(s->b));
 		state_ctl_path(dirs, a->name, s->control, sizeof(s->control));
-		snprintf(s->mac_a, sizeof(s->mac_a), "%s", a->mac);
+		snprintf(s->mac_a, sizeof(s->mac_a), "%s", a->net.mac);
 		plan_downstream_mac(topo, a->name, s->mac_b);
 	}
 }
@@ -157,6 +157,7 @@ static int net_check(const struct topology *topo,
 
 const struct driver_kind net_kind = {
 	.name = "net",
+	.serves = KIND_SERVES(TOPO_ATTACH_NET),
 	.check = net_check,
 	.images = net_images,
 	.guest_config = sysnet_config,

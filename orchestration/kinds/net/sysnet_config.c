@@ -80,7 +80,7 @@ char *sysnet_config(const struct topology *topo,
 	 * downstreams sys-net has, which it takes live. No firewall (the host
 	 * has its own) and no IPv6 (its addresses are the host's business). */
 	const struct topo_host_port *hp = topo->host_port;
-	if (hp && strcmp(hp->net, drv->name) == 0) {
+	if (hp && strcmp(hp->via, drv->name) == 0) {
 		char ds_mac[18];
 		plan_downstream_mac(topo, PLAN_HOST_PORT_LINK, ds_mac);
 		const char *slash = strchr(hp->ip, '/');
@@ -92,7 +92,7 @@ char *sysnet_config(const struct topology *topo,
 	}
 	for (unsigned i = 0; i < topo->app_vms_count; i++) {
 		const struct topo_app_vm *a = &topo->app_vms[i];
-		if (strcmp(a->net, drv->name) != 0)
+		if (!topology_serves(drv->name, a, TOPO_ATTACH_NET))
 			continue;
 		char ds_mac[18], address6[TOPO_IP6_TEXT_MAX + 16] = "";
 		plan_downstream_mac(topo, a->name, ds_mac);
@@ -103,8 +103,8 @@ char *sysnet_config(const struct topology *topo,
 		if (rc < 0) {
 			snprintf(err, err_len, "%s: app VM %s: no IPv6 network"
 				 " from ipv6 '%s', ip '%s', mac '%s'", topo->path,
-				 a->name, a->ipv6 ? a->ipv6 : "auto", a->ip,
-				 a->mac);
+				 a->name, a->net.ipv6 ? a->net.ipv6 : "auto", a->net.ip,
+				 a->net.mac);
 			strbuf_release(&sb);
 			return NULL;
 		}
@@ -113,27 +113,27 @@ char *sysnet_config(const struct topology *topo,
 			snprintf(address6, sizeof(address6), " address6=%s/64",
 				 topology_ip6_format(&router).s);
 		}
-		const char *slash = strchr(a->ip, '/');
+		const char *slash = strchr(a->net.ip, '/');
 		strbuf_printf(&sb, "# app VM %s\n", a->name);
 		strbuf_printf(&sb, "downstream mac=%s address=%s%s%s app-mac=%s"
-			      " app-ip=%.*s policy=%s\n", ds_mac, a->gateway,
-			      slash ? slash : "", address6, a->mac,
-			      (int)(slash ? (size_t)(slash - a->ip) : strlen(a->ip)),
-			      a->ip, a->firewall && a->firewall->policy ==
+			      " app-ip=%.*s policy=%s\n", ds_mac, a->net.gateway,
+			      slash ? slash : "", address6, a->net.mac,
+			      (int)(slash ? (size_t)(slash - a->net.ip) : strlen(a->net.ip)),
+			      a->net.ip, a->net.firewall && a->net.firewall->policy ==
 			      TOPO_POLICY_DROP ? "drop" : "accept");
-		if (a->firewall)
-			firewall_lines(a->firewall, &sb);
+		if (a->net.firewall)
+			firewall_lines(a->net.firewall, &sb);
 	}
 	/* Pairs of app VMs that may reach each other (both served here: the
 	 * parser checked it), by the addresses sys-net knows them by. */
 	for (unsigned i = 0; i < topo->talk_count; i++) {
 		const struct topo_app_vm *a = topology_app_vm(topo, topo->talk[i].a);
 		const struct topo_app_vm *b = topology_app_vm(topo, topo->talk[i].b);
-		if (!a || !b || strcmp(a->net, drv->name) != 0)
+		if (!a || !b || !topology_serves(drv->name, a, TOPO_ATTACH_NET))
 			continue;
 		strbuf_printf(&sb, "# %s <-> %s\ntalk %.*s %.*s\n", a->name, b->name,
-			      (int)strcspn(a->ip, "/"), a->ip,
-			      (int)strcspn(b->ip, "/"), b->ip);
+			      (int)strcspn(a->net.ip, "/"), a->net.ip,
+			      (int)strcspn(b->net.ip, "/"), b->net.ip);
 	}
 	char *text = strbuf_take(&sb);
 	if (!text)
