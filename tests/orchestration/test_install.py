@@ -58,7 +58,7 @@ app-vms:
     ip: 10.203.1.2/24
 ''' % NS
 # The sys-net files build-images copies into its image (SYSNET_FILES).
-SYSNET_FILES = ['bk-agent', 'bk-config', 'bk-lib', 'bk-modalias', 'bk-ruleset',
+SYSNET_FILES = ['bk-health', 'bk-config', 'bk-lib', 'bk-modalias', 'bk-ruleset',
                 'bk-update', 'init', 'udhcpc-uplink']
 
 # Runs "$@" in a private mount namespace: $1 (the checkout, and $2, the
@@ -138,9 +138,13 @@ def steps(t, i):
     t.check(r.returncode == 0, 'meson install --destdir', r.stdout[-2000:])
     want = [i.bulkhead, i.link, os.path.join(i.data, 'demo'),
             os.path.join(i.data, 'guest-os', 'build-images')] + \
-        [os.path.join(i.data, 'driver-vms', 'net', f) for f in SYSNET_FILES]
+        [os.path.join(i.data, 'driver-vms', 'net', f) for f in SYSNET_FILES] + \
+        [os.path.join(i.data, 'driver-vms', 'common', 'bk-agent')]
     files = want + [os.path.join(i.data, f) for f in (
-        'demo.yaml', 'guest-os/sysnet_kernel.py', 'guest-os/sysnet-kernel.config')]
+        'demo.yaml', 'guest-os/sysnet_kernel.py', 'guest-os/sysnet-kernel.config',
+        'guest-os/image_util.py', 'guest-os/debian_apt.py',
+        'guest-os/initramfs.py', 'guest-os/app_image.py',
+        'guest-os/driver_image.py', 'driver-vms/net/image.py')]
     missing = [f for f in files if not os.path.isfile(i.staged(f))]
     not_exec = [f for f in want if not os.access(i.staged(f), os.X_OK)]
     t.check(not missing and not not_exec,

@@ -1,0 +1,184 @@
+"""Debian packages for the images, never installed on the host: apt's
+candidates and their dependencies, downloads checked against apt's index,
+and non-free-firmware from an apt state of its own (guest-os/build-images)."""
+import os
+import re
+import subprocess
+import sys
+
+from image_util import log, sha256_file
+
+
+def apt_get(*args):
+    env = dict(os.environ, DEBIAN_FRONTEND='noninteractive')
+    return subprocess.run(['apt-get', *args], env=env, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True)
+
+
+def apt_update():
+    log('apt-get update')
+    r = apt_get('update', '-qq')
+    if r.returncode != 0:
+        sys.exit('build-images: apt-get update failed:\n' + r.stdout)
+
+
+def ensure_host_tools(missing):
+    """Installs the host packages MISSING names (apt-get, as root)."""
+    if not missing:
+        return
+    if os.geteuid() != 0:
+        sys.exit('build-images: missing packages %s (run as root)'
+                 % ' '.join(missing))
+    log('installing', ' '.join(missing))
+    args = ['install', '-y', '-qq', '--no-install-recommends', *missing]
+    if apt_get(*args).returncode != 0:
+        apt_update()
+        r = apt_get(*args)
+        if r.returncode != 0:
+            sys.exit('build-images: apt-get install failed:\n' + r.stdout)
+
+
+def apt_show(pkg):
+    """The candidate's fields, or None when apt does not know it."""
+    r = subprocess.run(['apt-cache', 'show', '--no-all-versions', pkg],
+                       stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                       text=True)
+    if r.returncode != 0 or not r.stdout.strip():
+        return None
+    fields = {}
+    for line in r.stdout.split('\n\n')[0].splitlines():
+        m = re.match(r'^([A-Za-z0-9-]+):\s*(.*)$', line)
+        if m:
+            fields[m.group(1)] = m.group(2)
+    return fields
+
+
+def debian_archive():
+    """(URI, suite) of the host's Debian archive (its apt sources), else
+    deb.debian.org and the release's codename."""
+    suite = 'bookworm'
+    try:
+        with open('/etc/os-release') as f:
+            m = re.search(r'^VERSION_CODENAME=(\S+)$', f.read(), re.M)
+            if m:
+                suite = m.group(1)
+    except OSError:
+        pass
+    texts = []
+    for path in ['/etc/apt/sources.list'] + sorted(
+            os.path.join('/etc/apt/sources.list.d', f)
+            for f in (os.listdir('/etc/apt/sources.list.d')
+                      if os.path.isdir('/etc/apt/sources.list.d') else [])):
+        try:
+            with open(path) as f:
+                texts.append(f.read())
+        except OSError:
+            pass
+    for text in texts:
+        for stanza in text.split('\n\n'):
+            uri = re.search(r'^URIs:\s*(\S+)', stanza, re.M)
+            suites = re.search(r'^Suites:\s*(.*)$', stanza, re.M)
+            if uri and suites and suite in suites.group(1).split() and \
+                    '/debian' in uri.group(1) and 'security' not in uri.group(1):
+                return uri.group(1), suite
+        for m in re.finditer(r'^deb\s+(?:\[[^]]*\]\s+)?(\S+)\s+(\S+)\s', text, re.M):
+            if m.group(2) == suite and '/debian' in m.group(1) and \
+                    'security' not in m.group(1):
+                return m.group(1), suite
+    return 'http://deb.debian.org/debian', suite
+
+
+def firmware_apt_opts(apt_dir):
+    """apt's options for the non-free-firmware state in APT_DIR."""
+    return ['-o', 'Dir::Etc::SourceList=%s/sources.list' % apt_dir,
+            '-o', 'Dir::Etc::SourceParts=%s/none' % apt_dir,
+            '-o', 'Dir::State::Lists=%s/lists' % apt_dir,
+            '-o', 'Dir::Cache=%s/cache' % apt_dir]
+
+
+def firmware_resolve(packages, apt_dir, update):
+    """[(package, version, sha256)] of PACKAGES from the non-free-firmware
+    component (apt's state in APT_DIR), or [] when it cannot be reached."""
+    uri, suite = debian_archive()
+    os.makedirs(os.path.join(apt_dir, 'lists', 'partial'), exist_ok=True)
+    os.makedirs(os.path.join(apt_dir, 'cache', 'archives', 'partial'),
+                exist_ok=True)
+    os.makedirs(os.path.join(apt_dir, 'none'), exist_ok=True)
+    with open(os.path.join(apt_dir, 'sources.list'), 'w') as f:
+        f.write('deb %s %s non-free-firmware\n' % (uri, suite))
+    def show(name):
+        r = subprocess.run(['apt-cache', *firmware_apt_opts(apt_dir), 'show',
+                            '--no-all-versions', name],
+                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                           text=True)
+        if r.returncode or not r.stdout.strip():
+            return None
+        f = dict(re.findall(r'^([A-Za-z0-9-]+):\s*(.*)$',
+                            r.stdout.split('\n\n')[0], re.M))
+        return (name, f['Version'], f['SHA256']) \
+            if 'Version' in f and 'SHA256' in f else None
+    found = [show(n) for n in packages]
+    if all(found):
+        return found
+    if update:
+        r = apt_get(*firmware_apt_opts(apt_dir), 'update', '-qq')
+        if r.returncode == 0:
+            return firmware_resolve(packages, apt_dir, False)
+        log('non-free-firmware (%s %s) unreachable: driver VMs without '
+            'firmware:\n%s' % (uri, suite, r.stdout.strip()[-500:]))
+    return []
+
+
+def dep_names(field):
+    """Package names of a Depends field, the first of each alternative."""
+    names = []
+    for dep in re.split(r'\s*,\s*', field.strip()):
+        if dep:
+            first = dep.split('|')[0].strip()
+            names.append(first.split()[0].split(':')[0])
+    return names
+
+
+def package_closure(roots, no_deps):
+    """[(package, version, sha256)] of ROOTS and their Pre-Depends/Depends
+    (first alternatives; not those of NO_DEPS), sorted by name; None when
+    apt does not know one."""
+    closure, todo = {}, list(roots)
+    while todo:
+        name = todo.pop()
+        if name in closure:
+            continue
+        f = apt_show(name)
+        if not f or 'Version' not in f or 'SHA256' not in f:
+            # A virtual package, or apt's lists are missing.
+            return None
+        closure[name] = (name, f['Version'], f['SHA256'])
+        if name in no_deps:
+            continue
+        for field in ('Pre-Depends', 'Depends'):
+            todo += dep_names(f.get(field, ''))
+    return [closure[n] for n in sorted(closure)]
+
+
+def download(pkgs, where, apt_opts=()):
+    """Downloads each package into where; returns {name: path}."""
+    os.chmod(where, 0o755)
+    paths = {}
+    for name, version, sha in pkgs:
+        before = set(os.listdir(where))
+        r = subprocess.run(['apt-get', *apt_opts, 'download', '-q',
+                            '%s=%s' % (name, version)],
+                           cwd=where, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True)
+        if r.returncode != 0:
+            return None, r.stdout
+        new = [f for f in set(os.listdir(where)) - before if f.endswith('.deb')]
+        if len(new) != 1:
+            sys.exit('build-images: apt-get download %s gave %s' % (name, new))
+        path = os.path.join(where, new[0])
+        got = sha256_file(path)
+        if got != sha:
+            sys.exit('build-images: %s: sha256 %s, apt index says %s'
+                     % (new[0], got, sha))
+        paths[name] = path
+    return paths, ''
