@@ -2,7 +2,8 @@
  *   topology.c        reading the file, the steps in order, freeing
  *   topology_lines.c  the libyaml document: syntax errors, a field's line,
  *                     the one-line error message
- *   topology_schema.c the libcyaml schema and its errors as our messages
+ *   topology_schema.c the libcyaml schema of each version, the load
+ *   topology_schema_errors.c  libcyaml's errors as our messages
  *   topology_check.c  defaults and the rules libcyaml cannot express
  *   topology_addr.c   names, MACs, IPv4 and IPv6 addresses, PCI addresses,
  *                     ports */
@@ -10,9 +11,11 @@
 #define BULKHEAD_TOPOLOGY_INTERNAL_H
 
 #include <netinet/in.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <cyaml/cyaml.h>
 #include <yaml.h>
 
 #include "topology.h"
@@ -87,6 +90,36 @@ struct topo_raw {
  * returns -EINVAL (-ENOMEM when memory ran out). */
 int topo_schema_load(struct topo_ctx *ctx, const void *data, size_t len,
 		     struct topo_raw **out);
+/* topology_schema_errors.c */
+
+/* The error libcyaml logged: its message and its backtrace (the frames,
+ * innermost first), and the schema the file was loaded against. */
+#define TOPO_CAPTURE_FRAMES 16
+enum topo_frame_kind { FRAME_MAPPING, FRAME_FIELD, FRAME_ENTRY };
+
+struct topo_frame {
+	enum topo_frame_kind kind;
+	char key[32];           /* FRAME_FIELD */
+	unsigned count;         /* FRAME_ENTRY: libcyaml's entry count */
+};
+
+struct topo_capture {
+	char msg[256];
+	struct topo_frame frames[TOPO_CAPTURE_FRAMES];
+	unsigned nframes;
+	bool in_backtrace;
+	bool done;              /* past the first error's backtrace */
+	const cyaml_schema_value_t *root;       /* the version's schema */
+};
+
+/* libcyaml's log callback; LOG_CTX is a struct topo_capture. */
+void topo_capture_log(cyaml_log_t level, void *log_ctx, const char *fmt,
+		      va_list args) __attribute__((format(printf, 3, 0)));
+/* The captured error (CERR, libcyaml's code) reported through CTX at its
+ * field's line; returns -EINVAL (-ENOMEM when memory ran out). */
+int topo_schema_report(struct topo_ctx *ctx, const struct topo_capture *cap,
+		       cyaml_err_t cerr);
+
 /* libcyaml's allocator: plain realloc/free, so that topology_free can
  * free what it allocated. */
 void *topo_schema_mem(void *mem_ctx, void *ptr, size_t size);
