@@ -4,6 +4,7 @@ namespace a driver VM's emulated NIC joins.
 """
 import hashlib
 import os
+import shlex
 import signal
 import subprocess
 import time
@@ -18,6 +19,27 @@ def sh(*cmd, check=False, timeout=600, env=None, cwd=None):
         raise RuntimeError('%s: exit %d: %s' % (' '.join(cmd), r.returncode,
                                                 r.stdout[-2000:]))
     return r
+
+
+def mount_view(cmd, hide=(), overlays=()):
+    """CMD as a command line run in a mount namespace of its own (unshare
+    -m, nothing leaks out) where each directory of HIDE (that exists and
+    is not hidden already) is under an empty read-only tmpfs and each
+    (STAGED, PATH) of OVERLAYS lays STAGED over PATH, read-only (overlayfs):
+    installed files at the paths compiled into them, the checkout out of
+    reach."""
+    script = ['set -e']
+    for d in hide:
+        script.append('if [ -d {0} ] && ! mountpoint -q {0}; then mount -t tmpfs'
+                      ' -o ro,mode=0755 bulkhead-hidden {0}; fi'
+                      .format(shlex.quote(d)))
+    for staged, path in overlays:
+        script.append('mount -t overlay -o ro,lowerdir={}:{} bulkhead-installed {}'
+                      .format(shlex.quote(staged), shlex.quote(path),
+                              shlex.quote(path)))
+    script.append('exec "$@"')
+    return ['unshare', '-m', '--propagation', 'private', 'sh', '-c',
+            '\n'.join(script), 'view', *cmd]
 
 
 def domains(prefix='bulkhead-'):

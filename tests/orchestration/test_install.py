@@ -34,7 +34,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 '..', 'vm'))
 from vmlib import Tap, down_topologies, keep_or_remove, run_main, sweep, test_dir  # noqa: E402
 from orchlib import (URI, Outside, bulkhead_env, domains, ensure_libvirtd,  # noqa: E402
-                     sanitizer_reports, sh)
+                     mount_view, sanitizer_reports, sh)
 
 IMAGE_DIR = os.environ.get('BULKHEAD_IMAGE_DIR', '/var/cache/bulkhead/images')
 NS = 'bk-t-inst%d' % os.getpid()
@@ -61,18 +61,6 @@ app-vms:
 SYSNET_FILES = ['bk-agent', 'bk-config', 'bk-lib', 'bk-modalias', 'bk-ruleset',
                 'bk-update', 'init', 'udhcpc-uplink']
 
-# Runs "$@" in a private mount namespace: $1 (the checkout, and $2, the
-# build) hidden under an empty read-only tmpfs, $3 (DESTDIR/PREFIX) laid
-# over $4 (PREFIX).
-HIDE = '''set -e
-mount -t tmpfs -o ro,mode=0755 bulkhead-hidden "$1"
-[ -d "$2" ] && ! mountpoint -q "$2" && mount -t tmpfs -o ro,mode=0755 bulkhead-hidden "$2"
-mount -t overlay -o ro,lowerdir="$3":"$4" bulkhead-installed "$4"
-shift 4
-exec "$@"
-'''
-
-
 class Installed:
     def __init__(self, argv):
         (self.build, self.source, self.prefix, bindir, libexecdir,
@@ -93,9 +81,8 @@ class Installed:
     def hidden(self, *cmd):
         """CMD as it runs with the checkout hidden and the installed files
         in place: a command line."""
-        return ['unshare', '-m', '--propagation', 'private', 'sh', '-c', HIDE,
-                'hide', self.source, self.build, self.dest + self.prefix,
-                self.prefix, *cmd]
+        return mount_view(cmd, hide=(self.source, self.build),
+                          overlays=[(self.dest + self.prefix, self.prefix)])
 
     def run(self, *cmd, timeout=900, env=None):
         """CMD, hidden(); from "/", so no working directory leads into the
