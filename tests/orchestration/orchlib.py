@@ -1,6 +1,7 @@
-"""Shared helpers of the bulkhead command's VM tests (test_bulkhead.py,
-test_install.py): commands, libvirt's domains, the "outside" network
-namespace a driver VM's emulated NIC joins.
+"""Shared helpers of the bulkhead command's tests (test_bulkhead.py,
+test_install.py, test_systemd.py, test_package.py): commands, libvirt's
+domains, the "outside" network namespace a driver VM's emulated NIC
+joins, a view of installed files, the skeleton of a test without VMs.
 """
 import hashlib
 import os
@@ -40,6 +41,35 @@ def mount_view(cmd, hide=(), overlays=()):
     script.append('exec "$@"')
     return ['unshare', '-m', '--propagation', 'private', 'sh', '-c',
             '\n'.join(script), 'view', *cmd]
+
+
+def write_in(directory, name, text):
+    """DIRECTORY/NAME, holding TEXT: its path."""
+    path = os.path.join(directory, name)
+    with open(path, 'w') as f:
+        f.write(text)
+    return path
+
+
+def root_steps(t, planned, tmp, steps, keep):
+    """A test without VMs that needs root: without it, its PLANNED cases
+    skipped; with it, each of STEPS (functions of no argument) in turn,
+    a failure in one leaving the rest not reached. Ends the TAP plan and
+    lets KEEP (vmlib.keep_or_remove) remove TMP, killed too (vmlib.run_main
+    unwinds through here). The exit status."""
+    try:
+        if os.geteuid() != 0:
+            for _ in range(planned):
+                t.check(True, 'needs root # SKIP not root')
+            return 0
+        for step in steps:
+            step()
+    except Exception as ex:  # a failure in a step: the rest is not reached
+        t.diag('error: %r' % ex)
+    finally:
+        t.finish()
+        keep(t, tmp)
+    return 1 if t.failed else 0
 
 
 def domains(prefix='bulkhead-'):

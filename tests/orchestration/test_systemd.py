@@ -2,7 +2,7 @@
 """A topology under systemd, without VMs (docs/orchestration.md "Under
 systemd"):
 
-    test_systemd.py BUILD_DIR SOURCE_DIR PREFIX BINDIR UNITDIR
+    test_systemd.py BUILD_DIR SOURCE_DIR PREFIX BINDIR UNITDIR BULKHEAD
 
 `meson install --destdir D` of BUILD_DIR, then, in a mount namespace where
 D's PREFIX (and UNITDIR, when outside it) is laid over the real one and
@@ -21,18 +21,26 @@ the checkout is hidden (orchlib.mount_view):
   the offending value) and leaves nothing behind, and refuses --now where
   no systemd runs or with --root;
 - `disable --root D NAME` and `disable --root D FILE`: the link gone, the
-  copy kept; a name that is none refused, naming it.
+  copy kept; a name that is none refused, naming it;
+- the supervisor's log in the journal: BULKHEAD (the build's command) runs
+  `up` as the unit would, against libvirt's in-process test driver with
+  images that fail verification, so that up starts the supervisor and its
+  link, then fails at the first VM and rolls back, with no VM booted;
+  with JOURNAL_STREAM naming up's stderr (a pipe standing in for the
+  journal), the supervisor's lines come out there; with it naming another
+  stream, they do not (they go to supervisor.log, as without systemd).
 
 Needs root (mount namespaces) and systemd's tools (tests/install-deps).
 """
 import os
 import shutil
+import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 '..', 'vm'))
 from vmlib import Tap, keep_or_remove, run_main, test_dir  # noqa: E402
-from orchlib import mount_view, sh  # noqa: E402
+from orchlib import mount_view, root_steps, sh, write_in  # noqa: E402
 
 TOPO = '''version: 1
 name: %s
@@ -51,13 +59,33 @@ app-vms:
     mac: "%s"
     ip: 10.204.1.2/24
 '''
-PLAN = 21
+PLAN = 23
+# What up runs against in journal(): a topology whose first VM cannot
+# start (the images are empty files with no manifest).
+JOURNAL_TOPO = '''version: 1
+name: sdj
+accel: tcg
+driver-vms:
+  - name: sj-net
+    kind: net
+    devices:
+      - emulated: e1000e
+        netns: bk-sj-out%d
+        bridge: br0
+        mac: "52:54:00:7b:00:02"
+app-vms:
+  - name: sj-app
+    net: sj-net
+    mac: "52:54:00:7b:01:01"
+    ip: 10.206.1.2/24
+'''
 
 
 class Staged:
     def __init__(self, argv):
         (self.build, self.source) = [os.path.abspath(a) for a in argv[1:3]]
         self.prefix, bindir, self.unitdir = argv[3:6]
+        self.build_bulkhead = os.path.abspath(argv[6])
         self.tmp = test_dir('bk-orch-systemd-')
         self.dest = os.path.join(self.tmp, 'dest')
         self.bulkhead = os.path.join(self.prefix, bindir, 'bulkhead')
@@ -77,10 +105,7 @@ class Staged:
         return self.run(self.bulkhead, *args)
 
     def write(self, name, text):
-        path = os.path.join(self.tmp, name)
-        with open(path, 'w') as f:
-            f.write(text)
-        return path
+        return write_in(self.tmp, name, text)
 
 
 def unit_lines(text):
@@ -210,29 +235,72 @@ def enable_disable(s, t):
             r.stdout)
 
 
+def up_into_pipe(s, tmp, same_stream):
+    """up's output, run with stdout and stderr a pipe and JOURNAL_STREAM
+    naming that pipe (SAME_STREAM) or another."""
+    r, w = os.pipe()
+    other_r, other_w = os.pipe()
+    st = os.fstat(w if same_stream else other_w)
+    img = os.path.join(tmp, 'img')
+    os.makedirs(img, exist_ok=True)
+    for f in ('vmlinuz', 'sysnet-vmlinuz', 'sysnet-initramfs.cpio.gz',
+              'app-initramfs.cpio.gz'):
+        open(os.path.join(img, f), 'w').close()
+    topo = os.path.join(tmp, 'sdj.yaml')
+    with open(topo, 'w') as f:
+        f.write(JOURNAL_TOPO % os.getpid())
+    env = dict(os.environ, JOURNAL_STREAM='%d:%d' % (st.st_dev, st.st_ino),
+               BULKHEAD_STATE_DIR=os.path.join(tmp, 'state'),
+               BULKHEAD_LOG_DIR=os.path.join(tmp, 'log'),
+               BULKHEAD_LIB_DIR=os.path.join(tmp, 'lib'))
+    proc = subprocess.Popen([s.build_bulkhead, '--connect', 'test:///default',
+                             '--images', img, 'up', topo], stdout=w, stderr=w,
+                            stdin=subprocess.DEVNULL, env=env)
+    os.close(w)
+    os.close(other_w)
+    chunks = []
+    with os.fdopen(r, 'rb') as f:
+        # Until every writer is gone: up, the supervisor, its link.
+        for chunk in iter(lambda: f.read(65536), b''):
+            chunks.append(chunk)
+    os.close(other_r)
+    return proc.wait(), b''.join(chunks).decode(errors='replace')
+
+
+def journal(s, t):
+    for same in (True, False):
+        tmp = os.path.join(s.tmp, 'journal-%s' % ('same' if same else 'other'))
+        os.mkdir(tmp)
+        rc, out = up_into_pipe(s, tmp, same)
+        lines = [l for l in out.splitlines() if ' supervisor: ' in l]
+        rolled = rc == 1 and 'link supervisor and its links' in out
+        if same:
+            t.check(rolled and any('supervisor: running for' in l for l in lines)
+                    and any('started bulkhead-link' in l for l in lines),
+                    'JOURNAL_STREAM naming up\'s stderr: the supervisor logs '
+                    'there (the journal under bulkhead@.service)', out[-3000:])
+        else:
+            t.check(rolled and not lines,
+                    'JOURNAL_STREAM naming another stream: the supervisor logs '
+                    'to its file, not to up\'s stderr', out[-3000:])
+
+
+def installed(s, t):
+    tool = shutil.which('systemd-analyze') and shutil.which('systemctl')
+    t.check(tool, 'systemd-analyze and systemctl are installed '
+            '(tests/install-deps)')
+    r = sh('meson', 'install', '-C', s.build, '--no-rebuild', '--quiet',
+           '--destdir', s.dest)
+    t.check(r.returncode == 0 and os.path.isfile(s.dest + s.unit),
+            'meson install --destdir: %s' % s.unit, r.stdout[-2000:])
+
+
 def main(argv):
     t = Tap(PLAN)
     s = Staged(argv)
-    try:
-        if os.geteuid() != 0:
-            for _ in range(PLAN):
-                t.check(True, 'test_systemd # SKIP needs root (mount namespaces)')
-            return 0
-        tool = shutil.which('systemd-analyze') and shutil.which('systemctl')
-        t.check(tool, 'systemd-analyze and systemctl are installed '
-                '(tests/install-deps)')
-        r = sh('meson', 'install', '-C', s.build, '--no-rebuild', '--quiet',
-               '--destdir', s.dest)
-        t.check(r.returncode == 0 and os.path.isfile(s.dest + s.unit),
-                'meson install --destdir: %s' % s.unit, r.stdout[-2000:])
-        verify(s, t)
-        enable_disable(s, t)
-    except Exception as ex:  # a failure in a step: the rest is not reached
-        t.diag('error: %r' % ex)
-    finally:
-        t.finish()
-        keep_or_remove(t, s.tmp)
-    return 1 if t.failed else 0
+    return root_steps(t, PLAN, s.tmp, [
+        lambda: installed(s, t), lambda: verify(s, t),
+        lambda: enable_disable(s, t), lambda: journal(s, t)], keep_or_remove)
 
 
 if __name__ == '__main__':
