@@ -12,7 +12,9 @@ the checkout is hidden (orchlib.mount_view):
   instance says nothing and exits 0; what it runs (the installed command,
   up and down of /etc/bulkhead/NAME.yaml, the supervisor as main process
   through its pid file) and its ordering (after libvirtd, network-online,
-  libvirt-guests; wanted by multi-user.target); verify is seen to fail on
+  libvirt-guests; wanted by multi-user.target), BULKHEAD_TOPOLOGY=%i
+  (check, as up, refuses a file of another topology under it); verify is
+  seen to fail on
   a unit with a misspelt key and on one naming a missing command;
 - `bulkhead enable --root D FILE`: the copy in D/etc/bulkhead/NAME.yaml
   and systemctl's link in multi-user.target.wants to the template; again
@@ -59,7 +61,7 @@ app-vms:
     mac: "%s"
     ip: 10.204.1.2/24
 '''
-PLAN = 23
+PLAN = 24
 # What up runs against in journal(): a topology whose first VM cannot
 # start (the images are empty files with no manifest).
 JOURNAL_TOPO = '''version: 1
@@ -140,8 +142,10 @@ def verify(s, t):
     # up returns once everything is ready and leaves the supervisor: the
     # main process, named by the file it holds under its lock.
     t.check(keys.get('Type') == ['forking'] and
-            keys.get('PIDFile') == ['/run/bulkhead/%i/supervisor.pid'],
-            'Type=forking, the supervisor\'s pid file the main process', text)
+            keys.get('PIDFile') == ['/run/bulkhead/%i/supervisor.pid'] and
+            keys.get('Environment') == ['BULKHEAD_TOPOLOGY=%i'],
+            'Type=forking, the supervisor\'s pid file the main process, the '
+            'instance\'s name for up to match', text)
     after = ' '.join(keys.get('After', [])).split()
     wants = ' '.join(keys.get('Wants', [])).split()
     t.check({'libvirtd.service', 'network-online.target',
@@ -184,6 +188,15 @@ def enable_disable(s, t):
     r = s.bk('enable', '--root', s.dest, good)
     t.check(r.returncode == 0 and open(copy).read() == edited,
             'enable again with an edited file: the copy follows', r.stdout)
+
+    # As the unit runs it: the file must be the instance's topology.
+    r = s.run('env', 'BULKHEAD_TOPOLOGY=other', s.bulkhead, 'check', copy)
+    r2 = s.run('env', 'BULKHEAD_TOPOLOGY=lab', s.bulkhead, 'check', copy)
+    t.check(r.returncode == 2 and "name 'lab' is not 'other'" in r.stdout and
+            r2.returncode == 0,
+            'under bulkhead@other, a file of topology lab is refused (up '
+            'checks as check does); under bulkhead@lab it passes',
+            r.stdout + r2.stdout)
 
     # Refused: nothing of it left.
     bad_mac = s.write('bad.yaml', TOPO % ('badmac', '52:54:zz:00:00:01'))
