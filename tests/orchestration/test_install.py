@@ -19,7 +19,11 @@ and the links that `up` starts stay in that namespace. Checks:
 - check, up (sys-net with an emulated e1000e into an outside namespace with
   a DHCP server, one app VM), a download through it, status, and down of a
   small topology, with the installed link binary (its /proc/PID/exe) and
-  the installed supervisor; after down nothing is left.
+  the installed supervisor; after down nothing is left. up runs as
+  bulkhead@.service runs it (docs/orchestration.md "Under systemd"): its
+  output a file standing in for the journal, named by JOURNAL_STREAM; it
+  returns with the supervisor, the unit's main process, named by its pid
+  file and logging there.
 
 Needs root, libvirt and the images (BULKHEAD_IMAGE_DIR, default
 /var/cache/bulkhead/images; built by ./run test before the VM suites).
@@ -28,6 +32,7 @@ import json
 import os
 import re
 import shutil
+import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
@@ -169,8 +174,34 @@ def steps(t, i):
         f.write(TOPO)
     r = i.bk('check', path)
     t.check(r.returncode == 0, 'installed check', r.stdout[-1500:])
-    r = i.bk('up', path)
-    t.check(r.returncode == 0, 'installed up', r.stdout[-3000:])
+    # up as bulkhead@.service runs it: its output the journal (a file
+    # standing in, named by JOURNAL_STREAM), returning with the supervisor
+    # left running as the unit's main process (its PIDFile).
+    journal = os.path.join(i.tmp, 'journal')
+    with open(journal, 'w') as out:
+        st = os.fstat(out.fileno())
+        rc = subprocess.run(
+            i.hidden(i.bulkhead, '--connect', URI, 'up', path), cwd='/',
+            stdin=subprocess.DEVNULL, stdout=out, stderr=out, timeout=900,
+            env=dict(i.env, JOURNAL_STREAM='%d:%d' % (st.st_dev, st.st_ino),
+                     BULKHEAD_TOPOLOGY='bkinstall')).returncode
+    with open(journal) as f:
+        logged = f.read()
+    t.check(rc == 0, 'installed up, as the unit runs it', logged[-3000:])
+    state = os.path.join(i.env['BULKHEAD_STATE_DIR'], 'bkinstall')
+    try:
+        with open(os.path.join(state, 'supervisor.pid')) as f:
+            main_pid = int(f.read())
+    except (OSError, ValueError):
+        main_pid = 0
+    t.check(main_pid and exe_of(main_pid) == i.bulkhead and
+            'supervisor: running for %s' % state in logged and
+            not os.path.exists(os.path.join(state, 'supervisor.log')),
+            'up returned with the supervisor running: its pid file names the '
+            'installed bulkhead, its log went to the journal (no '
+            'supervisor.log)', 'pid %s exe %s\n%s' % (
+                main_pid, exe_of(main_pid) if main_pid else None,
+                logged[-2000:]))
     doms = domains('bulkhead-t-i')
     t.check(doms == {'bulkhead-t-inet': 'running', 'bulkhead-t-iapp': 'running'},
             'both domains run', str(doms))
@@ -192,7 +223,6 @@ def steps(t, i):
             'installed bulkhead', 'links %s %s, supervisor %s\n%s' % (
                 links, exes, sup, r.stdout[-1500:]))
     r = i.bk('down', path)
-    state = os.path.join(i.env['BULKHEAD_STATE_DIR'], 'bkinstall')
     left = sh('pgrep', '-f', 'bulkhead.*' +
               re.escape(i.env['BULKHEAD_STATE_DIR'])).stdout.split()
     t.check(r.returncode == 0 and not domains('bulkhead-t-i') and
@@ -204,7 +234,7 @@ def steps(t, i):
 
 
 def main(argv):
-    t = Tap(12)
+    t = Tap(13)
     for line in sweep(os.path.join(argv[1], 'orchestration', 'bulkhead')):
         t.diag('an earlier run\'s leftover removed: ' + line)
     i = Installed(argv)

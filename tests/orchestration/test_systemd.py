@@ -14,8 +14,8 @@ the checkout is hidden (orchlib.mount_view):
   through its pid file) and its ordering (after libvirtd, network-online,
   libvirt-guests; wanted by multi-user.target), BULKHEAD_TOPOLOGY=%i
   (check, as up, refuses a file of another topology under it); verify is
-  seen to fail on
-  a unit with a misspelt key and on one naming a missing command;
+  seen to fail on a unit with a misspelt key and on one naming a missing
+  command;
 - `bulkhead enable --root D FILE`: the copy in D/etc/bulkhead/NAME.yaml
   and systemctl's link in multi-user.target.wants to the template; again
   with an edited file: the copy follows;
