@@ -48,6 +48,11 @@ static const char usage[] =
 	"  logs VM          the VM's console log\n"
 	"  exec VM CMD...   run a command in an app VM (its agent)\n"
 	"  demo [--keep]    the demo: sys-net, two app VMs, real traffic\n"
+	"  enable [--now] [--root DIR] FILE\n"
+	"                   check FILE, copy it to " BULKHEAD_CONFIG_DIR "/NAME.yaml and\n"
+	"                   enable bulkhead@NAME.service (systemd) for boot\n"
+	"  disable [--now] [--root DIR] FILE|NAME\n"
+	"                   disable bulkhead@NAME.service (--now: stop it too)\n"
 	"options:\n"
 	"  --connect URI    libvirt URI (default " VIRT_DEFAULT_URI ")\n"
 	"  --accel kvm|tcg|auto   (default: the file's accel, else auto)\n"
@@ -256,6 +261,35 @@ static int settle_environment(void)
 	return 0;
 }
 
+/* enable/disable's [--now] [--root DIR] TARGET into A; 2 on a wrong
+ * argument, with its message. */
+static int unit_args(int argc, char **argv, char *root,
+		     struct orch_unit_args *a)
+{
+	const char *cmd = argv[0];
+	memset(a, 0, sizeof(*a));
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--now")) {
+			a->now = true;
+		} else if (!strcmp(argv[i], "--root") && i + 1 < argc) {
+			if (orch_env_absolute(argv[++i], root, PATH_MAX))
+				return 2;
+			a->root = root;
+		} else if (argv[i][0] == '-' || a->target) {
+			fprintf(stderr, "bulkhead %s: unexpected argument '%s'\n%s",
+				cmd, argv[i], usage);
+			return 2;
+		} else {
+			a->target = argv[i];
+		}
+	}
+	if (!a->target) {
+		fprintf(stderr, "bulkhead %s: missing argument\n%s", cmd, usage);
+		return 2;
+	}
+	return 0;
+}
+
 static int need(int argc, int want, const char *cmd)
 {
 	if (argc >= want)
@@ -374,6 +408,12 @@ int main(int argc, char **argv)
 		rc = need(argc, 2, cmd) ? 2 : cmd_logs(&o, argv[1]);
 	else if (!strcmp(cmd, "exec"))
 		rc = need(argc, 3, cmd) ? 2 : cmd_exec(&o, argv[1], argc - 2, argv + 2);
+	else if (!strcmp(cmd, "enable") || !strcmp(cmd, "disable")) {
+		char root[PATH_MAX];
+		struct orch_unit_args a;
+		rc = unit_args(argc, argv, root, &a) ? 2 : cmd[0] == 'e' ?
+			cmd_enable(&o, &a) : cmd_disable(&o, &a);
+	}
 	else if (!strcmp(cmd, "demo"))
 		rc = cmd_demo(&o, argc - 1, argv + 1);
 	else if (!strcmp(cmd, "supervise"))

@@ -53,6 +53,18 @@ int orch_validate(struct orch *o, const char *path, struct topology **topo)
 		return rc;
 	}
 	rc = plan_check(*topo, err, sizeof(err));
+	/* Under bulkhead@NAME.service (which sets it) the file must be
+	 * topology NAME: the unit finds its supervisor (PIDFile) and its
+	 * state by that name, and would otherwise fail after bringing another
+	 * topology up. */
+	const char *unit_name = getenv("BULKHEAD_TOPOLOGY");
+	if (!rc && unit_name && unit_name[0] && strcmp(unit_name, (*topo)->name)) {
+		snprintf(err, sizeof(err), "%s: name '%s' is not '%s', the topology"
+			 " bulkhead@%s.service runs (BULKHEAD_TOPOLOGY): rename the"
+			 " file's topology or the unit", path, (*topo)->name,
+			 unit_name, unit_name);
+		rc = -EINVAL;
+	}
 	for (unsigned i = 0; !rc && i < (*topo)->driver_vms_count; i++) {
 		const struct topo_driver_vm *d = &(*topo)->driver_vms[i];
 		const struct driver_kind *kind = driver_kind_of(d);

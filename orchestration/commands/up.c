@@ -19,6 +19,7 @@
 
 #include "host_port.h"
 #include "kind.h"
+#include "log_target.h"
 #include "state_files.h"
 #include "supervisor.h"
 #include "virt.h"
@@ -43,21 +44,38 @@ static int link_set_of(const struct run *r, struct link_set *set)
 	return 0;
 }
 
+/* Where the supervisor's log goes: the journal when up's own stderr is
+ * (bulkhead@.service: the supervisor is the unit's main process there),
+ * else STATE/supervisor.log. Into WHERE, for messages. */
+static bool supervisor_logs_to_journal(const struct run *r, char *where,
+				       size_t where_len)
+{
+	bool journal = log_target_is_journal(getenv("JOURNAL_STREAM"),
+					     STDERR_FILENO);
+	if (journal)
+		snprintf(where, where_len, "journalctl -u bulkhead@%s",
+			 r->topo->name);
+	else
+		state_file(r->dirs.state, STATE_SUPERVISOR_LOG, where, where_len);
+	return journal;
+}
+
 static int spawn_supervisor(struct run *r)
 {
 	char log_path[PATH_MAX];
-	state_file(r->dirs.state, STATE_SUPERVISOR_LOG, log_path, sizeof(log_path));
+	bool journal = supervisor_logs_to_journal(r, log_path, sizeof(log_path));
 	pid_t pid = fork();
 	if (pid < 0)
 		return -errno;
 	if (pid == 0) {
 		/* A daemon of its own: outlives this command, not in its
-		 * session, output to its log. */
+		 * session, output to its log (the journal keeps up's). */
 		setsid();
 		if (fork() != 0)
 			_exit(0);
-		int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 		int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		int fd = journal ? STDERR_FILENO :
+			open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 		if (fd >= 0 && null >= 0) {
 			dup2(null, 0);
 			dup2(fd, 1);
@@ -96,8 +114,10 @@ static int wait_links(struct run *r, const struct link_set *set)
 			return 0;
 		usleep(50000);
 	}
+	char log[PATH_MAX];
+	supervisor_logs_to_journal(r, log, sizeof(log));
 	snprintf(r->err, sizeof(r->err), "the links' sockets did not appear in %s"
-		 " within 10 s (see %s/supervisor.log)", r->dirs.vm, r->dirs.state);
+		 " within 10 s (see %s)", r->dirs.vm, log);
 	return -ETIMEDOUT;
 }
 

@@ -38,6 +38,17 @@ int cmd_status(struct orch *o);
 /* SHOW: print each driver VM's configuration and each domain's XML. */
 int cmd_check(struct orch *o, const char *path, bool show);
 
+/* enable / disable (commands/enable.c): TARGET a topology file (disable:
+ * or a topology's name); ROOT (--root) an alternate file system root, as
+ * systemctl's, or NULL; NOW (--now) start or stop the unit as well. */
+struct orch_unit_args {
+	const char *target;
+	const char *root;
+	bool now;
+};
+int cmd_enable(struct orch *o, const struct orch_unit_args *a);
+int cmd_disable(struct orch *o, const struct orch_unit_args *a);
+
 /* Finds the running topology (STATE_ROOT/NAME/topology.yaml) that holds
  * VM; loads it into *topo. -ENOENT with a message when none does. */
 int orch_find_vm(struct orch *o, const char *vm, struct topology **topo);

@@ -37,11 +37,12 @@ bool orch_env_keeps(const char *entry, enum orch_env_use use)
 		return false;
 	/* The console client draws with the admin's terminal and locale;
 	 * build-images' apt-get reaches the archive through the host's
-	 * proxy, when it has one. */
+	 * proxy, when it has one; under systemd, up tells from
+	 * JOURNAL_STREAM that its output is the journal (log_target.h). */
 	static const char *const command_keeps[] = {
 		"TERM=", "LANG=", "LANGUAGE=", "LC_", "http_proxy=",
 		"https_proxy=", "no_proxy=", "HTTP_PROXY=", "HTTPS_PROXY=",
-		"NO_PROXY=", NULL,
+		"NO_PROXY=", "JOURNAL_STREAM=", NULL,
 	};
 	for (unsigned i = 0; command_keeps[i]; i++)
 		if (has_prefix(entry, command_keeps[i]))

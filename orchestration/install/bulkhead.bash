@@ -2,7 +2,8 @@
 # share/bash-completion/completions/bulkhead): options and subcommands;
 # VM names (of running topologies, from `bulkhead status --json`) after
 # start, stop, console, logs and exec; topology files (*.yaml, *.yml,
-# directories) after up, down and check.
+# directories) after up, down, check, enable and disable (disable: also
+# the names in /etc/bulkhead).
 
 # The VM names status --json lists, one a line. python3 reads the JSON (a
 # dependency of the image builder already); nothing when status fails.
@@ -21,13 +22,13 @@ except (ValueError, KeyError, TypeError, AttributeError):
 _bulkhead()
 {
 	local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
-	local commands="up down start stop status check console logs exec demo"
+	local commands="up down start stop status check console logs exec demo enable disable"
 	local options="--connect --accel --images --boot-timeout --help --version"
 	local i cmd= cmd_at=0
 	COMPREPLY=()
 	case $prev in
 	--accel) COMPREPLY=($(compgen -W "kvm tcg auto" -- "$cur")); return ;;
-	--images) COMPREPLY=($(compgen -d -- "$cur")); return ;;
+	--images|--root) COMPREPLY=($(compgen -d -- "$cur")); return ;;
 	--connect|--boot-timeout) return ;;
 	esac
 	# The subcommand: the first word that is not an option or its value.
@@ -47,15 +48,23 @@ _bulkhead()
 	fi
 	local nth=$((COMP_CWORD - cmd_at))
 	case $cmd in
-	up|down|check)
-		if [ "$cmd" = check ] && [ "$nth" = 1 ] && [[ $cur == -* ]]; then
-			COMPREPLY=($(compgen -W "--show" -- "$cur"))
+	up|down|check|enable|disable)
+		if [[ $cur == -* ]]; then
+			case $cmd in
+			check) [ "$nth" = 1 ] && COMPREPLY=($(compgen -W "--show" -- "$cur")) ;;
+			enable|disable) COMPREPLY=($(compgen -W "--now --root" -- "$cur")) ;;
+			esac
 			return
 		fi
-		local IFS=$'\n'
+		local IFS=$'\n' names=
+		if [ "$cmd" = disable ] && [ -d /etc/bulkhead ]; then
+			names=$(cd /etc/bulkhead && for f in *.yaml; do
+				[ -f "$f" ] && echo "${f%.yaml}"; done)
+		fi
 		COMPREPLY=($(compgen -d -S / -- "$cur")
 			   $(compgen -f -X '!*.yaml' -- "$cur")
-			   $(compgen -f -X '!*.yml' -- "$cur"))
+			   $(compgen -f -X '!*.yml' -- "$cur")
+			   $(compgen -W "$names" -- "$cur"))
 		compopt -o nospace -o filenames 2>/dev/null
 		;;
 	start|stop|console|logs|exec)

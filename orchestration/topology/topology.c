@@ -274,6 +274,11 @@ void topology_free(struct topology *topo)
 	free(topo);
 }
 
+bool topology_name_valid(const char *s)
+{
+	return topo_name_valid(s);
+}
+
 const struct topo_driver_vm *topology_driver_vm(const struct topology *topo,
 						const char *name)
 {

@@ -193,6 +193,11 @@ struct topo_ip6_text topology_ip6_format(const struct in6_addr *addr);
 bool topology_ip6_same_net(const struct in6_addr *a, const struct in6_addr *b,
 			   unsigned prefix);
 
+/* Whether S is a name the file may give a topology or a VM: a-z first,
+ * then a-z, 0-9 and '-', at most TOPO_NAME_MAX (a unit instance, a file
+ * name under /etc/bulkhead, a domain name's part). */
+bool topology_name_valid(const char *s);
+
 const struct topo_driver_vm *topology_driver_vm(const struct topology *topo,
 						const char *name);
 const struct topo_app_vm *topology_app_vm(const struct topology *topo,

@@ -1,9 +1,11 @@
-"""Shared helpers of the bulkhead command's VM tests (test_bulkhead.py,
-test_install.py): commands, libvirt's domains, the "outside" network
-namespace a driver VM's emulated NIC joins.
+"""Shared helpers of the bulkhead command's tests (test_bulkhead.py,
+test_install.py, test_systemd.py, test_package.py): commands, libvirt's
+domains, the "outside" network namespace a driver VM's emulated NIC
+joins, a view of installed files, the skeleton of a test without VMs.
 """
 import hashlib
 import os
+import shlex
 import signal
 import subprocess
 import time
@@ -18,6 +20,56 @@ def sh(*cmd, check=False, timeout=600, env=None, cwd=None):
         raise RuntimeError('%s: exit %d: %s' % (' '.join(cmd), r.returncode,
                                                 r.stdout[-2000:]))
     return r
+
+
+def mount_view(cmd, hide=(), overlays=()):
+    """CMD as a command line run in a mount namespace of its own (unshare
+    -m, nothing leaks out) where each directory of HIDE (that exists and
+    is not hidden already) is under an empty read-only tmpfs and each
+    (STAGED, PATH) of OVERLAYS lays STAGED over PATH, read-only (overlayfs):
+    installed files at the paths compiled into them, the checkout out of
+    reach."""
+    script = ['set -e']
+    for d in hide:
+        script.append('if [ -d {0} ] && ! mountpoint -q {0}; then mount -t tmpfs'
+                      ' -o ro,mode=0755 bulkhead-hidden {0}; fi'
+                      .format(shlex.quote(d)))
+    for staged, path in overlays:
+        script.append('mount -t overlay -o ro,lowerdir={}:{} bulkhead-installed {}'
+                      .format(shlex.quote(staged), shlex.quote(path),
+                              shlex.quote(path)))
+    script.append('exec "$@"')
+    return ['unshare', '-m', '--propagation', 'private', 'sh', '-c',
+            '\n'.join(script), 'view', *cmd]
+
+
+def write_in(directory, name, text):
+    """DIRECTORY/NAME, holding TEXT: its path."""
+    path = os.path.join(directory, name)
+    with open(path, 'w') as f:
+        f.write(text)
+    return path
+
+
+def root_steps(t, planned, tmp, steps, keep):
+    """A test without VMs that needs root: without it, its PLANNED cases
+    skipped; with it, each of STEPS (functions of no argument) in turn,
+    a failure in one leaving the rest not reached. Ends the TAP plan and
+    lets KEEP (vmlib.keep_or_remove) remove TMP, killed too (vmlib.run_main
+    unwinds through here). The exit status."""
+    try:
+        if os.geteuid() != 0:
+            for _ in range(planned):
+                t.check(True, 'needs root # SKIP not root')
+            return 0
+        for step in steps:
+            step()
+    except Exception as ex:  # a failure in a step: the rest is not reached
+        t.diag('error: %r' % ex)
+    finally:
+        t.finish()
+        keep(t, tmp)
+    return 1 if t.failed else 0
 
 
 def domains(prefix='bulkhead-'):

@@ -19,7 +19,11 @@ and the links that `up` starts stay in that namespace. Checks:
 - check, up (sys-net with an emulated e1000e into an outside namespace with
   a DHCP server, one app VM), a download through it, status, and down of a
   small topology, with the installed link binary (its /proc/PID/exe) and
-  the installed supervisor; after down nothing is left.
+  the installed supervisor; after down nothing is left. up runs as
+  bulkhead@.service runs it (docs/orchestration.md "Under systemd"): its
+  output a file standing in for the journal, named by JOURNAL_STREAM; it
+  returns with the supervisor, the unit's main process, named by its pid
+  file and logging there.
 
 Needs root, libvirt and the images (BULKHEAD_IMAGE_DIR, default
 /var/cache/bulkhead/images; built by ./run test before the VM suites).
@@ -28,13 +32,14 @@ import json
 import os
 import re
 import shutil
+import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 '..', 'vm'))
 from vmlib import Tap, down_topologies, keep_or_remove, run_main, sweep, test_dir  # noqa: E402
 from orchlib import (URI, Outside, bulkhead_env, domains, ensure_libvirtd,  # noqa: E402
-                     sanitizer_reports, sh)
+                     mount_view, sanitizer_reports, sh)
 
 IMAGE_DIR = os.environ.get('BULKHEAD_IMAGE_DIR', '/var/cache/bulkhead/images')
 NS = 'bk-t-inst%d' % os.getpid()
@@ -61,18 +66,6 @@ app-vms:
 SYSNET_FILES = ['bk-health', 'bk-config', 'bk-lib', 'bk-modalias', 'bk-ruleset',
                 'bk-update', 'init', 'udhcpc-uplink']
 
-# Runs "$@" in a private mount namespace: $1 (the checkout, and $2, the
-# build) hidden under an empty read-only tmpfs, $3 (DESTDIR/PREFIX) laid
-# over $4 (PREFIX).
-HIDE = '''set -e
-mount -t tmpfs -o ro,mode=0755 bulkhead-hidden "$1"
-[ -d "$2" ] && ! mountpoint -q "$2" && mount -t tmpfs -o ro,mode=0755 bulkhead-hidden "$2"
-mount -t overlay -o ro,lowerdir="$3":"$4" bulkhead-installed "$4"
-shift 4
-exec "$@"
-'''
-
-
 class Installed:
     def __init__(self, argv):
         (self.build, self.source, self.prefix, bindir, libexecdir,
@@ -93,9 +86,8 @@ class Installed:
     def hidden(self, *cmd):
         """CMD as it runs with the checkout hidden and the installed files
         in place: a command line."""
-        return ['unshare', '-m', '--propagation', 'private', 'sh', '-c', HIDE,
-                'hide', self.source, self.build, self.dest + self.prefix,
-                self.prefix, *cmd]
+        return mount_view(cmd, hide=(self.source, self.build),
+                          overlays=[(self.dest + self.prefix, self.prefix)])
 
     def run(self, *cmd, timeout=900, env=None):
         """CMD, hidden(); from "/", so no working directory leads into the
@@ -186,8 +178,34 @@ def steps(t, i):
         f.write(TOPO)
     r = i.bk('check', path)
     t.check(r.returncode == 0, 'installed check', r.stdout[-1500:])
-    r = i.bk('up', path)
-    t.check(r.returncode == 0, 'installed up', r.stdout[-3000:])
+    # up as bulkhead@.service runs it: its output the journal (a file
+    # standing in, named by JOURNAL_STREAM), returning with the supervisor
+    # left running as the unit's main process (its PIDFile).
+    journal = os.path.join(i.tmp, 'journal')
+    with open(journal, 'w') as out:
+        st = os.fstat(out.fileno())
+        rc = subprocess.run(
+            i.hidden(i.bulkhead, '--connect', URI, 'up', path), cwd='/',
+            stdin=subprocess.DEVNULL, stdout=out, stderr=out, timeout=900,
+            env=dict(i.env, JOURNAL_STREAM='%d:%d' % (st.st_dev, st.st_ino),
+                     BULKHEAD_TOPOLOGY='bkinstall')).returncode
+    with open(journal) as f:
+        logged = f.read()
+    t.check(rc == 0, 'installed up, as the unit runs it', logged[-3000:])
+    state = os.path.join(i.env['BULKHEAD_STATE_DIR'], 'bkinstall')
+    try:
+        with open(os.path.join(state, 'supervisor.pid')) as f:
+            main_pid = int(f.read())
+    except (OSError, ValueError):
+        main_pid = 0
+    t.check(main_pid and exe_of(main_pid) == i.bulkhead and
+            'supervisor: running for %s' % state in logged and
+            not os.path.exists(os.path.join(state, 'supervisor.log')),
+            'up returned with the supervisor running: its pid file names the '
+            'installed bulkhead, its log went to the journal (no '
+            'supervisor.log)', 'pid %s exe %s\n%s' % (
+                main_pid, exe_of(main_pid) if main_pid else None,
+                logged[-2000:]))
     doms = domains('bulkhead-t-i')
     t.check(doms == {'bulkhead-t-inet': 'running', 'bulkhead-t-iapp': 'running'},
             'both domains run', str(doms))
@@ -209,7 +227,6 @@ def steps(t, i):
             'installed bulkhead', 'links %s %s, supervisor %s\n%s' % (
                 links, exes, sup, r.stdout[-1500:]))
     r = i.bk('down', path)
-    state = os.path.join(i.env['BULKHEAD_STATE_DIR'], 'bkinstall')
     left = sh('pgrep', '-f', 'bulkhead.*' +
               re.escape(i.env['BULKHEAD_STATE_DIR'])).stdout.split()
     t.check(r.returncode == 0 and not domains('bulkhead-t-i') and
@@ -221,7 +238,7 @@ def steps(t, i):
 
 
 def main(argv):
-    t = Tap(12)
+    t = Tap(13)
     for line in sweep(os.path.join(argv[1], 'orchestration', 'bulkhead')):
         t.diag('an earlier run\'s leftover removed: ' + line)
     i = Installed(argv)

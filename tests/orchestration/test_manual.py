@@ -33,12 +33,16 @@ CASES = [
     (['bulkhead', 'st'], {'start', 'stop', 'status'}),
     (['bulkhead', '--ac'], {'--accel'}),
     (['bulkhead', '--accel', ''], {'kvm', 'tcg', 'auto'}),
-    (['bulkhead', '--accel', 'tcg', 'd'], {'down', 'demo'}),
+    (['bulkhead', '--accel', 'tcg', 'd'], {'down', 'demo', 'disable'}),
     (['bulkhead', 'up', ''], {'a.yaml', 'b.yml', 'dir/'}),
     (['bulkhead', '--connect', 'qemu:///system', 'start', ''], {'sys-net', 'work'}),
     (['bulkhead', 'exec', 'w'], {'work'}),
     (['bulkhead', 'exec', 'work', ''], set()),
     (['bulkhead', 'check', '--s'], {'--show'}),
+    (['bulkhead', 'en'], {'enable'}),
+    (['bulkhead', 'enable', '--'], {'--now', '--root'}),
+    (['bulkhead', 'enable', '--now', ''], {'a.yaml', 'b.yml', 'dir/'}),
+    (['bulkhead', 'disable', '--root', ''], {'dir'}),
 ]
 
 

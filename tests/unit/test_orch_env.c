@@ -20,6 +20,7 @@ static char *const caller[] = {
 	"LANG=C.UTF-8",
 	"LC_ALL=C",
 	"http_proxy=http://proxy:3128",
+	"JOURNAL_STREAM=8:12345",
 	"HOME=/home/someone",
 	"PATHX=1",
 	"noequals",
@@ -55,13 +56,15 @@ static void command_env(struct tap *t, const void *arg)
 	CHECK(t, has(env, "LANG=C.UTF-8"));
 	CHECK(t, has(env, "LC_ALL=C"));
 	CHECK(t, has(env, "http_proxy=http://proxy:3128"));
+	/* Under systemd, up tells from it where the supervisor logs. */
+	CHECK(t, has(env, "JOURNAL_STREAM=8:12345"));
 	CHECK(t, !has(env, "LD_PRELOAD=/tmp/evil/hook.so"));
 	CHECK(t, !has(env, "PYTHONPATH=/tmp/evil"));
 	CHECK(t, !has(env, "IFS=x"));
 	CHECK(t, !has(env, "HOME=/home/someone"));
 	CHECK(t, !has(env, "PATHX=1"));
 	CHECK(t, !has(env, "PATH=/tmp/evil:/usr/bin"));
-	CHECK_EQ(t, count(env), 6);
+	CHECK_EQ(t, count(env), 7);
 	orch_env_free(env);
 }
 
