@@ -145,6 +145,13 @@ int worker_listen(struct worker *w)
 	w->signal_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (w->signal_fd < 0)
 		return -errno;
+	w->faults.ndevs = WORKER_MAX_LISTEN;
+	for (unsigned i = 0; i < WORKER_MAX_LISTEN; i++)
+		w->faults.devs[i] = w->listen[i].path ? w->listen[i].vu : NULL;
+	if ((ret = guest_fault_watch(&w->faults)) < 0) {
+		bh_log("SIGBUS handler: %s", strerror(-ret));
+		return ret;
+	}
 	ret = worker_watch(w, w->signal_fd, WORKER_TAG(WORKER_TAG_SIGNAL, 0, 0));
 	return ret;
 }
@@ -329,6 +336,26 @@ static bool on_event(struct worker *w, uint64_t tag, uint32_t events)
 	return true;
 }
 
+/* Drops each side whose guest memory faulted (SIGBUS) in the last
+ * event or round: its mapping holds zeros now (guest_fault.h), so
+ * nothing more can be read from or written to it. */
+static void drop_faulted(struct worker *w)
+{
+	for (unsigned i = 0; i < WORKER_MAX_LISTEN; i++) {
+		struct vu_dev *dev = w->listen[i].vu;
+		uintptr_t addr;
+
+		if (!guest_fault_take(&w->faults, i, &addr) || !dev)
+			continue;
+		vu_refuse(dev, -EFAULT, "guest memory at %p faulted (SIGBUS: "
+			  "its file truncated, or no page to back it): side "
+			  "disconnected", (void *)addr);
+		if (dev->sock >= 0)
+			worker_unwatch(w, dev->sock);
+		vu_dev_detach(dev);
+	}
+}
+
 void worker_loop(struct worker *w)
 {
 	bool running = true;
@@ -342,10 +369,13 @@ void worker_loop(struct worker *w)
 			bh_log("epoll_wait: %s", strerror(errno));
 			break;
 		}
-		for (int k = 0; k < n; k++)
+		for (int k = 0; k < n; k++) {
 			running = on_event(w, ev[k].data.u64, ev[k].events) && running;
+			drop_faulted(w);
+		}
 		if (w->ops->run)
 			w->ops->run(w);
+		drop_faulted(w);
 	}
 }
 

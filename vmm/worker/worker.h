@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "guest_fault.h"
 #include "sandbox.h"
 #include "vhost_user_dev.h"
 
@@ -85,6 +86,9 @@ struct worker {
 	int epfd;
 	int control_fd;
 	int signal_fd;
+	/* Guest memory that faulted (SIGBUS), by listener: the side is
+	 * dropped between rounds. */
+	struct guest_fault faults;
 };
 
 /* The options every worker takes, for its getopt_long table (values
