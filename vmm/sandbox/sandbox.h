@@ -21,8 +21,19 @@ struct sandbox_syscall {
 	const char *why;
 };
 
+/* A confined worker's own uid and gid when no user is named: this base
+ * plus its pid (below 2^22, the kernel's limit), so no two running
+ * workers share an identity and none may signal, trace or otherwise
+ * reach another. 0x70c00000-0x70ffffff: above the VMs' ids
+ * (orchestration/core/vm_ids.c, 0x70b1xxxx), below systemd's foreign
+ * range; an id the user database names is refused. */
+#define SANDBOX_ID_BASE 0x70c00000u
+#define SANDBOX_ID_SPAN 0x400000u
+
 struct sandbox_config {
-	const char *user;        /* the unprivileged user to become */
+	/* The unprivileged user to become; NULL: an identity of its own
+	 * (SANDBOX_ID_BASE + pid, uid and gid). */
+	const char *user;
 	unsigned max_fds;        /* RLIMIT_NOFILE */
 	/* The worker kind's own calls, allowed on top of the base list
 	 * (seccomp_base.c), e.g. net's writev to a tap. */

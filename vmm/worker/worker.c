@@ -2,6 +2,7 @@
 #include "worker.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,9 +16,6 @@
 
 #include "log.h"
 
-/* The user a worker becomes; the install creates it. */
-#define DEFAULT_USER "bulkhead"
-
 static void on_queue_changed(void *opaque, struct vu_dev *dev, unsigned qidx);
 
 const struct vu_dev_ops worker_vu_ops = {
@@ -30,7 +28,6 @@ void worker_init(struct worker *w, const struct worker_ops *ops, void *dev)
 	w->ops = ops;
 	w->dev = dev;
 	w->name = ops->name;
-	w->user = DEFAULT_USER;
 	w->epfd = w->control_fd = w->signal_fd = -1;
 	for (unsigned i = 0; i < WORKER_MAX_LISTEN; i++) {
 		w->listen[i].fd = -1;
@@ -158,7 +155,10 @@ int worker_listen(struct worker *w)
 
 /* Test builds only: prove the confinement from inside. "open" tries to
  * read a host file (there is none in the empty root); "forbidden" makes a
- * system call the filter does not allow (the process dies of SIGSYS). */
+ * system call the filter does not allow (the process dies of SIGSYS);
+ * "setown:PID" arms the control socket to send SIGSTOP to PID on the next
+ * connection (F_SETOWN, F_SETSIG, O_ASYNC), as a taken-over worker froze
+ * another (issue 19). */
 static void run_test_trigger(struct worker *w)
 {
 #ifdef BULKHEAD_TEST_TRIGGERS
@@ -174,6 +174,14 @@ static void run_test_trigger(struct worker *w)
 		int fd = socket(AF_INET, SOCK_STREAM, 0);
 
 		bh_log("%s: test trigger: socket returned %d", w->name, fd);
+	} else if (strncmp(w->test_trigger, "setown:", 7) == 0) {
+		int pid = atoi(w->test_trigger + 7), fd = w->control_fd;
+		int r = fcntl(fd, F_SETOWN, pid);
+
+		r = r < 0 ? r : fcntl(fd, F_SETSIG, SIGSTOP);
+		r = r < 0 ? r : fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_ASYNC);
+		bh_log("%s: test trigger: SIGSTOP to pid %d on the next status "
+		       "reader: %s", w->name, pid, r < 0 ? strerror(errno) : "armed");
 	}
 #else
 	(void)w;

@@ -79,7 +79,7 @@ struct worker {
 	void *dev;              /* the device's state, for its hooks */
 	const char *name;       /* --name, for messages */
 	const char *control_path;
-	const char *user;
+	const char *user;       /* --user; NULL: an id of its own (sandbox.h) */
 	const char *test_trigger;
 	bool no_sandbox;
 	struct worker_listener listen[WORKER_MAX_LISTEN];
@@ -120,7 +120,7 @@ enum {
  * the worker). */
 extern const struct vu_dev_ops worker_vu_ops;
 
-/* Defaults (ops->name, user "bulkhead"); no descriptor open yet. */
+/* Defaults (ops->name, an identity of its own); no descriptor open yet. */
 void worker_init(struct worker *w, const struct worker_ops *ops, void *dev);
 
 /* Takes one of the common options. Returns true when opt was one. */
