@@ -134,9 +134,23 @@ def run(tap):
     binary = sys.argv[1]
 
     work = scratch_dir()
-    link = Link(binary, work, name='sandbox')
+    # A descriptor its starter leaks (no close-on-exec): gone before the
+    # worker confines itself.
+    leaked = os.open(os.path.join(work, 'leaked-by-the-starter'),
+                     os.O_RDWR | os.O_CREAT, 0o600)
+    link = Link(binary, work, name='sandbox', pass_fds=(leaked,))
+    os.close(leaked)
     pmd = None
     try:
+        fds = {}
+        for fd in os.listdir(f'/proc/{link.proc.pid}/fd'):
+            try:
+                fds[fd] = os.readlink(f'/proc/{link.proc.pid}/fd/{fd}')
+            except OSError:
+                pass
+        tap.check(not any('leaked-by-the-starter' in p for p in fds.values()),
+                  'a descriptor its starter leaked is closed before confinement',
+                  str(fds))
         st = proc_status(link.proc.pid)
         own = ID_BASE + link.proc.pid
         tap.check(st['Uid'].split()[0] == str(own) and st['Gid'].split()[0] == str(own),

@@ -188,8 +188,49 @@ static void run_test_trigger(struct worker *w)
 #endif
 }
 
+int worker_keep_fd(struct worker *w, int fd)
+{
+	if (w->ndev_fds == WORKER_MAX_DEV_FDS)
+		return -ENOSPC;
+	w->dev_fds[w->ndev_fds++] = fd;
+	return 0;
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Closes every descriptor from 3 up that the worker did not open itself:
+ * close_range over the gaps between the ones it keeps. */
+static void close_inherited(struct worker *w)
+{
+	int keep[3 + WORKER_MAX_LISTEN + WORKER_MAX_DEV_FDS];
+	unsigned n = 0, lo = 3;
+
+	keep[n++] = w->epfd;
+	keep[n++] = w->control_fd;
+	keep[n++] = w->signal_fd;
+	for (unsigned i = 0; i < WORKER_MAX_LISTEN; i++)
+		keep[n++] = w->listen[i].fd;
+	for (unsigned i = 0; i < w->ndev_fds; i++)
+		keep[n++] = w->dev_fds[i];
+	qsort(keep, n, sizeof(keep[0]), cmp_int);
+	for (unsigned i = 0; i < n; i++) {
+		if (keep[i] < (int)lo)
+			continue;  /* -1 (none), or stdio, or a duplicate */
+		if ((unsigned)keep[i] > lo)
+			close_range(lo, (unsigned)keep[i] - 1, 0);
+		lo = (unsigned)keep[i] + 1;
+	}
+	close_range(lo, ~0u, 0);
+}
+
 int worker_confine(struct worker *w)
 {
+	close_inherited(w);
 	if (w->no_sandbox) {
 		bh_log("%s: WARNING: --no-sandbox: running UNCONFINED (as uid %u, "
 		       "no seccomp filter, full file system). For debugging only.",

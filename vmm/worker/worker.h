@@ -20,6 +20,8 @@
 
 /* Listening sockets one worker may have (net: the two sides). */
 #define WORKER_MAX_LISTEN 4
+/* Descriptors of the device's own it opens before confinement. */
+#define WORKER_MAX_DEV_FDS 4
 
 /* What an epoll event is about: kind in the low byte, two bytes of
  * detail above it (a socket's index, a queue). Kinds from
@@ -89,6 +91,10 @@ struct worker {
 	/* Guest memory that faulted (SIGBUS), by listener: the side is
 	 * dropped between rounds. */
 	struct guest_fault faults;
+	/* The device's own descriptors opened before confinement (net: a
+	 * host port's tap), kept when every other is closed. */
+	int dev_fds[WORKER_MAX_DEV_FDS];
+	unsigned ndev_fds;
 };
 
 /* The options every worker takes, for its getopt_long table (values
@@ -139,7 +145,14 @@ int worker_watch(struct worker *w, int fd, uint64_t tag);
 int worker_rewatch(struct worker *w, int fd, uint32_t events, uint64_t tag);
 void worker_unwatch(struct worker *w, int fd);
 
-/* Enters the sandbox (with the kind's calls), or warns loudly under
+/* Keeps fd, a descriptor of the device's own opened before confinement,
+ * open through it. Returns 0 or -ENOSPC. */
+int worker_keep_fd(struct worker *w, int fd);
+
+/* Closes every descriptor but standard input, output and error, the
+ * skeleton's and the device's kept ones: what whoever started the worker
+ * leaked (without close-on-exec) would stay open in the sandbox. Then
+ * enters the sandbox (with the kind's calls), or warns loudly under
  * --no-sandbox; then runs a --test-trigger. Returns 0 or -errno (logged). */
 int worker_confine(struct worker *w);
 
