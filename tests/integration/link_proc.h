@@ -20,6 +20,7 @@ struct link_proc {
 	char dir[64];
 	char a[96], b[96], control[96], log[96];
 	pid_t pid;
+	off_t log_prefill;      /* the log starts this big (sparse); 0: empty */
 };
 
 static inline void link_sleep_ms(int ms)
@@ -38,7 +39,8 @@ static inline long long link_now_ms(void)
 }
 
 /* Starts BINARY --a --b --control --name NAME [extra...] (extra ends with
- * NULL), its stderr into lp->log, and waits for its control socket.
+ * NULL), its stderr appending to lp->log (lp->log_prefill bytes long at
+ * first), and waits for its control socket.
  * Returns 0, or -1 when it did not come up within 5 s. */
 static inline int link_proc_start(struct link_proc *lp, const char *binary,
 				  const char *name, const char *const *extra)
@@ -59,7 +61,9 @@ static inline int link_proc_start(struct link_proc *lp, const char *binary,
 		while (extra && *extra && n < 23)
 			argv[n++] = *extra++;
 		argv[n] = NULL;
-		if (!freopen(lp->log, "w", stderr))
+		/* Appending, as the supervisor's log is opened. */
+		if (!freopen(lp->log, "a", stderr) ||
+		    ftruncate(fileno(stderr), lp->log_prefill) != 0)
 			_exit(1);
 		execv(binary, (char *const *)argv);
 		_exit(127);

@@ -1,14 +1,19 @@
 /* Confinement of a link worker, entered once its sockets are open: an
  * unprivileged user with no capabilities, no new privileges, its own
  * mount (an empty read-only root), network, IPC and UTS namespaces,
- * rlimits on descriptors, processes, data (SANDBOX_DATA_LIMIT), locked
- * memory and core dumps (its log is an
- * inherited descriptor, so file size stays unlimited), and a seccomp allowlist
+ * rlimits on descriptors, processes, data (SANDBOX_DATA_LIMIT), file
+ * size (its log, SANDBOX_LOG_LIMIT), locked memory and core dumps, and a
+ * seccomp allowlist
  * (libseccomp, seccomp_base.c: a base list and the worker kind's own
  * calls) whose default action kills the process. docs/security.md lists
  * every allowed system call and why. */
 #ifndef BULKHEAD_SANDBOX_H
 #define BULKHEAD_SANDBOX_H
+
+/* RLIMIT_FSIZE of a confined worker: its log (stderr, an inherited file
+ * shared with the supervisor and the other links) grows no further
+ * through it; beyond, its lines are lost (EFBIG, SIGXFSZ ignored). */
+#define SANDBOX_LOG_LIMIT (16ul << 20)
 
 /* RLIMIT_DATA of a confined worker (not in sanitizer builds). */
 #define SANDBOX_DATA_LIMIT (64ul << 20)

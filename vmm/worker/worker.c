@@ -299,14 +299,14 @@ static void on_accept(struct worker *w, unsigned i)
 	if (fd < 0)
 		return;
 	if (dev->sock >= 0) {
-		bh_log("%s: side %s: second connection refused (one front end per side)",
-		       w->name, dev->name);
+		vu_log(dev, "%s: second connection refused (one front end per side)",
+		       w->name);
 		close(fd);
 		return;
 	}
 	vu_dev_attach(dev, fd);
 	worker_watch(w, fd, WORKER_TAG(WORKER_TAG_CONN, i, 0));
-	bh_log("%s: side %s connected", w->name, dev->name);
+	vu_log(dev, "%s: connected", w->name);
 }
 
 static void on_conn(struct worker *w, unsigned i, uint32_t events)
@@ -315,7 +315,7 @@ static void on_conn(struct worker *w, unsigned i, uint32_t events)
 
 	if (vu_dev_handle_socket(dev) < 0 ||
 	    (events & (EPOLLHUP | EPOLLERR) && !(events & EPOLLIN))) {
-		bh_log("%s: side %s disconnected", w->name, dev->name);
+		vu_log(dev, "%s: disconnected", w->name);
 		worker_unwatch(w, dev->sock);
 		vu_dev_detach(dev);
 	}
@@ -327,7 +327,8 @@ static void on_kick(struct worker *w, unsigned i, unsigned qidx)
 
 	if (read(w->listen[i].vu->q[qidx].kick_fd, &v, sizeof(v)) < 0 &&
 	    errno != EAGAIN)
-		bh_log("kick read: %s", strerror(errno));
+		vu_log(w->listen[i].vu, "queue %u: kick read: %s", qidx,
+		       strerror(errno));
 	if (w->ops->kick)
 		w->ops->kick(w, i, qidx);
 }
