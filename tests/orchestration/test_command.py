@@ -128,7 +128,7 @@ def row(text, name):
 
 
 def main():
-    t = Quiet(12)
+    t = Quiet(13)
     tmp = tempfile.mkdtemp(prefix='bk-containment-')
     os.chmod(tmp, 0o755)
     threads, socks, held = [], [], []
