@@ -2,9 +2,10 @@
  * against a running, confined bulkhead-link: refused messages as fast as
  * it can send them (the log takes at most VU_LOG_PER_SEC lines a second
  * per side, the counters see every one), a log already near its cap
- * (SANDBOX_LOG_LIMIT: it grows no further), and a message dribbled one
- * byte every 45 ms (the worker is held at most VU_MSG_REST_MS per message,
- * not per byte: its status keeps answering).
+ * (SANDBOX_LOG_LIMIT: it grows no further), a message dribbled one byte
+ * every 45 ms (the worker is held at most 50 ms per message, not per
+ * byte: its status keeps answering), and cut messages on one connection
+ * after another (VU_WAIT_PER_SEC_MS a second in all).
  *
  * Usage: test_hostile_pace BULKHEAD_LINK (as root: the link confines
  * itself) */
@@ -20,6 +21,7 @@
 /* vmm/vhost_user/vhost_user_dev.h, vmm/sandbox/sandbox.h */
 #define LOG_PER_SEC 20
 #define LOG_LIMIT (16l << 20)
+#define WAIT_PER_SEC 50
 #define FLOOD 5000
 
 static const char *binary;
@@ -165,12 +167,48 @@ static void test_dribble(struct tap *t, const void *arg)
 	link_proc_stop(&lp);
 }
 
+/* The same front end, one byte and then a new connection, for 1.5 s:
+ * each cut message cost the worker its whole deadline before; in all
+ * the side may make it wait VU_WAIT_PER_SEC_MS a second. */
+static void test_dribble_reconnect(struct tap *t, const void *arg)
+{
+	struct link_proc lp = { 0 };
+	long long waited, until;
+	unsigned cycles = 0;
+
+	(void)arg;
+	CHECK_EQ(t, link_proc_start(&lp, binary, "redribble", NULL), 0);
+	until = link_now_ms() + 1500;
+	while (link_now_ms() < until) {
+		struct vu_hdr h = { VU_SET_FEATURES, VU_VERSION, 8 };
+		struct vu_msg r;
+		struct fe fe;
+
+		if (fe_connect(&fe, lp.a, 2000) != 0)
+			break;
+		if (send(fe.sock, &h, 1, MSG_NOSIGNAL) == 1)
+			fe_recv(&fe, &r, 500);  /* until the link hangs up */
+		fe_close(&fe);
+		cycles++;
+	}
+	waited = counter(&lp, "sides.a.read_wait_ms");
+	printf("# %u cut messages in 1.5 s; the worker waited %lld ms for them\n",
+	       cycles, waited);
+	CHECK(t, cycles > 0);
+	/* 1.5 s touch at most 3 seconds; a busy machine may wake the
+	 * worker late from its last wait in each. */
+	CHECK(t, waited >= 0 && waited <= 3 * WAIT_PER_SEC + 60);
+	CHECK(t, link_proc_alive(&lp));
+	link_proc_stop(&lp);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct tap_case cases[] = {
 		{ "refused messages: at most 20 log lines a second per side", test_flood, NULL },
 		{ "the log grows no further than its cap", test_log_cap, NULL },
 		{ "a byte every 45 ms holds the worker one deadline per message", test_dribble, NULL },
+		{ "reconnecting after each cut message: 50 ms a second in all", test_dribble_reconnect, NULL },
 	};
 
 	if (argc != 2) {

@@ -447,9 +447,23 @@ int vu_dev_handle_msg(struct vu_dev *dev, struct vu_msg *msg)
 
 int vu_dev_handle_socket(struct vu_dev *dev)
 {
+	struct vu_wait_budget *b = &dev->wait;
+	struct timespec now;
 	struct vu_msg msg;
 	char err[200];
-	int ret = vu_msg_read(dev->sock, &msg, err, sizeof(err));
+	int64_t waited, left;
+	int ret;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (now.tv_sec != b->second) {
+		b->second = now.tv_sec;
+		b->waited_us = 0;
+	}
+	left = VU_WAIT_PER_SEC_MS * 1000 - b->waited_us;
+	ret = vu_msg_read(dev->sock, &msg, left > 0 ? left : 0, &waited, err,
+			  sizeof(err));
+	b->waited_us += waited;
+	b->total_us += (uint64_t)waited;
 
 	if (ret == -ECONNRESET)
 		return ret;

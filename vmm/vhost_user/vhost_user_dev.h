@@ -90,6 +90,21 @@ struct vu_log_limit {
 	uint64_t dropped;     /* not logged since the last line said so */
 };
 
+/* What one side may make the worker wait, in all, for the rest of its
+ * messages, per second (and per message: its deadline, vu_msg_read).
+ * Front ends send a message in one sendmsg, so it is all there by the
+ * time its first byte is: they never wait. One that stops half-way, or
+ * dribbles a byte at a time, would hold the worker and the other side
+ * (one thread serves both); reconnecting after each cut message it still
+ * gets no more than this. */
+#define VU_WAIT_PER_SEC_MS 50
+
+struct vu_wait_budget {
+	int64_t second;       /* CLOCK_MONOTONIC second of the sum */
+	int64_t waited_us;    /* waited in it */
+	uint64_t total_us;    /* waited since the back end was made */
+};
+
 struct vu_dev {
 	const char *name;              /* for messages: "a", "b" */
 	const struct vu_dev_kind *kind;
@@ -111,8 +126,10 @@ struct vu_dev {
 	void *opaque;
 	char last_error[256];
 	uint64_t protocol_errors;
-	/* Kept across connections: reconnecting buys no more lines. */
+	/* Kept across connections: reconnecting buys no more lines, and no
+	 * more waiting. */
 	struct vu_log_limit log;
+	struct vu_wait_budget wait;
 };
 
 /* A back end of this kind (kind outlives it), not connected. */

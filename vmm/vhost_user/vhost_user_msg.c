@@ -114,26 +114,20 @@ void vu_msg_close_fds(struct vu_msg *msg)
 	msg->nfds = 0;
 }
 
-/* Front ends send a message in one sendmsg, so by the time its header is
- * readable the rest is there. A front end that stops half-way, or sends
- * the rest a byte at a time, must not stall the link (both sides share
- * one thread): the whole message gets this long from its first byte, not
- * each wait for more (a byte every 45 ms held the worker 0.9 s per
- * message that way). */
-#define VU_MSG_REST_MS 50
-
-static int64_t now_ms(void)
+static int64_t now_us(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 /* Reads exactly len bytes from a non-blocking socket, waiting for data
- * until deadline_ms (CLOCK_MONOTONIC). Returns len, 0 at end of stream,
- * or -1 (errno ETIMEDOUT past the deadline). */
-static ssize_t read_rest(int sock, uint8_t *buf, size_t len, int64_t deadline_ms)
+ * until deadline_us (CLOCK_MONOTONIC); the time spent waiting is added
+ * to *waited_us. Returns len, 0 at end of stream, or -1 (errno ETIMEDOUT
+ * past the deadline). */
+static ssize_t read_rest(int sock, uint8_t *buf, size_t len, int64_t deadline_us,
+			 int64_t *waited_us)
 {
 	size_t got = 0;
 
@@ -151,9 +145,16 @@ static ssize_t read_rest(int sock, uint8_t *buf, size_t len, int64_t deadline_ms
 		if (errno != EAGAIN && errno != EWOULDBLOCK)
 			return -1;
 		struct pollfd p = { .fd = sock, .events = POLLIN };
-		int64_t left = deadline_ms - now_ms();
+		int64_t start = now_us(), left = deadline_us - start;
+		int r;
 
-		if (left <= 0 || poll(&p, 1, (int)left) <= 0) {
+		if (left <= 0) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
+		r = poll(&p, 1, (int)((left + 999) / 1000));
+		*waited_us += now_us() - start;
+		if (r <= 0) {
 			errno = ETIMEDOUT;
 			return -1;
 		}
@@ -161,38 +162,14 @@ static ssize_t read_rest(int sock, uint8_t *buf, size_t len, int64_t deadline_ms
 	return (ssize_t)got;
 }
 
-int vu_msg_read(int sock, struct vu_msg *msg, char *err, size_t errlen)
+/* The rest of vu_msg_read, after its first recvmsg (mh) returned n > 0
+ * bytes of the header: its descriptors, the rest of the header, the
+ * payload, all by deadline_us. */
+static int read_message(int sock, struct vu_msg *msg, struct msghdr *mh,
+			size_t n, int64_t deadline_us, int64_t *waited_us,
+			char *err, size_t errlen)
 {
-	union {
-		char buf[CMSG_SPACE(VU_MAX_FDS * sizeof(int))];
-		struct cmsghdr align;
-	} control;
-	struct iovec iov = { .iov_base = &msg->hdr, .iov_len = sizeof(msg->hdr) };
-	struct msghdr mh = {
-		.msg_iov = &iov,
-		.msg_iovlen = 1,
-		.msg_control = control.buf,
-		.msg_controllen = sizeof(control.buf),
-	};
-	ssize_t n;
-	int64_t deadline;
-
-	msg->nfds = 0;
-	do {
-		n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
-	} while (n < 0 && errno == EINTR);
-	deadline = now_ms() + VU_MSG_REST_MS;
-	if (n == 0)
-		return -ECONNRESET;
-	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-		return -EAGAIN; /* woken for nothing: not an error */
-	if (n < 0) {
-		int e = errno;
-
-		snprintf(err, errlen, "recvmsg: %s", strerror(e));
-		return -e;
-	}
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
 		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
 			continue;
 		size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
@@ -203,16 +180,16 @@ int vu_msg_read(int sock, struct vu_msg *msg, char *err, size_t errlen)
 	}
 	/* More descriptors than the buffer holds: the kernel closed the
 	 * rest and says so; refuse the message. */
-	if (mh.msg_flags & MSG_CTRUNC) {
+	if (mh->msg_flags & MSG_CTRUNC) {
 		snprintf(err, errlen, "%s: more than %d file descriptors",
 			 vu_request_name(msg->hdr.request), VU_MAX_FDS);
 		vu_msg_close_fds(msg);
 		return -E2BIG;
 	}
-	if ((size_t)n != sizeof(msg->hdr) &&
-	    read_rest(sock, (uint8_t *)&msg->hdr + n, sizeof(msg->hdr) - (size_t)n,
-		      deadline) <= 0) {
-		snprintf(err, errlen, "header cut at %zd of %zu bytes", n,
+	if (n != sizeof(msg->hdr) &&
+	    read_rest(sock, (uint8_t *)&msg->hdr + n, sizeof(msg->hdr) - n,
+		      deadline_us, waited_us) <= 0) {
+		snprintf(err, errlen, "header cut at %zu of %zu bytes", n,
 			 sizeof(msg->hdr));
 		vu_msg_close_fds(msg);
 		return -EPROTO;
@@ -227,13 +204,49 @@ int vu_msg_read(int sock, struct vu_msg *msg, char *err, size_t errlen)
 		return -EMSGSIZE;
 	}
 	if (msg->hdr.size &&
-	    read_rest(sock, msg->payload.bytes, msg->hdr.size, deadline) <= 0) {
+	    read_rest(sock, msg->payload.bytes, msg->hdr.size, deadline_us,
+		      waited_us) <= 0) {
 		snprintf(err, errlen, "%s: payload of %u bytes not sent with its header",
 			 vu_request_name(msg->hdr.request), msg->hdr.size);
 		vu_msg_close_fds(msg);
 		return -EPROTO;
 	}
 	return 0;
+}
+
+int vu_msg_read(int sock, struct vu_msg *msg, int64_t max_wait_us,
+		int64_t *waited_us, char *err, size_t errlen)
+{
+	union {
+		char buf[CMSG_SPACE(VU_MAX_FDS * sizeof(int))];
+		struct cmsghdr align;
+	} control;
+	struct iovec iov = { .iov_base = &msg->hdr, .iov_len = sizeof(msg->hdr) };
+	struct msghdr mh = {
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+		.msg_control = control.buf,
+		.msg_controllen = sizeof(control.buf),
+	};
+	ssize_t n;
+
+	msg->nfds = 0;
+	*waited_us = 0;
+	do {
+		n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+	} while (n < 0 && errno == EINTR);
+	if (n == 0)
+		return -ECONNRESET;
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return -EAGAIN; /* woken for nothing: not an error */
+	if (n < 0) {
+		int e = errno;
+
+		snprintf(err, errlen, "recvmsg: %s", strerror(e));
+		return -e;
+	}
+	return read_message(sock, msg, &mh, (size_t)n, now_us() + max_wait_us,
+			    waited_us, err, errlen);
 }
 
 static unsigned fds_expected(const struct request_shape *s,
