@@ -2,8 +2,9 @@
  * block and USB workers): the epoll loop and its watches, the listening
  * unix sockets (each a vhost-user back end's, served here: one front end
  * at a time, its messages, its kick descriptors followed), the control
- * socket and its status reply, SIGTERM/SIGINT through a signalfd, the
- * common options and the sandbox entry. A device kind fills in a
+ * socket and its status reply, SIGTERM/SIGINT through a signalfd, SIGBUS
+ * from guest memory (guest_fault.h: the side dropped, not the worker),
+ * the common options and the sandbox entry. A device kind fills in a
  * struct worker_ops (docs/vmm.md, "Adding a worker kind"); the skeleton
  * names no device. */
 #ifndef BULKHEAD_WORKER_H
@@ -136,7 +137,8 @@ bool worker_option(struct worker *w, int opt, const char *arg);
 int worker_open(struct worker *w);
 
 /* The listening sockets (listen[i].path), the control socket, the
- * signalfd. Returns 0 or -errno, having logged what failed. */
+ * signalfd, the SIGBUS recovery for the back ends served on them.
+ * Returns 0 or -errno, having logged what failed. */
 int worker_listen(struct worker *w);
 
 /* Watches fd for input under tag; events 0 keeps it registered but
