@@ -1,5 +1,6 @@
 /* bulkhead: a topology file becomes running driver VMs and app VMs
  * (docs/orchestration.md). */
+#define _GNU_SOURCE /* close_range */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -204,6 +205,11 @@ static int domain_running(void *ctx, const char *vm)
 static int cmd_supervise(struct orch *o, const char *state_arg)
 {
 	char state_dir[PATH_MAX], self[PATH_MAX];
+
+	/* A daemon keeps nothing its starter leaked (descriptors without
+	 * close-on-exec): its link workers would get them too. Nothing of
+	 * its own is open yet. */
+	close_range(3, ~0u, 0);
 	if (orch_env_absolute(state_arg, state_dir, sizeof(state_dir)))
 		return 2;
 	/* A daemon outlives its caller: it works from "/" (keeping no

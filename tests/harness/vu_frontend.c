@@ -188,9 +188,13 @@ int fe_start(struct fe *fe, uint64_t want_features, bool packed,
 		return ret;
 
 	fe->mem_size = mem_size;
-	fe->memfd = memfd_create("fe-guest", MFD_CLOEXEC);
-	if (fe->memfd < 0 || ftruncate(fe->memfd, (off_t)mem_size) < 0)
-		return -errno;
+	/* A descriptor the caller set after fe_connect (a file of its own,
+	 * mem_size bytes) is used as it is. */
+	if (fe->memfd < 0) {
+		fe->memfd = memfd_create("fe-guest", MFD_CLOEXEC);
+		if (fe->memfd < 0 || ftruncate(fe->memfd, (off_t)mem_size) < 0)
+			return -errno;
+	}
 	fe->mem = mmap(NULL, mem_size, PROT_READ | PROT_WRITE, MAP_SHARED,
 		       fe->memfd, 0);
 	if (fe->mem == MAP_FAILED) {

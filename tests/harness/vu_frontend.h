@@ -57,7 +57,8 @@ int fe_get_u64(struct fe *fe, uint32_t request, uint64_t *value);
 
 /* The whole normal start: features (wanted & offered), protocol
  * features, memory table, both rings, enable. mem_size bytes of guest
- * memory. Returns 0 or a negative errno. */
+ * memory: a memfd, or the file the caller put in fe->memfd after
+ * fe_connect (the harness closes it). Returns 0 or a negative errno. */
 int fe_start(struct fe *fe, uint64_t want_features, bool packed,
 	     uint16_t qsize, size_t mem_size);
 

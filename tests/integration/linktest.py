@@ -41,7 +41,7 @@ class Tap:
 class Link:
     """A bulkhead-link process on sockets in a scratch directory."""
 
-    def __init__(self, binary, workdir, *extra, name='test'):
+    def __init__(self, binary, workdir, *extra, name='test', pass_fds=()):
         self.dir = workdir
         self.a = os.path.join(workdir, 'a.sock')
         self.b = os.path.join(workdir, 'b.sock')
@@ -51,7 +51,7 @@ class Link:
         self.proc = subprocess.Popen(
             [binary, '--a', self.a, '--b', self.b, '--control', self.control,
              '--name', name, *extra],
-            stdout=self.log, stderr=subprocess.STDOUT)
+            stdout=self.log, stderr=subprocess.STDOUT, pass_fds=pass_fds)
         deadline = time.time() + 10
         # "listening" is logged once the worker is confined.
         while not os.path.exists(self.control) or 'listening on' not in self.text():

@@ -25,6 +25,7 @@
 #include <dirent.h>
 
 #include "link_control.h"
+#include "link_proc.h"
 #include "tap.h"
 #include "vu_frontend.h"
 
@@ -48,29 +49,11 @@ static json_object *status(void)
 	return link_control_read(env.control);
 }
 
-/* A field of the status by path ("sides.a.last_error"), as text. */
-static const char *field(json_object *root, const char *path, char *out,
-			 size_t outlen)
-{
-	char copy[128];
-	json_object *o = root;
-
-	snprintf(copy, sizeof(copy), "%s", path);
-	for (char *tok = strtok(copy, "."); tok && o; tok = strtok(NULL, ".")) {
-		if (json_object_is_type(o, json_type_array))
-			o = json_object_array_get_idx(o, (size_t)atoi(tok));
-		else if (!json_object_object_get_ex(o, tok, &o))
-			o = NULL;
-	}
-	snprintf(out, outlen, "%s", o ? json_object_get_string(o) : "(none)");
-	return out;
-}
-
 static long long num(json_object *root, const char *path)
 {
 	char buf[64];
 
-	return atoll(field(root, path, buf, sizeof(buf)));
+	return atoll(link_field(root, path, buf, sizeof(buf)));
 }
 
 static bool link_alive(void)
@@ -111,63 +94,6 @@ static long rss_kib(void)
 	return kib;
 }
 
-static void sleep_ms(int ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
-
-/* An Ethernet frame from src with a marker byte. */
-static void make_frame(uint8_t *f, uint8_t src_last, uint8_t marker)
-{
-	memset(f, 0, 64);
-	memset(f, 0xff, 6);
-	f[6] = 0x02;
-	f[11] = src_last;
-	f[12] = 0x88;
-	f[13] = 0xb5; /* local experimental ethertype */
-	f[14] = marker;
-}
-
-/* Sends one frame from `from` and waits for it on `to`. */
-static bool crosses(struct fe *from, struct fe *to, uint8_t marker)
-{
-	uint8_t f[64], got[FE_BUF_SIZE];
-	int n;
-
-	make_frame(f, 1, marker);
-	fe_reap_tx(from);
-	if (fe_send_frame(from, f, sizeof(f)) < 0)
-		return false;
-	for (;;) {
-		n = fe_recv_frame(to, got, sizeof(got), 2000);
-		if (n < 0)
-			return false;
-		fe_post_rx(to, 1);
-		if (n == 64 && got[14] == marker)
-			return true;
-	}
-}
-
-/* Waits until the status says `path` contains `want`. */
-static bool status_says(const char *path, const char *want, char *seen,
-			size_t seenlen)
-{
-	for (int i = 0; i < 100; i++) {
-		json_object *st = status();
-
-		if (st) {
-			field(st, path, seen, seenlen);
-			json_object_put(st);
-			if (strstr(seen, want))
-				return true;
-		}
-		sleep_ms(20);
-	}
-	return false;
-}
-
 static void start_link(const char *binary)
 {
 	snprintf(env.dir, sizeof(env.dir), "/tmp/bulkhead-hostile-XXXXXX");
@@ -196,7 +122,7 @@ static void start_link(const char *binary)
 		_exit(127);
 	}
 	for (int i = 0; i < 200 && access(env.control, F_OK) != 0; i++)
-		sleep_ms(10);
+		link_sleep_ms(10);
 }
 
 /* Stops the link; returns true when it exited 0 with no sanitizer or
@@ -235,9 +161,9 @@ static bool side_b_ok(void)
 
 	if (!st)
 		return false;
-	ok = strcmp(field(st, "sides.b.connected", a, sizeof(a)), "true") == 0 &&
-	     strcmp(field(st, "sides.b.queues.0.state", b, sizeof(b)), "ok") == 0 &&
-	     strcmp(field(st, "sides.b.queues.1.state", c, sizeof(c)), "ok") == 0;
+	ok = strcmp(link_field(st, "sides.b.connected", a, sizeof(a)), "true") == 0 &&
+	     strcmp(link_field(st, "sides.b.queues.0.state", b, sizeof(b)), "ok") == 0 &&
+	     strcmp(link_field(st, "sides.b.queues.1.state", c, sizeof(c)), "ok") == 0;
 	json_object_put(st);
 	return ok;
 }
@@ -704,7 +630,7 @@ static bool m_call_nofd(struct fe *fe)
 		struct vu_msg r;
 
 		ok = fe_recv(fe, &r, 2000) == 8 && r.payload.u64 == 0 &&
-		     status_says("sides.a.queues.0.call_fd", "false", seen,
+		     link_says(env.control, "sides.a.queues.0.call_fd", "false", seen,
 				 sizeof(seen));
 	}
 	return ok;
@@ -781,8 +707,8 @@ static void test_message(struct tap *t, const void *arg)
 
 	CHECK_EQ(t, fe_connect(&fe, env.a, 2000), 0);
 	CHECK(t, c->run(&fe));
-	CHECK(t, status_says("sides.a.last_error", c->reason, seen, sizeof(seen)) ||
-		 status_says("sides.a.queues.1.reason", c->reason, seen, sizeof(seen)));
+	CHECK(t, link_says(env.control, "sides.a.last_error", c->reason, seen, sizeof(seen)) ||
+		 link_says(env.control, "sides.a.queues.1.reason", c->reason, seen, sizeof(seen)));
 	printf("# reason: %s\n", seen);
 	fe_close(&fe);
 	CHECK(t, link_alive());
@@ -798,7 +724,7 @@ static bool start_a(struct fe *a)
 	    fe_post_rx(a, QSIZE / 2) != 0)
 		return false;
 	/* Both directions work before the attack. */
-	return crosses(a, &env.good, 1) && crosses(&env.good, a, 2);
+	return link_crosses(a, &env.good, 1) && link_crosses(&env.good, a, 2);
 }
 
 static void test_ring_avail_jump(struct tap *t, const void *arg)
@@ -812,12 +738,12 @@ static void test_ring_avail_jump(struct tap *t, const void *arg)
 	virtq_driver_add(&a.q[FE_TXQ], &b, 1);
 	a.q[FE_TXQ].avail_idx += 300;
 	fe_kick(&a, FE_TXQ);
-	CHECK(t, status_says("sides.a.queues.1.reason", "ahead of last seen", seen, sizeof(seen)));
+	CHECK(t, link_says(env.control, "sides.a.queues.1.reason", "ahead of last seen", seen, sizeof(seen)));
 	printf("# reason: %s\n", seen);
-	CHECK(t, status_says("sides.a.queues.1.state", "broken", seen, sizeof(seen)));
+	CHECK(t, link_says(env.control, "sides.a.queues.1.state", "broken", seen, sizeof(seen)));
 	CHECK(t, link_alive());
 	/* A's receive queue is its own: B still reaches A. */
-	CHECK(t, crosses(&env.good, &a, 3));
+	CHECK(t, link_crosses(&env.good, &a, 3));
 	fe_close(&a);
 	/* A is gone: B's frames for it are dropped and counted. */
 	json_object *st = status();
@@ -825,7 +751,7 @@ static void test_ring_avail_jump(struct tap *t, const void *arg)
 	uint8_t f[64];
 
 	json_object_put(st);
-	make_frame(f, 1, 9);
+	link_frame(f, 1, 9);
 	fe_reap_tx(&env.good);
 	CHECK_EQ(t, fe_send_frame(&env.good, f, sizeof(f)), 0);
 	for (int i = 0; i < 100; i++) {
@@ -835,7 +761,7 @@ static void test_ring_avail_jump(struct tap *t, const void *arg)
 		json_object_put(st);
 		if (now > before)
 			break;
-		sleep_ms(10);
+		link_sleep_ms(10);
 	}
 	st = status();
 	CHECK_EQ(t, num(st, "b_to_a.drops.peer_down"), before + 1);
@@ -855,10 +781,10 @@ static void test_ring_desc_outside(struct tap *t, const void *arg)
 	CHECK(t, start_a(&a));
 	virtq_driver_add(&a.q[FE_TXQ], &b, 1);
 	fe_kick(&a, FE_TXQ);
-	CHECK(t, status_says("sides.a.queues.1.reason", "outside guest memory", seen, sizeof(seen)));
+	CHECK(t, link_says(env.control, "sides.a.queues.1.reason", "outside guest memory", seen, sizeof(seen)));
 	printf("# reason: %s\n", seen);
 	CHECK(t, link_alive());
-	CHECK(t, crosses(&env.good, &a, 4));
+	CHECK(t, link_crosses(&env.good, &a, 4));
 	fe_close(&a);
 }
 
@@ -883,18 +809,18 @@ static void test_rx_ring_broken(struct tap *t, const void *arg)
 	json_object_put(st);
 	/* Fill A's good receive buffers first, then the bad one is hit. */
 	for (int i = 0; i < QSIZE; i++) {
-		make_frame(f, 1, 5);
+		link_frame(f, 1, 5);
 		fe_reap_tx(&env.good);
 		fe_send_frame(&env.good, f, sizeof(f));
-		sleep_ms(1);
+		link_sleep_ms(1);
 	}
-	CHECK(t, status_says("sides.a.queues.0.reason", "head 64 >= queue size 64", seen, sizeof(seen)));
+	CHECK(t, link_says(env.control, "sides.a.queues.0.reason", "head 64 >= queue size 64", seen, sizeof(seen)));
 	printf("# reason: %s\n", seen);
 	st = status();
 	CHECK(t, num(st, "b_to_a.drops.peer_down") > before);
 	json_object_put(st);
 	/* A's transmit side is unaffected. */
-	CHECK(t, crosses(&a, &env.good, 6));
+	CHECK(t, link_crosses(&a, &env.good, 6));
 	CHECK(t, link_alive());
 	fe_close(&a);
 }
@@ -916,7 +842,7 @@ static void test_flat(struct tap *t, const void *arg)
 			fe_close(&fe);
 		}
 	}
-	sleep_ms(200);
+	link_sleep_ms(200);
 	fds_before = fd_count();
 	rss_before = rss_kib();
 	for (int round = 0; round < 30; round++) {
@@ -938,7 +864,7 @@ static void test_flat(struct tap *t, const void *arg)
 		}
 		fe_close(&a);
 	}
-	sleep_ms(300);
+	link_sleep_ms(300);
 	fds_after = fd_count();
 	rss_after = rss_kib();
 	printf("# fds %d -> %d, rss %ld -> %ld KiB\n", fds_before, fds_after,

@@ -8,16 +8,18 @@ kills it; --no-sandbox says so loudly; a missing user is a clear error.
 
 Usage: test_sandbox.py BULKHEAD_LINK (a build with -Dtest_triggers=true)"""
 import os
-import pwd
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
 
 from linktest import Link, Testpmd, main_guard, scratch_dir, wait_for
 
-USER = 'bulkhead'
+# A confined worker's uid and gid: this base plus its pid
+# (vmm/sandbox/sandbox.h, SANDBOX_ID_BASE).
+ID_BASE = 0x70c00000
 
 
 def proc_status(pid):
@@ -67,17 +69,92 @@ def run_once(binary, *args, timeout=10):
         shutil.rmtree(work, ignore_errors=True)
 
 
+def proc_state(pid):
+    """The state letter of /proc/PID/stat (T: stopped)."""
+    with open(f'/proc/{pid}/stat') as f:
+        return f.read().rsplit(')', 1)[1].split()[0]
+
+
+def no_reach(tap, binary):
+    """Each worker its own identity, and one taken over cannot freeze
+    another: issue 19's attack, F_SETOWN + F_SETSIG SIGSTOP + O_ASYNC on a
+    socket of its own, then a connection to that socket."""
+    dirs = [scratch_dir() for _ in range(3)]
+    y = Link(binary, dirs[0], name='y')
+    z = Link(binary, dirs[1], name='z')
+    x = None
+    try:
+        ids = {}
+        for l in (y, z):
+            st = proc_status(l.proc.pid)
+            ids[l.proc.pid] = (int(st['Uid'].split()[0]), int(st['Gid'].split()[0]))
+        tap.check(all(u == g == ID_BASE + pid for pid, (u, g) in ids.items()) and
+                  len({u for u, _ in ids.values()}) == 2,
+                  'each worker its own uid and gid (0x70c00000 + its pid)', ids)
+        control = os.path.join(dirs[2], 'control.sock')
+        log_path = os.path.join(dirs[2], 'x.log')
+        with open(log_path, 'w') as log:
+            x = subprocess.Popen(
+                [binary, '--a', os.path.join(dirs[2], 'a'), '--b',
+                 os.path.join(dirs[2], 'b'), '--control', control, '--name', 'x',
+                 '--test-trigger', f'setown:{y.proc.pid}'],
+                stdout=log, stderr=subprocess.STDOUT)
+        wait_for(lambda: x.poll() is not None or
+                 'test trigger' in open(log_path).read(), 10)
+        for _ in range(3):
+            s = socket.socket(socket.AF_UNIX)
+            try:
+                s.connect(control)
+            except OSError:
+                pass
+            s.close()
+            time.sleep(0.1)
+        state = proc_state(y.proc.pid)
+        tap.check(state != 'T' and y.status()['name'] == 'y',
+                  'a taken-over worker cannot freeze another (F_SETOWN, F_SETSIG '
+                  'SIGSTOP, O_ASYNC)',
+                  f'y state {state}; x exit {x.poll()}\n' + open(log_path).read())
+        if state == 'T':
+            os.kill(y.proc.pid, signal.SIGCONT)
+        wait_for(lambda: x.poll() is not None, 5)
+        tap.check(x.poll() == -signal.SIGSYS,
+                  'fcntl is filtered by command: F_SETOWN kills the worker (SIGSYS)',
+                  f'exit {x.poll()}\n' + open(log_path).read())
+    finally:
+        if x and x.poll() is None:
+            x.kill()
+            x.wait()
+        y.stop()
+        z.stop()
+        for d in dirs:
+            shutil.rmtree(d, ignore_errors=True)
+
+
 def run(tap):
     binary = sys.argv[1]
-    uid = pwd.getpwnam(USER).pw_uid
 
     work = scratch_dir()
-    link = Link(binary, work, name='sandbox')
+    # A descriptor its starter leaks (no close-on-exec): gone before the
+    # worker confines itself.
+    leaked = os.open(os.path.join(work, 'leaked-by-the-starter'),
+                     os.O_RDWR | os.O_CREAT, 0o600)
+    link = Link(binary, work, name='sandbox', pass_fds=(leaked,))
+    os.close(leaked)
     pmd = None
     try:
+        fds = {}
+        for fd in os.listdir(f'/proc/{link.proc.pid}/fd'):
+            try:
+                fds[fd] = os.readlink(f'/proc/{link.proc.pid}/fd/{fd}')
+            except OSError:
+                pass
+        tap.check(not any('leaked-by-the-starter' in p for p in fds.values()),
+                  'a descriptor its starter leaked is closed before confinement',
+                  str(fds))
         st = proc_status(link.proc.pid)
-        tap.check(st['Uid'].split()[0] == str(uid) and st['Gid'].split()[0] != '0',
-                  f'runs as {USER} (uid {uid})', st.get('Uid'))
+        own = ID_BASE + link.proc.pid
+        tap.check(st['Uid'].split()[0] == str(own) and st['Gid'].split()[0] == str(own),
+                  f'runs as an identity of its own (uid and gid {own})', st.get('Uid'))
         tap.check(st['CapEff'] == '0000000000000000' and
                   st['CapPrm'] == '0000000000000000' and
                   st['CapBnd'] != '' and st.get('CapAmb') == '0000000000000000',
@@ -122,6 +199,7 @@ def run(tap):
         link.stop()
         shutil.rmtree(work, ignore_errors=True)
 
+    no_reach(tap, binary)
     rc, out = run_once(binary, '--test-trigger', 'forbidden')
     tap.check(rc == -signal.SIGSYS, 'a forbidden system call kills it (SIGSYS)',
               f'exit {rc}\n{out}')

@@ -13,7 +13,8 @@
   (an evil virsh first on PATH must not run).
 - The link supervisor (bulkhead supervise, started from a relative
   directory with a dirty environment) runs from "/" with only PATH and
-  BULKHEAD_* (sanitizer options in sanitizer builds) in /proc/PID/environ.
+  BULKHEAD_* (sanitizer options in sanitizer builds) in /proc/PID/environ,
+  and keeps no descriptor its starter leaked.
 
 libvirt: the test driver (test:///default), in-process; the real
 libvirtd is not used.
@@ -127,7 +128,7 @@ def row(text, name):
 
 
 def main():
-    t = Quiet(12)
+    t = Quiet(13)
     tmp = tempfile.mkdtemp(prefix='bk-containment-')
     os.chmod(tmp, 0o755)
     threads, socks, held = [], [], []
@@ -241,11 +242,14 @@ def main():
                       BULKHEAD_LOG_DIR='log-sv')
         sv_state = os.path.join(tmp, 'state-sv', 'sv')
         os.makedirs(sv_state)
+        leaked = os.open(os.path.join(tmp, 'leaked-by-the-starter'),
+                         os.O_RDWR | os.O_CREAT, 0o600)
         sv = subprocess.Popen([BULKHEAD, '--connect', URI, 'supervise',
                                'state-sv/sv'], env=sv_env, cwd=tmp,
                               stdin=subprocess.DEVNULL,
                               stdout=subprocess.DEVNULL,
-                              stderr=subprocess.PIPE)
+                              stderr=subprocess.PIPE, pass_fds=(leaked,))
+        os.close(leaked)
         pid_file = os.path.join(sv_state, 'supervisor.pid')
         for _ in range(100):
             if os.path.exists(pid_file) and open(pid_file).read().strip():
@@ -257,8 +261,14 @@ def main():
             cwd = os.readlink('/proc/%d/cwd' % sv.pid)
             with open('/proc/%d/cmdline' % sv.pid, 'rb') as f:
                 cmdline = f.read().split(b'\0')
+            fds = []
+            for fd in os.listdir('/proc/%d/fd' % sv.pid):
+                try:
+                    fds.append(os.readlink('/proc/%d/fd/%s' % (sv.pid, fd)))
+                except OSError:
+                    pass
         except OSError as e:
-            environ, cwd, cmdline = [str(e)], '?', []
+            environ, cwd, cmdline, fds = [str(e)], '?', [], []
         names = {e.split('=', 1)[0] for e in environ}
         sanitizer = {'ASAN_OPTIONS', 'UBSAN_OPTIONS', 'LSAN_OPTIONS'}
         t.check(cwd == '/' and
@@ -272,6 +282,9 @@ def main():
                 'the supervisor runs from / with PATH and BULKHEAD_* only'
                 ' (paths made absolute)',
                 'cwd %s\n%s' % (cwd, '\n'.join(sorted(environ))))
+        t.check(fds and not any('leaked-by-the-starter' in f for f in fds),
+                'a descriptor its starter leaked is closed in the supervisor'
+                ' (its link workers would get it too)', '\n'.join(fds))
         t.check(sv_state.encode() in cmdline,
                 'its state directory is made absolute before it leaves the'
                 ' working directory', repr(cmdline))

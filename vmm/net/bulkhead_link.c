@@ -202,6 +202,7 @@ static int tap_setup(struct link_proc *p)
 		return -ENOMEM;
 	}
 	worker_watch(&p->w, fd, WORKER_TAG(NET_TAG_TAP, 0, 0));
+	worker_keep_fd(&p->w, fd);
 	p->tap_watched = true;
 	return 0;
 }

@@ -42,6 +42,8 @@ static json_object *side_json(const struct vu_dev *dev)
 			       json_object_new_uint64(dev->protocol_errors));
 	json_object_object_add(o, "last_error",
 			       json_object_new_string(dev->last_error));
+	json_object_object_add(o, "read_wait_ms",
+			       json_object_new_uint64(dev->wait.total_us / 1000));
 	for (unsigned i = 0; i < NET_NUM_QUEUES; i++) {
 		const struct vu_queue *q = &dev->q[i];
 		json_object *jq = json_object_new_object();

@@ -34,6 +34,10 @@ struct net_dir_stats {
 	uint64_t drops[NET_DROP_MAX];
 };
 
+/* The largest frame a link carries: a 64 KiB IP packet, its Ethernet
+ * header (14 bytes) and one VLAN tag (4). */
+#define NET_MAX_FRAME (65535 + 14 + 4)
+
 #define NET_BATCH 32
 /* Receive buffers one frame may take (a 64 KiB segment in 1.5 KiB
  * mergeable buffers needs 45). */

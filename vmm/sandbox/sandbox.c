@@ -7,6 +7,7 @@
 #include <linux/capability.h>
 #include <pwd.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -66,9 +67,14 @@ static int limits(const struct sandbox_config *cfg, char *err, size_t errlen)
 		{ RLIMIT_DATA, "RLIMIT_DATA", SANDBOX_DATA_LIMIT },
 #endif
 		{ RLIMIT_CORE, "RLIMIT_CORE", 0 },    /* no guest memory in a core */
+		{ RLIMIT_FSIZE, "RLIMIT_FSIZE", SANDBOX_LOG_LIMIT },
 		{ RLIMIT_MEMLOCK, "RLIMIT_MEMLOCK", 0 },
 	};
 	struct rlimit r = { cfg->max_fds, cfg->max_fds };
+
+	/* A write past RLIMIT_FSIZE fails (EFBIG) instead of killing the
+	 * worker; rt_sigaction is not on its seccomp list, so now. */
+	signal(SIGXFSZ, SIG_IGN);
 
 	if (setrlimit(RLIMIT_NOFILE, &r) < 0)
 		FAIL(-errno, "RLIMIT_NOFILE %u: %s", cfg->max_fds, strerror(errno));
@@ -103,18 +109,46 @@ static int drop_privileges(const struct passwd *pw, char *err, size_t errlen)
 	return 0;
 }
 
+/* The identity to become: the named user's, or one of this process's own
+ * (SANDBOX_ID_BASE + pid), looked up before the root goes. */
+static int identity(const struct sandbox_config *cfg, struct passwd *out,
+		    char *err, size_t errlen)
+{
+	static char own[] = "(its own)";
+	pid_t pid = getpid();
+	uid_t id;
+	struct passwd *pw;
+
+	if (cfg->user) {
+		pw = getpwnam(cfg->user);
+		if (!pw)
+			FAIL(-ENOENT, "user %s does not exist (create it, or pass "
+			     "no --user: an identity of its own)", cfg->user);
+		if (pw->pw_uid == 0)
+			FAIL(-EINVAL, "user %s is root: the worker must not be",
+			     cfg->user);
+		*out = *pw;
+		return 0;
+	}
+	if (pid <= 0 || (unsigned)pid >= SANDBOX_ID_SPAN)
+		FAIL(-ERANGE, "pid %d beyond the id range's %u", (int)pid,
+		     SANDBOX_ID_SPAN);
+	id = SANDBOX_ID_BASE + (uid_t)pid;
+	if ((pw = getpwuid(id)) != NULL || getgrgid(id) != NULL)
+		FAIL(-EEXIST, "id %u (0x%x + pid %d) is a user or group of this "
+		     "host; a worker's own id must be no one else's", (unsigned)id,
+		     SANDBOX_ID_BASE, (int)pid);
+	*out = (struct passwd){ .pw_name = own, .pw_uid = id, .pw_gid = id };
+	return 0;
+}
+
 int sandbox_enter(const struct sandbox_config *cfg, char *err, size_t errlen)
 {
-	struct passwd *pw = getpwnam(cfg->user); /* before the root goes */
 	struct passwd copy;
 	int ret;
 
-	if (!pw)
-		FAIL(-ENOENT, "user %s does not exist (create it, or pass --user)",
-		     cfg->user);
-	if (pw->pw_uid == 0)
-		FAIL(-EINVAL, "user %s is root: the worker must not be", cfg->user);
-	copy = *pw;
+	if ((ret = identity(cfg, &copy, err, errlen)) < 0)
+		return ret;
 	if ((ret = empty_root(err, errlen)) < 0 ||
 	    (ret = limits(cfg, err, errlen)) < 0 ||
 	    (ret = drop_privileges(&copy, err, errlen)) < 0)

@@ -1,14 +1,19 @@
 /* Confinement of a link worker, entered once its sockets are open: an
  * unprivileged user with no capabilities, no new privileges, its own
  * mount (an empty read-only root), network, IPC and UTS namespaces,
- * rlimits on descriptors, processes, data (SANDBOX_DATA_LIMIT), locked
- * memory and core dumps (its log is an
- * inherited descriptor, so file size stays unlimited), and a seccomp allowlist
+ * rlimits on descriptors, processes, data (SANDBOX_DATA_LIMIT), file
+ * size (its log, SANDBOX_LOG_LIMIT), locked memory and core dumps, and a
+ * seccomp allowlist
  * (libseccomp, seccomp_base.c: a base list and the worker kind's own
  * calls) whose default action kills the process. docs/security.md lists
  * every allowed system call and why. */
 #ifndef BULKHEAD_SANDBOX_H
 #define BULKHEAD_SANDBOX_H
+
+/* RLIMIT_FSIZE of a confined worker: its log (stderr, an inherited file
+ * shared with the supervisor and the other links) grows no further
+ * through it; beyond, its lines are lost (EFBIG, SIGXFSZ ignored). */
+#define SANDBOX_LOG_LIMIT (16ul << 20)
 
 /* RLIMIT_DATA of a confined worker (not in sanitizer builds). */
 #define SANDBOX_DATA_LIMIT (64ul << 20)
@@ -21,8 +26,19 @@ struct sandbox_syscall {
 	const char *why;
 };
 
+/* A confined worker's own uid and gid when no user is named: this base
+ * plus its pid (below 2^22, the kernel's limit), so no two running
+ * workers share an identity and none may signal, trace or otherwise
+ * reach another. 0x70c00000-0x70ffffff: above the VMs' ids
+ * (orchestration/core/vm_ids.c, 0x70b1xxxx), below systemd's foreign
+ * range; an id the user database names is refused. */
+#define SANDBOX_ID_BASE 0x70c00000u
+#define SANDBOX_ID_SPAN 0x400000u
+
 struct sandbox_config {
-	const char *user;        /* the unprivileged user to become */
+	/* The unprivileged user to become; NULL: an identity of its own
+	 * (SANDBOX_ID_BASE + pid, uid and gid). */
+	const char *user;
 	unsigned max_fds;        /* RLIMIT_NOFILE */
 	/* The worker kind's own calls, allowed on top of the base list
 	 * (seccomp_base.c), e.g. net's writev to a tap. */

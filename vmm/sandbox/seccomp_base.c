@@ -1,6 +1,7 @@
 #include "seccomp_base.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <seccomp.h>
 #include <stdio.h>
 #include <string.h>
@@ -36,7 +37,6 @@ static const struct sandbox_syscall base[] = {
 	{ SCMP_SYS(munmap), "unmapping guest memory; malloc" },
 	{ SCMP_SYS(fstat), "checking a memory region against its file" },
 	{ SCMP_SYS(newfstatat), "the same, libc's variant" },
-	{ SCMP_SYS(fcntl), "making received descriptors non-blocking" },
 	{ SCMP_SYS(brk), "malloc" },
 	{ SCMP_SYS(madvise), "malloc returning memory" },
 	{ SCMP_SYS(mremap), "realloc of large blocks" },
@@ -100,10 +100,23 @@ int sandbox_seccomp_install(const struct sandbox_syscall *extra,
 		seccomp_release(ctx);
 		return ret;
 	}
-	/* mmap: guest memory (shared, read-write) and malloc (private,
-	 * anonymous); never executable. */
+	/* mmap: guest memory (shared, read-write), malloc (private,
+	 * anonymous) and the SIGBUS recovery (anonymous shared, in place);
+	 * never executable. */
 	ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
 			       SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+	/* fcntl: only reading and setting a received descriptor's status
+	 * flags (made non-blocking), never O_ASYNC. The other commands are
+	 * what a taken-over worker would use on others: F_SETOWN and
+	 * F_SETSIG with O_ASYNC have the kernel send any signal (SIGSTOP)
+	 * to any process it may signal (docs/security.md). */
+	if (ret == 0)
+		ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 1,
+				       SCMP_A1(SCMP_CMP_EQ, F_GETFL, 0));
+	if (ret == 0)
+		ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 2,
+				       SCMP_A1(SCMP_CMP_EQ, F_SETFL, 0),
+				       SCMP_A2(SCMP_CMP_MASKED_EQ, O_ASYNC, 0));
 #if BULKHEAD_SANITIZED
 	/* Sanitizer runtime only: guard pages for its exit-time thread. */
 	if (ret == 0)

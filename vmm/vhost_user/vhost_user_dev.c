@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -51,6 +52,34 @@ static void close_fd(int *fd)
 	*fd = -1;
 }
 
+void vu_log(struct vu_dev *dev, const char *fmt, ...)
+{
+	struct vu_log_limit *lim = &dev->log;
+	struct timespec now;
+	char line[320];
+	va_list ap;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (now.tv_sec != lim->second) {
+		if (lim->dropped)
+			bh_log("side %s: %" PRIu64 " lines not logged (more than "
+			       "%d a second)", dev->name, lim->dropped,
+			       VU_LOG_PER_SEC);
+		lim->second = now.tv_sec;
+		lim->lines = 0;
+		lim->dropped = 0;
+	}
+	if (lim->lines >= VU_LOG_PER_SEC) {
+		lim->dropped++;
+		return;
+	}
+	lim->lines++;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	bh_log("side %s: %s", dev->name, line);
+}
+
 int vu_refuse(struct vu_dev *dev, int err, const char *fmt, ...)
 {
 	va_list ap;
@@ -59,7 +88,7 @@ int vu_refuse(struct vu_dev *dev, int err, const char *fmt, ...)
 	vsnprintf(dev->last_error, sizeof(dev->last_error), fmt, ap);
 	va_end(ap);
 	dev->protocol_errors++;
-	bh_log("side %s: %s", dev->name, dev->last_error);
+	vu_log(dev, "%s", dev->last_error);
 	return err;
 }
 
@@ -117,8 +146,7 @@ void vu_queue_call(struct vu_dev *dev, unsigned qidx)
 	if (dev->q[qidx].call_fd >= 0 &&
 	    write(dev->q[qidx].call_fd, &one, sizeof(one)) < 0 &&
 	    errno != EAGAIN)
-		bh_log("side %s: queue %u: call: %s", dev->name, qidx,
-		       strerror(errno));
+		vu_log(dev, "queue %u: call: %s", qidx, strerror(errno));
 }
 
 void vu_queue_broken(struct vu_dev *dev, unsigned qidx)
@@ -126,10 +154,9 @@ void vu_queue_broken(struct vu_dev *dev, unsigned qidx)
 	struct vu_queue *q = &dev->q[qidx];
 	uint64_t one = 1;
 
-	bh_log("side %s: queue %u broken: %s", dev->name, qidx, q->vq.reason);
+	vu_log(dev, "queue %u broken: %s", qidx, q->vq.reason);
 	if (q->err_fd >= 0 && write(q->err_fd, &one, sizeof(one)) < 0)
-		bh_log("side %s: queue %u: err fd: %s", dev->name, qidx,
-		       strerror(errno));
+		vu_log(dev, "queue %u: err fd: %s", qidx, strerror(errno));
 	notify_owner(dev, qidx);
 }
 
@@ -420,9 +447,23 @@ int vu_dev_handle_msg(struct vu_dev *dev, struct vu_msg *msg)
 
 int vu_dev_handle_socket(struct vu_dev *dev)
 {
+	struct vu_wait_budget *b = &dev->wait;
+	struct timespec now;
 	struct vu_msg msg;
 	char err[200];
-	int ret = vu_msg_read(dev->sock, &msg, err, sizeof(err));
+	int64_t waited, left;
+	int ret;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (now.tv_sec != b->second) {
+		b->second = now.tv_sec;
+		b->waited_us = 0;
+	}
+	left = VU_WAIT_PER_SEC_MS * 1000 - b->waited_us;
+	ret = vu_msg_read(dev->sock, &msg, left > 0 ? left : 0, &waited, err,
+			  sizeof(err));
+	b->waited_us += waited;
+	b->total_us += (uint64_t)waited;
 
 	if (ret == -ECONNRESET)
 		return ret;

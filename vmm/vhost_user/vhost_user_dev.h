@@ -78,6 +78,33 @@ struct vu_dev_ops {
 	void (*queue_changed)(void *opaque, struct vu_dev *dev, unsigned qidx);
 };
 
+/* Lines one side may put in the log per second (vu_log): a front end
+ * that sends nothing but refused messages fills no disk (issue 19 saw
+ * 46 MB/s into /run). The counters (protocol_errors, last_error in the
+ * status) still see every one. */
+#define VU_LOG_PER_SEC 20
+
+struct vu_log_limit {
+	int64_t second;       /* CLOCK_MONOTONIC second of the count */
+	unsigned lines;       /* logged in it */
+	uint64_t dropped;     /* not logged since the last line said so */
+};
+
+/* What one side may make the worker wait, in all, for the rest of its
+ * messages, per second (and per message: its deadline, vu_msg_read).
+ * Front ends send a message in one sendmsg, so it is all there by the
+ * time its first byte is: they never wait. One that stops half-way, or
+ * dribbles a byte at a time, would hold the worker and the other side
+ * (one thread serves both); reconnecting after each cut message it still
+ * gets no more than this. */
+#define VU_WAIT_PER_SEC_MS 50
+
+struct vu_wait_budget {
+	int64_t second;       /* CLOCK_MONOTONIC second of the sum */
+	int64_t waited_us;    /* waited in it */
+	uint64_t total_us;    /* waited since the back end was made */
+};
+
 struct vu_dev {
 	const char *name;              /* for messages: "a", "b" */
 	const struct vu_dev_kind *kind;
@@ -99,6 +126,10 @@ struct vu_dev {
 	void *opaque;
 	char last_error[256];
 	uint64_t protocol_errors;
+	/* Kept across connections: reconnecting buys no more lines, and no
+	 * more waiting. */
+	struct vu_log_limit log;
+	struct vu_wait_budget wait;
 };
 
 /* A back end of this kind (kind outlives it), not connected. */
@@ -140,8 +171,15 @@ static inline bool vu_has_feature(const struct vu_dev *dev, unsigned bit)
 /* Signals the driver that used buffers are there (eventfd write). */
 void vu_queue_call(struct vu_dev *dev, unsigned qidx);
 
+/* Logs one line about this side ("side NAME: ..."), at most
+ * VU_LOG_PER_SEC a second; the first line after a second that dropped
+ * some says how many. */
+void vu_log(struct vu_dev *dev, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
 /* Records a refused request: the reason goes to dev->last_error and the
- * log, protocol_errors counts it. Returns err. For kinds' hooks too. */
+ * log (vu_log), protocol_errors counts it. Returns err. For kinds' hooks
+ * too. */
 int vu_refuse(struct vu_dev *dev, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 

@@ -34,6 +34,7 @@ static int map_region(struct vu_dev *dev, const struct vu_mem_region *r,
 	uint64_t lead = r->mmap_offset - aligned;
 	struct stat st;
 	void *addr;
+	uint64_t len;
 
 	if (r->size == 0 || r->mmap_offset > UINT64_MAX - r->size ||
 	    r->size > SIZE_MAX - lead)
@@ -51,14 +52,27 @@ static int map_region(struct vu_dev *dev, const struct vu_mem_region *r,
 				 " + size 0x%" PRIx64 " beyond its file (0x%" PRIx64
 				 " bytes)", r->gpa, r->mmap_offset, r->size,
 				 (uint64_t)st.st_size);
-	addr = mmap(NULL, r->size + lead, PROT_READ | PROT_WRITE,
+	/* A hugetlb file maps in whole huge pages (its st_blksize): the
+	 * length is rounded to them, so that munmap, and the SIGBUS
+	 * recovery that puts other memory in place of the whole mapping
+	 * (vmm/worker/guest_fault.c), cover exactly what was mapped. */
+	uint64_t unit = (uint64_t)page;
+
+	if ((uint64_t)st.st_blksize > unit && st.st_blksize <= (1l << 30) &&
+	    (st.st_blksize & (st.st_blksize - 1)) == 0)
+		unit = (uint64_t)st.st_blksize;
+	if (r->size + lead > SIZE_MAX - (unit - 1))
+		return vu_refuse(dev, -EINVAL, "memory region gpa 0x%" PRIx64
+				 ": size 0x%" PRIx64 " too large", r->gpa, r->size);
+	len = (r->size + lead + unit - 1) & ~(unit - 1);
+	addr = mmap(NULL, len, PROT_READ | PROT_WRITE,
 		    MAP_SHARED | MAP_NORESERVE, fd, (off_t)aligned);
 	if (addr == MAP_FAILED)
 		return vu_refuse(dev, -errno, "memory region gpa 0x%" PRIx64
 				 " size 0x%" PRIx64 ": mmap: %s", r->gpa, r->size,
 				 strerror(errno));
 	*map = addr;
-	*map_len = r->size + lead;
+	*map_len = len;
 	*out = (struct guest_mem_region){
 		.gpa = r->gpa,
 		.size = r->size,

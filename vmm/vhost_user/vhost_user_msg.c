@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 /* How a request's payload and descriptors must look. */
@@ -113,14 +114,20 @@ void vu_msg_close_fds(struct vu_msg *msg)
 	msg->nfds = 0;
 }
 
-/* Front ends send a message in one sendmsg, so by the time its header is
- * readable the rest is there. A front end that stops half-way must not
- * stall the link (both sides share one thread): the rest gets this long. */
-#define VU_MSG_REST_MS 50
+static int64_t now_us(void)
+{
+	struct timespec ts;
 
-/* Reads exactly len bytes from a non-blocking socket, waiting at most
- * VU_MSG_REST_MS for data. Returns len, 0 at end of stream, or -1. */
-static ssize_t read_rest(int sock, uint8_t *buf, size_t len)
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* Reads exactly len bytes from a non-blocking socket, waiting for data
+ * until deadline_us (CLOCK_MONOTONIC); the time spent waiting is added
+ * to *waited_us. Returns len, 0 at end of stream, or -1 (errno ETIMEDOUT
+ * past the deadline). */
+static ssize_t read_rest(int sock, uint8_t *buf, size_t len, int64_t deadline_us,
+			 int64_t *waited_us)
 {
 	size_t got = 0;
 
@@ -138,8 +145,16 @@ static ssize_t read_rest(int sock, uint8_t *buf, size_t len)
 		if (errno != EAGAIN && errno != EWOULDBLOCK)
 			return -1;
 		struct pollfd p = { .fd = sock, .events = POLLIN };
+		int64_t start = now_us(), left = deadline_us - start;
+		int r;
 
-		if (poll(&p, 1, VU_MSG_REST_MS) <= 0) {
+		if (left <= 0) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
+		r = poll(&p, 1, (int)((left + 999) / 1000));
+		*waited_us += now_us() - start;
+		if (r <= 0) {
 			errno = ETIMEDOUT;
 			return -1;
 		}
@@ -147,7 +162,60 @@ static ssize_t read_rest(int sock, uint8_t *buf, size_t len)
 	return (ssize_t)got;
 }
 
-int vu_msg_read(int sock, struct vu_msg *msg, char *err, size_t errlen)
+/* The rest of vu_msg_read, after its first recvmsg (mh) returned n > 0
+ * bytes of the header: its descriptors, the rest of the header, the
+ * payload, all by deadline_us. */
+static int read_message(int sock, struct vu_msg *msg, struct msghdr *mh,
+			size_t n, int64_t deadline_us, int64_t *waited_us,
+			char *err, size_t errlen)
+{
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+
+		for (size_t i = 0; i < count && msg->nfds < VU_MAX_FDS; i++)
+			memcpy(&msg->fds[msg->nfds++],
+			       CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+	}
+	/* More descriptors than the buffer holds: the kernel closed the
+	 * rest and says so; refuse the message. */
+	if (mh->msg_flags & MSG_CTRUNC) {
+		snprintf(err, errlen, "%s: more than %d file descriptors",
+			 vu_request_name(msg->hdr.request), VU_MAX_FDS);
+		vu_msg_close_fds(msg);
+		return -E2BIG;
+	}
+	if (n != sizeof(msg->hdr) &&
+	    read_rest(sock, (uint8_t *)&msg->hdr + n, sizeof(msg->hdr) - n,
+		      deadline_us, waited_us) <= 0) {
+		snprintf(err, errlen, "header cut at %zu of %zu bytes", n,
+			 sizeof(msg->hdr));
+		vu_msg_close_fds(msg);
+		return -EPROTO;
+	}
+	/* The announced size is checked against the buffer before a single
+	 * payload byte is read into it. */
+	if (msg->hdr.size > sizeof(msg->payload)) {
+		snprintf(err, errlen, "%s: payload size %u > %zu",
+			 vu_request_name(msg->hdr.request), msg->hdr.size,
+			 sizeof(msg->payload));
+		vu_msg_close_fds(msg);
+		return -EMSGSIZE;
+	}
+	if (msg->hdr.size &&
+	    read_rest(sock, msg->payload.bytes, msg->hdr.size, deadline_us,
+		      waited_us) <= 0) {
+		snprintf(err, errlen, "%s: payload of %u bytes not sent with its header",
+			 vu_request_name(msg->hdr.request), msg->hdr.size);
+		vu_msg_close_fds(msg);
+		return -EPROTO;
+	}
+	return 0;
+}
+
+int vu_msg_read(int sock, struct vu_msg *msg, int64_t max_wait_us,
+		int64_t *waited_us, char *err, size_t errlen)
 {
 	union {
 		char buf[CMSG_SPACE(VU_MAX_FDS * sizeof(int))];
@@ -163,6 +231,7 @@ int vu_msg_read(int sock, struct vu_msg *msg, char *err, size_t errlen)
 	ssize_t n;
 
 	msg->nfds = 0;
+	*waited_us = 0;
 	do {
 		n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
 	} while (n < 0 && errno == EINTR);
@@ -176,47 +245,8 @@ int vu_msg_read(int sock, struct vu_msg *msg, char *err, size_t errlen)
 		snprintf(err, errlen, "recvmsg: %s", strerror(e));
 		return -e;
 	}
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
-		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
-			continue;
-		size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-
-		for (size_t i = 0; i < count && msg->nfds < VU_MAX_FDS; i++)
-			memcpy(&msg->fds[msg->nfds++],
-			       CMSG_DATA(c) + i * sizeof(int), sizeof(int));
-	}
-	/* More descriptors than the buffer holds: the kernel closed the
-	 * rest and says so; refuse the message. */
-	if (mh.msg_flags & MSG_CTRUNC) {
-		snprintf(err, errlen, "%s: more than %d file descriptors",
-			 vu_request_name(msg->hdr.request), VU_MAX_FDS);
-		vu_msg_close_fds(msg);
-		return -E2BIG;
-	}
-	if ((size_t)n != sizeof(msg->hdr) &&
-	    read_rest(sock, (uint8_t *)&msg->hdr + n, sizeof(msg->hdr) - (size_t)n) <= 0) {
-		snprintf(err, errlen, "header cut at %zd of %zu bytes", n,
-			 sizeof(msg->hdr));
-		vu_msg_close_fds(msg);
-		return -EPROTO;
-	}
-	/* The announced size is checked against the buffer before a single
-	 * payload byte is read into it. */
-	if (msg->hdr.size > sizeof(msg->payload)) {
-		snprintf(err, errlen, "%s: payload size %u > %zu",
-			 vu_request_name(msg->hdr.request), msg->hdr.size,
-			 sizeof(msg->payload));
-		vu_msg_close_fds(msg);
-		return -EMSGSIZE;
-	}
-	if (msg->hdr.size &&
-	    read_rest(sock, msg->payload.bytes, msg->hdr.size) <= 0) {
-		snprintf(err, errlen, "%s: payload of %u bytes not sent with its header",
-			 vu_request_name(msg->hdr.request), msg->hdr.size);
-		vu_msg_close_fds(msg);
-		return -EPROTO;
-	}
-	return 0;
+	return read_message(sock, msg, &mh, (size_t)n, now_us() + max_wait_us,
+			    waited_us, err, errlen);
 }
 
 static unsigned fds_expected(const struct request_shape *s,

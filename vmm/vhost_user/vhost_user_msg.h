@@ -6,15 +6,19 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "vhost_user_proto.h"
 
 /* Reads one message: the header and any descriptors (SCM_RIGHTS) in one
  * recvmsg, then, only after checking that the announced size fits the
- * payload buffer, the payload. Returns 0; -ECONNRESET when the peer
- * closed; another negative errno with a message in err. On any error
- * every descriptor received is closed. */
-int vu_msg_read(int sock, struct vu_msg *msg, char *err, size_t errlen);
+ * payload buffer, the payload. What did not come with the first read may
+ * be waited for, at most max_wait_us from the first byte to the last (a
+ * deadline per message); *waited_us is the time spent waiting. Returns
+ * 0; -ECONNRESET when the peer closed; another negative errno with a
+ * message in err. On any error every descriptor received is closed. */
+int vu_msg_read(int sock, struct vu_msg *msg, int64_t max_wait_us,
+		int64_t *waited_us, char *err, size_t errlen);
 
 /* A request's bit in vu_msg_check's optional set. */
 #define VU_REQUEST_BIT(request) (1ull << (request))

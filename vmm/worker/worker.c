@@ -2,6 +2,7 @@
 #include "worker.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,9 +16,6 @@
 
 #include "log.h"
 
-/* The user a worker becomes; the install creates it. */
-#define DEFAULT_USER "bulkhead"
-
 static void on_queue_changed(void *opaque, struct vu_dev *dev, unsigned qidx);
 
 const struct vu_dev_ops worker_vu_ops = {
@@ -30,7 +28,6 @@ void worker_init(struct worker *w, const struct worker_ops *ops, void *dev)
 	w->ops = ops;
 	w->dev = dev;
 	w->name = ops->name;
-	w->user = DEFAULT_USER;
 	w->epfd = w->control_fd = w->signal_fd = -1;
 	for (unsigned i = 0; i < WORKER_MAX_LISTEN; i++) {
 		w->listen[i].fd = -1;
@@ -145,13 +142,23 @@ int worker_listen(struct worker *w)
 	w->signal_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (w->signal_fd < 0)
 		return -errno;
+	w->faults.ndevs = WORKER_MAX_LISTEN;
+	for (unsigned i = 0; i < WORKER_MAX_LISTEN; i++)
+		w->faults.devs[i] = w->listen[i].path ? w->listen[i].vu : NULL;
+	if ((ret = guest_fault_watch(&w->faults)) < 0) {
+		bh_log("SIGBUS handler: %s", strerror(-ret));
+		return ret;
+	}
 	ret = worker_watch(w, w->signal_fd, WORKER_TAG(WORKER_TAG_SIGNAL, 0, 0));
 	return ret;
 }
 
 /* Test builds only: prove the confinement from inside. "open" tries to
  * read a host file (there is none in the empty root); "forbidden" makes a
- * system call the filter does not allow (the process dies of SIGSYS). */
+ * system call the filter does not allow (the process dies of SIGSYS);
+ * "setown:PID" arms the control socket to send SIGSTOP to PID on the next
+ * connection (F_SETOWN, F_SETSIG, O_ASYNC), as a taken-over worker froze
+ * another (issue 19). */
 static void run_test_trigger(struct worker *w)
 {
 #ifdef BULKHEAD_TEST_TRIGGERS
@@ -167,14 +174,63 @@ static void run_test_trigger(struct worker *w)
 		int fd = socket(AF_INET, SOCK_STREAM, 0);
 
 		bh_log("%s: test trigger: socket returned %d", w->name, fd);
+	} else if (strncmp(w->test_trigger, "setown:", 7) == 0) {
+		int pid = atoi(w->test_trigger + 7), fd = w->control_fd;
+		int r = fcntl(fd, F_SETOWN, pid);
+
+		r = r < 0 ? r : fcntl(fd, F_SETSIG, SIGSTOP);
+		r = r < 0 ? r : fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_ASYNC);
+		bh_log("%s: test trigger: SIGSTOP to pid %d on the next status "
+		       "reader: %s", w->name, pid, r < 0 ? strerror(errno) : "armed");
 	}
 #else
 	(void)w;
 #endif
 }
 
+int worker_keep_fd(struct worker *w, int fd)
+{
+	if (w->ndev_fds == WORKER_MAX_DEV_FDS)
+		return -ENOSPC;
+	w->dev_fds[w->ndev_fds++] = fd;
+	return 0;
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Closes every descriptor from 3 up that the worker did not open itself:
+ * close_range over the gaps between the ones it keeps. */
+static void close_inherited(struct worker *w)
+{
+	int keep[3 + WORKER_MAX_LISTEN + WORKER_MAX_DEV_FDS];
+	unsigned n = 0, lo = 3;
+
+	keep[n++] = w->epfd;
+	keep[n++] = w->control_fd;
+	keep[n++] = w->signal_fd;
+	for (unsigned i = 0; i < WORKER_MAX_LISTEN; i++)
+		keep[n++] = w->listen[i].fd;
+	for (unsigned i = 0; i < w->ndev_fds; i++)
+		keep[n++] = w->dev_fds[i];
+	qsort(keep, n, sizeof(keep[0]), cmp_int);
+	for (unsigned i = 0; i < n; i++) {
+		if (keep[i] < (int)lo)
+			continue;  /* -1 (none), or stdio, or a duplicate */
+		if ((unsigned)keep[i] > lo)
+			close_range(lo, (unsigned)keep[i] - 1, 0);
+		lo = (unsigned)keep[i] + 1;
+	}
+	close_range(lo, ~0u, 0);
+}
+
 int worker_confine(struct worker *w)
 {
+	close_inherited(w);
 	if (w->no_sandbox) {
 		bh_log("%s: WARNING: --no-sandbox: running UNCONFINED (as uid %u, "
 		       "no seccomp filter, full file system). For debugging only.",
@@ -243,14 +299,14 @@ static void on_accept(struct worker *w, unsigned i)
 	if (fd < 0)
 		return;
 	if (dev->sock >= 0) {
-		bh_log("%s: side %s: second connection refused (one front end per side)",
-		       w->name, dev->name);
+		vu_log(dev, "%s: second connection refused (one front end per side)",
+		       w->name);
 		close(fd);
 		return;
 	}
 	vu_dev_attach(dev, fd);
 	worker_watch(w, fd, WORKER_TAG(WORKER_TAG_CONN, i, 0));
-	bh_log("%s: side %s connected", w->name, dev->name);
+	vu_log(dev, "%s: connected", w->name);
 }
 
 static void on_conn(struct worker *w, unsigned i, uint32_t events)
@@ -259,7 +315,7 @@ static void on_conn(struct worker *w, unsigned i, uint32_t events)
 
 	if (vu_dev_handle_socket(dev) < 0 ||
 	    (events & (EPOLLHUP | EPOLLERR) && !(events & EPOLLIN))) {
-		bh_log("%s: side %s disconnected", w->name, dev->name);
+		vu_log(dev, "%s: disconnected", w->name);
 		worker_unwatch(w, dev->sock);
 		vu_dev_detach(dev);
 	}
@@ -271,7 +327,8 @@ static void on_kick(struct worker *w, unsigned i, unsigned qidx)
 
 	if (read(w->listen[i].vu->q[qidx].kick_fd, &v, sizeof(v)) < 0 &&
 	    errno != EAGAIN)
-		bh_log("kick read: %s", strerror(errno));
+		vu_log(w->listen[i].vu, "queue %u: kick read: %s", qidx,
+		       strerror(errno));
 	if (w->ops->kick)
 		w->ops->kick(w, i, qidx);
 }
@@ -329,6 +386,26 @@ static bool on_event(struct worker *w, uint64_t tag, uint32_t events)
 	return true;
 }
 
+/* Drops each side whose guest memory faulted (SIGBUS) in the last
+ * event or round: its mapping holds zeros now (guest_fault.h), so
+ * nothing more can be read from or written to it. */
+static void drop_faulted(struct worker *w)
+{
+	for (unsigned i = 0; i < WORKER_MAX_LISTEN; i++) {
+		struct vu_dev *dev = w->listen[i].vu;
+		uintptr_t addr;
+
+		if (!guest_fault_take(&w->faults, i, &addr) || !dev)
+			continue;
+		vu_refuse(dev, -EFAULT, "guest memory at %p faulted (SIGBUS: "
+			  "its file truncated, or no page to back it): side "
+			  "disconnected", (void *)addr);
+		if (dev->sock >= 0)
+			worker_unwatch(w, dev->sock);
+		vu_dev_detach(dev);
+	}
+}
+
 void worker_loop(struct worker *w)
 {
 	bool running = true;
@@ -342,10 +419,13 @@ void worker_loop(struct worker *w)
 			bh_log("epoll_wait: %s", strerror(errno));
 			break;
 		}
-		for (int k = 0; k < n; k++)
+		for (int k = 0; k < n; k++) {
 			running = on_event(w, ev[k].data.u64, ev[k].events) && running;
+			drop_faulted(w);
+		}
 		if (w->ops->run)
 			w->ops->run(w);
+		drop_faulted(w);
 	}
 }
 

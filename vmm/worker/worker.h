@@ -2,8 +2,9 @@
  * block and USB workers): the epoll loop and its watches, the listening
  * unix sockets (each a vhost-user back end's, served here: one front end
  * at a time, its messages, its kick descriptors followed), the control
- * socket and its status reply, SIGTERM/SIGINT through a signalfd, the
- * common options and the sandbox entry. A device kind fills in a
+ * socket and its status reply, SIGTERM/SIGINT through a signalfd, SIGBUS
+ * from guest memory (guest_fault.h: the side dropped, not the worker),
+ * the common options and the sandbox entry. A device kind fills in a
  * struct worker_ops (docs/vmm.md, "Adding a worker kind"); the skeleton
  * names no device. */
 #ifndef BULKHEAD_WORKER_H
@@ -14,11 +15,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "guest_fault.h"
 #include "sandbox.h"
 #include "vhost_user_dev.h"
 
 /* Listening sockets one worker may have (net: the two sides). */
 #define WORKER_MAX_LISTEN 4
+/* Descriptors of the device's own it opens before confinement. */
+#define WORKER_MAX_DEV_FDS 4
 
 /* What an epoll event is about: kind in the low byte, two bytes of
  * detail above it (a socket's index, a queue). Kinds from
@@ -78,13 +82,20 @@ struct worker {
 	void *dev;              /* the device's state, for its hooks */
 	const char *name;       /* --name, for messages */
 	const char *control_path;
-	const char *user;
+	const char *user;       /* --user; NULL: an id of its own (sandbox.h) */
 	const char *test_trigger;
 	bool no_sandbox;
 	struct worker_listener listen[WORKER_MAX_LISTEN];
 	int epfd;
 	int control_fd;
 	int signal_fd;
+	/* Guest memory that faulted (SIGBUS), by listener: the side is
+	 * dropped between rounds. */
+	struct guest_fault faults;
+	/* The device's own descriptors opened before confinement (net: a
+	 * host port's tap), kept when every other is closed. */
+	int dev_fds[WORKER_MAX_DEV_FDS];
+	unsigned ndev_fds;
 };
 
 /* The options every worker takes, for its getopt_long table (values
@@ -116,7 +127,7 @@ enum {
  * the worker). */
 extern const struct vu_dev_ops worker_vu_ops;
 
-/* Defaults (ops->name, user "bulkhead"); no descriptor open yet. */
+/* Defaults (ops->name, an identity of its own); no descriptor open yet. */
 void worker_init(struct worker *w, const struct worker_ops *ops, void *dev);
 
 /* Takes one of the common options. Returns true when opt was one. */
@@ -126,7 +137,8 @@ bool worker_option(struct worker *w, int opt, const char *arg);
 int worker_open(struct worker *w);
 
 /* The listening sockets (listen[i].path), the control socket, the
- * signalfd. Returns 0 or -errno, having logged what failed. */
+ * signalfd, the SIGBUS recovery for the back ends served on them.
+ * Returns 0 or -errno, having logged what failed. */
 int worker_listen(struct worker *w);
 
 /* Watches fd for input under tag; events 0 keeps it registered but
@@ -135,7 +147,14 @@ int worker_watch(struct worker *w, int fd, uint64_t tag);
 int worker_rewatch(struct worker *w, int fd, uint32_t events, uint64_t tag);
 void worker_unwatch(struct worker *w, int fd);
 
-/* Enters the sandbox (with the kind's calls), or warns loudly under
+/* Keeps fd, a descriptor of the device's own opened before confinement,
+ * open through it. Returns 0 or -ENOSPC. */
+int worker_keep_fd(struct worker *w, int fd);
+
+/* Closes every descriptor but standard input, output and error, the
+ * skeleton's and the device's kept ones: what whoever started the worker
+ * leaked (without close-on-exec) would stay open in the sandbox. Then
+ * enters the sandbox (with the kind's calls), or warns loudly under
  * --no-sandbox; then runs a --test-trigger. Returns 0 or -errno (logged). */
 int worker_confine(struct worker *w);
 
