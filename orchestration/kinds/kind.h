@@ -21,6 +21,13 @@ struct driver_kind {
 	/* The app-VM attachments it serves (net:, usb:, storage:): a mask of
 	 * KIND_SERVES(TOPO_ATTACH_...); 0, it serves no app VM. */
 	unsigned serves;
+	/* Its section of a driver-VM entry: which of the topology's keys it
+	 * takes (KIND_TAKES_*; the values are checked by topology_load) and
+	 * the models of an emulated device it takes (a mask of
+	 * KIND_MODEL(TOPO_EMULATED_...)). driver_kinds_check refuses the
+	 * rest, at its line. */
+	unsigned takes;
+	unsigned emulated_models;
 	/* What check and up refuse beyond the schema: 0, or a negative errno
 	 * with ERR naming the file, the VM and the value. */
 	int (*check)(const struct topology *topo, const struct topo_driver_vm *drv,
@@ -60,12 +67,18 @@ struct driver_kind {
 };
 
 #define KIND_SERVES(class) (1u << (class))
+#define KIND_TAKES_DEVICES 1u   /* devices: */
+#define KIND_NEEDS_DEVICES 2u   /* at least one device */
+#define KIND_TAKES_UPLINK 4u    /* uplink: */
+#define KIND_MODEL(model) (1u << (model))
 
 /* The kind DRV names, or NULL when there is no such kind here. */
 const struct driver_kind *driver_kind_of(const struct topo_driver_vm *drv);
-/* Every driver VM's kind exists, and every app VM's attachment names a
- * driver VM whose kind serves that class: 0, or -EINVAL with ERR
- * "PATH:LINE: driver-vms[N].kind: 'X' is not one of net, ..." or
+/* Every driver VM's kind exists and takes what its entry gives (devices,
+ * their models, uplink), and every app VM's attachment names a driver VM
+ * whose kind serves that class: 0, or -EINVAL with ERR
+ * "PATH:LINE: driver-vms[N].kind: 'X' is not one of net, ...",
+ * "PATH:LINE: driver-vms[N].uplink: a dummy driver VM takes none ..." or
  * "PATH:LINE: app-vms[N].usb.via: 'sys-net' is a net driver VM; ...".
  * Every command checks a topology it loads with this before using its
  * kinds. */

@@ -68,12 +68,77 @@ static int check_attach(const struct topology *topo, unsigned i,
 	return -EINVAL;
 }
 
+/* "those of kinds net, usb": the kinds that take what TAKES (a KIND_TAKES_
+ * bit) or MODEL names, for a message. */
+static void takers(unsigned takes, int model, char *out, size_t out_len)
+{
+	size_t len = 0;
+
+	out[0] = '\0';
+	for (size_t k = 0; k < KINDS_COUNT && len < out_len; k++)
+		if (model >= 0 ? kinds[k]->emulated_models & KIND_MODEL(model) :
+		    (kinds[k]->takes & takes) != 0)
+			len += (size_t)snprintf(out + len, out_len - len, "%s%s",
+						len ? ", " : "", kinds[k]->name);
+	if (len == 0)
+		snprintf(out, out_len, "none here");
+}
+
+/* Driver VM I's entry gives what its kind takes. */
+static int check_section(const struct topology *topo, unsigned i,
+			 const struct driver_kind *kind, char *err,
+			 size_t err_len)
+{
+	const struct topo_driver_vm *d = &topo->driver_vms[i];
+	char who[128];
+
+	if ((kind->takes & KIND_NEEDS_DEVICES) && d->devices_count == 0) {
+		snprintf(err, err_len, "%s:%u: driver-vms[%u].devices: %s; a %s"
+			 " driver VM needs at least one", topo->path,
+			 d->devices_line ? d->devices_line : d->line, i,
+			 d->devices_line ? "0 entries" : "missing", kind->name);
+		return -EINVAL;
+	}
+	const struct { unsigned bit; const char *key; unsigned line; } keys[] = {
+		{ KIND_TAKES_DEVICES, "devices", d->devices_line },
+		{ KIND_TAKES_UPLINK, "uplink", d->uplink_line },
+	};
+	for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+		if ((kind->takes & keys[k].bit) || !keys[k].line)
+			continue;
+		takers(keys[k].bit, -1, who, sizeof(who));
+		snprintf(err, err_len, "%s:%u: driver-vms[%u].%s: a %s driver VM"
+			 " takes none (kinds that do: %s)", topo->path,
+			 keys[k].line, i, keys[k].key, kind->name, who);
+		return -EINVAL;
+	}
+	for (unsigned j = 0; j < d->devices_count; j++) {
+		enum topo_emulated_model m = d->devices[j].emulated;
+
+		if (m == TOPO_EMULATED_NONE ||
+		    kind->emulated_models & KIND_MODEL(m))
+			continue;
+		takers(0, (int)m, who, sizeof(who));
+		snprintf(err, err_len, "%s:%u: driver-vms[%u].devices[%u].emulated:"
+			 " a %s driver VM emulates no '%s' (kinds that do: %s)",
+			 topo->path, d->devices[j].line, i, j, kind->name,
+			 topology_emulated_name(m), who);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int driver_kinds_check(const struct topology *topo, char *err, size_t err_len)
 {
 	for (unsigned i = 0; i < topo->driver_vms_count; i++) {
 		const struct topo_driver_vm *d = &topo->driver_vms[i];
-		if (driver_kind_of(d))
+		const struct driver_kind *kind = driver_kind_of(d);
+		if (kind) {
+			int rc = check_section(topo, i, kind, err, err_len);
+			if (rc < 0)
+				return rc;
 			continue;
+		}
 		char names[128];
 		kind_names(-1, names, sizeof(names));
 		/* The kind was checked to be a name (topology_load): safe

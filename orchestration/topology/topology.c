@@ -332,3 +332,15 @@ bool topology_serves(const char *drv, const struct topo_app_vm *app,
 
 	return at.via != NULL && strcmp(at.via, drv) == 0;
 }
+
+const char *topology_emulated_name(enum topo_emulated_model model)
+{
+	switch (model) {
+	case TOPO_EMULATED_E1000E:
+		return "e1000e";
+	case TOPO_EMULATED_IGB:
+		return "igb";
+	default:
+		return "none";
+	}
+}

@@ -41,6 +41,7 @@ struct topo_device {
 	char *netns;    /* emulated: the namespace its tap lives in */
 	char *bridge;   /* emulated: a bridge in netns the tap joins; optional */
 	char *mac;      /* emulated: the NIC's MAC; optional */
+	unsigned line;  /* its entry's, for a message about it */
 };
 
 struct topo_uplink {
@@ -60,9 +61,14 @@ struct topo_uplink {
 struct topo_driver_vm {
 	char *name;
 	/* Its kind's name (orchestration/kinds/: the command knows which
-	 * exist) and the line it is on, for a message about it. */
+	 * exist) and the line it is on, for a message about it. Which of
+	 * devices and uplink a kind takes, and which emulated models, is the
+	 * kind's to say (kinds/kind.h); the topology checks their values. */
 	char *kind;
 	unsigned kind_line;
+	unsigned line;          /* its entry's */
+	unsigned devices_line;  /* 0: not in the file */
+	unsigned uplink_line;   /* 0: not in the file */
 	uint32_t memory_mib;            /* default 96 */
 	uint32_t vcpus;                 /* default 1 */
 	struct topo_device *devices;
@@ -208,6 +214,8 @@ struct topo_attach topology_attach(const struct topo_app_vm *app,
 /* Whether driver VM DRV serves APP for CLASS. */
 bool topology_serves(const char *drv, const struct topo_app_vm *app,
 		     enum topo_attach_class class);
+/* "e1000e", "igb": an emulated device's model as the file spells it. */
+const char *topology_emulated_name(enum topo_emulated_model model);
 /* "net", "usb", "storage": the attachment's key in an app VM. */
 const char *topology_attach_name(enum topo_attach_class class);
 

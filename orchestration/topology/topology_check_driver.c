@@ -45,6 +45,7 @@ static int check_device(struct checker *c, const char *drv_base,
 	int rc;
 
 	topo_fieldf(base, "%s.devices[%u]", drv_base, j);
+	dev->line = topo_doc_line(c->ctx, base);
 	if (dev->pci && dev->emulated != TOPO_EMULATED_NONE)
 		return topo_fail(c->ctx, base, NULL, "both pci and emulated; a"
 				 " device is one or the other");
@@ -206,14 +207,6 @@ static int check_uplink(struct checker *c, const char *drv_base, unsigned i)
 	int rc;
 
 	topo_field(base, drv_base, "uplink");
-	/* sys-net takes the one interface that is not a downstream as its
-	 * uplink; with more, mac= must say which (docs/sysnet.md). */
-	if ((up == NULL || up->mac == NULL) && drv->devices_count > 1)
-		return topo_fail(c->ctx, base, "mac", "missing; with %u devices"
-				 " it must say which is the uplink",
-				 drv->devices_count);
-	if (up == NULL)
-		return 0;
 	if (up->mode == TOPO_UPLINK_DHCP) {
 		if (up->address)
 			return topo_fail(c->ctx, base, "address", "only with"
@@ -280,18 +273,17 @@ int chk_driver_vm(struct checker *c, unsigned i)
 	if (!topo_name_valid(drv->kind))
 		return topo_fail(c->ctx, base, "kind", "'%s' is not a kind's name",
 				 SHOW(drv->kind));
-	/* sys-net's own section (devices, uplink) until each kind checks
-	 * its own (docs/architecture.md). */
-	bool net = strcmp(drv->kind, "net") == 0;
+	/* Whether its kind takes devices and an uplink, and needs devices,
+	 * is the kind's to say (driver_kinds_check): here their values, and
+	 * where they stand for that message. */
+	drv->line = topo_doc_line(c->ctx, base);
 	topo_field(field, base, "devices");
-	if (net && !topo_doc_node(c->ctx, field))
-		return topo_fail(c->ctx, base, "devices", "missing (required)");
-	if (net && drv->devices_count == 0)
-		return topo_fail(c->ctx, base, "devices", "0 entries; at least 1");
-	if (!net && drv->uplink)
-		return topo_fail(c->ctx, base, "uplink", "a %s driver VM has"
-				 " none (an uplink is sys-net's)", drv->kind);
+	drv->devices_line = topo_doc_node(c->ctx, field) ?
+			    topo_doc_line(c->ctx, field) : 0;
+	topo_field(field, base, "uplink");
+	drv->uplink_line = topo_doc_node(c->ctx, field) ?
+			   topo_doc_line(c->ctx, field) : 0;
 	for (unsigned j = 0; rc == 0 && j < drv->devices_count; j++)
 		rc = check_device(c, base, j, &drv->devices[j]);
-	return rc < 0 || !net ? rc : check_uplink(c, base, i);
+	return rc < 0 || !drv->uplink ? rc : check_uplink(c, base, i);
 }

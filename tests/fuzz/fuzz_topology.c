@@ -21,10 +21,12 @@ static void check_loaded(const struct topology *topo)
 	for (unsigned i = 0; i < topo->driver_vms_count; i++) {
 		const struct topo_driver_vm *drv = &topo->driver_vms[i];
 
-		/* Any kind's name; devices are net's to require. */
+		/* Any kind's name; which keys a kind takes is the kinds'
+		 * to say (driver_kinds_check), but each given is on a line. */
 		if (drv->kind == NULL || drv->kind[0] == '\0' ||
-		    (strcmp(drv->kind, "net") == 0 && drv->devices_count < 1) ||
-		    (strcmp(drv->kind, "net") != 0 && drv->uplink != NULL) ||
+		    drv->kind_line == 0 || drv->line == 0 ||
+		    (drv->uplink != NULL && drv->uplink_line == 0) ||
+		    (drv->devices_count > 0 && drv->devices_line == 0) ||
 		    drv->memory_mib < 64 || drv->vcpus < 1)
 			abort();
 		for (unsigned j = 0; j < drv->devices_count; j++) {

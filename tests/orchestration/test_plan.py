@@ -26,6 +26,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
 from vmlib import Tap  # noqa: E402
 
 BULKHEAD, BK_CONFIG, DEMO = sys.argv[1:4]
+# The tests' own kind is in this build (-Dtest_triggers=true).
+WITH_DUMMY = 'dummy' in sys.argv[4:]
 
 
 def big_topology():
@@ -140,6 +142,53 @@ def to_v1(text):
     return yaml.safe_dump(topo, sort_keys=False)
 
 
+# What a driver VM's kind takes in its entry (kinds/kind.h "takes"), each
+# refused by check at its line: (name, the file after HEAD, message after
+# "PATH:").
+SECTION_HEAD = 'version: 2\nname: sections\ndriver-vms:\n'
+NET_DEVICE = '    devices: [{emulated: e1000e, netns: bk-plan-a}]\n'
+SECTIONS = [
+    ('net without devices', '  - name: sys-net\n    kind: net\n',
+     "4: driver-vms[0].devices: missing; a net driver VM needs at least one"),
+    ('net with no device', '  - name: sys-net\n    kind: net\n'
+     '    devices: []\n',
+     "6: driver-vms[0].devices: 0 entries; a net driver VM needs at least"
+     " one"),
+    ('two NICs, no uplink mac', '  - name: sys-net\n    kind: net\n'
+     '    devices:\n      - {emulated: e1000e, netns: bk-plan-a}\n'
+     '      - {emulated: igb, netns: bk-plan-b}\n',
+     "4: driver-vms[0].uplink.mac: missing; with 2 devices it must say"
+     " which is the uplink"),
+]
+# The tests' dummy kind (test builds) takes neither devices nor uplink.
+DUMMY_SECTIONS = [
+    ('an uplink on a dummy driver VM', '  - name: sys-x\n    kind: dummy\n'
+     '    uplink: {mode: dhcp}\n',
+     "6: driver-vms[0].uplink: a dummy driver VM takes none (kinds that"
+     " do: net)"),
+    ('a device on a dummy driver VM', '  - name: sys-x\n    kind: dummy\n'
+     + NET_DEVICE,
+     "6: driver-vms[0].devices: a dummy driver VM takes none (kinds that"
+     " do: net)"),
+]
+
+
+def check_sections(t, tmp):
+    """Each kind's section of a driver-VM entry, refused by check with the
+    file's line: NET_DEVICE is taken by net, not by the dummy kind."""
+    path = os.path.join(tmp, 'sections.yaml')
+    for name, body, msg in SECTIONS + DUMMY_SECTIONS:
+        if (name, body, msg) in DUMMY_SECTIONS and not WITH_DUMMY:
+            t.check(True, '%s # SKIP no dummy kind in this build' % name)
+            continue
+        with open(path, 'w') as f:
+            f.write(SECTION_HEAD + body)
+        r = subprocess.run([BULKHEAD, 'check', path], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True)
+        t.check(r.returncode == 2 and '%s:%s' % (path, msg) in r.stdout,
+                '%s: exit 2, file:line, what the kind takes' % name, r.stdout)
+
+
 def check_versions(t, tmp, cases):
     """Each file of CASES and its other version's spelling make the same
     configurations and domains: version 1 is converted on load."""
@@ -221,8 +270,10 @@ def main():
                                  2 - demo.count('ipv6: off'), None)}, 2),
              (big, {'net-a': (31, 22, 2, 25, None),
                     'net-b': (2, 0, 0, 1, '2001:db8:2::10/64')}, 32)]
-    t = Tap(sum(len(d) * 2 + n for _f, d, n in cases) + 2 * len(cases) + 3)
+    t = Tap(sum(len(d) * 2 + n for _f, d, n in cases) + 2 * len(cases) + 3 +
+            len(SECTIONS) + len(DUMMY_SECTIONS))
     check_versions(t, tmp, cases)
+    check_sections(t, tmp)
     for path, drivers, napps in cases:
         r, sec = show(path)
         t.check(r.returncode == 0 and len(sec) == len(drivers) * 2 + napps,

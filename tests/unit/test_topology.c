@@ -481,18 +481,9 @@ static const struct bad_case bad_cases[] = {
 	  "demo.yaml:13: driver-vms[0].uplink.dns: 4 entries; at most 3" },
 	{ "no driver VM", HEAD "driver-vms: []\n",
 	  "demo.yaml:2: driver-vms: 0 entries; at least 1" },
-	{ "no device", HEAD "driver-vms:\n  - name: sys-net\n    kind: net\n"
-	  "    devices: []\n",
-	  "demo.yaml:5: driver-vms[0].devices: 0 entries; at least 1" },
-	{ "no devices key", HEAD "driver-vms:\n  - name: sys-net\n    kind: net\n",
-	  "demo.yaml:3: driver-vms[0].devices: missing (required)" },
 	{ "a kind that is no name", HEAD "driver-vms:\n  - name: sys-x\n"
 	  "    kind: \"Net\\x1b\"\n",
 	  "demo.yaml:4: driver-vms[0].kind: 'Net?' is not a kind's name" },
-	{ "an uplink on another kind", HEAD "driver-vms:\n  - name: sys-x\n"
-	  "    kind: usb\n    uplink:\n      mode: dhcp\n",
-	  "demo.yaml:5: driver-vms[0].uplink: a usb driver VM has none (an"
-	  " uplink is sys-net's)" },
 	{ "talk pair of one", BASE WORK APP("personal", "52:54:00:a0:00:02",
 					     "10.200.2.2/24")
 	  "talk:\n  - [work, personal]\n  - [work]\n",
@@ -599,10 +590,6 @@ static const struct bad_case bad_cases[] = {
 	  "        mac: 52:54:00:00:00\n",
 	  "demo.yaml:11: driver-vms[0].devices[1].mac: '52:54:00:00:00' is not"
 	  " a MAC address (xx:xx:xx:xx:xx:xx)" },
-	{ "two devices, no uplink mac", BASE "      - emulated: igb\n"
-	  "        netns: x\n",
-	  "demo.yaml:3: driver-vms[0].uplink.mac: missing; with 2 devices it"
-	  " must say which is the uplink" },
 	{ "uplink mac of no device", BASE "    uplink:\n"
 	  "      mac: 52:54:00:00:00:02\n",
 	  "demo.yaml:10: driver-vms[0].uplink.mac: '52:54:00:00:00:02' is not"

@@ -142,6 +142,16 @@ static void net_links(const struct topology *topo,
 static int net_check(const struct topology *topo,
 		     const struct topo_driver_vm *drv, char *err, size_t err_len)
 {
+	/* sys-net takes the one interface that is not a downstream as its
+	 * uplink; with more, mac= must say which (docs/sysnet.md). */
+	if ((!drv->uplink || !drv->uplink->mac) && drv->devices_count > 1) {
+		snprintf(err, err_len, "%s:%u: driver-vms[%u].uplink.mac: missing;"
+			 " with %u devices it must say which is the uplink",
+			 topo->path, drv->uplink_line ? drv->uplink_line :
+			 drv->line, (unsigned)(drv - topo->driver_vms),
+			 drv->devices_count);
+		return -EINVAL;
+	}
 	char *cfg = sysnet_config(topo, drv, err, err_len);
 	int rc = cfg ? 0 : -ENOTSUP;
 	if (cfg && strlen(cfg) > NET_CONFIG_MAX_BYTES) {
@@ -158,6 +168,9 @@ static int net_check(const struct topology *topo,
 const struct driver_kind net_kind = {
 	.name = "net",
 	.serves = KIND_SERVES(TOPO_ATTACH_NET),
+	.takes = KIND_TAKES_DEVICES | KIND_NEEDS_DEVICES | KIND_TAKES_UPLINK,
+	.emulated_models = KIND_MODEL(TOPO_EMULATED_E1000E) |
+			   KIND_MODEL(TOPO_EMULATED_IGB),
 	.check = net_check,
 	.images = net_images,
 	.guest_config = sysnet_config,
