@@ -18,7 +18,7 @@ void blk_dev_init(struct blk_dev *b, struct nbd_handle *nbd, const char *id,
 	int64_t size = nbd_get_size(nbd);
 
 	memset(b, 0, sizeof(*b));
-	vu_dev_init(&b->vu, "a", &blk_vu_kind, ops, opaque);
+	vu_dev_init(&b->vu, "vm", &blk_vu_kind, ops, opaque);
 	b->nbd = nbd;
 	/* A tail shorter than a sector is not offered: virtio-blk has no
 	 * unit below 512 bytes. */

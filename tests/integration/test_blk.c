@@ -1,0 +1,232 @@
+/* bulkhead-blk against a real nbdkit (memory plugin, its log filter
+ * recording every request it gets), driven by the harness front end:
+ * config space through GET_CONFIG, the features, a write read back
+ * byte-exact, flush, GET_ID, requests in flight at once completed in
+ * order, and refusals (past the end, misaligned, a bad layout, a type
+ * not offered) that never reach nbdkit. The worker runs confined.
+ *
+ * Usage: test_blk BULKHEAD_BLK (as root: the worker confines itself) */
+#define _GNU_SOURCE
+#include <errno.h>
+
+#include "blk_proc.h"
+#include "tap.h"
+
+/* 64 MiB in sectors. */
+#define CAPACITY 131072ull
+#define BIT(n) (1ull << (n))
+
+static const char *binary;
+static struct blk_proc bp;
+static struct fe fe;
+
+static bool nbdkit_saw(const char *what)
+{
+	char line[512];
+	bool seen = false;
+	FILE *f = fopen(bp.nbd_log, "r");
+
+	while (f && fgets(line, sizeof(line), f))
+		seen = seen || strstr(line, what);
+	if (f)
+		fclose(f);
+	return seen;
+}
+
+static void t_config(struct tap *t, const void *arg)
+{
+	struct vu_config req = { .offset = 0, .size = 40 };
+	struct virtio_blk_config cfg;
+	struct vu_msg r;
+	uint64_t offered = 0;
+
+	(void)arg;
+	CHECK_EQ(t, fe_send(&fe, VU_GET_CONFIG, VU_VERSION, &req,
+			    VU_CONFIG_HDR + req.size, NULL, 0), 0);
+	CHECK_EQ(t, fe_recv(&fe, &r, 2000), VU_CONFIG_HDR + 40);
+	memset(&cfg, 0, sizeof(cfg));
+	memcpy(&cfg, r.payload.config.region, 40);
+	CHECK_EQ(t, cfg.capacity, CAPACITY);
+	CHECK_EQ(t, cfg.blk_size, 512);
+	CHECK_EQ(t, cfg.seg_max, 120);
+	CHECK_EQ(t, cfg.size_max, 8192);
+	/* num_queues at offset 34: a window that starts inside. */
+	req = (struct vu_config){ .offset = 34, .size = 2 };
+	CHECK_EQ(t, fe_send(&fe, VU_GET_CONFIG, VU_VERSION, &req,
+			    VU_CONFIG_HDR + 2, NULL, 0), 0);
+	CHECK_EQ(t, fe_recv(&fe, &r, 2000), VU_CONFIG_HDR + 2);
+	CHECK_EQ(t, r.payload.config.region[0], 1);
+	CHECK_EQ(t, fe_get_u64(&fe, VU_GET_FEATURES, &offered), 0);
+	CHECK(t, offered & BIT(VIRTIO_BLK_F_FLUSH));
+	CHECK(t, offered & BIT(VIRTIO_BLK_F_SEG_MAX));
+	CHECK(t, offered & BIT(VIRTIO_BLK_F_SIZE_MAX));
+	CHECK(t, offered & BIT(VIRTIO_BLK_F_BLK_SIZE));
+	CHECK(t, offered & BIT(VIRTIO_F_VERSION_1));
+	CHECK(t, !(offered & BIT(VIRTIO_BLK_F_RO)));
+	CHECK_EQ(t, fe_get_u64(&fe, VU_GET_PROTOCOL_FEATURES, &offered), 0);
+	CHECK(t, offered & BIT(VU_PROTOCOL_F_CONFIG));
+}
+
+static void t_write_read(struct tap *t, const void *arg)
+{
+	static uint8_t data[64 * 1024];
+	struct blk_io w, r;
+
+	(void)arg;
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)(i * 7 + i / 251);
+	CHECK_EQ(t, blk_do(&fe, &w, VIRTIO_BLK_T_OUT, 100, sizeof(data), data),
+		 VIRTIO_BLK_S_OK);
+	CHECK_EQ(t, blk_do(&fe, &r, VIRTIO_BLK_T_IN, 100, sizeof(data), NULL),
+		 VIRTIO_BLK_S_OK);
+	CHECK(t, memcmp(fe_hva(&fe, r.data), data, sizeof(data)) == 0);
+	/* The last sector of the volume is still inside it. */
+	CHECK_EQ(t, blk_do(&fe, &w, VIRTIO_BLK_T_OUT, CAPACITY - 1, 512, data),
+		 VIRTIO_BLK_S_OK);
+	CHECK_EQ(t, blk_do(&fe, &r, VIRTIO_BLK_T_IN, CAPACITY - 1, 512, NULL),
+		 VIRTIO_BLK_S_OK);
+	CHECK(t, memcmp(fe_hva(&fe, r.data), data, 512) == 0);
+	CHECK_EQ(t, blk_counter(&bp, "bytes_written"), sizeof(data) + 512);
+	CHECK_EQ(t, blk_counter(&bp, "bytes_read"), sizeof(data) + 512);
+}
+
+static void t_flush(struct tap *t, const void *arg)
+{
+	struct blk_io io;
+
+	(void)arg;
+	CHECK_EQ(t, blk_do(&fe, &io, VIRTIO_BLK_T_FLUSH, 0, 0, NULL),
+		 VIRTIO_BLK_S_OK);
+	CHECK_EQ(t, blk_counter(&bp, "flushes"), 1);
+	CHECK(t, nbdkit_saw("Flush"));
+}
+
+static void t_get_id(struct tap *t, const void *arg)
+{
+	struct blk_io io;
+
+	(void)arg;
+	CHECK_EQ(t, blk_do(&fe, &io, VIRTIO_BLK_T_GET_ID, 0, 20, NULL),
+		 VIRTIO_BLK_S_OK);
+	CHECK(t, memcmp(fe_hva(&fe, io.data), "vol-serial-1\0", 13) == 0);
+}
+
+/* 40 writes then 40 reads, all in the ring together (the worker takes
+ * 32 at a time): each read sees its write, and the used ring gives them
+ * back in the order taken. */
+static void t_in_order(struct tap *t, const void *arg)
+{
+	enum { N = 40, LEN = 4096 };
+	static uint8_t data[N][LEN];
+	struct blk_io w[N], r[N];
+	uint16_t id;
+	uint32_t len;
+	unsigned in_order = 0;
+
+	(void)arg;
+	for (unsigned i = 0; i < N; i++) {
+		memset(data[i], 0x40 + (int)i, LEN);
+		CHECK_EQ(t, blk_add(&fe, &w[i], VIRTIO_BLK_T_OUT, 2048 + i * 8,
+				    LEN, data[i]), 0);
+	}
+	fe_kick(&fe, 0);
+	for (unsigned i = 0; i < N; i++)
+		in_order += blk_reap(&fe, &id, &len, 2000) && id == w[i].id;
+	for (unsigned i = 0; i < N; i++)
+		CHECK_EQ(t, blk_add(&fe, &r[i], VIRTIO_BLK_T_IN, 2048 + i * 8,
+				    LEN, NULL), 0);
+	fe_kick(&fe, 0);
+	for (unsigned i = 0; i < N; i++)
+		in_order += blk_reap(&fe, &id, &len, 2000) && id == r[i].id &&
+			    len == LEN + 1;
+	CHECK_EQ(t, in_order, 2 * N);
+	for (unsigned i = 0; i < N; i++)
+		CHECK(t, memcmp(fe_hva(&fe, r[i].data), data[i], LEN) == 0);
+}
+
+/* A read of sector 0 whose 512 data bytes are device-readable: the
+ * device would have nowhere to put them. Returns its status byte. */
+static int bad_layout_read(void)
+{
+	struct blk_io io;
+	uint16_t id;
+	uint32_t len;
+
+	if (blk_add(&fe, &io, VIRTIO_BLK_T_OUT, 0, 512, (uint8_t[512]){ 0 }) < 0)
+		return -1;
+	/* The same chain as a write's, with the type of a read. */
+	((struct virtio_blk_outhdr *)fe_hva(&fe, io.hdr))->type = VIRTIO_BLK_T_IN;
+	fe_kick(&fe, 0);
+	if (!blk_reap(&fe, &id, &len, 2000) || id != io.id)
+		return -1;
+	return *(uint8_t *)fe_hva(&fe, io.status);
+}
+
+/* Each refused request is answered with its status, counted, and never
+ * reaches nbdkit (its log has no request at that offset). */
+static void t_refused(struct tap *t, const void *arg)
+{
+	static uint8_t data[1024];
+	struct blk_io io;
+
+	(void)arg;
+	/* Past the end: the last sector and one more; a sector far past;
+	 * a sector whose byte offset would wrap 64 bits. */
+	CHECK_EQ(t, blk_do(&fe, &io, VIRTIO_BLK_T_IN, CAPACITY - 1, 1024, NULL),
+		 VIRTIO_BLK_S_IOERR);
+	CHECK_EQ(t, blk_do(&fe, &io, VIRTIO_BLK_T_OUT, CAPACITY, 512, data),
+		 VIRTIO_BLK_S_IOERR);
+	CHECK_EQ(t, blk_do(&fe, &io, VIRTIO_BLK_T_IN, 1ull << 55, 512, NULL),
+		 VIRTIO_BLK_S_IOERR);
+	CHECK_EQ(t, blk_counter(&bp, "refusals.past_end"), 3);
+	CHECK(t, !nbdkit_saw("offset=0x3fffe00 count=0x400"));
+	CHECK(t, !nbdkit_saw("offset=0x4000000"));
+	/* Misaligned: 100 bytes. */
+	CHECK_EQ(t, blk_do(&fe, &io, VIRTIO_BLK_T_OUT, 8, 100, data),
+		 VIRTIO_BLK_S_IOERR);
+	CHECK_EQ(t, blk_counter(&bp, "refusals.misaligned"), 1);
+	CHECK(t, !nbdkit_saw("count=0x64"));
+	/* A type not offered (DISCARD). */
+	CHECK_EQ(t, blk_do(&fe, &io, VIRTIO_BLK_T_DISCARD, 0, 16, data),
+		 VIRTIO_BLK_S_UNSUPP);
+	CHECK_EQ(t, blk_counter(&bp, "refusals.unsupported"), 1);
+	/* A read whose data buffer the device may only read. */
+	CHECK_EQ(t, bad_layout_read(), VIRTIO_BLK_S_IOERR);
+	CHECK_EQ(t, blk_counter(&bp, "refusals.bad_layout"), 1);
+	CHECK_EQ(t, blk_counter(&bp, "nbd.errors"), 0);
+	CHECK(t, blk_alive(&bp));
+}
+
+int main(int argc, char **argv)
+{
+	static const struct tap_case cases[] = {
+		{ "GET_CONFIG: capacity, blk_size, seg_max, size_max, num_queues; features", t_config, NULL },
+		{ "a 64 KiB write read back byte-exact; the last sector", t_write_read, NULL },
+		{ "FLUSH reaches nbdkit as flush", t_flush, NULL },
+		{ "GET_ID answers the serial", t_get_id, NULL },
+		{ "80 requests in flight, completed in order", t_in_order, NULL },
+		{ "past the end, misaligned, unsupported: refused, counted, never at nbdkit", t_refused, NULL },
+	};
+	int ret;
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: test_blk BULKHEAD_BLK\n");
+		return 2;
+	}
+	binary = argv[1];
+	if (geteuid() != 0) {
+		printf("1..0 # SKIP needs root (the worker confines itself)\n");
+		return 0;
+	}
+	if (blk_proc_dir(&bp) < 0 || blk_nbdkit_start(&bp, "64M") < 0 ||
+	    blk_start(&bp, binary, NULL) < 0 || blk_fe_start(&fe, bp.vu) < 0) {
+		printf("Bail out! setup failed (log in %s)\n", bp.dir);
+		return 1;
+	}
+	ret = tap_run(cases, sizeof(cases) / sizeof(cases[0]));
+	fe_close(&fe);
+	if (!blk_alive(&bp))
+		ret = 1;
+	blk_stop(&bp);
+	return ret;
+}
