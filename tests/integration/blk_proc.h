@@ -133,6 +133,18 @@ static inline long long blk_counter(const struct blk_proc *bp,
 	return n;
 }
 
+/* Whether field `path` of the status reads as `want` ("false"). */
+static inline bool blk_field_is(const struct blk_proc *bp, const char *path,
+				const char *want)
+{
+	json_object *st = link_control_read(bp->control);
+	char v[256];
+	bool is = st && strcmp(link_field(st, path, v, sizeof(v)), want) == 0;
+
+	json_object_put(st);
+	return is;
+}
+
 /* One request in guest memory: header, data, status byte. */
 struct blk_io {
 	uint64_t hdr, data, status;

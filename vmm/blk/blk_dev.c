@@ -39,7 +39,10 @@ void blk_dev_init(struct blk_dev *b, struct nbd_handle *nbd, const char *id,
 
 void blk_dev_nbd_check(struct blk_dev *b)
 {
-	if (b->nbd_dead || !nbd_aio_is_dead(b->nbd))
+	/* Dead: a protocol error (libnbd does not guess where the next
+	 * reply starts); closed: the server hung up. */
+	if (b->nbd_dead ||
+	    !(nbd_aio_is_dead(b->nbd) || nbd_aio_is_closed(b->nbd)))
 		return;
 	b->nbd_dead = true;
 	snprintf(b->nbd_error, sizeof(b->nbd_error), "%s",

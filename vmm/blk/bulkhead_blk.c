@@ -41,6 +41,7 @@
 struct blk_proc {
 	struct worker w;
 	struct blk_dev dev;
+	int nbd_fd;
 	uint32_t nbd_events;    /* what the NBD socket is watched for; 0: not */
 };
 
@@ -78,25 +79,28 @@ static void on_nbd(struct worker *w, uint64_t tag, uint32_t events)
 	if (events & EPOLLOUT && !nbd_aio_is_dead(h))
 		nbd_aio_notify_write(h);
 	blk_dev_nbd_check(&p->dev);
+	/* Unwatched at once, before anything can reuse its number: a
+	 * dead socket libnbd left open would wake the loop for ever. */
+	if (p->dev.nbd_dead && p->nbd_fd >= 0) {
+		worker_unwatch(w, p->nbd_fd);
+		p->nbd_fd = -1;
+	}
 }
 
 /* Watches the NBD socket for what libnbd waits on: replies always (an
  * unsolicited byte or a hang-up is seen at once), room to send when it
- * has more to write. A dead connection's socket is closed by libnbd,
- * which takes it out of epoll. */
+ * has more to write. */
 static void nbd_rewatch(struct blk_proc *p)
 {
 	uint32_t want;
 
-	if (p->dev.nbd_dead) {
-		p->nbd_events = 0;
+	if (p->dev.nbd_dead || p->nbd_fd < 0)
 		return;
-	}
 	want = EPOLLIN;
 	if (nbd_aio_get_direction(p->dev.nbd) & LIBNBD_AIO_DIRECTION_WRITE)
 		want |= EPOLLOUT;
 	if (want != p->nbd_events &&
-	    worker_rewatch(&p->w, nbd_aio_get_fd(p->dev.nbd), want,
+	    worker_rewatch(&p->w, p->nbd_fd, want,
 			   WORKER_TAG(BLK_TAG_NBD, 0, 0)) == 0)
 		p->nbd_events = want;
 }
@@ -236,6 +240,7 @@ int main(int argc, char **argv)
 		bh_log("%s: setup failed: %s", w->name, strerror(-ret));
 		return 1;
 	}
+	p->nbd_fd = fd;
 	p->nbd_events = EPOLLIN;
 	if (worker_confine(w) < 0)
 		return 1;
