@@ -162,6 +162,8 @@ static inline int blk_add(struct fe *fe, struct blk_io *io, uint32_t type,
 	struct virtq_buf b[3];
 	uint16_t n = 0;
 
+	memset(io, 0, sizeof(*io));
+	io->id = -1;
 	io->hdr = fe_alloc_buf(fe, sizeof(*h));
 	io->data = len ? fe_alloc_buf(fe, len) : 0;
 	io->status = fe_alloc_buf(fe, 1);

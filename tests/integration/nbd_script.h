@@ -124,7 +124,7 @@ static inline bool nbd_script_reply(int c, uint64_t cookie, uint32_t error,
 static inline void nbd_script_serve(int lfd, enum nbd_script script)
 {
 	int c = accept(lfd, NULL, NULL);
-	struct nbd_req_hdr held;
+	struct nbd_req_hdr held = { 0 };
 	bool holding = false, misbehaved = false;
 	static uint8_t sink[1 << 21];
 
