@@ -67,33 +67,12 @@ static inline int blk_nbdkit_start(struct blk_proc *bp, const char *size)
 static inline int blk_start(struct blk_proc *bp, const char *binary,
 			    const char *const *extra)
 {
-	bp->pid = fork();
-	if (bp->pid == 0) {
-		const char *argv[24] = { binary, "--socket", bp->vu, "--nbd",
-					 bp->nbd, "--control", bp->control,
-					 "--serial", "vol-serial-1" };
-		unsigned n = 9;
+	const char *const fixed[] = { binary, "--socket", bp->vu, "--nbd",
+				      bp->nbd, "--control", bp->control,
+				      "--serial", "vol-serial-1" };
 
-		while (extra && *extra && n < 23)
-			argv[n++] = *extra++;
-		argv[n] = NULL;
-		if (!freopen(bp->log, "a", stderr))
-			_exit(1);
-		execv(binary, (char *const *)argv);
-		_exit(127);
-	}
-	for (int i = 0; i < 500; i++) {
-		json_object *st = link_control_read(bp->control);
-
-		if (st) {
-			json_object_put(st);
-			return 0;
-		}
-		if (waitpid(bp->pid, NULL, WNOHANG) != 0)
-			return -1;
-		link_sleep_ms(10);
-	}
-	return -1;
+	bp->pid = worker_spawn(fixed, 9, extra, bp->log, 0);
+	return worker_wait_control(bp->control, bp->pid);
 }
 
 static inline bool blk_alive(const struct blk_proc *bp)
