@@ -21,6 +21,7 @@ enum nbd_script {
 	NBD_SCRIPT_BAD_COOKIE,  /* ... names a request never sent */
 	NBD_SCRIPT_SHORT,       /* ... carries half its data, then hangs up */
 	NBD_SCRIPT_FLUSH_FAILS, /* flush answered with EIO */
+	NBD_SCRIPT_SLOW,        /* reads answered after 300 ms */
 };
 
 /* Export size and what sector s reads as: bytes (s & 0xff). */
@@ -168,6 +169,9 @@ static inline void nbd_script_serve(int lfd, enum nbd_script script)
 				nbd_script_reply(c, q.cookie ^ 0x5a5a00, 0, &q,
 						 0x67446698, len);
 				continue;
+			case NBD_SCRIPT_SLOW:
+				usleep(300 * 1000);
+				break;
 			case NBD_SCRIPT_SHORT:
 				nbd_script_reply(c, q.cookie, 0, &q, 0x67446698,
 						 rlen / 2);

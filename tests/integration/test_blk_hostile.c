@@ -10,6 +10,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>
+#include <sys/mman.h>
 
 #include "blk_proc.h"
 #include "nbd_script.h"
@@ -99,6 +100,81 @@ static void t_reverse(struct tap *t, const void *arg)
 	blk_stop(&r.bp);
 }
 
+/* The front end goes while its read is at the server (which holds it
+ * until a second one comes): the answer arrives after that memory and
+ * ring are gone, and is dropped. A new front end's read, at other
+ * addresses, goes on behind it: it alone comes back, and the new memory
+ * where the old read's buffer was stays untouched. */
+static void t_orphan(struct tap *t, const void *arg)
+{
+	static const uint8_t zeros[4096];
+	struct rig r;
+	struct blk_io a, b;
+	uint16_t id;
+	uint32_t len;
+
+	(void)arg;
+	CHECK(t, rig_up(&r, NBD_SCRIPT_REVERSE));
+	CHECK_EQ(t, blk_add(&r.fe, &a, VIRTIO_BLK_T_IN, 1, 4096, NULL), 0);
+	fe_kick(&r.fe, 0);
+	CHECK(t, !blk_reap(&r.fe, &id, &len, 200));
+	CHECK_EQ(t, blk_counter(&r.bp, "in_flight"), 1);
+	fe_close(&r.fe);
+	link_sleep_ms(100);
+	CHECK_EQ(t, blk_fe_start(&r.fe, r.bp.vu), 0);
+	/* The same allocations again would put b where a was. */
+	CHECK(t, fe_alloc_buf(&r.fe, 64 * 1024) != 0);
+	CHECK_EQ(t, blk_add(&r.fe, &b, VIRTIO_BLK_T_IN, 2, 4096, NULL), 0);
+	fe_kick(&r.fe, 0);
+	CHECK(t, blk_reap(&r.fe, &id, &len, 2000));
+	CHECK_EQ(t, id, b.id);
+	CHECK_EQ(t, len, 4097);
+	CHECK(t, !blk_reap(&r.fe, &id, &len, 200));
+	CHECK_EQ(t, ((uint8_t *)fe_hva(&r.fe, b.data))[0], 2);
+	CHECK(t, memcmp(fe_hva(&r.fe, a.data), zeros, sizeof(zeros)) == 0);
+	CHECK_EQ(t, blk_counter(&r.bp, "in_flight"), 0);
+	CHECK(t, rig_survives(&r));
+	blk_stop(&r.bp);
+}
+
+/* The front end replaces its memory table (another file, the same
+ * addresses) while a read is at the server: the read's buffers were in
+ * the old mappings, so its answer is dropped, not written into the new
+ * memory (or into nothing). */
+static void t_remap(struct tap *t, const void *arg)
+{
+	static const uint8_t zeros[4096];
+	struct rig r;
+	struct blk_io a;
+	struct vu_mem_table tbl = { .nregions = 1 };
+	struct vu_msg reply;
+	int memfd2 = memfd_create("fe-guest-2", MFD_CLOEXEC);
+	uint8_t *m2;
+
+	(void)arg;
+	CHECK(t, memfd2 >= 0 && ftruncate(memfd2, 64 << 20) == 0);
+	m2 = mmap(NULL, 64 << 20, PROT_READ | PROT_WRITE, MAP_SHARED, memfd2, 0);
+	CHECK(t, m2 != MAP_FAILED);
+	CHECK(t, rig_up(&r, NBD_SCRIPT_SLOW));
+	CHECK_EQ(t, blk_add(&r.fe, &a, VIRTIO_BLK_T_IN, 1, 4096, NULL), 0);
+	fe_kick(&r.fe, 0);
+	link_sleep_ms(100);
+	CHECK_EQ(t, blk_counter(&r.bp, "in_flight"), 1);
+	tbl.regions[0] = (struct vu_mem_region){ .gpa = FE_GPA_BASE,
+						 .size = 64 << 20,
+						 .uva = (uint64_t)(uintptr_t)r.fe.mem };
+	CHECK_EQ(t, fe_send(&r.fe, VU_SET_MEM_TABLE, VU_VERSION | VU_FLAG_NEED_REPLY,
+			    &tbl, 8 + sizeof(tbl.regions[0]), &memfd2, 1), 0);
+	CHECK_EQ(t, fe_recv(&r.fe, &reply, 2000), 8);
+	link_sleep_ms(500);
+	CHECK_EQ(t, blk_counter(&r.bp, "in_flight"), 0);
+	CHECK(t, memcmp(m2 + (a.data - FE_GPA_BASE), zeros, sizeof(zeros)) == 0);
+	CHECK(t, rig_survives(&r));
+	blk_stop(&r.bp);
+	munmap(m2, 64 << 20);
+	close(memfd2);
+}
+
 /* A broken reply: that read fails, and so does every later request (the
  * connection is dead: libnbd will not guess where the next reply
  * starts), at once, not hanging; the worker lives. */
@@ -151,6 +227,8 @@ int main(int argc, char **argv)
 		cookie = NBD_SCRIPT_BAD_COOKIE, shrt = NBD_SCRIPT_SHORT;
 	static const struct tap_case cases[] = {
 		{ "replies out of order: completed in order", t_reverse, NULL },
+		{ "an answer after its front end left: dropped, the next goes on", t_orphan, NULL },
+		{ "an answer after the memory table changed: dropped", t_remap, NULL },
 		{ "a reply with a wrong magic: I/O errors, the worker lives", t_broken_reply, &magic },
 		{ "a reply to a request never sent: I/O errors, the worker lives", t_broken_reply, &cookie },
 		{ "a read reply with half its data: I/O errors, the worker lives", t_broken_reply, &shrt },

@@ -179,6 +179,11 @@ static void retire(struct blk_dev *b)
 
 		if (!s->done)
 			break;
+		if (s->mem_gen != b->vu.mem_gen && !s->orphan) {
+			s->orphan = true;
+			vu_log(&b->vu, "request dropped: guest memory remapped "
+			       "while it was at the server");
+		}
 		if (!s->orphan) {
 			struct blk_req *r = &s->req;
 
@@ -261,6 +266,7 @@ void blk_dev_run(struct blk_dev *b)
 		}
 		s->done = s->orphan = false;
 		s->bounce = NULL;
+		s->mem_gen = b->vu.mem_gen;
 		if (!start(b, s)) {
 			virtq_unpop(&q->vq, 1, s->chain.token.ring_slots);
 			b->c.requests--;

@@ -36,6 +36,10 @@ struct blk_slot {
 	/* The ring it came from was stopped (front end gone, reset): when
 	 * NBD answers, nothing goes back into guest memory. */
 	bool orphan;
+	/* vu.mem_gen when taken: if the mappings changed since (a new
+	 * memory table), its host addresses may point at nothing or at
+	 * other memory, and it is dropped like an orphan. */
+	uint64_t mem_gen;
 };
 
 struct blk_counters {
