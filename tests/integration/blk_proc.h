@@ -47,16 +47,27 @@ static inline bool blk_wait_path(const char *path)
 }
 
 /* nbdkit in the foreground on bp->nbd with its log filter writing every
- * request it gets to bp->nbd_log: `nbdkit ... memory 64M`. */
-static inline int blk_nbdkit_start(struct blk_proc *bp, const char *size)
+ * request it gets to bp->nbd_log: `nbdkit ... memory 64M` (with -r when
+ * read_only). */
+static inline int blk_nbdkit_start(struct blk_proc *bp, const char *size,
+				   bool read_only)
 {
 	char logfile[128];
 
 	snprintf(logfile, sizeof(logfile), "logfile=%s", bp->nbd_log);
 	bp->nbd_pid = fork();
 	if (bp->nbd_pid == 0) {
-		execlp("nbdkit", "nbdkit", "-f", "--unix", bp->nbd,
-		       "--filter=log", "memory", size, logfile, (char *)NULL);
+		const char *argv[10] = { "nbdkit", "-f", "--unix", bp->nbd,
+					 "--filter=log" };
+		unsigned n = 5;
+
+		if (read_only)
+			argv[n++] = "-r";
+		argv[n++] = "memory";
+		argv[n++] = size;
+		argv[n++] = logfile;
+		argv[n] = NULL;
+		execvp("nbdkit", (char *const *)argv);
 		_exit(127);
 	}
 	return blk_wait_path(bp->nbd) ? 0 : -1;

@@ -20,17 +20,22 @@ static const char *binary;
 static struct blk_proc bp;
 static struct fe fe;
 
-static bool nbdkit_saw(const char *what)
+static bool nbdkit_log_has(const struct blk_proc *p, const char *what)
 {
 	char line[512];
 	bool seen = false;
-	FILE *f = fopen(bp.nbd_log, "r");
+	FILE *f = fopen(p->nbd_log, "r");
 
 	while (f && fgets(line, sizeof(line), f))
 		seen = seen || strstr(line, what);
 	if (f)
 		fclose(f);
 	return seen;
+}
+
+static bool nbdkit_saw(const char *what)
+{
+	return nbdkit_log_has(&bp, what);
 }
 
 static void t_config(struct tap *t, const void *arg)
@@ -144,6 +149,54 @@ static void t_in_order(struct tap *t, const void *arg)
 		CHECK(t, memcmp(fe_hva(&fe, r[i].data), data[i], LEN) == 0);
 }
 
+/* The largest request the config space allows, one chain of 1 MiB,
+ * written and read back; 512 bytes more is refused as oversize. */
+static void t_large(struct tap *t, const void *arg)
+{
+	static uint8_t data[(1u << 20) + 512];
+	struct blk_io w, r;
+
+	(void)arg;
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)(i ^ (i >> 9));
+	CHECK_EQ(t, blk_do(&fe, &w, VIRTIO_BLK_T_OUT, 4096, 1u << 20, data),
+		 VIRTIO_BLK_S_OK);
+	CHECK_EQ(t, blk_do(&fe, &r, VIRTIO_BLK_T_IN, 4096, 1u << 20, NULL),
+		 VIRTIO_BLK_S_OK);
+	CHECK(t, memcmp(fe_hva(&fe, r.data), data, 1u << 20) == 0);
+	CHECK_EQ(t, blk_do(&fe, &w, VIRTIO_BLK_T_OUT, 8192, sizeof(data), data),
+		 VIRTIO_BLK_S_IOERR);
+	CHECK_EQ(t, blk_counter(&bp, "refusals.oversize"), 1);
+	CHECK(t, !nbdkit_saw("offset=0x400000 count=0x100200"));
+}
+
+/* A read-only export (nbdkit -r): RO offered, a write refused before
+ * nbdkit, reads served. A worker of its own. */
+static void t_read_only(struct tap *t, const void *arg)
+{
+	static uint8_t data[4096];
+	struct blk_proc ro;
+	struct fe rfe;
+	struct blk_io io;
+	uint64_t offered = 0;
+
+	(void)arg;
+	CHECK(t, blk_proc_dir(&ro) == 0 && blk_nbdkit_start(&ro, "1M", true) == 0 &&
+	      blk_start(&ro, binary, NULL) == 0 && blk_fe_start(&rfe, ro.vu) == 0);
+	CHECK_EQ(t, fe_get_u64(&rfe, VU_GET_FEATURES, &offered), 0);
+	CHECK(t, offered & BIT(VIRTIO_BLK_F_RO));
+	CHECK(t, rfe.features & BIT(VIRTIO_BLK_F_RO));
+	CHECK_EQ(t, blk_do(&rfe, &io, VIRTIO_BLK_T_OUT, 8, sizeof(data), data),
+		 VIRTIO_BLK_S_IOERR);
+	CHECK_EQ(t, blk_counter(&ro, "refusals.read_only"), 1);
+	CHECK(t, !nbdkit_log_has(&ro, "Write"));
+	CHECK_EQ(t, blk_do(&rfe, &io, VIRTIO_BLK_T_IN, 8, sizeof(data), NULL),
+		 VIRTIO_BLK_S_OK);
+	fe_close(&rfe);
+	CHECK(t, blk_alive(&ro));
+	blk_stop(&ro);
+}
+
 /* A read of sector 0 whose 512 data bytes are device-readable: the
  * device would have nowhere to put them. Returns its status byte. */
 static int bad_layout_read(void)
@@ -206,6 +259,8 @@ int main(int argc, char **argv)
 		{ "GET_ID answers the serial", t_get_id, NULL },
 		{ "80 requests in flight, completed in order", t_in_order, NULL },
 		{ "past the end, misaligned, unsupported: refused, counted, never at nbdkit", t_refused, NULL },
+		{ "1 MiB in one request read back; 512 bytes more refused", t_large, NULL },
+		{ "a read-only export: RO offered, writes refused before nbdkit", t_read_only, NULL },
 	};
 	int ret;
 
@@ -218,7 +273,7 @@ int main(int argc, char **argv)
 		printf("1..0 # SKIP needs root (the worker confines itself)\n");
 		return 0;
 	}
-	if (blk_proc_dir(&bp) < 0 || blk_nbdkit_start(&bp, "64M") < 0 ||
+	if (blk_proc_dir(&bp) < 0 || blk_nbdkit_start(&bp, "64M", false) < 0 ||
 	    blk_start(&bp, binary, NULL) < 0 || blk_fe_start(&fe, bp.vu) < 0) {
 		printf("Bail out! setup failed (log in %s)\n", bp.dir);
 		return 1;
