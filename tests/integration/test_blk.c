@@ -7,7 +7,9 @@
  *
  * Usage: test_blk BULKHEAD_BLK (as root: the worker confines itself) */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 
 #include "blk_proc.h"
 #include "tap.h"
@@ -149,6 +151,62 @@ static void t_in_order(struct tap *t, const void *arg)
 		CHECK(t, memcmp(fe_hva(&fe, r[i].data), data[i], LEN) == 0);
 }
 
+/* A line of /proc/PID/status starting with key, its value into out. */
+static bool proc_status(pid_t pid, const char *key, char *out, size_t outlen)
+{
+	char path[64], line[256];
+	bool found = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "r");
+	while (f && !found && fgets(line, sizeof(line), f))
+		if (strncmp(line, key, strlen(key)) == 0) {
+			snprintf(out, outlen, "%s", line + strlen(key));
+			found = true;
+		}
+	if (f)
+		fclose(f);
+	return found;
+}
+
+/* Serving, it is confined: an identity of its own (0x70c00000 + pid),
+ * a seccomp filter, no capabilities, and of what the test leaked to it
+ * (a file opened without close-on-exec) nothing left. */
+static void t_confined(struct tap *t, const void *arg)
+{
+	char v[128], want[64], path[64], target[256];
+	DIR *d;
+	struct dirent *e;
+	bool leaked = false;
+
+	(void)arg;
+	snprintf(want, sizeof(want), "\t%u\t", 0x70c00000u + (unsigned)bp.pid);
+	CHECK(t, proc_status(bp.pid, "Uid:", v, sizeof(v)));
+	CHECK_STR(t, v, want);
+	CHECK(t, proc_status(bp.pid, "Seccomp:", v, sizeof(v)));
+	CHECK_STR(t, v, "2");
+	CHECK(t, proc_status(bp.pid, "CapEff:", v, sizeof(v)));
+	CHECK_STR(t, v, "0000000000000000");
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)bp.pid);
+	d = opendir(path);
+	CHECK(t, d != NULL);
+	while (d && (e = readdir(d))) {
+		char fd_path[128];
+		ssize_t n;
+
+		snprintf(fd_path, sizeof(fd_path), "%s/%s", path, e->d_name);
+		n = readlink(fd_path, target, sizeof(target) - 1);
+		if (n > 0) {
+			target[n] = '\0';
+			leaked = leaked || strstr(target, "bulkhead-blk-leak");
+		}
+	}
+	if (d)
+		closedir(d);
+	CHECK(t, !leaked);
+}
+
 /* The largest request the config space allows, one chain of 1 MiB,
  * written and read back; 512 bytes more is refused as oversize. */
 static void t_large(struct tap *t, const void *arg)
@@ -253,6 +311,7 @@ static void t_refused(struct tap *t, const void *arg)
 int main(int argc, char **argv)
 {
 	static const struct tap_case cases[] = {
+		{ "confined: its own uid, seccomp, no capabilities, nothing leaked kept", t_confined, NULL },
 		{ "GET_CONFIG: capacity, blk_size, seg_max, size_max, num_queues; features", t_config, NULL },
 		{ "a 64 KiB write read back byte-exact; the last sector", t_write_read, NULL },
 		{ "FLUSH reaches nbdkit as flush", t_flush, NULL },
@@ -273,11 +332,20 @@ int main(int argc, char **argv)
 		printf("1..0 # SKIP needs root (the worker confines itself)\n");
 		return 0;
 	}
-	if (blk_proc_dir(&bp) < 0 || blk_nbdkit_start(&bp, "64M", false) < 0 ||
+	/* A descriptor the worker's starter leaks (no close-on-exec). */
+	char leak[96];
+	int leak_fd;
+
+	if (blk_proc_dir(&bp) < 0)
+		return 1;
+	snprintf(leak, sizeof(leak), "%s/bulkhead-blk-leak", bp.dir);
+	leak_fd = open(leak, O_CREAT | O_RDWR, 0600);
+	if (leak_fd < 0 || blk_nbdkit_start(&bp, "64M", false) < 0 ||
 	    blk_start(&bp, binary, NULL) < 0 || blk_fe_start(&fe, bp.vu) < 0) {
 		printf("Bail out! setup failed (log in %s)\n", bp.dir);
 		return 1;
 	}
+	close(leak_fd);
 	ret = tap_run(cases, sizeof(cases) / sizeof(cases[0]));
 	fe_close(&fe);
 	if (!blk_alive(&bp))
