@@ -192,11 +192,9 @@ static void t_confined(struct tap *t, const void *arg)
 	d = opendir(path);
 	CHECK(t, d != NULL);
 	while (d && (e = readdir(d))) {
-		char fd_path[128];
-		ssize_t n;
+		ssize_t n = readlinkat(dirfd(d), e->d_name, target,
+				       sizeof(target) - 1);
 
-		snprintf(fd_path, sizeof(fd_path), "%s/%s", path, e->d_name);
-		n = readlink(fd_path, target, sizeof(target) - 1);
 		if (n > 0) {
 			target[n] = '\0';
 			leaked = leaked || strstr(target, "bulkhead-blk-leak");
