@@ -211,7 +211,7 @@ int fe_start(struct fe *fe, uint64_t want_features, bool packed,
 	if (ret < 0)
 		return ret;
 
-	for (uint32_t qi = 0; qi < 2; qi++) {
+	for (uint32_t qi = 0; qi < (fe->nqueues ? fe->nqueues : 2); qi++) {
 		uint64_t ring = fe_alloc(fe, virtq_driver_ring_bytes(packed, qsize));
 		struct virtq_driver *d = &fe->q[qi];
 		struct vu_vring_state num = { qi, qsize }, base = { qi, 0 };

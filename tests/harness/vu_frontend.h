@@ -37,6 +37,9 @@ struct fe {
 	uint32_t buf_len[VIRTQ_MAX_SIZE];    /* receive buffer size by id */
 	unsigned rx_cont;        /* mergeable buffers still due to a frame */
 	unsigned tx_next;        /* fe_tx_burst's next buffer */
+	/* Queues fe_start sets up: 0 means net's two; a block device's
+	 * one request queue is 1 (set after fe_connect). */
+	unsigned nqueues;
 };
 
 /* Guest-physical base of the memory (non-zero on purpose). */

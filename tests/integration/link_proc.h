@@ -38,6 +38,56 @@ static inline long long link_now_ms(void)
 	return ts.tv_sec * 1000ll + ts.tv_nsec / 1000000;
 }
 
+/* Starts a worker: the nfixed arguments fixed (fixed[0] the binary),
+ * then extra (NULL-terminated, may be NULL), its stderr appending to log
+ * (prefill bytes long at first). Returns its pid, or -1. */
+static inline pid_t worker_spawn(const char *const *fixed, unsigned nfixed,
+				 const char *const *extra, const char *log,
+				 off_t prefill)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		const char *argv[24];
+		unsigned n = 0;
+
+		while (n < nfixed && n < 23) {
+			argv[n] = fixed[n];
+			n++;
+		}
+		while (extra && *extra && n < 23)
+			argv[n++] = *extra++;
+		argv[n] = NULL;
+		/* Appending, as the supervisor's log is opened. */
+		if (!freopen(log, "a", stderr) ||
+		    ftruncate(fileno(stderr), prefill) != 0)
+			_exit(1);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+/* Waits for a worker's control socket to answer (5 s). Returns 0, or -1
+ * when it did not, or the worker exited first. */
+static inline int worker_wait_control(const char *control, pid_t pid)
+{
+	if (pid < 0)
+		return -1;
+	for (int i = 0; i < 500; i++) {
+		json_object *st = link_control_read(control);
+
+		if (st) {
+			json_object_put(st);
+			return 0;
+		}
+		if (waitpid(pid, NULL, WNOHANG) != 0)
+			return -1;
+		link_sleep_ms(10);
+	}
+	return -1;
+}
+
 /* Starts BINARY --a --b --control --name NAME [extra...] (extra ends with
  * NULL), its stderr appending to lp->log (lp->log_prefill bytes long at
  * first), and waits for its control socket.
@@ -52,32 +102,12 @@ static inline int link_proc_start(struct link_proc *lp, const char *binary,
 	snprintf(lp->b, sizeof(lp->b), "%s/b.sock", lp->dir);
 	snprintf(lp->control, sizeof(lp->control), "%s/control.sock", lp->dir);
 	snprintf(lp->log, sizeof(lp->log), "%s/link.log", lp->dir);
-	lp->pid = fork();
-	if (lp->pid == 0) {
-		const char *argv[24] = { binary, "--a", lp->a, "--b", lp->b,
-					 "--control", lp->control, "--name", name };
-		unsigned n = 9;
 
-		while (extra && *extra && n < 23)
-			argv[n++] = *extra++;
-		argv[n] = NULL;
-		/* Appending, as the supervisor's log is opened. */
-		if (!freopen(lp->log, "a", stderr) ||
-		    ftruncate(fileno(stderr), lp->log_prefill) != 0)
-			_exit(1);
-		execv(binary, (char *const *)argv);
-		_exit(127);
-	}
-	for (int i = 0; i < 500; i++) {
-		json_object *st = link_control_read(lp->control);
+	const char *const fixed[] = { binary, "--a", lp->a, "--b", lp->b,
+				      "--control", lp->control, "--name", name };
 
-		if (st) {
-			json_object_put(st);
-			return 0;
-		}
-		link_sleep_ms(10);
-	}
-	return -1;
+	lp->pid = worker_spawn(fixed, 9, extra, lp->log, lp->log_prefill);
+	return worker_wait_control(lp->control, lp->pid);
 }
 
 static inline bool link_proc_alive(const struct link_proc *lp)

@@ -117,6 +117,11 @@ struct vu_dev {
 	 * takes; 0: not set (and never set for other kinds). */
 	uint16_t mtu;
 	struct guest_mem mem;
+	/* Counts the times mappings went away (a new table, a region
+	 * removed, a reset): a device that holds host addresses of guest
+	 * buffers across messages (blk's requests at its server) compares
+	 * it before using them. */
+	uint64_t mem_gen;
 	struct {
 		void *addr;
 		size_t len;

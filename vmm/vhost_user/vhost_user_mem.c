@@ -18,6 +18,7 @@ static void unmap_region(struct vu_dev *dev, unsigned i)
 
 void vu_mem_clear(struct vu_dev *dev)
 {
+	dev->mem_gen++;
 	for (unsigned i = 0; i < dev->mem.nregions; i++)
 		unmap_region(dev, i);
 	guest_mem_init(&dev->mem);
@@ -129,6 +130,7 @@ int vu_mem_remove(struct vu_dev *dev, const struct vu_mem_region *r)
 		void *addr = dev->maps[i].addr;
 		size_t len = dev->maps[i].len;
 
+		dev->mem_gen++;
 		guest_mem_remove_region(&dev->mem, r->gpa, r->size, &gone);
 		memmove(&dev->maps[i], &dev->maps[i + 1],
 			(dev->mem.nregions - i) * sizeof(dev->maps[0]));
