@@ -57,13 +57,17 @@ app-vms:
     ip: 10.205.1.2/24
 '''
 DEPENDS = ['qemu-system-x86', 'libvirt-daemon-system', 'libcyaml1',
-           'libseccomp2', 'libvirt0', 'adduser']
+           'libseccomp2', 'libvirt0', 'libnbd0', 'adduser']
 EXECUTABLES = ['usr/bin/bulkhead', 'usr/libexec/bulkhead/bulkhead-link',
+               'usr/libexec/bulkhead/bulkhead-blk',
                'usr/share/bulkhead/guest-os/build-images',
                'usr/share/bulkhead/demo',
+               'usr/share/bulkhead/driver-vms/common/bk-agent',
                'usr/share/bulkhead/driver-vms/net/init',
                'usr/share/bulkhead/driver-vms/net/bk-config']
 FILES = ['usr/share/bulkhead/demo.yaml',
+         'usr/share/bulkhead/guest-os/driver_image.py',
+         'usr/share/bulkhead/driver-vms/net/image.py',
          'usr/share/bulkhead/guest-os/sysnet_kernel.py',
          'usr/share/bulkhead/guest-os/sysnet-kernel.config',
          'usr/share/man/man8/bulkhead.8.gz',
