@@ -66,3 +66,10 @@ int state_file(const char *state_dir, const char *name, char *out, size_t len)
 {
 	return fmt_path(out, len, state_dir, name, "");
 }
+
+int state_link_log(const char *state_dir, const char *link, char *out,
+		   size_t len)
+{
+	int n = snprintf(out, len, "%s/link-%s.log", state_dir, link);
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}

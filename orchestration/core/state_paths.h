@@ -42,5 +42,9 @@ int state_topology_copy(const char *state_dir, const char *topology, char *out,
 #define STATE_SUPERVISOR_PID "supervisor.pid"
 #define STATE_SUPERVISOR_LOG "supervisor.log"
 int state_file(const char *state_dir, const char *name, char *out, size_t len);
+/* Link LINK's worker's log beside the supervisor's (STATE/link-LINK.log,
+ * root's). */
+int state_link_log(const char *state_dir, const char *link, char *out,
+		   size_t len);
 
 #endif

@@ -158,6 +158,12 @@ struct worker {
 
 struct supervisor {
 	char state_dir[PATH_MAX];
+	/* Each worker logs to a file of its own (state_link_log) when the
+	 * supervisor's own log is a file: a worker's log stops at the cap
+	 * (RLIMIT_FSIZE, sandbox.h), and a link that floods its own must
+	 * silence only itself. To the journal (a stream, no cap) they keep
+	 * the supervisor's. */
+	bool link_logs;
 	char binary[4096];
 	struct worker *workers;
 	unsigned count;
@@ -199,6 +205,20 @@ static void worker_start(struct supervisor *sv, struct worker *w)
 		 * directory it is in (02750, plan.h), so that VM's QEMU
 		 * connects and no other does; control sockets are root's. */
 		umask(0117);
+		if (sv->link_logs) {
+			char log[PATH_MAX];
+			int fd = state_link_log(sv->state_dir, w->spec.name, log,
+						sizeof(log)) ? -1 :
+				 open(log, O_WRONLY | O_CREAT | O_APPEND |
+				      O_NOCTTY | O_CLOEXEC, 0600);
+			if (fd < 0 || dup2(fd, STDERR_FILENO) < 0) {
+				fprintf(stderr, "supervisor: %s: log %s: %s\n",
+					w->spec.name, log, strerror(errno));
+				_exit(127);
+			}
+			if (fd != STDERR_FILENO)
+				close(fd);
+		}
 		/* A host port's link opens its tap by name: in the tap's
 		 * namespace. */
 		bool tap = w->spec.a[0] == '\0';
@@ -211,7 +231,8 @@ static void worker_start(struct supervisor *sv, struct worker *w)
 					w->spec.name, w->spec.netns, strerror(errno));
 				_exit(127);
 			}
-			close(fd);
+			if (fd != STDERR_FILENO)
+				close(fd);
 		}
 		char *argv[] = { sv->binary, tap ? "--tap-a" : "--a",
 				 tap ? w->spec.tap : w->spec.a, "--b", w->spec.b,
@@ -476,6 +497,8 @@ int supervisor_run(const char *state_dir, const struct supervisor_vms *vms)
 {
 	struct supervisor sv = { .vms = vms };
 	snprintf(sv.state_dir, sizeof(sv.state_dir), "%s", state_dir);
+	struct stat st;
+	sv.link_logs = fstat(STDERR_FILENO, &st) == 0 && S_ISREG(st.st_mode);
 	int lock = lock_pidfile(state_dir);
 	if (lock < 0) {
 		say("%s: %s", state_dir, lock == -EALREADY ?

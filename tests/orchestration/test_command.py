@@ -35,6 +35,10 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
 from vmlib import Tap  # noqa: E402
 
 BULKHEAD = os.path.abspath(sys.argv[1])
+LINK = os.path.abspath(sys.argv[2])
+# A confined worker's log stops here (vmm/sandbox/sandbox.h
+# SANDBOX_LOG_LIMIT, RLIMIT_FSIZE).
+LOG_CAP = 16 << 20
 URI = 'test:///default'
 FIXED_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
 LINK_MS, ALL_LINKS_MS = 2000, 10000
@@ -127,8 +131,71 @@ def row(text, name):
     return ''
 
 
+def own_logs(t, tmp):
+    """A supervisor logging to a file gives each link worker a log of its
+    own: a link whose log is at the cap loses its lines, the others do
+    not, and the supervisor's log holds none of theirs."""
+    state = os.path.join(tmp, 'state-logs', 'logs')
+    os.makedirs(state)
+    links = [{'name': n, 'a': os.path.join(tmp, n + '-a.sock'),
+              'b': os.path.join(tmp, n + '-b.sock'),
+              'mac_a': '52:54:00:e0:00:%02x' % (2 * i + 1),
+              'mac_b': '52:54:00:e0:00:%02x' % (2 * i + 2),
+              'control': os.path.join(tmp, n + '.ctl')}
+             for i, n in enumerate(('capped', 'free'))]
+    with open(os.path.join(state, 'links.json'), 'w') as f:
+        json.dump({'binary': LINK, 'links': links}, f)
+    # The capped link's log already at the cap (sparse).
+    with open(os.path.join(state, 'link-capped.log'), 'wb') as f:
+        f.truncate(LOG_CAP)
+    sv_log = os.path.join(state, 'supervisor.log')
+    with open(sv_log, 'wb') as log:
+        sv = subprocess.Popen([BULKHEAD, 'supervise', state],
+                              stdin=subprocess.DEVNULL, stdout=log,
+                              stderr=log)
+    try:
+        for _ in range(200):
+            if all(os.path.exists(l['a']) for l in links):
+                break
+            time.sleep(0.05)
+        for l in links:
+            c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                c.connect(l['a'])
+                time.sleep(0.3)
+            except OSError:
+                pass
+            finally:
+                c.close()
+        time.sleep(0.5)
+
+        def read(name):
+            try:
+                with open(os.path.join(state, name), 'rb') as f:
+                    return f.read().replace(b'\0', b'')
+            except OSError as e:
+                return str(e).encode()
+        free, capped, sv_text = (read('link-free.log'),
+                                 read('link-capped.log'), read('supervisor.log'))
+        t.check(b'connected' in free and capped == b'' and
+                os.path.getsize(os.path.join(state, 'link-capped.log'))
+                == LOG_CAP and b'connected' not in sv_text and
+                b'started bulkhead-link' in sv_text,
+                'each link its own log: one at the cap loses only its own'
+                ' lines, the supervisor\'s holds none of theirs',
+                'free %r\ncapped %r\nsupervisor %r' % (
+                    free[-300:], capped[-300:], sv_text[-600:]))
+    finally:
+        sv.send_signal(signal.SIGTERM)
+        try:
+            sv.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            sv.kill()
+            sv.wait()
+
+
 def main():
-    t = Quiet(13)
+    t = Quiet(14)
     tmp = tempfile.mkdtemp(prefix='bk-containment-')
     os.chmod(tmp, 0o755)
     threads, socks, held = [], [], []
@@ -297,6 +364,7 @@ def main():
         t.check(sv.returncode == 0 and not os.path.exists(marker),
                 'the supervisor stops on SIGTERM; nothing ran from the evil'
                 ' PATH', sv.stderr.read().decode(errors='replace')[-2000:])
+        own_logs(t, tmp)
     finally:
         for s in socks:
             s.close()
