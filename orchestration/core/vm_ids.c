@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "state_files.h"
+#include "subid.h"
 
 void vm_ids_host_default(struct vm_ids_host *host)
 {
@@ -25,27 +26,6 @@ void vm_ids_host_default(struct vm_ids_host *host)
 	host->lib_dir = lib && lib[0] ? lib : "/var/lib/bulkhead";
 	host->etc_dir = "/etc";
 	host->proc_dir = "/proc";
-}
-
-/* Whether ID lies in a "name:first:count" range of FILE (a missing file
- * has none). */
-static bool in_sub_range(const char *etc, const char *file, unsigned long id)
-{
-	char path[PATH_MAX], line[512];
-	snprintf(path, sizeof(path), "%s/%s", etc, file);
-	FILE *f = fopen(path, "re");
-	bool hit = false;
-	while (f && !hit && fgets(line, sizeof(line), f)) {
-		char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
-		if (!c2)
-			continue;
-		unsigned long first = strtoul(c1 + 1, NULL, 10);
-		unsigned long count = strtoul(c2 + 1, NULL, 10);
-		hit = id >= first && id - first < count;
-	}
-	if (f)
-		fclose(f);
-	return hit;
 }
 
 /* The pid of a process whose real, effective, saved or file-system uid
@@ -94,10 +74,10 @@ int vm_ids_unused(const struct vm_ids_host *host, uid_t uid, char *why,
 	else if (gr)
 		snprintf(why, why_len, "gid %u is group '%s'", (unsigned)uid,
 			 gr->gr_name);
-	else if (in_sub_range(host->etc_dir, "subuid", uid))
+	else if (subid_covers(host->etc_dir, "subuid", uid))
 		snprintf(why, why_len, "uid %u is in a range of %s/subuid",
 			 (unsigned)uid, host->etc_dir);
-	else if (in_sub_range(host->etc_dir, "subgid", uid))
+	else if (subid_covers(host->etc_dir, "subgid", uid))
 		snprintf(why, why_len, "gid %u is in a range of %s/subgid",
 			 (unsigned)uid, host->etc_dir);
 	else if ((pid = process_with(host->proc_dir, uid)))

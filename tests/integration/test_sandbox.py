@@ -8,6 +8,7 @@ kills it; --no-sandbox says so loudly; a missing user is a clear error.
 
 Usage: test_sandbox.py BULKHEAD_LINK (a build with -Dtest_triggers=true)"""
 import os
+import re
 import shutil
 import signal
 import socket
@@ -56,12 +57,13 @@ def proc_limits(pid):
     return out
 
 
-def run_once(binary, *args, timeout=10):
+def run_once(binary, *args, timeout=10, env=None):
     work = scratch_dir()
     try:
         p = subprocess.run([binary, '--a', f'{work}/a', '--b', f'{work}/b', *args],
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                           text=True, timeout=timeout)
+                           text=True, timeout=timeout,
+                           env=dict(os.environ, **(env or {})))
         return p.returncode, p.stdout
     except subprocess.TimeoutExpired as e:
         return None, (e.stdout or b'').decode() if isinstance(e.stdout, bytes) else (e.stdout or '')
@@ -216,6 +218,22 @@ def run(tap):
     rc, out = run_once(binary, '--user', 'no-such-user-xyz')
     tap.check(rc == 1 and 'user no-such-user-xyz does not exist' in out,
               'a missing user is a clear error', f'exit {rc}\n{out}')
+    # A subordinate range covering the workers' ids (a user namespace of
+    # its owner could act as the worker): refused. The test build reads
+    # this directory for /etc (no test edits the host's).
+    etc = scratch_dir()
+    try:
+        for name in ('subuid', 'subgid'):
+            with open(os.path.join(etc, name), 'w') as f:
+                f.write('someone:100000:65536\n' if name == 'subuid' else
+                        'container:%d:%d\n' % (ID_BASE, 0x400000))
+        rc, out = run_once(binary, env={'BULKHEAD_TEST_ETC_DIR': etc})
+    finally:
+        shutil.rmtree(etc, ignore_errors=True)
+    tap.check(rc == 1 and re.search(r'id \d+ \(0x70c00000 \+ pid \d+\) is in a'
+                                    r' range of .*/subgid', out),
+              'an own id in a subordinate range (subgid) is refused, naming it',
+              f'exit {rc}\n{out}')
 
 
 if __name__ == '__main__':

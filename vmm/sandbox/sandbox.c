@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include "sandbox.h"
 #include "seccomp_base.h"
+#include "subid.h"
 
 #include <errno.h>
 #include <grp.h>
@@ -9,6 +10,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -109,6 +111,18 @@ static int drop_privileges(const struct passwd *pw, char *err, size_t errlen)
 	return 0;
 }
 
+/* Where the host's subordinate id ranges are; a test build may point it
+ * elsewhere (no test may edit the host's /etc). */
+static const char *etc_dir(void)
+{
+#ifdef BULKHEAD_TEST_TRIGGERS
+	const char *dir = getenv("BULKHEAD_TEST_ETC_DIR");
+	if (dir && dir[0])
+		return dir;
+#endif
+	return "/etc";
+}
+
 /* The identity to become: the named user's, or one of this process's own
  * (SANDBOX_ID_BASE + pid), looked up before the root goes. */
 static int identity(const struct sandbox_config *cfg, struct passwd *out,
@@ -138,6 +152,13 @@ static int identity(const struct sandbox_config *cfg, struct passwd *out,
 		FAIL(-EEXIST, "id %u (0x%x + pid %d) is a user or group of this "
 		     "host; a worker's own id must be no one else's", (unsigned)id,
 		     SANDBOX_ID_BASE, (int)pid);
+	/* A user whose namespaces may map it could act as the worker. */
+	for (unsigned i = 0; i < 2; i++)
+		if (subid_covers(etc_dir(), i ? "subgid" : "subuid", id))
+			FAIL(-EEXIST, "id %u (0x%x + pid %d) is in a range of "
+			     "%s/%s; a worker's own id must be no one else's",
+			     (unsigned)id, SANDBOX_ID_BASE, (int)pid, etc_dir(),
+			     i ? "subgid" : "subuid");
 	*out = (struct passwd){ .pw_name = own, .pw_uid = id, .pw_gid = id };
 	return 0;
 }
