@@ -3,7 +3,8 @@
 driven by the same load generator (linkgen: both VMs' drivers in one
 process, on core 0; the back end alone on core 1). Several runs of every
 figure, interleaved; one table with the median and the spread (min-max)
-of each, and the ratio bulkhead / DPDK. Then instructions per frame
+of each, and the ratio bulkhead / DPDK. Then both back ends under DPDK's
+virtio_user front end (frontend_compare.py), instructions per frame
 (callgrind on the in-process harness), idle cost, and one cross-check with
 DPDK's own virtio_user front ends (link_throughput.py).
 
@@ -95,12 +96,14 @@ class Backend:
         else:
             # Both lcores (main and forwarding) on core 1; tso=1 so the
             # vhost PMD offers TSO and checksum offload (the most
-            # favourable set-up for 64 KiB frames).
+            # favourable set-up for 64 KiB frames); "dpdk-plain" is the
+            # vhost PMD as its users start it, without.
+            tso = ',tso=1' if kind == 'dpdk' else ''
             cmd = [TESTPMD, '--lcores=0@%d,1@%d' % (BACKEND_CORE, BACKEND_CORE),
                    '--main-lcore', '0', '--no-huge', '-m', '1024', '--no-pci',
                    '--single-file-segments', f'--file-prefix=bkcmp{os.getpid()}',
-                   '--vdev', f'net_vhost0,iface={self.a},tso=1',
-                   '--vdev', f'net_vhost1,iface={self.b},tso=1',
+                   '--vdev', f'net_vhost0,iface={self.a}{tso}',
+                   '--vdev', f'net_vhost1,iface={self.b}{tso}',
                    '--', '--forward-mode=io', '--nb-cores=1', '--rxq=1',
                    '--txq=1', '--txd=256', '--rxd=256', '--burst=32',
                    '--total-num-mbufs=16384']
@@ -200,6 +203,16 @@ def crosscheck(build, seconds):
     return r.stdout.strip()
 
 
+def frontend(build, runs, seconds):
+    """Both back ends under DPDK's virtio_user front end
+    (frontend_compare.py): its lines."""
+    wait_no_vm()
+    r = subprocess.run([sys.executable, os.path.join(HERE, 'frontend_compare.py'),
+                        build, str(runs), str(seconds)],
+                       capture_output=True, text=True, timeout=1800)
+    return r.stdout.strip() or r.stderr.strip()[-1000:]
+
+
 def stats(values):
     values = [v for v in values if v is not None]
     if not values:
@@ -275,6 +288,8 @@ def main():
         instr = callgrind(build)
         cross = None if args.no_crosscheck or not TESTPMD else \
             crosscheck(build, args.seconds)
+        front = None if args.no_crosscheck or not TESTPMD else \
+            frontend(build, args.runs, args.seconds)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -368,6 +383,12 @@ def main():
               f'{r.get("rx_gso_type")} in {r.get("rx_buffers_per_frame")} '
               f'buffers, checksum completed in software: '
               f'{r.get("rx_csum_completed")}')
+    if front:
+        print('# both back ends under DPDK\'s virtio_user front end'
+              ' (frontend_compare.py; Mpps the front end received, median'
+              ' min max; dpdk-plain: the vhost PMD without tso=1):')
+        for line in front.splitlines():
+            print('#   ' + line)
     if cross:
         print('# cross-check, DPDK virtio_user front ends (link_throughput.py):')
         for line in cross.splitlines():
