@@ -92,7 +92,7 @@ void plan_host_tap_name(const struct topology *topo,
 unsigned plan_downstream_index(const struct topology *topo, const char *app)
 {
 	const struct topo_app_vm *vm = topology_app_vm(topo, app);
-	if (!vm || !vm->net.via)
+	if (!vm)
 		return 0;
 	unsigned n = 0;
 	for (unsigned i = 0; i < topo->app_vms_count; i++) {
@@ -168,7 +168,7 @@ int plan_app_ipv6(const struct topology *topo, const struct topo_app_vm *app,
 	unsigned prefix_len;
 	int end = 0;
 	const struct topo_net_attach *net = &app->net;
-	if (net->via == NULL || net->ipv6_mode == TOPO_IPV6_OFF)
+	if (net->ipv6_mode == TOPO_IPV6_OFF)
 		return 0;
 	if (sscanf(net->mac, "%2hhx:%2hhx:%2hhx:%2hhx:%2hhx:%2hhx%n", &mac[0],
 		   &mac[1], &mac[2], &mac[3], &mac[4], &mac[5], &end) != 6 ||

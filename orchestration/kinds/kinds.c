@@ -18,26 +18,34 @@ static const struct driver_kind *const kinds[] = {
 #endif
 };
 
+#define KINDS_COUNT (sizeof(kinds) / sizeof(kinds[0]))
+
 const struct driver_kind *driver_kind_of(const struct topo_driver_vm *drv)
 {
-	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+	for (size_t i = 0; i < KINDS_COUNT; i++)
 		if (!strcmp(kinds[i]->name, drv->kind))
 			return kinds[i];
 	return NULL;
 }
 
-#define KINDS_COUNT (sizeof(kinds) / sizeof(kinds[0]))
-
-/* "net, dummy": the kinds there are, or those serving CLASS (all: -1). */
-static void kind_names(int class, char *out, size_t out_len)
+/* The kinds, for a message: "net, dummy", or "none here". Those whose
+ * serves, takes or emulated_models meets the matching mask; all of them
+ * when every mask is 0. */
+static void kind_list(unsigned serves, unsigned takes, unsigned models,
+		      char *out, size_t out_len)
 {
+	bool all = !serves && !takes && !models;
 	size_t len = 0;
 
 	out[0] = '\0';
 	for (size_t k = 0; k < KINDS_COUNT && len < out_len; k++)
-		if (class < 0 || kinds[k]->serves & KIND_SERVES(class))
+		if (all || (kinds[k]->serves & serves) ||
+		    (kinds[k]->takes & takes) ||
+		    (kinds[k]->emulated_models & models))
 			len += (size_t)snprintf(out + len, out_len - len, "%s%s",
 						len ? ", " : "", kinds[k]->name);
+	if (len == 0)
+		snprintf(out, out_len, "none here");
 }
 
 /* APP's attachment of CLASS (when it has one) names a driver VM of a kind
@@ -58,31 +66,15 @@ static int check_attach(const struct topology *topo, unsigned i,
 	kind = drv ? driver_kind_of(drv) : NULL;
 	if (kind == NULL || kind->serves & KIND_SERVES(class))
 		return 0;
-	kind_names((int)class, serving, sizeof(serving));
+	kind_list(KIND_SERVES(class), 0, 0, serving, sizeof(serving));
 	/* Version 1 names the driver VM at the app VM's "net". */
 	snprintf(err, err_len, "%s:%u: app-vms[%u].%s%s: '%s' is a %s driver"
-		 " VM, which serves no %s; %s%s", topo->path, at.via_line, i,
-		 name, topo->version == 1 ? "" : ".via", at.via, kind->name,
-		 name, serving[0] ? "kinds that do: " : "no kind here does",
-		 serving);
+		 " VM, which serves no %s (kinds that do: %s)", topo->path,
+		 at.via_line, i, name, topo->version == 1 ? "" : ".via", at.via,
+		 kind->name, name, serving);
 	return -EINVAL;
 }
 
-/* "those of kinds net, usb": the kinds that take what TAKES (a KIND_TAKES_
- * bit) or MODEL names, for a message. */
-static void takers(unsigned takes, int model, char *out, size_t out_len)
-{
-	size_t len = 0;
-
-	out[0] = '\0';
-	for (size_t k = 0; k < KINDS_COUNT && len < out_len; k++)
-		if (model >= 0 ? kinds[k]->emulated_models & KIND_MODEL(model) :
-		    (kinds[k]->takes & takes) != 0)
-			len += (size_t)snprintf(out + len, out_len - len, "%s%s",
-						len ? ", " : "", kinds[k]->name);
-	if (len == 0)
-		snprintf(out, out_len, "none here");
-}
 
 /* Driver VM I's entry gives what its kind takes. */
 static int check_section(const struct topology *topo, unsigned i,
@@ -106,7 +98,7 @@ static int check_section(const struct topology *topo, unsigned i,
 	for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
 		if ((kind->takes & keys[k].bit) || !keys[k].line)
 			continue;
-		takers(keys[k].bit, -1, who, sizeof(who));
+		kind_list(0, keys[k].bit, 0, who, sizeof(who));
 		snprintf(err, err_len, "%s:%u: driver-vms[%u].%s: a %s driver VM"
 			 " takes none (kinds that do: %s)", topo->path,
 			 keys[k].line, i, keys[k].key, kind->name, who);
@@ -118,7 +110,7 @@ static int check_section(const struct topology *topo, unsigned i,
 		if (m == TOPO_EMULATED_NONE ||
 		    kind->emulated_models & KIND_MODEL(m))
 			continue;
-		takers(0, (int)m, who, sizeof(who));
+		kind_list(0, 0, KIND_MODEL(m), who, sizeof(who));
 		snprintf(err, err_len, "%s:%u: driver-vms[%u].devices[%u].emulated:"
 			 " a %s driver VM emulates no '%s' (kinds that do: %s)",
 			 topo->path, d->devices[j].line, i, j, kind->name,
@@ -140,7 +132,7 @@ int driver_kinds_check(const struct topology *topo, char *err, size_t err_len)
 			continue;
 		}
 		char names[128];
-		kind_names(-1, names, sizeof(names));
+		kind_list(0, 0, 0, names, sizeof(names));
 		/* The kind was checked to be a name (topology_load): safe
 		 * to show. */
 		snprintf(err, err_len, "%s:%u: driver-vms[%u].kind: '%s' is not"

@@ -131,6 +131,16 @@ def row(text, name):
     return ''
 
 
+def stop_supervisor(sv):
+    """SIGTERM, as down sends it; SIGKILL if it has not ended in 10 s."""
+    sv.send_signal(signal.SIGTERM)
+    try:
+        sv.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        sv.kill()
+        sv.wait()
+
+
 def own_logs(t, tmp):
     """A supervisor logging to a file gives each link worker a log of its
     own: a link whose log is at the cap loses its lines, the others do
@@ -186,12 +196,7 @@ def own_logs(t, tmp):
                 'free %r\ncapped %r\nsupervisor %r' % (
                     free[-300:], capped[-300:], sv_text[-600:]))
     finally:
-        sv.send_signal(signal.SIGTERM)
-        try:
-            sv.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            sv.kill()
-            sv.wait()
+        stop_supervisor(sv)
 
 
 def main():
@@ -355,12 +360,7 @@ def main():
         t.check(sv_state.encode() in cmdline,
                 'its state directory is made absolute before it leaves the'
                 ' working directory', repr(cmdline))
-        sv.send_signal(signal.SIGTERM)
-        try:
-            sv.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            sv.kill()
-            sv.wait()
+        stop_supervisor(sv)
         t.check(sv.returncode == 0 and not os.path.exists(marker),
                 'the supervisor stops on SIGTERM; nothing ran from the evil'
                 ' PATH', sv.stderr.read().decode(errors='replace')[-2000:])

@@ -59,7 +59,7 @@ def main(argv):
         r = bk('check', path)
         t.check(r.returncode == 2 and
                 "%s:10: app-vms[0].net.via: 'k-dummy' is a dummy driver VM,"
-                " which serves no net; kinds that do: net" % path in r.stdout,
+                " which serves no net (kinds that do: net)" % path in r.stdout,
                 'net through the dummy kind (which serves nobody): exit 2,'
                 ' file:line, the kinds that serve net', r.stdout)
         with open(path, 'w') as f:

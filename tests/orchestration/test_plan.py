@@ -213,7 +213,7 @@ def check_versions(t, tmp, cases):
                            stderr=subprocess.STDOUT, text=True)
         t.check(r.returncode == 2 and
                 "%s:10: app-vms[0].%s.via: 'sys-net' is a net driver VM, which"
-                " serves no %s; no kind here does" % (path, cls, cls)
+                " serves no %s (kinds that do: none here)" % (path, cls, cls)
                 in r.stdout, '%s: on a driver VM whose kind does not serve it:'
                 ' exit 2, file:line, the kind' % cls, r.stdout)
 
