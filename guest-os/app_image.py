@@ -13,8 +13,9 @@ NET_MODULES = ['virtio', 'virtio_ring', 'virtio_pci', 'virtio_pci_modern_dev',
                'virtio_net']
 
 
-# The app VM: its network, and virtio-serial for the agent (bk.role=app).
-APP_MODULES = NET_MODULES + ['virtio_console']
+# The app VM: its network, virtio-serial for the agent (bk.role=app) and
+# virtio-blk for a disk from a storage driver VM.
+APP_MODULES = NET_MODULES + ['virtio_console', 'virtio_blk']
 
 
 TEST_FILE_SIZE = 4 << 20

@@ -28,9 +28,9 @@ extern char **environ;
  * the build tree's binary names the checkout and vmm/ of its build
  * (./run demo, ./run test); the installed one names the install paths only
  * (orchestration/install/), so it reads nothing of the checkout. */
-#if !defined(BULKHEAD_LINK_PATH) || !defined(BULKHEAD_BUILD_IMAGES) || \
+#if !defined(BULKHEAD_WORKER_DIR) || !defined(BULKHEAD_BUILD_IMAGES) || \
 	!defined(BULKHEAD_DEMO)
-#error "BULKHEAD_LINK_PATH, BULKHEAD_BUILD_IMAGES and BULKHEAD_DEMO come from meson"
+#error "BULKHEAD_WORKER_DIR, BULKHEAD_BUILD_IMAGES and BULKHEAD_DEMO come from meson"
 #endif
 #ifndef BULKHEAD_VERSION
 #error "BULKHEAD_VERSION comes from meson (the project's version)"
@@ -317,8 +317,8 @@ int main(int argc, char **argv)
 			getenv("BULKHEAD_LOG_DIR") : "/var/log/bulkhead",
 		.image_dir = getenv("BULKHEAD_IMAGE_DIR") ?
 			getenv("BULKHEAD_IMAGE_DIR") : "/var/cache/bulkhead/images",
-		.link_binary = getenv("BULKHEAD_LINK") ? getenv("BULKHEAD_LINK") :
-			BULKHEAD_LINK_PATH,
+		.worker_dir = getenv("BULKHEAD_WORKER_DIR") ?
+			getenv("BULKHEAD_WORKER_DIR") : BULKHEAD_WORKER_DIR,
 		.build_images = BULKHEAD_BUILD_IMAGES,
 		.boot_timeout_s = 240,
 	};

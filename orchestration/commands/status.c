@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "domain_xml.h"
+#include "kind.h"
 #include "orch.h"
 #include "plan.h"
 #include "supervisor.h"
@@ -120,17 +121,17 @@ static json_object *vm_json(struct orch *o, const char *name, const char *role,
 	return vm;
 }
 
-/* One link's status: what the supervisor says of it (STATE), and what the
- * link itself says (its control socket). TAP: side a is the host's tap. */
-static json_object *link_json(json_object *state, const struct plan_dirs *dirs,
-			      const char *name, const char *net, bool tap,
+/* One link's status: what up asked of it (SPEC), what the supervisor
+ * says of it (STATE), and what the link itself says (its control
+ * socket). */
+static json_object *link_json(json_object *state, const struct link_spec *spec,
 			      long long deadline_ms)
 {
 	json_object *l = json_object_new_object();
-	json_object *sv = find_link(state, name);
-	json_object_object_add(l, "name", json_object_new_string(name));
-	json_object_object_add(l, "between", json_object_new_string(net));
-	json_object_object_add(l, "tap", json_object_new_boolean(tap));
+	json_object *sv = find_link(state, spec->name);
+	json_object_object_add(l, "name", json_object_new_string(spec->name));
+	json_object_object_add(l, "kind", json_object_new_string(spec->kind));
+	json_object_object_add(l, "between", json_object_new_string(spec->driver_vm));
 	json_object_object_add(l, "running", json_object_new_boolean(
 		sv && json_object_get_boolean(get(sv, "running"))));
 	json_object_object_add(l, "pid", json_object_new_int(
@@ -140,10 +141,9 @@ static json_object *link_json(json_object *state, const struct plan_dirs *dirs,
 	json_object_object_add(l, "last_exit", json_object_new_string(
 		sv && get(sv, "last_exit") ?
 		json_object_get_string(get(sv, "last_exit")) : ""));
-	char ctl[PATH_MAX];
-	state_ctl_path(dirs, name, ctl, sizeof(ctl));
-	char why[128];
-	json_object *live = link_control(ctl, deadline_ms, why, sizeof(why));
+	char why[128] = "no control socket";
+	json_object *live = spec->control[0] ?
+		link_control(spec->control, deadline_ms, why, sizeof(why)) : NULL;
 	json_object_object_add(l, "control", json_object_new_string(why));
 	if (live)
 		json_object_object_add(l, "link", live);
@@ -185,19 +185,19 @@ static json_object *topology_json(struct orch *o, const char *dir_name,
 	}
 	json_object_object_add(t, "vms", vms);
 
+	/* The links as up last asked for them (links.json), each with its
+	 * kind's columns. */
 	state_file(dirs.state, STATE_LINKS_STATE, path, sizeof(path));
 	json_object *state = json_object_from_file(path);
 	json_object *links = json_object_new_array();
-	for (unsigned i = 0; i < topo->app_vms_count; i++)
-		json_object_array_add(links, link_json(state, &dirs,
-						       topo->app_vms[i].name,
-						       topo->app_vms[i].net.via,
-						       false, deadline_ms));
-	if (topo->host_port)
-		json_object_array_add(links, link_json(state, &dirs,
-						       PLAN_HOST_PORT_LINK,
-						       topo->host_port->via, true,
-						       deadline_ms));
+	struct link_set set;
+	state_file(dirs.state, STATE_LINKS, path, sizeof(path));
+	if (link_set_read(path, &set, err, sizeof(err)) == 0) {
+		for (unsigned i = 0; i < set.count; i++)
+			json_object_array_add(links, link_json(state, &set.links[i],
+							       deadline_ms));
+		link_set_free(&set);
+	}
 	if (state)
 		json_object_put(state);
 	json_object_object_add(t, "links", links);
@@ -206,22 +206,30 @@ static json_object *topology_json(struct orch *o, const char *dir_name,
 }
 
 
-static long long counter(json_object *link, const char *dir, const char *key)
+/* The links of kind KIND_NAME: the columns every link has, then its
+ * kind's from the link's own answer, or why there is none ("no answer"). */
+static void print_links(json_object *links, const char *kind_name)
 {
-	return (long long)json_object_get_int64(get(get(get(link, "link"), dir),
-						    key));
-}
-
-static long long dropped(json_object *link, const char *dir, const char *reason)
-{
-	return (long long)json_object_get_int64(get(get(get(get(link, "link"),
-							dir), "drops"), reason));
-}
-
-static bool side_connected(json_object *link, const char *side)
-{
-	return json_object_get_boolean(get(get(get(get(link, "link"), "sides"),
-					       side), "connected"));
+	const struct driver_kind *kind = driver_kind_named(kind_name);
+	bool columns = kind && kind->status_row;
+	printf("  %-14s %-9s %-7s %-8s %s\n", "LINK", "STATE", "PID", "RESTARTS",
+	       columns ? kind->status_header : "");
+	for (size_t i = 0; i < json_object_array_length(links); i++) {
+		json_object *l = json_object_array_get_idx(links, i);
+		const char *name = json_object_get_string(get(l, "name"));
+		char row[256] = "";
+		if (strcmp(json_object_get_string(get(l, "kind")), kind_name))
+			continue;
+		if (!get(l, "link"))
+			snprintf(row, sizeof(row), "%s",
+				 json_object_get_string(get(l, "control")));
+		else if (columns)
+			kind->status_row(name, get(l, "link"), row, sizeof(row));
+		printf("  %-14s %-9s %-7d %-8d %s\n", name,
+		       json_object_get_boolean(get(l, "running")) ? "running" : "DOWN",
+		       json_object_get_int(get(l, "pid")),
+		       json_object_get_int(get(l, "restarts")), row);
+	}
 }
 
 static void print_table(json_object *t)
@@ -250,38 +258,18 @@ static void print_table(json_object *t)
 		       !has_ipv6 ? "-" :
 		       ipv6 ? json_object_get_string(ipv6) : "off");
 	}
-	printf("  %-14s %-9s %-7s %-8s %-9s %-12s %-12s %-8s %s\n", "LINK", "STATE",
-	       "PID", "RESTARTS", "SIDES", "APP->NET", "NET->APP", "SPOOFED",
-	       "NOT-IPV4");
+	/* A table per kind: each has its own columns. */
 	json_object *links = get(t, "links");
-	for (size_t i = 0; i < json_object_array_length(links); i++) {
-		json_object *l = json_object_array_get_idx(links, i);
-		printf("  %-14s %-9s %-7d %-8d ",
-		       json_object_get_string(get(l, "name")),
-		       json_object_get_boolean(get(l, "running")) ? "running" : "DOWN",
-		       json_object_get_int(get(l, "pid")),
-		       json_object_get_int(get(l, "restarts")));
-		/* Without the link's own answer there are no counters: say
-		 * why instead ("no answer"). */
-		if (!get(l, "link")) {
-			printf("%s\n", json_object_get_string(get(l, "control")));
-			continue;
-		}
-		char sides[16];
-		bool tap = json_object_get_boolean(get(l, "tap"));
-		snprintf(sides, sizeof(sides), "%s/%s",
-			 tap ? "host" : side_connected(l, "a") ? "app" : "-",
-			 side_connected(l, "b") ? "net" : "-");
-		char ab[32], ba[32], not_ip4[24] = "-";
-		snprintf(ab, sizeof(ab), "%lld pkt", counter(l, "a_to_b", "packets"));
-		snprintf(ba, sizeof(ba), "%lld pkt", counter(l, "b_to_a", "packets"));
-		/* Only a tap refuses frames by EtherType: what the driver VM
-		 * sent the host that was neither IPv4 nor ARP. */
-		if (tap)
-			snprintf(not_ip4, sizeof(not_ip4), "%lld",
-				 dropped(l, "b_to_a", "not_ipv4_arp"));
-		printf("%-9s %-12s %-12s %-8lld %s\n", sides, ab, ba,
-		       dropped(l, "a_to_b", "spoofed"), not_ip4);
+	size_t n = json_object_array_length(links);
+	for (size_t i = 0; i < n; i++) {
+		const char *kind_name = json_object_get_string(
+			get(json_object_array_get_idx(links, i), "kind"));
+		bool first = true;
+		for (size_t j = 0; j < i && first; j++)
+			first = strcmp(kind_name, json_object_get_string(get(
+				json_object_array_get_idx(links, j), "kind"))) != 0;
+		if (first)
+			print_links(links, kind_name);
 	}
 }
 

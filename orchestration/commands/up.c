@@ -28,18 +28,20 @@
 /* --- links --------------------------------------------------------------- */
 
 /* Every link the topology's driver VMs need (their kinds say which). */
-static int link_set_of(const struct run *r, struct link_set *set)
+static int link_set_of(struct run *r, struct link_set *set)
 {
+	const struct link_env env = { &r->dirs, r->o->worker_dir };
 	memset(set, 0, sizeof(*set));
-	snprintf(set->binary, sizeof(set->binary), "%s", r->o->link_binary);
-	set->links = calloc(r->topo->app_vms_count + 1, sizeof(*set->links));
-	if (!set->links)
-		return -ENOMEM;
 	for (unsigned i = 0; i < r->topo->driver_vms_count; i++) {
 		const struct topo_driver_vm *d = &r->topo->driver_vms[i];
 		const struct driver_kind *kind = driver_kind_of(d);
-		if (kind && kind->links)
-			kind->links(r->topo, d, &r->dirs, set);
+		int rc = kind && kind->links ? kind->links(r->topo, d, &env, set) : 0;
+		if (rc) {
+			snprintf(r->err, sizeof(r->err), "driver VM %s: its links: %s",
+				 d->name, strerror(-rc));
+			link_set_free(set);
+			return rc;
+		}
 	}
 	return 0;
 }
@@ -102,14 +104,18 @@ static int spawn_supervisor(struct run *r)
 	return -EIO;
 }
 
+/* A link whose driver VM just became READY may be in its restart
+ * backoff (at most 5 s): room for that and a start. */
+#define LINKS_WAIT_S 15
+
 static int wait_links(struct run *r, const struct link_set *set)
 {
-	for (int i = 0; i < 200; i++) {
+	for (int i = 0; i < LINKS_WAIT_S * 20; i++) {
 		bool all = true;
 		for (unsigned j = 0; j < set->count && all; j++)
-			all = (!set->links[j].a[0] ||
-			       access(set->links[j].a, F_OK) == 0) &&
-			      access(set->links[j].b, F_OK) == 0;
+			for (unsigned k = 0; k < 2 && all; k++)
+				all = !set->links[j].sockets[k][0] ||
+				      access(set->links[j].sockets[k], F_OK) == 0;
 		if (all)
 			return 0;
 		usleep(50000);
@@ -117,7 +123,7 @@ static int wait_links(struct run *r, const struct link_set *set)
 	char log[PATH_MAX];
 	supervisor_logs_to_journal(r, log, sizeof(log));
 	snprintf(r->err, sizeof(r->err), "the links' sockets did not appear in %s"
-		 " within 10 s (see %s)", r->dirs.vm, log);
+		 " within %d s (see %s)", r->dirs.vm, LINKS_WAIT_S, log);
 	return -ETIMEDOUT;
 }
 
@@ -144,18 +150,18 @@ static int prepare_host_port(struct run *r)
 	return 0;
 }
 
-static int start_links(struct run *r)
+/* links.json from the kinds, and the supervisor told (or started). The
+ * links come up beside the driver VMs; wait_links waits for them. */
+static int start_links(struct run *r, struct link_set *set)
 {
-	struct link_set set;
 	char path[PATH_MAX];
-	int rc = link_set_of(r, &set);
+	int rc = link_set_of(r, set);
 	if (rc)
 		return rc;
 	state_file(r->dirs.state, STATE_LINKS, path, sizeof(path));
-	rc = link_set_write(path, &set);
+	rc = link_set_write(path, set);
 	if (rc) {
 		snprintf(r->err, sizeof(r->err), "%s: %s", path, strerror(-rc));
-		link_set_free(&set);
 		return rc;
 	}
 	pid_t pid = supervisor_pid(r->dirs.state);
@@ -166,9 +172,6 @@ static int start_links(struct run *r)
 		if (!rc)
 			run_remember(r, JOURNAL_SUPERVISOR, r->dirs.state, NULL);
 	}
-	if (!rc)
-		rc = wait_links(r, &set);
-	link_set_free(&set);
 	return rc;
 }
 
@@ -283,10 +286,16 @@ int cmd_up(struct orch *o, const char *path)
 		goto out;
 	}
 	remove_dropped(r);
+	/* A link may need its driver VM up before it listens (a storage
+	 * link's NBD connection): the links are waited for once the driver
+	 * VMs are READY, before the app VMs that connect to them. */
+	struct link_set links = { 0 };
 	rc = prepare_host_port(r);
-	rc = rc ? rc : start_links(r);
+	rc = rc ? rc : start_links(r, &links);
 	for (unsigned i = 0; !rc && i < topo->driver_vms_count; i++)
 		rc = start_driver_vm(r, &topo->driver_vms[i]);
+	rc = rc ? rc : wait_links(r, &links);
+	link_set_free(&links);
 	bool started[TOPO_MAX_APP_VMS] = { false };
 	double app_t0 = run_now();
 	for (unsigned i = 0; !rc && i < topo->app_vms_count; i++)

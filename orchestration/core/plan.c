@@ -287,7 +287,7 @@ int plan_check(const struct topology *topo, char *err, size_t err_len)
 		const struct topo_driver_vm *d = &topo->driver_vms[i];
 		for (unsigned j = 0; j < d->devices_count; j++) {
 			const struct topo_device *dev = &d->devices[j];
-			if (dev->emulated == TOPO_EMULATED_NONE)
+			if (!topology_emulated_nic(dev->emulated))
 				continue;
 			if (dev->mac)
 				snprintf(macs[n].mac, sizeof(macs[n].mac), "%s", dev->mac);

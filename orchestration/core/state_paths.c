@@ -44,6 +44,22 @@ int state_link_path(const struct plan_dirs *dirs, const char *owner,
 	return rc ? rc : fmt_path(out, len, dir, link, "link");
 }
 
+int state_disk_path(const struct plan_dirs *dirs, const char *app, char *out,
+		    size_t len)
+{
+	char dir[PATH_MAX];
+	int rc = state_vm_dir(dirs, app, dir, sizeof(dir));
+	return rc ? rc : fmt_path(out, len, dir, app, "disk");
+}
+
+int state_volume_port(const struct plan_dirs *dirs, const char *storage_vm,
+		      const char *app, char *out, size_t len)
+{
+	char dir[PATH_MAX];
+	int rc = state_vm_dir(dirs, storage_vm, dir, sizeof(dir));
+	return rc ? rc : fmt_path(out, len, dir, app, "volume");
+}
+
 int state_ctl_path(const struct plan_dirs *dirs, const char *link, char *out,
 		    size_t len)
 {

@@ -24,6 +24,15 @@ int state_config_path(const struct plan_dirs *dirs, const char *vm,
  * port's) that VM OWNER's QEMU connects to: in OWNER's directory, */
 int state_link_path(const struct plan_dirs *dirs, const char *owner,
 		     const char *link, char *out, size_t len);
+/* the vhost-user-blk socket of app VM APP's disk (its QEMU connects; the
+ * storage link listens): in APP's directory, */
+int state_disk_path(const struct plan_dirs *dirs, const char *app, char *out,
+		    size_t len);
+/* the virtio-serial port on which storage driver VM STORAGE_VM serves
+ * APP's volume (its QEMU listens; the storage link connects): in
+ * STORAGE_VM's directory, */
+int state_volume_port(const struct plan_dirs *dirs, const char *storage_vm,
+		      const char *app, char *out, size_t len);
 /* and LINK's control socket (root only). */
 int state_ctl_path(const struct plan_dirs *dirs, const char *link, char *out,
 		    size_t len);

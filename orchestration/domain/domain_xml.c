@@ -159,9 +159,21 @@ void domain_pci_hostdev(struct strbuf *sb, const char *bdf)
 		      " function='0x%x'/></source></hostdev>\n", dom, bus, slot, fn);
 }
 
+void domain_fwcfg_config(struct strbuf *sb, const struct domain_env *env,
+			 const char *vm)
+{
+	/* Read-only for the guest, and never on a network it serves
+	 * (docs/sysnet.md). */
+	strbuf_printf(sb, "  <sysinfo type='fwcfg'><entry name='opt/bulkhead/config'"
+		      " file='");
+	domain_vm_file(sb, env, vm, BOOT_CONFIG);
+	strbuf_printf(sb, "'/></sysinfo>\n");
+}
+
 char *domain_xml_app_vm(const struct topology *topo,
 			const struct topo_app_vm *app,
-			const struct domain_env *env, char *err, size_t err_len)
+			const struct domain_env *env, const char *devices,
+			char *err, size_t err_len)
 {
 	struct strbuf sb = { 0 };
 	char path[PATH_MAX];
@@ -173,6 +185,7 @@ char *domain_xml_app_vm(const struct topology *topo,
 	int rc = state_link_path(env->dirs, app->name, app->name, path,
 				  sizeof(path));
 	domain_vhost_user_interface(&sb, app->net.mac, path, "ua-net0");
+	strbuf_printf(&sb, "%s", devices);
 	domain_console_agent(&sb, env, app->name);
 	strbuf_printf(&sb, "  </devices>\n");
 	domain_vectors_override(&sb, env, "ua-net", 0, 1);

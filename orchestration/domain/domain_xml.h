@@ -39,11 +39,13 @@ struct domain_images {
 void domain_images_app_vm(const struct topo_app_vm *app,
 			  struct domain_images *out);
 
-/* An app VM's XML (caller frees), or NULL with err set. A driver VM's is
+/* An app VM's XML (caller frees), or NULL with err set; DEVICES: what
+ * its attachments beyond net give it (kind_app_devices). A driver VM's is
  * its kind's (kind.h). */
 char *domain_xml_app_vm(const struct topology *topo,
 			const struct topo_app_vm *app,
-			const struct domain_env *env, char *err, size_t err_len);
+			const struct domain_env *env, const char *devices,
+			char *err, size_t err_len);
 
 /* The pieces a driver VM kind's domain is made of (kinds/): the start
  * every domain shares (name, metadata naming its topology, role and
@@ -55,6 +57,10 @@ void domain_head(struct strbuf *sb, const struct topology *topo,
 /* a file of VM's own directory (its boot files), */
 void domain_vm_file(struct strbuf *sb, const struct domain_env *env,
 		    const char *vm, const char *name);
+/* its configuration through fw_cfg (opt/bulkhead/config, its BOOT_CONFIG
+ * copy), */
+void domain_fwcfg_config(struct strbuf *sb, const struct domain_env *env,
+			 const char *vm);
 /* a passed-through PCI device (managed='no': bound by the command), */
 void domain_pci_hostdev(struct strbuf *sb, const char *bdf);
 /* a vhost-user virtio-net whose QEMU is the reconnecting client, */

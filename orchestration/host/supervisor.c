@@ -52,6 +52,91 @@ static int copy_field(char *dst, size_t len, json_object *o, const char *key,
 	return 0;
 }
 
+int link_spec_arg(struct link_spec *s, const char *fmt, ...)
+{
+	size_t used = 0;
+	if (s->argc == LINK_ARGS_MAX)
+		return -E2BIG;
+	for (unsigned i = 0; i < s->argc; i++)
+		used += strlen(s->args + used) + 1;
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(s->args + used, sizeof(s->args) - used, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(s->args) - used) {
+		memset(s->args + used, 0, sizeof(s->args) - used);
+		return -E2BIG;
+	}
+	s->argc++;
+	return 0;
+}
+
+struct link_spec *link_set_add(struct link_set *set)
+{
+	if (set->count == set->room) {
+		unsigned room = set->room ? 2 * set->room : 8;
+		struct link_spec *more = realloc(set->links, room * sizeof(*more));
+		if (!more)
+			return NULL;
+		set->links = more;
+		set->room = room;
+	}
+	struct link_spec *s = &set->links[set->count++];
+	memset(s, 0, sizeof(*s));
+	return s;
+}
+
+/* links.json is up's, root's alone: its fields are checked to fit, not
+ * distrusted. */
+static int read_spec(json_object *l, struct link_spec *s, char *err,
+		     size_t err_len)
+{
+	json_object *arr;
+	int rc = copy_field(s->name, sizeof(s->name), l, "name", err, err_len);
+	rc = rc ? rc : copy_field(s->kind, sizeof(s->kind), l, "kind", err, err_len);
+	rc = rc ? rc : copy_field(s->driver_vm, sizeof(s->driver_vm), l,
+				  "driver_vm", err, err_len);
+	rc = rc ? rc : copy_field(s->binary, sizeof(s->binary), l, "binary", err,
+				  err_len);
+	rc = rc ? rc : copy_field(s->netns, sizeof(s->netns), l, "netns", err,
+				  err_len);
+	rc = rc ? rc : copy_field(s->control, sizeof(s->control), l, "control",
+				  err, err_len);
+	if (!rc && (!json_object_object_get_ex(l, "sockets", &arr) ||
+		    !json_object_is_type(arr, json_type_array) ||
+		    json_object_array_length(arr) > 2)) {
+		snprintf(err, err_len, "links file: %s: 'sockets' is not a list"
+			 " of at most 2", s->name);
+		rc = -EINVAL;
+	}
+	for (size_t i = 0; !rc && i < json_object_array_length(arr); i++) {
+		const char *v = json_object_get_string(
+			json_object_array_get_idx(arr, i));
+		if (!v || strlen(v) >= sizeof(s->sockets[i])) {
+			snprintf(err, err_len, "links file: %s: sockets[%zu] missing"
+				 " or too long", s->name, i);
+			rc = -EINVAL;
+		} else {
+			memcpy(s->sockets[i], v, strlen(v) + 1);
+		}
+	}
+	if (!rc && (!json_object_object_get_ex(l, "args", &arr) ||
+		    !json_object_is_type(arr, json_type_array))) {
+		snprintf(err, err_len, "links file: %s: no 'args' list", s->name);
+		rc = -EINVAL;
+	}
+	for (size_t i = 0; !rc && i < json_object_array_length(arr); i++) {
+		json_object *v = json_object_array_get_idx(arr, i);
+		if (!json_object_is_type(v, json_type_string) ||
+		    link_spec_arg(s, "%s", json_object_get_string(v))) {
+			snprintf(err, err_len, "links file: %s: args[%zu] is not a"
+				 " string, or the arguments are too long", s->name, i);
+			rc = -EINVAL;
+		}
+	}
+	return rc;
+}
+
 int link_set_read(const char *path, struct link_set *set, char *err,
 		  size_t err_len)
 {
@@ -61,40 +146,18 @@ int link_set_read(const char *path, struct link_set *set, char *err,
 		snprintf(err, err_len, "%s: %s", path, json_util_get_last_err());
 		return -EINVAL;
 	}
-	int rc = copy_field(set->binary, sizeof(set->binary), root, "binary", err,
-			    err_len);
 	json_object *links;
-	if (!rc && (!json_object_object_get_ex(root, "links", &links) ||
-		    !json_object_is_type(links, json_type_array))) {
+	int rc = 0;
+	if (!json_object_object_get_ex(root, "links", &links) ||
+	    !json_object_is_type(links, json_type_array)) {
 		snprintf(err, err_len, "%s: no links array", path);
 		rc = -EINVAL;
 	}
 	size_t n = rc ? 0 : json_object_array_length(links);
-	if (n) {
-		set->links = calloc(n, sizeof(*set->links));
-		if (!set->links)
-			rc = -ENOMEM;
-	}
 	for (size_t i = 0; !rc && i < n; i++) {
-		json_object *l = json_object_array_get_idx(links, i);
-		struct link_spec *s = &set->links[i];
-		rc = copy_field(s->name, sizeof(s->name), l, "name", err, err_len);
-		rc = rc ? rc : copy_field(s->a, sizeof(s->a), l, "a", err, err_len);
-		rc = rc ? rc : copy_field(s->b, sizeof(s->b), l, "b", err, err_len);
-		/* A host port's link (no "a"): its tap, and where that is. */
-		if (!rc && s->a[0] == '\0') {
-			rc = copy_field(s->tap, sizeof(s->tap), l, "tap", err,
-					err_len);
-			rc = rc ? rc : copy_field(s->netns, sizeof(s->netns), l,
-						  "netns", err, err_len);
-		}
-		rc = rc ? rc : copy_field(s->mac_a, sizeof(s->mac_a), l, "mac_a",
-					  err, err_len);
-		rc = rc ? rc : copy_field(s->mac_b, sizeof(s->mac_b), l, "mac_b",
-					  err, err_len);
-		rc = rc ? rc : copy_field(s->control, sizeof(s->control), l,
-					  "control", err, err_len);
-		set->count = (unsigned)i + 1;
+		struct link_spec *s = link_set_add(set);
+		rc = s ? read_spec(json_object_array_get_idx(links, i), s, err,
+				   err_len) : -ENOMEM;
 	}
 	json_object_put(root);
 	if (rc)
@@ -116,25 +179,35 @@ static int write_json_atomic(const char *path, json_object *root)
 				  root, JSON_C_TO_STRING_PRETTY), 0600);
 }
 
+static void add_string(json_object *o, const char *key, const char *v)
+{
+	json_object_object_add(o, key, json_object_new_string(v));
+}
+
 int link_set_write(const char *path, const struct link_set *set)
 {
 	json_object *root = json_object_new_object();
 	json_object *links = json_object_new_array();
-	json_object_object_add(root, "binary", json_object_new_string(set->binary));
 	for (unsigned i = 0; i < set->count; i++) {
 		const struct link_spec *s = &set->links[i];
 		json_object *l = json_object_new_object();
-		json_object_object_add(l, "name", json_object_new_string(s->name));
-		json_object_object_add(l, "a", json_object_new_string(s->a));
-		json_object_object_add(l, "b", json_object_new_string(s->b));
-		if (s->a[0] == '\0') {
-			json_object_object_add(l, "tap", json_object_new_string(s->tap));
-			json_object_object_add(l, "netns",
-					       json_object_new_string(s->netns));
-		}
-		json_object_object_add(l, "mac_a", json_object_new_string(s->mac_a));
-		json_object_object_add(l, "mac_b", json_object_new_string(s->mac_b));
-		json_object_object_add(l, "control", json_object_new_string(s->control));
+		add_string(l, "name", s->name);
+		add_string(l, "kind", s->kind);
+		add_string(l, "driver_vm", s->driver_vm);
+		add_string(l, "binary", s->binary);
+		add_string(l, "netns", s->netns);
+		add_string(l, "control", s->control);
+		json_object *sockets = json_object_new_array();
+		for (unsigned j = 0; j < 2; j++)
+			if (s->sockets[j][0])
+				json_object_array_add(sockets,
+					json_object_new_string(s->sockets[j]));
+		json_object_object_add(l, "sockets", sockets);
+		json_object *args = json_object_new_array();
+		const char *arg = s->args;
+		for (unsigned j = 0; j < s->argc; j++, arg += strlen(arg) + 1)
+			json_object_array_add(args, json_object_new_string(arg));
+		json_object_object_add(l, "args", args);
 		json_object_array_add(links, l);
 	}
 	json_object_object_add(root, "links", links);
@@ -164,7 +237,6 @@ struct supervisor {
 	 * silence only itself. To the journal (a stream, no cap) they keep
 	 * the supervisor's. */
 	bool link_logs;
-	char binary[4096];
 	struct worker *workers;
 	unsigned count;
 	const struct supervisor_vms *vms;
@@ -187,6 +259,13 @@ static void say(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+}
+
+/* What the log calls a link's process: its binary's name. */
+static const char *program(const struct link_spec *s)
+{
+	const char *slash = strrchr(s->binary, '/');
+	return slash ? slash + 1 : s->binary;
 }
 
 static void worker_start(struct supervisor *sv, struct worker *w)
@@ -219,10 +298,9 @@ static void worker_start(struct supervisor *sv, struct worker *w)
 			if (fd != STDERR_FILENO)
 				close(fd);
 		}
-		/* A host port's link opens its tap by name: in the tap's
-		 * namespace. */
-		bool tap = w->spec.a[0] == '\0';
-		if (tap && w->spec.netns[0]) {
+		/* A link that opens a device by name (net's tap) does in
+		 * the namespace the device is in. */
+		if (w->spec.netns[0]) {
 			char ns[PATH_MAX];
 			snprintf(ns, sizeof(ns), "/run/netns/%s", w->spec.netns);
 			int fd = open(ns, O_RDONLY | O_CLOEXEC);
@@ -231,16 +309,16 @@ static void worker_start(struct supervisor *sv, struct worker *w)
 					w->spec.name, w->spec.netns, strerror(errno));
 				_exit(127);
 			}
-			if (fd != STDERR_FILENO)
-				close(fd);
+			close(fd);
 		}
-		char *argv[] = { sv->binary, tap ? "--tap-a" : "--a",
-				 tap ? w->spec.tap : w->spec.a, "--b", w->spec.b,
-				 "--mac-a", w->spec.mac_a, "--mac-b", w->spec.mac_b,
-				 "--control", w->spec.control, "--name", w->spec.name,
-				 NULL };
-		execv(sv->binary, argv);
-		fprintf(stderr, "supervisor: exec %s: %s\n", sv->binary,
+		char *argv[LINK_ARGS_MAX + 2];
+		char *arg = w->spec.args;
+		argv[0] = w->spec.binary;
+		for (unsigned i = 0; i < w->spec.argc; i++, arg += strlen(arg) + 1)
+			argv[i + 1] = arg;
+		argv[w->spec.argc + 1] = NULL;
+		execv(w->spec.binary, argv);
+		fprintf(stderr, "supervisor: exec %s: %s\n", w->spec.binary,
 			strerror(errno));
 		_exit(127);
 	}
@@ -248,7 +326,7 @@ static void worker_start(struct supervisor *sv, struct worker *w)
 	w->starts++;
 	w->started_ms = mono_ms();
 	w->restart_at_ms = 0;
-	say("%s: started bulkhead-link pid %d", w->spec.name, (int)pid);
+	say("%s: started %s pid %d", w->spec.name, program(&w->spec), (int)pid);
 }
 
 static void write_state(struct supervisor *sv)
@@ -304,7 +382,6 @@ static void reload(struct supervisor *sv)
 		say("keeping the links as they are: %s", err);
 		return;
 	}
-	snprintf(sv->binary, sizeof(sv->binary), "%s", set.binary);
 	for (unsigned i = 0; i < sv->count; i++)
 		sv->workers[i].wanted = false;
 	for (unsigned j = 0; j < set.count; j++) {
@@ -437,9 +514,9 @@ static void reap(struct supervisor *sv)
 			w->pid = 0;
 			w->restarts++;
 			w->restart_at_ms = mono_ms() + w->backoff_ms;
-			say("%s: bulkhead-link pid %d %s after %lld ms; restarting"
-			    " in %u ms", w->spec.name, (int)pid, w->last_exit, ran,
-			    w->backoff_ms);
+			say("%s: %s pid %d %s after %lld ms; restarting in %u ms",
+			    w->spec.name, program(&w->spec), (int)pid, w->last_exit,
+			    ran, w->backoff_ms);
 			if (w->backoff_ms < BACKOFF_MAX_MS)
 				w->backoff_ms *= 2;
 			if (w->backoff_ms > BACKOFF_MAX_MS)

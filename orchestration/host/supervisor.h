@@ -1,5 +1,6 @@
-/* The link supervisor: one process per running topology that keeps one
- * bulkhead-link per app VM alive (docs/orchestration.md).
+/* The link supervisor: one process per running topology that keeps its
+ * links (the kinds' workers: bulkhead-link per app VM for net) alive
+ * (docs/orchestration.md).
  *
  * STATE/links.json says which links should run; the supervisor starts what
  * is missing, stops what is no longer listed (on SIGHUP, and at start),
@@ -15,22 +16,39 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+/* One link: a confined worker that joins an app VM (or a host port) to
+ * the driver VM serving it, as its kind asked for it (kind.h, links):
+ * the binary, its arguments, and what the supervisor and status need to
+ * know of it. Fixed-size, so two specs compare with memcmp. */
+#define LINK_ARGS_BYTES 16384
+#define LINK_ARGS_MAX 64
+
 struct link_spec {
-	char name[64];
-	char a[4096];           /* the app VM's vhost-user socket; "": tap */
-	char tap[16];           /* a host port: side a is this tap */
-	char netns[64];         /* the tap's namespace; "": the host's */
-	char b[4096];           /* its driver VM's */
-	char mac_a[18];
-	char mac_b[18];
-	char control[4096];
+	char name[64];          /* unique in the topology: its log, its row */
+	char kind[16];          /* the kind of the driver VM it serves */
+	char driver_vm[64];
+	char binary[4096];
+	char netns[64];         /* entered before exec; "": the host's */
+	char control[4096];     /* its control socket, which status asks */
+	char sockets[2][4096];  /* the sockets it listens on ("": none): up
+				 * waits for them */
+	unsigned argc;          /* arguments after the binary's name, */
+	char args[LINK_ARGS_BYTES]; /* each NUL-terminated, one after another */
 };
 
+/* Appends one argument (printf-style) to S's. Returns 0, or -E2BIG when
+ * it does not fit (or would be the LINK_ARGS_MAX + 1st). */
+int link_spec_arg(struct link_spec *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
 struct link_set {
-	char binary[4096];
 	struct link_spec *links;
 	unsigned count;
+	unsigned room;
 };
+
+/* A zeroed spec at the end of SET, or NULL when out of memory. */
+struct link_spec *link_set_add(struct link_set *set);
 
 int link_set_write(const char *path, const struct link_set *set);
 int link_set_read(const char *path, struct link_set *set, char *err,

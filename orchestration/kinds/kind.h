@@ -15,6 +15,12 @@
 #include "supervisor.h"
 #include "topology.h"
 
+/* What a kind's links hook needs of the host. */
+struct link_env {
+	const struct plan_dirs *dirs;
+	const char *worker_dir;         /* bulkhead-link, bulkhead-blk */
+};
+
 struct driver_kind {
 	/* The topology's "kind:" (and the domain metadata's role). */
 	const char *name;
@@ -47,11 +53,25 @@ struct driver_kind {
 	char *(*domain_xml)(const struct topology *topo,
 			    const struct topo_driver_vm *drv,
 			    const struct domain_env *env, char *err, size_t err_len);
-	/* The link workers between it and what it serves (its app VMs, the
-	 * host port), appended to SET (room for every app VM and the host
-	 * port). */
-	void (*links)(const struct topology *topo, const struct topo_driver_vm *drv,
-		      const struct plan_dirs *dirs, struct link_set *set);
+	/* What it gives an app VM it serves (for the classes in serves but
+	 * net, whose interface every app VM has): devices appended to the
+	 * app VM's domain XML. 0, or -ENAMETOOLONG. */
+	int (*app_devices)(const struct topology *topo,
+			   const struct topo_driver_vm *drv,
+			   const struct topo_app_vm *app,
+			   const struct domain_env *env, struct strbuf *sb);
+	/* The links between it and what it serves (its app VMs, the host
+	 * port): each a confined worker, binary and arguments, appended to
+	 * SET (link_set_add; kind_link_worker fills the common part). The
+	 * supervisor runs them as given. 0, or -ENOMEM / -E2BIG. */
+	int (*links)(const struct topology *topo, const struct topo_driver_vm *drv,
+		     const struct link_env *env, struct link_set *set);
+	/* Its links' columns in status, after LINK STATE PID RESTARTS: the
+	 * header, and one link's from what it answered on its control
+	 * socket (LIVE). NULL: no columns of its own. */
+	const char *status_header;
+	void (*status_row)(const char *link, json_object *live, char *out,
+			   size_t out_len);
 	/* The host, before its domain starts (what it makes recorded in
 	 * R's journal: run_remember), once it started, and when it is gone for good (down, or
 	 * taken out of the file). */
@@ -74,6 +94,24 @@ struct driver_kind {
 
 /* The kind DRV names, or NULL when there is no such kind here. */
 const struct driver_kind *driver_kind_of(const struct topo_driver_vm *drv);
+/* The devices APP's attachments give it, from each serving driver VM's
+ * kind (app_devices), for domain_xml_app_vm: malloc'd text ("" for
+ * none), or NULL with ERR set. */
+char *kind_app_devices(const struct topology *topo,
+		       const struct topo_app_vm *app,
+		       const struct domain_env *env, char *err, size_t err_len);
+/* The kind called NAME, or NULL. */
+const struct driver_kind *driver_kind_named(const char *name);
+
+/* A new link in SET for driver VM DRV of KIND: named NAME, running
+ * ENV's worker_dir/BINARY with the options every worker takes (--control,
+ * its socket in STATE/ctl; --name). The kind adds its own arguments
+ * (link_spec_arg) and sockets. NULL when out of memory. */
+struct link_spec *kind_link_worker(struct link_set *set,
+				   const struct link_env *env,
+				   const struct driver_kind *kind,
+				   const struct topo_driver_vm *drv,
+				   const char *name, const char *binary);
 /* Every driver VM's kind exists and takes what its entry gives (devices,
  * their models, uplink), and every app VM's attachment names a driver VM
  * whose kind serves that class: 0, or -EINVAL with ERR

@@ -7,12 +7,16 @@
 #include <string.h>
 
 #include "net/net_kind.h"
+#include "storage/storage_kind.h"
+#include "state_paths.h"
+#include "strbuf.h"
 #if BULKHEAD_TEST_KINDS
 #include "dummy_kind.h"
 #endif
 
 static const struct driver_kind *const kinds[] = {
 	&net_kind,
+	&storage_kind,
 #if BULKHEAD_TEST_KINDS
 	&dummy_kind,    /* tests/kinds/dummy/: a kind in one folder */
 #endif
@@ -20,12 +24,57 @@ static const struct driver_kind *const kinds[] = {
 
 #define KINDS_COUNT (sizeof(kinds) / sizeof(kinds[0]))
 
-const struct driver_kind *driver_kind_of(const struct topo_driver_vm *drv)
+const struct driver_kind *driver_kind_named(const char *name)
 {
 	for (size_t i = 0; i < KINDS_COUNT; i++)
-		if (!strcmp(kinds[i]->name, drv->kind))
+		if (!strcmp(kinds[i]->name, name))
 			return kinds[i];
 	return NULL;
+}
+
+const struct driver_kind *driver_kind_of(const struct topo_driver_vm *drv)
+{
+	return driver_kind_named(drv->kind);
+}
+
+char *kind_app_devices(const struct topology *topo,
+		       const struct topo_app_vm *app,
+		       const struct domain_env *env, char *err, size_t err_len)
+{
+	struct strbuf sb = { 0 };
+	int rc = 0;
+	strbuf_printf(&sb, "%s", "");
+	for (unsigned c = 0; c < TOPO_ATTACH_CLASSES; c++) {
+		struct topo_attach at = topology_attach(app, c);
+		const struct topo_driver_vm *drv = at.via && c != TOPO_ATTACH_NET ?
+			topology_driver_vm(topo, at.via) : NULL;
+		const struct driver_kind *kind = drv ? driver_kind_of(drv) : NULL;
+		if (kind && kind->app_devices)
+			rc = rc ? rc : kind->app_devices(topo, drv, app, env, &sb);
+	}
+	return domain_finish(&sb, err, err_len, rc, app->name);
+}
+
+struct link_spec *kind_link_worker(struct link_set *set,
+				   const struct link_env *env,
+				   const struct driver_kind *kind,
+				   const struct topo_driver_vm *drv,
+				   const char *name, const char *binary)
+{
+	struct link_spec *s = link_set_add(set);
+	if (!s)
+		return NULL;
+	snprintf(s->name, sizeof(s->name), "%s", name);
+	snprintf(s->kind, sizeof(s->kind), "%s", kind->name);
+	snprintf(s->driver_vm, sizeof(s->driver_vm), "%s", drv->name);
+	snprintf(s->binary, sizeof(s->binary), "%s/%s", env->worker_dir, binary);
+	state_ctl_path(env->dirs, name, s->control, sizeof(s->control));
+	/* Both fit: the names and paths are bounded well below the room. */
+	link_spec_arg(s, "--control");
+	link_spec_arg(s, "%s", s->control);
+	link_spec_arg(s, "--name");
+	link_spec_arg(s, "%s", name);
+	return s;
 }
 
 /* The kinds, for a message: "net, dummy", or "none here". Those whose

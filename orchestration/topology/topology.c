@@ -191,6 +191,8 @@ static void free_device(struct topo_device *dev)
 	free(dev->pci);
 	free(dev->netns);
 	free(dev->bridge);
+	free(dev->file);
+	free(dev->size);
 	free(dev->mac);
 }
 
@@ -247,6 +249,7 @@ static void free_fields(struct topology *topo)
 		free_firewall(app->net.firewall);
 		free(app->usb.via);
 		free(app->storage.via);
+		free(app->storage.size);
 	}
 	free(topo->app_vms);
 	for (unsigned i = 0; i < topo->talk_count; i++) {
@@ -308,7 +311,8 @@ struct topo_attach topology_attach(const struct topo_app_vm *app,
 	case TOPO_ATTACH_USB:
 		return app->usb;
 	case TOPO_ATTACH_STORAGE:
-		return app->storage;
+		return (struct topo_attach){ app->storage.via,
+					     app->storage.via_line };
 	default:
 		return (struct topo_attach){ NULL, 0 };
 	}
@@ -333,6 +337,11 @@ bool topology_serves(const char *drv, const struct topo_app_vm *app,
 	return at.via != NULL && strcmp(at.via, drv) == 0;
 }
 
+bool topology_emulated_nic(enum topo_emulated_model model)
+{
+	return model == TOPO_EMULATED_E1000E || model == TOPO_EMULATED_IGB;
+}
+
 const char *topology_emulated_name(enum topo_emulated_model model)
 {
 	switch (model) {
@@ -340,6 +349,8 @@ const char *topology_emulated_name(enum topo_emulated_model model)
 		return "e1000e";
 	case TOPO_EMULATED_IGB:
 		return "igb";
+	case TOPO_EMULATED_NVME:
+		return "nvme";
 	default:
 		return "none";
 	}

@@ -24,8 +24,13 @@
 
 enum topo_accel { TOPO_ACCEL_AUTO, TOPO_ACCEL_KVM, TOPO_ACCEL_TCG };
 enum topo_uplink_mode { TOPO_UPLINK_DHCP, TOPO_UPLINK_STATIC };
+/* What QEMU can stand in for a device with, where there is no real one
+ * to pass through: NICs (a tap in a namespace) and a disk controller (a
+ * file on the host as its disk). */
 enum topo_emulated_model { TOPO_EMULATED_NONE, TOPO_EMULATED_E1000E,
-			   TOPO_EMULATED_IGB };
+			   TOPO_EMULATED_IGB, TOPO_EMULATED_NVME };
+/* Sizes the file gives ("512M", "2G", "1T"), in MiB. */
+#define TOPO_SIZE_MAX_MIB (1024u * 1024u)      /* 1 TiB */
 enum topo_rule_action { TOPO_RULE_ALLOW, TOPO_RULE_DENY };
 enum topo_rule_proto { TOPO_PROTO_ANY, TOPO_PROTO_TCP, TOPO_PROTO_UDP,
 		       TOPO_PROTO_ICMP };
@@ -41,6 +46,11 @@ struct topo_device {
 	char *netns;    /* emulated: the namespace its tap lives in */
 	char *bridge;   /* emulated: a bridge in netns the tap joins; optional */
 	char *mac;      /* emulated: the NIC's MAC; optional */
+	/* An emulated disk controller's disk: a file on the host (absolute;
+	 * made, sparse, of SIZE when missing). */
+	char *file;
+	char *size;
+	uint32_t size_mib;
 	unsigned line;  /* its entry's, for a message about it */
 };
 
@@ -121,6 +131,14 @@ struct topo_net_attach {
 	char *ipv6;
 };
 
+/* An app VM's disk from a storage driver VM: its volume there. */
+struct topo_storage_attach {
+	char *via;
+	unsigned via_line;
+	char *size;                     /* text; default 1G */
+	uint32_t size_mib;
+};
+
 struct topo_app_vm {
 	char *name;
 	uint32_t memory_mib;            /* default 256 */
@@ -132,7 +150,7 @@ struct topo_app_vm {
 	 * Every app VM has a network (its image waits for its NIC). */
 	struct topo_net_attach net;
 	struct topo_attach usb;
-	struct topo_attach storage;
+	struct topo_storage_attach storage;
 };
 
 /* Two app VMs that may reach each other through their driver VM. */
@@ -214,7 +232,10 @@ struct topo_attach topology_attach(const struct topo_app_vm *app,
 /* Whether driver VM DRV serves APP for CLASS. */
 bool topology_serves(const char *drv, const struct topo_app_vm *app,
 		     enum topo_attach_class class);
-/* "e1000e", "igb": an emulated device's model as the file spells it. */
+/* Whether MODEL stands in for a NIC (not a disk controller). */
+bool topology_emulated_nic(enum topo_emulated_model model);
+/* "e1000e", "igb", "nvme": an emulated device's model as the file spells
+ * it. */
 const char *topology_emulated_name(enum topo_emulated_model model);
 /* "net", "usb", "storage": the attachment's key in an app VM. */
 const char *topology_attach_name(enum topo_attach_class class);

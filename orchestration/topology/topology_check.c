@@ -241,17 +241,35 @@ static int check_app_net(struct checker *c, const char *app_base,
 
 /* A usb: or storage: attachment (version 2): which driver VM. */
 static int check_attach(struct checker *c, const char *app_base,
-			enum topo_attach_class class, struct topo_attach *at)
+			enum topo_attach_class class, char *via,
+			unsigned *via_line)
 {
 	const struct topo_driver_vm *drv;
 	char base[TOPO_FIELD_MAX], field[TOPO_FIELD_MAX];
 
-	if (at->via == NULL)
+	if (via == NULL)
 		return 0;
 	topo_field(base, app_base, topology_attach_name(class));
 	topo_field(field, base, "via");
-	at->via_line = topo_doc_line(c->ctx, field);
-	return check_via(c, base, "via", at->via, &drv);
+	*via_line = topo_doc_line(c->ctx, field);
+	return check_via(c, base, "via", via, &drv);
+}
+
+/* The app VM's volume on its storage driver VM: 1G unless it says. */
+#define STORAGE_SIZE_DEFAULT_MIB 1024
+
+static int check_storage(struct checker *c, const char *app_base,
+			 struct topo_storage_attach *st)
+{
+	char base[TOPO_FIELD_MAX];
+	int rc = check_attach(c, app_base, TOPO_ATTACH_STORAGE, st->via,
+			      &st->via_line);
+
+	if (rc < 0 || st->via == NULL)
+		return rc;
+	st->size_mib = STORAGE_SIZE_DEFAULT_MIB;
+	topo_field(base, app_base, "storage");
+	return st->size ? chk_size(c, base, "size", st->size, &st->size_mib) : 0;
 }
 
 static int check_app_vm(struct checker *c, unsigned i)
@@ -277,9 +295,10 @@ static int check_app_vm(struct checker *c, unsigned i)
 	}
 	rc = check_app_net(c, base, &app->net);
 	if (rc == 0)
-		rc = check_attach(c, base, TOPO_ATTACH_USB, &app->usb);
+		rc = check_attach(c, base, TOPO_ATTACH_USB, app->usb.via,
+				  &app->usb.via_line);
 	if (rc == 0)
-		rc = check_attach(c, base, TOPO_ATTACH_STORAGE, &app->storage);
+		rc = check_storage(c, base, &app->storage);
 	if (rc < 0)
 		return rc;
 	topo_field(field, base, "autostart");
@@ -413,6 +432,7 @@ int topo_check(struct topo_ctx *ctx, struct topology *topo)
 	c->names = (struct seen_table){ c->name_entries, 0, NAMES_MAX };
 	c->macs = (struct seen_table){ c->mac_entries, 0, MACS_MAX };
 	c->pcis = (struct seen_table){ c->pci_entries, 0, PCIS_MAX };
+	c->files = (struct seen_table){ c->file_entries, 0, PCIS_MAX };
 	rc = check_top(c);
 	for (unsigned i = 0; rc == 0 && i < topo->driver_vms_count; i++)
 		rc = chk_driver_vm(c, i);

@@ -38,6 +38,53 @@ static int check_pci(struct checker *c, const char *base,
 	return chk_unique(c, &c->pcis, dev->pci, base, "pci");
 }
 
+/* Whether PATH is a disk file's path the command writes into domain XML
+ * and QEMU's command line as is: absolute, A-Z a-z 0-9 _ . - / only (no
+ * ',' to end QEMU's option, no quote), no "..", at most 255. */
+static bool disk_path_valid(const char *path)
+{
+	size_t n = strlen(path);
+
+	if (path[0] != '/' || n > 255 || strstr(path, "/../") ||
+	    (n >= 3 && !strcmp(path + n - 3, "/..")) || path[n - 1] == '/')
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char ch = path[i];
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		      (ch >= '0' && ch <= '9') || ch == '_' || ch == '.' ||
+		      ch == '-' || ch == '/'))
+			return false;
+	}
+	return true;
+}
+
+/* An emulated disk controller (nvme): its disk is a file on the host,
+ * standing in for the real disk behind a passed-through controller. */
+static int check_emulated_disk(struct checker *c, const char *base,
+			       struct topo_device *dev)
+{
+	const char *nic_key = dev->netns ? "netns" : dev->bridge ? "bridge" :
+			      dev->mac ? "mac" : NULL;
+
+	if (nic_key)
+		return topo_fail(c->ctx, base, nic_key, "only an emulated NIC"
+				 " has a %s; %s is a disk controller", nic_key,
+				 topology_emulated_name(dev->emulated));
+	if (dev->file == NULL)
+		return topo_fail(c->ctx, base, "file", "missing; an emulated"
+				 " disk controller needs the host file that is"
+				 " its disk");
+	if (!disk_path_valid(dev->file))
+		return topo_fail(c->ctx, base, "file", "'%s' is not an absolute"
+				 " path of A-Z a-z 0-9 _ . - / (at most 255,"
+				 " no '..')", SHOW(dev->file));
+	if (dev->size == NULL)
+		return topo_fail(c->ctx, base, "size", "missing; the disk's size"
+				 " (made, sparse, when the file is missing)");
+	int rc = chk_size(c, base, "size", dev->size, &dev->size_mib);
+	return rc < 0 ? rc : chk_unique(c, &c->files, dev->file, base, "file");
+}
+
 static int check_device(struct checker *c, const char *drv_base,
 			unsigned j, struct topo_device *dev)
 {
@@ -54,6 +101,13 @@ static int check_device(struct checker *c, const char *drv_base,
 	if (dev->emulated == TOPO_EMULATED_NONE)
 		return topo_fail(c->ctx, base, NULL, "neither pci nor emulated;"
 				 " a device is one of them");
+	if (!topology_emulated_nic(dev->emulated))
+		return check_emulated_disk(c, base, dev);
+	if (dev->file || dev->size)
+		return topo_fail(c->ctx, base, dev->file ? "file" : "size",
+				 "only an emulated disk controller (nvme) has a"
+				 " disk file; %s is a NIC",
+				 topology_emulated_name(dev->emulated));
 	if (dev->netns == NULL)
 		return topo_fail(c->ctx, base, "netns", "missing; an emulated"
 				 " device needs the network namespace its tap"

@@ -50,6 +50,32 @@ int chk_number(struct checker *c, const char *base, const char *key,
 	return 0;
 }
 
+int chk_size(struct checker *c, const char *base, const char *key,
+	     const char *text, uint32_t *mib)
+{
+	static const struct { const char *unit; uint32_t mib; } units[] = {
+		{ "M", 1 }, { "MiB", 1 }, { "G", 1024 }, { "GiB", 1024 },
+		{ "T", 1024 * 1024 }, { "TiB", 1024 * 1024 },
+	};
+	unsigned long long n = 0;
+	size_t digits = 0;
+
+	while (text[digits] >= '0' && text[digits] <= '9' && digits < 8)
+		n = n * 10 + (unsigned long long)(text[digits++] - '0');
+	for (size_t i = 0; digits && i < sizeof(units) / sizeof(units[0]); i++) {
+		if (strcmp(text + digits, units[i].unit) != 0)
+			continue;
+		n *= units[i].mib;
+		if (n < 1 || n > TOPO_SIZE_MAX_MIB)
+			return topo_fail(c->ctx, base, key, "'%s' is not in 1M..1T",
+					 SHOW(text));
+		*mib = (uint32_t)n;
+		return 0;
+	}
+	return topo_fail(c->ctx, base, key, "'%s' is not a size (a number and"
+			 " M, G or T: 512M, 2G)", SHOW(text));
+}
+
 int chk_name(struct checker *c, const char *base, const char *value)
 {
 	if (!topo_name_valid(value))

@@ -59,7 +59,8 @@ struct checker {
 	struct seen name_entries[NAMES_MAX];
 	struct seen mac_entries[MACS_MAX];
 	struct seen pci_entries[PCIS_MAX];
-	struct seen_table names, macs, pcis;
+	struct seen file_entries[PCIS_MAX];     /* emulated disks' files */
+	struct seen_table names, macs, pcis, files;
 	struct subnet subnets[SUBNETS_MAX];
 	unsigned subnets_count;
 	unsigned links[TOPO_MAX_DRIVER_VMS];    /* app VMs and host port */
@@ -77,6 +78,10 @@ int chk_unique(struct checker *c, struct seen_table *table, const char *value,
 int chk_number(struct checker *c, const char *base, const char *key,
 	       uint32_t *out, uint32_t def, uint32_t min, uint32_t max);
 int chk_name(struct checker *c, const char *base, const char *value);
+/* TEXT is a size ("512M", "2G", "1T"; MiB, GiB, TiB alike) in 1M..1T:
+ * *MIB. */
+int chk_size(struct checker *c, const char *base, const char *key,
+	     const char *text, uint32_t *mib);
 int chk_mac(struct checker *c, const char *base, const char *key, char *value);
 int chk_ipv4(struct checker *c, const char *base, const char *key,
 	     const char *value, uint32_t *addr);

@@ -28,6 +28,7 @@ static const cyaml_strval_t mode_strings[] = {
 static const cyaml_strval_t emulated_strings[] = {
 	{ "e1000e", TOPO_EMULATED_E1000E },
 	{ "igb", TOPO_EMULATED_IGB },
+	{ "nvme", TOPO_EMULATED_NVME },
 };
 static const cyaml_strval_t action_strings[] = {
 	{ "allow", TOPO_RULE_ALLOW },
@@ -71,6 +72,8 @@ static const cyaml_schema_field_t device_fields[] = {
 	STRING_FIELD("netns", OPT, struct topo_device, netns),
 	STRING_FIELD("bridge", OPT, struct topo_device, bridge),
 	STRING_FIELD("mac", OPT, struct topo_device, mac),
+	STRING_FIELD("file", OPT, struct topo_device, file),
+	STRING_FIELD("size", OPT, struct topo_device, size),
 	CYAML_FIELD_END
 };
 static const cyaml_schema_value_t device_entry = {
@@ -150,6 +153,11 @@ static const cyaml_schema_field_t attach_fields[] = {
 	STRING_FIELD("via", REQ, struct topo_attach, via),
 	CYAML_FIELD_END
 };
+static const cyaml_schema_field_t storage_attach_fields[] = {
+	STRING_FIELD("via", REQ, struct topo_storage_attach, via),
+	STRING_FIELD("size", OPT, struct topo_storage_attach, size),
+	CYAML_FIELD_END
+};
 
 #define APP_VM_COMMON_FIELDS                                               \
 	STRING_FIELD("name", REQ, struct topo_app_vm, name),               \
@@ -169,7 +177,7 @@ static const cyaml_schema_field_t app_vm_fields[] = {
 	CYAML_FIELD_MAPPING("usb", OPT, struct topo_app_vm, usb,
 			    attach_fields),
 	CYAML_FIELD_MAPPING("storage", OPT, struct topo_app_vm, storage,
-			    attach_fields),
+			    storage_attach_fields),
 	AUTOSTART_FIELD,
 	CYAML_FIELD_END
 };

@@ -58,14 +58,26 @@ def topology(name, apps):
     return '\n'.join(out) + '\n'
 
 
+def link_spec(name, binary, control, args, sockets=()):
+    """One link of links.json as up writes it (supervisor.h)."""
+    return {'name': name, 'kind': 'net', 'driver_vm': 'sys-net',
+            'binary': binary, 'netns': '', 'control': control,
+            'sockets': list(sockets),
+            'args': ['--control', control, '--name', name] + list(args)}
+
+
 def make_state(root, name, apps):
-    """What status reads of a running topology: the file as applied and
-    the control socket directory."""
+    """What status reads of a running topology: the file as applied, the
+    links up asked for, and the control socket directory."""
     state = os.path.join(root, name)
-    os.makedirs(os.path.join(state, 'ctl'))
+    ctl = os.path.join(state, 'ctl')
+    os.makedirs(ctl)
     with open(os.path.join(state, name + '.yaml'), 'w') as f:
         f.write(topology(name, apps))
-    return os.path.join(state, 'ctl')
+    with open(os.path.join(state, 'links.json'), 'w') as f:
+        json.dump({'links': [link_spec(a, LINK, os.path.join(ctl, a + '.ctl'),
+                                       []) for a in apps]}, f)
+    return ctl
 
 
 def listener(path, backlog):
@@ -154,7 +166,10 @@ def own_logs(t, tmp):
               'control': os.path.join(tmp, n + '.ctl')}
              for i, n in enumerate(('capped', 'free'))]
     with open(os.path.join(state, 'links.json'), 'w') as f:
-        json.dump({'binary': LINK, 'links': links}, f)
+        json.dump({'links': [link_spec(
+            l['name'], LINK, l['control'],
+            ['--a', l['a'], '--b', l['b'], '--mac-a', l['mac_a'],
+             '--mac-b', l['mac_b']], (l['a'], l['b'])) for l in links]}, f)
     # The capped link's log already at the cap (sparse).
     with open(os.path.join(state, 'link-capped.log'), 'wb') as f:
         f.truncate(LOG_CAP)

@@ -77,7 +77,7 @@ class Installed:
         self.link = os.path.join(self.prefix, libexecdir, 'bulkhead-link')
         self.data = os.path.join(self.prefix, datadir)
         self.env = bulkhead_env(self.tmp, {
-            k: v for k, v in os.environ.items() if k != 'BULKHEAD_LINK'})
+            k: v for k, v in os.environ.items() if k != 'BULKHEAD_WORKER_DIR'})
 
     def staged(self, path):
         """Where PATH (an install path) is in DESTDIR."""

@@ -29,7 +29,7 @@ driver-vms:
 
 def main(argv):
     del argv
-    t = Tap(8)
+    t = Tap(9)
     # What a killed earlier run left goes first; this run's directory is
     # marked so that a later one can tell (vmlib.sweep).
     for line in sweep(BULKHEAD):
@@ -48,7 +48,8 @@ def main(argv):
             f.write(TOPO.replace('kind: dummy', 'kind: usb'))
         r = bk('check', path)
         t.check(r.returncode == 2 and
-                "%s:6: driver-vms[0].kind: 'usb' is not one of net, dummy" % path
+                "%s:6: driver-vms[0].kind: 'usb' is not one of net, storage, dummy"
+                % path
                 in r.stdout, 'a kind that does not exist: exit 2, file:line,'
                 ' the kinds there are', r.stdout)
         # An app VM's network through a driver VM whose kind serves none.
@@ -74,8 +75,23 @@ def main(argv):
                 vm.get('uid') and vm['uid'] >= 0x70b10000,
                 'status: k-dummy running, role dummy, its own uid',
                 json.dumps(topo)[:1500])
-        t.check(topo.get('links') == [],
-                'status: no links (it serves nobody)', json.dumps(topo)[:800])
+        idle = next((l for l in topo.get('links', [])
+                     if l['name'] == 'k-dummy.idle'), {})
+        cmd = ''
+        if idle.get('pid'):
+            with open('/proc/%d/cmdline' % idle['pid'], 'rb') as f:
+                cmd = f.read().replace(b'\0', b' ').decode()
+        t.check(len(topo.get('links', [])) == 1 and idle.get('kind') == 'dummy'
+                and idle.get('running') and cmd == '/bin/sleep infinity ' and
+                idle.get('control') == 'no control socket',
+                'status: its one link, the worker its kind asked for (binary'
+                ' and arguments as given), run by the supervisor',
+                json.dumps(topo)[:800] + '\n' + cmd)
+        table = bk('status').stdout
+        t.check(any(l.split()[:2] == ['k-dummy.idle', 'running'] and
+                    'no control socket' in l for l in table.splitlines()),
+                'status\'s table: the dummy kind\'s link in a table of its'
+                ' own', table)
         r = bk('up', path)
         t.check(r.returncode == 0 and 'k-dummy: running, unchanged' in r.stdout,
                 'a second up changes nothing', r.stdout[-1000:])

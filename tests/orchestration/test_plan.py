@@ -113,8 +113,8 @@ def show(path):
     return r, sections(r.stdout)
 
 
-# An app VM's usb: and storage: name a driver VM; no kind here serves
-# either yet (sys-usb and sys-storage come with their kinds).
+# An app VM's usb: and storage: name a driver VM of a kind that serves
+# that class (none serves usb yet: sys-usb comes with its kind).
 ATTACH = '''version: 2
 name: attach
 driver-vms:
@@ -159,6 +159,22 @@ SECTIONS = [
      '      - {emulated: igb, netns: bk-plan-b}\n',
      "4: driver-vms[0].uplink.mac: missing; with 2 devices it must say"
      " which is the uplink"),
+    ('an emulated disk on sys-net', '  - name: sys-net\n    kind: net\n'
+     '    devices: [{emulated: nvme, file: /var/lib/bk/d.raw, size: 1G}]\n',
+     "6: driver-vms[0].devices[0].emulated: a net driver VM emulates no"
+     " 'nvme' (kinds that do: storage)"),
+    ('an emulated NIC on sys-storage', '  - name: sys-st\n    kind: storage\n'
+     + NET_DEVICE,
+     "6: driver-vms[0].devices[0].emulated: a storage driver VM emulates no"
+     " 'e1000e' (kinds that do: net)"),
+    ('storage without devices', '  - name: sys-st\n    kind: storage\n',
+     "4: driver-vms[0].devices: missing; a storage driver VM needs at least"
+     " one"),
+    ('an uplink on sys-storage', '  - name: sys-st\n    kind: storage\n'
+     '    devices: [{emulated: nvme, file: /var/lib/bk/d.raw, size: 1G}]\n'
+     '    uplink: {mode: dhcp}\n',
+     "7: driver-vms[0].uplink: a storage driver VM takes none (kinds that"
+     " do: net)"),
 ]
 # The tests' dummy kind (test builds) takes neither devices nor uplink.
 DUMMY_SECTIONS = [
@@ -169,7 +185,7 @@ DUMMY_SECTIONS = [
     ('a device on a dummy driver VM', '  - name: sys-x\n    kind: dummy\n'
      + NET_DEVICE,
      "6: driver-vms[0].devices: a dummy driver VM takes none (kinds that"
-     " do: net)"),
+     " do: net, storage)"),
 ]
 
 
@@ -205,7 +221,7 @@ def check_versions(t, tmp, cases):
                 '%s: its other version\'s spelling makes the same'
                 ' configurations and domains' % os.path.basename(path),
                 r2.stdout[-1500:] + open(other).read()[:1500])
-    for cls in ('usb', 'storage'):
+    for cls, serving in (('usb', 'none here'), ('storage', 'storage')):
         path = os.path.join(tmp, cls + '.yaml')
         with open(path, 'w') as f:
             f.write(ATTACH % cls)
@@ -213,7 +229,7 @@ def check_versions(t, tmp, cases):
                            stderr=subprocess.STDOUT, text=True)
         t.check(r.returncode == 2 and
                 "%s:10: app-vms[0].%s.via: 'sys-net' is a net driver VM, which"
-                " serves no %s (kinds that do: none here)" % (path, cls, cls)
+                " serves no %s (kinds that do: %s)" % (path, cls, cls, serving)
                 in r.stdout, '%s: on a driver VM whose kind does not serve it:'
                 ' exit 2, file:line, the kind' % cls, r.stdout)
 
@@ -256,6 +272,64 @@ def validate(xml, tmp):
                           text=True)
 
 
+STORAGE_TOPOLOGY = '''version: 2
+name: stplan
+driver-vms:
+  - name: sys-net
+    kind: net
+    devices: [{emulated: e1000e, netns: bk-plan-a}]
+  - name: sys-st
+    kind: storage
+    memory: 128
+    devices: [{emulated: nvme, file: /var/lib/bk-plan/disk.raw, size: 4G}]
+app-vms:
+  - name: work
+    net: {via: sys-net, mac: 52:54:00:a0:00:01, ip: 10.200.1.2/24}
+    storage: {via: sys-st, size: 2G}
+  - name: mail
+    net: {via: sys-net, mac: 52:54:00:a0:00:02, ip: 10.200.2.2/24}
+    storage: {via: sys-st}
+  - name: web
+    net: {via: sys-net, mac: 52:54:00:a0:00:03, ip: 10.200.3.2/24}
+'''
+
+
+def check_storage(t, tmp):
+    """A storage driver VM's configuration (a volume per app VM it
+    serves, 1G unless the file says) and domain (the emulated NVMe disk,
+    a port per volume, no NIC), and its app VMs' vhost-user disk: each
+    domain valid by libvirt's schema."""
+    path = os.path.join(tmp, 'stplan.yaml')
+    with open(path, 'w') as f:
+        f.write(STORAGE_TOPOLOGY)
+    r, sec = show(path)
+    cfg = sec.get(('sys-st', 'sys-storage configuration'), '')
+    t.check(r.returncode == 0 and re.findall(r'^volume .*', cfg, re.M) ==
+            ['volume work 2048', 'volume mail 1024'] and
+            'pool-warn-percent 80' in cfg,
+            'sys-storage\'s configuration: a volume per app VM it serves'
+            ' (2G as given, 1G by default), none for web', r.stdout[-3000:])
+    xml = sec.get(('sys-st', 'libvirt domain'), '')
+    v = validate(xml, tmp)
+    t.check(v.returncode == 0 and own_uid(xml) and
+            "file=/var/lib/bk-plan/disk.raw'" in xml and
+            "value='nvme,drive=bkdisk0," in xml and '<interface' not in xml and
+            xml.count("name='org.bulkhead.volume.") == 2 and
+            "name='org.bulkhead.volume.work'" in xml and
+            "name='opt/bulkhead/config'" in xml,
+            'sys-storage\'s domain: valid, its own uid, the emulated NVMe'
+            ' over its file, a port per volume, no NIC', xml + v.stdout)
+    apps = {a: sec.get((a, 'libvirt domain'), '') for a in ('work', 'web')}
+    v = validate(apps['work'], tmp)
+    t.check(v.returncode == 0 and
+            "<disk type='vhostuser' device='disk'>" in apps['work'] and
+            re.search(r"<source type='unix' path='[^']*/vm/work/work\.disk'>"
+                      r"<reconnect enabled='yes'", apps['work']) and
+            "type='vhostuser' device='disk'" not in apps['web'],
+            'an app VM it serves gets a vhost-user virtio-blk disk (valid);'
+            ' one it does not, none', apps['work'] + v.stdout)
+
+
 def main():
     tmp = tempfile.mkdtemp(prefix='bk-plan-')
     big = os.path.join(tmp, 'big.yaml')
@@ -271,9 +345,10 @@ def main():
              (big, {'net-a': (31, 22, 2, 25, None),
                     'net-b': (2, 0, 0, 1, '2001:db8:2::10/64')}, 32)]
     t = Tap(sum(len(d) * 2 + n for _f, d, n in cases) + 2 * len(cases) + 3 +
-            len(SECTIONS) + len(DUMMY_SECTIONS))
+            len(SECTIONS) + len(DUMMY_SECTIONS) + 3)
     check_versions(t, tmp, cases)
     check_sections(t, tmp)
+    check_storage(t, tmp)
     for path, drivers, napps in cases:
         r, sec = show(path)
         t.check(r.returncode == 0 and len(sec) == len(drivers) * 2 + napps,

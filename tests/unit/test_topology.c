@@ -52,6 +52,13 @@ static int load_text(const char *path, const char *text,
 	"    mac: 52:54:00:a0:00:01\n"                                   \
 	"    ip: 10.200.1.2/24\n"
 /* WORK in version 2, served by VIA: lines 9..14 (via on 12). */
+/* A storage driver VM with one device (a flow mapping) on line 6. */
+#define STORAGE_VM(device)                                               \
+	"driver-vms:\n"                                                  \
+	"  - name: sys-st\n"                                             \
+	"    kind: storage\n"                                            \
+	"    devices:\n"                                                 \
+	"      - " device "\n"
 #define WORK2(via)                                                       \
 	"app-vms:\n"                                                     \
 	"  - name: work\n"                                               \
@@ -987,7 +994,59 @@ static const struct bad_case bad_cases[] = {
 	  " (driver VMs: sys-net)" },
 	{ "v2: storage unknown key", HEAD2 SYSNET WORK2("sys-net")
 	  "    storage: {via: sys-net, disk: a}\n",
-	  "demo.yaml:15: app-vms[0].storage.disk: unknown key (known: via)" },
+	  "demo.yaml:15: app-vms[0].storage.disk: unknown key (known: via, size)" },
+	{ "v2: storage size", HEAD2 SYSNET WORK2("sys-net")
+	  "    storage: {via: sys-net, size: 2X}\n",
+	  "demo.yaml:15: app-vms[0].storage.size: '2X' is not a size (a number"
+	  " and M, G or T: 512M, 2G)" },
+	{ "v2: storage size 0", HEAD2 SYSNET WORK2("sys-net")
+	  "    storage: {via: sys-net, size: 0G}\n",
+	  "demo.yaml:15: app-vms[0].storage.size: '0G' is not in 1M..1T" },
+	{ "v2: storage size over 1T", HEAD2 SYSNET WORK2("sys-net")
+	  "    storage: {via: sys-net, size: 1025G}\n",
+	  "demo.yaml:15: app-vms[0].storage.size: '1025G' is not in 1M..1T" },
+	{ "v2: storage size digits", HEAD2 SYSNET WORK2("sys-net")
+	  "    storage: {via: sys-net, size: 999999999999M}\n",
+	  "demo.yaml:15: app-vms[0].storage.size: '999999999999M' is not a size"
+	  " (a number and M, G or T: 512M, 2G)" },
+	{ "v2: nvme without file", HEAD2 STORAGE_VM("{emulated: nvme, size: 1G}")
+	  WORK2("sys-st"),
+	  "demo.yaml:6: driver-vms[0].devices[0].file: missing; an emulated"
+	  " disk controller needs the host file that is its disk" },
+	{ "v2: nvme relative file", HEAD2
+	  STORAGE_VM("{emulated: nvme, file: d.raw, size: 1G}") WORK2("sys-st"),
+	  "demo.yaml:6: driver-vms[0].devices[0].file: 'd.raw' is not an"
+	  " absolute path of A-Z a-z 0-9 _ . - / (at most 255, no '..')" },
+	{ "v2: nvme file with a comma", HEAD2
+	  STORAGE_VM("{emulated: nvme, file: '/d,readonly=on', size: 1G}")
+	  WORK2("sys-st"),
+	  "demo.yaml:6: driver-vms[0].devices[0].file: '/d,readonly=on' is not"
+	  " an absolute path of A-Z a-z 0-9 _ . - / (at most 255, no '..')" },
+	{ "v2: nvme file with ..", HEAD2
+	  STORAGE_VM("{emulated: nvme, file: /var/../etc/d, size: 1G}")
+	  WORK2("sys-st"),
+	  "demo.yaml:6: driver-vms[0].devices[0].file: '/var/../etc/d' is not"
+	  " an absolute path of A-Z a-z 0-9 _ . - / (at most 255, no '..')" },
+	{ "v2: nvme without size", HEAD2
+	  STORAGE_VM("{emulated: nvme, file: /d.raw}") WORK2("sys-st"),
+	  "demo.yaml:6: driver-vms[0].devices[0].size: missing; the disk's size"
+	  " (made, sparse, when the file is missing)" },
+	{ "v2: nvme with a netns", HEAD2
+	  STORAGE_VM("{emulated: nvme, file: /d.raw, size: 1G, netns: x}")
+	  WORK2("sys-st"),
+	  "demo.yaml:6: driver-vms[0].devices[0].netns: only an emulated NIC"
+	  " has a netns; nvme is a disk controller" },
+	{ "v2: e1000e with a file", HEAD2
+	  STORAGE_VM("{emulated: e1000e, netns: x, file: /d.raw}")
+	  WORK2("sys-st"),
+	  "demo.yaml:6: driver-vms[0].devices[0].file: only an emulated disk"
+	  " controller (nvme) has a disk file; e1000e is a NIC" },
+	{ "v2: two nvme on one file", HEAD2
+	  STORAGE_VM("{emulated: nvme, file: /d.raw, size: 1G}\n"
+		     "      - {emulated: nvme, file: /d.raw, size: 1G}")
+	  WORK2("sys-st"),
+	  "demo.yaml:7: driver-vms[0].devices[1].file: '/d.raw' is already used at"
+	  " driver-vms[0].devices[0].file" },
 	{ "v2: host port net", HEAD2 SYSNET WORK2("sys-net") "host-port:\n"
 	  "  net: sys-net\n  mac: 52:54:00:b0:00:01\n  ip: 10.200.9.2/30\n",
 	  "demo.yaml:16: host-port.net: unknown key (known: via, mac, ip,"

@@ -36,12 +36,8 @@ char *net_domain_xml(const struct topology *topo,
 	net_images(drv, &images);
 	domain_head(&sb, topo, drv->name, "net", drv->memory_mib, drv->vcpus, env,
 		    &images, "console=ttyS0 panic=-1 quiet");
-	/* The configuration through fw_cfg: read-only for the guest and never
-	 * on the network it serves (docs/sysnet.md). */
-	strbuf_printf(&sb, "  <sysinfo type='fwcfg'><entry name='opt/bulkhead/config'"
-		      " file='");
-	domain_vm_file(&sb, env, drv->name, BOOT_CONFIG);
-	strbuf_printf(&sb, "'/></sysinfo>\n  <devices>\n");
+	domain_fwcfg_config(&sb, env, drv->name);
+	strbuf_printf(&sb, "  <devices>\n");
 	for (unsigned i = 0; i < drv->devices_count; i++) {
 		const struct topo_device *dev = &drv->devices[i];
 		if (dev->emulated == TOPO_EMULATED_NONE) {
@@ -104,36 +100,91 @@ char *net_domain_xml(const struct topology *topo,
 }
 
 /* One link per app VM it serves (side a the app VM's, side b its own
- * downstream), and the host port's (side a the host's tap, host_port.c). */
-static void net_links(const struct topology *topo,
-		      const struct topo_driver_vm *drv,
-		      const struct plan_dirs *dirs, struct link_set *set)
+ * downstream), and the host port's (side a the host's tap, opened in its
+ * namespace: host_port.c). Each a bulkhead-link. */
+static int net_links(const struct topology *topo,
+		     const struct topo_driver_vm *drv,
+		     const struct link_env *env, struct link_set *set)
 {
 	const struct topo_host_port *hp = topo->host_port;
+	struct link_spec *s;
+	char mac_b[18];
+	int rc = 0;
+
 	if (hp && !strcmp(hp->via, drv->name)) {
-		struct link_spec *s = &set->links[set->count++];
-		snprintf(s->name, sizeof(s->name), "%s", PLAN_HOST_PORT_LINK);
-		plan_host_tap_name(topo, s->tap);
+		char tap[PLAN_IFNAME_MAX + 1];
+		s = kind_link_worker(set, env, &net_kind, drv, PLAN_HOST_PORT_LINK,
+				     "bulkhead-link");
+		if (!s)
+			return -ENOMEM;
+		plan_host_tap_name(topo, tap);
 		snprintf(s->netns, sizeof(s->netns), "%s", hp->netns ? hp->netns : "");
-		state_link_path(dirs, drv->name, PLAN_HOST_PORT_LINK, s->b,
-				 sizeof(s->b));
-		state_ctl_path(dirs, PLAN_HOST_PORT_LINK, s->control,
-				sizeof(s->control));
-		snprintf(s->mac_a, sizeof(s->mac_a), "%s", hp->mac);
-		plan_downstream_mac(topo, PLAN_HOST_PORT_LINK, s->mac_b);
+		state_link_path(env->dirs, drv->name, PLAN_HOST_PORT_LINK,
+				s->sockets[0], sizeof(s->sockets[0]));
+		plan_downstream_mac(topo, PLAN_HOST_PORT_LINK, mac_b);
+		rc = link_spec_arg(s, "--tap-a") ?: link_spec_arg(s, "%s", tap) ?:
+		     link_spec_arg(s, "--b") ?: link_spec_arg(s, "%s", s->sockets[0]) ?:
+		     link_spec_arg(s, "--mac-a") ?: link_spec_arg(s, "%s", hp->mac) ?:
+		     link_spec_arg(s, "--mac-b") ?: link_spec_arg(s, "%s", mac_b);
 	}
-	for (unsigned i = 0; i < topo->app_vms_count; i++) {
+	for (unsigned i = 0; !rc && i < topo->app_vms_count; i++) {
 		const struct topo_app_vm *a = &topo->app_vms[i];
 		if (!topology_serves(drv->name, a, TOPO_ATTACH_NET))
 			continue;
-		struct link_spec *s = &set->links[set->count++];
-		snprintf(s->name, sizeof(s->name), "%s", a->name);
-		state_link_path(dirs, a->name, a->name, s->a, sizeof(s->a));
-		state_link_path(dirs, drv->name, a->name, s->b, sizeof(s->b));
-		state_ctl_path(dirs, a->name, s->control, sizeof(s->control));
-		snprintf(s->mac_a, sizeof(s->mac_a), "%s", a->net.mac);
-		plan_downstream_mac(topo, a->name, s->mac_b);
+		s = kind_link_worker(set, env, &net_kind, drv, a->name,
+				     "bulkhead-link");
+		if (!s)
+			return -ENOMEM;
+		state_link_path(env->dirs, a->name, a->name, s->sockets[0],
+				sizeof(s->sockets[0]));
+		state_link_path(env->dirs, drv->name, a->name, s->sockets[1],
+				sizeof(s->sockets[1]));
+		plan_downstream_mac(topo, a->name, mac_b);
+		rc = link_spec_arg(s, "--a") ?: link_spec_arg(s, "%s", s->sockets[0]) ?:
+		     link_spec_arg(s, "--b") ?: link_spec_arg(s, "%s", s->sockets[1]) ?:
+		     link_spec_arg(s, "--mac-a") ?: link_spec_arg(s, "%s", a->net.mac) ?:
+		     link_spec_arg(s, "--mac-b") ?: link_spec_arg(s, "%s", mac_b);
 	}
+	return rc;
+}
+
+static json_object *field(json_object *o, const char *key)
+{
+	json_object *v = NULL;
+	return o && json_object_object_get_ex(o, key, &v) ? v : NULL;
+}
+
+static long long count(json_object *live, const char *dir, const char *drops,
+		       const char *key)
+{
+	json_object *d = field(live, dir);
+	return (long long)json_object_get_int64(field(drops ? field(d, drops) : d,
+						      key));
+}
+
+static bool side_connected(json_object *live, const char *side)
+{
+	return json_object_get_boolean(field(field(field(live, "sides"), side),
+					     "connected"));
+}
+
+/* Frames each way, those refused as spoofed, and (only a tap refuses by
+ * EtherType) what sys-net sent the host that was neither IPv4 nor ARP. */
+static void net_status_row(const char *link, json_object *live, char *out,
+			   size_t out_len)
+{
+	bool tap = !strcmp(link, PLAN_HOST_PORT_LINK);
+	char sides[16], ab[32], ba[32], not_ip4[24] = "-";
+	snprintf(sides, sizeof(sides), "%s/%s",
+		 tap ? "host" : side_connected(live, "a") ? "app" : "-",
+		 side_connected(live, "b") ? "net" : "-");
+	snprintf(ab, sizeof(ab), "%lld pkt", count(live, "a_to_b", NULL, "packets"));
+	snprintf(ba, sizeof(ba), "%lld pkt", count(live, "b_to_a", NULL, "packets"));
+	if (tap)
+		snprintf(not_ip4, sizeof(not_ip4), "%lld",
+			 count(live, "b_to_a", "drops", "not_ipv4_arp"));
+	snprintf(out, out_len, "%-9s %-12s %-12s %-8lld %s", sides, ab, ba,
+		 count(live, "a_to_b", "drops", "spoofed"), not_ip4);
 }
 
 /* sys-net's bk-config takes at most 16 KiB (MAX_BYTES). */
@@ -177,6 +228,8 @@ const struct driver_kind net_kind = {
 	.guest_config_title = "sys-net configuration",
 	.domain_xml = net_domain_xml,
 	.links = net_links,
+	.status_header = "SIDES     APP->NET     NET->APP     SPOOFED  NOT-IPV4",
+	.status_row = net_status_row,
 	.host_before_start = net_prepare_taps,
 	.host_after_start = net_move_taps,
 	.host_remove = net_delete_taps,

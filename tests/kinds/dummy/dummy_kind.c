@@ -1,5 +1,6 @@
 #include "dummy_kind.h"
 
+#include <errno.h>
 #include <stdio.h>
 
 #include "strbuf.h"
@@ -35,8 +36,28 @@ static char *dummy_domain_xml(const struct topology *topo,
 	return domain_finish(&sb, err, err_len, 0, drv->name);
 }
 
+/* One worker of its own that joins nothing: the supervisor runs any
+ * kind's binary and arguments as given (no control socket: status says
+ * so). */
+static int dummy_links(const struct topology *topo,
+		       const struct topo_driver_vm *drv,
+		       const struct link_env *env, struct link_set *set)
+{
+	(void)topo;
+	(void)env;
+	struct link_spec *s = link_set_add(set);
+	if (!s)
+		return -ENOMEM;
+	snprintf(s->name, sizeof(s->name), "%s.idle", drv->name);
+	snprintf(s->kind, sizeof(s->kind), "%s", dummy_kind.name);
+	snprintf(s->driver_vm, sizeof(s->driver_vm), "%s", drv->name);
+	snprintf(s->binary, sizeof(s->binary), "/bin/sleep");
+	return link_spec_arg(s, "infinity");
+}
+
 const struct driver_kind dummy_kind = {
 	.name = "dummy",
 	.images = dummy_images,
 	.domain_xml = dummy_domain_xml,
+	.links = dummy_links,
 };

@@ -1,0 +1,226 @@
+/* sys-storage, the storage driver VM (docs/sysstorage.md): it owns a disk
+ * controller (passed through, or QEMU's emulated nvme over a host file
+ * standing in for the disk), keeps a thin volume per app VM it serves and
+ * serves each as NBD on a virtio-serial port of its own. The host's side
+ * of each volume is a bulkhead-blk link: the app VM's virtio-blk disk
+ * (vhost-user) on one side, that port on the other. */
+#include "storage_kind.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "boot_files.h"
+#include "state_paths.h"
+#include "strbuf.h"
+
+static void storage_images(const struct topo_driver_vm *drv,
+			   struct domain_images *out)
+{
+	/* The driver VMs' one kernel; the disk controllers' drivers and
+	 * device-mapper are its modules. */
+	(void)drv;
+	out->kernel = "sysnet-vmlinuz";
+	snprintf(out->initrd, sizeof(out->initrd), "sysstorage-initramfs.cpio.gz");
+}
+
+/* The virtio-serial port name of APP's volume, as the guest looks it up. */
+#define STORAGE_PORT_PREFIX "org.bulkhead.volume."
+
+static char *storage_domain_xml(const struct topology *topo,
+				const struct topo_driver_vm *drv,
+				const struct domain_env *env, char *err,
+				size_t err_len)
+{
+	struct strbuf sb = { 0 };
+	char path[PATH_MAX];
+	struct domain_images images;
+	int rc = 0;
+	storage_images(drv, &images);
+	domain_head(&sb, topo, drv->name, storage_kind.name, drv->memory_mib,
+		    drv->vcpus, env, &images, "console=ttyS0 panic=-1 quiet");
+	domain_fwcfg_config(&sb, env, drv->name);
+	strbuf_printf(&sb, "  <devices>\n");
+	for (unsigned i = 0; i < drv->devices_count; i++)
+		if (drv->devices[i].pci)
+			domain_pci_hostdev(&sb, drv->devices[i].pci);
+	/* One port per volume; QEMU listens, the volume's link connects. */
+	for (unsigned i = 0; i < topo->app_vms_count; i++) {
+		const struct topo_app_vm *a = &topo->app_vms[i];
+		if (!topology_serves(drv->name, a, TOPO_ATTACH_STORAGE))
+			continue;
+		rc = rc ? rc : state_volume_port(env->dirs, drv->name, a->name,
+						 path, sizeof(path));
+		strbuf_printf(&sb, "    <channel type='unix'><source mode='bind'"
+			      " path='");
+		strbuf_xml(&sb, path);
+		strbuf_printf(&sb, "'/><target type='virtio' name='"
+			      STORAGE_PORT_PREFIX "%s'/></channel>\n", a->name);
+	}
+	domain_console_agent(&sb, env, drv->name);
+	strbuf_printf(&sb, "  </devices>\n");
+	domain_seclabels(&sb, env);
+	/* libvirt 9.0 has no emulated NVMe controller: QEMU's own options.
+	 * The file's path was checked to hold no ',' or quote
+	 * (topology_check_driver.c); the VM's uid owns it (host_before). */
+	bool args = false;
+	for (unsigned i = 0; i < drv->devices_count; i++) {
+		const struct topo_device *dev = &drv->devices[i];
+		if (dev->emulated != TOPO_EMULATED_NVME)
+			continue;
+		if (!args)
+			strbuf_printf(&sb, "  <qemu:commandline>\n");
+		args = true;
+		strbuf_printf(&sb, "    <qemu:arg value='-drive'/>\n    <qemu:arg"
+			      " value='if=none,id=bkdisk%u,format=raw,file=", i);
+		strbuf_xml(&sb, dev->file);
+		strbuf_printf(&sb, "'/>\n    <qemu:arg value='-device'/>\n"
+			      "    <qemu:arg value='nvme,drive=bkdisk%u,serial=bk-%s-%u'/>\n",
+			      i, drv->name, i);
+	}
+	if (args)
+		strbuf_printf(&sb, "  </qemu:commandline>\n");
+	strbuf_printf(&sb, "</domain>\n");
+	return domain_finish(&sb, err, err_len, rc, drv->name);
+}
+
+/* What an app VM it serves gets: a virtio-blk disk whose back end is its
+ * volume's link (QEMU the reconnecting client). */
+static int storage_app_devices(const struct topology *topo,
+			       const struct topo_driver_vm *drv,
+			       const struct topo_app_vm *app,
+			       const struct domain_env *env, struct strbuf *sb)
+{
+	char path[PATH_MAX];
+	(void)topo;
+	(void)drv;
+	int rc = state_disk_path(env->dirs, app->name, path, sizeof(path));
+	strbuf_printf(sb, "    <disk type='vhostuser' device='disk'>\n"
+		      "      <driver name='qemu' type='raw'/>\n"
+		      "      <source type='unix' path='");
+	strbuf_xml(sb, path);
+	strbuf_printf(sb, "'><reconnect enabled='yes' timeout='1'/></source>\n"
+		      "      <target dev='vda' bus='virtio'/>\n    </disk>\n");
+	return rc;
+}
+
+/* One bulkhead-blk per volume. */
+static int storage_links(const struct topology *topo,
+			 const struct topo_driver_vm *drv,
+			 const struct link_env *env, struct link_set *set)
+{
+	char port[PATH_MAX], name[64];
+	int rc = 0;
+	for (unsigned i = 0; !rc && i < topo->app_vms_count; i++) {
+		const struct topo_app_vm *a = &topo->app_vms[i];
+		if (!topology_serves(drv->name, a, TOPO_ATTACH_STORAGE))
+			continue;
+		snprintf(name, sizeof(name), "%s.disk", a->name);
+		struct link_spec *s = kind_link_worker(set, env, &storage_kind, drv,
+						       name, "bulkhead-blk");
+		if (!s)
+			return -ENOMEM;
+		rc = state_disk_path(env->dirs, a->name, s->sockets[0],
+				     sizeof(s->sockets[0])) ?:
+		     state_volume_port(env->dirs, drv->name, a->name, port,
+				       sizeof(port)) ?:
+		     link_spec_arg(s, "--socket") ?: link_spec_arg(s, "%s", s->sockets[0]) ?:
+		     link_spec_arg(s, "--nbd") ?: link_spec_arg(s, "%s", port) ?:
+		     link_spec_arg(s, "--serial") ?: link_spec_arg(s, "%s", a->name);
+	}
+	return rc;
+}
+
+/* An emulated disk controller's disk: made sparse when missing (a new,
+ * empty disk: sys-storage makes its pool on it), never removed (the
+ * volumes are on it), and its VM's alone. */
+static int storage_prepare_disks(struct run *r, const struct topo_driver_vm *drv)
+{
+	uid_t uid;
+	int rc = run_vm_uid(r, drv->name, &uid);
+	for (unsigned i = 0; !rc && i < drv->devices_count; i++) {
+		const struct topo_device *dev = &drv->devices[i];
+		if (dev->emulated != TOPO_EMULATED_NVME)
+			continue;
+		int fd = open(dev->file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
+			      O_NOFOLLOW, 0600);
+		if (fd >= 0) {
+			if (ftruncate(fd, (off_t)dev->size_mib << 20) < 0)
+				rc = -errno;
+			close(fd);
+			if (!rc)
+				printf("up: %s: made its disk %s (%u MiB, sparse)\n",
+				       drv->name, dev->file, dev->size_mib);
+		} else if (errno != EEXIST) {
+			rc = -errno;
+		}
+		struct stat st;
+		if (!rc && (lstat(dev->file, &st) < 0 || !S_ISREG(st.st_mode)))
+			rc = errno ? -errno : -EINVAL;
+		if (!rc && (chown(dev->file, uid, uid) < 0 ||
+			    chmod(dev->file, 0600) < 0))
+			rc = -errno;
+		if (rc)
+			snprintf(r->err, sizeof(r->err), "%s: its disk %s: %s",
+				 drv->name, dev->file, rc == -EINVAL ?
+				 "not a regular file" : strerror(-rc));
+	}
+	return rc;
+}
+
+static long long field_int(json_object *o, const char *key)
+{
+	json_object *v = NULL;
+	return o && json_object_object_get_ex(o, key, &v) ?
+	       (long long)json_object_get_int64(v) : 0;
+}
+
+/* The volume's size, the app VM's requests by type, those refused at
+ * the host's boundary, and the NBD errors. */
+static void storage_status_row(const char *link, json_object *live, char *out,
+			       size_t out_len)
+{
+	json_object *vol = NULL, *ref = NULL, *nbd = NULL, *fe = NULL;
+	long long refused = 0;
+	(void)link;
+	json_object_object_get_ex(live, "volume", &vol);
+	json_object_object_get_ex(live, "refusals", &ref);
+	json_object_object_get_ex(live, "nbd", &nbd);
+	json_object_object_get_ex(live, "front_end", &fe);
+	if (ref && json_object_is_type(ref, json_type_object)) {
+		json_object_object_foreach(ref, key, val) {
+			(void)key;
+			refused += (long long)json_object_get_int64(val);
+		}
+	}
+	json_object *connected = NULL;
+	json_object_object_get_ex(fe, "connected", &connected);
+	char size[24];
+	snprintf(size, sizeof(size), "%lld MiB",
+		 field_int(vol, "capacity_sectors") / 2048);
+	snprintf(out, out_len, "%-9s %-10s %-8lld %-8lld %-8lld %-8lld %lld",
+		 json_object_get_boolean(connected) ? "app/nbd" : "-/nbd", size,
+		 field_int(live, "reads"), field_int(live, "writes"),
+		 field_int(live, "flushes"), refused, field_int(nbd, "errors"));
+}
+
+const struct driver_kind storage_kind = {
+	.name = "storage",
+	.serves = KIND_SERVES(TOPO_ATTACH_STORAGE),
+	.takes = KIND_TAKES_DEVICES | KIND_NEEDS_DEVICES,
+	.emulated_models = KIND_MODEL(TOPO_EMULATED_NVME),
+	.images = storage_images,
+	.guest_config = storage_config,
+	.guest_config_title = "sys-storage configuration",
+	.domain_xml = storage_domain_xml,
+	.app_devices = storage_app_devices,
+	.links = storage_links,
+	.status_header = "SIDES     SIZE       READS    WRITES   FLUSHES  REFUSED  NBD-ERRORS",
+	.status_row = storage_status_row,
+	.host_before_start = storage_prepare_disks,
+};
