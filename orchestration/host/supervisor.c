@@ -102,6 +102,8 @@ static int read_spec(json_object *l, struct link_spec *s, char *err,
 				  err_len);
 	rc = rc ? rc : copy_field(s->control, sizeof(s->control), l, "control",
 				  err, err_len);
+	rc = rc ? rc : copy_field(s->tell_next, sizeof(s->tell_next), l,
+				  "tell_next", err, err_len);
 	if (!rc && (!json_object_object_get_ex(l, "sockets", &arr) ||
 		    !json_object_is_type(arr, json_type_array) ||
 		    json_object_array_length(arr) > 2)) {
@@ -197,6 +199,7 @@ int link_set_write(const char *path, const struct link_set *set)
 		add_string(l, "binary", s->binary);
 		add_string(l, "netns", s->netns);
 		add_string(l, "control", s->control);
+		add_string(l, "tell_next", s->tell_next);
 		json_object *sockets = json_object_new_array();
 		for (unsigned j = 0; j < 2; j++)
 			if (s->sockets[j][0])
@@ -226,6 +229,7 @@ struct worker {
 	unsigned backoff_ms;
 	long long started_ms;
 	long long restart_at_ms; /* 0: none pending */
+	bool tell_next;         /* it exited LINK_EXIT_TELL_NEXT */
 	char last_exit[64];
 };
 
@@ -311,17 +315,24 @@ static void worker_start(struct supervisor *sv, struct worker *w)
 			}
 			close(fd);
 		}
-		char *argv[LINK_ARGS_MAX + 2];
+		char *argv[LINK_ARGS_MAX + 3];
 		char *arg = w->spec.args;
-		argv[0] = w->spec.binary;
+		unsigned n = 0;
+		argv[n++] = w->spec.binary;
 		for (unsigned i = 0; i < w->spec.argc; i++, arg += strlen(arg) + 1)
-			argv[i + 1] = arg;
-		argv[w->spec.argc + 1] = NULL;
+			argv[n++] = arg;
+		if (w->tell_next && w->spec.tell_next[0])
+			argv[n++] = w->spec.tell_next;
+		argv[n] = NULL;
 		execv(w->spec.binary, argv);
 		fprintf(stderr, "supervisor: exec %s: %s\n", w->spec.binary,
 			strerror(errno));
 		_exit(127);
 	}
+	if (w->tell_next && w->spec.tell_next[0])
+		say("%s: its last run asked to tell the next: %s", w->spec.name,
+		    w->spec.tell_next);
+	w->tell_next = false;
 	w->pid = pid;
 	w->starts++;
 	w->started_ms = mono_ms();
@@ -508,6 +519,8 @@ static void reap(struct supervisor *sv)
 			else
 				snprintf(w->last_exit, sizeof(w->last_exit),
 					 "exit status %d", WEXITSTATUS(status));
+			w->tell_next = WIFEXITED(status) &&
+				       WEXITSTATUS(status) == LINK_EXIT_TELL_NEXT;
 			long long ran = mono_ms() - w->started_ms;
 			if (ran >= HEALTHY_MS)
 				w->backoff_ms = BACKOFF_FIRST_MS;

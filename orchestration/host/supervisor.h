@@ -32,9 +32,15 @@ struct link_spec {
 	char control[4096];     /* its control socket, which status asks */
 	char sockets[2][4096];  /* the sockets it listens on ("": none): up
 				 * waits for them */
+	/* Added to its next start when it exited with LINK_EXIT_TELL_NEXT
+	 * ("" none): a storage link's acknowledged writes were not flushed
+	 * when its NBD connection died (bulkhead-blk --lost-writes). */
+	char tell_next[32];
 	unsigned argc;          /* arguments after the binary's name, */
 	char args[LINK_ARGS_BYTES]; /* each NUL-terminated, one after another */
 };
+
+#define LINK_EXIT_TELL_NEXT 76
 
 /* Appends one argument (printf-style) to S's. Returns 0, or -E2BIG when
  * it does not fit (or would be the LINK_ARGS_MAX + 1st). */

@@ -62,6 +62,7 @@ def link_spec(name, binary, control, args, sockets=()):
     """One link of links.json as up writes it (supervisor.h)."""
     return {'name': name, 'kind': 'net', 'driver_vm': 'sys-net',
             'binary': binary, 'netns': '', 'control': control,
+            'tell_next': '',
             'sockets': list(sockets),
             'args': ['--control', control, '--name', name] + list(args)}
 
@@ -214,8 +215,57 @@ def own_logs(t, tmp):
         stop_supervisor(sv)
 
 
+# A worker that records each start's arguments and exits 76
+# (LINK_EXIT_TELL_NEXT) on its first run, 3 on its second, then stays.
+TELLING_WORKER = '''#!/bin/sh
+echo "$*" >> "$0.runs"
+n=$(wc -l < "$0.runs")
+[ "$n" -eq 1 ] && exit 76
+[ "$n" -eq 2 ] && exit 3
+exec sleep 600
+'''
+
+
+def tell_next(t, tmp):
+    """A link that exits 76 gets its spec's tell_next on its next start,
+    and only then: a storage link whose NBD connection died with
+    acknowledged writes unflushed has the next bulkhead-blk fail a
+    flush."""
+    state = os.path.join(tmp, 'state-tell', 'tell')
+    os.makedirs(state)
+    worker = os.path.join(tmp, 'telling-worker')
+    with open(worker, 'w') as f:
+        f.write(TELLING_WORKER)
+    os.chmod(worker, 0o755)
+    spec = link_spec('teller', worker, os.path.join(tmp, 'teller.ctl'),
+                     ['--volume', 'v'])
+    spec['args'] = ['--volume', 'v']
+    spec['tell_next'] = '--lost-writes'
+    with open(os.path.join(state, 'links.json'), 'w') as f:
+        json.dump({'links': [spec]}, f)
+    with open(os.path.join(state, 'supervisor.log'), 'wb') as log:
+        sv = subprocess.Popen([BULKHEAD, 'supervise', state],
+                              stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+    runs = []
+    try:
+        for _ in range(100):
+            try:
+                with open(worker + '.runs') as f:
+                    runs = f.read().splitlines()
+            except OSError:
+                runs = []
+            if len(runs) >= 3:
+                break
+            time.sleep(0.1)
+    finally:
+        stop_supervisor(sv)
+    t.check(runs == ['--volume v', '--volume v --lost-writes', '--volume v'],
+            'a link that exits 76 gets its tell_next argument on the next'
+            ' start only', repr(runs))
+
+
 def main():
-    t = Quiet(14)
+    t = Quiet(15)
     tmp = tempfile.mkdtemp(prefix='bk-containment-')
     os.chmod(tmp, 0o755)
     threads, socks, held = [], [], []
@@ -380,6 +430,7 @@ def main():
                 'the supervisor stops on SIGTERM; nothing ran from the evil'
                 ' PATH', sv.stderr.read().decode(errors='replace')[-2000:])
         own_logs(t, tmp)
+        tell_next(t, tmp)
     finally:
         for s in socks:
             s.close()

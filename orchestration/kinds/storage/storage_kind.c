@@ -125,6 +125,9 @@ static int storage_links(const struct topology *topo,
 						       name, "bulkhead-blk");
 		if (!s)
 			return -ENOMEM;
+		/* Its NBD connection died with acknowledged writes unflushed:
+		 * the next one fails the app VM's next flush. */
+		snprintf(s->tell_next, sizeof(s->tell_next), "--lost-writes");
 		rc = state_disk_path(env->dirs, a->name, s->sockets[0],
 				     sizeof(s->sockets[0])) ?:
 		     state_volume_port(env->dirs, drv->name, a->name, port,
