@@ -221,6 +221,20 @@ static bool free_root_port(json_object *devices, char *out, size_t len)
 	return false;
 }
 
+int virt_attach(virConnectPtr conn, const char *name, const char *xml,
+		char *err, size_t err_len)
+{
+	virDomainPtr dom = virDomainLookupByName(conn, name);
+	int rc = dom && virDomainAttachDeviceFlags(dom, xml,
+						   VIR_DOMAIN_AFFECT_LIVE) == 0 ?
+		 0 : -EIO;
+	if (rc)
+		snprintf(err, err_len, "%s: %s", name, virt_last_error());
+	if (dom)
+		virDomainFree(dom);
+	return rc;
+}
+
 int virt_hotplug_vhost_user_net(virConnectPtr conn, const char *name,
 				const char *id, const char *sock, const char *mac,
 				bool vectors0, char *err, size_t err_len)

@@ -31,6 +31,11 @@ int virt_domain_define_start(virConnectPtr conn, const char *name,
 int virt_domain_stop(virConnectPtr conn, const char *name, bool undefine,
 		     char *err, size_t err_len);
 
+/* Hot-plugs the device XML describes into running domain NAME, through
+ * libvirt (its live definition follows). */
+int virt_attach(virConnectPtr conn, const char *name, const char *xml,
+		char *err, size_t err_len);
+
 /* Hot-plugs a vhost-user virtio-net (MAC, QEMU the client of SOCK,
  * reconnecting) into running domain NAME on a free PCIe root port, through
  * QEMU's monitor: libvirt's own attach cannot set vectors=0, which TCG

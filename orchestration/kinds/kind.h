@@ -100,6 +100,19 @@ const struct driver_kind *driver_kind_of(const struct topo_driver_vm *drv);
 char *kind_app_devices(const struct topology *topo,
 		       const struct topo_app_vm *app,
 		       const struct domain_env *env, char *err, size_t err_len);
+/* For live_update hooks (live_update.c): whether driver VM DRV runs (as
+ * DOMAIN) and its domain changes only by app VMs of CLASS added after those it served
+ * (its XML from this file without them is the running one). Returns the
+ * app VMs it serves now, in file order, in NOW (the added ones from
+ * *FIRST on) and their count; -1 when not (restart it: the reason
+ * printed, unless it is not running). */
+int kind_added_app_vms(struct run *r, const struct topo_driver_vm *drv,
+		       const char *domain, enum topo_attach_class class,
+		       const char **now, unsigned *first);
+/* Hands DRV its new configuration CFG over its agent (bk-update there):
+ * true when it answered that it applied it; false, printed, when not. */
+bool kind_send_config(struct run *r, const struct topo_driver_vm *drv,
+		      const char *cfg);
 /* The kind called NAME, or NULL. */
 const struct driver_kind *driver_kind_named(const char *name);
 

@@ -18,6 +18,7 @@
 #include "boot_files.h"
 #include "state_paths.h"
 #include "strbuf.h"
+#include "virt.h"
 
 static void storage_images(const struct topo_driver_vm *drv,
 			   struct domain_images *out)
@@ -32,13 +33,26 @@ static void storage_images(const struct topo_driver_vm *drv,
 /* The virtio-serial port name of APP's volume, as the guest looks it up. */
 #define STORAGE_PORT_PREFIX "org.bulkhead.volume."
 
+/* The virtio-serial port serving APP's volume: QEMU listens, the
+ * volume's link connects. */
+static int volume_port(struct strbuf *sb, const struct plan_dirs *dirs,
+		       const char *drv, const char *app)
+{
+	char path[PATH_MAX];
+	int rc = state_volume_port(dirs, drv, app, path, sizeof(path));
+	strbuf_printf(sb, "    <channel type='unix'><source mode='bind' path='");
+	strbuf_xml(sb, path);
+	strbuf_printf(sb, "'/><target type='virtio' name='" STORAGE_PORT_PREFIX
+		      "%s'/></channel>\n", app);
+	return rc;
+}
+
 static char *storage_domain_xml(const struct topology *topo,
 				const struct topo_driver_vm *drv,
 				const struct domain_env *env, char *err,
 				size_t err_len)
 {
 	struct strbuf sb = { 0 };
-	char path[PATH_MAX];
 	struct domain_images images;
 	int rc = 0;
 	storage_images(drv, &images);
@@ -54,13 +68,7 @@ static char *storage_domain_xml(const struct topology *topo,
 		const struct topo_app_vm *a = &topo->app_vms[i];
 		if (!topology_serves(drv->name, a, TOPO_ATTACH_STORAGE))
 			continue;
-		rc = rc ? rc : state_volume_port(env->dirs, drv->name, a->name,
-						 path, sizeof(path));
-		strbuf_printf(&sb, "    <channel type='unix'><source mode='bind'"
-			      " path='");
-		strbuf_xml(&sb, path);
-		strbuf_printf(&sb, "'/><target type='virtio' name='"
-			      STORAGE_PORT_PREFIX "%s'/></channel>\n", a->name);
+		rc = rc ? rc : volume_port(&sb, env->dirs, drv->name, a->name);
 	}
 	domain_console_agent(&sb, env, drv->name);
 	strbuf_printf(&sb, "  </devices>\n");
@@ -176,6 +184,35 @@ static int storage_prepare_disks(struct run *r, const struct topo_driver_vm *drv
 	return rc;
 }
 
+/* App VMs added after those it served: their ports hot-plugged, then the
+ * new configuration (their volumes made and served; a larger size grown)
+ * applied by sys-storage itself. Anything else restarts it. */
+static bool storage_live_update(struct run *r, const struct topo_driver_vm *drv,
+				const char *domain, const char *cfg)
+{
+	char why[ERR_LEN];
+	const char *now[TOPO_MAX_APP_VMS];
+	unsigned nwas;
+	int nnow = kind_added_app_vms(r, drv, domain, TOPO_ATTACH_STORAGE, now, &nwas);
+	for (unsigned i = nwas; nnow > 0 && i < (unsigned)nnow; i++) {
+		struct strbuf sb = { 0 };
+		int rc = volume_port(&sb, &r->dirs, drv->name, now[i]);
+		char *xml = strbuf_take(&sb);
+		rc = rc ? rc : !xml ? -ENOMEM :
+		     virt_attach(r->o->conn, domain, xml, why, sizeof(why));
+		free(xml);
+		if (rc) {
+			printf("up: %s: the port for %s's volume could not be"
+			       " hot-plugged (%s); restarting it\n", drv->name,
+			       now[i], rc == -EIO ? why : strerror(-rc));
+			return false;
+		}
+		printf("up: %s: port for %s's volume hot-plugged\n", drv->name,
+		       now[i]);
+	}
+	return nnow >= 0 && kind_send_config(r, drv, cfg);
+}
+
 static long long field_int(json_object *o, const char *key)
 {
 	json_object *v = NULL;
@@ -226,4 +263,5 @@ const struct driver_kind storage_kind = {
 	.status_header = "SIDES     SIZE       READS    WRITES   FLUSHES  REFUSED  NBD-ERRORS",
 	.status_row = storage_status_row,
 	.host_before_start = storage_prepare_disks,
+	.live_update = storage_live_update,
 };
