@@ -229,7 +229,11 @@ struct worker {
 	unsigned backoff_ms;
 	long long started_ms;
 	long long restart_at_ms; /* 0: none pending */
-	bool tell_next;         /* it exited LINK_EXIT_TELL_NEXT */
+	/* Its next start gets spec.tell_next: it exited LINK_EXIT_TELL_NEXT,
+	 * or it was told and then killed by a signal (it could not say
+	 * whether it did what it was told). */
+	bool tell_next;
+	bool told;              /* this run was started with it */
 	char last_exit[64];
 };
 
@@ -332,6 +336,7 @@ static void worker_start(struct supervisor *sv, struct worker *w)
 	if (w->tell_next && w->spec.tell_next[0])
 		say("%s: its last run asked to tell the next: %s", w->spec.name,
 		    w->spec.tell_next);
+	w->told = w->tell_next && w->spec.tell_next[0];
 	w->tell_next = false;
 	w->pid = pid;
 	w->starts++;
@@ -519,8 +524,9 @@ static void reap(struct supervisor *sv)
 			else
 				snprintf(w->last_exit, sizeof(w->last_exit),
 					 "exit status %d", WEXITSTATUS(status));
-			w->tell_next = WIFEXITED(status) &&
-				       WEXITSTATUS(status) == LINK_EXIT_TELL_NEXT;
+			w->tell_next = WIFEXITED(status) ?
+				       WEXITSTATUS(status) == LINK_EXIT_TELL_NEXT :
+				       w->told;
 			long long ran = mono_ms() - w->started_ms;
 			if (ran >= HEALTHY_MS)
 				w->backoff_ms = BACKOFF_FIRST_MS;

@@ -216,19 +216,22 @@ def own_logs(t, tmp):
 
 
 # A worker that records each start's arguments and exits 76
-# (LINK_EXIT_TELL_NEXT) on its first run, 3 on its second, then stays.
+# (LINK_EXIT_TELL_NEXT) on its first run, is killed by a signal on its
+# second (it cannot say whether it did what it was told), exits 3 on its
+# third, then stays.
 TELLING_WORKER = '''#!/bin/sh
 echo "$*" >> "$0.runs"
 n=$(wc -l < "$0.runs")
 [ "$n" -eq 1 ] && exit 76
-[ "$n" -eq 2 ] && exit 3
+[ "$n" -eq 2 ] && kill -9 $$
+[ "$n" -eq 3 ] && exit 3
 exec sleep 600
 '''
 
 
 def tell_next(t, tmp):
     """A link that exits 76 gets its spec's tell_next on its next start,
-    and only then: a storage link whose NBD connection died with
+    and on the one after when that was killed by a signal: a storage link whose NBD connection died with
     acknowledged writes unflushed has the next bulkhead-blk fail a
     flush."""
     state = os.path.join(tmp, 'state-tell', 'tell')
@@ -254,14 +257,16 @@ def tell_next(t, tmp):
                     runs = f.read().splitlines()
             except OSError:
                 runs = []
-            if len(runs) >= 3:
+            if len(runs) >= 4:
                 break
             time.sleep(0.1)
     finally:
         stop_supervisor(sv)
-    t.check(runs == ['--volume v', '--volume v --lost-writes', '--volume v'],
-            'a link that exits 76 gets its tell_next argument on the next'
-            ' start only', repr(runs))
+    t.check(runs == ['--volume v', '--volume v --lost-writes',
+                     '--volume v --lost-writes', '--volume v'],
+            'a link that exits 76 gets its tell_next argument on its next'
+            ' start, again when that one is killed by a signal, not after'
+            ' one that exits', repr(runs))
 
 
 def main():
