@@ -5,6 +5,7 @@
 #ifndef BULKHEAD_BLK_PROC_H
 #define BULKHEAD_BLK_PROC_H
 
+#include <endian.h>
 #include <linux/virtio_blk.h>
 #include <sys/stat.h>
 
@@ -47,30 +48,36 @@ static inline bool blk_wait_path(const char *path)
 }
 
 /* nbdkit in the foreground on bp->nbd with its log filter writing every
- * request it gets to bp->nbd_log: `nbdkit ... memory 64M` (with -r when
- * read_only). */
-static inline int blk_nbdkit_start(struct blk_proc *bp, const char *size,
-				   bool read_only)
+ * request it gets to bp->nbd_log, then args (NULL-terminated: more
+ * filters, the plugin and its parameters, at most 10). */
+static inline int blk_nbdkit_run(struct blk_proc *bp, const char *const *args)
 {
 	char logfile[128];
 
 	snprintf(logfile, sizeof(logfile), "logfile=%s", bp->nbd_log);
 	bp->nbd_pid = fork();
 	if (bp->nbd_pid == 0) {
-		const char *argv[10] = { "nbdkit", "-f", "--unix", bp->nbd,
+		const char *argv[17] = { "nbdkit", "-f", "--unix", bp->nbd,
 					 "--filter=log" };
 		unsigned n = 5;
 
-		if (read_only)
-			argv[n++] = "-r";
-		argv[n++] = "memory";
-		argv[n++] = size;
+		while (*args && n < 15)
+			argv[n++] = *args++;
 		argv[n++] = logfile;
 		argv[n] = NULL;
 		execvp("nbdkit", (char *const *)argv);
 		_exit(127);
 	}
 	return blk_wait_path(bp->nbd) ? 0 : -1;
+}
+
+/* `nbdkit ... memory SIZE` (with -r when read_only). */
+static inline int blk_nbdkit_start(struct blk_proc *bp, const char *size,
+				   bool read_only)
+{
+	const char *ro[] = { "-r", "memory", size, NULL };
+
+	return blk_nbdkit_run(bp, read_only ? ro : ro + 1);
 }
 
 /* bulkhead-blk on bp->nbd (extra: more arguments, NULL-terminated), up
@@ -89,6 +96,44 @@ static inline int blk_start(struct blk_proc *bp, const char *binary,
 static inline bool blk_alive(const struct blk_proc *bp)
 {
 	return waitpid(bp->pid, NULL, WNOHANG) == 0;
+}
+
+/* Waits up to timeout_ms for the worker to end by itself. Returns its
+ * exit status, 128 + the signal that killed it, or -1 while it runs
+ * on. Either way it is no longer blk_stop's to stop. */
+static inline int blk_exit_status(struct blk_proc *bp, int timeout_ms)
+{
+	int status;
+
+	for (int waited = 0; waited <= timeout_ms; waited += 10) {
+		if (waitpid(bp->pid, &status, WNOHANG) == bp->pid) {
+			bp->pid = 0;
+			return WIFEXITED(status) ? WEXITSTATUS(status)
+						 : 128 + WTERMSIG(status);
+		}
+		link_sleep_ms(10);
+	}
+	return -1;
+}
+
+/* The used ring's index: how many requests the worker published. */
+static inline uint16_t blk_used_idx(const struct fe *fe)
+{
+	return le16toh(__atomic_load_n(&fe->q[0].used->idx, __ATOMIC_ACQUIRE));
+}
+
+/* Whether a line of the file at path (a log) has `what`. */
+static inline bool blk_file_has(const char *path, const char *what)
+{
+	char line[512];
+	bool seen = false;
+	FILE *f = fopen(path, "r");
+
+	while (f && fgets(line, sizeof(line), f))
+		seen = seen || strstr(line, what);
+	if (f)
+		fclose(f);
+	return seen;
 }
 
 /* Both processes stopped, the directory removed. Returns the worker's
