@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "link_proc.h"
+#include "tap.h"
 
 struct blk_proc {
 	char dir[64];
@@ -80,17 +81,24 @@ static inline int blk_nbdkit_start(struct blk_proc *bp, const char *size,
 	return blk_nbdkit_run(bp, read_only ? ro : ro + 1);
 }
 
-/* bulkhead-blk on bp->nbd (extra: more arguments, NULL-terminated), up
- * when its control socket answers. */
-static inline int blk_start(struct blk_proc *bp, const char *binary,
-			    const char *const *extra)
+/* bulkhead-blk on bp->nbd (extra: more arguments, NULL-terminated)
+ * started. Returns its pid, or -1. */
+static inline pid_t blk_spawn(struct blk_proc *bp, const char *binary,
+			      const char *const *extra)
 {
 	const char *const fixed[] = { binary, "--socket", bp->vu, "--nbd",
 				      bp->nbd, "--control", bp->control,
 				      "--serial", "vol-serial-1" };
 
 	bp->pid = worker_spawn(fixed, 9, extra, bp->log, 0);
-	return worker_wait_control(bp->control, bp->pid);
+	return bp->pid;
+}
+
+/* The same, up when its control socket answers. */
+static inline int blk_start(struct blk_proc *bp, const char *binary,
+			    const char *const *extra)
+{
+	return worker_wait_control(bp->control, blk_spawn(bp, binary, extra));
 }
 
 static inline bool blk_alive(const struct blk_proc *bp)
@@ -120,6 +128,17 @@ static inline int blk_exit_status(struct blk_proc *bp, int timeout_ms)
 static inline uint16_t blk_used_idx(const struct fe *fe)
 {
 	return le16toh(__atomic_load_n(&fe->q[0].used->idx, __ATOMIC_ACQUIRE));
+}
+
+/* Whether len bytes at p are all `byte`. */
+static inline bool blk_all_bytes(const void *p, size_t len, uint8_t byte)
+{
+	const uint8_t *b = p;
+
+	for (size_t i = 0; i < len; i++)
+		if (b[i] != byte)
+			return false;
+	return true;
 }
 
 /* Whether a line of the file at path (a log) has `what`. */
@@ -262,6 +281,24 @@ static inline int blk_fe_start(struct fe *fe, const char *sock)
 		return ret;
 	fe->nqueues = 1;
 	return fe_start(fe, ~0ull, false, 128, 64u << 20);
+}
+
+/* The main of a test whose cases start their own workers: the worker's
+ * binary (into *binary) as the one argument; skipped unless root (the
+ * worker confines itself). */
+static inline int blk_test_main(int argc, char **argv, const char **binary,
+				const struct tap_case *cases, int ncases)
+{
+	if (argc != 2) {
+		fprintf(stderr, "usage: %s BULKHEAD_BLK\n", argv[0]);
+		return 2;
+	}
+	*binary = argv[1];
+	if (geteuid() != 0) {
+		printf("1..0 # SKIP needs root (the worker confines itself)\n");
+		return 0;
+	}
+	return tap_run(cases, ncases);
 }
 
 #endif

@@ -177,17 +177,6 @@ static void t_remap(struct tap *t, const void *arg)
 	close(memfd2);
 }
 
-/* Whether len bytes at p are all `byte`. */
-static bool all_bytes(const void *p, size_t len, uint8_t byte)
-{
-	const uint8_t *b = p;
-
-	for (size_t i = 0; i < len; i++)
-		if (b[i] != byte)
-			return false;
-	return true;
-}
-
 struct broken {
 	enum nbd_script script;
 	bool flush;             /* the write before it flushed */
@@ -219,7 +208,7 @@ static void t_broken_reply(struct tap *t, const void *arg)
 	CHECK_EQ(t, blk_exit_status(&r.bp, 2000), c->exit);
 	CHECK_EQ(t, blk_used_idx(&r.fe), used);
 	CHECK_EQ(t, *(uint8_t *)fe_hva(&r.fe, rd.status), 0xee);
-	CHECK(t, all_bytes(fe_hva(&r.fe, rd.data), 4096, 0xcc));
+	CHECK(t, blk_all_bytes(fe_hva(&r.fe, rd.data), 4096, 0xcc));
 	CHECK(t, blk_file_has(r.bp.log, "NBD connection dead"));
 	fe_close(&r.fe);
 	blk_stop(&r.bp);
@@ -261,14 +250,6 @@ int main(int argc, char **argv)
 		{ "a flush that fails fails that request only", t_flush_fails, NULL },
 	};
 
-	if (argc != 2) {
-		fprintf(stderr, "usage: test_blk_hostile BULKHEAD_BLK\n");
-		return 2;
-	}
-	binary = argv[1];
-	if (geteuid() != 0) {
-		printf("1..0 # SKIP needs root (the worker confines itself)\n");
-		return 0;
-	}
-	return tap_run(cases, sizeof(cases) / sizeof(cases[0]));
+	return blk_test_main(argc, argv, &binary, cases,
+			     sizeof(cases) / sizeof(cases[0]));
 }
