@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include "vu_frontend.h"
 
+#include <endian.h>
 #include <errno.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_net.h>
@@ -23,14 +24,11 @@ static void sleep_ms(int ms)
 	nanosleep(&ts, NULL);
 }
 
-int fe_connect(struct fe *fe, const char *path, int timeout_ms)
+/* fe->sock connected to path (retrying for up to timeout_ms). */
+static int connect_sock(struct fe *fe, const char *path, int timeout_ms)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
 
-	memset(fe, 0, sizeof(*fe));
-	fe->memfd = -1;
-	for (int i = 0; i < 2; i++)
-		fe->kick[i] = fe->call[i] = -1;
 	strncpy(addr.sun_path, path, sizeof(addr.sun_path) - 1);
 	for (int waited = 0;; waited += 20) {
 		fe->sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -46,17 +44,36 @@ int fe_connect(struct fe *fe, const char *path, int timeout_ms)
 	}
 }
 
-void fe_close(struct fe *fe)
+int fe_connect(struct fe *fe, const char *path, int timeout_ms)
+{
+	memset(fe, 0, sizeof(*fe));
+	fe->memfd = -1;
+	for (int i = 0; i < 2; i++)
+		fe->kick[i] = fe->call[i] = -1;
+	return connect_sock(fe, path, timeout_ms);
+}
+
+/* The connection and the queues' eventfds closed; memory and rings
+ * kept. */
+static void close_connection(struct fe *fe)
 {
 	if (fe->sock >= 0)
 		close(fe->sock);
+	fe->sock = -1;
 	for (int i = 0; i < 2; i++) {
 		if (fe->kick[i] >= 0)
 			close(fe->kick[i]);
 		if (fe->call[i] >= 0)
 			close(fe->call[i]);
-		virtq_driver_destroy(&fe->q[i]);
+		fe->kick[i] = fe->call[i] = -1;
 	}
+}
+
+void fe_close(struct fe *fe)
+{
+	close_connection(fe);
+	for (int i = 0; i < 2; i++)
+		virtq_driver_destroy(&fe->q[i]);
 	if (fe->mem)
 		munmap(fe->mem, fe->mem_size);
 	if (fe->memfd >= 0)
@@ -157,10 +174,71 @@ static uint64_t fe_alloc(struct fe *fe, uint64_t bytes)
 	return gpa;
 }
 
+/* Protocol features (REPLY_ACK when offered), SET_OWNER, SET_FEATURES
+ * with fe->features. */
+static int send_features(struct fe *fe)
+{
+	uint64_t proto;
+	int ret;
+
+	if (fe->features & BIT(VU_F_PROTOCOL_FEATURES)) {
+		if ((ret = fe_get_u64(fe, VU_GET_PROTOCOL_FEATURES, &proto)) < 0)
+			return ret;
+		fe->protocol_features = proto & BIT(VU_PROTOCOL_F_REPLY_ACK);
+		ret = fe_send(fe, VU_SET_PROTOCOL_FEATURES, VU_VERSION,
+			      &fe->protocol_features, 8, NULL, 0);
+		if (ret < 0)
+			return ret;
+	}
+	if ((ret = fe_send(fe, VU_SET_OWNER, VU_VERSION, NULL, 0, NULL, 0)) < 0 ||
+	    (ret = send_acked(fe, VU_SET_FEATURES, &fe->features, 8, NULL, 0)) < 0)
+		return ret;
+	return 0;
+}
+
+static int send_mem_table(struct fe *fe)
+{
+	struct vu_mem_table t = { .nregions = 1 };
+
+	t.regions[0] = (struct vu_mem_region){ .gpa = FE_GPA_BASE,
+					       .size = fe->mem_size,
+					       .uva = (uint64_t)(uintptr_t)fe->mem };
+	return send_acked(fe, VU_SET_MEM_TABLE, &t, 8 + sizeof(t.regions[0]),
+			  &fe->memfd, 1);
+}
+
+/* Hands queue qi's rings (laid out already) to the back end, resuming
+ * at base, with new kick and call eventfds, and enables it. */
+static int send_queue(struct fe *fe, uint32_t qi, uint32_t base_num)
+{
+	struct virtq_config c = virtq_driver_config(&fe->q[qi]);
+	struct vu_vring_state num = { qi, fe->qsize }, base = { qi, base_num };
+	struct vu_vring_addr addr = {
+		.index = qi,
+		.desc_uva = (uint64_t)(uintptr_t)fe_hva(fe, c.desc_addr),
+		.avail_uva = (uint64_t)(uintptr_t)fe_hva(fe, c.driver_addr),
+		.used_uva = (uint64_t)(uintptr_t)fe_hva(fe, c.device_addr),
+	};
+	uint64_t idx = qi;
+	struct vu_vring_state on = { qi, 1 };
+	int ret;
+
+	fe->kick[qi] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	fe->call[qi] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if ((ret = send_acked(fe, VU_SET_VRING_NUM, &num, 8, NULL, 0)) < 0 ||
+	    (ret = send_acked(fe, VU_SET_VRING_BASE, &base, 8, NULL, 0)) < 0 ||
+	    (ret = send_acked(fe, VU_SET_VRING_ADDR, &addr, sizeof(addr), NULL, 0)) < 0 ||
+	    (ret = send_acked(fe, VU_SET_VRING_CALL, &idx, 8, &fe->call[qi], 1)) < 0 ||
+	    (ret = send_acked(fe, VU_SET_VRING_KICK, &idx, 8, &fe->kick[qi], 1)) < 0 ||
+	    (ret = send_acked(fe, VU_SET_VRING_ENABLE, &on, 8, NULL, 0)) < 0)
+		return ret;
+	return 0;
+}
+
 int fe_start(struct fe *fe, uint64_t want_features, bool packed,
 	     uint16_t qsize, size_t mem_size)
 {
-	uint64_t offered, proto;
+	uint64_t offered;
 	int ret;
 
 	if ((ret = fe_get_u64(fe, VU_GET_FEATURES, &offered)) < 0)
@@ -173,18 +251,11 @@ int fe_start(struct fe *fe, uint64_t want_features, bool packed,
 	fe->packed = packed;
 	fe->qsize = qsize;
 	fe->hdr_len = 12;
-	if (offered & BIT(VU_F_PROTOCOL_FEATURES)) {
+	if (offered & BIT(VU_F_PROTOCOL_FEATURES))
 		fe->features |= BIT(VU_F_PROTOCOL_FEATURES);
-		if ((ret = fe_get_u64(fe, VU_GET_PROTOCOL_FEATURES, &proto)) < 0)
-			return ret;
-		fe->protocol_features = proto & BIT(VU_PROTOCOL_F_REPLY_ACK);
-		ret = fe_send(fe, VU_SET_PROTOCOL_FEATURES, VU_VERSION,
-			      &fe->protocol_features, 8, NULL, 0);
-		if (ret < 0)
-			return ret;
-	}
-	if ((ret = fe_send(fe, VU_SET_OWNER, VU_VERSION, NULL, 0, NULL, 0)) < 0 ||
-	    (ret = send_acked(fe, VU_SET_FEATURES, &fe->features, 8, NULL, 0)) < 0)
+	else
+		fe->features &= ~BIT(VU_F_PROTOCOL_FEATURES);
+	if ((ret = send_features(fe)) < 0)
 		return ret;
 
 	fe->mem_size = mem_size;
@@ -201,47 +272,20 @@ int fe_start(struct fe *fe, uint64_t want_features, bool packed,
 		fe->mem = NULL;
 		return -errno;
 	}
-	struct vu_mem_table t = { .nregions = 1 };
-
-	t.regions[0] = (struct vu_mem_region){ .gpa = FE_GPA_BASE,
-					       .size = mem_size,
-					       .uva = (uint64_t)(uintptr_t)fe->mem };
-	ret = send_acked(fe, VU_SET_MEM_TABLE, &t, 8 + sizeof(t.regions[0]),
-			 &fe->memfd, 1);
-	if (ret < 0)
+	if ((ret = send_mem_table(fe)) < 0)
 		return ret;
 
 	for (uint32_t qi = 0; qi < (fe->nqueues ? fe->nqueues : 2); qi++) {
 		uint64_t ring = fe_alloc(fe, virtq_driver_ring_bytes(packed, qsize));
 		struct virtq_driver *d = &fe->q[qi];
-		struct vu_vring_state num = { qi, qsize }, base = { qi, 0 };
-		struct virtq_config c;
 
 		ret = virtq_driver_init(d, packed, qsize,
 					fe->features & BIT(VIRTIO_RING_F_EVENT_IDX),
 					fe_hva(fe, ring), ring);
 		if (ret < 0)
 			return ret;
-		c = virtq_driver_config(d);
-		if (packed)
-			base.num = c.base;
-		struct vu_vring_addr addr = {
-			.index = qi,
-			.desc_uva = (uint64_t)(uintptr_t)fe_hva(fe, c.desc_addr),
-			.avail_uva = (uint64_t)(uintptr_t)fe_hva(fe, c.driver_addr),
-			.used_uva = (uint64_t)(uintptr_t)fe_hva(fe, c.device_addr),
-		};
-		uint64_t idx = qi;
-		struct vu_vring_state on = { qi, 1 };
-
-		fe->kick[qi] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-		fe->call[qi] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-		if ((ret = send_acked(fe, VU_SET_VRING_NUM, &num, 8, NULL, 0)) < 0 ||
-		    (ret = send_acked(fe, VU_SET_VRING_BASE, &base, 8, NULL, 0)) < 0 ||
-		    (ret = send_acked(fe, VU_SET_VRING_ADDR, &addr, sizeof(addr), NULL, 0)) < 0 ||
-		    (ret = send_acked(fe, VU_SET_VRING_CALL, &idx, 8, &fe->call[qi], 1)) < 0 ||
-		    (ret = send_acked(fe, VU_SET_VRING_KICK, &idx, 8, &fe->kick[qi], 1)) < 0 ||
-		    (ret = send_acked(fe, VU_SET_VRING_ENABLE, &on, 8, NULL, 0)) < 0)
+		if ((ret = send_queue(fe, qi, packed ? virtq_driver_config(d).base
+						     : 0)) < 0)
 			return ret;
 		virtq_driver_set_interrupts(d, false);
 		fe->pool[qi] = fe_alloc(fe, (uint64_t)qsize * FE_BUF_SIZE);
@@ -249,6 +293,33 @@ int fe_start(struct fe *fe, uint64_t want_features, bool packed,
 			fe->big = fe_alloc(fe, 96 * 1024);
 		if (fe->next_buf > mem_size)
 			return -ENOMEM;
+	}
+	return 0;
+}
+
+int fe_resume(struct fe *fe, const char *path, int timeout_ms)
+{
+	uint64_t offered;
+	int ret;
+
+	if (fe->packed)
+		return -EOPNOTSUPP;
+	close_connection(fe);
+	if ((ret = connect_sock(fe, path, timeout_ms)) < 0 ||
+	    (ret = fe_get_u64(fe, VU_GET_FEATURES, &offered)) < 0)
+		return ret;
+	/* A new back end that offers less than was negotiated cannot take
+	 * over the device (QEMU fails the reconnect likewise). */
+	if ((offered & fe->features) != fe->features)
+		return -EPROTO;
+	if ((ret = send_features(fe)) < 0 || (ret = send_mem_table(fe)) < 0)
+		return ret;
+	for (uint32_t qi = 0; qi < (fe->nqueues ? fe->nqueues : 2); qi++) {
+		uint16_t used = le16toh(__atomic_load_n(&fe->q[qi].used->idx,
+							__ATOMIC_ACQUIRE));
+
+		if ((ret = send_queue(fe, qi, used)) < 0)
+			return ret;
 	}
 	return 0;
 }

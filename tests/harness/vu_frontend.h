@@ -65,6 +65,15 @@ int fe_get_u64(struct fe *fe, uint32_t request, uint64_t *value);
 int fe_start(struct fe *fe, uint64_t want_features, bool packed,
 	     uint16_t qsize, size_t mem_size);
 
+/* After its back end went (crashed, or exited): connects to the one now
+ * on path (retrying for timeout_ms) and hands it the same features,
+ * memory and rings, each queue resuming at its used ring's index, as
+ * QEMU 7.2 does when GET_VRING_BASE fails on a lost back end
+ * (vhost_virtqueue_stop, virtio_queue_restore_last_avail_idx): what the
+ * old one took and never published is taken again. Split rings only.
+ * Returns 0 or a negative errno. */
+int fe_resume(struct fe *fe, const char *path, int timeout_ms);
+
 /* Posts n receive buffers of FE_BUF_SIZE bytes and kicks. */
 int fe_post_rx(struct fe *fe, unsigned n);
 /* The same with buffers of len bytes (at most FE_BUF_SIZE). */

@@ -5,10 +5,12 @@
 #ifndef BULKHEAD_BLK_PROC_H
 #define BULKHEAD_BLK_PROC_H
 
+#include <endian.h>
 #include <linux/virtio_blk.h>
 #include <sys/stat.h>
 
 #include "link_proc.h"
+#include "tap.h"
 
 struct blk_proc {
 	char dir[64];
@@ -47,24 +49,21 @@ static inline bool blk_wait_path(const char *path)
 }
 
 /* nbdkit in the foreground on bp->nbd with its log filter writing every
- * request it gets to bp->nbd_log: `nbdkit ... memory 64M` (with -r when
- * read_only). */
-static inline int blk_nbdkit_start(struct blk_proc *bp, const char *size,
-				   bool read_only)
+ * request it gets to bp->nbd_log, then args (NULL-terminated: more
+ * filters, the plugin and its parameters, at most 10). */
+static inline int blk_nbdkit_run(struct blk_proc *bp, const char *const *args)
 {
 	char logfile[128];
 
 	snprintf(logfile, sizeof(logfile), "logfile=%s", bp->nbd_log);
 	bp->nbd_pid = fork();
 	if (bp->nbd_pid == 0) {
-		const char *argv[10] = { "nbdkit", "-f", "--unix", bp->nbd,
+		const char *argv[17] = { "nbdkit", "-f", "--unix", bp->nbd,
 					 "--filter=log" };
 		unsigned n = 5;
 
-		if (read_only)
-			argv[n++] = "-r";
-		argv[n++] = "memory";
-		argv[n++] = size;
+		while (*args && n < 15)
+			argv[n++] = *args++;
 		argv[n++] = logfile;
 		argv[n] = NULL;
 		execvp("nbdkit", (char *const *)argv);
@@ -73,22 +72,87 @@ static inline int blk_nbdkit_start(struct blk_proc *bp, const char *size,
 	return blk_wait_path(bp->nbd) ? 0 : -1;
 }
 
-/* bulkhead-blk on bp->nbd (extra: more arguments, NULL-terminated), up
- * when its control socket answers. */
-static inline int blk_start(struct blk_proc *bp, const char *binary,
-			    const char *const *extra)
+/* `nbdkit ... memory SIZE` (with -r when read_only). */
+static inline int blk_nbdkit_start(struct blk_proc *bp, const char *size,
+				   bool read_only)
+{
+	const char *ro[] = { "-r", "memory", size, NULL };
+
+	return blk_nbdkit_run(bp, read_only ? ro : ro + 1);
+}
+
+/* bulkhead-blk on bp->nbd (extra: more arguments, NULL-terminated)
+ * started. Returns its pid, or -1. */
+static inline pid_t blk_spawn(struct blk_proc *bp, const char *binary,
+			      const char *const *extra)
 {
 	const char *const fixed[] = { binary, "--socket", bp->vu, "--nbd",
 				      bp->nbd, "--control", bp->control,
 				      "--serial", "vol-serial-1" };
 
 	bp->pid = worker_spawn(fixed, 9, extra, bp->log, 0);
-	return worker_wait_control(bp->control, bp->pid);
+	return bp->pid;
+}
+
+/* The same, up when its control socket answers. */
+static inline int blk_start(struct blk_proc *bp, const char *binary,
+			    const char *const *extra)
+{
+	return worker_wait_control(bp->control, blk_spawn(bp, binary, extra));
 }
 
 static inline bool blk_alive(const struct blk_proc *bp)
 {
 	return waitpid(bp->pid, NULL, WNOHANG) == 0;
+}
+
+/* Waits up to timeout_ms for the worker to end by itself. Returns its
+ * exit status, 128 + the signal that killed it, or -1 while it runs
+ * on. Either way it is no longer blk_stop's to stop. */
+static inline int blk_exit_status(struct blk_proc *bp, int timeout_ms)
+{
+	int status;
+
+	for (int waited = 0; waited <= timeout_ms; waited += 10) {
+		if (waitpid(bp->pid, &status, WNOHANG) == bp->pid) {
+			bp->pid = 0;
+			return WIFEXITED(status) ? WEXITSTATUS(status)
+						 : 128 + WTERMSIG(status);
+		}
+		link_sleep_ms(10);
+	}
+	return -1;
+}
+
+/* The used ring's index: how many requests the worker published. */
+static inline uint16_t blk_used_idx(const struct fe *fe)
+{
+	return le16toh(__atomic_load_n(&fe->q[0].used->idx, __ATOMIC_ACQUIRE));
+}
+
+/* Whether len bytes at p are all `byte`. */
+static inline bool blk_all_bytes(const void *p, size_t len, uint8_t byte)
+{
+	const uint8_t *b = p;
+
+	for (size_t i = 0; i < len; i++)
+		if (b[i] != byte)
+			return false;
+	return true;
+}
+
+/* Whether a line of the file at path (a log) has `what`. */
+static inline bool blk_file_has(const char *path, const char *what)
+{
+	char line[512];
+	bool seen = false;
+	FILE *f = fopen(path, "r");
+
+	while (f && fgets(line, sizeof(line), f))
+		seen = seen || strstr(line, what);
+	if (f)
+		fclose(f);
+	return seen;
 }
 
 /* Both processes stopped, the directory removed. Returns the worker's
@@ -217,6 +281,24 @@ static inline int blk_fe_start(struct fe *fe, const char *sock)
 		return ret;
 	fe->nqueues = 1;
 	return fe_start(fe, ~0ull, false, 128, 64u << 20);
+}
+
+/* The main of a test whose cases start their own workers: the worker's
+ * binary (into *binary) as the one argument; skipped unless root (the
+ * worker confines itself). */
+static inline int blk_test_main(int argc, char **argv, const char **binary,
+				const struct tap_case *cases, int ncases)
+{
+	if (argc != 2) {
+		fprintf(stderr, "usage: %s BULKHEAD_BLK\n", argv[0]);
+		return 2;
+	}
+	*binary = argv[1];
+	if (geteuid() != 0) {
+		printf("1..0 # SKIP needs root (the worker confines itself)\n");
+		return 0;
+	}
+	return tap_run(cases, ncases);
 }
 
 #endif

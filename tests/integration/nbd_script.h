@@ -22,6 +22,10 @@ enum nbd_script {
 	NBD_SCRIPT_SHORT,       /* ... carries half its data, then hangs up */
 	NBD_SCRIPT_FLUSH_FAILS, /* flush answered with EIO */
 	NBD_SCRIPT_SLOW,        /* reads answered after 300 ms */
+	/* The first read held, unanswered; the next request answered; then
+	 * it hangs up (sys-storage gone with requests in flight). */
+	NBD_SCRIPT_HANGUP,
+	NBD_SCRIPT_HANGUP_NO_FLUSH, /* the same, flush not offered */
 };
 
 /* Export size and what sector s reads as: bytes (s & 0xff). */
@@ -56,7 +60,7 @@ struct nbd_reply_hdr {
 
 /* Option haggling until NBD_OPT_GO: the export's size and flags, then
  * ACK; anything else is unsupported. */
-static inline bool nbd_script_handshake(int c)
+static inline bool nbd_script_handshake(int c, bool flush)
 {
 	uint64_t hello[2] = { htobe64(0x4e42444d41474943ull),
 			      htobe64(0x49484156454f5054ull) };
@@ -83,7 +87,8 @@ static inline bool nbd_script_handshake(int c)
 			struct { uint16_t info; uint64_t size; uint16_t flags; }
 				__attribute__((packed)) e = {
 				0, htobe64(NBD_SCRIPT_SIZE),
-				htobe16(1 | 4) };  /* HAS_FLAGS | SEND_FLUSH */
+				/* HAS_FLAGS, SEND_FLUSH */
+				htobe16(flush ? 1 | 4 : 1) };
 
 			r.type = htobe32(3);  /* REP_INFO */
 			r.len = htobe32(sizeof(e));
@@ -129,7 +134,8 @@ static inline void nbd_script_serve(int lfd, enum nbd_script script)
 	bool holding = false, misbehaved = false;
 	static uint8_t sink[1 << 21];
 
-	if (c < 0 || !nbd_script_handshake(c))
+	if (c < 0 ||
+	    !nbd_script_handshake(c, script != NBD_SCRIPT_HANGUP_NO_FLUSH))
 		return;
 	for (;;) {
 		struct nbd_req_hdr q;
@@ -145,6 +151,13 @@ static inline void nbd_script_serve(int lfd, enum nbd_script script)
 			break;
 		if (type == 2)  /* DISC */
 			break;
+		if (holding && (script == NBD_SCRIPT_HANGUP ||
+				script == NBD_SCRIPT_HANGUP_NO_FLUSH)) {
+			nbd_script_reply(c, q.cookie, 0, &q, 0x67446698,
+					 type == 0 ? len : 0);
+			close(c);
+			return;
+		}
 		if (type == 0 && !misbehaved) {
 			uint32_t rlen = len;
 
@@ -172,6 +185,11 @@ static inline void nbd_script_serve(int lfd, enum nbd_script script)
 			case NBD_SCRIPT_SLOW:
 				usleep(300 * 1000);
 				break;
+			case NBD_SCRIPT_HANGUP:
+			case NBD_SCRIPT_HANGUP_NO_FLUSH:
+				held = q;
+				holding = true;
+				continue;
 			case NBD_SCRIPT_SHORT:
 				nbd_script_reply(c, q.cookie, 0, &q, 0x67446698,
 						 rlen / 2);

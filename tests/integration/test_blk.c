@@ -24,15 +24,7 @@ static struct fe fe;
 
 static bool nbdkit_log_has(const struct blk_proc *p, const char *what)
 {
-	char line[512];
-	bool seen = false;
-	FILE *f = fopen(p->nbd_log, "r");
-
-	while (f && fgets(line, sizeof(line), f))
-		seen = seen || strstr(line, what);
-	if (f)
-		fclose(f);
-	return seen;
+	return blk_file_has(p->nbd_log, what);
 }
 
 static bool nbdkit_saw(const char *what)

@@ -47,8 +47,44 @@ void blk_dev_nbd_check(struct blk_dev *b)
 	b->nbd_dead = true;
 	snprintf(b->nbd_error, sizeof(b->nbd_error), "%s",
 		 nbd_get_error() ? nbd_get_error() : "connection dead");
-	vu_log(&b->vu, "NBD connection dead: %s; every request fails from "
-	       "now on", b->nbd_error);
+	vu_log(&b->vu, "NBD connection dead: %s; %u requests taken and left "
+	       "unpublished (the front end hands them to the next worker)",
+	       b->nbd_error, b->count);
+}
+
+void blk_dev_lost_writes(struct blk_dev *b)
+{
+	if (!b->vol.flush) {
+		vu_log(&b->vu, "--lost-writes: the volume has no flush, so the "
+		       "guest sends no FLUSH to fail; nothing can tell it");
+		return;
+	}
+	b->lost_writes = true;
+	vu_log(&b->vu, "--lost-writes: an earlier worker acknowledged writes "
+	       "no flush covered when its NBD connection died; the guest's "
+	       "first FLUSH fails");
+}
+
+int blk_dev_exit_status(struct blk_dev *b)
+{
+	if (b->lost_writes) {
+		vu_log(&b->vu, "exit %d: an earlier worker's lost writes are "
+		       "not yet owned up to (no FLUSH failed yet)",
+		       BLK_EXIT_LOST_WRITES);
+		return BLK_EXIT_LOST_WRITES;
+	}
+	if (!b->nbd_dead)
+		return 0;
+	if (blk_dev_unflushed(b)) {
+		vu_log(&b->vu, "exit %d: %" PRIu64 " writes acknowledged, only "
+		       "%" PRIu64 " covered by a flush: the server may have "
+		       "lost the rest", BLK_EXIT_LOST_WRITES, b->writes_acked,
+		       b->writes_flushed);
+		return BLK_EXIT_LOST_WRITES;
+	}
+	vu_log(&b->vu, "exit %d: every acknowledged write (%" PRIu64 ") "
+	       "covered by a flush", BLK_EXIT_NBD_GONE, b->writes_acked);
+	return BLK_EXIT_NBD_GONE;
 }
 
 /* libnbd's completion: the server answered (or the connection died,
@@ -67,6 +103,10 @@ static int on_nbd_done(void *user_data, int *error)
 		       s->req.len, s->req.offset, strerror(*error));
 	} else {
 		s->status = VIRTIO_BLK_S_OK;
+		/* Durable at the server now, published or not. */
+		if (s->req.type == VIRTIO_BLK_T_FLUSH &&
+		    s->flush_covers > b->writes_flushed)
+			b->writes_flushed = s->flush_covers;
 	}
 	s->done = true;
 	return 1;
@@ -99,6 +139,10 @@ static void submit(struct blk_dev *b, struct blk_slot *s)
 		break;
 	default:
 		b->c.flushes++;
+		/* Writes published are done at the server: their replies came
+		 * before this flush goes out. One still unpublished may be, too,
+		 * but is not counted as acknowledged yet either. */
+		s->flush_covers = b->writes_acked;
 		cookie = nbd_aio_flush(b->nbd, cb, 0);
 		break;
 	}
@@ -141,6 +185,17 @@ static bool start(struct blk_dev *b, struct blk_slot *s)
 		finish(s, VIRTIO_BLK_S_OK);
 		return true;
 	}
+	if (r->type == VIRTIO_BLK_T_FLUSH && b->lost_writes) {
+		/* Every FLUSH taken until the guest has seen one fail: a second
+		 * taken meanwhile must not vouch for what the first could not
+		 * (the first may yet be dropped, its memory remapped). */
+		b->c.lost_writes_flush_failed++;
+		vu_log(&b->vu, "FLUSH failed: an earlier worker's acknowledged "
+		       "writes were not flushed when its NBD connection died");
+		s->lost_writes = true;
+		finish(s, VIRTIO_BLK_S_IOERR);
+		return true;
+	}
 	if (r->type != VIRTIO_BLK_T_FLUSH) {
 		if (r->len == 0) {
 			finish(s, VIRTIO_BLK_S_OK);
@@ -174,6 +229,14 @@ static void retire(struct blk_dev *b)
 	struct vu_queue *q = &b->vu.q[BLK_REQQ];
 	bool pushed = false;
 
+	/* The connection gone, nothing more is published: used->idx stays
+	 * where every request before it is complete and none after it is,
+	 * and the front end hands the rest to the next worker (QEMU, when
+	 * its back end goes: last_avail_idx back to used->idx). A request
+	 * answered but behind an unanswered one is sent again too: a read
+	 * reads, a write writes the same bytes. */
+	if (b->nbd_dead)
+		return;
 	while (b->count) {
 		struct blk_slot *s = &b->slots[b->head];
 
@@ -198,8 +261,14 @@ static void retire(struct blk_dev *b)
 				sg_write(&pos, s->bounce, r->len);
 				b->c.bytes_read += r->len;
 			} else if (r->type == VIRTIO_BLK_T_OUT &&
-				   s->status == VIRTIO_BLK_S_OK) {
+				   s->status == VIRTIO_BLK_S_OK && r->len) {
 				b->c.bytes_written += r->len;
+				b->writes_acked++;
+			}
+			if (s->lost_writes && b->lost_writes) {
+				b->lost_writes = false;
+				vu_log(&b->vu, "lost writes owned up to: the "
+				       "guest's FLUSH failed; flushes work again");
 			}
 			if (s->status != VIRTIO_BLK_S_OK &&
 			    r->type == VIRTIO_BLK_T_IN)
@@ -234,7 +303,7 @@ void blk_dev_run(struct blk_dev *b)
 	struct vu_queue *q = &b->vu.q[BLK_REQQ];
 
 	retire(b);
-	if (!b->pending || !vu_queue_ready(&b->vu, BLK_REQQ))
+	if (b->nbd_dead || !b->pending || !vu_queue_ready(&b->vu, BLK_REQQ))
 		return;
 	virtq_disable_notify(&q->vq);
 	for (;;) {
@@ -264,7 +333,7 @@ void blk_dev_run(struct blk_dev *b)
 			b->pending = false;
 			break;
 		}
-		s->done = s->orphan = false;
+		s->done = s->orphan = s->lost_writes = false;
 		s->bounce = NULL;
 		s->mem_gen = b->vu.mem_gen;
 		if (!start(b, s)) {
@@ -274,6 +343,9 @@ void blk_dev_run(struct blk_dev *b)
 			break;
 		}
 		b->count++;
+		/* Sending found the connection dead: take nothing more. */
+		if (b->nbd_dead)
+			return;
 	}
 	retire(b);
 }

@@ -17,6 +17,16 @@
 
 struct nbd_handle;
 
+/* The worker's exit statuses when its NBD connection is gone (it is
+ * confined and cannot reconnect: the supervisor starts a new one, which
+ * the front end hands every request without a reply again). 75
+ * (EX_TEMPFAIL): every write acknowledged to the guest was covered by a
+ * successful flush. 76: some were not, and the server may have lost
+ * them: the next worker is started with --lost-writes and fails the
+ * guest's first FLUSH. */
+#define BLK_EXIT_NBD_GONE 75
+#define BLK_EXIT_LOST_WRITES 76
+
 /* Requests in flight at once (taken from the ring, not yet in the used
  * ring), and the bytes their bounce buffers may hold in all: the worker's
  * heap is capped at 64 MiB (sandbox.h). */
@@ -33,6 +43,14 @@ struct blk_slot {
 	uint32_t used_len;      /* bytes written into the chain */
 	uint8_t status;         /* VIRTIO_BLK_S_*, once done */
 	bool done;
+	/* A FLUSH failed for writes an earlier worker lost (--lost-writes):
+	 * once published, the guest has been told. */
+	bool lost_writes;
+	/* A FLUSH's: blk_dev.writes_acked when it was sent. NBD's flush
+	 * covers the writes whose replies the client had before sending it
+	 * (the server replied before it saw the flush); those published
+	 * are among them. */
+	uint64_t flush_covers;
 	/* The ring it came from was stopped (front end gone, reset): when
 	 * NBD answers, nothing goes back into guest memory. */
 	bool orphan;
@@ -49,6 +67,7 @@ struct blk_counters {
 	uint64_t refusals[BLK_REFUSE_COUNT];
 	uint64_t nbd_errors;     /* requests the NBD side failed */
 	uint64_t waits_for_room; /* taking stopped: in-flight limits */
+	uint64_t lost_writes_flush_failed; /* FLUSHes failed for them */
 };
 
 struct blk_dev {
@@ -65,6 +84,13 @@ struct blk_dev {
 	bool pending;            /* the ring may have requests */
 	bool nbd_dead;
 	char nbd_error[256];
+	/* Writes published to the guest as done (OK), and how many of them
+	 * a successful NBD flush covers: more acknowledged than flushed
+	 * means the server may still lose some. */
+	uint64_t writes_acked, writes_flushed;
+	/* An earlier worker's acknowledged writes may be lost: every FLUSH
+	 * fails until the guest has been given one such failure. */
+	bool lost_writes;
 	struct blk_counters c;
 };
 
@@ -88,8 +114,31 @@ void blk_dev_run(struct blk_dev *b);
  * (its guest memory may be gone). */
 void blk_dev_queue_stopped(struct blk_dev *b);
 
-/* After NBD events: notes a dead connection (its reason kept). */
+/* After NBD events: notes a dead connection (its reason kept). From
+ * then on nothing more is published: the worker is to exit. */
 void blk_dev_nbd_check(struct blk_dev *b);
+
+/* --lost-writes: the guest's first FLUSH is to fail. On a volume
+ * without flush nothing can carry that failure: logged, and dropped. */
+void blk_dev_lost_writes(struct blk_dev *b);
+
+/* Whether acknowledged writes may be lost if the server went now: some
+ * not covered by a flush, or an earlier worker's still to be told.
+ * Without flush on the volume, never: the guest was offered no FLUSH,
+ * so it takes each completed write as durable (write-through), there was
+ * nothing to flush, and no FLUSH will come to carry a failure. */
+static inline bool blk_dev_unflushed(const struct blk_dev *b)
+{
+	return b->lost_writes ||
+	       (b->vol.flush && b->writes_acked > b->writes_flushed);
+}
+
+/* The status the worker exits with, logged with why: 76 while an
+ * earlier worker's lost writes are still to be owned up to (whatever
+ * ends this one); after the NBD connection died, 76 when acknowledged
+ * writes were not covered by a flush, else 75; else (stopped by a
+ * signal, the server alive and holding what it acknowledged) 0. */
+int blk_dev_exit_status(struct blk_dev *b);
 
 /* Requests taken and not yet published. */
 static inline unsigned blk_dev_inflight(const struct blk_dev *b)

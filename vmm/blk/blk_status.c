@@ -63,6 +63,12 @@ char *blk_status_json(const struct blk_dev *b, const char *name)
 	json_object_object_add(o, "bytes_written", U64(c->bytes_written));
 	json_object_object_add(o, "in_flight", U64(b->count));
 	json_object_object_add(o, "waits_for_room", U64(c->waits_for_room));
+	json_object_object_add(o, "writes_acknowledged", U64(b->writes_acked));
+	json_object_object_add(o, "writes_flushed", U64(b->writes_flushed));
+	json_object_object_add(o, "lost_writes_pending",
+			       json_object_new_boolean(b->lost_writes));
+	json_object_object_add(o, "lost_writes_flush_failed",
+			       U64(c->lost_writes_flush_failed));
 	for (unsigned r = BLK_REFUSE_LAYOUT; r < BLK_REFUSE_COUNT; r++)
 		json_object_object_add(ref, blk_refusal_name(r),
 				       U64(c->refusals[r]));

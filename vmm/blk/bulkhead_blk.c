@@ -3,12 +3,15 @@
  * server (sys-storage's nbdkit) through libnbd.
  *
  *   bulkhead-blk --socket PATH --nbd PATH [--export NAME] [--serial ID]
- *                [--control PATH] [--name NAME] [--user NAME]
- *                [--no-sandbox]
+ *                [--lost-writes] [--control PATH] [--name NAME]
+ *                [--user NAME] [--no-sandbox]
  *
  * The NBD socket is connected, and the NBD handshake done, before the
  * worker confines itself: in the sandbox it can open nothing, so it
- * keeps the one connection it made. Requests are parsed here
+ * keeps the one connection it made. Crash-only: when that connection
+ * dies it publishes nothing more and exits, 75 or 76 (blk_dev.h), and
+ * the supervisor starts another, to which the front end hands every
+ * request left without a reply; after a 76 with --lost-writes. Requests are parsed here
  * (blk_req.c) and those past the volume's end, misaligned, oversized or
  * malformed never reach the server. The loop, sockets, control socket,
  * signals and sandbox are the skeleton's (vmm/worker/).
@@ -85,6 +88,10 @@ static void on_nbd(struct worker *w, uint64_t tag, uint32_t events)
 		worker_unwatch(w, p->nbd_fd);
 		p->nbd_fd = -1;
 	}
+	/* Confined, it cannot connect again: a new worker will. Nothing
+	 * more of this round runs (blk_dev.c publishes nothing more). */
+	if (p->dev.nbd_dead)
+		worker_stop(w);
 }
 
 /* Watches the NBD socket for what libnbd waits on: replies always (an
@@ -110,6 +117,8 @@ static void blk_run(struct worker *w)
 	struct blk_proc *p = w->dev;
 
 	blk_dev_run(&p->dev);
+	if (p->dev.nbd_dead)
+		worker_stop(w);
 	nbd_rewatch(p);
 }
 
@@ -177,8 +186,22 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: bulkhead-blk --socket PATH --nbd PATH [--export NAME]\n"
-		"                    [--serial ID] [--control PATH] [--name NAME]\n"
-		"                    [--user NAME] [--no-sandbox]\n");
+		"                    [--serial ID] [--lost-writes] [--control PATH]\n"
+		"                    [--name NAME] [--user NAME] [--no-sandbox]\n");
+}
+
+/* The status of an exit before the loop: 76 while an earlier worker's
+ * lost writes are still to be owned up to (the supervisor then passes
+ * --lost-writes again, so the promise outlives restarts while the
+ * server is away), else status. */
+static int early_exit(const struct blk_proc *p, bool lost_writes, int status)
+{
+	if (lost_writes && (!p->dev.nbd || p->dev.lost_writes)) {
+		bh_log("exit %d instead of %d: --lost-writes not yet owned up to",
+		       BLK_EXIT_LOST_WRITES, status);
+		return BLK_EXIT_LOST_WRITES;
+	}
+	return status;
 }
 
 int main(int argc, char **argv)
@@ -188,6 +211,7 @@ int main(int argc, char **argv)
 		{ "nbd", required_argument, NULL, 'n' },
 		{ "export", required_argument, NULL, 'e' },
 		{ "serial", required_argument, NULL, 'i' },
+		{ "lost-writes", no_argument, NULL, 'l' },
 		WORKER_OPTIONS
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -197,7 +221,8 @@ int main(int argc, char **argv)
 	struct worker *w = &p->w;
 	const char *nbd_path = NULL, *export = "", *serial = NULL;
 	struct nbd_handle *h;
-	int opt, ret, fd;
+	bool lost_writes = false;
+	int opt, ret, fd, status;
 
 	worker_init(w, &blk_worker_ops, p);
 	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -214,6 +239,9 @@ int main(int argc, char **argv)
 		case 'i':
 			serial = optarg;
 			break;
+		case 'l':
+			lost_writes = true;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -228,9 +256,13 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	/* No server (sys-storage down or restarting): as when the
+	 * connection dies, the supervisor tries again. */
 	if (!(h = nbd_open(nbd_path, export)))
-		return 1;
+		return early_exit(p, lost_writes, BLK_EXIT_NBD_GONE);
 	blk_dev_init(&p->dev, h, serial ? serial : w->name, &worker_vu_ops, w);
+	if (lost_writes)
+		blk_dev_lost_writes(&p->dev);
 	w->listen[0].vu = &p->dev.vu;
 	fd = nbd_aio_get_fd(h);
 	if ((ret = worker_open(w)) < 0 ||
@@ -238,12 +270,12 @@ int main(int argc, char **argv)
 	    (ret = worker_keep_fd(w, fd)) < 0 ||
 	    (ret = worker_listen(w)) < 0) {
 		bh_log("%s: setup failed: %s", w->name, strerror(-ret));
-		return 1;
+		return early_exit(p, lost_writes, 1);
 	}
 	p->nbd_fd = fd;
 	p->nbd_events = EPOLLIN;
 	if (worker_confine(w) < 0)
-		return 1;
+		return early_exit(p, lost_writes, 1);
 	bh_log("%s: %llu sectors%s%s over NBD %s, listening on %s (%s)",
 	       w->name, (unsigned long long)p->dev.vol.capacity_sectors,
 	       p->dev.vol.read_only ? ", read-only" : "",
@@ -251,6 +283,7 @@ int main(int argc, char **argv)
 	       w->listen[0].path, w->no_sandbox ? "UNCONFINED" : "confined");
 	worker_loop(w);
 	bh_log("%s: stopping", w->name);
+	status = blk_dev_exit_status(&p->dev);
 	nbd_close(h);
-	worker_exit(w, 0);
+	worker_exit(w, status);
 }

@@ -410,7 +410,7 @@ void worker_loop(struct worker *w)
 {
 	bool running = true;
 
-	while (running) {
+	while (running && !w->stopping) {
 		struct epoll_event ev[16];
 		bool busy = w->ops->busy && w->ops->busy(w);
 		int n = epoll_wait(w->epfd, ev, 16, busy ? 0 : -1);
@@ -419,14 +419,19 @@ void worker_loop(struct worker *w)
 			bh_log("epoll_wait: %s", strerror(errno));
 			break;
 		}
-		for (int k = 0; k < n; k++) {
+		for (int k = 0; k < n && !w->stopping; k++) {
 			running = on_event(w, ev[k].data.u64, ev[k].events) && running;
 			drop_faulted(w);
 		}
-		if (w->ops->run)
+		if (w->ops->run && !w->stopping)
 			w->ops->run(w);
 		drop_faulted(w);
 	}
+}
+
+void worker_stop(struct worker *w)
+{
+	w->stopping = true;
 }
 
 void worker_exit(struct worker *w, int status)

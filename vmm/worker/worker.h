@@ -96,6 +96,8 @@ struct worker {
 	 * host port's tap), kept when every other is closed. */
 	int dev_fds[WORKER_MAX_DEV_FDS];
 	unsigned ndev_fds;
+	/* The device asked the loop to end (worker_stop). */
+	bool stopping;
 };
 
 /* The options every worker takes, for its getopt_long table (values
@@ -158,8 +160,13 @@ int worker_keep_fd(struct worker *w, int fd);
  * --no-sandbox; then runs a --test-trigger. Returns 0 or -errno (logged). */
 int worker_confine(struct worker *w);
 
-/* The event loop, until SIGTERM or SIGINT. */
+/* The event loop, until SIGTERM or SIGINT or worker_stop. */
 void worker_loop(struct worker *w);
+
+/* Ends the loop after the current event: neither the rest of the round
+ * nor the device's run hook runs again (a device that cannot go on, as
+ * bulkhead-blk without its NBD connection, must touch nothing more). */
+void worker_stop(struct worker *w);
 
 /* Removes the sockets (confined, it cannot: whoever started it does) and
  * exits with status; the device has released its state. */
