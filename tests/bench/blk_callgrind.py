@@ -45,7 +45,9 @@ def functions(out_file):
             continue
         m = FUNC_LINE.match(line) if started else None
         if m:
+            # file:function [object] -> function [object's file name]
             name = re.sub(r'^.*:(?=[^:/]+ \[)', '', m.group(2))
+            name = re.sub(r'\[.*/([^/\]]+)\]$', r'[\1]', name)
             funcs[name] = funcs.get(name, 0) + int(m.group(1).replace(',', ''))
     return funcs
 

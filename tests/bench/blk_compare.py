@@ -23,7 +23,10 @@ and the issue's goal. Nothing is asserted.
 
 Usage: blk_compare.py [--build DIR] [--runs 3] [--runtime 15] [--ramp 3]
                       [--disk-mib 512] [--mem-mib 1024] [--accel auto]
-                      [--no-callgrind] [--keep]
+                      [--quiet-wait 600] [--no-callgrind] [--keep]
+Before each run it waits (up to --quiet-wait s) until no other QEMU runs
+and other processes use less than 5 % of a core; what they used during
+each run is printed ("others").
 It boots VMs: run it alone (flock -o /tmp/bulkhead-vm-suite.lock ...).
 --accel auto uses KVM when a guest boots under it (vmlib.kvm_boots),
 else TCG. A guard process removes the run's directory and every process
@@ -45,7 +48,7 @@ sys.path.insert(0, os.path.join(ROOT, 'tests', 'vm'))
 sys.dont_write_bytecode = True
 import blk_callgrind  # noqa: E402
 import blk_guest  # noqa: E402
-from compare import busy_share  # noqa: E402
+from compare import wait_no_vm  # noqa: E402
 from vmlib import (image_dir, kvm_boots, link_status, remove_dir,  # noqa: E402
                    run_main, stop, sweep, tail, test_dir, wait_socket)
 
@@ -339,6 +342,7 @@ def main(argv):
     p.add_argument('--mem-mib', type=int, default=1024)
     p.add_argument('--accel', default='auto', choices=('auto', 'tcg', 'kvm'))
     p.add_argument('--images', default=image_dir())
+    p.add_argument('--quiet-wait', type=int, default=600)
     p.add_argument('--no-callgrind', action='store_true')
     p.add_argument('--keep', action='store_true')
     args = p.parse_args(argv[1:])
@@ -381,9 +385,12 @@ def measure(args, tmp, t0):
     disk_info = {}
     for n in range(1, args.runs + 1):
         for cfg in CONFIGS:
-            if busy_share() > 0.05:
-                print('# note: the machine is busy before run %d %s' % (n, cfg),
-                      file=sys.stderr)
+            # Each run starts on a quiet machine (no other VM, others
+            # below 5 % of a core), waiting up to --quiet-wait s for it;
+            # what others used during the run is in the table.
+            if not wait_no_vm(args.quiet_wait):
+                print('# note: the machine was still busy before run %d %s'
+                      % (n, cfg), file=sys.stderr)
             res = run_config(args, tmp, cfg, n, accel, cache, initrd, timeout)
             results[cfg].append(res)
             console = os.path.join(tmp, 'run%d-%s.console' % (n, cfg))
