@@ -63,8 +63,9 @@ def module_order(wanted, kos, builtin):
 
 
 def elf_dynamic(path):
-    """(DT_NEEDED names, PT_INTERP or None) of an x86-64 ELF file: what
-    ldd would follow, read from the file (never executed)."""
+    """(DT_NEEDED names, PT_INTERP or None, DT_RUNPATH/DT_RPATH
+    directories) of an x86-64 ELF file: what ldd would follow, read from
+    the file (never executed)."""
     with open(path, 'rb') as f:
         data = f.read()
     if data[:4] != b'\x7fELF' or data[4] != 2 or data[5] != 1:
@@ -82,8 +83,8 @@ def elf_dynamic(path):
         elif p_type == 3:    # PT_INTERP
             interp = data[offset:offset + filesz].split(b'\0')[0].decode()
     if dynamic is None:
-        return [], interp
-    strtab, needed = None, []
+        return [], interp, []
+    strtab, needed, paths = None, [], []
     for off in range(dynamic[0], dynamic[0] + dynamic[1] - 15, 16):
         tag, val = struct.unpack_from('<qQ', data, off)
         if tag == 0:         # DT_NULL
@@ -92,17 +93,22 @@ def elf_dynamic(path):
             needed.append(val)
         elif tag == 5:       # DT_STRTAB: a virtual address
             strtab = val
+        elif tag in (15, 29):  # DT_RPATH, DT_RUNPATH: string offsets
+            paths.append(val)
     base = None
     for vaddr, offset, filesz in loads:
         if strtab is not None and vaddr <= strtab < vaddr + filesz:
             base = offset + strtab - vaddr
     if base is None:
         sys.exit('build-images: %s: no loaded string table' % path)
-    names = []
-    for o in needed:
-        end = data.index(b'\0', base + o)
-        names.append(data[base + o:end].decode())
-    return names, interp
+    def string(o):
+        return data[base + o:data.index(b'\0', base + o)].decode()
+
+    # Search paths are colon-separated; $ORIGIN (the file's directory) is
+    # not resolved: a directory naming it is skipped.
+    dirs = [d.lstrip('/') for o in paths for d in string(o).split(':')
+            if d.startswith('/')]
+    return [string(o) for o in needed], interp, dirs
 
 
 def path_in(root, path):
@@ -134,7 +140,9 @@ def path_in(root, path):
 
 def elf_closure(root, binaries):
     """{path in the image: file under root}: binaries, the libraries they
-    need (DT_NEEDED, transitively, searched in LIB_DIRS) and the loader."""
+    need (DT_NEEDED, transitively, searched in the needing file's
+    DT_RUNPATH, then LIB_DIRS: Debian's fio reaches librbd's
+    libceph-common through librbd's RUNPATH) and the loader."""
     files, todo = {}, list(binaries)
     while todo:
         guest = todo.pop()
@@ -144,11 +152,11 @@ def elf_closure(root, binaries):
         if src is None or not os.path.isfile(src):
             sys.exit('build-images: %s is in none of the packages' % guest)
         files[guest] = src
-        needed, interp = elf_dynamic(src)
+        needed, interp, runpath = elf_dynamic(src)
         if interp:
             todo.append(interp.lstrip('/'))
         for lib in needed:
-            for d in LIB_DIRS:
+            for d in runpath + LIB_DIRS:
                 if path_in(root, os.path.join(d, lib)):
                     todo.append(os.path.join(d, lib))
                     break

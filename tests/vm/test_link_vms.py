@@ -28,8 +28,8 @@ import re
 import subprocess
 import time
 
-from vmlib import (app_vm_cmd, keep_or_remove, link_and_images, run_main, Tap,
-                   sweep, test_dir,
+from vmlib import (app_vm_cmd, keep_or_remove, kvm_boots, link_and_images,
+                   run_main, Tap, sweep, test_dir,
                    find, link_status, results, side_ok, stop, tail,
                    wait_socket)
 
@@ -81,32 +81,6 @@ def main(argv):
         tap.diag('total run time %.1f s' % elapsed())
         keep_or_remove(tap, tmp)
     return 1 if tap.failed else 0
-
-
-def kvm_boots(images, tmp):
-    """Whether a Linux guest gets to /init under KVM within 20 s. /dev/kvm
-    existing is not enough: on some hosts the guest hangs in early boot."""
-    if not os.access('/dev/kvm', os.R_OK | os.W_OK):
-        return False
-    console = os.path.join(tmp, 'kvm-probe.console')
-    proc = subprocess.Popen(
-        ['qemu-system-x86_64', '-M', 'q35', '-accel', 'kvm', '-m', '128',
-         '-nodefaults', '-no-user-config', '-no-reboot', '-display', 'none',
-         '-monitor', 'none', '-serial', 'file:' + console,
-         '-kernel', os.path.join(images, 'vmlinuz'),
-         '-initrd', os.path.join(images, 'app-initramfs.cpio.gz'),
-         '-append', 'console=ttyS0 panic=-1 bk.role=probe'],
-        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL)
-    try:
-        end = time.monotonic() + 20
-        while time.monotonic() < end and proc.poll() is None:
-            if find(results(console), 'init'):
-                return True
-            time.sleep(0.2)
-        return bool(find(results(console), 'init'))
-    finally:
-        stop(proc, grace=1)
 
 
 def run(tap, tmp, procs, link_bin, build_images, accel, link_log):

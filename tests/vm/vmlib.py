@@ -184,6 +184,33 @@ def app_vm_cmd(images, sock, console, append, mac, mem_mb=256, accel='tcg',
     ]
 
 
+def kvm_boots(images, tmp):
+    """Whether a Linux guest (the app image in IMAGES) gets to /init under
+    KVM within 20 s (its console in TMP). /dev/kvm existing is not enough:
+    on some hosts the guest hangs in early boot."""
+    if not os.access('/dev/kvm', os.R_OK | os.W_OK):
+        return False
+    console = os.path.join(tmp, 'kvm-probe.console')
+    proc = subprocess.Popen(
+        ['qemu-system-x86_64', '-M', 'q35', '-accel', 'kvm', '-m', '128',
+         '-nodefaults', '-no-user-config', '-no-reboot', '-display', 'none',
+         '-monitor', 'none', '-serial', 'file:' + console,
+         '-kernel', os.path.join(images, 'vmlinuz'),
+         '-initrd', os.path.join(images, 'app-initramfs.cpio.gz'),
+         '-append', 'console=ttyS0 panic=-1 bk.role=probe'],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL)
+    try:
+        end = time.monotonic() + 20
+        while time.monotonic() < end and proc.poll() is None:
+            if find(results(console), 'init'):
+                return True
+            time.sleep(0.2)
+        return bool(find(results(console), 'init'))
+    finally:
+        stop(proc, grace=1)
+
+
 class Procs:
     """Processes a test starts, each logging to TMP/NAME.log; with NS, a
     command may run in that network namespace (ip netns exec execs it: the
@@ -219,7 +246,8 @@ def keep_or_remove(tap, tmp):
 # links, the supervisor, servers), libvirt domains booting from it, and
 # network namespaces named bk-...PID.
 TEST_DIR_PREFIXES = ('bk-orch-', 'bulkhead-vm-', 'bulkhead-sysnet-',
-                     'bulkhead-ltap-', 'bulkhead-ruleset-')
+                     'bulkhead-ltap-', 'bulkhead-ruleset-',
+                     'bulkhead-blkbench-')
 TEST_NS = re.compile(r'bk-[a-z0-9-]*[a-z-](\d+)')
 OWNER = 'owner'
 
@@ -253,6 +281,16 @@ def _procs_in(paths):
         if any(p in cmd or cwd == p or cwd.startswith(p + '/') for p in paths):
             out.append(pid)
     return out
+
+
+def remove_dir(path):
+    """Kills the processes naming or working in PATH (a test's directory)
+    and removes it: what a guard does when its test died before cleaning
+    up. Returns the pids killed."""
+    pids = _procs_in([path])
+    _kill_all(pids)
+    shutil.rmtree(path, ignore_errors=True)
+    return pids
 
 
 def _dir_stale(path):
