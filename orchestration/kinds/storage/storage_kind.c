@@ -23,10 +23,11 @@
 static void storage_images(const struct topo_driver_vm *drv,
 			   struct domain_images *out)
 {
-	/* The driver VMs' one kernel; the disk controllers' drivers and
-	 * device-mapper are its modules. */
+	/* The driver VMs' one kernel (the image builder's copy under the
+	 * image's name); the disk controllers' drivers and device-mapper
+	 * are its modules. */
 	(void)drv;
-	out->kernel = "sysnet-vmlinuz";
+	out->kernel = "sysstorage-vmlinuz";
 	snprintf(out->initrd, sizeof(out->initrd), "sysstorage-initramfs.cpio.gz");
 }
 
