@@ -95,6 +95,10 @@ def install_elf(tree, pkgroot, binaries):
             os.symlink('/' + first[real], dst)
             continue
         first[real] = guest
+        # Not through a busybox applet's link of the same name: that points
+        # at /bin/busybox, which is the host's outside a chroot.
+        if os.path.lexists(dst):
+            os.unlink(dst)
         shutil.copyfile(src, dst)
         os.chmod(dst, 0o755)
     return sorted(elf)
