@@ -16,7 +16,9 @@ DRIVER_VMS_DIR = os.path.join(os.path.dirname(os.path.dirname(
 # What every driver VM runs, whatever its kind: driver-vms/common/FILE ->
 # path in each image.
 COMMON_DIR = os.path.join(DRIVER_VMS_DIR, 'common')
-COMMON_FILES = {'bk-agent': 'sbin/bk-agent'}
+# bk-modalias: each kind's drivers are modules loaded by the modalias of the
+# devices the VM is given.
+COMMON_FILES = {'bk-agent': 'sbin/bk-agent', 'bk-modalias': 'sbin/bk-modalias'}
 
 
 def kinds():
@@ -93,6 +95,10 @@ def install_elf(tree, pkgroot, binaries):
             os.symlink('/' + first[real], dst)
             continue
         first[real] = guest
+        # Not through a busybox applet's link of the same name: that points
+        # at /bin/busybox, which is the host's outside a chroot.
+        if os.path.lexists(dst):
+            os.unlink(dst)
         shutil.copyfile(src, dst)
         os.chmod(dst, 0o755)
     return sorted(elf)

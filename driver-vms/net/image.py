@@ -6,9 +6,10 @@ folder has one of these (guest-os/driver_image.py reads it)."""
 # IMAGE-initramfs.cpio.gz in the image cache, IMAGE in its manifest.
 IMAGE = 'sysnet'
 # This folder's FILE -> path in the image (mode 0755).
-# (driver-vms/common/'s, the agent, go into every kind's image.)
+# (driver-vms/common/'s, the agent and bk-modalias, go into every kind's
+# image.)
 FILES = {'init': 'init', 'bk-config': 'sbin/bk-config',
-         'bk-modalias': 'sbin/bk-modalias', 'bk-health': 'sbin/bk-health',
+         'bk-health': 'sbin/bk-health',
          'bk-ruleset': 'sbin/bk-ruleset', 'bk-lib': 'sbin/bk-lib',
          'bk-update': 'sbin/bk-update',
          'udhcpc-uplink': 'etc/udhcpc-uplink'}

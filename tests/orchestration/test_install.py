@@ -63,7 +63,7 @@ app-vms:
     ip: 10.203.1.2/24
 ''' % NS
 # The sys-net files build-images copies into its image (SYSNET_FILES).
-SYSNET_FILES = ['bk-health', 'bk-config', 'bk-lib', 'bk-modalias', 'bk-ruleset',
+SYSNET_FILES = ['bk-health', 'bk-config', 'bk-lib', 'bk-ruleset',
                 'bk-update', 'init', 'udhcpc-uplink']
 
 class Installed:
@@ -131,7 +131,8 @@ def steps(t, i):
     want = [i.bulkhead, i.link, os.path.join(i.data, 'demo'),
             os.path.join(i.data, 'guest-os', 'build-images')] + \
         [os.path.join(i.data, 'driver-vms', 'net', f) for f in SYSNET_FILES] + \
-        [os.path.join(i.data, 'driver-vms', 'common', 'bk-agent')]
+        [os.path.join(i.data, 'driver-vms', 'common', f)
+         for f in ('bk-agent', 'bk-modalias')]
     files = want + [os.path.join(i.data, f) for f in (
         'demo.yaml', 'guest-os/sysnet_kernel.py', 'guest-os/sysnet-kernel.config',
         'guest-os/image_util.py', 'guest-os/debian_apt.py',

@@ -49,12 +49,10 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
-import threading
 import time
 
-from vmlib import (Procs, eui64, run_main, vm_test, find, image_dir,
+from vmlib import (Agent, Procs, eui64, run_main, vm_test, find, image_dir,
                    link_status, results, stop, tail, wait_socket)
 
 T0 = time.monotonic()
@@ -134,65 +132,6 @@ def outside_file():
         out += hashlib.sha256(FILE_SEED + i.to_bytes(8, 'little')).digest()
         i += 1
     return bytes(out[:FILE_SIZE])
-
-
-class Agent:
-    """Reads sys-net's agent channel (a unix socket QEMU listens on) in a
-    thread; lines are kept with the time they arrived."""
-
-    def __init__(self, path, proc):
-        self.path, self.proc = path, proc
-        self.lines = []
-        self.lock = threading.Lock()
-        self.stopping = False
-        self.thread = threading.Thread(target=self.run, daemon=True)
-        self.thread.start()
-
-    def run(self):
-        s = None
-        while not self.stopping and self.proc.poll() is None:
-            try:
-                s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-                s.connect(self.path)
-                break
-            except OSError:
-                s.close()
-                s = None
-                time.sleep(0.05)
-        if s is None:
-            return
-        s.settimeout(0.5)
-        buf = b''
-        with s:
-            while not self.stopping:
-                try:
-                    data = s.recv(4096)
-                except socket.timeout:
-                    continue
-                except OSError:
-                    return
-                if not data:
-                    return
-                buf += data
-                while b'\n' in buf:
-                    line, buf = buf.split(b'\n', 1)
-                    with self.lock:
-                        self.lines.append((time.monotonic(),
-                                           line.decode('ascii', 'replace').strip()))
-
-    def snapshot(self):
-        with self.lock:
-            return list(self.lines)
-
-    def first(self, prefix):
-        for t, line in self.snapshot():
-            if line.startswith(prefix):
-                return t, line
-        return None
-
-    def stop(self):
-        self.stopping = True
-        self.thread.join(2)
 
 
 class Run(Procs):

@@ -10,10 +10,9 @@ problem on stderr. Runs it under each POSIX shell the host has of busybox
 sh (what the VM runs) and dash. Prints TAP. No VMs, no root.
 """
 import os
-import shutil
-import subprocess
 import sys
-import tempfile
+
+from config_cases import config_cases
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -296,48 +295,10 @@ BAD = [
 ]
 
 
-def shells():
-    out = []
-    if shutil.which('busybox'):
-        out.append(['busybox', 'sh'])
-    if shutil.which('dash'):
-        out.append(['dash'])
-    return out or [['sh']]
-
-
 def main(argv):
     bk_config = argv[1] if len(argv) > 1 else os.path.join(
         ROOT, 'driver-vms/net/bk-config')
-    sh_list = shells()
-    print('1..%d' % (len(sh_list) * (1 + len(BAD))), flush=True)
-    n = failed = 0
-    tmp = tempfile.mkdtemp(prefix='bk-config-test-')
-    try:
-        for shell in sh_list:
-            cases = [('good configuration', GOOD, None)] + BAD
-            for what, text, want in cases:
-                path = os.path.join(tmp, 'config')
-                with open(path, 'wb') as f:
-                    f.write(text.encode('utf-8'))
-                r = subprocess.run(shell + [bk_config, path], stdout=subprocess.PIPE,
-                                   stderr=subprocess.PIPE, text=True,
-                                   errors='replace')
-                if want is None:
-                    ok = r.returncode == 0 and r.stdout == GOOD_OUT and not r.stderr
-                else:
-                    ok = (r.returncode == 1 and r.stdout == '' and
-                          r.stderr == want + '\n')
-                n += 1
-                failed += not ok
-                print('%s %d - %s: %s' % ('ok' if ok else 'not ok', n,
-                                          shell[0], what), flush=True)
-                if not ok:
-                    for line in ('exit %d' % r.returncode, 'stdout: %r' % r.stdout,
-                                 'stderr: %r' % r.stderr, 'wanted: %r' % want):
-                        print('# ' + line, flush=True)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return 1 if failed else 0
+    return config_cases(bk_config, GOOD, GOOD_OUT, BAD)
 
 
 if __name__ == '__main__':

@@ -13,6 +13,7 @@ import subprocess
 import shutil
 import sys
 import tempfile
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -211,6 +212,76 @@ def kvm_boots(images, tmp):
         stop(proc, grace=1)
 
 
+class Agent:
+    """Reads a driver VM's agent channel (a unix socket QEMU listens on) in
+    a thread; lines are kept with the time they arrived. send() writes to
+    it (a configuration update)."""
+
+    def __init__(self, path, proc):
+        self.path, self.proc = path, proc
+        self.lines = []
+        self.lock = threading.Lock()
+        self.stopping = False
+        self.sock = None
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def run(self):
+        s = None
+        while not self.stopping and self.proc.poll() is None:
+            try:
+                s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                s.connect(self.path)
+                break
+            except OSError:
+                s.close()
+                s = None
+                time.sleep(0.05)
+        if s is None:
+            return
+        s.settimeout(0.5)
+        self.sock = s
+        buf = b''
+        with s:
+            while not self.stopping:
+                try:
+                    data = s.recv(4096)
+                except socket.timeout:
+                    continue
+                except OSError:
+                    return
+                if not data:
+                    return
+                buf += data
+                while b'\n' in buf:
+                    line, buf = buf.split(b'\n', 1)
+                    with self.lock:
+                        self.lines.append((time.monotonic(),
+                                           line.decode('ascii', 'replace').strip()))
+
+    def snapshot(self):
+        with self.lock:
+            return list(self.lines)
+
+    def first(self, prefix):
+        for t, line in self.snapshot():
+            if line.startswith(prefix):
+                return t, line
+        return None
+
+    def send(self, text):
+        """TEXT to the VM; False when the channel is not connected."""
+        try:
+            self.sock.sendall(text.encode())
+            return True
+        except (AttributeError, OSError):
+            return False
+
+    def stop(self):
+        self.stopping = True
+        self.thread.join(2)
+
+
 class Procs:
     """Processes a test starts, each logging to TMP/NAME.log; with NS, a
     command may run in that network namespace (ip netns exec execs it: the
@@ -247,7 +318,7 @@ def keep_or_remove(tap, tmp):
 # network namespaces named bk-...PID.
 TEST_DIR_PREFIXES = ('bk-orch-', 'bulkhead-vm-', 'bulkhead-sysnet-',
                      'bulkhead-ltap-', 'bulkhead-ruleset-',
-                     'bulkhead-blkbench-')
+                     'bulkhead-blkbench-', 'bulkhead-sysstorage-')
 TEST_NS = re.compile(r'bk-[a-z0-9-]*[a-z-](\d+)')
 OWNER = 'owner'
 
