@@ -48,6 +48,10 @@ static int volume_port(struct strbuf *sb, const struct plan_dirs *dirs,
 	return rc;
 }
 
+/* The root-bus slot of the first emulated NVMe controller (the next one
+ * below, at most TOPO_MAX_DEVICES). */
+#define STORAGE_NVME_SLOT 0x1b
+
 static char *storage_domain_xml(const struct topology *topo,
 				const struct topo_driver_vm *drv,
 				const struct domain_env *env, char *err,
@@ -88,9 +92,13 @@ static char *storage_domain_xml(const struct topology *topo,
 		strbuf_printf(&sb, "    <qemu:arg value='-drive'/>\n    <qemu:arg"
 			      " value='if=none,id=bkdisk%u,format=raw,file=", i);
 		strbuf_xml(&sb, dev->file);
+		/* On the root bus, from slot 0x1b down: libvirt fills its
+		 * own devices from slot 1 up and would otherwise take the
+		 * slot QEMU gives the controller. */
 		strbuf_printf(&sb, "'/>\n    <qemu:arg value='-device'/>\n"
-			      "    <qemu:arg value='nvme,drive=bkdisk%u,serial=bk-%s-%u'/>\n",
-			      i, drv->name, i);
+			      "    <qemu:arg value='nvme,drive=bkdisk%u,serial=bk-%s-%u,"
+			      "bus=pcie.0,addr=0x%x'/>\n", i, drv->name, i,
+			      STORAGE_NVME_SLOT - i);
 	}
 	if (args)
 		strbuf_printf(&sb, "  </qemu:commandline>\n");

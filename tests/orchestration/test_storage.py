@@ -1,0 +1,290 @@
+#!/usr/bin/env python3
+"""An app VM's disk from sys-storage, end to end (docs/sysstorage.md):
+`bulkhead up` of sys-net, sys-storage (QEMU's emulated NVMe over a host
+file) and an app VM whose `storage:` names sys-storage. The app VM sees
+a virtio-blk disk served by bulkhead-blk (vhost-user-blk) from its thin
+volume over NBD on a virtio-serial port.
+
+  1. up; sys-storage READY with its pool; the disk file its uid's alone
+  2. status: the storage link in a table of its own, the volume's size
+  3. the app VM's /dev/vda is the volume's size
+  4. 64 MiB written with fsync; its hash survives a restart of the app VM
+  5. flushed data survives kill -9 of sys-storage's QEMU, 5 of 5 runs
+     (the supervisor restarts it, the link reconnects); the control:
+     unflushed data is lost, and the app VM's next fsync fails once
+  6. a second app VM with a volume added to the running topology: its
+     port hot-plugged into sys-storage, its volume made by a live update
+     (sys-storage not restarted), its disk there; the first one's data
+     unchanged
+  7. down: nothing left but the disk file, which keeps the data
+
+    test_storage.py BULKHEAD
+
+Needs root, libvirt and the guest images."""
+import json
+import os
+import re
+import signal
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                '..', 'vm'))
+from vmlib import Tap, down_topologies, keep_or_remove, run_main, sweep, \
+    test_dir  # noqa: E402
+from orchlib import Outside, bulkhead_env, domains, ensure_libvirtd, sh, \
+    sanitizer_reports  # noqa: E402
+
+BULKHEAD = os.path.abspath(sys.argv[1])
+URI = 'qemu:///system'
+NS, OUT_IP = 'bk-st-out%d' % os.getpid(), '10.204.9.1'
+VOLUME_MIB = 256
+TOPO = '''version: 2
+name: bkstore
+accel: tcg
+driver-vms:
+  - name: st-net
+    kind: net
+    devices:
+      - {emulated: e1000e, netns: %s, bridge: br0, mac: "52:54:00:79:00:02"}
+  - name: st-disk
+    kind: storage
+    memory: 128
+    devices:
+      - {emulated: nvme, file: %s, size: 1G}
+app-vms:
+  - name: st-work
+    net: {via: st-net, mac: "52:54:00:79:01:01", ip: 10.204.1.2/24}
+    storage: {via: st-disk, size: %dM}
+'''
+ADDED = '''  - name: st-mail
+    net: {via: st-net, mac: "52:54:00:79:01:02", ip: 10.204.2.2/24}
+    storage: {via: st-disk, size: 64M}
+'''
+# 64 MiB of the guest's own random bytes onto the disk, flushed (dd's
+# fsync: virtio-blk FLUSH, NBD flush in sys-storage), then its hash read
+# back from the disk.
+WRITE = ('dd if=/dev/urandom of=/dev/vda bs=1M count=64 conv=fsync 2>&1 | tail -1;'
+         ' echo 3 > /proc/sys/vm/drop_caches;'
+         ' head -c 67108864 /dev/vda | sha256sum')
+READ = ('echo 3 > /proc/sys/vm/drop_caches; head -c 67108864 /dev/vda |'
+        ' sha256sum')
+
+
+# Durability runs (the issue: 5 of 5), each 8 MiB.
+DURABLE_RUNS = 5
+# 8 MiB of random bytes written at MiB %d with O_DIRECT (acknowledged
+# when sys-storage answered), with conv=fsync or without; their hash.
+PATTERN = ('dd if=/dev/urandom of=/tmp/p bs=1M count=8 2>/dev/null;'
+           ' dd if=/tmp/p of=/dev/vda bs=1M seek=%d oflag=direct %s 2>&1 |'
+           ' tail -1; sha256sum /tmp/p; rm -f /tmp/p')
+REGION = ('echo 3 > /proc/sys/vm/drop_caches; dd if=/dev/vda bs=1M skip=%d'
+          ' count=8 iflag=direct 2>/dev/null | sha256sum')
+# One fsync of the disk (a FLUSH), saying how it went.
+FSYNC = ('dd if=/dev/zero of=/dev/vda bs=4096 count=1 seek=60000 conv=fsync'
+         ' 2>&1 && echo "fsync ok" || echo "fsync failed"')
+
+
+def kill_storage(bk):
+    """kill -9 of sys-storage's QEMU; True once the supervisor restarted
+    it and the storage link is connected again."""
+    pid = qemu_pid('bulkhead-st-disk')
+    if not pid:
+        return False
+    os.kill(pid, signal.SIGKILL)
+    for _ in range(150):
+        time.sleep(2)
+        back = qemu_pid('bulkhead-st-disk')
+        if back and back != pid and disk_link(topo_status(bk)).get(
+                'link', {}).get('nbd', {}).get('connected'):
+            return True
+    return False
+
+
+def sha(text):
+    m = re.search(r'\b([0-9a-f]{64})\b', text)
+    return m.group(1) if m else None
+
+
+def topo_status(bk):
+    r = bk('status', '--json')
+    try:
+        return next(x for x in json.loads(r.stdout)
+                    if x['topology'] == 'bkstore')
+    except (ValueError, StopIteration, KeyError, TypeError):
+        return {}
+
+
+def disk_link(st):
+    return next((l for l in st.get('links', [])
+                 if l.get('name') == 'st-work.disk'), {})
+
+
+def qemu_pid(domain):
+    try:
+        with open('/run/libvirt/qemu/%s.pid' % domain) as f:
+            return int(f.read().strip())
+    except (OSError, ValueError):
+        return 0
+
+
+def read_hash(bk, command=READ, tries=60):
+    """The hash COMMAND prints in the app VM, once it answers (after a
+    restart)."""
+    out = ''
+    for _ in range(tries):
+        r = bk('exec', 'st-work', command)
+        out = r.stdout
+        if r.returncode == 0 and sha(out):
+            return sha(out), out
+        time.sleep(2)
+    return None, out
+
+
+def steps(t, tmp, bk, disk):
+    path = os.path.join(tmp, 'store.yaml')
+    with open(path, 'w') as f:
+        f.write(TOPO % (NS, disk, VOLUME_MIB))
+    r = bk('up', path)
+    st_uid = None
+    try:
+        st = os.stat(disk)
+        st_uid = st.st_uid
+        disk_ok = st.st_uid == st.st_gid and st.st_uid >= 0x70b10000 and \
+            (st.st_mode & 0o777) == 0o600 and st.st_size == 1 << 30
+    except OSError:
+        disk_ok = False
+    t.check(r.returncode == 0 and re.search(r'st-disk: READY .*pool', r.stdout)
+            and 'made its disk' in r.stdout and disk_ok,
+            'up: sys-storage READY with its pool on the emulated NVMe; its'
+            ' disk file made sparse, its uid\'s alone (0600)',
+            r.stdout[-3000:] + '\nuid %s' % st_uid)
+    if r.returncode != 0:
+        return
+    st = topo_status(bk)
+    link = disk_link(st)
+    table = bk('status').stdout
+    t.check(link.get('kind') == 'storage' and link.get('running') and
+            link.get('link', {}).get('volume', {}).get('capacity_sectors')
+            == VOLUME_MIB * 2048 and
+            re.search(r'^\s+LINK .*SIZE .*FLUSHES', table, re.M) and
+            re.search(r'^\s+st-work\.disk\s+running .*%d MiB' % VOLUME_MIB,
+                      table, re.M),
+            'status: the storage link, its volume of %d MiB, in a table with'
+            ' the storage kind\'s columns' % VOLUME_MIB,
+            table + json.dumps(link)[:1500])
+    r = bk('exec', 'st-work', 'cat /sys/block/vda/size')
+    t.check(r.returncode == 0 and r.stdout.split()[:1] == [str(VOLUME_MIB * 2048)],
+            'the app VM has a virtio-blk disk of the volume\'s size',
+            r.stdout[-500:])
+    r = bk('exec', 'st-work', WRITE)
+    written = sha(r.stdout)
+    t.check(r.returncode == 0 and written and '64+0 records out' in r.stdout,
+            '64 MiB written to it, flushed, read back', r.stdout[-800:])
+    r1 = bk('stop', 'st-work')
+    r2 = bk('start', 'st-work')
+    again, out = read_hash(bk)
+    t.check(r1.returncode == 0 and r2.returncode == 0 and again == written,
+            'the 64 MiB survive a restart of the app VM (same hash)',
+            r1.stdout[-500:] + r2.stdout[-500:] + out[-500:])
+    # Durability: 8 MiB written and flushed (O_DIRECT, fsync), then
+    # sys-storage's QEMU killed -9 at once, 5 times: each comes back
+    # whole. The first also shows the restart itself: the supervisor
+    # restarts sys-storage, the link reconnects (restarts counted).
+    before = disk_link(topo_status(bk))
+    kept, why = 0, ''
+    for k in range(DURABLE_RUNS):
+        seek = 64 + 8 * k
+        r = bk('exec', 'st-work', PATTERN % (seek, 'conv=fsync'))
+        want = sha(r.stdout)
+        if not kill_storage(bk):
+            why += 'run %d: sys-storage did not come back\n' % k
+            continue
+        got, out = read_hash(bk, REGION % seek)
+        kept += bool(want) and got == want
+        if got != want:
+            why += 'run %d: wrote %s, read %s\n%s\n%s\n' % (
+                k, want, got, r.stdout[-300:], out[-300:])
+    again, out = read_hash(bk)
+    after = disk_link(topo_status(bk))
+    t.check(kept == DURABLE_RUNS and again == written and
+            after.get('restarts', 0) > before.get('restarts', 0),
+            'flushed data survives kill -9 of sys-storage\'s QEMU in %d of %d'
+            ' runs (the supervisor restarts it, the link reconnects); the'
+            ' 64 MiB unchanged' % (kept, DURABLE_RUNS),
+            why + out[-300:] + json.dumps(after)[:1000])
+    # The control: written (acknowledged) without a flush, then killed:
+    # lost; and the app VM's next fsync fails once rather than lying
+    # (bulkhead-blk --lost-writes), the one after succeeds.
+    seek = 64 + 8 * DURABLE_RUNS
+    r = bk('exec', 'st-work', PATTERN % (seek, ''))
+    want = sha(r.stdout)
+    back = kill_storage(bk)
+    got, out = read_hash(bk, REGION % seek)
+    f1 = bk('exec', 'st-work', FSYNC)
+    f2 = bk('exec', 'st-work', FSYNC)
+    t.check(back and want and got and got != want and
+            'fsync failed' in f1.stdout and 'fsync ok' in f2.stdout,
+            'the control: unflushed writes are lost when sys-storage is'
+            ' killed, and the next fsync in the app VM fails once, the one'
+            ' after works',
+            'wrote %s read %s\n%s\n%s\n%s' % (want, got, out[-300:],
+                                             f1.stdout[-500:], f2.stdout[-300:]))
+    dom_id = sh('virsh', '-c', URI, 'domid', 'bulkhead-st-disk').stdout.strip()
+    with open(path, 'a') as f:
+        f.write(ADDED)
+    r = bk('up', path)
+    size = bk('exec', 'st-mail', 'cat /sys/block/vda/size')
+    again, out = read_hash(bk)
+    same_id = sh('virsh', '-c', URI, 'domid', 'bulkhead-st-disk').stdout.strip()
+    t.check(r.returncode == 0 and "port for st-mail's volume hot-plugged" in
+            r.stdout and re.search(r'st-disk: UPDATED .*applied live', r.stdout)
+            and dom_id and same_id == dom_id and
+            size.stdout.split()[:1] == [str(64 * 2048)] and again == written,
+            'an app VM with a volume added live: its port hot-plugged, its'
+            ' volume made without restarting sys-storage, its disk of 64 MiB;'
+            ' the first one\'s data unchanged',
+            '%s\nid %s -> %s\n%s\n%s' % (r.stdout[-2500:], dom_id, same_id,
+                                       size.stdout[-300:], out[-300:]))
+    r = bk('down', path)
+    left = sh('pgrep', '-f', 'bulkhead.*' + re.escape(tmp)).stdout.split()
+    t.check(r.returncode == 0 and not domains('bulkhead-st-') and not left and
+            os.path.getsize(disk) == 1 << 30,
+            'down: no domain or process left; the disk file kept',
+            r.stdout[-1500:] + ' left %s' % left)
+
+
+def main(argv):
+    del argv
+    t = Tap(11)
+    for line in sweep(BULKHEAD):
+        t.diag('swept: ' + line)
+    tmp = test_dir('bk-orch-storage-')
+    env = bulkhead_env(tmp)
+    disk = os.path.join(tmp, 'disk.raw')
+
+    def bk(*args):
+        return sh(BULKHEAD, '--connect', URI, *args, env=env, timeout=900)
+    outside = None
+    try:
+        t.check(ensure_libvirtd(), 'libvirtd runs')
+        outside = Outside(NS, OUT_IP, tmp)
+        outside.up({})
+        steps(t, tmp, bk, disk)
+    except Exception as ex:  # a failure in a step: the rest is not reached
+        t.diag('error: %r' % ex)
+    finally:
+        # Also reached on SIGTERM and SIGINT (run_main).
+        for line in down_topologies(BULKHEAD, tmp):
+            t.diag(line)
+        if outside:
+            outside.down()
+        reports = sanitizer_reports(tmp)
+        t.check(not reports, 'no sanitizer report', reports)
+        t.finish()
+        keep_or_remove(t, tmp)
+    return 1 if t.failed else 0
+
+
+if __name__ == '__main__':
+    run_main(main)
