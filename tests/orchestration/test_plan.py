@@ -294,6 +294,15 @@ app-vms:
 '''
 
 
+def many_volumes():
+    """STORAGE_TOPOLOGY's sys-st serving 31 app VMs' volumes."""
+    apps = ''.join('  - name: v%d\n    net: {via: sys-net, mac: "52:54:00:a1:00:%02x",'
+                   ' ip: 10.201.%d.2/24}\n    storage: {via: sys-st}\n'
+                   % (i, i, i) for i in range(31))
+    return STORAGE_TOPOLOGY[:STORAGE_TOPOLOGY.index('app-vms:')] + \
+        'app-vms:\n' + apps
+
+
 def check_storage(t, tmp):
     """A storage driver VM's configuration (a volume per app VM it
     serves, 1G unless the file says) and domain (the emulated NVMe disk,
@@ -328,6 +337,15 @@ def check_storage(t, tmp):
             "type='vhostuser' device='disk'" not in apps['web'],
             'an app VM it serves gets a vhost-user virtio-blk disk (valid);'
             ' one it does not, none', apps['work'] + v.stdout)
+    many = os.path.join(tmp, 'many.yaml')
+    with open(many, 'w') as f:
+        f.write(many_volumes())
+    r = subprocess.run([BULKHEAD, 'check', many], stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, text=True)
+    t.check(r.returncode == 2 and "%s:%d: app-vms[30].storage.via: 'sys-st'"
+            " would serve more than 30 volumes" % (many, 11 + 30 * 3 + 3)
+            in r.stdout, 'a storage driver VM serving 31 volumes: refused at'
+            ' the 31st, file:line', r.stdout)
 
 
 def main():
@@ -345,7 +363,7 @@ def main():
              (big, {'net-a': (31, 22, 2, 25, None),
                     'net-b': (2, 0, 0, 1, '2001:db8:2::10/64')}, 32)]
     t = Tap(sum(len(d) * 2 + n for _f, d, n in cases) + 2 * len(cases) + 3 +
-            len(SECTIONS) + len(DUMMY_SECTIONS) + 3)
+            len(SECTIONS) + len(DUMMY_SECTIONS) + 4)
     check_versions(t, tmp, cases)
     check_sections(t, tmp)
     check_storage(t, tmp)

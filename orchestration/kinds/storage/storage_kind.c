@@ -222,6 +222,29 @@ static bool storage_live_update(struct run *r, const struct topo_driver_vm *drv,
 	return nnow >= 0 && kind_send_config(r, drv, cfg);
 }
 
+/* A virtio-serial device has 31 ports (QEMU's max_ports default), the
+ * agent's among them. */
+#define STORAGE_MAX_VOLUMES 30
+
+static int storage_check(const struct topology *topo,
+			 const struct topo_driver_vm *drv, char *err,
+			 size_t err_len)
+{
+	unsigned n = 0;
+	for (unsigned i = 0; i < topo->app_vms_count; i++) {
+		const struct topo_app_vm *a = &topo->app_vms[i];
+		if (!topology_serves(drv->name, a, TOPO_ATTACH_STORAGE) ||
+		    ++n <= STORAGE_MAX_VOLUMES)
+			continue;
+		snprintf(err, err_len, "%s:%u: app-vms[%u].storage.via: '%s' would"
+			 " serve more than %d volumes (one virtio-serial port"
+			 " each, and its agent's)", topo->path, a->storage.via_line,
+			 i, drv->name, STORAGE_MAX_VOLUMES);
+		return -E2BIG;
+	}
+	return 0;
+}
+
 static long long field_int(json_object *o, const char *key)
 {
 	json_object *v = NULL;
@@ -263,6 +286,7 @@ const struct driver_kind storage_kind = {
 	.serves = KIND_SERVES(TOPO_ATTACH_STORAGE),
 	.takes = KIND_TAKES_DEVICES | KIND_NEEDS_DEVICES,
 	.emulated_models = KIND_MODEL(TOPO_EMULATED_NVME),
+	.check = storage_check,
 	.images = storage_images,
 	.guest_config = storage_config,
 	.guest_config_title = "sys-storage configuration",
