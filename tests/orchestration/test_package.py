@@ -180,7 +180,9 @@ def installed(t, p):
     with open(os.path.join(p.root, 'usr/bin/bulkhead'), 'rb') as f:
         data = f.read()
     named = [x for x in (p.source, p.out) if x.encode() in data]
-    knows = [x for x in ('/usr/libexec/bulkhead/bulkhead-link',
+    # The link workers' directory (bulkhead-link, bulkhead-blk), as a
+    # whole string.
+    knows = [x for x in ('/usr/libexec/bulkhead\0',
                          '/usr/share/bulkhead/guest-os/build-images')
              if x.encode() not in data]
     t.check(not named and not knows, 'the packaged command names no path of '
