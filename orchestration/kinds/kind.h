@@ -113,6 +113,11 @@ int kind_added_app_vms(struct run *r, const struct topo_driver_vm *drv,
  * true when it answered that it applied it; false, printed, when not. */
 bool kind_send_config(struct run *r, const struct topo_driver_vm *drv,
 		      const char *cfg);
+/* For status_row hooks: the member of a link's answer LIVE at the dotted
+ * PATH ("a_to_b.drops.spoofed"), or NULL when there is none. */
+json_object *kind_status_at(json_object *live, const char *path);
+/* That member as a number (0 when there is none). */
+long long kind_status_int(json_object *live, const char *path);
 /* The kind called NAME, or NULL. */
 const struct driver_kind *driver_kind_named(const char *name);
 

@@ -55,6 +55,28 @@ char *kind_app_devices(const struct topology *topo,
 	return domain_finish(&sb, err, err_len, rc, app->name);
 }
 
+json_object *kind_status_at(json_object *live, const char *path)
+{
+	char key[64];
+	while (live && *path) {
+		size_t n = strcspn(path, ".");
+		if (n >= sizeof(key))
+			return NULL;
+		memcpy(key, path, n);
+		key[n] = '\0';
+		if (!json_object_is_type(live, json_type_object) ||
+		    !json_object_object_get_ex(live, key, &live))
+			return NULL;
+		path += n + (path[n] == '.');
+	}
+	return live;
+}
+
+long long kind_status_int(json_object *live, const char *path)
+{
+	return (long long)json_object_get_int64(kind_status_at(live, path));
+}
+
 struct link_spec *kind_link_worker(struct link_set *set,
 				   const struct link_env *env,
 				   const struct driver_kind *kind,

@@ -5,6 +5,7 @@ file) and an app VM whose `storage:` names sys-storage. The app VM sees
 a virtio-blk disk served by bulkhead-blk (vhost-user-blk) from its thin
 volume over NBD on a virtio-serial port.
 
+  0. a disk file that is a symbolic link refused, its target untouched
   1. up; sys-storage READY with its pool; the disk file its uid's alone
   2. status: the storage link in a table of its own, the volume's size
   3. the app VM's /dev/vda is the volume's size
@@ -141,7 +142,42 @@ def read_hash(bk, command=READ, tries=60):
     return None, out
 
 
+# sys-storage alone, its disk file given as FILE.
+ALONE = '''version: 2
+name: bkstore
+accel: tcg
+driver-vms:
+  - name: st-disk
+    kind: storage
+    devices:
+      - {emulated: nvme, file: %s, size: 1G}
+'''
+
+
+def symlink_refused(t, tmp, bk):
+    """A disk file that is a symbolic link is refused before anything
+    starts, and what it points at is not handed to the VM's uid."""
+    target = os.path.join(tmp, 'not-a-disk')
+    with open(target, 'w') as f:
+        f.write('root\'s\n')
+    os.chmod(target, 0o644)
+    link = os.path.join(tmp, 'link.raw')
+    os.symlink(target, link)
+    path = os.path.join(tmp, 'alone.yaml')
+    with open(path, 'w') as f:
+        f.write(ALONE % link)
+    r = bk('up', path)
+    st = os.stat(target)
+    t.check(r.returncode != 0 and 'its disk %s: a symbolic link, not a disk'
+            ' file' % link in r.stdout and st.st_uid == 0 and
+            (st.st_mode & 0o777) == 0o644 and not domains('bulkhead-st-'),
+            'a disk file that is a symbolic link: refused, its target not'
+            ' handed over (still root\'s, 0644), nothing left running',
+            r.stdout[-1500:] + '\nuid %d mode %o' % (st.st_uid, st.st_mode))
+
+
 def steps(t, tmp, bk, disk):
+    symlink_refused(t, tmp, bk)
     path = os.path.join(tmp, 'store.yaml')
     with open(path, 'w') as f:
         f.write(TOPO % (NS, disk, VOLUME_MIB))
@@ -256,7 +292,7 @@ def steps(t, tmp, bk, disk):
 
 def main(argv):
     del argv
-    t = Tap(11)
+    t = Tap(12)
     for line in sweep(BULKHEAD):
         t.diag('swept: ' + line)
     tmp = test_dir('bk-orch-storage-')

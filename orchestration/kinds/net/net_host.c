@@ -9,9 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent.h"
 #include "host_net.h"
-#include "state_files.h"
 #include "state_paths.h"
 #include "virt.h"
 

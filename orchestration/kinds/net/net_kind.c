@@ -148,24 +148,11 @@ static int net_links(const struct topology *topo,
 	return rc;
 }
 
-static json_object *field(json_object *o, const char *key)
-{
-	json_object *v = NULL;
-	return o && json_object_object_get_ex(o, key, &v) ? v : NULL;
-}
-
-static long long count(json_object *live, const char *dir, const char *drops,
-		       const char *key)
-{
-	json_object *d = field(live, dir);
-	return (long long)json_object_get_int64(field(drops ? field(d, drops) : d,
-						      key));
-}
-
 static bool side_connected(json_object *live, const char *side)
 {
-	return json_object_get_boolean(field(field(field(live, "sides"), side),
-					     "connected"));
+	char path[32];
+	snprintf(path, sizeof(path), "sides.%s.connected", side);
+	return json_object_get_boolean(kind_status_at(live, path));
 }
 
 /* Frames each way, those refused as spoofed, and (only a tap refuses by
@@ -178,13 +165,13 @@ static void net_status_row(const char *link, json_object *live, char *out,
 	snprintf(sides, sizeof(sides), "%s/%s",
 		 tap ? "host" : side_connected(live, "a") ? "app" : "-",
 		 side_connected(live, "b") ? "net" : "-");
-	snprintf(ab, sizeof(ab), "%lld pkt", count(live, "a_to_b", NULL, "packets"));
-	snprintf(ba, sizeof(ba), "%lld pkt", count(live, "b_to_a", NULL, "packets"));
+	snprintf(ab, sizeof(ab), "%lld pkt", kind_status_int(live, "a_to_b.packets"));
+	snprintf(ba, sizeof(ba), "%lld pkt", kind_status_int(live, "b_to_a.packets"));
 	if (tap)
 		snprintf(not_ip4, sizeof(not_ip4), "%lld",
-			 count(live, "b_to_a", "drops", "not_ipv4_arp"));
+			 kind_status_int(live, "b_to_a.drops.not_ipv4_arp"));
 	snprintf(out, out_len, "%-9s %-12s %-12s %-8lld %s", sides, ab, ba,
-		 count(live, "a_to_b", "drops", "spoofed"), not_ip4);
+		 kind_status_int(live, "a_to_b.drops.spoofed"), not_ip4);
 }
 
 /* sys-net's bk-config takes at most 16 KiB (MAX_BYTES). */

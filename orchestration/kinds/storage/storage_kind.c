@@ -156,6 +156,27 @@ static int storage_links(const struct topology *topo,
 	return rc;
 }
 
+/* DEV's disk file, opened without following a symbolic link (so that
+ * what is handed to the VM's uid below is that file): made, sparse, of
+ * its size when missing (*MADE). The descriptor, or -errno. */
+static int open_disk(const struct topo_device *dev, bool *made)
+{
+	int fd = open(dev->file, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC |
+		      O_NOFOLLOW, 0600);
+	*made = fd >= 0;
+	if (fd < 0 && errno == EEXIST)
+		fd = open(dev->file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
+			  O_NONBLOCK);
+	if (fd < 0)
+		return -errno;
+	if (*made && ftruncate(fd, (off_t)dev->size_mib << 20) < 0) {
+		int rc = -errno;
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
+
 /* An emulated disk controller's disk: made sparse when missing (a new,
  * empty disk: sys-storage makes its pool on it), never removed (the
  * volumes are on it), and its VM's alone. */
@@ -165,30 +186,24 @@ static int storage_prepare_disks(struct run *r, const struct topo_driver_vm *drv
 	int rc = run_vm_uid(r, drv->name, &uid);
 	for (unsigned i = 0; !rc && i < drv->devices_count; i++) {
 		const struct topo_device *dev = &drv->devices[i];
+		struct stat st;
+		bool made;
 		if (dev->emulated != TOPO_EMULATED_NVME)
 			continue;
-		int fd = open(dev->file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
-			      O_NOFOLLOW, 0600);
-		if (fd >= 0) {
-			if (ftruncate(fd, (off_t)dev->size_mib << 20) < 0)
-				rc = -errno;
+		int fd = open_disk(dev, &made);
+		rc = fd < 0 ? fd : fstat(fd, &st) < 0 ? -errno :
+		     !S_ISREG(st.st_mode) ? -EINVAL :
+		     fchown(fd, uid, uid) < 0 || fchmod(fd, 0600) < 0 ? -errno : 0;
+		if (fd >= 0)
 			close(fd);
-			if (!rc)
-				printf("up: %s: made its disk %s (%u MiB, sparse)\n",
-				       drv->name, dev->file, dev->size_mib);
-		} else if (errno != EEXIST) {
-			rc = -errno;
-		}
-		struct stat st;
-		if (!rc && (lstat(dev->file, &st) < 0 || !S_ISREG(st.st_mode)))
-			rc = errno ? -errno : -EINVAL;
-		if (!rc && (chown(dev->file, uid, uid) < 0 ||
-			    chmod(dev->file, 0600) < 0))
-			rc = -errno;
 		if (rc)
 			snprintf(r->err, sizeof(r->err), "%s: its disk %s: %s",
-				 drv->name, dev->file, rc == -EINVAL ?
-				 "not a regular file" : strerror(-rc));
+				 drv->name, dev->file,
+				 rc == -ELOOP ? "a symbolic link, not a disk file" :
+				 rc == -EINVAL ? "not a regular file" : strerror(-rc));
+		else if (made)
+			printf("up: %s: made its disk %s (%u MiB, sparse)\n",
+			       drv->name, dev->file, dev->size_mib);
 	}
 	return rc;
 }
@@ -245,40 +260,28 @@ static int storage_check(const struct topology *topo,
 	return 0;
 }
 
-static long long field_int(json_object *o, const char *key)
-{
-	json_object *v = NULL;
-	return o && json_object_object_get_ex(o, key, &v) ?
-	       (long long)json_object_get_int64(v) : 0;
-}
-
 /* The volume's size, the app VM's requests by type, those refused at
  * the host's boundary, and the NBD errors. */
 static void storage_status_row(const char *link, json_object *live, char *out,
 			       size_t out_len)
 {
-	json_object *vol = NULL, *ref = NULL, *nbd = NULL, *fe = NULL;
+	json_object *ref = kind_status_at(live, "refusals");
 	long long refused = 0;
 	(void)link;
-	json_object_object_get_ex(live, "volume", &vol);
-	json_object_object_get_ex(live, "refusals", &ref);
-	json_object_object_get_ex(live, "nbd", &nbd);
-	json_object_object_get_ex(live, "front_end", &fe);
-	if (ref && json_object_is_type(ref, json_type_object)) {
+	if (json_object_is_type(ref, json_type_object)) {
 		json_object_object_foreach(ref, key, val) {
 			(void)key;
 			refused += (long long)json_object_get_int64(val);
 		}
 	}
-	json_object *connected = NULL;
-	json_object_object_get_ex(fe, "connected", &connected);
 	char size[24];
 	snprintf(size, sizeof(size), "%lld MiB",
-		 field_int(vol, "capacity_sectors") / 2048);
+		 kind_status_int(live, "volume.capacity_sectors") / 2048);
 	snprintf(out, out_len, "%-9s %-10s %-8lld %-8lld %-8lld %-8lld %lld",
-		 json_object_get_boolean(connected) ? "app/nbd" : "-/nbd", size,
-		 field_int(live, "reads"), field_int(live, "writes"),
-		 field_int(live, "flushes"), refused, field_int(nbd, "errors"));
+		 json_object_get_boolean(kind_status_at(live, "front_end.connected")) ?
+		 "app/nbd" : "-/nbd", size, kind_status_int(live, "reads"),
+		 kind_status_int(live, "writes"), kind_status_int(live, "flushes"), refused,
+		 kind_status_int(live, "nbd.errors"));
 }
 
 const struct driver_kind storage_kind = {
