@@ -120,10 +120,15 @@ static void show_plan(struct orch *o, const struct topology *topo)
 	for (unsigned i = 0; i < topo->app_vms_count; i++) {
 		const struct topo_app_vm *a = &topo->app_vms[i];
 		show_uid(topo, a->name, &env);
-		char *devices = kind_app_devices(topo, a, &env, err, sizeof(err));
-		char *xml = devices ? domain_xml_app_vm(topo, a, &env, devices, err,
-							sizeof(err)) : NULL;
-		free(devices);
+		char *devices, *overrides;
+		char *xml = kind_app_devices(topo, a, &env, &devices, &overrides,
+					     err, sizeof(err)) ? NULL :
+			    domain_xml_app_vm(topo, a, &env, devices, overrides,
+					      err, sizeof(err));
+		if (devices) {
+			free(devices);
+			free(overrides);
+		}
 		printf("=== %s: libvirt domain\n%s", a->name, xml ? xml : err);
 		free(xml);
 	}

@@ -229,11 +229,15 @@ int start_app_vm(struct run *r, const struct topo_app_vm *app, bool *started)
 	struct domain_env env;
 	if (run_vm_env(r, app->name, &env))
 		return -EIO;
-	char *devices = kind_app_devices(r->topo, app, &env, r->err,
-					 sizeof(r->err));
-	char *xml = devices ? domain_xml_app_vm(r->topo, app, &env, devices,
-						r->err, sizeof(r->err)) : NULL;
-	free(devices);
+	char *devices, *overrides;
+	char *xml = kind_app_devices(r->topo, app, &env, &devices, &overrides,
+				     r->err, sizeof(r->err)) ? NULL :
+		    domain_xml_app_vm(r->topo, app, &env, devices, overrides,
+				      r->err, sizeof(r->err));
+	if (devices) {
+		free(devices);
+		free(overrides);
+	}
 	if (!xml)
 		return -ENOMEM;
 	*started = false;

@@ -173,23 +173,17 @@ void domain_fwcfg_config(struct strbuf *sb, const struct domain_env *env,
 char *domain_xml_app_vm(const struct topology *topo,
 			const struct topo_app_vm *app,
 			const struct domain_env *env, const char *devices,
-			char *err, size_t err_len)
+			const char *overrides, char *err, size_t err_len)
 {
 	struct strbuf sb = { 0 };
-	char path[PATH_MAX];
 	struct domain_images images;
 	domain_images_app_vm(app, &images);
 	domain_head(&sb, topo, app->name, "app", app->memory_mib, app->vcpus, env,
 		    &images, "console=ttyS0 panic=-1 bk.role=app bk.ip=dhcp");
-	strbuf_printf(&sb, "  <devices>\n");
-	int rc = state_link_path(env->dirs, app->name, app->name, path,
-				  sizeof(path));
-	domain_vhost_user_interface(&sb, app->net.mac, path, "ua-net0");
-	strbuf_printf(&sb, "%s", devices);
+	strbuf_printf(&sb, "  <devices>\n%s", devices);
 	domain_console_agent(&sb, env, app->name);
-	strbuf_printf(&sb, "  </devices>\n");
-	domain_vectors_override(&sb, env, "ua-net", 0, 1);
+	strbuf_printf(&sb, "  </devices>\n%s", overrides);
 	domain_seclabels(&sb, env);
 	strbuf_printf(&sb, "</domain>\n");
-	return domain_finish(&sb, err, err_len, rc, app->name);
+	return domain_finish(&sb, err, err_len, 0, app->name);
 }

@@ -39,13 +39,13 @@ struct domain_images {
 void domain_images_app_vm(const struct topo_app_vm *app,
 			  struct domain_images *out);
 
-/* An app VM's XML (caller frees), or NULL with err set; DEVICES: what
- * its attachments beyond net give it (kind_app_devices). A driver VM's is
- * its kind's (kind.h). */
+/* An app VM's XML (caller frees), or NULL with err set: DEVICES and
+ * OVERRIDES are what its attachments give it, from the kinds serving it
+ * (kind_app_devices). A driver VM's is its kind's (kind.h). */
 char *domain_xml_app_vm(const struct topology *topo,
 			const struct topo_app_vm *app,
 			const struct domain_env *env, const char *devices,
-			char *err, size_t err_len);
+			const char *overrides, char *err, size_t err_len);
 
 /* The pieces a driver VM kind's domain is made of (kinds/): the start
  * every domain shares (name, metadata naming its topology, role and

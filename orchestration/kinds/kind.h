@@ -53,13 +53,14 @@ struct driver_kind {
 	char *(*domain_xml)(const struct topology *topo,
 			    const struct topo_driver_vm *drv,
 			    const struct domain_env *env, char *err, size_t err_len);
-	/* What it gives an app VM it serves (for the classes in serves but
-	 * net, whose interface every app VM has): devices appended to the
-	 * app VM's domain XML. 0, or -ENAMETOOLONG. */
+	/* What it gives an app VM it serves: devices appended to the app
+	 * VM's domain (DEVICES), and QEMU overrides for them (OVERRIDES,
+	 * after the devices). 0, or -ENAMETOOLONG. */
 	int (*app_devices)(const struct topology *topo,
 			   const struct topo_driver_vm *drv,
 			   const struct topo_app_vm *app,
-			   const struct domain_env *env, struct strbuf *sb);
+			   const struct domain_env *env, struct strbuf *devices,
+			   struct strbuf *overrides);
 	/* The links between it and what it serves (its app VMs, the host
 	 * port): each a confined worker, binary and arguments, appended to
 	 * SET (link_set_add; kind_link_worker fills the common part). The
@@ -94,12 +95,12 @@ struct driver_kind {
 
 /* The kind DRV names, or NULL when there is no such kind here. */
 const struct driver_kind *driver_kind_of(const struct topo_driver_vm *drv);
-/* The devices APP's attachments give it, from each serving driver VM's
- * kind (app_devices), for domain_xml_app_vm: malloc'd text ("" for
- * none), or NULL with ERR set. */
-char *kind_app_devices(const struct topology *topo,
-		       const struct topo_app_vm *app,
-		       const struct domain_env *env, char *err, size_t err_len);
+/* What APP's attachments give its domain, from each serving driver VM's
+ * kind (app_devices), for domain_xml_app_vm: the devices and the
+ * overrides, malloc'd text ("" for none). 0, or -errno with ERR set. */
+int kind_app_devices(const struct topology *topo, const struct topo_app_vm *app,
+		     const struct domain_env *env, char **devices,
+		     char **overrides, char *err, size_t err_len);
 /* For live_update hooks (live_update.c): whether driver VM DRV runs (as
  * DOMAIN) and its domain changes only by app VMs of CLASS added after those it served
  * (its XML from this file without them is the running one). Returns the

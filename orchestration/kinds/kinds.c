@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "net/net_kind.h"
@@ -37,22 +38,32 @@ const struct driver_kind *driver_kind_of(const struct topo_driver_vm *drv)
 	return driver_kind_named(drv->kind);
 }
 
-char *kind_app_devices(const struct topology *topo,
-		       const struct topo_app_vm *app,
-		       const struct domain_env *env, char *err, size_t err_len)
+int kind_app_devices(const struct topology *topo, const struct topo_app_vm *app,
+		     const struct domain_env *env, char **devices,
+		     char **overrides, char *err, size_t err_len)
 {
-	struct strbuf sb = { 0 };
+	struct strbuf dev = { 0 }, ovr = { 0 };
 	int rc = 0;
-	strbuf_printf(&sb, "%s", "");
+	strbuf_printf(&dev, "%s", "");
+	strbuf_printf(&ovr, "%s", "");
+	/* In class order: net's interface first, as it always was. */
 	for (unsigned c = 0; c < TOPO_ATTACH_CLASSES; c++) {
 		struct topo_attach at = topology_attach(app, c);
-		const struct topo_driver_vm *drv = at.via && c != TOPO_ATTACH_NET ?
+		const struct topo_driver_vm *drv = at.via ?
 			topology_driver_vm(topo, at.via) : NULL;
 		const struct driver_kind *kind = drv ? driver_kind_of(drv) : NULL;
 		if (kind && kind->app_devices)
-			rc = rc ? rc : kind->app_devices(topo, drv, app, env, &sb);
+			rc = rc ? rc : kind->app_devices(topo, drv, app, env, &dev,
+							 &ovr);
 	}
-	return domain_finish(&sb, err, err_len, rc, app->name);
+	*devices = domain_finish(&dev, err, err_len, rc, app->name);
+	*overrides = domain_finish(&ovr, err, err_len, rc, app->name);
+	if (*devices && *overrides)
+		return 0;
+	free(*devices);
+	free(*overrides);
+	*devices = *overrides = NULL;
+	return rc ? rc : -ENOMEM;
 }
 
 json_object *kind_status_at(json_object *live, const char *path)

@@ -99,6 +99,24 @@ char *net_domain_xml(const struct topology *topo,
 	return domain_finish(&sb, err, err_len, rc, drv->name);
 }
 
+/* An app VM it serves: a vhost-user virtio-net, its link's side a (QEMU
+ * the reconnecting client). */
+static int net_app_devices(const struct topology *topo,
+			   const struct topo_driver_vm *drv,
+			   const struct topo_app_vm *app,
+			   const struct domain_env *env, struct strbuf *devices,
+			   struct strbuf *overrides)
+{
+	char path[PATH_MAX];
+	(void)topo;
+	(void)drv;
+	int rc = state_link_path(env->dirs, app->name, app->name, path,
+				 sizeof(path));
+	domain_vhost_user_interface(devices, app->net.mac, path, "ua-net0");
+	domain_vectors_override(overrides, env, "ua-net", 0, 1);
+	return rc;
+}
+
 /* One link per app VM it serves (side a the app VM's, side b its own
  * downstream), and the host port's (side a the host's tap, opened in its
  * namespace: host_port.c). Each a bulkhead-link. */
@@ -214,6 +232,7 @@ const struct driver_kind net_kind = {
 	.guest_config = sysnet_config,
 	.guest_config_title = "sys-net configuration",
 	.domain_xml = net_domain_xml,
+	.app_devices = net_app_devices,
 	.links = net_links,
 	.status_header = "SIDES     APP->NET     NET->APP     SPOOFED  NOT-IPV4",
 	.status_row = net_status_row,

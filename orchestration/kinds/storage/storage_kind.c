@@ -111,11 +111,13 @@ static char *storage_domain_xml(const struct topology *topo,
 static int storage_app_devices(const struct topology *topo,
 			       const struct topo_driver_vm *drv,
 			       const struct topo_app_vm *app,
-			       const struct domain_env *env, struct strbuf *sb)
+			       const struct domain_env *env, struct strbuf *sb,
+			       struct strbuf *overrides)
 {
 	char path[PATH_MAX];
 	(void)topo;
 	(void)drv;
+	(void)overrides;
 	int rc = state_disk_path(env->dirs, app->name, path, sizeof(path));
 	strbuf_printf(sb, "    <disk type='vhostuser' device='disk'>\n"
 		      "      <driver name='qemu' type='raw'/>\n"
