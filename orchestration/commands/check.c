@@ -120,15 +120,12 @@ static void show_plan(struct orch *o, const struct topology *topo)
 	for (unsigned i = 0; i < topo->app_vms_count; i++) {
 		const struct topo_app_vm *a = &topo->app_vms[i];
 		show_uid(topo, a->name, &env);
-		char *devices, *overrides;
-		char *xml = kind_app_devices(topo, a, &env, &devices, &overrides,
-					     err, sizeof(err)) ? NULL :
-			    domain_xml_app_vm(topo, a, &env, devices, overrides,
-					      err, sizeof(err));
-		if (devices) {
-			free(devices);
-			free(overrides);
-		}
+		struct app_parts_text parts;
+		char *xml = kind_app_devices(topo, a, &env, &parts, err,
+					     sizeof(err)) ? NULL :
+			    domain_xml_app_vm(topo, a, &env, &parts, err,
+					      sizeof(err));
+		kind_app_parts_free(&parts);
 		printf("=== %s: libvirt domain\n%s", a->name, xml ? xml : err);
 		free(xml);
 	}

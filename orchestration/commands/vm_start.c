@@ -229,15 +229,12 @@ int start_app_vm(struct run *r, const struct topo_app_vm *app, bool *started)
 	struct domain_env env;
 	if (run_vm_env(r, app->name, &env))
 		return -EIO;
-	char *devices, *overrides;
-	char *xml = kind_app_devices(r->topo, app, &env, &devices, &overrides,
-				     r->err, sizeof(r->err)) ? NULL :
-		    domain_xml_app_vm(r->topo, app, &env, devices, overrides,
-				      r->err, sizeof(r->err));
-	if (devices) {
-		free(devices);
-		free(overrides);
-	}
+	struct app_parts_text parts;
+	char *xml = kind_app_devices(r->topo, app, &env, &parts, r->err,
+				     sizeof(r->err)) ? NULL :
+		    domain_xml_app_vm(r->topo, app, &env, &parts, r->err,
+				      sizeof(r->err));
+	kind_app_parts_free(&parts);
 	if (!xml)
 		return -ENOMEM;
 	*started = false;

@@ -259,3 +259,46 @@ int agent_send_config(const struct agent_addr *to, const char *config, int timeo
 	close(fd);
 	return rc;
 }
+
+int agent_request(const struct agent_addr *to, const char *words, int timeout_ms,
+		  int (*on_line)(const char *line, void *arg), void *arg)
+{
+	for (const char *p = words; *p; p++)
+		if (!(*p == ' ' || *p == ':' || *p == '.' || *p == '_' ||
+		      *p == '-' || (*p >= '0' && *p <= '9') ||
+		      (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')))
+			return -EINVAL;
+	long long deadline = mono_ms() + timeout_ms;
+	int fd = agent_connect(to, NULL, deadline);
+	if (fd < 0)
+		return fd;
+	/* An id per request, as for updates: a late answer to an earlier
+	 * one is not taken for this one's. */
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	char id[20], reply[32], end[40];
+	snprintf(id, sizeof(id), "%x%08lx", (unsigned)getpid() & 0xffffff,
+		 (long)ts.tv_nsec);
+	int n_reply = snprintf(reply, sizeof(reply), "REPLY %s ", id);
+	int n_end = snprintf(end, sizeof(end), "REPLY-END %s ", id);
+	char msg[AGENT_LINE_MAX + 64];
+	int len = snprintf(msg, sizeof(msg), "REQUEST %s %s\n", id, words);
+	int rc = len >= (int)sizeof(msg) ? -E2BIG :
+		 send(fd, msg, (size_t)len, MSG_NOSIGNAL) != len ? -EIO : 0;
+	struct line_reader r = { .fd = fd };
+	char line[AGENT_LINE_MAX];
+	int got = 0;
+	while (!rc && (got = read_line(&r, deadline, line, sizeof(line))) > 0) {
+		if (!strncmp(line, reply, (size_t)n_reply)) {
+			rc = on_line(line + n_reply, arg);
+			continue;
+		}
+		if (strncmp(line, end, (size_t)n_end))
+			continue;
+		long st = strtol(line + n_end, NULL, 10);
+		close(fd);
+		return st < 0 || st > 255 ? 255 : (int)st;
+	}
+	close(fd);
+	return rc ? rc : got == 0 ? -ETIMEDOUT : got;
+}

@@ -49,4 +49,12 @@ int agent_exec(const struct agent_addr *to, const char *cmd, int timeout_ms, int
 int agent_send_config(const struct agent_addr *to, const char *config, int timeout_ms,
 		      char *reply, size_t reply_len);
 
+/* Asks a driver VM's agent (REQUEST ID WORDS; its kind's bk-request
+ * answers, docs/sysusb.md) and hands each line of the answer, printable
+ * ASCII only, to ON_LINE (a negative return stops it and is returned).
+ * WORDS: A-Z a-z 0-9 : . _ - and spaces only (-EINVAL). Returns the
+ * answer's status (0..255), -ETIMEDOUT after TIMEOUT_MS, or -errno. */
+int agent_request(const struct agent_addr *to, const char *words, int timeout_ms,
+		  int (*on_line)(const char *line, void *arg), void *arg);
+
 #endif

@@ -102,17 +102,23 @@ void domain_vhost_user_interface(struct strbuf *sb, const char *mac,
 
 /* Under TCG, QEMU 7.2 crashes in msix_set_vector_notifiers when a guest
  * starts a vhost-user virtio-net with MSI-X (design.md): vectors=0. */
+void domain_vectors_devices(struct strbuf *sb, const struct domain_env *env,
+			    const char *alias_prefix, unsigned first, unsigned n)
+{
+	for (unsigned i = 0; env->accel != DOMAIN_ACCEL_KVM && i < n; i++)
+		strbuf_printf(sb, "    <qemu:device alias='%s%u'><qemu:frontend>"
+			      "<qemu:property name='vectors' type='unsigned'"
+			      " value='0'/></qemu:frontend></qemu:device>\n",
+			      alias_prefix, first + i);
+}
+
 void domain_vectors_override(struct strbuf *sb, const struct domain_env *env,
 			     const char *alias_prefix, unsigned first, unsigned n)
 {
 	if (env->accel == DOMAIN_ACCEL_KVM || n == 0)
 		return;
 	strbuf_printf(sb, "  <qemu:override>\n");
-	for (unsigned i = 0; i < n; i++)
-		strbuf_printf(sb, "    <qemu:device alias='%s%u'><qemu:frontend>"
-			      "<qemu:property name='vectors' type='unsigned'"
-			      " value='0'/></qemu:frontend></qemu:device>\n",
-			      alias_prefix, first + i);
+	domain_vectors_devices(sb, env, alias_prefix, first, n);
 	strbuf_printf(sb, "  </qemu:override>\n");
 }
 
@@ -172,17 +178,23 @@ void domain_fwcfg_config(struct strbuf *sb, const struct domain_env *env,
 
 char *domain_xml_app_vm(const struct topology *topo,
 			const struct topo_app_vm *app,
-			const struct domain_env *env, const char *devices,
-			const char *overrides, char *err, size_t err_len)
+			const struct domain_env *env, const struct app_parts_text *parts,
+			char *err, size_t err_len)
 {
 	struct strbuf sb = { 0 };
 	struct domain_images images;
+	char cmdline[512];
 	domain_images_app_vm(app, &images);
+	snprintf(cmdline, sizeof(cmdline), "console=ttyS0 panic=-1 bk.role=app"
+		 " bk.ip=dhcp%s", parts->cmdline);
 	domain_head(&sb, topo, app->name, "app", app->memory_mib, app->vcpus, env,
-		    &images, "console=ttyS0 panic=-1 bk.role=app bk.ip=dhcp");
-	strbuf_printf(&sb, "  <devices>\n%s", devices);
+		    &images, cmdline);
+	strbuf_printf(&sb, "  <devices>\n%s", parts->devices);
 	domain_console_agent(&sb, env, app->name);
-	strbuf_printf(&sb, "  </devices>\n%s", overrides);
+	strbuf_printf(&sb, "  </devices>\n");
+	if (*parts->overrides)
+		strbuf_printf(&sb, "  <qemu:override>\n%s  </qemu:override>\n",
+			      parts->overrides);
 	domain_seclabels(&sb, env);
 	strbuf_printf(&sb, "</domain>\n");
 	return domain_finish(&sb, err, err_len, 0, app->name);

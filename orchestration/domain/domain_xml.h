@@ -39,13 +39,23 @@ struct domain_images {
 void domain_images_app_vm(const struct topo_app_vm *app,
 			  struct domain_images *out);
 
-/* An app VM's XML (caller frees), or NULL with err set: DEVICES and
- * OVERRIDES are what its attachments give it, from the kinds serving it
- * (kind_app_devices). A driver VM's is its kind's (kind.h). */
+/* What an app VM's attachments give its domain, from the kinds serving
+ * it (kind_app_devices): devices, the QEMU overrides' <qemu:device>
+ * entries, words for its kernel command line (each with a leading
+ * space). */
+struct app_parts_text {
+	char *devices;
+	char *overrides;
+	char *cmdline;
+};
+
+/* An app VM's XML (caller frees), or NULL with err set. A driver VM's is
+ * its kind's (kind.h). */
 char *domain_xml_app_vm(const struct topology *topo,
 			const struct topo_app_vm *app,
-			const struct domain_env *env, const char *devices,
-			const char *overrides, char *err, size_t err_len);
+			const struct domain_env *env,
+			const struct app_parts_text *parts, char *err,
+			size_t err_len);
 
 /* The pieces a driver VM kind's domain is made of (kinds/): the start
  * every domain shares (name, metadata naming its topology, role and
@@ -66,9 +76,12 @@ void domain_pci_hostdev(struct strbuf *sb, const char *bdf);
 /* a vhost-user virtio-net whose QEMU is the reconnecting client, */
 void domain_vhost_user_interface(struct strbuf *sb, const char *mac,
 				 const char *sock, const char *alias);
-/* vectors=0 for N vhost-user NICs ALIAS_PREFIX{FIRST..} under TCG, */
+/* vectors=0 for N vhost-user NICs ALIAS_PREFIX{FIRST..} under TCG (the
+ * whole <qemu:override>, or only its <qemu:device> entries), */
 void domain_vectors_override(struct strbuf *sb, const struct domain_env *env,
 			     const char *alias_prefix, unsigned first, unsigned n);
+void domain_vectors_devices(struct strbuf *sb, const struct domain_env *env,
+			    const char *alias_prefix, unsigned first, unsigned n);
 /* the console on a pty logged to a file, the agent channel, */
 void domain_console_agent(struct strbuf *sb, const struct domain_env *env,
 			  const char *vm);

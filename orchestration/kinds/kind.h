@@ -15,6 +15,12 @@
 #include "supervisor.h"
 #include "topology.h"
 
+/* What a kind's app_devices hook gives an app VM (app_parts_text's
+ * pieces as they are built). */
+struct app_parts {
+	struct strbuf devices, overrides, cmdline;
+};
+
 /* What a kind's links hook needs of the host. */
 struct link_env {
 	const struct plan_dirs *dirs;
@@ -53,14 +59,13 @@ struct driver_kind {
 	char *(*domain_xml)(const struct topology *topo,
 			    const struct topo_driver_vm *drv,
 			    const struct domain_env *env, char *err, size_t err_len);
-	/* What it gives an app VM it serves: devices appended to the app
-	 * VM's domain (DEVICES), and QEMU overrides for them (OVERRIDES,
-	 * after the devices). 0, or -ENAMETOOLONG. */
+	/* What it gives an app VM it serves, appended to OUT's: devices,
+	 * QEMU overrides for them (<qemu:device> entries), words for its
+	 * kernel command line (" bk.usb=MAC"). 0, or -ENAMETOOLONG. */
 	int (*app_devices)(const struct topology *topo,
 			   const struct topo_driver_vm *drv,
 			   const struct topo_app_vm *app,
-			   const struct domain_env *env, struct strbuf *devices,
-			   struct strbuf *overrides);
+			   const struct domain_env *env, struct app_parts *out);
 	/* The links between it and what it serves (its app VMs, the host
 	 * port): each a confined worker, binary and arguments, appended to
 	 * SET (link_set_add; kind_link_worker fills the common part). The
@@ -96,11 +101,12 @@ struct driver_kind {
 /* The kind DRV names, or NULL when there is no such kind here. */
 const struct driver_kind *driver_kind_of(const struct topo_driver_vm *drv);
 /* What APP's attachments give its domain, from each serving driver VM's
- * kind (app_devices), for domain_xml_app_vm: the devices and the
- * overrides, malloc'd text ("" for none). 0, or -errno with ERR set. */
+ * kind (app_devices), for domain_xml_app_vm: malloc'd text ("" for
+ * none; free with kind_app_parts_free). 0, or -errno with ERR set. */
 int kind_app_devices(const struct topology *topo, const struct topo_app_vm *app,
-		     const struct domain_env *env, char **devices,
-		     char **overrides, char *err, size_t err_len);
+		     const struct domain_env *env, struct app_parts_text *out,
+		     char *err, size_t err_len);
+void kind_app_parts_free(struct app_parts_text *parts);
 /* For live_update hooks (live_update.c): whether driver VM DRV runs (as
  * DOMAIN) and its domain changes only by app VMs of CLASS added after those it served
  * (its XML from this file without them is the running one). Returns the
@@ -119,6 +125,11 @@ bool kind_send_config(struct run *r, const struct topo_driver_vm *drv,
 json_object *kind_status_at(json_object *live, const char *path);
 /* That member as a number (0 when there is none). */
 long long kind_status_int(json_object *live, const char *path);
+/* A host_before_start hook for kinds with emulated disks (nvme, a USB
+ * stick): each disk file is made, sparse, of its size when missing (a new,
+ * empty disk), never removed (what the VM keeps is on it), and its VM's
+ * alone (its uid, 0600; opened without following a symbolic link). */
+int kind_prepare_disk_files(struct run *r, const struct topo_driver_vm *drv);
 /* The kind called NAME, or NULL. */
 const struct driver_kind *driver_kind_named(const char *name);
 

@@ -3,9 +3,12 @@
 #include "kind.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "net/net_kind.h"
 #include "storage/storage_kind.h"
@@ -38,14 +41,23 @@ const struct driver_kind *driver_kind_of(const struct topo_driver_vm *drv)
 	return driver_kind_named(drv->kind);
 }
 
-int kind_app_devices(const struct topology *topo, const struct topo_app_vm *app,
-		     const struct domain_env *env, char **devices,
-		     char **overrides, char *err, size_t err_len)
+void kind_app_parts_free(struct app_parts_text *parts)
 {
-	struct strbuf dev = { 0 }, ovr = { 0 };
+	free(parts->devices);
+	free(parts->overrides);
+	free(parts->cmdline);
+	*parts = (struct app_parts_text){ 0 };
+}
+
+int kind_app_devices(const struct topology *topo, const struct topo_app_vm *app,
+		     const struct domain_env *env, struct app_parts_text *out,
+		     char *err, size_t err_len)
+{
+	struct app_parts p = { 0 };
 	int rc = 0;
-	strbuf_printf(&dev, "%s", "");
-	strbuf_printf(&ovr, "%s", "");
+	strbuf_printf(&p.devices, "%s", "");
+	strbuf_printf(&p.overrides, "%s", "");
+	strbuf_printf(&p.cmdline, "%s", "");
 	/* In class order: net's interface first, as it always was. */
 	for (unsigned c = 0; c < TOPO_ATTACH_CLASSES; c++) {
 		struct topo_attach at = topology_attach(app, c);
@@ -53,16 +65,14 @@ int kind_app_devices(const struct topology *topo, const struct topo_app_vm *app,
 			topology_driver_vm(topo, at.via) : NULL;
 		const struct driver_kind *kind = drv ? driver_kind_of(drv) : NULL;
 		if (kind && kind->app_devices)
-			rc = rc ? rc : kind->app_devices(topo, drv, app, env, &dev,
-							 &ovr);
+			rc = rc ? rc : kind->app_devices(topo, drv, app, env, &p);
 	}
-	*devices = domain_finish(&dev, err, err_len, rc, app->name);
-	*overrides = domain_finish(&ovr, err, err_len, rc, app->name);
-	if (*devices && *overrides)
+	out->devices = domain_finish(&p.devices, err, err_len, rc, app->name);
+	out->overrides = domain_finish(&p.overrides, err, err_len, rc, app->name);
+	out->cmdline = domain_finish(&p.cmdline, err, err_len, rc, app->name);
+	if (out->devices && out->overrides && out->cmdline)
 		return 0;
-	free(*devices);
-	free(*overrides);
-	*devices = *overrides = NULL;
+	kind_app_parts_free(out);
 	return rc ? rc : -ENOMEM;
 }
 
@@ -108,6 +118,55 @@ struct link_spec *kind_link_worker(struct link_set *set,
 	link_spec_arg(s, "--name");
 	link_spec_arg(s, "%s", name);
 	return s;
+}
+
+/* DEV's disk file, opened without following a symbolic link (so that
+ * what is handed to the VM's uid below is that file): made, sparse, of
+ * its size when missing (*MADE). The descriptor, or -errno. */
+static int open_disk(const struct topo_device *dev, bool *made)
+{
+	int fd = open(dev->file, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC |
+		      O_NOFOLLOW, 0600);
+	*made = fd >= 0;
+	if (fd < 0 && errno == EEXIST)
+		fd = open(dev->file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
+			  O_NONBLOCK);
+	if (fd < 0)
+		return -errno;
+	if (*made && ftruncate(fd, (off_t)dev->size_mib << 20) < 0) {
+		int rc = -errno;
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
+
+int kind_prepare_disk_files(struct run *r, const struct topo_driver_vm *drv)
+{
+	uid_t uid;
+	int rc = run_vm_uid(r, drv->name, &uid);
+	for (unsigned i = 0; !rc && i < drv->devices_count; i++) {
+		const struct topo_device *dev = &drv->devices[i];
+		struct stat st;
+		bool made;
+		if (!topology_emulated_disk(dev->emulated))
+			continue;
+		int fd = open_disk(dev, &made);
+		rc = fd < 0 ? fd : fstat(fd, &st) < 0 ? -errno :
+		     !S_ISREG(st.st_mode) ? -EINVAL :
+		     fchown(fd, uid, uid) < 0 || fchmod(fd, 0600) < 0 ? -errno : 0;
+		if (fd >= 0)
+			close(fd);
+		if (rc)
+			snprintf(r->err, sizeof(r->err), "%s: its disk %s: %s",
+				 drv->name, dev->file,
+				 rc == -ELOOP ? "a symbolic link, not a disk file" :
+				 rc == -EINVAL ? "not a regular file" : strerror(-rc));
+		else if (made)
+			printf("up: %s: made its disk %s (%u MiB, sparse)\n",
+			       drv->name, dev->file, dev->size_mib);
+	}
+	return rc;
 }
 
 /* The kinds, for a message: "net, dummy", or "none here". Those whose

@@ -234,6 +234,7 @@ static void free_fields(struct topology *topo)
 			free_device(&drv->devices[j]);
 		free(drv->devices);
 		free_uplink(drv->uplink);
+		free(drv->input);
 	}
 	free(topo->driver_vms);
 	for (unsigned i = 0; i < topo->app_vms_count; i++) {
@@ -248,6 +249,12 @@ static void free_fields(struct topology *topo)
 		free(app->net.ipv6);
 		free_firewall(app->net.firewall);
 		free(app->usb.via);
+		for (unsigned k = 0; k < app->usb.pins_count; k++) {
+			free(app->usb.pins[k].vidpid);
+			free(app->usb.pins[k].serial);
+			free(app->usb.pins[k].port);
+		}
+		free(app->usb.pins);
 		free(app->storage.via);
 		free(app->storage.size);
 	}
@@ -309,7 +316,7 @@ struct topo_attach topology_attach(const struct topo_app_vm *app,
 	case TOPO_ATTACH_NET:
 		return (struct topo_attach){ app->net.via, app->net.via_line };
 	case TOPO_ATTACH_USB:
-		return app->usb;
+		return (struct topo_attach){ app->usb.via, app->usb.via_line };
 	case TOPO_ATTACH_STORAGE:
 		return (struct topo_attach){ app->storage.via,
 					     app->storage.via_line };
@@ -342,6 +349,17 @@ bool topology_emulated_nic(enum topo_emulated_model model)
 	return model == TOPO_EMULATED_E1000E || model == TOPO_EMULATED_IGB;
 }
 
+bool topology_emulated_disk(enum topo_emulated_model model)
+{
+	return model == TOPO_EMULATED_NVME || model == TOPO_EMULATED_USB_STORAGE;
+}
+
+bool topology_emulated_usb(enum topo_emulated_model model)
+{
+	return model >= TOPO_EMULATED_USB_STORAGE &&
+	       model <= TOPO_EMULATED_USB_MOUSE;
+}
+
 const char *topology_emulated_name(enum topo_emulated_model model)
 {
 	switch (model) {
@@ -351,6 +369,14 @@ const char *topology_emulated_name(enum topo_emulated_model model)
 		return "igb";
 	case TOPO_EMULATED_NVME:
 		return "nvme";
+	case TOPO_EMULATED_USB_STORAGE:
+		return "usb-storage";
+	case TOPO_EMULATED_USB_KBD:
+		return "usb-kbd";
+	case TOPO_EMULATED_USB_TABLET:
+		return "usb-tablet";
+	case TOPO_EMULATED_USB_MOUSE:
+		return "usb-mouse";
 	default:
 		return "none";
 	}

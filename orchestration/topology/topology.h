@@ -25,10 +25,13 @@
 enum topo_accel { TOPO_ACCEL_AUTO, TOPO_ACCEL_KVM, TOPO_ACCEL_TCG };
 enum topo_uplink_mode { TOPO_UPLINK_DHCP, TOPO_UPLINK_STATIC };
 /* What QEMU can stand in for a device with, where there is no real one
- * to pass through: NICs (a tap in a namespace) and a disk controller (a
- * file on the host as its disk). */
+ * to pass through: NICs (a tap in a namespace), a disk controller (a file
+ * on the host as its disk), and USB devices on an emulated xHCI
+ * controller (a stick over a file, a keyboard, a tablet, a mouse). */
 enum topo_emulated_model { TOPO_EMULATED_NONE, TOPO_EMULATED_E1000E,
-			   TOPO_EMULATED_IGB, TOPO_EMULATED_NVME };
+			   TOPO_EMULATED_IGB, TOPO_EMULATED_NVME,
+			   TOPO_EMULATED_USB_STORAGE, TOPO_EMULATED_USB_KBD,
+			   TOPO_EMULATED_USB_TABLET, TOPO_EMULATED_USB_MOUSE };
 /* Sizes the file gives ("512M", "2G", "1T"), in MiB. */
 #define TOPO_SIZE_MAX_MIB (1024u * 1024u)      /* 1 TiB */
 enum topo_rule_action { TOPO_RULE_ALLOW, TOPO_RULE_DENY };
@@ -52,6 +55,16 @@ struct topo_device {
 	char *size;
 	uint32_t size_mib;
 	unsigned line;  /* its entry's, for a message about it */
+};
+
+/* Whether a class of input device behind a driver VM may reach the
+ * host; DEFAULT: the kind says (keyboards no, pointers yes). */
+enum topo_input_policy { TOPO_INPUT_DEFAULT, TOPO_INPUT_ALLOW,
+			 TOPO_INPUT_DENY };
+
+struct topo_input {
+	enum topo_input_policy keyboard;
+	enum topo_input_policy pointer;
 };
 
 struct topo_uplink {
@@ -84,6 +97,10 @@ struct topo_driver_vm {
 	struct topo_device *devices;
 	unsigned devices_count;         /* 1..TOPO_MAX_DEVICES */
 	struct topo_uplink *uplink;     /* NULL: DHCP */
+	/* Which input devices behind it reach the host (a usb driver VM);
+	 * NULL: the kind's defaults. */
+	struct topo_input *input;
+	unsigned input_line;    /* 0: not in the file */
 };
 
 struct topo_rule {
@@ -139,6 +156,25 @@ struct topo_storage_attach {
 	uint32_t size_mib;
 };
 
+/* A USB device pinned to an app VM: exactly one of the three, as the
+ * check leaves them (vid:pid lower-case hex). */
+#define TOPO_MAX_USB_PINS 8
+struct topo_usb_pin {
+	char *vidpid;                   /* "46f4:0001" */
+	char *serial;                   /* A-Z a-z 0-9 . _ -, 1..64 */
+	char *port;                     /* a bus id, "1-1", "3-2.4" */
+	unsigned line;
+};
+
+/* An app VM's USB devices from a usb driver VM: those pinned to it (the
+ * rest by `bulkhead usb attach`). */
+struct topo_usb_attach {
+	char *via;
+	unsigned via_line;
+	struct topo_usb_pin *pins;
+	unsigned pins_count;
+};
+
 struct topo_app_vm {
 	char *name;
 	uint32_t memory_mib;            /* default 256 */
@@ -149,7 +185,7 @@ struct topo_app_vm {
 	 * them there), so past the loader every file is a version 2 one.
 	 * Every app VM has a network (its image waits for its NIC). */
 	struct topo_net_attach net;
-	struct topo_attach usb;
+	struct topo_usb_attach usb;
 	struct topo_storage_attach storage;
 };
 
@@ -234,7 +270,11 @@ bool topology_serves(const char *drv, const struct topo_app_vm *app,
 		     enum topo_attach_class class);
 /* Whether MODEL stands in for a NIC (not a disk controller). */
 bool topology_emulated_nic(enum topo_emulated_model model);
-/* "e1000e", "igb", "nvme": an emulated device's model as the file spells
+/* Whether MODEL has a disk file on the host (nvme, usb-storage). */
+bool topology_emulated_disk(enum topo_emulated_model model);
+/* Whether MODEL is a USB device (on an emulated xHCI controller). */
+bool topology_emulated_usb(enum topo_emulated_model model);
+/* "e1000e", "igb", "nvme", "usb-kbd": an emulated device's model as the file spells
  * it. */
 const char *topology_emulated_name(enum topo_emulated_model model);
 /* "net", "usb", "storage": the attachment's key in an app VM. */

@@ -3,6 +3,7 @@
  * order, the first problem reported at its line. The address rules are
  * bk-config's (driver-vms/net/bk-config): a topology that passes here
  * must give sys-net a configuration it accepts. */
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -272,6 +273,105 @@ static int check_storage(struct checker *c, const char *app_base,
 	return st->size ? chk_size(c, base, "size", st->size, &st->size_mib) : 0;
 }
 
+/* Whether S is N lower-case hex digits (upper case made lower). */
+static bool hex_digits(char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] >= 'A' && s[i] <= 'F')
+			s[i] = (char)(s[i] - 'A' + 'a');
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	}
+	return true;
+}
+
+/* A USB bus id as sysfs names a device: BUS-PORT[.PORT...], each a
+ * number of at most 3 digits, at most 5 levels below the root hub. */
+static bool usb_busid_valid(const char *s)
+{
+	unsigned digits = 0, parts = 0;
+	bool dash = false;
+	if (strlen(s) > 20)
+		return false;
+	for (const char *p = s;; p++) {
+		if (*p >= '0' && *p <= '9') {
+			if (++digits > 3)
+				return false;
+			continue;
+		}
+		if (digits == 0)
+			return false;
+		digits = 0;
+		parts++;
+		if (*p == '\0')
+			return dash && parts <= 6;
+		if (*p == '-' && !dash)
+			dash = true;
+		else if (*p != '.' || !dash)
+			return false;
+	}
+}
+
+/* A USB serial as sys-usb reports it (what it drops from a device's own
+ * string is never compared): 1..64 of A-Z a-z 0-9 . _ -. */
+static bool usb_serial_valid(const char *s)
+{
+	size_t n = strlen(s);
+	if (n < 1 || n > 64)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && !strchr("._-", s[i]))
+			return false;
+	return true;
+}
+
+/* A pin: exactly one of vidpid, serial, port, valid, on no other app VM. */
+static int check_usb_pin(struct checker *c, const char *usb_base, unsigned k,
+			 struct topo_usb_pin *pin)
+{
+	char base[TOPO_FIELD_MAX];
+	topo_fieldf(base, "%s.pin[%u]", usb_base, k);
+	pin->line = topo_doc_line(c->ctx, base);
+	unsigned given = !!pin->vidpid + !!pin->serial + !!pin->port;
+	if (given != 1)
+		return topo_fail(c->ctx, base, NULL, "%s; a pin is one of vidpid,"
+				 " serial, port", given ? "more than one key" :
+				 "no key");
+	if (pin->vidpid) {
+		if (strlen(pin->vidpid) != 9 || pin->vidpid[4] != ':' ||
+		    !hex_digits(pin->vidpid, 4) || !hex_digits(pin->vidpid + 5, 4))
+			return topo_fail(c->ctx, base, "vidpid", "'%s' is not"
+					 " VVVV:PPPP (vendor and product, 4 hex"
+					 " digits each)", SHOW(pin->vidpid));
+		return chk_unique(c, &c->pins[0], pin->vidpid, base, "vidpid");
+	}
+	if (pin->serial) {
+		if (!usb_serial_valid(pin->serial))
+			return topo_fail(c->ctx, base, "serial", "'%s' is not a"
+					 " serial (1..64 of A-Z a-z 0-9 . _ -)",
+					 SHOW(pin->serial));
+		return chk_unique(c, &c->pins[1], pin->serial, base, "serial");
+	}
+	if (!usb_busid_valid(pin->port))
+		return topo_fail(c->ctx, base, "port", "'%s' is not a USB port"
+				 " (a bus id as sys-usb lists it: 1-2, 3-1.4)",
+				 SHOW(pin->port));
+	return chk_unique(c, &c->pins[2], pin->port, base, "port");
+}
+
+/* The app VM's USB driver VM and the devices pinned to it. */
+static int check_usb(struct checker *c, const char *app_base,
+		     struct topo_usb_attach *usb)
+{
+	char base[TOPO_FIELD_MAX];
+	int rc = check_attach(c, app_base, TOPO_ATTACH_USB, usb->via,
+			      &usb->via_line);
+	topo_field(base, app_base, "usb");
+	for (unsigned k = 0; rc == 0 && k < usb->pins_count; k++)
+		rc = check_usb_pin(c, base, k, &usb->pins[k]);
+	return rc;
+}
+
 static int check_app_vm(struct checker *c, unsigned i)
 {
 	struct topo_app_vm *app = &c->topo->app_vms[i];
@@ -295,8 +395,7 @@ static int check_app_vm(struct checker *c, unsigned i)
 	}
 	rc = check_app_net(c, base, &app->net);
 	if (rc == 0)
-		rc = check_attach(c, base, TOPO_ATTACH_USB, app->usb.via,
-				  &app->usb.via_line);
+		rc = check_usb(c, base, &app->usb);
 	if (rc == 0)
 		rc = check_storage(c, base, &app->storage);
 	if (rc < 0)
@@ -433,6 +532,9 @@ int topo_check(struct topo_ctx *ctx, struct topology *topo)
 	c->macs = (struct seen_table){ c->mac_entries, 0, MACS_MAX };
 	c->pcis = (struct seen_table){ c->pci_entries, 0, PCIS_MAX };
 	c->files = (struct seen_table){ c->file_entries, 0, PCIS_MAX };
+	for (unsigned k = 0; k < 3; k++)
+		c->pins[k] = (struct seen_table){ c->pin_entries[k], 0,
+			TOPO_MAX_APP_VMS * TOPO_MAX_USB_PINS };
 	rc = check_top(c);
 	for (unsigned i = 0; rc == 0 && i < topo->driver_vms_count; i++)
 		rc = chk_driver_vm(c, i);

@@ -58,8 +58,9 @@ static bool disk_path_valid(const char *path)
 	return true;
 }
 
-/* An emulated disk controller (nvme): its disk is a file on the host,
- * standing in for the real disk behind a passed-through controller. */
+/* An emulated disk controller (nvme) or USB stick (usb-storage): its
+ * disk is a file on the host, standing in for the real disk behind a
+ * passed-through controller. */
 static int check_emulated_disk(struct checker *c, const char *base,
 			       struct topo_device *dev)
 {
@@ -68,12 +69,12 @@ static int check_emulated_disk(struct checker *c, const char *base,
 
 	if (nic_key)
 		return topo_fail(c->ctx, base, nic_key, "only an emulated NIC"
-				 " has a %s; %s is a disk controller", nic_key,
+				 " has a %s; %s is a disk", nic_key,
 				 topology_emulated_name(dev->emulated));
 	if (dev->file == NULL)
 		return topo_fail(c->ctx, base, "file", "missing; an emulated"
-				 " disk controller needs the host file that is"
-				 " its disk");
+				 " disk controller or stick needs the host file"
+				 " that is its disk");
 	if (!disk_path_valid(dev->file))
 		return topo_fail(c->ctx, base, "file", "'%s' is not an absolute"
 				 " path of A-Z a-z 0-9 _ . - / (at most 255,"
@@ -101,13 +102,23 @@ static int check_device(struct checker *c, const char *drv_base,
 	if (dev->emulated == TOPO_EMULATED_NONE)
 		return topo_fail(c->ctx, base, NULL, "neither pci nor emulated;"
 				 " a device is one of them");
-	if (!topology_emulated_nic(dev->emulated))
+	if (topology_emulated_disk(dev->emulated))
 		return check_emulated_disk(c, base, dev);
-	if (dev->file || dev->size)
-		return topo_fail(c->ctx, base, dev->file ? "file" : "size",
-				 "only an emulated disk controller (nvme) has a"
-				 " disk file; %s is a NIC",
-				 topology_emulated_name(dev->emulated));
+	const char *extra = dev->file ? "file" : dev->size ? "size" : NULL;
+	if (extra)
+		return topo_fail(c->ctx, base, extra, "only an emulated disk"
+				 " (nvme, usb-storage) has a disk file; %s is %s",
+				 topology_emulated_name(dev->emulated),
+				 topology_emulated_nic(dev->emulated) ? "a NIC" :
+				 "an input device");
+	if (!topology_emulated_nic(dev->emulated)) {
+		/* A USB keyboard, tablet or mouse: nothing more to say. */
+		extra = dev->netns ? "netns" : dev->bridge ? "bridge" :
+			dev->mac ? "mac" : NULL;
+		return extra ? topo_fail(c->ctx, base, extra, "only an emulated"
+					 " NIC has a %s; %s is an input device",
+					 extra, topology_emulated_name(dev->emulated)) : 0;
+	}
 	if (dev->netns == NULL)
 		return topo_fail(c->ctx, base, "netns", "missing; an emulated"
 				 " device needs the network namespace its tap"
@@ -337,6 +348,9 @@ int chk_driver_vm(struct checker *c, unsigned i)
 	topo_field(field, base, "uplink");
 	drv->uplink_line = topo_doc_node(c->ctx, field) ?
 			   topo_doc_line(c->ctx, field) : 0;
+	topo_field(field, base, "input");
+	drv->input_line = topo_doc_node(c->ctx, field) ?
+			  topo_doc_line(c->ctx, field) : 0;
 	for (unsigned j = 0; rc == 0 && j < drv->devices_count; j++)
 		rc = check_device(c, base, j, &drv->devices[j]);
 	return rc < 0 || !drv->uplink ? rc : check_uplink(c, base, i);

@@ -60,7 +60,9 @@ struct checker {
 	struct seen mac_entries[MACS_MAX];
 	struct seen pci_entries[PCIS_MAX];
 	struct seen file_entries[PCIS_MAX];     /* emulated disks' files */
-	struct seen_table names, macs, pcis, files;
+	/* USB pins, by key: a device pinned to two app VMs is a mistake. */
+	struct seen pin_entries[3][TOPO_MAX_APP_VMS * TOPO_MAX_USB_PINS];
+	struct seen_table names, macs, pcis, files, pins[3];
 	struct subnet subnets[SUBNETS_MAX];
 	unsigned subnets_count;
 	unsigned links[TOPO_MAX_DRIVER_VMS];    /* app VMs and host port */

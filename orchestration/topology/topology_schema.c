@@ -29,6 +29,14 @@ static const cyaml_strval_t emulated_strings[] = {
 	{ "e1000e", TOPO_EMULATED_E1000E },
 	{ "igb", TOPO_EMULATED_IGB },
 	{ "nvme", TOPO_EMULATED_NVME },
+	{ "usb-storage", TOPO_EMULATED_USB_STORAGE },
+	{ "usb-kbd", TOPO_EMULATED_USB_KBD },
+	{ "usb-tablet", TOPO_EMULATED_USB_TABLET },
+	{ "usb-mouse", TOPO_EMULATED_USB_MOUSE },
+};
+static const cyaml_strval_t input_policy_strings[] = {
+	{ "allow", TOPO_INPUT_ALLOW },
+	{ "deny", TOPO_INPUT_DENY },
 };
 static const cyaml_strval_t action_strings[] = {
 	{ "allow", TOPO_RULE_ALLOW },
@@ -94,6 +102,14 @@ static const cyaml_schema_field_t uplink_fields[] = {
 	CYAML_FIELD_END
 };
 
+static const cyaml_schema_field_t input_fields[] = {
+	ENUM_FIELD("keyboard", OPT, struct topo_input, keyboard,
+		   input_policy_strings),
+	ENUM_FIELD("pointer", OPT, struct topo_input, pointer,
+		   input_policy_strings),
+	CYAML_FIELD_END
+};
+
 static const cyaml_schema_field_t driver_vm_fields[] = {
 	STRING_FIELD("name", REQ, struct topo_driver_vm, name),
 	STRING_FIELD("kind", REQ, struct topo_driver_vm, kind),
@@ -106,6 +122,8 @@ static const cyaml_schema_field_t driver_vm_fields[] = {
 			     0, TOPO_MAX_DEVICES),
 	CYAML_FIELD_MAPPING_PTR("uplink", CYAML_FLAG_POINTER | OPT,
 				struct topo_driver_vm, uplink, uplink_fields),
+	CYAML_FIELD_MAPPING_PTR("input", CYAML_FLAG_POINTER | OPT,
+				struct topo_driver_vm, input, input_fields),
 	CYAML_FIELD_END
 };
 static const cyaml_schema_value_t driver_vm_entry = {
@@ -149,8 +167,21 @@ static const cyaml_schema_field_t net_attach_fields[] = {
 				firewall_fields),
 	CYAML_FIELD_END
 };
-static const cyaml_schema_field_t attach_fields[] = {
-	STRING_FIELD("via", REQ, struct topo_attach, via),
+static const cyaml_schema_field_t usb_pin_fields[] = {
+	STRING_FIELD("vidpid", OPT, struct topo_usb_pin, vidpid),
+	STRING_FIELD("serial", OPT, struct topo_usb_pin, serial),
+	STRING_FIELD("port", OPT, struct topo_usb_pin, port),
+	CYAML_FIELD_END
+};
+static const cyaml_schema_value_t usb_pin_entry = {
+	CYAML_VALUE_MAPPING(CYAML_FLAG_DEFAULT, struct topo_usb_pin,
+			    usb_pin_fields),
+};
+static const cyaml_schema_field_t usb_attach_fields[] = {
+	STRING_FIELD("via", REQ, struct topo_usb_attach, via),
+	CYAML_FIELD_SEQUENCE("pin", CYAML_FLAG_POINTER | OPT,
+			     struct topo_usb_attach, pins, &usb_pin_entry, 0,
+			     TOPO_MAX_USB_PINS),
 	CYAML_FIELD_END
 };
 static const cyaml_schema_field_t storage_attach_fields[] = {
@@ -175,7 +206,7 @@ static const cyaml_schema_field_t app_vm_fields[] = {
 	CYAML_FIELD_MAPPING("net", REQ, struct topo_app_vm, net,
 			    net_attach_fields),
 	CYAML_FIELD_MAPPING("usb", OPT, struct topo_app_vm, usb,
-			    attach_fields),
+			    usb_attach_fields),
 	CYAML_FIELD_MAPPING("storage", OPT, struct topo_app_vm, storage,
 			    storage_attach_fields),
 	AUTOSTART_FIELD,

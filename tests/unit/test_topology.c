@@ -1012,7 +1012,7 @@ static const struct bad_case bad_cases[] = {
 	{ "v2: nvme without file", HEAD2 STORAGE_VM("{emulated: nvme, size: 1G}")
 	  WORK2("sys-st"),
 	  "demo.yaml:6: driver-vms[0].devices[0].file: missing; an emulated"
-	  " disk controller needs the host file that is its disk" },
+	  " disk controller or stick needs the host file that is its disk" },
 	{ "v2: nvme relative file", HEAD2
 	  STORAGE_VM("{emulated: nvme, file: d.raw, size: 1G}") WORK2("sys-st"),
 	  "demo.yaml:6: driver-vms[0].devices[0].file: 'd.raw' is not an"
@@ -1035,12 +1035,12 @@ static const struct bad_case bad_cases[] = {
 	  STORAGE_VM("{emulated: nvme, file: /d.raw, size: 1G, netns: x}")
 	  WORK2("sys-st"),
 	  "demo.yaml:6: driver-vms[0].devices[0].netns: only an emulated NIC"
-	  " has a netns; nvme is a disk controller" },
+	  " has a netns; nvme is a disk" },
 	{ "v2: e1000e with a file", HEAD2
 	  STORAGE_VM("{emulated: e1000e, netns: x, file: /d.raw}")
 	  WORK2("sys-st"),
 	  "demo.yaml:6: driver-vms[0].devices[0].file: only an emulated disk"
-	  " controller (nvme) has a disk file; e1000e is a NIC" },
+	  " (nvme, usb-storage) has a disk file; e1000e is a NIC" },
 	{ "v2: two nvme on one file", HEAD2
 	  STORAGE_VM("{emulated: nvme, file: /d.raw, size: 1G}\n"
 		     "      - {emulated: nvme, file: /d.raw, size: 1G}")

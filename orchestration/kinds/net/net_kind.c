@@ -104,16 +104,15 @@ char *net_domain_xml(const struct topology *topo,
 static int net_app_devices(const struct topology *topo,
 			   const struct topo_driver_vm *drv,
 			   const struct topo_app_vm *app,
-			   const struct domain_env *env, struct strbuf *devices,
-			   struct strbuf *overrides)
+			   const struct domain_env *env, struct app_parts *out)
 {
 	char path[PATH_MAX];
 	(void)topo;
 	(void)drv;
 	int rc = state_link_path(env->dirs, app->name, app->name, path,
 				 sizeof(path));
-	domain_vhost_user_interface(devices, app->net.mac, path, "ua-net0");
-	domain_vectors_override(overrides, env, "ua-net", 0, 1);
+	domain_vhost_user_interface(&out->devices, app->net.mac, path, "ua-net0");
+	domain_vectors_devices(&out->overrides, env, "ua-net", 0, 1);
 	return rc;
 }
 

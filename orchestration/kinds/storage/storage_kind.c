@@ -7,13 +7,10 @@
 #include "storage_kind.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "boot_files.h"
 #include "state_paths.h"
@@ -111,13 +108,12 @@ static char *storage_domain_xml(const struct topology *topo,
 static int storage_app_devices(const struct topology *topo,
 			       const struct topo_driver_vm *drv,
 			       const struct topo_app_vm *app,
-			       const struct domain_env *env, struct strbuf *sb,
-			       struct strbuf *overrides)
+			       const struct domain_env *env, struct app_parts *out)
 {
 	char path[PATH_MAX];
+	struct strbuf *sb = &out->devices;
 	(void)topo;
 	(void)drv;
-	(void)overrides;
 	int rc = state_disk_path(env->dirs, app->name, path, sizeof(path));
 	strbuf_printf(sb, "    <disk type='vhostuser' device='disk'>\n"
 		      "      <driver name='qemu' type='raw'/>\n"
@@ -154,58 +150,6 @@ static int storage_links(const struct topology *topo,
 		     link_spec_arg(s, "--socket") ?: link_spec_arg(s, "%s", s->sockets[0]) ?:
 		     link_spec_arg(s, "--nbd") ?: link_spec_arg(s, "%s", port) ?:
 		     link_spec_arg(s, "--serial") ?: link_spec_arg(s, "%s", a->name);
-	}
-	return rc;
-}
-
-/* DEV's disk file, opened without following a symbolic link (so that
- * what is handed to the VM's uid below is that file): made, sparse, of
- * its size when missing (*MADE). The descriptor, or -errno. */
-static int open_disk(const struct topo_device *dev, bool *made)
-{
-	int fd = open(dev->file, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC |
-		      O_NOFOLLOW, 0600);
-	*made = fd >= 0;
-	if (fd < 0 && errno == EEXIST)
-		fd = open(dev->file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
-			  O_NONBLOCK);
-	if (fd < 0)
-		return -errno;
-	if (*made && ftruncate(fd, (off_t)dev->size_mib << 20) < 0) {
-		int rc = -errno;
-		close(fd);
-		return rc;
-	}
-	return fd;
-}
-
-/* An emulated disk controller's disk: made sparse when missing (a new,
- * empty disk: sys-storage makes its pool on it), never removed (the
- * volumes are on it), and its VM's alone. */
-static int storage_prepare_disks(struct run *r, const struct topo_driver_vm *drv)
-{
-	uid_t uid;
-	int rc = run_vm_uid(r, drv->name, &uid);
-	for (unsigned i = 0; !rc && i < drv->devices_count; i++) {
-		const struct topo_device *dev = &drv->devices[i];
-		struct stat st;
-		bool made;
-		if (dev->emulated != TOPO_EMULATED_NVME)
-			continue;
-		int fd = open_disk(dev, &made);
-		rc = fd < 0 ? fd : fstat(fd, &st) < 0 ? -errno :
-		     !S_ISREG(st.st_mode) ? -EINVAL :
-		     fchown(fd, uid, uid) < 0 || fchmod(fd, 0600) < 0 ? -errno : 0;
-		if (fd >= 0)
-			close(fd);
-		if (rc)
-			snprintf(r->err, sizeof(r->err), "%s: its disk %s: %s",
-				 drv->name, dev->file,
-				 rc == -ELOOP ? "a symbolic link, not a disk file" :
-				 rc == -EINVAL ? "not a regular file" : strerror(-rc));
-		else if (made)
-			printf("up: %s: made its disk %s (%u MiB, sparse)\n",
-			       drv->name, dev->file, dev->size_mib);
 	}
 	return rc;
 }
@@ -300,6 +244,6 @@ const struct driver_kind storage_kind = {
 	.links = storage_links,
 	.status_header = "SIDES     SIZE       READS    WRITES   FLUSHES  REFUSED  NBD-ERRORS",
 	.status_row = storage_status_row,
-	.host_before_start = storage_prepare_disks,
+	.host_before_start = kind_prepare_disk_files,
 	.live_update = storage_live_update,
 };
