@@ -48,6 +48,9 @@ static const char usage[] =
 	"  console VM       the VM's serial console (virsh console)\n"
 	"  logs VM          the VM's console log\n"
 	"  exec VM CMD...   run a command in an app VM (its agent)\n"
+	"  usb list VM      a usb driver VM's devices (or an app VM's sys-usb's)\n"
+	"  usb attach [DRIVER-VM:]BUSID APP-VM   a device to an app VM\n"
+	"  usb detach DRIVER-VM:BUSID            back from it\n"
 	"  demo [--keep]    the demo: sys-net, two app VMs, real traffic\n"
 	"  enable [--now] [--root DIR] FILE\n"
 	"                   check FILE, copy it to " BULKHEAD_CONFIG_DIR "/NAME.yaml and\n"
@@ -412,6 +415,8 @@ int main(int argc, char **argv)
 		rc = need(argc, 2, cmd) ? 2 : cmd_console(&o, argv[1]);
 	else if (!strcmp(cmd, "logs"))
 		rc = need(argc, 2, cmd) ? 2 : cmd_logs(&o, argv[1]);
+	else if (!strcmp(cmd, "usb"))
+		rc = cmd_usb(&o, argc - 1, argv + 1);
 	else if (!strcmp(cmd, "exec"))
 		rc = need(argc, 3, cmd) ? 2 : cmd_exec(&o, argv[1], argc - 2, argv + 2);
 	else if (!strcmp(cmd, "enable") || !strcmp(cmd, "disable")) {

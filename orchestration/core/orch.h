@@ -35,6 +35,8 @@ int cmd_down(struct orch *o, const char *path);
 int cmd_start(struct orch *o, const char *vm, bool if_wanted);
 int cmd_stop(struct orch *o, const char *vm);
 int cmd_status(struct orch *o);
+/* bulkhead usb list|attach|detach (commands/usb.c). */
+int cmd_usb(struct orch *o, int argc, char **argv);
 /* SHOW: print each driver VM's configuration and each domain's XML. */
 int cmd_check(struct orch *o, const char *path, bool show);
 

@@ -69,6 +69,13 @@ void plan_downstream_mac(const struct topology *topo, const char *app,
 	mac_from(0xb7, name_hash(topo->name, "downstream", app, 0), out);
 }
 
+void plan_usb_link_mac(const struct topology *topo, const char *app,
+		       bool driver_side, char out[18])
+{
+	mac_from(driver_side ? 0xba : 0xb9, name_hash(topo->name, "usb-link",
+						    app, driver_side), out);
+}
+
 void plan_emulated_mac(const struct topology *topo, const char *driver_vm,
 		       unsigned device, char out[18])
 {

@@ -42,6 +42,11 @@ int plan_domain_name(const char *vm, char *out, size_t len);
  * topology's and the app VM's names, so it is stable across runs. */
 void plan_downstream_mac(const struct topology *topo, const char *app,
 			 char out[18]);
+/* The MACs of app VM APP's USB link (docs/sysusb.md): its own NIC's
+ * (0a:b9:...) or, DRIVER_SIDE, its usb driver VM's NIC facing it
+ * (0a:ba:...). */
+void plan_usb_link_mac(const struct topology *topo, const char *app,
+		       bool driver_side, char out[18]);
 /* The MAC of an emulated NIC the file gives none for. */
 void plan_emulated_mac(const struct topology *topo, const char *driver_vm,
 		       unsigned device, char out[18]);

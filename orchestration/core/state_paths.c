@@ -60,6 +60,14 @@ int state_volume_port(const struct plan_dirs *dirs, const char *storage_vm,
 	return rc ? rc : fmt_path(out, len, dir, app, "volume");
 }
 
+int state_input_port(const struct plan_dirs *dirs, const char *drv,
+		     const char *class, char *out, size_t len)
+{
+	char dir[PATH_MAX];
+	int rc = state_vm_dir(dirs, drv, dir, sizeof(dir));
+	return rc ? rc : fmt_path(out, len, dir, class, "input");
+}
+
 int state_ctl_path(const struct plan_dirs *dirs, const char *link, char *out,
 		    size_t len)
 {

@@ -33,6 +33,11 @@ int state_disk_path(const struct plan_dirs *dirs, const char *app, char *out,
  * STORAGE_VM's directory, */
 int state_volume_port(const struct plan_dirs *dirs, const char *storage_vm,
 		      const char *app, char *out, size_t len);
+/* the virtio-serial port on which usb driver VM DRV sends the host the
+ * input events of CLASS ("keyboard", "pointer"): its QEMU listens, the
+ * input worker connects; in DRV's directory, */
+int state_input_port(const struct plan_dirs *dirs, const char *drv,
+		     const char *class, char *out, size_t len);
 /* and LINK's control socket (root only). */
 int state_ctl_path(const struct plan_dirs *dirs, const char *link, char *out,
 		    size_t len);

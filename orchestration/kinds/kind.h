@@ -96,6 +96,7 @@ struct driver_kind {
 #define KIND_TAKES_DEVICES 1u   /* devices: */
 #define KIND_NEEDS_DEVICES 2u   /* at least one device */
 #define KIND_TAKES_UPLINK 4u    /* uplink: */
+#define KIND_TAKES_INPUT 8u     /* input: */
 #define KIND_MODEL(model) (1u << (model))
 
 /* The kind DRV names, or NULL when there is no such kind here. */
@@ -116,6 +117,20 @@ void kind_app_parts_free(struct app_parts_text *parts);
 int kind_added_app_vms(struct run *r, const struct topo_driver_vm *drv,
 		       const char *domain, enum topo_attach_class class,
 		       const char **now, unsigned *first);
+/* For kinds whose driver VM has a vhost-user NIC per app VM of CLASS
+ * (net's downstreams, usb's links): how to hot-plug one. */
+struct kind_nic_plug {
+	enum topo_attach_class class;
+	const char *id_prefix;          /* the device id: PREFIX1, PREFIX2.. */
+	const char *what;               /* "downstream", for the message */
+	void (*nic)(const struct run *r, const struct topo_driver_vm *drv,
+		    const char *app, char *sock, size_t sock_len, char mac[18]);
+};
+/* Hot-plugs into DRV (running as DOMAIN) the NICs of app VMs added after
+ * those it served (kind_added_app_vms): true when done (or none), false
+ * when it must restart (the reason printed). */
+bool kind_live_add_nics(struct run *r, const struct topo_driver_vm *drv,
+			const char *domain, const struct kind_nic_plug *plug);
 /* Hands DRV its new configuration CFG over its agent (bk-update there):
  * true when it answered that it applied it; false, printed, when not. */
 bool kind_send_config(struct run *r, const struct topo_driver_vm *drv,

@@ -12,6 +12,7 @@
 
 #include "net/net_kind.h"
 #include "storage/storage_kind.h"
+#include "usb/usb_kind.h"
 #include "state_paths.h"
 #include "strbuf.h"
 #if BULKHEAD_TEST_KINDS
@@ -21,6 +22,7 @@
 static const struct driver_kind *const kinds[] = {
 	&net_kind,
 	&storage_kind,
+	&usb_kind,
 #if BULKHEAD_TEST_KINDS
 	&dummy_kind,    /* tests/kinds/dummy/: a kind in one folder */
 #endif
@@ -235,6 +237,7 @@ static int check_section(const struct topology *topo, unsigned i,
 	const struct { unsigned bit; const char *key; unsigned line; } keys[] = {
 		{ KIND_TAKES_DEVICES, "devices", d->devices_line },
 		{ KIND_TAKES_UPLINK, "uplink", d->uplink_line },
+		{ KIND_TAKES_INPUT, "input", d->input_line },
 	};
 	for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
 		if ((kind->takes & keys[k].bit) || !keys[k].line)

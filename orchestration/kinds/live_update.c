@@ -81,6 +81,32 @@ int kind_added_app_vms(struct run *r, const struct topo_driver_vm *drv,
 	return (int)nnow;
 }
 
+bool kind_live_add_nics(struct run *r, const struct topo_driver_vm *drv,
+			const char *domain, const struct kind_nic_plug *plug)
+{
+	char why[ERR_LEN];
+	const char *now[TOPO_MAX_APP_VMS];
+	unsigned nwas;
+	int nnow = kind_added_app_vms(r, drv, domain, plug->class, now, &nwas);
+	if (nnow < 0)
+		return false;
+	for (unsigned i = nwas; i < (unsigned)nnow; i++) {
+		char id[32], sock[PATH_MAX], mac[18];
+		snprintf(id, sizeof(id), "%s%u", plug->id_prefix, i + 1);
+		plug->nic(r, drv, now[i], sock, sizeof(sock), mac);
+		if (virt_hotplug_vhost_user_net(r->o->conn, domain, id, sock, mac,
+						r->accel == DOMAIN_ACCEL_TCG, why,
+						sizeof(why))) {
+			printf("up: %s: hot-plug failed (%s); restarting it\n",
+			       drv->name, why);
+			return false;
+		}
+		printf("up: %s: %s for %s hot-plugged\n", drv->name, plug->what,
+		       now[i]);
+	}
+	return true;
+}
+
 bool kind_send_config(struct run *r, const struct topo_driver_vm *drv,
 		      const char *cfg)
 {

@@ -2,6 +2,7 @@
  * document (syntax errors, lines), load it against the libcyaml schema
  * (shape), then fill the defaults and check every rule (topology_check.c).
  * The first problem is the one reported. */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -347,6 +348,42 @@ bool topology_serves(const char *drv, const struct topo_app_vm *app,
 bool topology_emulated_nic(enum topo_emulated_model model)
 {
 	return model == TOPO_EMULATED_E1000E || model == TOPO_EMULATED_IGB;
+}
+
+bool topology_usb_busid_valid(const char *s)
+{
+	unsigned digits = 0, parts = 0;
+	bool dash = false;
+	if (strlen(s) > 20)
+		return false;
+	for (const char *p = s;; p++) {
+		if (*p >= '0' && *p <= '9') {
+			if (++digits > 3)
+				return false;
+			continue;
+		}
+		if (digits == 0)
+			return false;
+		digits = 0;
+		parts++;
+		if (*p == '\0')
+			return dash && parts <= 6;
+		if (*p == '-' && !dash)
+			dash = true;
+		else if (*p != '.' || !dash)
+			return false;
+	}
+}
+
+bool topology_usb_serial_valid(const char *s)
+{
+	size_t n = strlen(s);
+	if (n < 1 || n > 64)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && !strchr("._-", s[i]))
+			return false;
+	return true;
 }
 
 bool topology_emulated_disk(enum topo_emulated_model model)

@@ -268,6 +268,13 @@ struct topo_attach topology_attach(const struct topo_app_vm *app,
 /* Whether driver VM DRV serves APP for CLASS. */
 bool topology_serves(const char *drv, const struct topo_app_vm *app,
 		     enum topo_attach_class class);
+/* Whether S is a USB bus id as sysfs names a device: BUS-PORT[.PORT...],
+ * each a number of at most 3 digits, at most 5 levels below the root
+ * hub. */
+bool topology_usb_busid_valid(const char *s);
+/* Whether S is a USB serial as sys-usb reports one (it drops every other
+ * character of a device's own string): 1..64 of A-Z a-z 0-9 . _ -. */
+bool topology_usb_serial_valid(const char *s);
 /* Whether MODEL stands in for a NIC (not a disk controller). */
 bool topology_emulated_nic(enum topo_emulated_model model);
 /* Whether MODEL has a disk file on the host (nvme, usb-storage). */

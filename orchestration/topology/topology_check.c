@@ -3,7 +3,6 @@
  * order, the first problem reported at its line. The address rules are
  * bk-config's (driver-vms/net/bk-config): a topology that passes here
  * must give sys-net a configuration it accepts. */
-#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -285,46 +284,6 @@ static bool hex_digits(char *s, size_t n)
 	return true;
 }
 
-/* A USB bus id as sysfs names a device: BUS-PORT[.PORT...], each a
- * number of at most 3 digits, at most 5 levels below the root hub. */
-static bool usb_busid_valid(const char *s)
-{
-	unsigned digits = 0, parts = 0;
-	bool dash = false;
-	if (strlen(s) > 20)
-		return false;
-	for (const char *p = s;; p++) {
-		if (*p >= '0' && *p <= '9') {
-			if (++digits > 3)
-				return false;
-			continue;
-		}
-		if (digits == 0)
-			return false;
-		digits = 0;
-		parts++;
-		if (*p == '\0')
-			return dash && parts <= 6;
-		if (*p == '-' && !dash)
-			dash = true;
-		else if (*p != '.' || !dash)
-			return false;
-	}
-}
-
-/* A USB serial as sys-usb reports it (what it drops from a device's own
- * string is never compared): 1..64 of A-Z a-z 0-9 . _ -. */
-static bool usb_serial_valid(const char *s)
-{
-	size_t n = strlen(s);
-	if (n < 1 || n > 64)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!isalnum((unsigned char)s[i]) && !strchr("._-", s[i]))
-			return false;
-	return true;
-}
-
 /* A pin: exactly one of vidpid, serial, port, valid, on no other app VM. */
 static int check_usb_pin(struct checker *c, const char *usb_base, unsigned k,
 			 struct topo_usb_pin *pin)
@@ -346,13 +305,13 @@ static int check_usb_pin(struct checker *c, const char *usb_base, unsigned k,
 		return chk_unique(c, &c->pins[0], pin->vidpid, base, "vidpid");
 	}
 	if (pin->serial) {
-		if (!usb_serial_valid(pin->serial))
+		if (!topology_usb_serial_valid(pin->serial))
 			return topo_fail(c->ctx, base, "serial", "'%s' is not a"
 					 " serial (1..64 of A-Z a-z 0-9 . _ -)",
 					 SHOW(pin->serial));
 		return chk_unique(c, &c->pins[1], pin->serial, base, "serial");
 	}
-	if (!usb_busid_valid(pin->port))
+	if (!topology_usb_busid_valid(pin->port))
 		return topo_fail(c->ctx, base, "port", "'%s' is not a USB port"
 				 " (a bus id as sys-usb lists it: 1-2, 3-1.4)",
 				 SHOW(pin->port));

@@ -384,6 +384,91 @@ static void test_other_uid_refused(struct tap *t, const void *arg)
 	guest_stop(&g);
 }
 
+/* --- agent_request ----------------------------------------------------------- */
+
+/* Answers a REQUEST with lines of another request's id first (not
+ * taken), an escape sequence, then its own two lines and status 1. */
+static void guest_request_answers(int fd)
+{
+	char buf[512], id[64] = "", msg[512];
+	size_t n = 0;
+	while (n + 1 < sizeof(buf) && read(fd, buf + n, 1) == 1 && buf[n] != '\n')
+		n++;
+	buf[n] = '\0';
+	sscanf(buf, "REQUEST %63s", id);
+	puts_fd(fd, "REPLY 0 DEVICE 1-1 2 dead:beef 480 08 mail - - forged\n"
+		"REPLY-END 0 0\nALIVE 3\n");
+	snprintf(msg, sizeof(msg), "REPLY %s first \033[31mline\nREPLY %s second\n"
+		 "REPLY-END %s 1\n", id, id, id);
+	puts_fd(fd, msg);
+}
+
+struct lines_seen {
+	char text[512];
+	unsigned n;
+};
+
+static int see_line(const char *line, void *arg)
+{
+	struct lines_seen *s = arg;
+	size_t used = strlen(s->text);
+	snprintf(s->text + used, sizeof(s->text) - used, "%s|", line);
+	s->n++;
+	return 0;
+}
+
+static void test_request_answer_by_id(struct tap *t, const void *arg)
+{
+	(void)arg;
+	struct guest g;
+	struct lines_seen seen = { "", 0 };
+	CHECK(t, guest_start(&g, guest_request_answers) == 0);
+	struct agent_addr to = agent_of(&g);
+	int rc = agent_request(&to, "devices", TIMEOUT_MS, see_line, &seen);
+	CHECK_EQ(t, rc, 1);
+	CHECK_EQ(t, (long long)seen.n, 2);
+	CHECK_STR(t, seen.text, "first [31mline|second|");
+	guest_stop(&g);
+}
+
+/* A request with a word the guest's shell could take for more than a
+ * word is refused before anything is sent. */
+static void test_request_words_checked(struct tap *t, const void *arg)
+{
+	(void)arg;
+	struct lines_seen seen = { "", 0 };
+	struct agent_addr to = { "/nonexistent/agent.sock", getuid() };
+	CHECK_EQ(t, agent_request(&to, "detach 1-1;reboot", TIMEOUT_MS, see_line,
+				  &seen), -EINVAL);
+	CHECK_EQ(t, agent_request(&to, "attach $(x)", TIMEOUT_MS, see_line, &seen),
+		 -EINVAL);
+}
+
+static void guest_reply_forever(int fd)
+{
+	char buf[512];
+	size_t n = 0;
+	while (n + 1 < sizeof(buf) && read(fd, buf + n, 1) == 1 && buf[n] != '\n')
+		n++;
+	for (;;)
+		puts_fd(fd, "REPLY 0 never this one's\n");
+}
+
+static void test_request_flood_times_out(struct tap *t, const void *arg)
+{
+	(void)arg;
+	struct guest g;
+	struct lines_seen seen = { "", 0 };
+	CHECK(t, guest_start(&g, guest_reply_forever) == 0);
+	struct agent_addr to = agent_of(&g);
+	long long start = now_ms();
+	int rc = agent_request(&to, "devices", TIMEOUT_MS, see_line, &seen);
+	CHECK_EQ(t, rc, -ETIMEDOUT);
+	CHECK(t, now_ms() - start < TIMEOUT_MS + 1000);
+	CHECK_EQ(t, (long long)seen.n, 0);
+	guest_stop(&g);
+}
+
 int main(void)
 {
 	static const struct tap_case cases[] = {
@@ -396,6 +481,9 @@ int main(void)
 		{ "exec: a status of 256 is a failure (255), not wrapped to success", test_exec_huge_status, NULL },
 		{ "exec: endless output in overlong lines: -ETIMEDOUT at the deadline", test_exec_flood_times_out, NULL },
 		{ "send_config: an answer with another update's id is not taken", test_update_answer_by_id, NULL },
+		{ "request: only its own id's reply lines, printable, and its status", test_request_answer_by_id, NULL },
+		{ "request: words with shell characters refused before sending", test_request_words_checked, NULL },
+		{ "request: endless replies of another id: -ETIMEDOUT at the deadline", test_request_flood_times_out, NULL },
 		{ "wait_ready: a listener of another uid than the VM's: -EPERM, its READY not taken", test_other_uid_refused, NULL },
 	};
 	signal(SIGPIPE, SIG_IGN);

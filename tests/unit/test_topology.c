@@ -992,6 +992,53 @@ static const struct bad_case bad_cases[] = {
 	  "    usb: {via: sys-usb}\n",
 	  "demo.yaml:15: app-vms[0].usb.via: no driver VM named 'sys-usb'"
 	  " (driver VMs: sys-net)" },
+	{ "v2: usb pin with two keys", HEAD2 SYSNET WORK2("sys-net")
+	  "    usb: {via: sys-net, pin: [{vidpid: 46f4:0001, port: 1-1}]}\n",
+	  "demo.yaml:15: app-vms[0].usb.pin[0]: more than one key; a pin is one"
+	  " of vidpid, serial, port" },
+	{ "v2: usb pin with no key", HEAD2 SYSNET WORK2("sys-net")
+	  "    usb: {via: sys-net, pin: [{}]}\n",
+	  "demo.yaml:15: app-vms[0].usb.pin[0]: no key; a pin is one of vidpid,"
+	  " serial, port" },
+	{ "v2: usb pin vidpid", HEAD2 SYSNET WORK2("sys-net")
+	  "    usb: {via: sys-net, pin: [{vidpid: 46f4-0001}]}\n",
+	  "demo.yaml:15: app-vms[0].usb.pin[0].vidpid: '46f4-0001' is not"
+	  " VVVV:PPPP (vendor and product, 4 hex digits each)" },
+	{ "v2: usb pin port", HEAD2 SYSNET WORK2("sys-net")
+	  "    usb: {via: sys-net, pin: [{port: '1-'}]}\n",
+	  "demo.yaml:15: app-vms[0].usb.pin[0].port: '1-' is not a USB port (a"
+	  " bus id as sys-usb lists it: 1-2, 3-1.4)" },
+	{ "v2: usb pin port too deep", HEAD2 SYSNET WORK2("sys-net")
+	  "    usb: {via: sys-net, pin: [{port: 1-1.2.3.4.5.6}]}\n",
+	  "demo.yaml:15: app-vms[0].usb.pin[0].port: '1-1.2.3.4.5.6' is not a USB"
+	  " port (a bus id as sys-usb lists it: 1-2, 3-1.4)" },
+	{ "v2: usb pin serial", HEAD2 SYSNET WORK2("sys-net")
+	  "    usb: {via: sys-net, pin: [{serial: 'a b'}]}\n",
+	  "demo.yaml:15: app-vms[0].usb.pin[0].serial: 'a b' is not a serial"
+	  " (1..64 of A-Z a-z 0-9 . _ -)" },
+	{ "v2: usb pin on two app VMs", HEAD2 SYSNET WORK2("sys-net")
+	  "    usb: {via: sys-net, pin: [{vidpid: 46F4:0001}]}\n"
+	  "  - name: mail\n"
+	  "    net: {via: sys-net, mac: 52:54:00:a0:00:02, ip: 10.200.2.2/24}\n"
+	  "    usb: {via: sys-net, pin: [{vidpid: 46f4:0001}]}\n",
+	  "demo.yaml:18: app-vms[1].usb.pin[0].vidpid: '46f4:0001' is already"
+	  " used at app-vms[0].usb.pin[0].vidpid" },
+	{ "v2: usb-kbd with a file", HEAD2 STORAGE_VM("{emulated: usb-kbd, file: /k}")
+	  WORK2("sys-st"),
+	  "demo.yaml:6: driver-vms[0].devices[0].file: only an emulated disk"
+	  " (nvme, usb-storage) has a disk file; usb-kbd is an input device" },
+	{ "v2: usb-tablet with a netns", HEAD2
+	  STORAGE_VM("{emulated: usb-tablet, netns: x}") WORK2("sys-st"),
+	  "demo.yaml:6: driver-vms[0].devices[0].netns: only an emulated NIC"
+	  " has a netns; usb-tablet is an input device" },
+	{ "v2: usb-storage without size", HEAD2
+	  STORAGE_VM("{emulated: usb-storage, file: /s.raw}") WORK2("sys-st"),
+	  "demo.yaml:6: driver-vms[0].devices[0].size: missing; the disk's size"
+	  " (made, sparse, when the file is missing)" },
+	{ "v2: input policy", HEAD2 STORAGE_VM("{emulated: usb-kbd}")
+	  "    input: {keyboard: yes}\n" WORK2("sys-st"),
+	  "demo.yaml:7: driver-vms[0].input.keyboard: 'yes' is not one of allow,"
+	  " deny" },
 	{ "v2: storage unknown key", HEAD2 SYSNET WORK2("sys-net")
 	  "    storage: {via: sys-net, disk: a}\n",
 	  "demo.yaml:15: app-vms[0].storage.disk: unknown key (known: via, size)" },

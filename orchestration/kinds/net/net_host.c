@@ -11,7 +11,6 @@
 
 #include "host_net.h"
 #include "state_paths.h"
-#include "virt.h"
 
 /* The tap of DRV's device I, in TAP; false when that device is not an
  * emulated NIC (it has none). */
@@ -78,28 +77,19 @@ int net_move_taps(struct run *r, const struct topo_driver_vm *drv)
  * are hot-plugged) or firewall rules changed. sys-net checks and applies
  * the new configuration itself (bk-update). Returns true when done; false
  * when DRV must restart instead (the reason is printed). */
+static void downstream_nic(const struct run *r, const struct topo_driver_vm *drv,
+			   const char *app, char *sock, size_t sock_len,
+			   char mac[18])
+{
+	state_link_path(&r->dirs, drv->name, app, sock, sock_len);
+	plan_downstream_mac(r->topo, app, mac);
+}
+
 bool net_live_update(struct run *r, const struct topo_driver_vm *drv,
 			const char *domain, const char *cfg)
 {
-	char why[ERR_LEN];
-	const char *now[TOPO_MAX_APP_VMS];
-	unsigned nwas;
-	int nnow = kind_added_app_vms(r, drv, domain, TOPO_ATTACH_NET, now, &nwas);
-	if (nnow < 0)
-		return false;
-	for (unsigned i = nwas; i < (unsigned)nnow; i++) {
-		char id[32], sock[PATH_MAX], mac[18];
-		snprintf(id, sizeof(id), "bk-ds%u", i + 1);
-		state_link_path(&r->dirs, drv->name, now[i], sock, sizeof(sock));
-		plan_downstream_mac(r->topo, now[i], mac);
-		if (virt_hotplug_vhost_user_net(r->o->conn, domain, id, sock, mac,
-						r->accel == DOMAIN_ACCEL_TCG, why,
-						sizeof(why))) {
-			printf("up: %s: hot-plug failed (%s); restarting it\n",
-			       drv->name, why);
-			return false;
-		}
-		printf("up: %s: downstream for %s hot-plugged\n", drv->name, now[i]);
-	}
-	return kind_send_config(r, drv, cfg);
+	static const struct kind_nic_plug plug = {
+		TOPO_ATTACH_NET, "bk-ds", "downstream", downstream_nic };
+	return kind_live_add_nics(r, drv, domain, &plug) &&
+	       kind_send_config(r, drv, cfg);
 }
