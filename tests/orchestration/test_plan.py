@@ -175,6 +175,14 @@ SECTIONS = [
      '    uplink: {mode: dhcp}\n',
      "7: driver-vms[0].uplink: a storage driver VM takes none (kinds that"
      " do: net)"),
+    ('input on sys-net', '  - name: sys-n\n    kind: net\n' + NET_DEVICE +
+     '    input: {pointer: allow}\n',
+     "7: driver-vms[0].input: a net driver VM takes none (kinds that do:"
+     " usb)"),
+    ('a keyboard on sys-net', '  - name: sys-n\n    kind: net\n'
+     '    devices: [{emulated: usb-kbd}]\n',
+     "6: driver-vms[0].devices[0].emulated: a net driver VM emulates no"
+     " 'usb-kbd' (kinds that do: usb)"),
 ]
 # The tests' dummy kind (test builds) takes neither devices nor uplink.
 DUMMY_SECTIONS = [
@@ -185,7 +193,7 @@ DUMMY_SECTIONS = [
     ('a device on a dummy driver VM', '  - name: sys-x\n    kind: dummy\n'
      + NET_DEVICE,
      "6: driver-vms[0].devices: a dummy driver VM takes none (kinds that"
-     " do: net, storage)"),
+     " do: net, storage, usb)"),
 ]
 
 
@@ -221,7 +229,7 @@ def check_versions(t, tmp, cases):
                 '%s: its other version\'s spelling makes the same'
                 ' configurations and domains' % os.path.basename(path),
                 r2.stdout[-1500:] + open(other).read()[:1500])
-    for cls, serving in (('usb', 'none here'), ('storage', 'storage')):
+    for cls, serving in (('usb', 'usb'), ('storage', 'storage')):
         path = os.path.join(tmp, cls + '.yaml')
         with open(path, 'w') as f:
             f.write(ATTACH % cls)
