@@ -279,7 +279,7 @@ struct owned_mac {
 
 int plan_check(const struct topology *topo, char *err, size_t err_len)
 {
-	struct owned_mac macs[TOPO_MAX_APP_VMS * 2 + TOPO_MAX_DRIVER_VMS *
+	struct owned_mac macs[TOPO_MAX_APP_VMS * 4 + TOPO_MAX_DRIVER_VMS *
 			      (TOPO_MAX_DEVICES + 1) + 1];
 	unsigned n = 0;
 	for (unsigned i = 0; i < topo->app_vms_count; i++) {
@@ -289,6 +289,12 @@ int plan_check(const struct topology *topo, char *err, size_t err_len)
 		plan_downstream_mac(topo, a->name, macs[n].mac);
 		snprintf(macs[n++].owner, sizeof(macs[0].owner),
 			 "%s's downstream for %s", a->net.via, a->name);
+		for (int side = 0; a->usb.via && side < 2; side++) {
+			plan_usb_link_mac(topo, a->name, side, macs[n].mac);
+			snprintf(macs[n++].owner, sizeof(macs[0].owner),
+				 "%s's USB link NIC%s%s", side ? a->usb.via :
+				 a->name, side ? " for " : "", side ? a->name : "");
+		}
 	}
 	for (unsigned i = 0; i < topo->driver_vms_count; i++) {
 		const struct topo_driver_vm *d = &topo->driver_vms[i];
