@@ -123,7 +123,9 @@ usb_setup() {
 	echo 1 >$c/addr_gen_mode
 	echo 0 >$c/accept_ra
 	echo 0 >$c/autoconf
-	ip link set usb0 up && ip -6 addr add fe80::2/64 dev usb0 nodad ||
+	# No duplicate address detection (busybox ip has no "nodad").
+	echo 0 >$c/accept_dad
+	ip link set usb0 up && ip -6 addr add fe80::2/64 dev usb0 ||
 		{ res "usb-error usb0's address"; return; }
 	# Keepalives: a sys-usb that died ends the connection (vhci then
 	# reports the device gone) within seconds.

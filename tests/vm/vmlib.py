@@ -318,7 +318,8 @@ def keep_or_remove(tap, tmp):
 # network namespaces named bk-...PID.
 TEST_DIR_PREFIXES = ('bk-orch-', 'bulkhead-vm-', 'bulkhead-sysnet-',
                      'bulkhead-ltap-', 'bulkhead-ruleset-',
-                     'bulkhead-blkbench-', 'bulkhead-sysstorage-')
+                     'bulkhead-blkbench-', 'bulkhead-sysstorage-',
+                     'bulkhead-sysusb-')
 TEST_NS = re.compile(r'bk-[a-z0-9-]*[a-z-](\d+)')
 OWNER = 'owner'
 
