@@ -127,11 +127,12 @@ usb_setup() {
 	echo 0 >$c/accept_dad
 	ip link set usb0 up && ip -6 addr add fe80::2/64 dev usb0 ||
 		{ res "usb-error usb0's address"; return; }
-	# Keepalives: a sys-usb that died ends the connection (vhci then
-	# reports the device gone) within seconds.
+	# A sys-usb that died ends the connection (vhci then reports the
+	# device gone) within seconds: keepalives when idle, TCP_USER_TIMEOUT
+	# (6:18, 10 s) for requests left unacknowledged.
 	(
 		while :; do
-			socat TCP6-LISTEN:3240,bind=[fe80::2],so-bindtodevice=usb0,range=[fe80::1]/128,fork,reuseaddr,keepalive,keepidle=2,keepintvl=1,keepcnt=3 \
+			socat TCP6-LISTEN:3240,bind=[fe80::2],so-bindtodevice=usb0,range=[fe80::1]/128,fork,reuseaddr,keepalive,keepidle=2,keepintvl=1,keepcnt=3,setsockopt-int=6:18:10000 \
 				EXEC:/sbin/bk-usb-import,nofork
 			sleep 1
 		done

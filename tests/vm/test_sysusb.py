@@ -22,7 +22,9 @@ refused (busy); malformed request words refused before anything runs; a
 configuration update with a bad line refused naming it, nothing changed;
 the connection cut in the app VM and made again by sys-usb; a key press on
 the USB keyboard arrives on the keyboard port as a 24-byte input_event,
-tablet events do not reach the pointer port (denied); detach at the end.
+tablet events do not reach the pointer port (denied); detach at the end;
+attached again, sys-usb killed (-9) while the app VM reads the stick: the
+disk goes away there and the reader ends with an error.
 
 Prints TAP, the latencies and read speeds as diagnostics; always stops the
 VMs and bulkhead-link (SIGTERM too: vmlib.run_main). Environment:
@@ -287,11 +289,12 @@ def wait_disk(run, present, timeout):
 
 def app_sha(run):
     """sha256 of the USB disk's first STICK_MIB MiB in the app VM, and the
-    read's MB/s (O_DIRECT)."""
+    MiB/s of 4 reads of them (O_DIRECT)."""
     status, out = run.app.run(
         'd=$(bk-usb-status | awk \'{print $5}\' | head -n 1); '
         't0=$(cut -d" " -f1 /proc/uptime); '
-        'dd if=/dev/$d of=/dev/null bs=1M count=%d iflag=direct 2>/dev/null; '
+        'for i in 1 2 3 4; do '
+        'dd if=/dev/$d of=/dev/null bs=1M count=%d iflag=direct 2>/dev/null; done; '
         't1=$(cut -d" " -f1 /proc/uptime); echo "time $t0 $t1"; '
         'dd if=/dev/$d bs=1M count=%d 2>/dev/null | sha256sum' % (STICK_MIB, STICK_MIB),
         60)
@@ -300,7 +303,7 @@ def app_sha(run):
         if l.startswith('time '):
             _, a, b = l.split()
             took = float(b) - float(a)
-            speed = STICK_MIB / took if took > 0 else None
+            speed = 4 * STICK_MIB / took if took > 0 else None
         elif re.fullmatch(r'[0-9a-f]{64}  -', l):
             sha = l.split()[0]
     return sha, speed, out
@@ -544,9 +547,35 @@ def steps(tap, run, link_bin, build_images):
     check(tap, st == 0 and gone is not None,
           'detach at the end: the disk gone in the app VM (%.2f s)' % (gone or -1),
           lambda: '%s %s' % (st, out))
+    # sys-usb killed (-9) while the app VM reads the stick: the disk goes
+    # away and the reader ends with an error, nothing hangs.
+    st, out = request(run, 'attach app1 %s %s %s' % (s['busid'], s['devnum'], STICK_ID))
+    took = wait_disk(run, True, 30)
+    rst, rout = run.app.run(
+        'd=$(bk-usb-status | awk \'{print $5}\' | head -n 1); '
+        '( while dd if=/dev/$d of=/dev/null bs=64k iflag=direct 2>/tmp/dd.err; '
+        'do :; done; echo ended >/tmp/dd.end ) </dev/null >/dev/null 2>&1 & '
+        'sleep 1; echo reading /dev/$d', 10)
     log = console(run, 'sysusb')
-    m = re.search(r'bench: 16 MiB read from /dev/sda in ([0-9.]+) s', log)
-    local = STICK_MIB / float(m.group(1)) if m and float(m.group(1)) > 0 else None
+    run.procs['sysusb'].kill()
+    run.procs['sysusb'].wait()
+    t = time.monotonic()
+    gone = wait_disk(run, False, 40)
+    ended = None
+    while time.monotonic() - t < 40:
+        est, eout = run.app.run('cat /tmp/dd.end /tmp/dd.err 2>/dev/null', 10)
+        if eout and eout[0] == 'ended':
+            ended = time.monotonic() - t
+            break
+        time.sleep(0.5)
+    check(tap, st == 0 and took is not None and rst == 0 and gone is not None
+          and ended is not None,
+          'sys-usb killed (-9) mid-read: the disk gone in the app VM in %.1f s, '
+          'the reader ended with an error in %.1f s (%s)'
+          % (gone or -1, ended or -1, ' '.join(eout[1:2]) if ended else ''),
+          lambda: '%s %s %s %s\n%s' % (st, out, rout, took, trouble(run)))
+    m = re.search(r'bench: 128 MiB read from /dev/sda in ([0-9.]+) s', log)
+    local = 128 / float(m.group(1)) if m and float(m.group(1)) > 0 else None
     tap.diag('read MiB/s: inside sys-usb %s, in the app VM %s and %s'
              % ('%.1f' % local if local else '?',
                 '%.1f' % app_speed if app_speed else '?',
@@ -561,7 +590,7 @@ def report(tap, _run):
 
 
 def main(argv):
-    return vm_test(argv, 16, 'bulkhead-sysusb-', Run, steps, report)
+    return vm_test(argv, 17, 'bulkhead-sysusb-', Run, steps, report)
 
 
 if __name__ == '__main__':
