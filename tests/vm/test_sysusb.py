@@ -41,8 +41,9 @@ import struct
 import subprocess
 import time
 
-from vmlib import (Agent, Procs, app_vm_cmd, clean, image_dir, run_main,
-                   stop, tail, vm_test, wait_socket)
+import vmlib
+from vmlib import (Agent, Procs, app_vm_cmd, check, console_text, image_dir,
+                   run_main, stop, tail, vm_test, wait_line, wait_socket)
 
 T0 = time.monotonic()
 MEM_MB = int(os.environ.get('BULKHEAD_SYSUSB_MEM', '96'))
@@ -73,11 +74,6 @@ DEVICE_RE = re.compile(
 # code, s32 value.
 EVENT = struct.Struct('<qqHHi')
 EV_KEY, KEY_A = 1, 30
-
-
-def check(tap, ok, what, why):
-    """tap.check with WHY (a function) said only when the check fails."""
-    return tap.check(bool(ok), what, None if ok else why())
 
 
 def pattern(size):
@@ -234,15 +230,7 @@ def request(run, words, timeout=40):
 
 
 def wait_state(run, prefixes, timeout, after=0.0):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        for t, line in run.agent.snapshot():
-            if t > after and line.startswith(prefixes):
-                return line
-        if run.procs['sysusb'].poll() is not None:
-            return None
-        time.sleep(0.2)
-    return None
+    return wait_line(run.agent, run.procs['sysusb'], prefixes, timeout, after)
 
 
 def devices(run):
@@ -333,30 +321,11 @@ def drain(s, seconds):
 
 
 def qmp(run, *commands):
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(10)
-    s.connect(run.path('qmp.sock'))
-    f = s.makefile('rwb')
-    f.readline()
-    replies = []
-    for c in ({'execute': 'qmp_capabilities'},) + commands:
-        f.write(json.dumps(c).encode() + b'\n')
-        f.flush()
-        while True:
-            reply = json.loads(f.readline())
-            if 'return' in reply or 'error' in reply:
-                replies.append(reply)
-                break
-    s.close()
-    return replies[1:]
+    return vmlib.qmp(run.path('qmp.sock'), *commands)
 
 
 def console(run, name):
-    try:
-        with open(run.path(name + '.console'), 'rb') as f:
-            return clean(f.read().decode('utf-8', 'replace'))
-    except OSError:
-        return ''
+    return console_text(run.path(name + '.console'))
 
 
 def trouble(run):
