@@ -35,12 +35,12 @@ import hashlib
 import json
 import os
 import re
-import socket
 import subprocess
 import time
 
-from vmlib import (HERE, Agent, Procs, clean, image_dir, run_main, stop,
-                   tail, vm_test)
+import vmlib
+from vmlib import (HERE, Agent, Procs, check, console_text, image_dir, run_main,
+                   stop, tail, vm_test, wait_line)
 
 T0 = time.monotonic()
 MEM_MB = int(os.environ.get('BULKHEAD_SYSSTORAGE_MEM', '128'))
@@ -52,11 +52,6 @@ PORT = 'org.bulkhead.volume.'
 # Boot 1's configuration: a volume large enough that filling it passes the
 # warning threshold of this small pool.
 CONFIG = '# sys-storage test\npool-warn-percent 80\nvolume a 100\n'
-
-
-def check(tap, ok, what, why):
-    """tap.check with WHY (a function) said only when the check fails."""
-    return tap.check(bool(ok), what, None if ok else why())
 
 
 def elapsed():
@@ -144,23 +139,11 @@ def boot(run, images, disk, config_text, volumes):
 
 def wait_state(run, prefixes, timeout, after=0.0):
     """The first agent line after AFTER starting with one of PREFIXES."""
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        for t, line in run.agent.snapshot():
-            if t > after and line.startswith(prefixes):
-                return line
-        if run.procs['qemu'].poll() is not None:
-            return None
-        time.sleep(0.2)
-    return None
+    return wait_line(run.agent, run.procs['qemu'], prefixes, timeout, after)
 
 
 def console(run, boot_no=None):
-    try:
-        with open(run.path('console-%d.log' % (boot_no or run.boot)), 'rb') as f:
-            return clean(f.read().decode('utf-8', 'replace'))
-    except OSError:
-        return ''
+    return console_text(run.path('console-%d.log' % (boot_no or run.boot)))
 
 
 def trouble(run):
@@ -215,23 +198,7 @@ def update(run, lines, update_id, timeout=60):
 
 
 def qmp(run, *commands):
-    """Runs QMP COMMANDS (dicts) in order; the replies."""
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(10)
-    s.connect(run.path('qmp.sock'))
-    f = s.makefile('rwb')
-    f.readline()
-    replies = []
-    for c in ({'execute': 'qmp_capabilities'},) + commands:
-        f.write(json.dumps(c).encode() + b'\n')
-        f.flush()
-        while True:
-            reply = json.loads(f.readline())
-            if 'return' in reply or 'error' in reply:
-                replies.append(reply)
-                break
-    s.close()
-    return replies[1:]
+    return vmlib.qmp(run.path('qmp.sock'), *commands)
 
 
 def add_port(run, name):

@@ -67,6 +67,15 @@ def tail(path, lines=30):
     return '\n'.join(text.splitlines()[-lines:])
 
 
+def console_text(path):
+    """A console file's text without control characters ('' if none)."""
+    try:
+        with open(path, 'rb') as f:
+            return clean(f.read().decode('utf-8', 'replace'))
+    except OSError:
+        return ''
+
+
 def results(path):
     """The BK-RESULT lines of a console so far, without the prefix."""
     try:
@@ -282,6 +291,46 @@ class Agent:
         self.thread.join(2)
 
 
+def check(tap, ok, what, why):
+    """tap.check with WHY (a function) said only when the check fails."""
+    return tap.check(bool(ok), what, None if ok else why())
+
+
+def qmp(path, *commands):
+    """Runs QMP COMMANDS (dicts) in order on the QMP socket at PATH; the
+    replies."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(10)
+    s.connect(path)
+    f = s.makefile('rwb')
+    f.readline()
+    replies = []
+    for c in ({'execute': 'qmp_capabilities'},) + commands:
+        f.write(json.dumps(c).encode() + b'\n')
+        f.flush()
+        while True:
+            reply = json.loads(f.readline())
+            if 'return' in reply or 'error' in reply:
+                replies.append(reply)
+                break
+    s.close()
+    return replies[1:]
+
+
+def wait_line(agent, proc, prefixes, timeout, after=0.0):
+    """The first line of AGENT (a driver VM's) after AFTER starting with
+    one of PREFIXES; None after TIMEOUT s or when PROC (its QEMU) ended."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        for t, line in agent.snapshot():
+            if t > after and line.startswith(prefixes):
+                return line
+        if proc.poll() is not None:
+            return None
+        time.sleep(0.2)
+    return None
+
+
 class Procs:
     """Processes a test starts, each logging to TMP/NAME.log; with NS, a
     command may run in that network namespace (ip netns exec execs it: the
@@ -318,7 +367,8 @@ def keep_or_remove(tap, tmp):
 # network namespaces named bk-...PID.
 TEST_DIR_PREFIXES = ('bk-orch-', 'bulkhead-vm-', 'bulkhead-sysnet-',
                      'bulkhead-ltap-', 'bulkhead-ruleset-',
-                     'bulkhead-blkbench-', 'bulkhead-sysstorage-')
+                     'bulkhead-blkbench-', 'bulkhead-sysstorage-',
+                     'bulkhead-sysusb-')
 TEST_NS = re.compile(r'bk-[a-z0-9-]*[a-z-](\d+)')
 OWNER = 'owner'
 
