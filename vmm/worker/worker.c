@@ -241,6 +241,8 @@ int worker_confine(struct worker *w)
 			.max_fds = w->ops->max_fds,
 			.extra = w->ops->syscalls,
 			.nextra = w->ops->nsyscalls,
+			.ioctls = w->ops->ioctls,
+			.nioctls = w->ops->nioctls,
 		};
 		char err[256];
 		int ret = sandbox_enter(&sc, err, sizeof(err));
