@@ -133,9 +133,11 @@ static void t_keyboard_refusals(struct tap *t, const void *arg)
 	input_filter_init(&f, kb, 0, 0);
 	frame1(&f, 0, EV_LED, LED_CAPSL, 1);
 	frame1(&f, 0, EV_KEY, BTN_LEFT, 1);
-	CHECK_EQ(t, dropped(&f, INPUT_DROP_TYPE), 1);
+	frame1(&f, 0, EV_REL, REL_X, 1);
+	frame1(&f, 0, EV_ABS, ABS_X, 1);
+	CHECK_EQ(t, dropped(&f, INPUT_DROP_TYPE), 3);
 	CHECK_EQ(t, dropped(&f, INPUT_DROP_CODE), 1);
-	CHECK_EQ(t, dropped(&f, INPUT_DROP_EMPTY), 2);
+	CHECK_EQ(t, dropped(&f, INPUT_DROP_EMPTY), 4);
 	CHECK_EQ(t, f.c.passed, 0);
 }
 

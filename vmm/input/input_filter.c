@@ -121,6 +121,8 @@ static int classify(const struct input_filter *f, const struct input_ev *ev)
 			return INPUT_DROP_VALUE;
 		return -1;
 	case EV_REL:
+		if (!cap->nrel)
+			return INPUT_DROP_TYPE;
 		if (!in_list(cap->rel, cap->nrel, ev->code))
 			return INPUT_DROP_CODE;
 		if (abs32(ev->value) > (ev->code == REL_X || ev->code == REL_Y ?
@@ -128,6 +130,8 @@ static int classify(const struct input_filter *f, const struct input_ev *ev)
 			return INPUT_DROP_VALUE;
 		return -1;
 	case EV_ABS:
+		if (!cap->nabs)
+			return INPUT_DROP_TYPE;
 		if (!in_list(cap->abs, cap->nabs, ev->code))
 			return INPUT_DROP_CODE;
 		if (ev->value < 0 || ev->value > INPUT_ABS_MAX)
