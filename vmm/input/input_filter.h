@@ -34,10 +34,11 @@
 #define INPUT_REL_WHEEL_MAX 16     /* |REL_WHEEL|, |REL_HWHEEL| */
 #define INPUT_ABS_MAX 32767        /* ABS_X, ABS_Y: 0..this (usb-tablet) */
 
-/* Default rates, events per second, per class: a keyboard (2 frames of
- * 2 events per keystroke, 30 repeats a second) needs far less than a
- * 1000 Hz mouse (X, Y, SYN_REPORT per report). */
-#define INPUT_RATE_KEYBOARD 500u
+/* Default rates, events per second, per class: a keystroke costs 2
+ * (the press and its SYN_REPORT; the release is free), a held key's
+ * autorepeat 66 a second; a 1000 Hz mouse needs 3000 (X, Y,
+ * SYN_REPORT per report). docs/input.md says why a cap. */
+#define INPUT_RATE_KEYBOARD 200u
 #define INPUT_RATE_POINTER 4000u
 #define INPUT_RATE_MAX 100000u
 
