@@ -21,7 +21,7 @@ import subprocess
 import sys
 import time
 
-from linktest import Tap, scratch_dir, wait_for
+from linktest import Tap, control_status, scratch_dir, wait_for
 
 EV_SYN, EV_KEY, EV_REL, EV_MSC, EV_LED = 0, 1, 2, 4, 0x11
 KEY_A, KEY_B, BTN_LEFT, MSC_SCAN, LED_CAPSL = 30, 48, 0x110, 4, 1
@@ -94,16 +94,7 @@ class Worker:
         return events(self.out)
 
     def status(self):
-        s = socket.socket(socket.AF_UNIX)
-        s.connect(self.control)
-        data = b''
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            data += chunk
-        s.close()
-        return json.loads(data)
+        return control_status(self.control)
 
     def close(self):
         if self.proc.poll() is None:
@@ -236,12 +227,31 @@ def sigterm_and_rate(tap, binary):
         shutil.rmtree(work, ignore_errors=True)
 
 
+def other_ioctl(tap, binary):
+    """Confined, ioctl is allowed with UI_DEV_DESTROY only: another
+    request (the skeleton's test trigger) kills it."""
+    work = scratch_dir()
+    w = Worker(binary, work, extra=('--test-trigger', 'ioctl'))
+    try:
+        w.srv.settimeout(10)
+        w.conn, _ = w.srv.accept()
+        rc = w.proc.wait(timeout=10)
+        tap.check(rc == -signal.SIGSYS and 'ioctl FIONREAD' in w.text() and
+                  'ioctl returned' not in w.text(),
+                  'confined, an ioctl request other than UI_DEV_DESTROY kills it',
+                  f'exit {rc}\n{w.text()}')
+    finally:
+        w.close()
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def main():
     binary = sys.argv[1]
     tap = Tap()
     no_uinput(tap, binary)
     keyboard_stream(tap, binary)
     sigterm_and_rate(tap, binary)
+    other_ioctl(tap, binary)
     return tap.finish()
 
 
