@@ -6,8 +6,9 @@ overlay: this test's /init, bulkhead-input and its shared libraries,
 Debian's uinput.ko and evdev.ko (from the same linux-image package, by
 apt-get download, its sha256 checked against the image manifest).
 
-The VM has a virtio-serial port org.bulkhead.input.keyboard whose host
-side is a unix socket QEMU listens on, as sys-usb's will; inside,
+The VM has virtio-serial ports org.bulkhead.input.keyboard and
+org.bulkhead.input.pointer whose host sides are unix sockets QEMU
+listens on, as sys-usb's will; inside,
 bulkhead-input reads the port's /dev/vportNpM (a character device; on
 the host it is the socket) and feeds its uinput device; dd copies the
 device's /dev/input/eventN to a file, dumped on the console.
@@ -16,7 +17,10 @@ Checks: the device has the keyboard's capabilities only (EV_SYN|EV_KEY,
 no buttons), an allowed key arrives, out-of-class events (a button, a
 motion, an LED) do not, a key held when the port drops is released and
 the device destroyed (exit 75); a second worker (the supervisor's
-restart) makes the device again on the next connection.
+restart) makes the device again on the next connection; a pointer
+worker's device has buttons, X/Y/wheels and the tablet's X/Y only, lets
+a motion and an in-range position through, not a move of 2000, REL_DIAL,
+a key or ABS_X 40000, and releases a held button at the end.
 
 Usage: test_input_uinput.py BULKHEAD_INPUT [IMAGE_DIR]
 BULKHEAD_INPUT: a build without sanitizers (its libraries are copied)."""
@@ -37,9 +41,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from vmlib import Tap, image_dir, stop  # noqa: E402
 
-EV_SYN, EV_KEY, EV_REL, EV_LED = 0, 1, 2, 0x11
-KEY_A, KEY_B, KEY_C, BTN_LEFT = 30, 48, 46, 0x110
-PORT_NAME = 'org.bulkhead.input.keyboard'
+EV_SYN, EV_KEY, EV_REL, EV_ABS, EV_LED = 0, 1, 2, 3, 0x11
+KEY_A, KEY_B, KEY_C, BTN_LEFT, BTN_RIGHT = 30, 48, 46, 0x110, 0x111
+REL_X, REL_Y, REL_DIAL, ABS_X = 0, 1, 7, 0
+PORT_NAMES = ('org.bulkhead.input.keyboard', 'org.bulkhead.input.pointer')
 # The guest's lines on the console.
 MARK = 'BK-RESULT '
 
@@ -65,31 +70,37 @@ exec </dev/console >/dev/console 2>&1
 res() { echo "BK-RESULT $*"; }
 for m in $(cat /etc/bk-modules); do insmod /lib/modules/$m.ko 2>/dev/null; done
 for m in evdev uinput; do insmod /lib/modules/$m.ko || res "module-failed $m"; done
-PORT=
-for i in $(seq 100); do
-	for d in /sys/class/virtio-ports/*; do
-		[ "$(cat $d/name 2>/dev/null)" = PORTNAME ] && PORT=/dev/${d##*/}
+# The port named org.bulkhead.input.CLASS: /dev/vportNpM.
+port_of() {
+	for i in $(seq 100); do
+		for d in /sys/class/virtio-ports/*; do
+			if [ "$(cat $d/name 2>/dev/null)" = org.bulkhead.input.$1 ] &&
+			   [ -e /dev/${d##*/} ]; then
+				echo /dev/${d##*/}
+				return
+			fi
+		done
+		sleep 0.1
 	done
-	[ -n "$PORT" ] && [ -e "$PORT" ] && break
-	sleep 0.1
-done
-res "port $PORT"
-host_connected() {
-	grep -q 'host_connected: 1' /sys/kernel/debug/virtio-ports/${PORT#/dev/}
 }
-# One worker's life: waits for the host side, starts bulkhead-input,
-# finds its device, copies its events until it goes.
+host_connected() {
+	grep -q 'host_connected: 1' /sys/kernel/debug/virtio-ports/${1#/dev/}
+}
+# One worker's life (round N, class C): waits for the host side, starts
+# bulkhead-input, finds its device, copies its events until it goes.
 round() {
-	n=$1
-	for i in $(seq 600); do host_connected && break; sleep 0.1; done
-	host_connected || res "round $n host-not-connected"
-	/bin/bulkhead-input --port $PORT --class keyboard --name vmtest \
+	n=$1 c=$2
+	PORT=$(port_of $c)
+	res "round $n port $PORT"
+	for i in $(seq 600); do host_connected $PORT && break; sleep 0.1; done
+	host_connected $PORT || res "round $n host-not-connected"
+	/bin/bulkhead-input --port $PORT --class $c --name vmtest \
 		--control /tmp/input.ctl >/tmp/input$n.log 2>&1 &
 	pid=$!
 	ev=
 	for i in $(seq 100); do
 		for e in /sys/class/input/event*; do
-			[ "$(cat $e/device/name 2>/dev/null)" = "bulkhead vmtest keyboard" ] && ev=$e
+			[ "$(cat $e/device/name 2>/dev/null)" = "bulkhead vmtest $c" ] && ev=$e
 		done
 		[ -n "$ev" ] && break
 		sleep 0.1
@@ -102,19 +113,20 @@ round() {
 	sleep 1
 	gone=yes
 	for e in /sys/class/input/event*; do
-		[ "$(cat $e/device/name 2>/dev/null)" = "bulkhead vmtest keyboard" ] && gone=no
+		[ "$(cat $e/device/name 2>/dev/null)" = "bulkhead vmtest $c" ] && gone=no
 	done
 	res "round $n gone $gone"
 	od -An -v -tx1 -w24 /tmp/ev$n | while read -r l; do res "round $n ev $l"; done
 	sed "s/^/BK-LOG $n /" /tmp/input$n.log
 }
-round 1
-round 2
+round 1 keyboard
+round 2 keyboard
+round 3 pointer
 res done
 sync
 poweroff -f
 sleep 5
-'''.replace('PORTNAME', PORT_NAME)
+'''
 
 
 def rec(t, c, v):
@@ -218,6 +230,15 @@ def connect(path, timeout=30):
             time.sleep(0.1)
 
 
+def bitmap(words):
+    """A sysfs capability bitmap (64-bit hex words, highest first, here
+    joined by _) as an int."""
+    value = 0
+    for word in words.split('_'):
+        value = value << 64 | int(word, 16)
+    return value
+
+
 def events(text, n):
     """(type, code, value) of round n's events from the console dump."""
     out = []
@@ -235,12 +256,13 @@ def main(argv):
                                    text=True).stdout:
         print('1..0 # SKIP %s is a sanitizer build (give a build without)' % binary)
         return 0
-    tap = Tap(8)
+    tap = Tap(10)
     work = tempfile.mkdtemp(prefix='bulkhead-input-vm-')
     qemu = None
     try:
         initrd = make_initramfs(binary, images, work)
-        sock = os.path.join(work, 'port.sock')
+        sock = os.path.join(work, 'keyboard.sock')
+        psock = os.path.join(work, 'pointer.sock')
         console = os.path.join(work, 'console.log')
         qemu = subprocess.Popen([
             'qemu-system-x86_64', '-M', 'q35', '-accel', 'tcg', '-smp', '1',
@@ -250,16 +272,19 @@ def main(argv):
             '-append', 'console=ttyS0 panic=-1',
             '-device', 'virtio-serial-pci',
             '-chardev', 'socket,id=in0,path=%s,server=on,wait=off' % sock,
-            '-device', 'virtserialport,chardev=in0,name=' + PORT_NAME],
+            '-device', 'virtserialport,chardev=in0,name=' + PORT_NAMES[0],
+            '-chardev', 'socket,id=in1,path=%s,server=on,wait=off' % psock,
+            '-device', 'virtserialport,chardev=in1,name=' + PORT_NAMES[1]],
             stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
         conn = connect(sock)
+        pconn = connect(psock)
         ready = wait_line(console, r'BK-RESULT round 1 ready', 240)
         text = open(console, errors='replace').read()
         if not check(tap, ready is not None, 'VM up, bulkhead-input confined on '
                          'the port, its uinput device found', text[-3000:]):
             return finish(tap)
         m = re.search(r'round 1 device (\S+) ev (\S+) key (\S+) rel (\S*) abs (\S*)', text)
-        key_bits = int(m.group(3).replace('_', ''), 16) if m else 0
+        key_bits = bitmap(m.group(3)) if m else 0
         check(tap, m and m.group(2) == '3' and m.group(4) == '0' and m.group(5) == '0' and
                   key_bits >> KEY_A & 1 and key_bits >> 248 & 1 and
                   not key_bits >> BTN_LEFT and not key_bits & 1,
@@ -292,7 +317,7 @@ def main(argv):
         conn.sendall(rec(EV_KEY, KEY_C, 1) + SYN + rec(EV_KEY, KEY_C, 0) + SYN)
         time.sleep(2)
         conn.close()
-        wait_line(console, r'BK-RESULT done', 60)
+        wait_line(console, r'BK-RESULT round 2 gone', 60)
         text = open(console, errors='replace').read()
         got = events(text, 2)
         check(tap, ready2 and got == [(EV_KEY, KEY_C, 1), (EV_SYN, 0, 0),
@@ -300,6 +325,31 @@ def main(argv):
                   'round 2 exit 75' in text,
                   'a new worker on the next connection: the device made again',
                   '\n'.join(l for l in text.splitlines() if 'round 2' in l or 'BK-LOG 2' in l))
+        # The pointer: its own port, its own device.
+        ready3 = wait_line(console, r'BK-RESULT round 3 ready', 60)
+        pconn.sendall(rec(EV_REL, REL_X, 5) + rec(EV_REL, REL_Y, -3) + SYN +
+                      rec(EV_REL, REL_X, 2000) + SYN + rec(EV_REL, REL_DIAL, 1) + SYN +
+                      rec(EV_KEY, KEY_A, 1) + SYN + rec(EV_ABS, ABS_X, 40000) + SYN +
+                      rec(EV_ABS, ABS_X, 32767) + SYN + rec(EV_KEY, BTN_RIGHT, 1) + SYN)
+        time.sleep(2)
+        pconn.close()
+        wait_line(console, r'BK-RESULT done', 60)
+        text = open(console, errors='replace').read()
+        got = events(text, 3)
+        m = re.search(r'round 3 device (\S+) ev (\S+) key (\S+) rel (\S*) abs (\S*)', text)
+        key_bits = bitmap(m.group(3)) if m else 0
+        check(tap, ready3 and m and m.group(2) == 'f' and m.group(4) == '143' and
+              m.group(5) == '3' and key_bits == 0xff << BTN_LEFT,
+              'the pointer device: buttons 0x110..0x117, REL X Y HWHEEL WHEEL, ABS X Y',
+              m.group(0) if m else text[-2000:])
+        check(tap, got == [(EV_REL, REL_X, 5), (EV_REL, REL_Y, -3), (EV_SYN, 0, 0),
+                           (EV_ABS, ABS_X, 32767), (EV_SYN, 0, 0),
+                           (EV_KEY, BTN_RIGHT, 1), (EV_SYN, 0, 0),
+                           (EV_KEY, BTN_RIGHT, 0), (EV_SYN, 0, 0)] and
+              'round 3 exit 75' in text,
+              'pointer: motion in; a move of 2000, REL_DIAL, a key, ABS_X 40000 out; '
+              'the held button released when the port drops',
+              '\n'.join(l for l in text.splitlines() if 'round 3' in l or 'BK-LOG 3' in l))
         check(tap, 'module-failed' not in text and 'confined' in text,
                   'modules loaded, the worker confined in the VM',
                   '\n'.join(l for l in text.splitlines() if 'BK-' in l))
