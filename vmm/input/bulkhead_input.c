@@ -53,6 +53,9 @@
 /* Events written to uinput at once. */
 #define INPUT_OUT_BATCH 64
 
+/* Bytes read from the port at once: 170 records. */
+#define INPUT_READ_BYTES (INPUT_RECORD_BYTES * 170)
+
 struct input_proc {
 	struct worker w;
 	struct input_state s;
@@ -113,7 +116,7 @@ static void release_and_destroy(struct input_proc *p)
 static void on_port(struct worker *w, uint64_t tag, uint32_t events)
 {
 	struct input_proc *p = w->dev;
-	uint8_t buf[INPUT_RECORD_BYTES * 170];
+	uint8_t buf[INPUT_READ_BYTES];
 	ssize_t n;
 
 	(void)tag;
@@ -126,9 +129,8 @@ static void on_port(struct worker *w, uint64_t tag, uint32_t events)
 	}
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
-	bh_log("%s: port %s: %s; releasing %s, destroying the device", w->name,
-	       p->s.port, n == 0 ? "closed" : strerror(errno),
-	       "every key down");
+	bh_log("%s: port %s: %s; releasing every key down, destroying the "
+	       "device", w->name, p->s.port, n == 0 ? "closed" : strerror(errno));
 	p->s.connected = false;
 	worker_unwatch(w, p->port_fd);
 	release_and_destroy(p);
