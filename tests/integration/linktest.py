@@ -60,16 +60,7 @@ class Link:
             time.sleep(0.05)
 
     def status(self):
-        s = socket.socket(socket.AF_UNIX)
-        s.connect(self.control)
-        data = b''
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            data += chunk
-        s.close()
-        return json.loads(data)
+        return control_status(self.control)
 
     def alive(self):
         return self.proc.poll() is None
@@ -144,6 +135,20 @@ class Testpmd:
         """The last value testpmd printed for a counter (RX-packets, ...)."""
         values = re.findall(rf'{field}:\s+(\d+)', self.text())
         return int(values[-1]) if values else 0
+
+
+def control_status(path):
+    """A worker's JSON status from its control socket at path."""
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(path)
+    data = b''
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    s.close()
+    return json.loads(data)
 
 
 def scratch_dir():

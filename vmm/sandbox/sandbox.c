@@ -174,7 +174,8 @@ int sandbox_enter(const struct sandbox_config *cfg, char *err, size_t errlen)
 	    (ret = limits(cfg, err, errlen)) < 0 ||
 	    (ret = drop_privileges(&copy, err, errlen)) < 0)
 		return ret;
-	return sandbox_seccomp_install(cfg->extra, cfg->nextra, err, errlen);
+	return sandbox_seccomp_install(cfg->extra, cfg->nextra, cfg->ioctls,
+				       cfg->nioctls, err, errlen);
 }
 
 void sandbox_exit(int status)

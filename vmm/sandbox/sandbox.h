@@ -26,6 +26,13 @@ struct sandbox_syscall {
 	const char *why;
 };
 
+/* One ioctl request a worker may make (ioctl is allowed with these
+ * requests only), and why. */
+struct sandbox_ioctl {
+	unsigned long request;
+	const char *why;
+};
+
 /* A confined worker's own uid and gid when no user is named: this base
  * plus its pid (below 2^22, the kernel's limit), so no two running
  * workers share an identity and none may signal, trace or otherwise
@@ -44,6 +51,10 @@ struct sandbox_config {
 	 * (seccomp_base.c), e.g. net's writev to a tap. */
 	const struct sandbox_syscall *extra;
 	size_t nextra;
+	/* The ioctl requests it makes (bulkhead-input: UI_DEV_DESTROY);
+	 * none: no ioctl at all. */
+	const struct sandbox_ioctl *ioctls;
+	size_t nioctls;
 };
 
 /* Enters the sandbox. Returns 0 or a negative errno with a message naming

@@ -87,7 +87,8 @@ static int allow_all(scmp_filter_ctx ctx, const struct sandbox_syscall *list,
 }
 
 int sandbox_seccomp_install(const struct sandbox_syscall *extra,
-			    size_t nextra, char *err, size_t errlen)
+			    size_t nextra, const struct sandbox_ioctl *ioctls,
+			    size_t nioctls, char *err, size_t errlen)
 {
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
 	int ret;
@@ -99,6 +100,17 @@ int sandbox_seccomp_install(const struct sandbox_syscall *extra,
 	    (ret = allow_all(ctx, extra, nextra, err, errlen)) < 0) {
 		seccomp_release(ctx);
 		return ret;
+	}
+	/* ioctl: each request a kind names, no other (the request is the
+	 * second argument; its pointer is not looked at). */
+	for (size_t i = 0; i < nioctls; i++) {
+		ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
+				       SCMP_A1(SCMP_CMP_EQ, ioctls[i].request, 0));
+		if (ret < 0) {
+			seccomp_release(ctx);
+			FAIL(ret, "seccomp rule for ioctl 0x%lx (%s): %s",
+			     ioctls[i].request, ioctls[i].why, strerror(-ret));
+		}
 	}
 	/* mmap: guest memory (shared, read-write), malloc (private,
 	 * anonymous) and the SIGBUS recovery (anonymous shared, in place);

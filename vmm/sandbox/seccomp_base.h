@@ -8,9 +8,11 @@
 
 #include "sandbox.h"
 
-/* Loads the filter: the base list and extra[0..nextra). Returns 0 or a
- * negative errno with a message naming the call. */
+/* Loads the filter: the base list, extra[0..nextra) and ioctl with the
+ * requests of ioctls[0..nioctls) only. Returns 0 or a negative errno
+ * with a message naming the call. */
 int sandbox_seccomp_install(const struct sandbox_syscall *extra,
-			    size_t nextra, char *err, size_t errlen);
+			    size_t nextra, const struct sandbox_ioctl *ioctls,
+			    size_t nioctls, char *err, size_t errlen);
 
 #endif

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -156,6 +157,8 @@ int worker_listen(struct worker *w)
 /* Test builds only: prove the confinement from inside. "open" tries to
  * read a host file (there is none in the empty root); "forbidden" makes a
  * system call the filter does not allow (the process dies of SIGSYS);
+ * "ioctl" makes an ioctl whose request no kind allows (FIONREAD: the
+ * process dies of SIGSYS, whatever requests its kind names);
  * "setown:PID" arms the control socket to send SIGSTOP to PID on the next
  * connection (F_SETOWN, F_SETSIG, O_ASYNC), as a taken-over worker froze
  * another (issue 19). */
@@ -174,6 +177,12 @@ static void run_test_trigger(struct worker *w)
 		int fd = socket(AF_INET, SOCK_STREAM, 0);
 
 		bh_log("%s: test trigger: socket returned %d", w->name, fd);
+	} else if (strcmp(w->test_trigger, "ioctl") == 0) {
+		int n = 0;
+
+		bh_log("%s: test trigger: ioctl FIONREAD", w->name);
+		n = ioctl(w->control_fd, FIONREAD, &n);
+		bh_log("%s: test trigger: ioctl returned %d", w->name, n);
 	} else if (strncmp(w->test_trigger, "setown:", 7) == 0) {
 		int pid = atoi(w->test_trigger + 7), fd = w->control_fd;
 		int r = fcntl(fd, F_SETOWN, pid);
@@ -241,6 +250,8 @@ int worker_confine(struct worker *w)
 			.max_fds = w->ops->max_fds,
 			.extra = w->ops->syscalls,
 			.nextra = w->ops->nsyscalls,
+			.ioctls = w->ops->ioctls,
+			.nioctls = w->ops->nioctls,
 		};
 		char err[256];
 		int ret = sandbox_enter(&sc, err, sizeof(err));

@@ -67,6 +67,9 @@ struct worker_ops {
 	 * limit. */
 	const struct sandbox_syscall *syscalls;
 	size_t nsyscalls;
+	/* The ioctl requests it makes confined (none: no ioctl). */
+	const struct sandbox_ioctl *ioctls;
+	size_t nioctls;
 	unsigned max_fds;
 };
 
