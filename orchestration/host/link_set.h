@@ -30,6 +30,10 @@ struct link_spec {
 };
 
 #define LINK_EXIT_TELL_NEXT 76
+/* EX_CONFIG: the host lacks what the worker needs (bulkhead-input without
+ * uinput); starting it again changes nothing, so it is not restarted
+ * until its spec changes (its log says what is missing). */
+#define LINK_EXIT_CONFIG 78
 
 /* Appends one argument (printf-style) to S's. Returns 0, or -E2BIG when
  * it does not fit (or would be the LINK_ARGS_MAX + 1st). */

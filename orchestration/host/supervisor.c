@@ -350,6 +350,15 @@ static void reap(struct supervisor *sv)
 			if (ran >= HEALTHY_MS)
 				w->backoff_ms = BACKOFF_FIRST_MS;
 			w->pid = 0;
+			if (WIFEXITED(status) &&
+			    WEXITSTATUS(status) == LINK_EXIT_CONFIG) {
+				w->restart_at_ms = 0;
+				say("%s: %s pid %d %s: the host lacks what it needs"
+				    " (its log says what); not restarted until its"
+				    " spec changes", w->spec.name, program(&w->spec),
+				    (int)pid, w->last_exit);
+				continue;
+			}
 			w->restarts++;
 			w->restart_at_ms = mono_ms() + w->backoff_ms;
 			say("%s: %s pid %d %s after %lld ms; restarting in %u ms",

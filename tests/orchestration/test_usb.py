@@ -25,6 +25,7 @@ to sys-usb (a bulkhead-link pair); the host only lists and assigns.
     test_usb.py BULKHEAD
 
 Needs root, libvirt and the guest images."""
+import glob
 import hashlib
 import json
 import os
@@ -56,6 +57,7 @@ driver-vms:
   - name: u-usb
     kind: usb
     memory: 128
+    input: {keyboard: allow}
     devices:
       - {emulated: usb-storage, file: %s, size: 16M}
       - {emulated: usb-storage, file: %s, size: 16M}
@@ -155,6 +157,27 @@ def steps(t, tmp, bk, sticks):
             ['u-mail.usb', 'u-work.usb'],
             'up: sys-usb READY, each app VM\'s USB link running',
             r.stdout[-3000:] + st.stdout[-1500:])
+    # The keyboard is allowed to reach the host, whose kernel here has no
+    # uinput: its input worker says so once and is not restarted.
+    time.sleep(3)
+    kbd_link = next((l for l in links if l.get('name') == 'u-usb.keyboard'), {})
+    st = bk('status', '--json')
+    try:
+        topo = next(x for x in json.loads(st.stdout) if x['topology'] == 'bkusb')
+        kbd_link = next(l for l in topo['links'] if l['name'] == 'u-usb.keyboard')
+    except (ValueError, StopIteration, KeyError, TypeError):
+        pass
+    logs = glob.glob(os.path.join(tmp, 'state', '*', 'link-u-usb.keyboard.log'))
+    log = open(logs[0]).read() if logs else ''
+    have_uinput = os.path.exists('/dev/uinput')
+    t.check(have_uinput or (not kbd_link.get('running') and
+                            kbd_link.get('last_exit') == 'exit status 78' and
+                            kbd_link.get('restarts') == 0 and
+                            'no /dev/uinput' in log),
+            'the keyboard\'s input worker on a host without uinput: one clear'
+            ' error, exit 78, not restarted' + (' (this host has uinput)'
+                                                if have_uinput else ''),
+            json.dumps(kbd_link) + log[-800:])
     if r.returncode != 0:
         return
     rows, lr = wait_for(lambda: (lambda x: x if x[0].get('bk-u-usb-0', {}).get(
@@ -237,7 +260,7 @@ def steps(t, tmp, bk, sticks):
 
 def main(argv):
     del argv
-    t = Tap(11)
+    t = Tap(12)
     for line in sweep(BULKHEAD):
         t.diag('swept: ' + line)
     tmp = test_dir('bk-orch-usb-')
