@@ -15,7 +15,8 @@ to sys-usb (a bulkhead-link pair); the host only lists and assigns.
   5. the same stick to u-work while u-mail has it: refused, naming
      u-mail; the keyboard: refused (input stays in sys-usb); a device
      that is not there: refused
-  6. usb detach: gone from u-mail (goal 1 s); attached again, read again
+  6. usb detach: gone from u-mail (goal 1 s); attached again, read again;
+     detached while u-mail reads it: the reader gets an I/O error
   7. kill -9 of sys-usb's QEMU while u-work reads its stick: the reader
      gets an I/O error within seconds, nothing hangs; sys-usb comes back
      by itself and the pinned stick is u-work's again, the attached one
@@ -222,6 +223,23 @@ def steps(t, tmp, bk, sticks):
             ' read again' % (m.group(1) if m else '?'),
             r.stdout + gone.stdout + r2.stdout + out)
     t.diag('detach latency: %s s' % (m.group(1) if m else '?'))
+    # Detach while u-mail reads the stick: its reader gets an error,
+    # u-work's stick reads on.
+    reader = subprocess.Popen(
+        [BULKHEAD, '--connect', URI, 'exec', 'u-mail', LONG_READ],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env=bk.env)
+    time.sleep(4)
+    r = bk('usb', 'detach', stick1)
+    try:
+        out, _ = reader.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        reader.kill()
+        out = 'the reader hung\n' + (reader.communicate()[0] or '')
+    got, out2 = read_hash(bk, 'u-work')
+    t.check(r.returncode == 0 and 'read failed' in out and got == want[0],
+            'detach while u-mail reads: its reader gets an I/O error; u-work'
+            '\'s stick unaffected', r.stdout + out[-500:] + out2[-300:])
     # sys-usb killed while u-work reads: an error, not a hang.
     pid = qemu_pid('bulkhead-u-usb')
     reader = subprocess.Popen(
@@ -260,7 +278,7 @@ def steps(t, tmp, bk, sticks):
 
 def main(argv):
     del argv
-    t = Tap(12)
+    t = Tap(13)
     for line in sweep(BULKHEAD):
         t.diag('swept: ' + line)
     tmp = test_dir('bk-orch-usb-')
