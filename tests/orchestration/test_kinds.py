@@ -45,10 +45,11 @@ def main(argv):
     path = os.path.join(tmp, 'kinds.yaml')
     try:
         with open(path, 'w') as f:
-            f.write(TOPO.replace('kind: dummy', 'kind: usb'))
+            f.write(TOPO.replace('kind: dummy', 'kind: gpu'))
         r = bk('check', path)
         t.check(r.returncode == 2 and
-                "%s:6: driver-vms[0].kind: 'usb' is not one of net, storage, dummy"
+                "%s:6: driver-vms[0].kind: 'gpu' is not one of net, storage,"
+                " usb, dummy"
                 % path
                 in r.stdout, 'a kind that does not exist: exit 2, file:line,'
                 ' the kinds there are', r.stdout)
