@@ -34,17 +34,16 @@ VMs and bulkhead-link (SIGTERM too: vmlib.run_main). Environment:
   BULKHEAD_VM_KEEP=1     keep the temporary directory (consoles, logs)
 """
 import hashlib
-import json
 import os
 import re
 import socket
 import struct
-import subprocess
 import time
 
 import vmlib
-from vmlib import (Agent, Procs, app_vm_cmd, check, console_text, image_dir,
-                   run_main, stop, tail, vm_test, wait_line, wait_socket)
+from vmlib import (Agent, Procs, app_vm_cmd, check, console_text,
+                   driver_image_built, run_main, stop, tail, vm_test,
+                   wait_line, wait_socket)
 
 T0 = time.monotonic()
 MEM_MB = int(os.environ.get('BULKHEAD_SYSUSB_MEM', '96'))
@@ -336,20 +335,10 @@ def trouble(run):
 
 
 def steps(tap, run, link_bin, build_images):
-    t = time.monotonic()
-    r = subprocess.run([build_images], stdout=subprocess.PIPE,
-                       stderr=subprocess.STDOUT, text=True)
-    images = image_dir()
-    initrd = os.path.join(images, 'sysusb-initramfs.cpio.gz')
-    if not check(tap, r.returncode == 0 and os.path.exists(initrd),
-                 'guest images built (sys-usb, the app image)',
-                 lambda: '%s (%.1f s)\n%s' % (build_images, time.monotonic() - t,
-                                              r.stdout.strip())):
+    images = driver_image_built(tap, build_images, 'sysusb',
+                                'sys-usb, the app image', MEM_MB)
+    if not images:
         return
-    with open(os.path.join(images, 'manifest.json')) as f:
-        part = json.load(f)['sysusb']
-    tap.diag('sys-usb initramfs %d bytes (%d unpacked), %d MiB of RAM'
-             % (os.path.getsize(initrd), part['unpacked_bytes'], MEM_MB))
     stick = run.path('stick.img')
     data = pattern(STICK_MIB * MIB)
     with open(stick, 'wb') as f:
