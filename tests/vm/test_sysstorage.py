@@ -32,15 +32,15 @@ too: vmlib.run_main). Environment:
   BULKHEAD_VM_KEEP=1        keep the temporary directory (consoles, logs)
 """
 import hashlib
-import json
 import os
 import re
 import subprocess
 import time
 
 import vmlib
-from vmlib import (HERE, Agent, Procs, check, console_text, image_dir, run_main,
-                   stop, tail, vm_test, wait_line)
+from vmlib import (HERE, Agent, Procs, check, console_text,
+                   driver_image_built, run_main, stop, tail, vm_test,
+                   wait_line)
 
 T0 = time.monotonic()
 MEM_MB = int(os.environ.get('BULKHEAD_SYSSTORAGE_MEM', '128'))
@@ -368,19 +368,10 @@ def boot_bad_config(tap, run, images):
 
 
 def steps(tap, run, _unused, build_images):
-    t = time.monotonic()
-    r = subprocess.run([build_images], stdout=subprocess.PIPE,
-                       stderr=subprocess.STDOUT, text=True)
-    images = image_dir()
-    initrd = os.path.join(images, 'sysstorage-initramfs.cpio.gz')
-    if not check(tap, r.returncode == 0 and os.path.exists(initrd),
-                 'guest images built (sys-storage)', lambda: '%s (%.1f s)\n%s' % (
-                     build_images, time.monotonic() - t, r.stdout.strip())):
+    images = driver_image_built(tap, build_images, 'sysstorage', 'sys-storage',
+                                MEM_MB)
+    if not images:
         return
-    with open(os.path.join(images, 'manifest.json')) as f:
-        part = json.load(f)['sysstorage']
-    tap.diag('sys-storage initramfs %d bytes (%d unpacked), %d MiB of RAM'
-             % (os.path.getsize(initrd), part['unpacked_bytes'], MEM_MB))
     disk = sparse_disk(run, 'disk.img')
     data = pattern(b'flushed', 8 * MIB)
     if boot_first(tap, run, images, disk, data):

@@ -22,7 +22,8 @@ refused (busy); malformed request words refused before anything runs; a
 configuration update with a bad line refused naming it, nothing changed;
 the connection cut in the app VM and made again by sys-usb; a key press on
 the USB keyboard arrives on the keyboard port as a 24-byte input_event,
-tablet events do not reach the pointer port (denied); detach at the end;
+tablet events do not reach the pointer port (denied), and do once a live
+update allows pointers; detach at the end;
 attached again, sys-usb killed (-9) while the app VM reads the stick: the
 disk goes away there and the reader ends with an error.
 
@@ -33,17 +34,16 @@ VMs and bulkhead-link (SIGTERM too: vmlib.run_main). Environment:
   BULKHEAD_VM_KEEP=1     keep the temporary directory (consoles, logs)
 """
 import hashlib
-import json
 import os
 import re
 import socket
 import struct
-import subprocess
 import time
 
 import vmlib
-from vmlib import (Agent, Procs, app_vm_cmd, check, console_text, image_dir,
-                   run_main, stop, tail, vm_test, wait_line, wait_socket)
+from vmlib import (Agent, Procs, app_vm_cmd, check, console_text,
+                   driver_image_built, run_main, stop, tail, vm_test,
+                   wait_line, wait_socket)
 
 T0 = time.monotonic()
 MEM_MB = int(os.environ.get('BULKHEAD_SYSUSB_MEM', '96'))
@@ -73,7 +73,7 @@ DEVICE_RE = re.compile(
 # struct input_event on x86_64: s64 tv_sec, s64 tv_usec, u16 type, u16
 # code, s32 value.
 EVENT = struct.Struct('<qqHHi')
-EV_KEY, KEY_A = 1, 30
+EV_KEY, EV_ABS, KEY_A, BTN_LEFT = 1, 3, 30, 272
 
 
 def pattern(size):
@@ -335,20 +335,10 @@ def trouble(run):
 
 
 def steps(tap, run, link_bin, build_images):
-    t = time.monotonic()
-    r = subprocess.run([build_images], stdout=subprocess.PIPE,
-                       stderr=subprocess.STDOUT, text=True)
-    images = image_dir()
-    initrd = os.path.join(images, 'sysusb-initramfs.cpio.gz')
-    if not check(tap, r.returncode == 0 and os.path.exists(initrd),
-                 'guest images built (sys-usb, the app image)',
-                 lambda: '%s (%.1f s)\n%s' % (build_images, time.monotonic() - t,
-                                              r.stdout.strip())):
+    images = driver_image_built(tap, build_images, 'sysusb',
+                                'sys-usb, the app image', MEM_MB)
+    if not images:
         return
-    with open(os.path.join(images, 'manifest.json')) as f:
-        part = json.load(f)['sysusb']
-    tap.diag('sys-usb initramfs %d bytes (%d unpacked), %d MiB of RAM'
-             % (os.path.getsize(initrd), part['unpacked_bytes'], MEM_MB))
     stick = run.path('stick.img')
     data = pattern(STICK_MIB * MIB)
     with open(stick, 'wb') as f:
@@ -507,6 +497,28 @@ def steps(tap, run, link_bin, build_images):
           'input_events (%d bytes); the tablet\'s events do not reach the '
           'denied pointer port (%d bytes)' % (len(got), len(pgot)),
           lambda: '%s %s %s' % (r1, recs, pgot[:48]))
+    # The pointer allowed by a live update: the tablet's events arrive.
+    t = time.monotonic()
+    text = 'CONFIG-BEGIN 8\n' + ''.join(
+        'CONFIG-LINE %s\n' % l
+        for l in CONFIG.replace('pointer deny', 'pointer allow').splitlines())
+    run.agent.send(text + 'CONFIG-END\n')
+    ans = wait_state(run, ('UPDATED 8', 'UPDATE-ERROR 8'), 30, t)
+    time.sleep(3)
+    r2 = qmp(run, {'execute': 'input-send-event', 'arguments': {'events': [
+        {'type': 'abs', 'data': {'axis': 'x', 'value': 2000}},
+        {'type': 'btn', 'data': {'down': True, 'button': 'left'}}]}},
+        {'execute': 'input-send-event', 'arguments': {'events': [
+            {'type': 'btn', 'data': {'down': False, 'button': 'left'}}]}})
+    pgot = drain(ptr, 5)
+    recs = [EVENT.unpack_from(pgot, i)
+            for i in range(0, len(pgot) - len(pgot) % 24, 24)]
+    check(tap, ans and ans.startswith('UPDATED 8') and len(pgot) % 24 == 0 and
+          (EV_KEY, BTN_LEFT, 1) in [(r[2], r[3], r[4]) for r in recs] and
+          any(r[2] == EV_ABS for r in recs),
+          'pointer allowed by a live update (%s): the tablet\'s events arrive '
+          'on the pointer port (%d bytes)' % (ans, len(pgot)),
+          lambda: '%s %s' % (r2, recs))
     kbd.close()
     ptr.close()
 
@@ -543,7 +555,8 @@ def steps(tap, run, link_bin, build_images):
           'the reader ended with an error in %.1f s (%s)'
           % (gone or -1, ended or -1, ' '.join(eout[1:2]) if ended else ''),
           lambda: '%s %s %s %s\n%s' % (st, out, rout, took, trouble(run)))
-    m = re.search(r'bench: 128 MiB read from /dev/sda in ([0-9.]+) s', log)
+    m = re.search(r'bench: 128 MiB read from /dev/sda in ([0-9.]+) s, 8 of 8 '
+                  r'passes whole', log)
     local = 128 / float(m.group(1)) if m and float(m.group(1)) > 0 else None
     tap.diag('read MiB/s: inside sys-usb %s, in the app VM %s and %s'
              % ('%.1f' % local if local else '?',
@@ -559,7 +572,7 @@ def report(tap, _run):
 
 
 def main(argv):
-    return vm_test(argv, 17, 'bulkhead-sysusb-', Run, steps, report)
+    return vm_test(argv, 18, 'bulkhead-sysusb-', Run, steps, report)
 
 
 if __name__ == '__main__':

@@ -331,6 +331,27 @@ def wait_line(agent, proc, prefixes, timeout, after=0.0):
     return None
 
 
+def driver_image_built(tap, build_images, image, what, mem_mb):
+    """Runs BUILD_IMAGES (guest-os/build-images); checks that driver VM
+    IMAGE's initramfs is there (WHAT names the check) and says its size
+    and MEM_MB. The image directory, or None after a failed build."""
+    t = time.monotonic()
+    r = subprocess.run([build_images], stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, text=True)
+    images = image_dir()
+    initrd = os.path.join(images, image + '-initramfs.cpio.gz')
+    if not check(tap, r.returncode == 0 and os.path.exists(initrd),
+                 'guest images built (%s)' % what,
+                 lambda: '%s (%.1f s)\n%s' % (build_images, time.monotonic() - t,
+                                              r.stdout.strip())):
+        return None
+    with open(os.path.join(images, 'manifest.json')) as f:
+        part = json.load(f)[image]
+    tap.diag('%s initramfs %d bytes (%d unpacked), %d MiB of RAM'
+             % (image, os.path.getsize(initrd), part['unpacked_bytes'], mem_mb))
+    return images
+
+
 class Procs:
     """Processes a test starts, each logging to TMP/NAME.log; with NS, a
     command may run in that network namespace (ip netns exec execs it: the
