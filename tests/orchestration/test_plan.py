@@ -179,10 +179,6 @@ SECTIONS = [
      '    input: {pointer: allow}\n',
      "7: driver-vms[0].input: a net driver VM takes none (kinds that do:"
      " usb)"),
-    ('sys-usb in 64 MiB', '  - name: sys-u\n    kind: usb\n'
-     '    devices: [{emulated: usb-kbd}]\n',
-     "4: driver-vms[0].memory: 64 MiB; a usb driver VM needs at least 96"
-     " (give memory: 96)"),
     ('a keyboard on sys-net', '  - name: sys-n\n    kind: net\n'
      '    devices: [{emulated: usb-kbd}]\n',
      "6: driver-vms[0].devices[0].emulated: a net driver VM emulates no"

@@ -244,21 +244,10 @@ static void usb_status_row(const char *link, json_object *live, char *out,
 
 /* sys-usb's bk-config takes at most 16 KiB. */
 #define USB_CONFIG_MAX_BYTES 16384
-/* Its image is 12 MB unpacked (socat's TLS libraries among it); at 96 MiB
- * it has 59 MB available once READY (docs/sysusb.md); less was not
- * measured. */
-#define USB_MEMORY_MIN_MIB 96
 
 static int usb_check(const struct topology *topo,
 		     const struct topo_driver_vm *drv, char *err, size_t err_len)
 {
-	if (drv->memory_mib < USB_MEMORY_MIN_MIB) {
-		snprintf(err, err_len, "%s:%u: driver-vms[%u].memory: %u MiB; a usb"
-			 " driver VM needs at least %d (give memory: %d)", topo->path,
-			 drv->line, (unsigned)(drv - topo->driver_vms), drv->memory_mib,
-			 USB_MEMORY_MIN_MIB, USB_MEMORY_MIN_MIB);
-		return -EINVAL;
-	}
 	char *cfg = usb_config(topo, drv, err, err_len);
 	int rc = cfg ? 0 : -ENOMEM;
 	if (cfg && strlen(cfg) > USB_CONFIG_MAX_BYTES) {
