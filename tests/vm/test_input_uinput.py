@@ -254,7 +254,7 @@ def main(argv):
     images = argv[2] if len(argv) > 2 else image_dir()
     # The test run's build has sanitizers; tests/run-tests names the gcc
     # release build's worker beside it (the same sources).
-    plain = os.environ.get('BULKHEAD_INPUT_PLAIN', '')
+    plain = os.environ.get('BK_TEST_INPUT_PLAIN', '')
     if plain and os.path.exists(plain):
         binary = plain
     if 'libasan' in subprocess.run(['ldd', binary], stdout=subprocess.PIPE,
