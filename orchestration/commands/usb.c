@@ -130,7 +130,7 @@ static int usb_list(struct orch *o, const char *name)
 		return 2;
 	struct agent_addr to;
 	char path[PATH_MAX];
-	static struct usb_listing l;
+	struct usb_listing l;
 	int rc = vm_agent(o, topo, drv->name, &to, path) ? 1 :
 		 list_devices(&to, drv->name, &l) ? 1 : 0;
 	if (rc == 0) {
@@ -243,7 +243,7 @@ static int usb_attach(struct orch *o, char *device, const char *app_name)
 	}
 	struct agent_addr to, app_to;
 	char path[PATH_MAX], app_path[PATH_MAX];
-	static struct usb_listing l;
+	struct usb_listing l;
 	if (vm_agent(o, topo, drv->name, &to, path) ||
 	    vm_agent(o, topo, app_name, &app_to, app_path) ||
 	    list_devices(&to, drv->name, &l))
@@ -312,7 +312,7 @@ static int usb_detach(struct orch *o, char *device)
 		return 2;
 	struct agent_addr to, app_to;
 	char path[PATH_MAX], app_path[PATH_MAX], words[64], reply[256] = "";
-	static struct usb_listing l;
+	struct usb_listing l;
 	int rc = 1;
 	if (vm_agent(o, topo, drv->name, &to, path) || list_devices(&to, drv->name, &l))
 		goto out;

@@ -147,6 +147,19 @@ int agent_wait_ready(const struct agent_addr *to, const struct agent_alive *aliv
 	return -ETIMEDOUT;
 }
 
+/* An id of one exchange (a command, an update, a request), 1..16 hex
+ * digits: the answer of an earlier one whose caller gave up, arriving
+ * late, is not taken for this one's. */
+#define AGENT_ID_LEN 17
+
+static void exchange_id(char id[AGENT_ID_LEN])
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	snprintf(id, AGENT_ID_LEN, "%06x%08lx", (unsigned)getpid() & 0xffffff,
+		 (long)ts.tv_nsec);
+}
+
 int agent_exec(const struct agent_addr *to, const char *cmd, int timeout_ms, int out_fd)
 {
 	if (strchr(cmd, '\n'))
@@ -155,13 +168,8 @@ int agent_exec(const struct agent_addr *to, const char *cmd, int timeout_ms, int
 	int fd = agent_connect(to, NULL, deadline);
 	if (fd < 0)
 		return fd;
-	/* An id per command: output of an earlier command whose caller gave
-	 * up arrives late, before this one's BK-BEGIN, and is skipped. */
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	char id[32];
-	snprintf(id, sizeof(id), "%lx%lx%x", (long)ts.tv_sec, (long)ts.tv_nsec,
-		 (unsigned)getpid());
+	char id[AGENT_ID_LEN];
+	exchange_id(id);
 	/* The guest stops the command a little before the host gives up, so
 	 * the channel is free for the next one. */
 	int guest_secs = timeout_ms / 1000 > 2 ? timeout_ms / 1000 - 1 : 1;
@@ -211,12 +219,8 @@ int agent_send_config(const struct agent_addr *to, const char *config, int timeo
 	int fd = agent_connect(to, NULL, deadline);
 	if (fd < 0)
 		return fd;
-	/* An id per update: an answer to an earlier update the host gave up
-	 * on (still queued in the guest) is not taken for this one's. */
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	char id[32], ok[48], bad[48];
-	snprintf(id, sizeof(id), "%lx%lx", (long)ts.tv_sec, (long)ts.tv_nsec);
+	char id[AGENT_ID_LEN], ok[48], bad[48];
+	exchange_id(id);
 	int n_ok = snprintf(ok, sizeof(ok), "UPDATED %s ", id);
 	int n_bad = snprintf(bad, sizeof(bad), "UPDATE-ERROR %s ", id);
 	struct { char *data; size_t len; } msg = { 0 };
@@ -272,13 +276,8 @@ int agent_request(const struct agent_addr *to, const char *words, int timeout_ms
 	int fd = agent_connect(to, NULL, deadline);
 	if (fd < 0)
 		return fd;
-	/* An id per request, as for updates: a late answer to an earlier
-	 * one is not taken for this one's. */
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	char id[20], reply[32], end[40];
-	snprintf(id, sizeof(id), "%x%08lx", (unsigned)getpid() & 0xffffff,
-		 (long)ts.tv_nsec);
+	char id[AGENT_ID_LEN], reply[32], end[40];
+	exchange_id(id);
 	int n_reply = snprintf(reply, sizeof(reply), "REPLY %s ", id);
 	int n_end = snprintf(end, sizeof(end), "REPLY-END %s ", id);
 	char msg[AGENT_LINE_MAX + 64];

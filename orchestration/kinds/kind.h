@@ -138,8 +138,10 @@ bool kind_send_config(struct run *r, const struct topo_driver_vm *drv,
 /* For status_row hooks: the member of a link's answer LIVE at the dotted
  * PATH ("a_to_b.drops.spoofed"), or NULL when there is none. */
 json_object *kind_status_at(json_object *live, const char *path);
-/* That member as a number (0 when there is none). */
+/* That member as a number (0 when there is none), */
 long long kind_status_int(json_object *live, const char *path);
+/* or as a boolean (false when there is none). */
+bool kind_status_bool(json_object *live, const char *path);
 /* A host_before_start hook for kinds with emulated disks (nvme, a USB
  * stick): each disk file is made, sparse, of its size when missing (a new,
  * empty disk), never removed (what the VM keeps is on it), and its VM's

@@ -100,6 +100,11 @@ long long kind_status_int(json_object *live, const char *path)
 	return (long long)json_object_get_int64(kind_status_at(live, path));
 }
 
+bool kind_status_bool(json_object *live, const char *path)
+{
+	return json_object_get_boolean(kind_status_at(live, path));
+}
+
 struct link_spec *kind_link_worker(struct link_set *set,
 				   const struct link_env *env,
 				   const struct driver_kind *kind,

@@ -4,7 +4,9 @@ domains, the "outside" network namespace a driver VM's emulated NIC
 joins, a view of installed files, the skeleton of a test without VMs.
 """
 import hashlib
+import json
 import os
+import re
 import shlex
 import signal
 import subprocess
@@ -181,3 +183,29 @@ class Outside:
         except (OSError, ValueError):
             pass
         sh('ip', 'netns', 'delete', self.ns)
+
+
+def sha(text):
+    """The first SHA-256 in TEXT (sha256sum's output), or None."""
+    m = re.search(r'\b([0-9a-f]{64})\b', text)
+    return m.group(1) if m else None
+
+
+def qemu_pid(domain):
+    """The pid of DOMAIN's QEMU (libvirt's pid file), or 0."""
+    try:
+        with open('/run/libvirt/qemu/%s.pid' % domain) as f:
+            return int(f.read().strip())
+    except (OSError, ValueError):
+        return 0
+
+
+def topo_status(bk, topology):
+    """TOPOLOGY's entry of `bulkhead status --json` (BK runs the command),
+    or {}."""
+    r = bk('status', '--json')
+    try:
+        return next(x for x in json.loads(r.stdout)
+                    if x['topology'] == topology)
+    except (ValueError, StopIteration, KeyError, TypeError):
+        return {}

@@ -34,7 +34,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
 from vmlib import Tap, down_topologies, keep_or_remove, run_main, sweep, \
     test_dir  # noqa: E402
 from orchlib import Outside, bulkhead_env, domains, ensure_libvirtd, sh, \
-    sanitizer_reports  # noqa: E402
+    qemu_pid, sanitizer_reports, sha, topo_status  # noqa: E402
 
 BULKHEAD = os.path.abspath(sys.argv[1])
 URI = 'qemu:///system'
@@ -96,37 +96,15 @@ def kill_storage(bk):
     for _ in range(150):
         time.sleep(2)
         back = qemu_pid('bulkhead-st-disk')
-        if back and back != pid and disk_link(topo_status(bk)).get(
+        if back and back != pid and disk_link(topo_status(bk, 'bkstore')).get(
                 'link', {}).get('nbd', {}).get('connected'):
             return True
     return False
 
 
-def sha(text):
-    m = re.search(r'\b([0-9a-f]{64})\b', text)
-    return m.group(1) if m else None
-
-
-def topo_status(bk):
-    r = bk('status', '--json')
-    try:
-        return next(x for x in json.loads(r.stdout)
-                    if x['topology'] == 'bkstore')
-    except (ValueError, StopIteration, KeyError, TypeError):
-        return {}
-
-
 def disk_link(st):
     return next((l for l in st.get('links', [])
                  if l.get('name') == 'st-work.disk'), {})
-
-
-def qemu_pid(domain):
-    try:
-        with open('/run/libvirt/qemu/%s.pid' % domain) as f:
-            return int(f.read().strip())
-    except (OSError, ValueError):
-        return 0
 
 
 def read_hash(bk, command=READ, tries=60):
@@ -197,7 +175,7 @@ def steps(t, tmp, bk, disk):
             r.stdout[-3000:] + '\nuid %s' % st_uid)
     if r.returncode != 0:
         return
-    st = topo_status(bk)
+    st = topo_status(bk, 'bkstore')
     link = disk_link(st)
     table = bk('status').stdout
     t.check(link.get('kind') == 'storage' and link.get('running') and
@@ -227,7 +205,7 @@ def steps(t, tmp, bk, disk):
     # sys-storage's QEMU killed -9 at once, 5 times: each comes back
     # whole. The first also shows the restart itself: the supervisor
     # restarts sys-storage, the link reconnects (restarts counted).
-    before = disk_link(topo_status(bk))
+    before = disk_link(topo_status(bk, 'bkstore'))
     kept, why = 0, ''
     for k in range(DURABLE_RUNS):
         seek = 64 + 8 * k
@@ -242,7 +220,7 @@ def steps(t, tmp, bk, disk):
             why += 'run %d: wrote %s, read %s\n%s\n%s\n' % (
                 k, want, got, r.stdout[-300:], out[-300:])
     again, out = read_hash(bk)
-    after = disk_link(topo_status(bk))
+    after = disk_link(topo_status(bk, 'bkstore'))
     t.check(kept == DURABLE_RUNS and again == written and
             after.get('restarts', 0) > before.get('restarts', 0),
             'flushed data survives kill -9 of sys-storage\'s QEMU in %d of %d'

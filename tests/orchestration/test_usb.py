@@ -41,7 +41,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
 from vmlib import Tap, down_topologies, keep_or_remove, run_main, sweep, \
     test_dir  # noqa: E402
 from orchlib import Outside, bulkhead_env, domains, ensure_libvirtd, sh, \
-    sanitizer_reports  # noqa: E402
+    qemu_pid, sanitizer_reports, sha, topo_status  # noqa: E402
 
 BULKHEAD = os.path.abspath(sys.argv[1])
 URI = 'qemu:///system'
@@ -89,11 +89,6 @@ LONG_READ = ('d=$(bk-usb-status | awk \'$5 ~ /^sd/ {print $5; exit}\');'
              ' done; echo "read whole"')
 
 
-def sha(text):
-    m = re.search(r'\b([0-9a-f]{64})\b', text)
-    return m.group(1) if m else None
-
-
 def file_sha(path):
     with open(path, 'rb') as f:
         return hashlib.sha256(f.read(STICK_MIB << 20)).hexdigest()
@@ -109,14 +104,6 @@ def devices(bk):
             rows[f[5] if f[5] != '-' else f[1] + '@' + f[0]] = {
                 'device': f[0], 'id': f[1], 'class': f[3], 'to': f[4]}
     return rows, r
-
-
-def qemu_pid(domain):
-    try:
-        with open('/run/libvirt/qemu/%s.pid' % domain) as f:
-            return int(f.read().strip())
-    except (OSError, ValueError):
-        return 0
 
 
 def wait_for(fn, secs):
@@ -146,28 +133,18 @@ def steps(t, tmp, bk, sticks):
         f.write(TOPO % (NS, sticks[0], sticks[1]))
     want = [file_sha(s) for s in sticks]
     r = bk('up', path)
-    st = bk('status', '--json')
-    links = []
-    try:
-        topo = next(x for x in json.loads(st.stdout) if x['topology'] == 'bkusb')
-        links = [l for l in topo.get('links', []) if l.get('kind') == 'usb']
-    except (ValueError, StopIteration, KeyError, TypeError):
-        pass
+    links = [l for l in topo_status(bk, 'bkusb').get('links', [])
+             if l.get('kind') == 'usb']
     t.check(r.returncode == 0 and re.search(r'u-usb: READY', r.stdout) and
             sorted(l.get('name') for l in links if l.get('running')) ==
             ['u-mail.usb', 'u-work.usb'],
             'up: sys-usb READY, each app VM\'s USB link running',
-            r.stdout[-3000:] + st.stdout[-1500:])
+            r.stdout[-3000:] + json.dumps(links)[:1500])
     # The keyboard is allowed to reach the host, whose kernel here has no
     # uinput: its input worker says so once and is not restarted.
     time.sleep(3)
-    kbd_link = next((l for l in links if l.get('name') == 'u-usb.keyboard'), {})
-    st = bk('status', '--json')
-    try:
-        topo = next(x for x in json.loads(st.stdout) if x['topology'] == 'bkusb')
-        kbd_link = next(l for l in topo['links'] if l['name'] == 'u-usb.keyboard')
-    except (ValueError, StopIteration, KeyError, TypeError):
-        pass
+    kbd_link = next((l for l in topo_status(bk, 'bkusb').get('links', [])
+                     if l.get('name') == 'u-usb.keyboard'), {})
     logs = glob.glob(os.path.join(tmp, 'state', '*', 'link-u-usb.keyboard.log'))
     log = open(logs[0]).read() if logs else ''
     have_uinput = os.path.exists('/dev/uinput')

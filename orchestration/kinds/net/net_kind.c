@@ -165,13 +165,6 @@ static int net_links(const struct topology *topo,
 	return rc;
 }
 
-static bool side_connected(json_object *live, const char *side)
-{
-	char path[32];
-	snprintf(path, sizeof(path), "sides.%s.connected", side);
-	return json_object_get_boolean(kind_status_at(live, path));
-}
-
 /* Frames each way, those refused as spoofed, and (only a tap refuses by
  * EtherType) what sys-net sent the host that was neither IPv4 nor ARP. */
 static void net_status_row(const char *link, json_object *live, char *out,
@@ -180,8 +173,8 @@ static void net_status_row(const char *link, json_object *live, char *out,
 	bool tap = !strcmp(link, PLAN_HOST_PORT_LINK);
 	char sides[16], ab[32], ba[32], not_ip4[24] = "-";
 	snprintf(sides, sizeof(sides), "%s/%s",
-		 tap ? "host" : side_connected(live, "a") ? "app" : "-",
-		 side_connected(live, "b") ? "net" : "-");
+		 tap ? "host" : kind_status_bool(live, "sides.a.connected") ? "app" : "-",
+		 kind_status_bool(live, "sides.b.connected") ? "net" : "-");
 	snprintf(ab, sizeof(ab), "%lld pkt", kind_status_int(live, "a_to_b.packets"));
 	snprintf(ba, sizeof(ba), "%lld pkt", kind_status_int(live, "b_to_a.packets"));
 	if (tap)

@@ -224,7 +224,7 @@ static void storage_status_row(const char *link, json_object *live, char *out,
 	snprintf(size, sizeof(size), "%lld MiB",
 		 kind_status_int(live, "volume.capacity_sectors") / 2048);
 	snprintf(out, out_len, "%-9s %-10s %-8lld %-8lld %-8lld %-8lld %lld",
-		 json_object_get_boolean(kind_status_at(live, "front_end.connected")) ?
+		 kind_status_bool(live, "front_end.connected") ?
 		 "app/nbd" : "-/nbd", size, kind_status_int(live, "reads"),
 		 kind_status_int(live, "writes"), kind_status_int(live, "flushes"), refused,
 		 kind_status_int(live, "nbd.errors"));

@@ -225,9 +225,9 @@ static void usb_status_row(const char *link, json_object *live, char *out,
 	if (n > 4 && !strcmp(link + n - 4, ".usb")) {
 		char sides[16], ab[32], ba[32];
 		snprintf(sides, sizeof(sides), "%s/%s",
-			 json_object_get_boolean(kind_status_at(live, "sides.a.connected")) ?
+			 kind_status_bool(live, "sides.a.connected") ?
 			 "app" : "-",
-			 json_object_get_boolean(kind_status_at(live, "sides.b.connected")) ?
+			 kind_status_bool(live, "sides.b.connected") ?
 			 "usb" : "-");
 		snprintf(ab, sizeof(ab), "%lld pkt", kind_status_int(live, "a_to_b.packets"));
 		snprintf(ba, sizeof(ba), "%lld pkt", kind_status_int(live, "b_to_a.packets"));
@@ -237,7 +237,7 @@ static void usb_status_row(const char *link, json_object *live, char *out,
 		return;
 	}
 	snprintf(out, out_len, "%-9s %-12lld %-12lld input",
-		 json_object_get_boolean(kind_status_at(live, "connected")) ?
+		 kind_status_bool(live, "connected") ?
 		 "usb/host" : "-/host", kind_status_int(live, "passed"),
 		 kind_status_int(live, "dropped"));
 }
