@@ -84,7 +84,7 @@ static int cmd_logs(struct orch *o, const char *vm)
 		return 2;
 	struct plan_dirs dirs;
 	char path[PATH_MAX];
-	plan_dirs(o->state_root, o->log_root, topo, &dirs);
+	plan_dirs(o->state_root, o->log_root, o->data_root, topo, &dirs);
 	state_console_log(&dirs, vm, path, sizeof(path));
 	topology_free(topo);
 	FILE *f = fopen(path, "re");
@@ -137,7 +137,7 @@ static int cmd_exec(struct orch *o, const char *vm, int argc, char **argv)
 	struct vm_ids_host host;
 	char path[PATH_MAX], cmd[4096], err[512];
 	struct agent_addr to = { path, 0 };
-	plan_dirs(o->state_root, o->log_root, topo, &dirs);
+	plan_dirs(o->state_root, o->log_root, o->data_root, topo, &dirs);
 	state_agent_path(&dirs, vm, path, sizeof(path));
 	vm_ids_host_default(&host);
 	int rc = vm_ids_lookup(&host, topo->name, vm, &to.uid, err, sizeof(err));
@@ -320,6 +320,8 @@ int main(int argc, char **argv)
 			getenv("BULKHEAD_LOG_DIR") : "/var/log/bulkhead",
 		.image_dir = getenv("BULKHEAD_IMAGE_DIR") ?
 			getenv("BULKHEAD_IMAGE_DIR") : "/var/cache/bulkhead/images",
+		.data_root = getenv("BULKHEAD_DATA_DIR") ?
+			getenv("BULKHEAD_DATA_DIR") : "/var/lib/bulkhead",
 		.worker_dir = getenv("BULKHEAD_WORKER_DIR") ?
 			getenv("BULKHEAD_WORKER_DIR") : BULKHEAD_WORKER_DIR,
 		.build_images = BULKHEAD_BUILD_IMAGES,

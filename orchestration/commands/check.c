@@ -10,6 +10,7 @@
 #include "domain_xml.h"
 #include "orch.h"
 #include "plan.h"
+#include "run.h"
 #include "kind.h"
 #include "vfio.h"
 #include "vm_ids.h"
@@ -39,9 +40,29 @@ static int check_pci(const struct topology *topo, char *err, size_t err_len)
 	return 0;
 }
 
+/* Each app VM's template: built, or one the image builder makes (up
+ * builds it then). */
+static int check_templates(const struct orch *o, const struct topology *topo,
+			   char *err, size_t err_len)
+{
+	for (unsigned i = 0; i < topo->app_vms_count; i++) {
+		const struct topo_app_vm *a = &topo->app_vms[i];
+		struct app_template t;
+		char why[ERR_LEN];
+		if (!a->template || app_template_builder_makes(a->template))
+			continue;
+		int rc = app_template_current(o->image_dir, a->template, &t, why,
+					      sizeof(why));
+		if (rc) {
+			snprintf(err, err_len, "%s: %s", a->name, why);
+			return rc;
+		}
+	}
+	return 0;
+}
+
 int orch_validate(struct orch *o, const char *path, struct topology **topo)
 {
-	(void)o;
 	char err[ERR_LEN];
 	int rc = topology_load(path, topo, err, sizeof(err));
 	if (!rc && (rc = driver_kinds_check(*topo, err, sizeof(err)))) {
@@ -72,6 +93,8 @@ int orch_validate(struct orch *o, const char *path, struct topology **topo)
 	}
 	if (!rc)
 		rc = check_pci(*topo, err, sizeof(err));
+	if (!rc)
+		rc = check_templates(o, *topo, err, sizeof(err));
 	if (rc) {
 		fprintf(stderr, "bulkhead: %s\n", err);
 		topology_free(*topo);
@@ -99,7 +122,7 @@ static void show_plan(struct orch *o, const struct topology *topo)
 {
 	struct plan_dirs dirs;
 	char err[ERR_LEN];
-	plan_dirs(o->state_root, o->log_root, topo, &dirs);
+	plan_dirs(o->state_root, o->log_root, o->data_root, topo, &dirs);
 	struct domain_env env = { &dirs,
 		o->accel_given && o->accel == TOPO_ACCEL_KVM ? DOMAIN_ACCEL_KVM :
 		DOMAIN_ACCEL_TCG, 0, 0 };
@@ -120,10 +143,15 @@ static void show_plan(struct orch *o, const struct topology *topo)
 	for (unsigned i = 0; i < topo->app_vms_count; i++) {
 		const struct topo_app_vm *a = &topo->app_vms[i];
 		show_uid(topo, a->name, &env);
-		struct app_parts_text parts;
-		char *xml = kind_app_devices(topo, a, &env, &parts, err,
+		struct app_parts_text parts = { 0 };
+		struct run_template ts;
+		char *xml = (a->template &&
+			     run_template_plan(&dirs, o->image_dir, a, true, &ts,
+					       err, sizeof(err))) ||
+			    kind_app_devices(topo, a, &env, &parts, err,
 					     sizeof(err)) ? NULL :
-			    domain_xml_app_vm(topo, a, &env, &parts, err,
+			    domain_xml_app_vm(topo, a, &env, &parts,
+					      a->template ? &ts.tb : NULL, err,
 					      sizeof(err));
 		kind_app_parts_free(&parts);
 		printf("=== %s: libvirt domain\n%s", a->name, xml ? xml : err);

@@ -37,7 +37,7 @@ int cmd_down(struct orch *o, const char *path)
 		return 2;
 	}
 	struct plan_dirs dirs;
-	plan_dirs(o->state_root, o->log_root, named, &dirs);
+	plan_dirs(o->state_root, o->log_root, o->data_root, named, &dirs);
 	int lock = run_lock_topology(o, named->name);
 	if (lock < 0) {
 		fprintf(stderr, "bulkhead: lock: %s\n", strerror(-lock));
@@ -85,6 +85,11 @@ int cmd_down(struct orch *o, const char *path)
 			failures++;
 		}
 	}
+	/* Disposables' disks go with them; every other VM's private volume
+	 * stays for its next up. */
+	for (unsigned i = 0; i < topo->app_vms_count; i++)
+		if (run_drop_disposable(&dirs, &topo->app_vms[i], "down"))
+			failures++;
 	if (supervisor_pid(dirs.state) > 0) {
 		printf("down: stopping the link supervisor and its links\n");
 		run_stop_supervisor(dirs.state);

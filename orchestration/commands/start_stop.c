@@ -110,17 +110,23 @@ int cmd_stop(struct orch *o, const char *vm)
 	int rc = orch_connect(o) ? -EIO : 0;
 	plan_domain_name(vm, domain, sizeof(domain));
 	struct plan_dirs dirs;
-	plan_dirs(o->state_root, o->log_root, topo, &dirs);
+	plan_dirs(o->state_root, o->log_root, o->data_root, topo, &dirs);
 	keep_running(&dirs, vm, false);
 	if (!rc) {
 		/* Stopped, still defined: virsh list --all shows it, and
 		 * bulkhead start brings it back. Its link keeps running, so
 		 * its driver VM sees nothing change. */
-		rc = virt_domain_stop(o->conn, domain, false, err, sizeof(err));
+		const struct topo_app_vm *app = topology_app_vm(topo, vm);
+		bool disposable = app && app->disposable;
+		/* A disposable leaves nothing: no domain, no disks. */
+		rc = virt_domain_stop(o->conn, domain, disposable, err,
+				      sizeof(err));
 		if (rc)
 			fprintf(stderr, "bulkhead: %s\n", err);
 		else
 			printf("stop: %s: stopped\n", vm);
+		if (!rc && run_drop_disposable(&dirs, app, "stop"))
+			rc = -EIO;
 	}
 	topology_free(topo);
 	return rc ? 1 : 0;

@@ -162,7 +162,7 @@ static json_object *topology_json(struct orch *o, const char *dir_name,
 	if (access(path, R_OK) || topology_load(path, &topo, err, sizeof(err)))
 		return NULL;
 	struct plan_dirs dirs;
-	plan_dirs(o->state_root, o->log_root, topo, &dirs);
+	plan_dirs(o->state_root, o->log_root, o->data_root, topo, &dirs);
 	json_object *t = json_object_new_object();
 	json_object_object_add(t, "topology", json_object_new_string(topo->name));
 	json_object_object_add(t, "supervisor_pid",

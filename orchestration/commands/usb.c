@@ -50,7 +50,7 @@ static int vm_agent(struct orch *o, const struct topology *topo, const char *vm,
 	struct plan_dirs dirs;
 	struct vm_ids_host host;
 	char err[512];
-	plan_dirs(o->state_root, o->log_root, topo, &dirs);
+	plan_dirs(o->state_root, o->log_root, o->data_root, topo, &dirs);
 	state_agent_path(&dirs, vm, path, PATH_MAX);
 	to->path = path;
 	vm_ids_host_default(&host);

@@ -160,7 +160,7 @@ int start_driver_vm(struct run *r, const struct topo_driver_vm *drv)
 	rc = rc ? rc : bind_pci(r, drv);
 	struct domain_images images;
 	kind->images(drv, &images);
-	rc = rc ? rc : run_prepare_boot(r, drv->name, &images, cfg);
+	rc = rc ? rc : run_prepare_boot(r, drv->name, NULL, &images, cfg);
 	rc = rc ? rc : run_grant_kvm(r, env.uid);
 	if (rc)
 		goto out;
@@ -221,20 +221,55 @@ out:
 	return rc;
 }
 
+/* APP's domain XML; for a template VM TS is planned first (from what is
+ * recorded when RUNNING). */
+static char *app_vm_xml(struct run *r, const struct topo_app_vm *app,
+			const struct domain_env *env, bool running,
+			struct run_template *ts)
+{
+	if (app->template &&
+	    run_template_plan(&r->dirs, r->o->image_dir, app, running, ts,
+			      r->err, sizeof(r->err)))
+		return NULL;
+	struct app_parts_text parts;
+	char *xml = kind_app_devices(r->topo, app, env, &parts, r->err,
+				     sizeof(r->err)) ? NULL :
+		    domain_xml_app_vm(r->topo, app, env, &parts,
+				      app->template ? &ts->tb : NULL, r->err,
+				      sizeof(r->err));
+	kind_app_parts_free(&parts);
+	return xml;
+}
+
+/* A template VM's disks for this start (app_disks.h), then its XML again:
+ * a first start made its machine id, and it moves to the current
+ * template version. */
+static char *prepare_template_vm(struct run *r, const struct topo_app_vm *app,
+				 const struct domain_env *env,
+				 struct run_template *ts, char *xml)
+{
+	free(xml);
+	if (run_template_plan(&r->dirs, r->o->image_dir, app, false, ts, r->err,
+			      sizeof(r->err)) ||
+	    app_disks_prepare(&ts->disks, r->o->data_root, &ts->tmpl,
+			      app->private_mib, app->disposable, env->uid,
+			      r->err, sizeof(r->err)))
+		return NULL;
+	return app_vm_xml(r, app, env, false, ts);
+}
+
 int start_app_vm(struct run *r, const struct topo_app_vm *app, bool *started)
 {
-	char domain[128], xpath[PATH_MAX];
+	char domain[128], xpath[PATH_MAX], owner[64];
 	struct domain_images images;
+	struct run_template ts;
 	plan_domain_name(app->name, domain, sizeof(domain));
 	struct domain_env env;
 	if (run_vm_env(r, app->name, &env))
 		return -EIO;
-	struct app_parts_text parts;
-	char *xml = kind_app_devices(r->topo, app, &env, &parts, r->err,
-				     sizeof(r->err)) ? NULL :
-		    domain_xml_app_vm(r->topo, app, &env, &parts, r->err,
-				      sizeof(r->err));
-	kind_app_parts_free(&parts);
+	enum virt_state state = virt_domain_state(r->o->conn, domain, owner,
+						  sizeof(owner));
+	char *xml = app_vm_xml(r, app, &env, state == VIRT_RUNNING, &ts);
 	if (!xml)
 		return -ENOMEM;
 	*started = false;
@@ -244,13 +279,16 @@ int start_app_vm(struct run *r, const struct topo_app_vm *app, bool *started)
 	} else {
 		printf("up: %s: starting\n", app->name);
 		fflush(stdout);
-		char owner[64];
-		bool made_here = virt_domain_state(r->o->conn, domain, owner,
-						   sizeof(owner)) == VIRT_ABSENT;
+		bool made_here = state == VIRT_ABSENT;
 		domain_images_app_vm(app, &images);
 		rc = virt_domain_stop(r->o->conn, domain, false, r->err,
 				      sizeof(r->err));
-		rc = rc ? rc : run_prepare_boot(r, app->name, &images, NULL);
+		if (!rc && app->template &&
+		    !(xml = prepare_template_vm(r, app, &env, &ts, xml)))
+			rc = -EIO;
+		rc = rc ? rc : run_prepare_boot(r, app->name,
+						app->template ? ts.tmpl.dir : NULL,
+						&images, NULL);
 		rc = rc ? rc : run_grant_kvm(r, env.uid);
 		rc = rc ? rc : virt_domain_define_start(r->o->conn, domain, xml,
 							r->err, sizeof(r->err));

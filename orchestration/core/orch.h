@@ -18,6 +18,7 @@ struct orch {
 	const char *state_root;         /* /run/bulkhead */
 	const char *log_root;           /* /var/log/bulkhead */
 	const char *image_dir;          /* /var/cache/bulkhead/images */
+	const char *data_root;          /* /var/lib/bulkhead */
 	const char *worker_dir;         /* bulkhead-link, bulkhead-blk */
 	const char *build_images;       /* guest-os/build-images */
 	bool accel_given;

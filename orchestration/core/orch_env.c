@@ -8,7 +8,7 @@
 
 const char *const orch_env_path_vars[] = {
 	"BULKHEAD_STATE_DIR", "BULKHEAD_LOG_DIR", "BULKHEAD_IMAGE_DIR",
-	"BULKHEAD_WORKER_DIR", NULL,
+	"BULKHEAD_WORKER_DIR", "BULKHEAD_DATA_DIR", NULL,
 };
 
 static bool has_prefix(const char *s, const char *prefix)

@@ -13,7 +13,8 @@ static int path_join(char *out, size_t len, const char *a, const char *b)
 }
 
 int plan_dirs(const char *state_root, const char *log_root,
-	      const struct topology *topo, struct plan_dirs *out)
+	      const char *data_root, const struct topology *topo,
+	      struct plan_dirs *out)
 {
 	int rc = path_join(out->state, sizeof(out->state), state_root, topo->name);
 	if (!rc)
@@ -24,6 +25,8 @@ int plan_dirs(const char *state_root, const char *log_root,
 		rc = path_join(out->ctl, sizeof(out->ctl), out->state, "ctl");
 	if (!rc)
 		rc = path_join(out->log, sizeof(out->log), log_root, topo->name);
+	if (!rc)
+		rc = path_join(out->data, sizeof(out->data), data_root, topo->name);
 	return rc;
 }
 

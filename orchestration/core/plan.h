@@ -29,10 +29,14 @@ struct plan_dirs {
 	char agent[PATH_MAX];   /* state/agent: agent sockets, root only */
 	char ctl[PATH_MAX];     /* state/ctl: links' control sockets, root only */
 	char log[PATH_MAX];     /* LOG_ROOT/TOPOLOGY: consoles, root only */
+	/* DATA_ROOT/TOPOLOGY: what outlives a run (app VMs' private
+	 * volumes, their root overlays: app_disks.h), data/NAME */
+	char data[PATH_MAX];
 };
 
 int plan_dirs(const char *state_root, const char *log_root,
-	      const struct topology *topo, struct plan_dirs *out);
+	      const char *data_root, const struct topology *topo,
+	      struct plan_dirs *out);
 
 /* "bulkhead-NAME" */
 int plan_domain_name(const char *vm, char *out, size_t len);

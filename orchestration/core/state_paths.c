@@ -24,6 +24,12 @@ int state_agent_path(const struct plan_dirs *dirs, const char *vm,
 	return fmt_path(out, len, dirs->agent, vm, "agent");
 }
 
+int state_qga_path(const struct plan_dirs *dirs, const char *vm, char *out,
+		   size_t len)
+{
+	return fmt_path(out, len, dirs->agent, vm, "qga");
+}
+
 int state_console_log(const struct plan_dirs *dirs, const char *vm,
 		       char *out, size_t len)
 {

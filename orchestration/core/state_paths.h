@@ -15,6 +15,9 @@ int state_vm_dir(const struct plan_dirs *dirs, const char *vm, char *out,
  * root reaches the path), */
 int state_agent_path(const struct plan_dirs *dirs, const char *vm,
 		      char *out, size_t len);
+/* a template VM's qemu-guest-agent socket (the same: root only), */
+int state_qga_path(const struct plan_dirs *dirs, const char *vm, char *out,
+		   size_t len);
 int state_console_log(const struct plan_dirs *dirs, const char *vm,
 		       char *out, size_t len);
 /* sys-net's configuration as applied (root's; the VM gets a copy), */

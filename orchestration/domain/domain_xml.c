@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "app_template.h"
 #include "boot_files.h"
 #include "strbuf.h"
 
@@ -20,6 +21,11 @@ void domain_vm_file(struct strbuf *sb, const struct domain_env *env,
 void domain_images_app_vm(const struct topo_app_vm *app,
 			  struct domain_images *out)
 {
+	if (app->template) {
+		out->kernel = TEMPLATE_KERNEL;
+		snprintf(out->initrd, sizeof(out->initrd), TEMPLATE_INITRD);
+		return;
+	}
 	out->kernel = "vmlinuz";
 	snprintf(out->initrd, sizeof(out->initrd), "%s-initramfs.cpio.gz",
 		 app->image);
@@ -176,20 +182,71 @@ void domain_fwcfg_config(struct strbuf *sb, const struct domain_env *env,
 	strbuf_printf(sb, "'/></sysinfo>\n");
 }
 
+/* A virtio disk of a template VM; SERIAL is how its guest finds it
+ * (/dev/disk/by-id/virtio-SERIAL). Serials are the host's to give: a
+ * volume from a storage driver VM has the one bulkhead-blk answers
+ * (vmm/blk), never what the driver VM says. BACKING: the template's
+ * file, which libvirt must neither relabel (every VM on the template
+ * reads it) nor write. */
+static void template_disk(struct strbuf *sb, const char *file,
+			  const char *backing, const char *target,
+			  const char *serial)
+{
+	strbuf_printf(sb, "    <disk type='file' device='disk'>\n"
+		      "      <driver name='qemu' type='qcow2' discard='unmap'/>\n"
+		      "      <source file='");
+	strbuf_xml(sb, file);
+	strbuf_printf(sb, "'/>\n");
+	if (backing) {
+		strbuf_printf(sb, "      <backingStore type='file'>"
+			      "<format type='qcow2'/><source file='");
+		strbuf_xml(sb, backing);
+		strbuf_printf(sb, "'><seclabel model='dac' relabel='no'/>"
+			      "</source><backingStore/></backingStore>\n");
+	}
+	strbuf_printf(sb, "      <target dev='%s' bus='virtio'/>\n"
+		      "      <serial>%s</serial>\n    </disk>\n", target, serial);
+}
+
+/* qemu-guest-agent's port on a unix socket QEMU binds (only root reaches
+ * its directory): how the host talks to a template VM (qga.h). */
+static void template_qga(struct strbuf *sb, const char *path)
+{
+	strbuf_printf(sb, "    <channel type='unix'><source mode='bind' path='");
+	strbuf_xml(sb, path);
+	strbuf_printf(sb, "'/><target type='virtio' name='org.qemu.guest_agent.0'/>"
+		      "</channel>\n");
+}
+
 char *domain_xml_app_vm(const struct topology *topo,
 			const struct topo_app_vm *app,
 			const struct domain_env *env, const struct app_parts_text *parts,
-			char *err, size_t err_len)
+			const struct domain_template_boot *tb, char *err,
+			size_t err_len)
 {
 	struct strbuf sb = { 0 };
 	struct domain_images images;
 	char cmdline[512];
 	domain_images_app_vm(app, &images);
-	snprintf(cmdline, sizeof(cmdline), "console=ttyS0 panic=-1 bk.role=app"
-		 " bk.ip=dhcp%s", parts->cmdline);
+	/* A template's systemd takes its identity from the command line: the
+	 * machine id the host keeps for the VM, its name as hostname. */
+	if (tb)
+		snprintf(cmdline, sizeof(cmdline), "console=ttyS0 root=/dev/disk/"
+			 "by-id/virtio-bk-root rw panic=-1 systemd.machine_id=%s"
+			 " systemd.hostname=%s%s", tb->machine_id, app->name,
+			 parts->cmdline);
+	else
+		snprintf(cmdline, sizeof(cmdline), "console=ttyS0 panic=-1"
+			 " bk.role=app bk.ip=dhcp%s", parts->cmdline);
 	domain_head(&sb, topo, app->name, "app", app->memory_mib, app->vcpus, env,
 		    &images, cmdline);
-	strbuf_printf(&sb, "  <devices>\n%s", parts->devices);
+	strbuf_printf(&sb, "  <devices>\n");
+	if (tb) {
+		template_disk(&sb, tb->root, tb->template_root, "vda", "bk-root");
+		template_disk(&sb, tb->private_vol, NULL, "vdb", "bk-private");
+		template_qga(&sb, tb->qga);
+	}
+	strbuf_printf(&sb, "%s", parts->devices);
 	domain_console_agent(&sb, env, app->name);
 	strbuf_printf(&sb, "  </devices>\n");
 	if (*parts->overrides)

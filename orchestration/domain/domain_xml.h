@@ -49,12 +49,24 @@ struct app_parts_text {
 	char *cmdline;
 };
 
-/* An app VM's XML (caller frees), or NULL with err set. A driver VM's is
- * its kind's (kind.h). */
+/* What an app VM on a template boots with besides its parts
+ * (docs/templates.md): its disks (app_disks.h), the template's root file
+ * system they are over, its machine id, qemu-guest-agent's socket. */
+struct domain_template_boot {
+	const char *template_root;
+	const char *root;
+	const char *private_vol;
+	const char *machine_id;
+	const char *qga;
+};
+
+/* An app VM's XML (caller frees), or NULL with err set; TB for an app VM
+ * on a template, else NULL. A driver VM's is its kind's (kind.h). */
 char *domain_xml_app_vm(const struct topology *topo,
 			const struct topo_app_vm *app,
 			const struct domain_env *env,
-			const struct app_parts_text *parts, char *err,
+			const struct app_parts_text *parts,
+			const struct domain_template_boot *tb, char *err,
 			size_t err_len);
 
 /* The pieces a driver VM kind's domain is made of (kinds/): the start

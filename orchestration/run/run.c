@@ -255,14 +255,16 @@ int run_grant_kvm(struct run *r, uid_t uid)
 
 /* What VM boots, as its own verified copies (boot_files.h); CONFIG, when
  * given, is what fw_cfg hands the guest. */
-int run_prepare_boot(struct run *r, const char *vm,
+int run_prepare_boot(struct run *r, const char *vm, const char *image_dir,
 			const struct domain_images *images, const char *config)
 {
 	char dir[PATH_MAX];
 	state_vm_dir(&r->dirs, vm, dir, sizeof(dir));
-	int rc = boot_copy_image(r->o->image_dir, images->kernel, dir, BOOT_KERNEL,
+	if (!image_dir)
+		image_dir = r->o->image_dir;
+	int rc = boot_copy_image(image_dir, images->kernel, dir, BOOT_KERNEL,
 				 r->err, sizeof(r->err));
-	rc = rc ? rc : boot_copy_image(r->o->image_dir, images->initrd, dir,
+	rc = rc ? rc : boot_copy_image(image_dir, images->initrd, dir,
 				       BOOT_INITRD, r->err, sizeof(r->err));
 	if (!rc && config)
 		rc = boot_write_file(dir, BOOT_CONFIG, config, r->err,
@@ -308,14 +310,20 @@ static bool image_present(const char *dir, const char *file)
 int run_ensure_images(struct run *r)
 {
 	const char *need[TOPO_MAX_APP_VMS + 3];
-	char app_images[TOPO_MAX_APP_VMS][TOPO_NAME_MAX + 32];
+	char app_images[TOPO_MAX_APP_VMS][TOPO_NAME_MAX + 64];
 	unsigned n = 0;
 	need[n++] = "vmlinuz";
 	need[n++] = "sysnet-vmlinuz";
 	need[n++] = "sysnet-initramfs.cpio.gz";
 	for (unsigned i = 0; i < r->topo->app_vms_count; i++) {
-		snprintf(app_images[i], sizeof(app_images[i]), "%s-initramfs.cpio.gz",
-			 r->topo->app_vms[i].image);
+		const struct topo_app_vm *app = &r->topo->app_vms[i];
+		if (app->template)
+			snprintf(app_images[i], sizeof(app_images[i]),
+				 TEMPLATE_DIR "/%s/" TEMPLATE_CURRENT "/"
+				 TEMPLATE_ROOT, app->template);
+		else
+			snprintf(app_images[i], sizeof(app_images[i]),
+				 "%s-initramfs.cpio.gz", app->image);
 		need[n++] = app_images[i];
 	}
 	bool missing = false;
@@ -366,6 +374,56 @@ int run_decide_accel(struct run *r)
 
 
 /* Whether VM already runs with exactly this XML (then up leaves it). */
+int run_template_plan(const struct plan_dirs *dirs, const char *image_dir,
+		      const struct topo_app_vm *app, bool running,
+		      struct run_template *out, char *err, size_t err_len)
+{
+	memset(out, 0, sizeof(*out));
+	if (app_disks_paths(dirs, app->name, &out->disks) ||
+	    state_qga_path(dirs, app->name, out->qga, sizeof(out->qga))) {
+		snprintf(err, err_len, "%s: data paths too long", app->name);
+		return -ENAMETOOLONG;
+	}
+	app_disks_read(&out->disks);
+	int rc = -ENOENT;
+	/* A running VM stays on the version it started on: a template
+	 * rebuilt since is not a change to it (it moves at its next start). */
+	if (running && out->disks.template_version[0])
+		rc = app_template_version(image_dir, app->template,
+					  out->disks.template_version,
+					  &out->tmpl, err, err_len);
+	if (rc)
+		rc = app_template_current(image_dir, app->template, &out->tmpl,
+					  err, err_len);
+	if (rc)
+		return rc;
+	if (!out->disks.machine_id[0])
+		memset(out->disks.machine_id, '0', 32);
+	out->tb = (struct domain_template_boot){
+		out->tmpl.root, out->disks.root, out->disks.private_vol,
+		out->disks.machine_id, out->qga,
+	};
+	return 0;
+}
+
+int run_drop_disposable(const struct plan_dirs *dirs,
+			const struct topo_app_vm *app, const char *cmd)
+{
+	struct app_disks d;
+	char err[ERR_LEN];
+	if (!app || !app->disposable)
+		return 0;
+	int rc = app_disks_paths(dirs, app->name, &d);
+	rc = rc ? rc : app_disks_drop(&d, err, sizeof(err));
+	if (rc)
+		fprintf(stderr, "bulkhead: %s: %s\n", app->name, rc == -ENAMETOOLONG ?
+			"data path too long" : err);
+	else
+		printf("%s: %s: disposable: its disks are gone (%s)\n", cmd,
+		       app->name, d.dir);
+	return rc;
+}
+
 bool run_unchanged(const struct run *r, const char *vm, const char *domain,
 		      const char *xml)
 {
@@ -385,7 +443,7 @@ int run_init(struct run *r, struct orch *o, struct topology *topo)
 	r->o = o;
 	r->topo = topo;
 	vm_ids_host_default(&r->ids);
-	if (plan_dirs(o->state_root, o->log_root, topo, &r->dirs)) {
+	if (plan_dirs(o->state_root, o->log_root, o->data_root, topo, &r->dirs)) {
 		snprintf(r->err, sizeof(r->err), "state paths too long");
 		return -ENAMETOOLONG;
 	}

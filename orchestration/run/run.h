@@ -11,6 +11,8 @@
 #include <sys/types.h>
 
 #include "agent.h"
+#include "app_disks.h"
+#include "app_template.h"
 #include "domain_xml.h"
 #include "journal.h"
 #include "orch.h"
@@ -73,13 +75,34 @@ int run_vm_uid(struct run *r, const char *vm, uid_t *uid);
 int run_vm_env(struct run *r, const char *vm, struct domain_env *env);
 /* /dev/kvm for UID under KVM, where the device is not open to all. */
 int run_grant_kvm(struct run *r, uid_t uid);
-/* What VM boots, as its own verified copies; CONFIG (may be NULL) is
- * what fw_cfg hands the guest. */
-int run_prepare_boot(struct run *r, const char *vm,
+/* What VM boots, as its own verified copies from IMAGE_DIR (NULL: the
+ * image cache); CONFIG (may be NULL) is what fw_cfg hands the guest. */
+int run_prepare_boot(struct run *r, const char *vm, const char *image_dir,
 		     const struct domain_images *images, const char *config);
 /* VM's agent and the uid its QEMU must answer as. */
 int run_vm_agent(struct run *r, const char *vm, char path[PATH_MAX],
 		 struct agent_addr *to);
+
+/* A template VM's boot (docs/templates.md): its disks, the template
+ * version they are on, its qemu-guest-agent socket, and what its domain
+ * XML takes of them (TB, pointing into this struct). */
+struct run_template {
+	struct app_disks disks;
+	struct app_template tmpl;
+	char qga[PATH_MAX];
+	struct domain_template_boot tb;
+};
+/* APP's template boot as recorded: the version its running domain was
+ * started on when RUNNING (else the current one), its kept machine id
+ * ("0"*32 before the first start: check --show). */
+int run_template_plan(const struct plan_dirs *dirs, const char *image_dir,
+		      const struct topo_app_vm *app, bool running,
+		      struct run_template *out, char *err, size_t err_len);
+
+/* After APP's domain is gone: when it is disposable, its directory of
+ * disks (app_disks_drop), saying so as CMD ("stop", "down"). */
+int run_drop_disposable(const struct plan_dirs *dirs,
+			const struct topo_app_vm *app, const char *cmd);
 
 /* Whether VM already runs with exactly this XML (then up leaves it). */
 bool run_unchanged(const struct run *r, const char *vm, const char *domain,

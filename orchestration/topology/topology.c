@@ -243,6 +243,8 @@ static void free_fields(struct topology *topo)
 
 		free(app->name);
 		free(app->image);
+		free(app->template);
+		free(app->private_size);
 		free(app->net.via);
 		free(app->net.mac);
 		free(app->net.ip);

@@ -179,7 +179,18 @@ struct topo_app_vm {
 	char *name;
 	uint32_t memory_mib;            /* default 256 */
 	uint32_t vcpus;                 /* default 1 */
-	char *image;                    /* default "app" */
+	/* What it boots: IMAGE, a busybox image of the image cache (default
+	 * "app", the tests' and the demo's), or TEMPLATE, a template's root
+	 * file system under a fresh overlay each start (docs/templates.md);
+	 * never both. */
+	char *image;
+	char *template;
+	/* A template VM's private volume (home, its identity): text and MiB,
+	 * default 2G; DISPOSABLE: it and everything else of the VM are
+	 * dropped when it stops. */
+	char *private_size;
+	uint32_t private_mib;
+	bool disposable;
 	bool autostart;                 /* default true: started by up */
 	/* Version 1's flat net/mac/ip/... load into NET (the schema maps
 	 * them there), so past the loader every file is a version 2 one.

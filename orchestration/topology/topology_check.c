@@ -331,6 +331,63 @@ static int check_usb(struct checker *c, const char *app_base,
 	return rc;
 }
 
+/* A template VM's private volume: 2G unless it says. */
+#define PRIVATE_SIZE_DEFAULT_MIB 2048
+/* Below this a private volume holds no file system worth having (ext4's
+ * journal alone is 4 MiB at this size). */
+#define PRIVATE_SIZE_MIN_MIB 64
+
+/* What the app VM boots: a busybox image ("app" unless it names one) or a
+ * template with its private volume, and whether it is disposable. */
+static int check_app_boot(struct checker *c, const char *base,
+			  struct topo_app_vm *app)
+{
+	if (app->template && app->image)
+		return topo_fail(c->ctx, base, "template", "'%s' and image '%s'"
+				 " both; an app VM boots one of them",
+				 SHOW(app->template), SHOW(app->image));
+	if (!app->template) {
+		const char *key = app->private_size ? "private" :
+				  app->disposable ? "disposable" : NULL;
+		if (key)
+			return topo_fail(c->ctx, base, key, "only an app VM on a"
+					 " template has a %s; add template:"
+					 " debian", app->private_size ?
+					 "private volume" : "disposable mode");
+	}
+	if (app->template && !topo_name_valid(app->template))
+		return topo_fail(c->ctx, base, "template", "'%s' is not a"
+				 " template name (a-z, then a-z, 0-9 or '-'; at"
+				 " most %d characters)", SHOW(app->template),
+				 TOPO_NAME_MAX);
+	if (app->template && app->usb.via)
+		return topo_fail(c->ctx, base, "usb", "an app VM on a template"
+				 " takes no USB devices yet (its image has no"
+				 " USB/IP import); use the app image");
+	if (app->template) {
+		app->private_mib = PRIVATE_SIZE_DEFAULT_MIB;
+		int rc = app->private_size ? chk_size(c, base, "private",
+						      app->private_size,
+						      &app->private_mib) : 0;
+		if (rc == 0 && app->private_mib < PRIVATE_SIZE_MIN_MIB)
+			return topo_fail(c->ctx, base, "private", "'%s' is too"
+					 " small for a private volume (at least"
+					 " %uM)", SHOW(app->private_size),
+					 PRIVATE_SIZE_MIN_MIB);
+		return rc;
+	}
+	if (app->image == NULL) {
+		app->image = strdup("app");
+		return app->image ? 0 : -ENOMEM;
+	}
+	if (!topo_name_valid(app->image))
+		return topo_fail(c->ctx, base, "image", "'%s' is not an image"
+				 " name (a-z, then a-z, 0-9 or '-'; at most %d"
+				 " characters)", SHOW(app->image),
+				 TOPO_NAME_MAX);
+	return 0;
+}
+
 static int check_app_vm(struct checker *c, unsigned i)
 {
 	struct topo_app_vm *app = &c->topo->app_vms[i];
@@ -342,17 +399,8 @@ static int check_app_vm(struct checker *c, unsigned i)
 		      &app->vcpus);
 	if (rc < 0)
 		return rc;
-	if (app->image == NULL) {
-		app->image = strdup("app");
-		if (app->image == NULL)
-			return -ENOMEM;
-	} else if (!topo_name_valid(app->image)) {
-		return topo_fail(c->ctx, base, "image", "'%s' is not an image"
-				 " name (a-z, then a-z, 0-9 or '-'; at most %d"
-				 " characters)", SHOW(app->image),
-				 TOPO_NAME_MAX);
-	}
-	rc = check_app_net(c, base, &app->net);
+	rc = check_app_boot(c, base, app);
+	rc = rc ? rc : check_app_net(c, base, &app->net);
 	if (rc == 0)
 		rc = check_usb(c, base, &app->usb);
 	if (rc == 0)

@@ -198,6 +198,11 @@ static const cyaml_schema_field_t storage_attach_fields[] = {
 #define AUTOSTART_FIELD                                                    \
 	ENUM_FIELD("autostart", OPT, struct topo_app_vm, autostart,        \
 		   bool_strings)
+#define TEMPLATE_FIELDS                                                    \
+	STRING_FIELD("template", OPT, struct topo_app_vm, template),       \
+	STRING_FIELD("private", OPT, struct topo_app_vm, private_size),    \
+	ENUM_FIELD("disposable", OPT, struct topo_app_vm, disposable,      \
+		   bool_strings)
 
 static const cyaml_schema_field_t app_vm_fields[] = {
 	APP_VM_COMMON_FIELDS,
@@ -210,6 +215,7 @@ static const cyaml_schema_field_t app_vm_fields[] = {
 	CYAML_FIELD_MAPPING("storage", OPT, struct topo_app_vm, storage,
 			    storage_attach_fields),
 	AUTOSTART_FIELD,
+	TEMPLATE_FIELDS,
 	CYAML_FIELD_END
 };
 static const cyaml_schema_value_t app_vm_entry = {

@@ -103,7 +103,8 @@ def bulkhead_env(tmp, base=None):
     goes to a log that down removes) in TMP/san.*."""
     env = dict(os.environ if base is None else base,
                BULKHEAD_STATE_DIR=os.path.join(tmp, 'state'),
-               BULKHEAD_LOG_DIR=os.path.join(tmp, 'log'))
+               BULKHEAD_LOG_DIR=os.path.join(tmp, 'log'),
+               BULKHEAD_DATA_DIR=os.path.join(tmp, 'data'))
     for var in ('ASAN_OPTIONS', 'UBSAN_OPTIONS'):
         if var in env:
             env[var] += ':log_path=' + os.path.join(tmp, 'san')
@@ -209,3 +210,47 @@ def topo_status(bk, topology):
                     if x['topology'] == topology)
     except (ValueError, StopIteration, KeyError, TypeError):
         return {}
+
+
+def topology_test(bulkhead, planned, prefix, ns, out_ip, files, steps,
+                  prepare=None):
+    """The frame of a test that brings topologies up: PLANNED checks
+    (one more here: libvirtd, one after: no sanitizer report), a test
+    directory (PREFIX...) with the command's state in it, the Outside
+    network NS at OUT_IP serving FILES; STEPS(t, tmp, bk, sums, *extra)
+    with EXTRA what PREPARE(tmp) returns. Whatever STEPS did, every
+    topology it brought up is taken down (also on SIGTERM and SIGINT:
+    vmlib.run_main). Returns the exit status."""
+    # vmlib is the VM tests' library beside this directory.
+    import sys
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(
+        __file__)), '..', 'vm'))
+    from vmlib import Tap, down_topologies, keep_or_remove, sweep, test_dir
+    t = Tap(planned)
+    for line in sweep(bulkhead):
+        t.diag('swept: ' + line)
+    tmp = test_dir(prefix)
+    env = bulkhead_env(tmp)
+    extra = prepare(tmp) if prepare else ()
+
+    def bk(*args):
+        return sh(bulkhead, '--connect', URI, *args, env=env, timeout=900)
+    bk.env = env
+    outside = None
+    try:
+        t.check(ensure_libvirtd(), 'libvirtd runs')
+        outside = Outside(ns, out_ip, tmp)
+        sums = outside.up(files)
+        steps(t, tmp, bk, sums, *extra)
+    except Exception as ex:  # a failure in a step: the rest is not reached
+        t.diag('error: %r' % ex)
+    finally:
+        for line in down_topologies(bulkhead, tmp):
+            t.diag(line)
+        if outside:
+            outside.down()
+        reports = sanitizer_reports(tmp)
+        t.check(not reports, 'no sanitizer report', reports)
+        t.finish()
+        keep_or_remove(t, tmp)
+    return 1 if t.failed else 0

@@ -31,10 +31,9 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 '..', 'vm'))
-from vmlib import Tap, down_topologies, keep_or_remove, run_main, sweep, \
-    test_dir  # noqa: E402
-from orchlib import Outside, bulkhead_env, domains, ensure_libvirtd, sh, \
-    qemu_pid, sanitizer_reports, sha, topo_status  # noqa: E402
+from vmlib import run_main  # noqa: E402
+from orchlib import domains, qemu_pid, sh, sha, topo_status, \
+    topology_test  # noqa: E402
 
 BULKHEAD = os.path.abspath(sys.argv[1])
 URI = 'qemu:///system'
@@ -270,34 +269,10 @@ def steps(t, tmp, bk, disk):
 
 def main(argv):
     del argv
-    t = Tap(12)
-    for line in sweep(BULKHEAD):
-        t.diag('swept: ' + line)
-    tmp = test_dir('bk-orch-storage-')
-    env = bulkhead_env(tmp)
-    disk = os.path.join(tmp, 'disk.raw')
-
-    def bk(*args):
-        return sh(BULKHEAD, '--connect', URI, *args, env=env, timeout=900)
-    outside = None
-    try:
-        t.check(ensure_libvirtd(), 'libvirtd runs')
-        outside = Outside(NS, OUT_IP, tmp)
-        outside.up({})
-        steps(t, tmp, bk, disk)
-    except Exception as ex:  # a failure in a step: the rest is not reached
-        t.diag('error: %r' % ex)
-    finally:
-        # Also reached on SIGTERM and SIGINT (run_main).
-        for line in down_topologies(BULKHEAD, tmp):
-            t.diag(line)
-        if outside:
-            outside.down()
-        reports = sanitizer_reports(tmp)
-        t.check(not reports, 'no sanitizer report', reports)
-        t.finish()
-        keep_or_remove(t, tmp)
-    return 1 if t.failed else 0
+    return topology_test(
+        BULKHEAD, 12, 'bk-orch-storage-', NS, OUT_IP, {},
+        lambda t, tmp, bk, _sums, disk: steps(t, tmp, bk, disk),
+        lambda tmp: (os.path.join(tmp, 'disk.raw'),))
 
 
 if __name__ == '__main__':

@@ -967,6 +967,37 @@ static const struct bad_case bad_cases[] = {
 	  "demo.yaml:18: host-port.default-route: 'maybe' is not one of true,"
 	  " false, yes, no, on, off" },
 
+	/* App VMs on a template (docs/templates.md); WORK2's fields end on
+	 * line 14. */
+	{ "v2: template and image", HEAD2 SYSNET WORK2("sys-net")
+	  "    template: debian\n    image: app\n",
+	  "demo.yaml:15: app-vms[0].template: 'debian' and image 'app' both; an"
+	  " app VM boots one of them" },
+	{ "v2: private without a template", HEAD2 SYSNET WORK2("sys-net")
+	  "    private: 1G\n",
+	  "demo.yaml:15: app-vms[0].private: only an app VM on a template has a"
+	  " private volume; add template: debian" },
+	{ "v2: disposable without a template", HEAD2 SYSNET WORK2("sys-net")
+	  "    disposable: true\n",
+	  "demo.yaml:15: app-vms[0].disposable: only an app VM on a template has"
+	  " a disposable mode; add template: debian" },
+	{ "v2: bad template name", HEAD2 SYSNET WORK2("sys-net")
+	  "    template: Debian/12\n",
+	  "demo.yaml:15: app-vms[0].template: 'Debian/12' is not a template name"
+	  " (a-z, then a-z, 0-9 or '-'; at most 13 characters)" },
+	{ "v2: private too small", HEAD2 SYSNET WORK2("sys-net")
+	  "    template: debian\n    private: 10M\n",
+	  "demo.yaml:16: app-vms[0].private: '10M' is too small for a private"
+	  " volume (at least 64M)" },
+	{ "v2: private not a size", HEAD2 SYSNET WORK2("sys-net")
+	  "    template: debian\n    private: lots\n",
+	  "demo.yaml:16: app-vms[0].private: 'lots' is not a size (a number and"
+	  " M, G or T: 512M, 2G)" },
+	{ "v2: disposable not a boolean", HEAD2 SYSNET WORK2("sys-net")
+	  "    template: debian\n    disposable: maybe\n",
+	  "demo.yaml:16: app-vms[0].disposable: 'maybe' is not one of true,"
+	  " false, yes, no, on, off" },
+
 	/* Version 2: the same checks, named at the fields as written. */
 	{ "v2: net on no driver VM", HEAD2 SYSNET WORK2("sysnet"),
 	  "demo.yaml:12: app-vms[0].net.via: no driver VM named 'sysnet'"
@@ -1106,6 +1137,33 @@ static const struct bad_case bad_cases[] = {
 	{ "v2: talk", HEAD2 SYSNET WORK2("sys-net") "talk:\n  - [work, work]\n",
 	  "demo.yaml:16: talk[0]: 'work' with itself; a pair is two app VMs" },
 };
+
+/* An app VM on a template: its fields as the check leaves them. */
+static void test_template_fields(struct tap *t, const void *arg)
+{
+	struct topology *topo;
+	char err[256];
+
+	(void)arg;
+	CHECK_EQ(t, load_text("demo.yaml", HEAD2 SYSNET WORK2("sys-net")
+			      "    template: debian\n  - name: throwaway\n"
+			      "    template: debian\n    private: 512M\n"
+			      "    disposable: yes\n    net: {via: sys-net,"
+			      " mac: 52:54:00:a0:00:02, ip: 10.200.2.2/24}\n",
+			      &topo, err, sizeof(err)), 0);
+	CHECK_STREQ(t, err, "");
+	if (topo == NULL)
+		return;
+	const struct topo_app_vm *work = &topo->app_vms[0];
+	const struct topo_app_vm *tmp = &topo->app_vms[1];
+	CHECK_STREQ(t, work->template, "debian");
+	CHECK(t, work->image == NULL);          /* no busybox image */
+	CHECK_EQ(t, work->private_mib, 2048);   /* the default */
+	CHECK(t, !work->disposable);
+	CHECK_EQ(t, tmp->private_mib, 512);
+	CHECK(t, tmp->disposable);
+	topology_free(topo);
+}
 
 static void test_bad(struct tap *t, const void *arg)
 {
@@ -1419,6 +1477,8 @@ int main(void)
 	cases[n++] = (struct tap_case){ "IPv6 accepted", test_ipv6_accepted,
 					NULL };
 	cases[n++] = (struct tap_case){ "IPv6 text", test_ip6_format, NULL };
+	cases[n++] = (struct tap_case){ "template fields", test_template_fields,
+					NULL };
 	for (size_t i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++)
 		cases[n++] = (struct tap_case){ bad_cases[i].name, test_bad,
 						&bad_cases[i] };

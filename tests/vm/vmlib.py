@@ -474,7 +474,8 @@ def down_topologies(bulkhead, tmp, uri='qemu:///system'):
     line per topology."""
     state = os.path.join(tmp, 'state')
     env = dict(os.environ, BULKHEAD_STATE_DIR=state,
-               BULKHEAD_LOG_DIR=os.path.join(tmp, 'log'))
+               BULKHEAD_LOG_DIR=os.path.join(tmp, 'log'),
+               BULKHEAD_DATA_DIR=os.path.join(tmp, 'data'))
     out = []
     for name in sorted(os.listdir(state)) if os.path.isdir(state) else []:
         applied = os.path.join(state, name, name + '.yaml')

@@ -119,8 +119,11 @@ static int storage_app_devices(const struct topology *topo,
 		      "      <driver name='qemu' type='raw'/>\n"
 		      "      <source type='unix' path='");
 	strbuf_xml(sb, path);
+	/* A template VM's root and private volume are vda and vdb
+	 * (domain_xml.c); its guest finds each disk by serial, not name. */
 	strbuf_printf(sb, "'><reconnect enabled='yes' timeout='1'/></source>\n"
-		      "      <target dev='vda' bus='virtio'/>\n    </disk>\n");
+		      "      <target dev='%s' bus='virtio'/>\n    </disk>\n",
+		      app->template ? "vdc" : "vda");
 	return rc;
 }
 

@@ -1,0 +1,186 @@
+#include "app_disks.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "host_net.h"
+#include "state_files.h"
+
+static int join(char *out, size_t len, const char *dir, const char *name)
+{
+	int n = snprintf(out, len, "%s/%s", dir, name);
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+int app_disks_paths(const struct plan_dirs *dirs, const char *vm,
+		    struct app_disks *out)
+{
+	memset(out, 0, sizeof(*out));
+	int rc = join(out->dir, sizeof(out->dir), dirs->data, vm);
+	rc = rc ? rc : join(out->root, sizeof(out->root), out->dir, APP_DISK_ROOT);
+	return rc ? rc : join(out->private_vol, sizeof(out->private_vol),
+			      out->dir, APP_DISK_PRIVATE);
+}
+
+static bool hex_of_len(const char *s, size_t len)
+{
+	if (strlen(s) != len)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (!strchr("0123456789abcdef", s[i]))
+			return false;
+	return true;
+}
+
+/* DIR/NAME's first line when it is LEN lower-case hex digits, else "". */
+static void read_hex(const char *dir, const char *name, char *out, size_t len)
+{
+	char path[PATH_MAX];
+	out[0] = '\0';
+	if (join(path, sizeof(path), dir, name))
+		return;
+	char *text = read_text(path);
+	if (!text)
+		return;
+	text[strcspn(text, "\n")] = '\0';
+	if (hex_of_len(text, len - 1))
+		snprintf(out, len, "%s", text);
+	free(text);
+}
+
+void app_disks_read(struct app_disks *d)
+{
+	read_hex(d->dir, APP_DISK_MACHINE_ID, d->machine_id,
+		 sizeof(d->machine_id));
+	read_hex(d->dir, APP_DISK_TEMPLATE, d->template_version,
+		 sizeof(d->template_version));
+}
+
+/* DIR with MODE, root's and GID's, made when missing; never a link. */
+static int own_dir(const char *dir, mode_t mode, gid_t gid, char *err,
+		   size_t err_len)
+{
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+		snprintf(err, err_len, "mkdir %s: %s", dir, strerror(errno));
+		return -errno;
+	}
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || fchown(fd, 0, gid) < 0 || fchmod(fd, mode) < 0) {
+		int e = errno;
+		snprintf(err, err_len, "%s: %s", dir, strerror(e));
+		if (fd >= 0)
+			close(fd);
+		return -e;
+	}
+	close(fd);
+	return 0;
+}
+
+/* The machine id systemd takes from the command line: 128 random bits. */
+static int make_machine_id(struct app_disks *d, char *err, size_t err_len)
+{
+	unsigned char raw[16];
+	if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw)) {
+		snprintf(err, err_len, "getrandom: %s", strerror(errno));
+		return -EIO;
+	}
+	for (size_t i = 0; i < sizeof(raw); i++)
+		snprintf(d->machine_id + 2 * i, 3, "%02x", raw[i]);
+	char path[PATH_MAX], text[34];
+	snprintf(text, sizeof(text), "%s\n", d->machine_id);
+	int rc = join(path, sizeof(path), d->dir, APP_DISK_MACHINE_ID);
+	rc = rc ? rc : write_file(path, text, 0600);
+	if (rc)
+		snprintf(err, err_len, "%s/" APP_DISK_MACHINE_ID ": %s", d->dir,
+			 strerror(-rc));
+	return rc;
+}
+
+/* qemu-img ARGV writing PATH (through PATH.new, renamed when whole), the
+ * result the VM's and 0600. */
+static int qemu_img(char **argv, const char *path, uid_t uid, char *err,
+		    size_t err_len)
+{
+	char tmp[PATH_MAX];
+	int n = snprintf(tmp, sizeof(tmp), "%s.new", path);
+	if (n < 0 || (size_t)n >= sizeof(tmp))
+		return -ENAMETOOLONG;
+	unlink(tmp);
+	for (int i = 0; argv[i]; i++)
+		if (!strcmp(argv[i], "@OUT@"))
+			argv[i] = tmp;
+	int rc = run_command(argv, err, err_len);
+	if (!rc && (chown(tmp, uid, uid) < 0 || chmod(tmp, 0600) < 0 ||
+		    rename(tmp, path) < 0)) {
+		rc = -errno;
+		snprintf(err, err_len, "%s: %s", tmp, strerror(errno));
+	}
+	if (rc)
+		unlink(tmp);
+	return rc;
+}
+
+int app_disks_prepare(struct app_disks *d, const char *data_root,
+		      const struct app_template *t, uint32_t private_mib,
+		      bool disposable, uid_t uid, char *err, size_t err_len)
+{
+	char topo_dir[PATH_MAX];
+	snprintf(topo_dir, sizeof(topo_dir), "%s", d->dir);
+	char *slash = strrchr(topo_dir, '/');
+	if (slash)
+		*slash = '\0';
+	int rc = disposable ? app_disks_drop(d, err, err_len) : 0;
+	rc = rc ? rc : own_dir(data_root, 0711, 0, err, err_len);
+	rc = rc ? rc : own_dir(topo_dir, 0711, 0, err, err_len);
+	rc = rc ? rc : own_dir(d->dir, 02750, uid, err, err_len);
+	if (rc)
+		return rc;
+	app_disks_read(d);
+	if (!d->machine_id[0] && (rc = make_machine_id(d, err, err_len)))
+		return rc;
+	/* The overlay names the version's file, never "current": a template
+	 * rebuilt meanwhile changes nothing under a running VM. */
+	char *overlay[] = { "qemu-img", "create", "-q", "-f", "qcow2", "-F",
+			    "qcow2", "-b", (char *)t->root, "@OUT@", NULL };
+	rc = qemu_img(overlay, d->root, uid, err, err_len);
+	if (rc)
+		return rc;
+	char path[PATH_MAX], text[TEMPLATE_VERSION_LEN + 2];
+	snprintf(text, sizeof(text), "%s\n", t->version);
+	rc = join(path, sizeof(path), d->dir, APP_DISK_TEMPLATE);
+	rc = rc ? rc : write_file(path, text, 0600);
+	if (rc) {
+		snprintf(err, err_len, "%s: %s", path, strerror(-rc));
+		return rc;
+	}
+	snprintf(d->template_version, sizeof(d->template_version), "%s",
+		 t->version);
+	struct stat st;
+	if (lstat(d->private_vol, &st) == 0) {
+		if (!S_ISREG(st.st_mode)) {
+			snprintf(err, err_len, "%s: not a regular file; refusing"
+				 " to use it as a private volume", d->private_vol);
+			return -EPERM;
+		}
+		return 0;
+	}
+	char size[32];
+	snprintf(size, sizeof(size), "%uM", (unsigned)private_mib);
+	char *private_img[] = { "qemu-img", "create", "-q", "-f", "qcow2",
+				"@OUT@", size, NULL };
+	return qemu_img(private_img, d->private_vol, uid, err, err_len);
+}
+
+int app_disks_drop(const struct app_disks *d, char *err, size_t err_len)
+{
+	int rc = remove_tree(d->dir);
+	if (rc)
+		snprintf(err, err_len, "removing %s: %s", d->dir, strerror(-rc));
+	return rc;
+}

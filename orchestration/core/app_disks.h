@@ -1,0 +1,61 @@
+/* An app VM's disks on a template (docs/templates.md), in its own
+ * directory under the topology's data directory (DATA/TOPO/VM, root's and
+ * the VM's group's, 02750; the files root's, 0600, which libvirt hands to
+ * the VM's uid while it runs):
+ *   root.qcow2     an overlay of the template's root file system, made
+ *                  afresh at every start (nothing the VM did to its root
+ *                  survives a restart);
+ *   private.qcow2  its private volume (home, SSH host keys), made blank
+ *                  once, kept;
+ *   machine-id     its systemd machine id, made once, kept: every VM on a
+ *                  template has its own (the kernel command line gives it);
+ *   template       the template version root.qcow2 is on.
+ * A disposable VM's whole directory is made at its start and dropped at
+ * its stop. */
+#ifndef BULKHEAD_APP_DISKS_H
+#define BULKHEAD_APP_DISKS_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "app_template.h"
+#include "plan.h"
+
+#define APP_DISK_ROOT "root.qcow2"
+#define APP_DISK_PRIVATE "private.qcow2"
+#define APP_DISK_MACHINE_ID "machine-id"
+#define APP_DISK_TEMPLATE "template"
+
+struct app_disks {
+	char dir[PATH_MAX];
+	char root[PATH_MAX];
+	char private_vol[PATH_MAX];
+	char machine_id[33];    /* "" until made or read */
+	char template_version[TEMPLATE_VERSION_LEN + 1]; /* "" likewise */
+};
+
+/* The paths of VM's disks (nothing is read or made). */
+int app_disks_paths(const struct plan_dirs *dirs, const char *vm,
+		    struct app_disks *out);
+
+/* What is recorded for a VM started before: its machine id and the
+ * template version of its root (left "" when missing or malformed). */
+void app_disks_read(struct app_disks *d);
+
+/* Before each start: the directory (DATA_ROOT and DATA/TOPO made 0711 when
+ * missing), the machine id (made when missing), a fresh root overlay on
+ * template T, the private volume of PRIVATE_MIB (made blank when missing),
+ * all for the VM's UID. DISPOSABLE: whatever was there is dropped first,
+ * so nothing of an earlier run is seen. qemu-img makes the images. */
+int app_disks_prepare(struct app_disks *d, const char *data_root,
+		      const struct app_template *t, uint32_t private_mib,
+		      bool disposable, uid_t uid, char *err, size_t err_len);
+
+/* Removes the VM's directory and everything in it (a disposable's stop):
+ * 0 also when there is none. */
+int app_disks_drop(const struct app_disks *d, char *err, size_t err_len);
+
+#endif

@@ -1,0 +1,91 @@
+#include "app_template.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static bool version_valid(const char *s)
+{
+	if (strlen(s) != TEMPLATE_VERSION_LEN)
+		return false;
+	for (size_t i = 0; i < TEMPLATE_VERSION_LEN; i++)
+		if (!strchr("0123456789abcdef", s[i]))
+			return false;
+	return true;
+}
+
+int app_template_version(const char *image_dir, const char *name,
+			 const char *version, struct app_template *out,
+			 char *err, size_t err_len)
+{
+	if (!version_valid(version)) {
+		snprintf(err, err_len, "template %s: '%.40s' is not a version"
+			 " (%d hex digits)", name, version, TEMPLATE_VERSION_LEN);
+		return -EBADMSG;
+	}
+	snprintf(out->version, sizeof(out->version), "%s", version);
+	int n = snprintf(out->dir, sizeof(out->dir), "%s/" TEMPLATE_DIR "/%s/%s",
+			 image_dir, name, version);
+	int m = snprintf(out->root, sizeof(out->root), "%s/" TEMPLATE_ROOT,
+			 out->dir);
+	if (n < 0 || (size_t)n >= sizeof(out->dir) || m < 0 ||
+	    (size_t)m >= sizeof(out->root)) {
+		snprintf(err, err_len, "template %s: path too long", name);
+		return -ENAMETOOLONG;
+	}
+	struct stat st;
+	if (lstat(out->root, &st) < 0) {
+		int e = errno;
+		snprintf(err, err_len, "template %s version %s: %s: %s", name,
+			 version, out->root, strerror(e));
+		return -e;
+	}
+	/* Every VM on the template reads this file; one that could write it
+	 * would write into all of them. */
+	if (!S_ISREG(st.st_mode) || st.st_uid != 0 || (st.st_mode & 022)) {
+		snprintf(err, err_len, "template %s: %s is not a regular file of"
+			 " root's that only root can write (uid %u, mode %04o);"
+			 " refusing to boot from it", name, out->root,
+			 (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
+		return -EPERM;
+	}
+	return 0;
+}
+
+bool app_template_builder_makes(const char *name)
+{
+	/* guest-os/template_image.py's templates. */
+	return strcmp(name, "debian") == 0;
+}
+
+int app_template_current(const char *image_dir, const char *name,
+			 struct app_template *out, char *err, size_t err_len)
+{
+	char link[4096], target[64];
+	snprintf(link, sizeof(link), "%s/" TEMPLATE_DIR "/%s/" TEMPLATE_CURRENT,
+		 image_dir, name);
+	ssize_t n = readlink(link, target, sizeof(target) - 1);
+	if (n < 0) {
+		int e = errno;
+		if (e == ENOENT)
+			snprintf(err, err_len, "template %s is not built (no %s;"
+				 " guest-os/build-images builds the templates it"
+				 " knows: debian)", name, link);
+		else
+			snprintf(err, err_len, "template %s: %s: %s", name, link,
+				 strerror(e));
+		return -e;
+	}
+	target[n] = '\0';
+	if (!version_valid(target)) {
+		snprintf(err, err_len, "template %s: %s points to '%s', not a"
+			 " version (%d hex digits)", name, link, target,
+			 TEMPLATE_VERSION_LEN);
+		return -EBADMSG;
+	}
+	return app_template_version(image_dir, name, target, out, err, err_len);
+}

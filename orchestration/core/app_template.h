@@ -1,0 +1,45 @@
+/* Templates in the image cache (guest-os/template_image.py builds them;
+ * docs/templates.md): IMAGE_DIR/templates/NAME/VERSION/ holds a root file
+ * system (root.qcow2) and the kernel and initramfs that boot it, each
+ * version never changed once built; NAME/current links to the newest. An
+ * app VM on a template boots the version current at its start, under an
+ * overlay of its own, so replacing a template never touches a running
+ * VM's disk: it moves at its next start. */
+#ifndef BULKHEAD_APP_TEMPLATE_H
+#define BULKHEAD_APP_TEMPLATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define TEMPLATE_DIR "templates"
+#define TEMPLATE_CURRENT "current"
+#define TEMPLATE_ROOT "root.qcow2"
+#define TEMPLATE_KERNEL "vmlinuz"
+#define TEMPLATE_INITRD "initrd.img"
+/* A version is the first 16 hex digits of the template's build key. */
+#define TEMPLATE_VERSION_LEN 16
+
+struct app_template {
+	char version[TEMPLATE_VERSION_LEN + 1];
+	char dir[4096];         /* IMAGE_DIR/templates/NAME/VERSION */
+	char root[4096];        /* dir/root.qcow2 */
+};
+
+/* Whether guest-os/build-images makes template NAME (up builds it when
+ * missing; any other must be in the image cache already). */
+bool app_template_builder_makes(const char *name);
+
+/* The version of template NAME that is current (its link's target, which
+ * must be a version name) and its paths. The root file system must be a
+ * regular file of root's that nobody else writes: every VM on it reads it
+ * and none may change it. -ENOENT names what to build when the template
+ * is missing; -EBADMSG/-EPERM name the link or file at fault. */
+int app_template_current(const char *image_dir, const char *name,
+			 struct app_template *out, char *err, size_t err_len);
+
+/* The same for a given VERSION (the one a running VM was started on). */
+int app_template_version(const char *image_dir, const char *name,
+			 const char *version, struct app_template *out,
+			 char *err, size_t err_len);
+
+#endif

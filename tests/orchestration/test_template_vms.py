@@ -1,0 +1,236 @@
+#!/usr/bin/env python3
+"""App VMs on the Debian template, end to end (docs/templates.md):
+`bulkhead up` of sys-net and three app VMs on template debian under TCG,
+each talked to through qemu-guest-agent only.
+
+  1. up: each app VM ready (qemu-ga answers, it holds sys-net's lease);
+     boot-to-ready seconds as a diagnostic
+  2. t-work downloads a file byte-exact from the outside through sys-net
+  3. t-work and t-two: different machine ids (each the one the host
+     keeps), different SSH host keys, none from the template; /home is
+     on the private volume
+  4. restart of t-work: a file in /home survives, a file on / does not,
+     the machine id and host keys stay; t-two ran on meanwhile
+  5. a new template version while the VMs run: up leaves them running,
+     unchanged; t-two moves to it at its next start, t-work stays on
+     the old one until then
+  6. a template whose link is malformed: start refuses naming it, the
+     running VMs are untouched; a template that is not built: check and
+     up refuse naming it
+  7. t-work fills its private volume: the writer gets "No space left on
+     device", t-work and t-two keep answering
+  8. t-disp (disposable): a file it wrote, its domain and its disks are
+     gone after stop; down leaves t-work's private volume and nothing
+     else
+
+    test_template_vms.py BULKHEAD
+
+Needs root, libvirt, the guest images and the template
+(guest-os/build-images)."""
+import json
+import os
+import re
+import shutil
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                '..', 'vm'))
+from vmlib import run_main  # noqa: E402
+from orchlib import domains, sha, topology_test  # noqa: E402
+
+BULKHEAD = os.path.abspath(sys.argv[1])
+URI = 'qemu:///system'
+IMAGE_DIR = os.environ.get('BULKHEAD_IMAGE_DIR', '/var/cache/bulkhead/images')
+TEMPLATES = os.path.join(IMAGE_DIR, 'templates', 'debian')
+NS, OUT_IP = 'bk-t-out%d' % os.getpid(), '10.206.9.1'
+FILE_SIZE = 2 << 20
+TOPO = '''version: 2
+name: bktpl
+accel: tcg
+driver-vms:
+  - name: t-net
+    kind: net
+    devices:
+      - {emulated: e1000e, netns: %s, bridge: br0, mac: "52:54:00:7b:00:02"}
+app-vms:
+  - name: t-work
+    template: debian
+    memory: 512
+    private: 128M
+    net: {via: t-net, mac: "52:54:00:7b:01:01", ip: 10.206.1.2/24}
+  - name: t-two
+    template: debian
+    memory: 384
+    net: {via: t-net, mac: "52:54:00:7b:01:02", ip: 10.206.2.2/24}
+  - name: t-disp
+    template: debian
+    memory: 384
+    disposable: true
+    net: {via: t-net, mac: "52:54:00:7b:01:03", ip: 10.206.3.2/24}
+'''
+# The SHA-256 of each SSH host key the VM serves with.
+HOST_KEYS = ('for k in /rw/ssh/ssh_host_*_key.pub; do ssh-keygen -lf "$k";'
+             ' done; ls /etc/ssh/ssh_host_* 2>/dev/null | wc -l')
+
+
+def data_dir(tmp, vm):
+    return os.path.join(tmp, 'data', 'bktpl', vm)
+
+
+def read(path):
+    try:
+        with open(path) as f:
+            return f.read().strip()
+    except OSError:
+        return ''
+
+
+def steps(t, tmp, bk, sums):
+    path = os.path.join(tmp, 'tpl.yaml')
+    with open(path, 'w') as f:
+        f.write(TOPO % NS)
+    r = bk('up', path)
+    ready = dict(re.findall(r'up: (t-\w+): ready, .* \(([0-9.]+) s\)', r.stdout))
+    t.check(r.returncode == 0 and sorted(ready) == ['t-disp', 't-two', 't-work'],
+            'up: three app VMs on template debian ready (qemu-ga answers,'
+            ' sys-net\'s lease held)', r.stdout[-3000:])
+    t.diag('boot to qemu-ga and lease under TCG, three at once: %s' %
+           ', '.join('%s %s s' % kv for kv in sorted(ready.items())))
+    if r.returncode != 0:
+        return
+
+    # 2. Through sys-net, byte-exact.
+    r = bk('exec', 't-work', 'curl -sS --max-time 60 http://%s/f.bin |'
+           ' sha256sum' % OUT_IP)
+    t.check(r.returncode == 0 and sha(r.stdout) == sums['f.bin'],
+            't-work downloads %d MiB byte-exact from outside through t-net'
+            % (FILE_SIZE >> 20), r.stdout[-800:])
+
+    # 3. Identity: each VM its own.
+    ids = {vm: bk('exec', vm, 'cat /etc/machine-id').stdout.strip()
+           for vm in ('t-work', 't-two')}
+    keys = {vm: bk('exec', vm, HOST_KEYS).stdout for vm in ('t-work', 't-two')}
+    home = bk('exec', 't-work', 'findmnt -no SOURCE,TARGET /home; findmnt'
+              ' -no SOURCE /rw')
+    fps = {vm: re.findall(r'SHA256:\S+', k) for vm, k in keys.items()}
+    t.check(re.fullmatch(r'[0-9a-f]{32}', ids['t-work']) and
+            ids['t-work'] != ids['t-two'] and
+            ids['t-work'] == read(os.path.join(data_dir(tmp, 't-work'),
+                                               'machine-id')) and
+            len(fps['t-work']) >= 1 and
+            not set(fps['t-work']) & set(fps['t-two']) and
+            all(k.strip().splitlines()[-1:] == ['0'] for k in keys.values())
+            and '/home' in home.stdout,
+            'two VMs on one template: their own machine ids (the host\'s'
+            ' record) and SSH host keys, none in the template; /home on the'
+            ' private volume', json.dumps(ids) + json.dumps(keys) + home.stdout)
+
+    # 4. A restart: home kept, root fresh, identity kept.
+    r1 = bk('exec', 't-work', 'echo kept > /home/user/kept.txt;'
+            ' echo lost > /var/tmp/lost.txt; sync')
+    pid_two = bk('exec', 't-two', 'cat /proc/uptime').stdout.split()[:1]
+    r2 = bk('stop', 't-work')
+    r3 = bk('start', 't-work')
+    after = bk('exec', 't-work', 'cat /home/user/kept.txt; ls /var/tmp/lost.txt'
+               ' 2>&1; cat /etc/machine-id')
+    keys_after = re.findall(r'SHA256:\S+', bk('exec', 't-work', HOST_KEYS).stdout)
+    up_two = bk('exec', 't-two', 'cat /proc/uptime').stdout.split()[:1]
+    t.check(r1.returncode == 0 and r2.returncode == 0 and r3.returncode == 0 and
+            after.stdout.startswith('kept\n') and 'No such file' in after.stdout
+            and ids['t-work'] in after.stdout and keys_after == fps['t-work'] and
+            pid_two and up_two and float(up_two[0]) > float(pid_two[0]),
+            'restart of t-work: /home/user/kept.txt survives, /var/tmp/lost.txt'
+            ' does not, machine id and host keys kept; t-two ran on',
+            r3.stdout[-1500:] + after.stdout)
+
+    # 5. A new template version under running VMs.
+    old = os.readlink(os.path.join(TEMPLATES, 'current'))
+    new = 'f' * 15 + ('e' if old != 'f' * 15 + 'e' else 'd')
+    shutil.copytree(os.path.join(TEMPLATES, old), os.path.join(TEMPLATES, new),
+                    copy_function=os.link)
+    try:
+        os.symlink(new, os.path.join(TEMPLATES, 'current.new'))
+        os.rename(os.path.join(TEMPLATES, 'current.new'),
+                  os.path.join(TEMPLATES, 'current'))
+        r = bk('up', path)
+        unchanged = re.findall(r'up: (t-\w+): running, unchanged', r.stdout)
+        r2 = bk('stop', 't-two')
+        r3 = bk('start', 't-two')
+        t.check(r.returncode == 0 and sorted(unchanged) ==
+                ['t-disp', 't-two', 't-work'] and r3.returncode == 0 and
+                read(os.path.join(data_dir(tmp, 't-two'), 'template')) == new and
+                read(os.path.join(data_dir(tmp, 't-work'), 'template')) == old and
+                bk('exec', 't-two', 'true').returncode == 0,
+                'a new template version: up leaves the running VMs unchanged;'
+                ' t-two moves to it at its next start, t-work stays on %s' % old,
+                r.stdout[-1500:] + r3.stdout[-800:])
+
+        # 6. A malformed link, a template that is not there.
+        os.symlink('../../etc', os.path.join(TEMPLATES, 'current.new'))
+        os.rename(os.path.join(TEMPLATES, 'current.new'),
+                  os.path.join(TEMPLATES, 'current'))
+        r = bk('stop', 't-two')
+        r2 = bk('start', 't-two')
+        alive = bk('exec', 't-work', 'true')
+        t.check(r2.returncode != 0 and "points to '../../etc', not a version" in
+                r2.stdout and alive.returncode == 0,
+                'a template link pointing elsewhere: start refuses naming it;'
+                ' t-work keeps running', r2.stdout[-800:])
+    finally:
+        os.symlink(old, os.path.join(TEMPLATES, 'current.new'))
+        os.rename(os.path.join(TEMPLATES, 'current.new'),
+                  os.path.join(TEMPLATES, 'current'))
+        shutil.rmtree(os.path.join(TEMPLATES, new), ignore_errors=True)
+    r = bk('start', 't-two')
+    bad = os.path.join(tmp, 'bad.yaml')
+    with open(bad, 'w') as f:
+        f.write((TOPO % NS).replace('name: bktpl', 'name: bkbad').replace(
+            'template: debian\n    memory: 512', 'template: nosuch\n'
+            '    memory: 512'))
+    r2 = bk('up', bad)
+    t.check(r.returncode == 0 and r2.returncode != 0 and
+            'template nosuch is not built' in r2.stdout and
+            bk('exec', 't-work', 'true').returncode == 0,
+            'a template that is not built: up refuses naming it, nothing else'
+            ' changes', r2.stdout[-800:])
+
+    # 7. A full private volume.
+    r = bk('exec', 't-work', 'dd if=/dev/zero of=/home/user/fill bs=1M'
+           ' count=400 2>&1; rm -f /home/user/fill')
+    two = bk('exec', 't-two', 'true')
+    again = bk('exec', 't-work', 'cat /home/user/kept.txt')
+    t.check('No space left on device' in r.stdout and two.returncode == 0 and
+            again.stdout.strip() == 'kept',
+            't-work fills its private volume: "No space left on device",'
+            ' its file kept, t-work and t-two keep answering', r.stdout[-800:])
+
+    # 8. The disposable leaves nothing.
+    w = bk('exec', 't-disp', 'echo secret > /home/user/s.txt; sync')
+    ddir = data_dir(tmp, 't-disp')
+    had = os.path.exists(os.path.join(ddir, 'private.qcow2'))
+    r = bk('stop', 't-disp')
+    t.check(w.returncode == 0 and had and r.returncode == 0 and
+            not os.path.exists(ddir) and
+            'bulkhead-t-disp' not in domains(),
+            't-disp (disposable) stopped: its domain, overlay and private'
+            ' volume are gone', r.stdout + json.dumps(domains()))
+    r = bk('down', path)
+    left = sorted(os.listdir(os.path.join(tmp, 'data', 'bktpl')))
+    t.check(r.returncode == 0 and not [d for d in domains()
+                                       if d.startswith('bulkhead-t-')] and
+            left == ['t-two', 't-work'] and
+            os.path.exists(os.path.join(data_dir(tmp, 't-work'),
+                                        'private.qcow2')),
+            'down: no domain left; t-work\'s and t-two\'s private volumes'
+            ' kept for their next up, nothing of t-disp', r.stdout[-1500:] +
+            json.dumps(left))
+
+
+def main(argv):
+    del argv
+    return topology_test(BULKHEAD, 11, 'bk-orch-tpl-', NS, OUT_IP,
+                         {'f.bin': FILE_SIZE}, steps)
+
+
+if __name__ == '__main__':
+    run_main(main)
