@@ -48,6 +48,7 @@ static const char usage[] =
 	"  console VM       the VM's serial console (virsh console)\n"
 	"  logs VM          the VM's console log\n"
 	"  exec VM CMD...   run a command in an app VM (its agent)\n"
+	"  view VM          an app VM's display (virt-viewer, VNC)\n"
 	"  usb list VM      a usb driver VM's devices (or an app VM's sys-usb's)\n"
 	"  usb attach [DRIVER-VM:]BUSID APP-VM   a device to an app VM\n"
 	"  usb detach DRIVER-VM:BUSID            back from it\n"
@@ -419,6 +420,8 @@ int main(int argc, char **argv)
 		rc = need(argc, 2, cmd) ? 2 : cmd_logs(&o, argv[1]);
 	else if (!strcmp(cmd, "usb"))
 		rc = cmd_usb(&o, argc - 1, argv + 1);
+	else if (!strcmp(cmd, "view"))
+		rc = need(argc, 2, cmd) ? 2 : cmd_view(&o, argv[1]);
 	else if (!strcmp(cmd, "exec"))
 		rc = need(argc, 3, cmd) ? 2 : cmd_exec(&o, argv[1], argc - 2, argv + 2);
 	else if (!strcmp(cmd, "enable") || !strcmp(cmd, "disable")) {

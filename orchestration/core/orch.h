@@ -38,6 +38,8 @@ int cmd_stop(struct orch *o, const char *vm);
 int cmd_status(struct orch *o);
 /* bulkhead usb list|attach|detach (commands/usb.c). */
 int cmd_usb(struct orch *o, int argc, char **argv);
+/* bulkhead view VM: its display (commands/view.c). */
+int cmd_view(struct orch *o, const char *vm);
 /* SHOW: print each driver VM's configuration and each domain's XML. */
 int cmd_check(struct orch *o, const char *path, bool show);
 

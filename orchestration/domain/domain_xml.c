@@ -246,6 +246,14 @@ char *domain_xml_app_vm(const struct topology *topo,
 		template_disk(&sb, tb->private_vol, NULL, "vdb", "bk-private");
 		template_qga(&sb, tb->qga);
 	}
+	/* VNC on a socket libvirt makes in the domain's own directory (the
+	 * VM's uid's, 0750): root reaches it, no other VM's QEMU does. */
+	if (app->display)
+		strbuf_printf(&sb, "    <graphics type='vnc'><listen type='socket'/>"
+			      "</graphics>\n    <video><model type='virtio'"
+			      " heads='1'/></video>\n"
+			      "    <input type='tablet' bus='virtio'/>\n"
+			      "    <input type='keyboard' bus='virtio'/>\n");
 	strbuf_printf(&sb, "%s", parts->devices);
 	domain_console_agent(&sb, env, app->name);
 	strbuf_printf(&sb, "  </devices>\n");

@@ -1,7 +1,7 @@
 # bash completion for bulkhead (installed as
 # share/bash-completion/completions/bulkhead): options and subcommands;
 # VM names (of running topologies, from `bulkhead status --json`) after
-# start, stop, console, logs, exec and usb; topology files (*.yaml, *.yml,
+# start, stop, console, logs, exec, view and usb; topology files (*.yaml, *.yml,
 # directories) after up, down, check, enable and disable (disable: also
 # the names in /etc/bulkhead).
 
@@ -22,7 +22,7 @@ except (ValueError, KeyError, TypeError, AttributeError):
 _bulkhead()
 {
 	local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
-	local commands="up down start stop status check console logs exec usb demo enable disable"
+	local commands="up down start stop status check console logs exec view usb demo enable disable"
 	local options="--connect --accel --images --boot-timeout --help --version"
 	local i cmd= cmd_at=0
 	COMPREPLY=()
@@ -74,7 +74,7 @@ _bulkhead()
 			COMPREPLY=($(compgen -W "$(_bulkhead_vms "${COMP_WORDS[0]}")" -- "$cur")) ;;
 		esac
 		;;
-	start|stop|console|logs|exec)
+	start|stop|console|logs|exec|view)
 		[ "$nth" = 1 ] || return
 		COMPREPLY=($(compgen -W "$(_bulkhead_vms "${COMP_WORDS[0]}")" -- "$cur"))
 		;;

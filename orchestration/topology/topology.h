@@ -191,6 +191,9 @@ struct topo_app_vm {
 	char *private_size;
 	uint32_t private_mib;
 	bool disposable;
+	/* A screen, keyboard and tablet, on a VNC socket only root reaches
+	 * (bulkhead view; docs/templates.md). Template VMs only. */
+	bool display;
 	bool autostart;                 /* default true: started by up */
 	/* Version 1's flat net/mac/ip/... load into NET (the schema maps
 	 * them there), so past the loader every file is a version 2 one.

@@ -348,12 +348,14 @@ static int check_app_boot(struct checker *c, const char *base,
 				 SHOW(app->template), SHOW(app->image));
 	if (!app->template) {
 		const char *key = app->private_size ? "private" :
-				  app->disposable ? "disposable" : NULL;
+				  app->disposable ? "disposable" :
+				  app->display ? "display" : NULL;
 		if (key)
 			return topo_fail(c->ctx, base, key, "only an app VM on a"
 					 " template has a %s; add template:"
 					 " debian", app->private_size ?
-					 "private volume" : "disposable mode");
+					 "private volume" : app->disposable ?
+					 "disposable mode" : "display");
 	}
 	if (app->template && !topo_name_valid(app->template))
 		return topo_fail(c->ctx, base, "template", "'%s' is not a"

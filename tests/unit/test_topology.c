@@ -981,6 +981,10 @@ static const struct bad_case bad_cases[] = {
 	  "    disposable: true\n",
 	  "demo.yaml:15: app-vms[0].disposable: only an app VM on a template has"
 	  " a disposable mode; add template: debian" },
+	{ "v2: display without a template", HEAD2 SYSNET WORK2("sys-net")
+	  "    display: true\n",
+	  "demo.yaml:15: app-vms[0].display: only an app VM on a template has a"
+	  " display; add template: debian" },
 	{ "v2: bad template name", HEAD2 SYSNET WORK2("sys-net")
 	  "    template: Debian/12\n",
 	  "demo.yaml:15: app-vms[0].template: 'Debian/12' is not a template name"
@@ -1146,7 +1150,8 @@ static void test_template_fields(struct tap *t, const void *arg)
 
 	(void)arg;
 	CHECK_EQ(t, load_text("demo.yaml", HEAD2 SYSNET WORK2("sys-net")
-			      "    template: debian\n  - name: throwaway\n"
+			      "    template: debian\n    display: on\n"
+			      "  - name: throwaway\n"
 			      "    template: debian\n    private: 512M\n"
 			      "    disposable: yes\n    net: {via: sys-net,"
 			      " mac: 52:54:00:a0:00:02, ip: 10.200.2.2/24}\n",
@@ -1160,6 +1165,8 @@ static void test_template_fields(struct tap *t, const void *arg)
 	CHECK(t, work->image == NULL);          /* no busybox image */
 	CHECK_EQ(t, work->private_mib, 2048);   /* the default */
 	CHECK(t, !work->disposable);
+	CHECK(t, work->display);
+	CHECK(t, !tmp->display);
 	CHECK_EQ(t, tmp->private_mib, 512);
 	CHECK(t, tmp->disposable);
 	topology_free(topo);
