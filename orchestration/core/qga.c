@@ -202,7 +202,7 @@ static int resync(struct qga_conn *c)
 			 "\"arguments\":{\"id\":%llu}}\n", (unsigned long long)id);
 	int rc = send_all(c, msg, (size_t)n);
 	while (!rc) {
-		size_t len;
+		size_t len = 0;
 		struct qga_reply reply;
 		if ((rc = skip_to_sentinel(c)) < 0 || (rc = read_reply(c, QGA_REPLY_MAX, &len)) < 0 ||
 		    (rc = take_reply(c, len, NULL, &reply)) < 0)
@@ -243,7 +243,7 @@ static int exchange(struct qga_conn *c, enum qga_cmd cmd, struct json_object *ar
 		    const char *mac, struct qga_reply *reply)
 {
 	int rc = send_command(c, cmd, args);
-	size_t len;
+	size_t len = 0;
 	size_t max = cmd == QGA_CMD_EXEC_STATUS ? QGA_EXEC_STATUS_REPLY_MAX : QGA_REPLY_MAX;
 	if (!rc)
 		rc = read_reply(c, max, &len);
@@ -360,7 +360,7 @@ int qga_shutdown(const struct agent_addr *to, int timeout_ms, char *err, size_t 
 	long long refusal_by = mono_ms() + QGA_SHUTDOWN_REFUSAL_MS;
 	if (refusal_by < c.deadline)
 		c.deadline = refusal_by;
-	size_t len;
+	size_t len = 0;
 	if (!rc) {
 		rc = read_reply(&c, QGA_REPLY_MAX, &len);
 		if (rc == -ETIMEDOUT || rc == -EPIPE) {
