@@ -252,15 +252,22 @@ static int exchange(struct qga_conn *c, enum qga_cmd cmd, struct json_object *ar
 	return rc;
 }
 
-int qga_ping(const struct agent_addr *to, int timeout_ms, char *err, size_t err_len)
+/* A call of one command without arguments. */
+static int call_once(const struct agent_addr *to, int timeout_ms, enum qga_cmd cmd,
+		     const char *mac, struct qga_reply *reply, char *err, size_t err_len)
 {
 	struct qga_conn c;
-	struct qga_reply reply;
 	int rc = conn_open(&c, to, timeout_ms, err, err_len);
 	if (!rc)
-		rc = exchange(&c, QGA_CMD_PING, NULL, NULL, &reply);
+		rc = exchange(&c, cmd, NULL, mac, reply);
 	conn_close(&c);
 	return rc;
+}
+
+int qga_ping(const struct agent_addr *to, int timeout_ms, char *err, size_t err_len)
+{
+	struct qga_reply reply;
+	return call_once(to, timeout_ms, QGA_CMD_PING, NULL, &reply, err, err_len);
 }
 
 static struct json_object *exec_args(const char *const *argv)
@@ -331,12 +338,8 @@ int qga_exec(const struct agent_addr *to, const char *const *argv, int timeout_m
 int qga_ipv4_of(const struct agent_addr *to, const char *mac, char out[INET_ADDRSTRLEN],
 		int timeout_ms, char *err, size_t err_len)
 {
-	struct qga_conn c;
 	struct qga_reply reply;
-	int rc = conn_open(&c, to, timeout_ms, err, err_len);
-	if (!rc)
-		rc = exchange(&c, QGA_CMD_INTERFACES, NULL, mac, &reply);
-	conn_close(&c);
+	int rc = call_once(to, timeout_ms, QGA_CMD_INTERFACES, mac, &reply, err, err_len);
 	if (!rc)
 		memcpy(out, reply.ipv4, INET_ADDRSTRLEN);
 	return rc;

@@ -1,4 +1,5 @@
 #include "qga_reply.h"
+#include "topology.h"
 
 #include <errno.h>
 #include <json-c/json.h>
@@ -219,28 +220,6 @@ static int parse_exec_status(struct json_object *ret, struct qga_reply *out,
 	return 0;
 }
 
-static int hex_value(char c)
-{
-	return c >= '0' && c <= '9' ? c - '0' :
-	       c >= 'a' && c <= 'f' ? c - 'a' + 10 :
-	       c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-}
-
-/* "xx:xx:xx:xx:xx:xx", either case, into 6 bytes. */
-static bool mac_parse(const char *s, size_t len, unsigned char mac[6])
-{
-	if (len != 17)
-		return false;
-	for (int i = 0; i < 6; i++) {
-		const char *p = s + 3 * i;
-		int hi = hex_value(p[0]), lo = hex_value(p[1]);
-		if (hi < 0 || lo < 0 || (i < 5 && p[2] != ':'))
-			return false;
-		mac[i] = (unsigned char)(hi << 4 | lo);
-	}
-	return true;
-}
-
 /* The first IPv4 address of the interface IFACE (whose hardware address
  * matched): 1 with OUT set, 0 when it has none. */
 static int iface_ipv4(struct json_object *iface, const char *where,
@@ -299,7 +278,7 @@ static int parse_interfaces(struct json_object *ret, const char *mac,
 	unsigned char want[6], have[6];
 	static const unsigned char zero[6];
 	/* All zeros is what qemu-ga gives loopback: never a NIC's. */
-	if (!mac || !mac_parse(mac, strlen(mac), want) || !memcmp(want, zero, 6))
+	if (!mac || !topology_mac_parse(mac, strlen(mac), want) || !memcmp(want, zero, 6))
 		return fail(-EINVAL, err, err_len, "'%.32s' is not a NIC's MAC address",
 			    mac ? mac : "(none)");
 	if (!json_object_is_type(ret, json_type_array))
@@ -322,7 +301,7 @@ static int parse_interfaces(struct json_object *ret, const char *mac,
 		/* Other kinds of link (none, or longer addresses) are not the
 		 * NIC asked for. Several interfaces may share a MAC (a VLAN on
 		 * the NIC, a bridge of it): the first with an address counts. */
-		if (rc == 0 || !mac_parse(hw, hw_len, have) || memcmp(have, want, 6))
+		if (rc == 0 || !topology_mac_parse(hw, hw_len, have) || memcmp(have, want, 6))
 			continue;
 		seen = true;
 		rc = iface_ipv4(iface, where, out->ipv4, err, err_len);

@@ -26,17 +26,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fake_guest.h"
+#include "mono_time.h"
 #include "qga.h"
 #include "tap.h"
 
 #define TIMEOUT_MS 1500
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* --- the parser alone ------------------------------------------------------ */
 
@@ -304,22 +299,6 @@ static void test_output_cap(struct tap *t, const void *arg)
 
 /* --- a hostile fake agent ------------------------------------------------- */
 
-static void put(int fd, const void *data, size_t len)
-{
-	while (len) {
-		ssize_t n = send(fd, data, len, MSG_NOSIGNAL);
-		if (n <= 0)
-			return;
-		data = (const char *)data + n;
-		len -= (size_t)n;
-	}
-}
-
-static void puts_fd(int fd, const char *s)
-{
-	put(fd, s, strlen(s));
-}
-
 /* The host's next request (one line; a leading 0xFF dropped): its
  * command into CMD, a sync's id into *ID. false at EOF. */
 static bool next_request(int fd, char *cmd, size_t cmd_len, unsigned long long *id)
@@ -368,55 +347,11 @@ static void guest_scripted(int fd, const void *arg)
 	}
 }
 
-struct guest {
-	char path[108];
-	pid_t pid;
-};
-
 typedef void (*guest_fn)(int fd, const void *arg);
 
-/* Starts a guest that listens as UID (a VM's QEMU does), accepts one
- * connection and runs FN on it. */
 static int guest_start_as(struct guest *g, guest_fn fn, const void *arg, uid_t uid)
 {
-	struct sockaddr_un a = { .sun_family = AF_UNIX };
-	snprintf(g->path, sizeof(g->path), "/tmp/bk-qga-test-%d.sock", getpid());
-	unlink(g->path);
-	snprintf(a.sun_path, sizeof(a.sun_path), "%s", g->path);
-	int ready[2];
-	char c = 0;
-	if (pipe(ready))
-		return -1;
-	g->pid = fork();
-	if (g->pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		int l = socket(AF_UNIX, SOCK_STREAM, 0);
-		if ((uid != getuid() && (setresgid(uid, uid, uid) ||
-					 setresuid(uid, uid, uid))) ||
-		    l < 0 || bind(l, (struct sockaddr *)&a, sizeof(a)) ||
-		    listen(l, 1))
-			_exit(1);
-		if (write(ready[1], &c, 1) != 1)
-			_exit(1);
-		int fd = accept(l, NULL, NULL);
-		if (fd >= 0)
-			fn(fd, arg);
-		/* Hold the connection until killed: a guest that stops
-		 * talking without going away. */
-		pause();
-		_exit(0);
-	}
-	close(ready[1]);
-	bool up = g->pid > 0 && read(ready[0], &c, 1) == 1;
-	close(ready[0]);
-	return up ? 0 : -1;
-}
-
-static void guest_stop(struct guest *g)
-{
-	kill(g->pid, SIGKILL);
-	waitpid(g->pid, NULL, 0);
-	unlink(g->path);
+	return guest_start_with(g, "qga-test", fn, arg, uid);
 }
 
 /* What qga_ping / qga_exec make of a guest doing FN. */
@@ -438,7 +373,7 @@ static void call_against(struct tap *t, guest_fn fn, const void *arg, enum call 
 	struct agent_addr to = { g.path, getuid() };
 	static const char *const argv[] = { "/bin/true", NULL };
 	char ip[INET_ADDRSTRLEN];
-	long long t0 = now_ms();
+	long long t0 = mono_ms();
 	switch (call) {
 	case CALL_PING:
 		r->rc = qga_ping(&to, TIMEOUT_MS, r->err, sizeof(r->err));
@@ -453,7 +388,7 @@ static void call_against(struct tap *t, guest_fn fn, const void *arg, enum call 
 		r->rc = qga_shutdown(&to, TIMEOUT_MS, r->err, sizeof(r->err));
 		break;
 	}
-	r->took_ms = now_ms() - t0;
+	r->took_ms = mono_ms() - t0;
 	guest_stop(&g);
 	if (r->rc)
 		printf("# %s\n", r->err);
