@@ -7,10 +7,12 @@
  * (guest-sync-delimited with a random id: qemu-ga puts 0xFF before that
  * reply, so whatever a previous client left unread, and replies to other
  * ids, are skipped), then sends the one command and reads its one reply
- * (a line, capped: QGA_REPLY_MAX, qga_reply.h), parsed once by
- * qga_reply_parse. Everything the guest says is hostile: a reply that is
- * not an answer gives -EBADMSG, the guest's own error -EIO, each with ERR
- * naming the value. Nothing waits past TIMEOUT_MS (-ETIMEDOUT). */
+ * (a line, capped: QGA_REPLY_MAX, 64 KiB; guest-exec-status's, which
+ * carries the whole output, QGA_EXEC_STATUS_REPLY_MAX; over it -E2BIG),
+ * parsed once by qga_reply_parse. Everything the guest says is hostile: a
+ * reply that is not an answer gives -EBADMSG, the guest's own error -EIO,
+ * each with ERR naming the value. Nothing waits past TIMEOUT_MS
+ * (-ETIMEDOUT). */
 #ifndef BULKHEAD_QGA_H
 #define BULKHEAD_QGA_H
 
