@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include "agent.h"
+#include "agent_socket.h"
 #include "mono_time.h"
 
 #include <errno.h>
@@ -8,59 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
-
-
-/* Connects, retrying until the deadline: QEMU creates the socket when the
- * domain starts, and only one client is served at a time. */
-/* Whether FD's peer (the process that listens: the VM's QEMU) runs as
- * UID. */
-static int peer_is(int fd, uid_t uid)
-{
-	struct ucred cred;
-	socklen_t len = sizeof(cred);
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
-		return -errno;
-	return cred.uid == uid ? 0 : -EPERM;
-}
-
-static int agent_connect(const struct agent_addr *to,
-			 const struct agent_alive *alive, long long deadline)
-{
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	if (strlen(to->path) >= sizeof(addr.sun_path))
-		return -ENAMETOOLONG;
-	strcpy(addr.sun_path, to->path);
-	for (;;) {
-		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (fd < 0)
-			return -errno;
-		/* connect() and send() wait at most until the deadline: a guest
-		 * that stops reading fills the socket, and a busy chardev's
-		 * backlog makes connect() wait. */
-		long long left = deadline - mono_ms();
-		if (left < 1000)
-			left = 1000;
-		struct timeval tv = { .tv_sec = left / 1000,
-				      .tv_usec = (left % 1000) * 1000 };
-		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-		if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0) {
-			int rc = peer_is(fd, to->uid);
-			if (rc)
-				close(fd);
-			return rc ? rc : fd;
-		}
-		int e = errno;
-		close(fd);
-		if (mono_ms() >= deadline)
-			return -e;
-		if (alive && !alive->alive(alive->arg))
-			return -ESRCH;
-		usleep(200000);
-	}
-}
 
 /* A line reader over an untrusted stream. */
 struct line_reader {
@@ -120,7 +70,7 @@ int agent_wait_ready(const struct agent_addr *to, const struct agent_alive *aliv
 	*heard = false;
 	line[0] = '\0';
 	while (mono_ms() < deadline) {
-		int fd = agent_connect(to, alive, deadline);
+		int fd = agent_socket_connect(to, alive, deadline);
 		if (fd < 0)
 			return fd == -ENOENT || fd == -ECONNREFUSED ? -ETIMEDOUT : fd;
 		struct line_reader r = { .fd = fd };
@@ -165,7 +115,7 @@ int agent_exec(const struct agent_addr *to, const char *cmd, int timeout_ms, int
 	if (strchr(cmd, '\n'))
 		return -EINVAL;
 	long long deadline = mono_ms() + timeout_ms;
-	int fd = agent_connect(to, NULL, deadline);
+	int fd = agent_socket_connect(to, NULL, deadline);
 	if (fd < 0)
 		return fd;
 	char id[AGENT_ID_LEN];
@@ -216,7 +166,7 @@ int agent_send_config(const struct agent_addr *to, const char *config, int timeo
 {
 	long long deadline = mono_ms() + timeout_ms;
 	reply[0] = '\0';
-	int fd = agent_connect(to, NULL, deadline);
+	int fd = agent_socket_connect(to, NULL, deadline);
 	if (fd < 0)
 		return fd;
 	char id[AGENT_ID_LEN], ok[48], bad[48];
@@ -273,7 +223,7 @@ int agent_request(const struct agent_addr *to, const char *words, int timeout_ms
 		      (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')))
 			return -EINVAL;
 	long long deadline = mono_ms() + timeout_ms;
-	int fd = agent_connect(to, NULL, deadline);
+	int fd = agent_socket_connect(to, NULL, deadline);
 	if (fd < 0)
 		return fd;
 	char id[AGENT_ID_LEN], reply[32], end[40];

@@ -242,19 +242,26 @@ static int hex_digit(char c)
 	return -1;
 }
 
-enum topo_mac_status topo_mac_normalize(char *s)
+bool topology_mac_parse(const char *s, size_t len, unsigned char mac[6])
 {
-	int octet[6];
-
-	if (strlen(s) != 17)
-		return TOPO_MAC_SYNTAX;
+	if (len != 17)
+		return false;
 	for (int i = 0; i < 6; i++) {
 		int hi = hex_digit(s[3 * i]), lo = hex_digit(s[3 * i + 1]);
 
 		if (hi < 0 || lo < 0 || (i < 5 && s[3 * i + 2] != ':'))
-			return TOPO_MAC_SYNTAX;
-		octet[i] = hi << 4 | lo;
+			return false;
+		mac[i] = (unsigned char)(hi << 4 | lo);
 	}
+	return true;
+}
+
+enum topo_mac_status topo_mac_normalize(char *s)
+{
+	unsigned char octet[6];
+
+	if (!topology_mac_parse(s, strlen(s), octet))
+		return TOPO_MAC_SYNTAX;
 	for (int i = 0; i < 17; i++)
 		s[i] = (char)tolower((unsigned char)s[i]);
 	/* The I/G bit: a multicast source address is never a NIC's. */

@@ -17,32 +17,11 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "fake_guest.h"
+#include "mono_time.h"
 #include "tap.h"
 
 #define TIMEOUT_MS 1500
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void put(int fd, const void *data, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, data, len);
-		if (n <= 0)
-			return;
-		data = (const char *)data + n;
-		len -= (size_t)n;
-	}
-}
-
-static void puts_fd(int fd, const char *s)
-{
-	put(fd, s, strlen(s));
-}
 
 /* Reads the host's first line (a command "ID SECS CMD"); its ID into id. */
 static void read_id(int fd, char *id, size_t len)
@@ -55,47 +34,23 @@ static void read_id(int fd, char *id, size_t len)
 	snprintf(id, len, "%.*s", (int)strcspn(buf, " "), buf);
 }
 
-struct guest {
-	char path[108];
-	pid_t pid;
+typedef void (*guest_fn)(int fd);
+
+struct plain_guest {
+	guest_fn fn;
 };
 
-typedef void (*guest_fn)(int fd);
+static void run_plain(int fd, const void *arg)
+{
+	((const struct plain_guest *)arg)->fn(fd);
+}
 
 /* Starts a guest that listens as UID (a VM's QEMU does), accepts one
  * connection and runs FN on it. */
 static int guest_start_as(struct guest *g, guest_fn fn, uid_t uid)
 {
-	struct sockaddr_un a = { .sun_family = AF_UNIX };
-	snprintf(g->path, sizeof(g->path), "/tmp/bk-agent-test-%d.sock", getpid());
-	unlink(g->path);
-	snprintf(a.sun_path, sizeof(a.sun_path), "%s", g->path);
-	int ready[2];
-	char c = 0;
-	if (pipe(ready))
-		return -1;
-	g->pid = fork();
-	if (g->pid == 0) {
-		int l = socket(AF_UNIX, SOCK_STREAM, 0);
-		if ((uid != getuid() && (setresgid(uid, uid, uid) ||
-					 setresuid(uid, uid, uid))) ||
-		    l < 0 || bind(l, (struct sockaddr *)&a, sizeof(a)) ||
-		    listen(l, 1))
-			_exit(1);
-		if (write(ready[1], &c, 1) != 1)
-			_exit(1);
-		int fd = accept(l, NULL, NULL);
-		if (fd >= 0)
-			fn(fd);
-		/* Hold the connection until killed: a guest that stops
-		 * talking without going away. */
-		pause();
-		_exit(0);
-	}
-	close(ready[1]);
-	bool up = g->pid > 0 && read(ready[0], &c, 1) == 1;
-	close(ready[0]);
-	return up ? 0 : -1;
+	struct plain_guest plain = { fn };
+	return guest_start_with(g, "agent-test", run_plain, &plain, uid);
 }
 
 static int guest_start(struct guest *g, guest_fn fn)
@@ -107,13 +62,6 @@ static int guest_start(struct guest *g, guest_fn fn)
 static struct agent_addr agent_of(const struct guest *g)
 {
 	return (struct agent_addr){ g->path, getuid() };
-}
-
-static void guest_stop(struct guest *g)
-{
-	kill(g->pid, SIGKILL);
-	waitpid(g->pid, NULL, 0);
-	unlink(g->path);
 }
 
 /* --- agent_wait_ready ----------------------------------------------------- */
@@ -148,11 +96,11 @@ static void wait_ready_against(struct tap *t, guest_fn fn,
 	struct guest g;
 
 	CHECK(t, guest_start(&g, fn) == 0);
-	long long t0 = now_ms();
+	long long t0 = mono_ms();
 	struct agent_addr to = agent_of(&g);
 	res->rc = agent_wait_ready(&to, NULL, TIMEOUT_MS, res->line,
 				   sizeof(res->line), &res->heard);
-	res->took_ms = now_ms() - t0;
+	res->took_ms = mono_ms() - t0;
 	guest_stop(&g);
 }
 
@@ -232,11 +180,11 @@ static void test_gone_vm_ends_wait(struct tap *t, const void *arg)
 	bool heard;
 	struct agent_alive dead = { never_alive, NULL };
 	snprintf(path, sizeof(path), "/tmp/bk-agent-none-%d.sock", getpid());
-	long long t0 = now_ms();
+	long long t0 = mono_ms();
 	struct agent_addr to = { path, getuid() };
 	int rc = agent_wait_ready(&to, &dead, 5000, line, sizeof(line), &heard);
 	CHECK_EQ(t, rc, -ESRCH);
-	CHECK(t, now_ms() - t0 < 1000);
+	CHECK(t, mono_ms() - t0 < 1000);
 }
 
 /* --- agent_exec ------------------------------------------------------------ */
@@ -310,11 +258,11 @@ static void test_exec_flood_times_out(struct tap *t, const void *arg)
 	struct guest g;
 	int null = open("/dev/null", O_WRONLY);
 	CHECK(t, guest_start(&g, guest_never_ends) == 0);
-	long long t0 = now_ms();
+	long long t0 = mono_ms();
 	struct agent_addr to = agent_of(&g);
 	int rc = agent_exec(&to, "yes", TIMEOUT_MS, null);
 	CHECK_EQ(t, rc, -ETIMEDOUT);
-	CHECK(t, now_ms() - t0 < TIMEOUT_MS + 1000);
+	CHECK(t, mono_ms() - t0 < TIMEOUT_MS + 1000);
 	close(null);
 	guest_stop(&g);
 }
@@ -461,10 +409,10 @@ static void test_request_flood_times_out(struct tap *t, const void *arg)
 	struct lines_seen seen = { "", 0 };
 	CHECK(t, guest_start(&g, guest_reply_forever) == 0);
 	struct agent_addr to = agent_of(&g);
-	long long start = now_ms();
+	long long start = mono_ms();
 	int rc = agent_request(&to, "devices", TIMEOUT_MS, see_line, &seen);
 	CHECK_EQ(t, rc, -ETIMEDOUT);
-	CHECK(t, now_ms() - start < TIMEOUT_MS + 1000);
+	CHECK(t, mono_ms() - start < TIMEOUT_MS + 1000);
 	CHECK_EQ(t, (long long)seen.n, 0);
 	guest_stop(&g);
 }
