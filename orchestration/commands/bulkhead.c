@@ -18,6 +18,7 @@
 #include "orch.h"
 #include "orch_env.h"
 #include "plan.h"
+#include "qga.h"
 #include "supervisor.h"
 #include "virt.h"
 #include "vm_ids.h"
@@ -123,6 +124,45 @@ static int cmd_console(struct orch *o, const char *vm)
 	return rc;
 }
 
+/* The guest's bytes to FD; through the console filter when FD is a
+ * terminal (guest text never drives the admin's terminal). */
+static void guest_output(int fd, const char *data, size_t len)
+{
+	FILE *f = fd == STDOUT_FILENO ? stdout : stderr;
+	if (!isatty(fd)) {
+		fwrite(data, 1, len, f);
+		return;
+	}
+	struct console_filter filter;
+	console_filter_init(&filter);
+	uint8_t clean[4096 + CONSOLE_FILTER_SLACK];
+	for (size_t off = 0; off < len; off += 4096) {
+		size_t n = len - off < 4096 ? len - off : 4096;
+		fwrite(clean, 1, console_filter_run(&filter, (const uint8_t *)data +
+						    off, n, clean), f);
+	}
+}
+
+/* exec in a template VM: sh -c CMD through qemu-guest-agent (which hands
+ * the output back when the command ends). */
+static int exec_qga(const struct agent_addr *to, const char *vm, const char *cmd)
+{
+	const char *argv[] = { "/bin/sh", "-c", cmd, NULL };
+	struct qga_exec_result res;
+	char err[512];
+	int rc = qga_exec(to, argv, 600 * 1000, &res, err, sizeof(err));
+	if (rc) {
+		fprintf(stderr, "bulkhead: exec in %s: %s\n", vm, err);
+		return 125;
+	}
+	guest_output(STDOUT_FILENO, res.out, res.out_len);
+	fflush(stdout);
+	guest_output(STDERR_FILENO, res.err, res.err_len);
+	rc = res.signal ? 128 + res.signal : res.exit_code;
+	qga_exec_result_free(&res);
+	return rc;
+}
+
 static int cmd_exec(struct orch *o, const char *vm, int argc, char **argv)
 {
 	struct topology *topo;
@@ -138,8 +178,12 @@ static int cmd_exec(struct orch *o, const char *vm, int argc, char **argv)
 	struct vm_ids_host host;
 	char path[PATH_MAX], cmd[4096], err[512];
 	struct agent_addr to = { path, 0 };
+	bool on_template = topology_app_vm(topo, vm)->template != NULL;
 	plan_dirs(o->state_root, o->log_root, o->data_root, topo, &dirs);
-	state_agent_path(&dirs, vm, path, sizeof(path));
+	if (on_template)
+		state_qga_path(&dirs, vm, path, sizeof(path));
+	else
+		state_agent_path(&dirs, vm, path, sizeof(path));
 	vm_ids_host_default(&host);
 	int rc = vm_ids_lookup(&host, topo->name, vm, &to.uid, err, sizeof(err));
 	topology_free(topo);
@@ -159,6 +203,8 @@ static int cmd_exec(struct orch *o, const char *vm, int argc, char **argv)
 		used += (size_t)n;
 	}
 	fflush(stdout);
+	if (on_template)
+		return exec_qga(&to, vm, cmd);
 	rc = agent_exec(&to, cmd, 600 * 1000, STDOUT_FILENO);
 	if (rc == -EPERM) {
 		fprintf(stderr, "bulkhead: exec in %s: %s is served by another uid"

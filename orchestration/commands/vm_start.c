@@ -21,7 +21,9 @@
 #include "agent.h"
 #include "host_net.h"
 #include "kind.h"
+#include "qga.h"
 #include "state_files.h"
+#include "state_paths.h"
 #include "vfio.h"
 #include "virt.h"
 
@@ -304,10 +306,56 @@ int start_app_vm(struct run *r, const struct topo_app_vm *app, bool *started)
 	return rc;
 }
 
+/* A template VM is ready when qemu-guest-agent answers and the guest
+ * says its NIC holds the address sys-net leases it. */
+static int wait_template_vm(struct run *r, const struct topo_app_vm *app,
+			    double t0)
+{
+	char qga[PATH_MAX], why[ERR_LEN], log[PATH_MAX], want[INET_ADDRSTRLEN];
+	char got[INET_ADDRSTRLEN] = "";
+	struct agent_addr to = { qga, 0 };
+	state_qga_path(&r->dirs, app->name, qga, sizeof(qga));
+	state_console_log(&r->dirs, app->name, log, sizeof(log));
+	if (run_vm_uid(r, app->name, &to.uid))
+		return -EIO;
+	snprintf(want, sizeof(want), "%.*s", (int)strcspn(app->net.ip, "/"),
+		 app->net.ip);
+	double deadline = t0 + r->o->boot_timeout_s;
+	int rc = qga_ping(&to, (int)((deadline - run_now()) * 1000), why,
+			  sizeof(why));
+	if (rc) {
+		snprintf(r->err, sizeof(r->err), "%s: qemu-guest-agent did not"
+			 " answer within %d s (%s; console: %s)", app->name,
+			 r->o->boot_timeout_s, why, log);
+		return rc;
+	}
+	while ((rc = qga_ipv4_of(&to, app->net.mac, got, 5000, why,
+				 sizeof(why))) == -EAGAIN || (!rc && strcmp(got, want))) {
+		if (run_now() > deadline) {
+			snprintf(r->err, sizeof(r->err), "%s: no DHCP lease from %s"
+				 " within %d s (the guest says %s; console: %s)",
+				 app->name, app->net.via, r->o->boot_timeout_s,
+				 rc ? "no address yet" : got, log);
+			return -ETIMEDOUT;
+		}
+		sleep(1);
+	}
+	if (rc) {
+		snprintf(r->err, sizeof(r->err), "%s: qemu-guest-agent: %s",
+			 app->name, why);
+		return rc;
+	}
+	printf("up: %s: ready, %s from %s (%.1f s)\n", app->name, app->net.ip,
+	       app->net.via, run_now() - t0);
+	return 0;
+}
+
 /* An app VM is ready when its agent answers and it holds its DHCP lease
  * from its driver VM. */
 int wait_app_vm(struct run *r, const struct topo_app_vm *app, double t0)
 {
+	if (app->template)
+		return wait_template_vm(r, app, t0);
 	char agent[PATH_MAX];
 	struct agent_addr to;
 	if (run_vm_agent(r, app->name, agent, &to))

@@ -28,6 +28,7 @@
 #include "vfio.h"
 #include "virt.h"
 #include "mono_time.h"
+#include "qga.h"
 
 double run_now(void)
 {
@@ -404,6 +405,31 @@ int run_template_plan(const struct plan_dirs *dirs, const char *image_dir,
 		out->disks.machine_id, out->qga,
 	};
 	return 0;
+}
+
+void run_template_shutdown(virConnectPtr conn, const struct plan_dirs *dirs,
+			   const char *topology, const char *vm)
+{
+	char domain[128], qga[PATH_MAX], err[ERR_LEN];
+	struct vm_ids_host host;
+	struct agent_addr to = { qga, 0 };
+	plan_domain_name(vm, domain, sizeof(domain));
+	if (virt_domain_state(conn, domain, NULL, 0) != VIRT_RUNNING)
+		return;
+	vm_ids_host_default(&host);
+	state_qga_path(dirs, vm, qga, sizeof(qga));
+	if (vm_ids_lookup(&host, topology, vm, &to.uid, err, sizeof(err)) ||
+	    qga_shutdown(&to, 5000, err, sizeof(err))) {
+		printf("stop: %s: no clean shutdown (%s); stopping it\n", vm, err);
+		return;
+	}
+	double end = run_now() + RUN_TEMPLATE_SHUTDOWN_S;
+	while (virt_domain_state(conn, domain, NULL, 0) == VIRT_RUNNING &&
+	       run_now() < end)
+		usleep(200 * 1000);
+	if (virt_domain_state(conn, domain, NULL, 0) == VIRT_RUNNING)
+		printf("stop: %s: still running %d s after its shutdown; stopping"
+		       " it\n", vm, RUN_TEMPLATE_SHUTDOWN_S);
 }
 
 int run_drop_disposable(const struct plan_dirs *dirs,
