@@ -145,12 +145,17 @@ static void guest_output(int fd, const char *data, size_t len)
 
 /* exec in a template VM: sh -c CMD through qemu-guest-agent (which hands
  * the output back when the command ends). */
-static int exec_qga(const struct agent_addr *to, const char *vm, const char *cmd)
+static int exec_qga(struct orch *o, const char *vm, const char *cmd)
 {
 	const char *argv[] = { "/bin/sh", "-c", cmd, NULL };
 	struct qga_exec_result res;
-	char err[512];
-	int rc = qga_exec(to, argv, 600 * 1000, &res, err, sizeof(err));
+	char err[512], domain[128];
+	plan_domain_name(vm, domain, sizeof(domain));
+	struct qga_target to = { o->conn, domain, NULL };
+	if (orch_connect(o))
+		return 125;
+	to.conn = o->conn;
+	int rc = qga_exec(&to, argv, 600 * 1000, &res, err, sizeof(err));
 	if (rc) {
 		fprintf(stderr, "bulkhead: exec in %s: %s\n", vm, err);
 		return 125;
@@ -180,10 +185,7 @@ static int cmd_exec(struct orch *o, const char *vm, int argc, char **argv)
 	struct agent_addr to = { path, 0 };
 	bool on_template = topology_app_vm(topo, vm)->template != NULL;
 	plan_dirs(o->state_root, o->log_root, o->data_root, topo, &dirs);
-	if (on_template)
-		state_qga_path(&dirs, vm, path, sizeof(path));
-	else
-		state_agent_path(&dirs, vm, path, sizeof(path));
+	state_agent_path(&dirs, vm, path, sizeof(path));
 	vm_ids_host_default(&host);
 	int rc = vm_ids_lookup(&host, topo->name, vm, &to.uid, err, sizeof(err));
 	topology_free(topo);
@@ -204,7 +206,7 @@ static int cmd_exec(struct orch *o, const char *vm, int argc, char **argv)
 	}
 	fflush(stdout);
 	if (on_template)
-		return exec_qga(&to, vm, cmd);
+		return exec_qga(o, vm, cmd);
 	rc = agent_exec(&to, cmd, 600 * 1000, STDOUT_FILENO);
 	if (rc == -EPERM) {
 		fprintf(stderr, "bulkhead: exec in %s: %s is served by another uid"

@@ -119,7 +119,7 @@ int cmd_stop(struct orch *o, const char *vm)
 		const struct topo_app_vm *app = topology_app_vm(topo, vm);
 		bool disposable = app && app->disposable;
 		if (app && app->template)
-			run_template_shutdown(o->conn, &dirs, topo->name, vm);
+			run_template_shutdown(o->conn, vm);
 		/* A disposable leaves nothing: no domain, no disks. */
 		rc = virt_domain_stop(o->conn, domain, disposable, err,
 				      sizeof(err));

@@ -5,6 +5,8 @@
 
 #include <errno.h>
 #include <json-c/json.h>
+#include <libvirt/libvirt-qemu.h>
+#include <libvirt/virterror.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -19,9 +21,11 @@
  * commands end at once) and doubles up to this. */
 #define EXEC_POLL_MAX_MS 500
 
-/* One connection to a VM's qemu-ga, for one call. */
+/* One connection to a VM's qemu-ga, for one call: through libvirt (DOM)
+ * or a socket of one's own (FD). */
 struct qga_conn {
-	const struct agent_addr *to;
+	const char *name;               /* for messages: the domain or path */
+	virDomainPtr dom;
 	int fd;
 	long long deadline;
 	enum qga_cmd cmd;               /* the command being exchanged */
@@ -34,7 +38,7 @@ struct qga_conn {
 __attribute__((format(printf, 3, 4)))
 static int conn_fail(struct qga_conn *c, int rc, const char *fmt, ...)
 {
-	int n = snprintf(c->err, c->err_len, "qemu-ga %s: %s: ", c->to->path,
+	int n = snprintf(c->err, c->err_len, "qemu-ga %s: %s: ", c->name,
 			 qga_cmd_name(c->cmd));
 	if (n >= 0 && (size_t)n < c->err_len) {
 		va_list ap;
@@ -45,21 +49,29 @@ static int conn_fail(struct qga_conn *c, int rc, const char *fmt, ...)
 	return rc;
 }
 
-static int conn_open(struct qga_conn *c, const struct agent_addr *to, int timeout_ms,
+static int conn_open(struct qga_conn *c, const struct qga_target *to, int timeout_ms,
 		     char *err, size_t err_len)
 {
-	*c = (struct qga_conn){ .to = to, .fd = -1, .deadline = mono_ms() + timeout_ms,
+	*c = (struct qga_conn){ .name = to->conn ? to->domain : to->sock->path,
+				.fd = -1, .deadline = mono_ms() + timeout_ms,
 				.cmd = QGA_CMD_SYNC, .err = err, .err_len = err_len };
 	if (err_len)
 		err[0] = '\0';
+	if (to->conn) {
+		/* libvirt keeps the one connection QEMU's qemu-ga channel takes,
+		 * and syncs with the agent itself. */
+		c->dom = virDomainLookupByName(to->conn, to->domain);
+		return c->dom ? 0 : conn_fail(c, -ENOENT, "no domain: %s",
+					      virGetLastErrorMessage());
+	}
 	c->cap = 4096;
 	c->buf = malloc(c->cap);
 	if (!c->buf)
 		return conn_fail(c, -ENOMEM, "out of memory");
-	c->fd = agent_socket_connect(to, NULL, c->deadline);
+	c->fd = agent_socket_connect(to->sock, NULL, c->deadline);
 	if (c->fd == -EPERM)
 		return conn_fail(c, -EPERM, "the socket's listener is not uid %u"
-				 " (not this VM's QEMU)", (unsigned)to->uid);
+				 " (not this VM's QEMU)", (unsigned)to->sock->uid);
 	if (c->fd < 0)
 		return conn_fail(c, c->fd, "connect: %s", strerror(-c->fd));
 	return 0;
@@ -67,6 +79,9 @@ static int conn_open(struct qga_conn *c, const struct agent_addr *to, int timeou
 
 static void conn_close(struct qga_conn *c)
 {
+	if (c->dom)
+		virDomainFree(c->dom);
+	c->dom = NULL;
 	if (c->fd >= 0)
 		close(c->fd);
 	free(c->buf);
@@ -180,7 +195,7 @@ static int take_reply(struct qga_conn *c, size_t len, const char *mac,
 	int rc = qga_reply_parse(c->buf, len, c->cmd, mac, reply, msg, sizeof(msg));
 	conn_consume(c, len + 1);
 	if (rc < 0)
-		snprintf(c->err, c->err_len, "qemu-ga %s: %s", c->to->path, msg);
+		snprintf(c->err, c->err_len, "qemu-ga %s: %s", c->name, msg);
 	return rc;
 }
 
@@ -213,28 +228,74 @@ static int resync(struct qga_conn *c)
 	return rc;
 }
 
+/* CMD (ARGS: its arguments, or NULL; taken) as one JSON line, no
+ * newline (the caller frees it), or NULL. */
+static char *request_text(struct qga_conn *c, enum qga_cmd cmd,
+			  struct json_object *args)
+{
+	c->cmd = cmd;
+	struct json_object *req = json_object_new_object();
+	char *text = NULL;
+	if (!req || (args && json_object_object_add(req, "arguments", args))) {
+		json_object_put(args);
+		args = NULL;
+	} else if (!json_object_object_add(req, "execute",
+					   json_object_new_string(qga_cmd_name(cmd)))) {
+		const char *t = json_object_to_json_string_ext(req,
+							      JSON_C_TO_STRING_PLAIN);
+		text = t ? strdup(t) : NULL;
+	}
+	json_object_put(req);
+	if (!text)
+		conn_fail(c, -ENOMEM, "out of memory");
+	return text;
+}
+
 /* Sends CMD (ARGS: its arguments, or NULL; taken) after a resync. */
 static int send_command(struct qga_conn *c, enum qga_cmd cmd, struct json_object *args)
 {
 	int rc = resync(c);
-	c->cmd = cmd;
-	struct json_object *req = json_object_new_object();
-	if (!req || (args && json_object_object_add(req, "arguments", args))) {
-		json_object_put(args);
-		json_object_put(req);
-		return rc ? rc : conn_fail(c, -ENOMEM, "out of memory");
+	char *text = request_text(c, cmd, args);
+	if (!text)
+		return rc ? rc : -ENOMEM;
+	if (!rc)
+		rc = send_all(c, text, strlen(text));
+	if (!rc)
+		rc = send_all(c, "\n", 1);
+	free(text);
+	return rc;
+}
+
+/* One exchange through libvirt: CMD's reply (a copy of the guest's
+ * line, capped as from the socket) parsed. */
+static int exchange_libvirt(struct qga_conn *c, enum qga_cmd cmd,
+			    struct json_object *args, const char *mac,
+			    struct qga_reply *reply)
+{
+	char *text = request_text(c, cmd, args);
+	if (!text)
+		return -ENOMEM;
+	long long left = c->deadline - mono_ms();
+	int secs = left <= 1000 ? 1 : (int)((left + 999) / 1000);
+	char *got = virDomainQemuAgentCommand(c->dom, text, secs, 0);
+	free(text);
+	if (!got) {
+		virErrorPtr e = virGetLastError();
+		return conn_fail(c, e && e->code == VIR_ERR_OPERATION_TIMEOUT ?
+				 -ETIMEDOUT : -EAGAIN, "%s",
+				 virGetLastErrorMessage());
 	}
-	if (json_object_object_add(req, "execute",
-				   json_object_new_string(qga_cmd_name(cmd))))
-		rc = rc ? rc : conn_fail(c, -ENOMEM, "out of memory");
+	size_t max = cmd == QGA_CMD_EXEC_STATUS ? QGA_EXEC_STATUS_REPLY_MAX :
+		     QGA_REPLY_MAX;
+	size_t len = strlen(got);
+	int rc = len > max ? conn_fail(c, -E2BIG, "a reply over %zu bytes", max) : 0;
 	if (!rc) {
-		const char *text = json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN);
-		rc = !text ? conn_fail(c, -ENOMEM, "out of memory") :
-		     send_all(c, text, strlen(text));
-		if (!rc)
-			rc = send_all(c, "\n", 1);
+		char msg[256];
+		rc = qga_reply_parse(got, len, cmd, mac, reply, msg, sizeof(msg));
+		if (rc < 0)
+			snprintf(c->err, c->err_len, "qemu-ga %s: %s", c->name, msg);
 	}
-	json_object_put(req);
+	free(got);
 	return rc;
 }
 
@@ -242,6 +303,8 @@ static int send_command(struct qga_conn *c, enum qga_cmd cmd, struct json_object
 static int exchange(struct qga_conn *c, enum qga_cmd cmd, struct json_object *args,
 		    const char *mac, struct qga_reply *reply)
 {
+	if (c->dom)
+		return exchange_libvirt(c, cmd, args, mac, reply);
 	int rc = send_command(c, cmd, args);
 	size_t len = 0;
 	size_t max = cmd == QGA_CMD_EXEC_STATUS ? QGA_EXEC_STATUS_REPLY_MAX : QGA_REPLY_MAX;
@@ -253,7 +316,7 @@ static int exchange(struct qga_conn *c, enum qga_cmd cmd, struct json_object *ar
 }
 
 /* A call of one command without arguments. */
-static int call_once(const struct agent_addr *to, int timeout_ms, enum qga_cmd cmd,
+static int call_once(const struct qga_target *to, int timeout_ms, enum qga_cmd cmd,
 		     const char *mac, struct qga_reply *reply, char *err, size_t err_len)
 {
 	struct qga_conn c;
@@ -264,10 +327,18 @@ static int call_once(const struct agent_addr *to, int timeout_ms, enum qga_cmd c
 	return rc;
 }
 
-int qga_ping(const struct agent_addr *to, int timeout_ms, char *err, size_t err_len)
+int qga_ping(const struct qga_target *to, int timeout_ms, char *err, size_t err_len)
 {
 	struct qga_reply reply;
-	return call_once(to, timeout_ms, QGA_CMD_PING, NULL, &reply, err, err_len);
+	long long deadline = mono_ms() + timeout_ms;
+	int rc;
+	/* Through libvirt, an agent not yet up fails at once: asked again
+	 * until the deadline (a socket of one's own waits in the call). */
+	while ((rc = call_once(to, (int)(deadline - mono_ms()), QGA_CMD_PING,
+			       NULL, &reply, err, err_len)) &&
+	       rc != -EPERM && to->conn && mono_ms() + 500 < deadline)
+		usleep(500 * 1000);
+	return rc;
 }
 
 static struct json_object *exec_args(const char *const *argv)
@@ -292,13 +363,14 @@ static struct json_object *exec_args(const char *const *argv)
 	return args;
 }
 
-int qga_exec(const struct agent_addr *to, const char *const *argv, int timeout_ms,
+int qga_exec(const struct qga_target *to, const char *const *argv, int timeout_ms,
 	     struct qga_exec_result *out, char *err, size_t err_len)
 {
 	struct qga_conn c;
 	struct qga_reply reply = { 0 };
 	if (!argv || !argv[0]) {
-		snprintf(err, err_len, "qemu-ga %s: guest-exec: no command", to->path);
+		snprintf(err, err_len, "qemu-ga %s: guest-exec: no command",
+			 to->conn ? to->domain : to->sock->path);
 		return -EINVAL;
 	}
 	int rc = conn_open(&c, to, timeout_ms, err, err_len);
@@ -335,7 +407,7 @@ int qga_exec(const struct agent_addr *to, const char *const *argv, int timeout_m
 	return rc;
 }
 
-int qga_ipv4_of(const struct agent_addr *to, const char *mac, char out[INET_ADDRSTRLEN],
+int qga_ipv4_of(const struct qga_target *to, const char *mac, char out[INET_ADDRSTRLEN],
 		int timeout_ms, char *err, size_t err_len)
 {
 	struct qga_reply reply;
@@ -345,11 +417,19 @@ int qga_ipv4_of(const struct agent_addr *to, const char *mac, char out[INET_ADDR
 	return rc;
 }
 
-int qga_shutdown(const struct agent_addr *to, int timeout_ms, char *err, size_t err_len)
+int qga_shutdown(const struct qga_target *to, int timeout_ms, char *err, size_t err_len)
 {
 	struct qga_conn c;
 	struct qga_reply reply;
 	int rc = conn_open(&c, to, timeout_ms, err, err_len);
+	if (!rc && c.dom) {
+		/* libvirt's own guest-shutdown (no reply to wait for). */
+		c.cmd = QGA_CMD_SHUTDOWN;
+		if (virDomainShutdownFlags(c.dom, VIR_DOMAIN_SHUTDOWN_GUEST_AGENT) < 0)
+			rc = conn_fail(&c, -EIO, "%s", virGetLastErrorMessage());
+		conn_close(&c);
+		return rc;
+	}
 	struct json_object *args = rc ? NULL : json_object_new_object();
 	if (!rc && (!args || json_object_object_add(args, "mode",
 						    json_object_new_string("powerdown")))) {

@@ -16,14 +16,27 @@
 #ifndef BULKHEAD_QGA_H
 #define BULKHEAD_QGA_H
 
+#include <libvirt/libvirt.h>
 #include <stddef.h>
 
 #include "agent.h"
 #include "qga_reply.h"
 
+/* Which qemu-ga: a domain's, through libvirt, which holds the VM's
+ * org.qemu.guest_agent.0 channel itself (QEMU takes one client on it) and
+ * syncs with the agent (virDomainQemuAgentCommand; what `virsh
+ * qemu-agent-command` uses); or, with CONN NULL, a qemu-ga socket of one's
+ * own (SOCK: the tests' host qemu-ga, a channel libvirt does not hold).
+ * Either way every reply is parsed here, once. */
+struct qga_target {
+	virConnectPtr conn;
+	const char *domain;
+	const struct agent_addr *sock;
+};
+
 /* Whether qemu-ga answers (guest-ping): 0 or -errno. Connecting is
  * retried until the deadline (the socket appears when the VM starts). */
-int qga_ping(const struct agent_addr *to, int timeout_ms, char *err, size_t err_len);
+int qga_ping(const struct qga_target *to, int timeout_ms, char *err, size_t err_len);
 
 /* Runs ARGV (argv[0] a path in the guest; NULL-terminated) in the guest
  * with its output captured, and waits for it to end (guest-exec-status,
@@ -31,7 +44,7 @@ int qga_ping(const struct agent_addr *to, int timeout_ms, char *err, size_t err_
  * qga_exec_result_free), -E2BIG when a stream is over QGA_OUTPUT_MAX, or
  * -errno. After -ETIMEDOUT the command may still run in the guest:
  * qemu-ga has no way to stop it. */
-int qga_exec(const struct agent_addr *to, const char *const *argv, int timeout_ms,
+int qga_exec(const struct qga_target *to, const char *const *argv, int timeout_ms,
 	     struct qga_exec_result *out, char *err, size_t err_len);
 
 /* The first IPv4 address of the guest's interface with hardware address
@@ -40,7 +53,7 @@ int qga_exec(const struct agent_addr *to, const char *const *argv, int timeout_m
  * none (no such interface yet, or no address on it), -EINVAL for a bad
  * MAC, or -errno. A unicast address, but the guest's word: the caller
  * checks it is in the VM's network before going there. */
-int qga_ipv4_of(const struct agent_addr *to, const char *mac, char out[INET_ADDRSTRLEN],
+int qga_ipv4_of(const struct qga_target *to, const char *mac, char out[INET_ADDRSTRLEN],
 		int timeout_ms, char *err, size_t err_len);
 
 /* Asks the guest to power down (guest-shutdown, mode powerdown). qemu-ga
@@ -49,6 +62,6 @@ int qga_ipv4_of(const struct agent_addr *to, const char *mac, char out[INET_ADDR
  * closed (the VM went down). Whether the VM stops is for the caller to
  * watch. */
 #define QGA_SHUTDOWN_REFUSAL_MS 2000
-int qga_shutdown(const struct agent_addr *to, int timeout_ms, char *err, size_t err_len);
+int qga_shutdown(const struct qga_target *to, int timeout_ms, char *err, size_t err_len);
 
 #endif

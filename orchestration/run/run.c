@@ -407,19 +407,14 @@ int run_template_plan(const struct plan_dirs *dirs, const char *image_dir,
 	return 0;
 }
 
-void run_template_shutdown(virConnectPtr conn, const struct plan_dirs *dirs,
-			   const char *topology, const char *vm)
+void run_template_shutdown(virConnectPtr conn, const char *vm)
 {
-	char domain[128], qga[PATH_MAX], err[ERR_LEN];
-	struct vm_ids_host host;
-	struct agent_addr to = { qga, 0 };
+	char domain[128], err[ERR_LEN];
 	plan_domain_name(vm, domain, sizeof(domain));
+	struct qga_target to = { conn, domain, NULL };
 	if (virt_domain_state(conn, domain, NULL, 0) != VIRT_RUNNING)
 		return;
-	vm_ids_host_default(&host);
-	state_qga_path(dirs, vm, qga, sizeof(qga));
-	if (vm_ids_lookup(&host, topology, vm, &to.uid, err, sizeof(err)) ||
-	    qga_shutdown(&to, 5000, err, sizeof(err))) {
+	if (qga_shutdown(&to, 5000, err, sizeof(err))) {
 		printf("stop: %s: no clean shutdown (%s); stopping it\n", vm, err);
 		return;
 	}

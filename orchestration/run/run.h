@@ -99,12 +99,11 @@ int run_template_plan(const struct plan_dirs *dirs, const char *image_dir,
 		      const struct topo_app_vm *app, bool running,
 		      struct run_template *out, char *err, size_t err_len);
 
-/* Asks template VM VM (of TOPOLOGY) to power off through qemu-guest-agent
+/* Asks template VM VM to power off through qemu-guest-agent
  * and waits up to RUN_TEMPLATE_SHUTDOWN_S for its domain to stop, its
  * file systems clean; the caller destroys what still runs. */
 #define RUN_TEMPLATE_SHUTDOWN_S 60
-void run_template_shutdown(virConnectPtr conn, const struct plan_dirs *dirs,
-			   const char *topology, const char *vm);
+void run_template_shutdown(virConnectPtr conn, const char *vm);
 
 /* After APP's domain is gone: when it is disposable, its directory of
  * disks (app_disks_drop), saying so as CMD ("stop", "down"). */

@@ -370,7 +370,8 @@ static void call_against(struct tap *t, guest_fn fn, const void *arg, enum call 
 	struct guest g;
 	memset(r, 0, sizeof(*r));
 	CHECK(t, guest_start_as(&g, fn, arg, getuid()) == 0);
-	struct agent_addr to = { g.path, getuid() };
+	struct agent_addr sock = { g.path, getuid() };
+	struct qga_target to = { NULL, NULL, &sock };
 	static const char *const argv[] = { "/bin/true", NULL };
 	char ip[INET_ADDRSTRLEN];
 	long long t0 = mono_ms();
@@ -662,13 +663,14 @@ static void test_fake_other_uid(struct tap *t, const void *arg)
 	struct guest g;
 	char err[256];
 	CHECK(t, guest_start_as(&g, guest_scripted, replies, 65534) == 0);
-	struct agent_addr to = { g.path, 0 };
+	struct agent_addr sock = { g.path, 0 };
+	struct qga_target to = { NULL, NULL, &sock };
 	CHECK_EQ(t, qga_ping(&to, TIMEOUT_MS, err, sizeof(err)), -EPERM);
 	CHECK_STR(t, err, "the socket's listener is not uid 0");
 	guest_stop(&g);
 	/* The same guest, with the uid it does run as: answered. */
 	CHECK(t, guest_start_as(&g, guest_scripted, replies, 65534) == 0);
-	to.uid = 65534;
+	sock.uid = 65534;
 	CHECK_EQ(t, qga_ping(&to, TIMEOUT_MS, err, sizeof(err)), 0);
 	guest_stop(&g);
 }
@@ -738,7 +740,8 @@ static void real_stop(struct real_qga *q)
 static void test_real(struct tap *t, const void *arg)
 {
 	const struct real_qga *q = arg;
-	struct agent_addr to = { q->sock, getuid() };
+	struct agent_addr sock = { q->sock, getuid() };
+	struct qga_target to = { NULL, NULL, &sock };
 	char err[512];
 	/* The socket comes when qemu-ga is up: connecting is retried. */
 	int rc = qga_ping(&to, 10000, err, sizeof(err));
@@ -795,7 +798,8 @@ static void test_real(struct tap *t, const void *arg)
 static void test_real_interfaces(struct tap *t, const void *arg)
 {
 	const struct real_qga *q = arg;
-	struct agent_addr to = { q->sock, getuid() };
+	struct agent_addr sock = { q->sock, getuid() };
+	struct qga_target to = { NULL, NULL, &sock };
 	char err[512], ip[INET_ADDRSTRLEN];
 	struct ifaddrs *ifs = NULL;
 	CHECK_EQ(t, getifaddrs(&ifs), 0);
