@@ -5,10 +5,12 @@ qcow2 disk, with the kernel and a small initramfs beside it for direct
 kernel boot. build-images calls build() and caches the result under
 IMAGE_DIR/templates/debian/VERSION/; key() says when it is stale.
 
-mmdebstrap runs in root mode (the tree's owners are real, mkfs.ext4 -d
-copies them) with SOURCE_DATE_EPOCH; mkfs.ext4 gets a UUID and a hash seed
-from the key and E2FSPROGS_FAKE_TIME, and every mtime past
-SOURCE_DATE_EPOCH is clamped to it.
+The build is reproducible (build-images --check): mmdebstrap runs in
+root mode (the tree's owners are real, mkfs.ext4 -d copies them) with
+SOURCE_DATE_EPOCH; every mtime past it is clamped to it; mkfs.ext4 gets a
+UUID and a directory hash seed from the key and E2FSPROGS_FAKE_TIME; and
+debugfs sets the times mkfs.ext4 -d copies from the tree but no one can
+set there (ctime, atime) and the superblock's write time.
 """
 import hashlib
 import json
@@ -41,6 +43,7 @@ HEADROOM_BYTES = 1 << 30
 # Host commands the build runs -> their packages (build-images installs
 # the missing ones).
 TOOLS = {'mmdebstrap': 'mmdebstrap', 'mkfs.ext4': 'e2fsprogs',
+         'debugfs': 'e2fsprogs',
          'qemu-img': 'qemu-utils'}
 
 # Runs in the finished tree (chroot) after the packages: the account, the
@@ -136,6 +139,43 @@ def clamp_mtimes(root):
     os.utime(root, (SOURCE_DATE_EPOCH, SOURCE_DATE_EPOCH))
 
 
+def settle_times(root, raw):
+    """Sets every inode's atime, ctime and crtime in the file system RAW
+    (made from ROOT) to SOURCE_DATE_EPOCH, and its write time: mkfs.ext4
+    -d copies atime and ctime from the tree, where they are the build's."""
+    epoch = '@%d' % SOURCE_DATE_EPOCH
+    cmds = []
+    paths = ['/']
+    for dirpath, dirs, files in os.walk(root):
+        for name in dirs + files:
+            paths.append('/' + os.path.relpath(os.path.join(dirpath, name),
+                                               root))
+    for p in paths:
+        # debugfs's parser has no escape for these.
+        if '"' in p or '\n' in p:
+            sys.exit('build-images: template: a path debugfs cannot name: %r'
+                     % p)
+        for field in ('atime', 'ctime', 'crtime'):
+            cmds.append('sif "%s" %s %s' % (p, field, epoch))
+            cmds.append('sif "%s" %s_extra 0' % (p, field))
+    cmds.append('ssv wtime ' + epoch)
+    script = raw + '.debugfs'
+    with open(script, 'w') as f:
+        f.write('\n'.join(cmds) + '\n')
+    # debugfs says what failed on stderr but exits 0 all the same.
+    r = subprocess.run(['debugfs', '-w', '-f', script, raw],
+                       env=dict(os.environ,
+                                E2FSPROGS_FAKE_TIME=str(SOURCE_DATE_EPOCH)),
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                       text=True)
+    errors = [l for l in r.stderr.splitlines()
+              if l.strip() and not l.startswith('debugfs ')]
+    if r.returncode != 0 or errors:
+        sys.exit('build-images: template: debugfs (exit %d):\n%s'
+                 % (r.returncode, '\n'.join(errors[:20])))
+    os.unlink(script)
+
+
 def ids_from(k):
     """The file system's UUID and directory hash seed, fixed by the key."""
     d = hashlib.sha256(('bulkhead template ' + k).encode()).digest()
@@ -218,6 +258,7 @@ def build(k, work, out):
     run(['mkfs.ext4', '-q', '-F', '-L', LABEL, '-U', fs_uuid,
          '-E', 'hash_seed=%s,root_owner=0:0' % hash_seed, '-d', root, raw],
         env=env)
+    settle_times(root, raw)
     run(['qemu-img', 'convert', '-f', 'raw', '-O', 'qcow2', raw,
          os.path.join(out, 'root.qcow2')])
     os.unlink(raw)
