@@ -87,13 +87,7 @@ def tree_files():
 def candidates():
     """[(package, version)]: apt's candidates of PACKAGES, or None when apt
     does not know one."""
-    out = []
-    for name in PACKAGES:
-        f = debian_apt.apt_show(name)
-        if not f or 'Version' not in f:
-            return None
-        out.append((name, f['Version']))
-    return out
+    return debian_apt.candidate_versions(PACKAGES)
 
 
 def key(cands):
