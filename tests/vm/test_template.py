@@ -10,8 +10,8 @@ unix socket. The test speaks qemu-ga's JSON protocol itself.
 Boot 1, a blank private volume: qemu-ga answers guest-ping; the machine id
 and host name are the command line's; the volume was formatted (ext4,
 bk-private) and mounted at /rw, /home is on it; SSH host keys in /rw/ssh,
-none in /etc/ssh, sshd running; the user account; an IPv4 lease on the
-NIC; a file written to /home and one to /; guest-shutdown powers it off.
+none in /etc/ssh, sshd running; the user account, logged in on the
+console; an IPv4 lease and the EUI-64 SLAAC address (only) on the NIC; a file written to /home and one to /; guest-shutdown powers it off.
 Boot 2, a new overlay and the same volume: the file in /home is there,
 the volume was not formatted again, the host keys are the same, the file
 in / is gone. Boot 3, another blank volume: other host keys.
@@ -25,11 +25,13 @@ image cache. Environment:
 import base64
 import json
 import os
+import re
 import socket
 import subprocess
 import time
 
-from vmlib import (Procs, check, image_dir, run_main, stop, tail, vm_test)
+from vmlib import (Procs, check, console_text, eui64, image_dir, run_main,
+                   stop, tail, vm_test)
 
 T0 = time.monotonic()
 MEM_MB = 512
@@ -39,6 +41,7 @@ QGA_S = 300
 SHUTDOWN_S = 120
 PRIVATE_SIZE = '1G'
 QGA_PORT = 'org.qemu.guest_agent.0'
+MAC = '52:54:00:b4:00:01'
 # qemu-ga's replies are small here; more means a broken exchange.
 REPLY_CAP = 1 << 20
 
@@ -165,7 +168,7 @@ def qemu_cmd(run, tpl, overlay, private, machine_id, name):
         '-drive', 'file=%s,if=none,id=priv,format=qcow2' % private,
         '-device', 'virtio-blk-pci,drive=priv,serial=bk-private',
         '-netdev', 'user,id=n0,restrict=on',
-        '-device', 'virtio-net-pci,netdev=n0,mac=52:54:00:b4:00:01,romfile=',
+        '-device', 'virtio-net-pci,netdev=n0,mac=%s,romfile=' % MAC,
         '-device', 'virtio-serial-pci,id=vser',
         '-chardev', 'socket,id=qga,path=%s,server=on,wait=off'
                     % run.path('qga.sock'),
@@ -274,16 +277,25 @@ def first_boot(tap, run, tpl, private, machine_id):
           'SSH host keys in /rw/ssh (ed25519, rsa), none in /etc/ssh, sshd '
           'active', lambda: '%s\n%s' % (keys, etc))
     user = qga.out('id user; runuser -u user -- sudo -n id -u')
+    login = 'bk-tpl-a login: user (automatic login)' in console_text(
+        run.path('console-1.log'))
     check(tap, user.splitlines() == [
-        'uid=1000(user) gid=1000(user) groups=1000(user),27(sudo)', '0'],
-        'user: uid 1000, group sudo, sudo without a password', lambda: user)
-    net = qga.out('for i in $(seq 60); do ip -4 -o addr show scope global | '
-                  'grep -q inet && break; sleep 1; done; '
-                  'ip -4 -o addr show scope global; '
+        'uid=1000(user) gid=1000(user) groups=1000(user),27(sudo)', '0'] and
+        login, 'user: uid 1000, group sudo, sudo without a password, logged '
+        'in on the console', lambda: '%s\nconsole login: %s' % (user, login))
+    # QEMU's user-mode network: DHCP gives 10.0.2.15, router advertisements
+    # the prefix fec0::/64.
+    net = qga.out('for i in $(seq 60); do '
+                  'ip -4 -o addr show scope global | grep -q inet && '
+                  'ip -6 -o addr show scope global | grep -q inet6 && break; '
+                  'sleep 1; done; ip -o addr show scope global; '
                   'systemctl is-active systemd-networkd systemd-resolved')
+    v6 = re.findall(r' inet6 (\S+) ', net)
     check(tap, ' inet 10.0.2.15/24 ' in net and
+          v6 == ['%s/64' % eui64('fec0::', MAC)] and
           net.endswith('active\nactive'),
-          'the NIC got its IPv4 lease (networkd), resolved runs', lambda: net)
+          'the NIC got its IPv4 lease and only its EUI-64 IPv6 address '
+          '(networkd), resolved runs', lambda: net)
     mem = qga.out('free -m | awk \'/^Mem:/ {print $3}\'')
     tap.diag('boot 1: %s MiB used of %d' % (mem, MEM_MB))
     wrote = qga.sh('echo kept > /home/user/kept && chown user: /home/user/kept'
