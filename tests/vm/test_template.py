@@ -284,13 +284,14 @@ def first_boot(tap, run, tpl, private, machine_id):
         login, 'user: uid 1000, group sudo, sudo without a password, logged '
         'in on the console', lambda: '%s\nconsole login: %s' % (user, login))
     # QEMU's user-mode network: DHCP gives 10.0.2.15, router advertisements
-    # the prefix fec0::/64.
+    # the prefix fec0::/64 (site-local: scope site, not global).
     net = qga.out('for i in $(seq 60); do '
                   'ip -4 -o addr show scope global | grep -q inet && '
-                  'ip -6 -o addr show scope global | grep -q inet6 && break; '
-                  'sleep 1; done; ip -o addr show scope global; '
+                  'ip -6 -o addr show scope site | grep -q inet6 && break; '
+                  'sleep 1; done; ip -o addr show dev enp0s3; '
                   'systemctl is-active systemd-networkd systemd-resolved')
-    v6 = re.findall(r' inet6 (\S+) ', net)
+    v6 = [a for a in re.findall(r' inet6 (\S+) ', net)
+          if not a.startswith('fe80:')]
     check(tap, ' inet 10.0.2.15/24 ' in net and
           v6 == ['%s/64' % eui64('fec0::', MAC)] and
           net.endswith('active\nactive'),
