@@ -53,39 +53,81 @@ def apt_show(pkg):
     return fields
 
 
-def debian_archive():
-    """(URI, suite) of the host's Debian archive (its apt sources), else
-    deb.debian.org and the release's codename."""
-    suite = 'bookworm'
+def _host_release():
     try:
         with open('/etc/os-release') as f:
             m = re.search(r'^VERSION_CODENAME=(\S+)$', f.read(), re.M)
             if m:
-                suite = m.group(1)
+                return m.group(1)
     except OSError:
         pass
-    texts = []
+    return 'bookworm'
+
+
+def _host_entries():
+    """[(URI, suite)] of the host's apt sources (one-line and deb822), in
+    the order apt reads them."""
+    entries = []
     for path in ['/etc/apt/sources.list'] + sorted(
             os.path.join('/etc/apt/sources.list.d', f)
             for f in (os.listdir('/etc/apt/sources.list.d')
                       if os.path.isdir('/etc/apt/sources.list.d') else [])):
         try:
             with open(path) as f:
-                texts.append(f.read())
+                text = f.read()
         except OSError:
-            pass
-    for text in texts:
+            continue
         for stanza in text.split('\n\n'):
             uri = re.search(r'^URIs:\s*(\S+)', stanza, re.M)
             suites = re.search(r'^Suites:\s*(.*)$', stanza, re.M)
-            if uri and suites and suite in suites.group(1).split() and \
-                    '/debian' in uri.group(1) and 'security' not in uri.group(1):
-                return uri.group(1), suite
-        for m in re.finditer(r'^deb\s+(?:\[[^]]*\]\s+)?(\S+)\s+(\S+)\s', text, re.M):
-            if m.group(2) == suite and '/debian' in m.group(1) and \
-                    'security' not in m.group(1):
-                return m.group(1), suite
+            if uri and suites:
+                entries += [(uri.group(1), s) for s in suites.group(1).split()]
+        entries += re.findall(r'^deb\s+(?:\[[^]]*\]\s+)?(\S+)\s+(\S+)\s',
+                              text, re.M)
+    return entries
+
+
+def candidate_versions(names):
+    """[(package, version)] of apt's candidates of NAMES in one apt-cache
+    call (about a second each when asked one by one), or None when apt
+    does not know one."""
+    r = subprocess.run(['apt-cache', 'show', '--no-all-versions', *names],
+                       stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                       text=True)
+    if r.returncode != 0:
+        return None
+    found = {}
+    for stanza in r.stdout.split('\n\n'):
+        f = dict(re.findall(r'^([A-Za-z0-9-]+):\s*(.*)$', stanza, re.M))
+        if 'Package' in f and 'Version' in f:
+            found.setdefault(f['Package'], f['Version'])
+    if any(n not in found for n in names):
+        return None
+    return [(n, found[n]) for n in names]
+
+
+def debian_archive():
+    """(URI, suite) of the host's Debian archive (its apt sources), else
+    deb.debian.org and the release's codename."""
+    suite = _host_release()
+    for uri, s in _host_entries():
+        if s == suite and '/debian' in uri and 'security' not in uri:
+            return uri, suite
     return 'http://deb.debian.org/debian', suite
+
+
+def debian_sources():
+    """["deb URI SUITE main"]: the host's Debian archive for its release,
+    and its -updates and -security suites where the host has them (so a
+    tree installed from these has apt's candidate versions)."""
+    uri, suite = debian_archive()
+    lines = ['deb %s %s main' % (uri, suite)]
+    for extra in (suite + '-updates', suite + '-security'):
+        for u, s in _host_entries():
+            if s == extra and '/debian' in u:
+                lines.append('deb %s %s main' % (u, s))
+                break
+    return lines
 
 
 def firmware_apt_opts(apt_dir):

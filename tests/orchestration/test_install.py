@@ -113,12 +113,25 @@ FIRMWARE_APT = '.apt-non-free-firmware'
 
 def linked_images(src, dst):
     """DST: a directory of links to SRC's images, so that a rebuild there
-    replaces links, not SRC's files; its own copy of SRC's FIRMWARE_APT."""
+    replaces links, not SRC's files; its own copy of SRC's FIRMWARE_APT.
+    Templates (templates/NAME/VERSION): a directory of its own for each
+    NAME, its versions linked and its `current` copied, so that a new
+    version is built there, not into SRC."""
     os.mkdir(dst)
     for name in os.listdir(src):
         if name == FIRMWARE_APT:
             shutil.copytree(os.path.join(src, name), os.path.join(dst, name),
                             symlinks=True)
+        elif name == 'templates':
+            for tpl in os.listdir(os.path.join(src, name)):
+                s, d = os.path.join(src, name, tpl), os.path.join(dst, name, tpl)
+                os.makedirs(d)
+                for entry in os.listdir(s):
+                    if os.path.islink(os.path.join(s, entry)):
+                        os.symlink(os.readlink(os.path.join(s, entry)),
+                                   os.path.join(d, entry))
+                    elif not entry.startswith('.'):
+                        os.symlink(os.path.join(s, entry), os.path.join(d, entry))
         elif not name.startswith('.'):
             os.symlink(os.path.join(src, name), os.path.join(dst, name))
     return dst
@@ -129,7 +142,9 @@ def steps(t, i):
            '--destdir', i.dest)
     t.check(r.returncode == 0, 'meson install --destdir', r.stdout[-2000:])
     want = [i.bulkhead, i.link, os.path.join(i.data, 'demo'),
-            os.path.join(i.data, 'guest-os', 'build-images')] + \
+            os.path.join(i.data, 'guest-os', 'build-images'),
+            os.path.join(i.data, 'guest-os', 'template-debian', 'usr', 'lib',
+                         'bulkhead', 'bk-private')] + \
         [os.path.join(i.data, 'driver-vms', 'net', f) for f in SYSNET_FILES] + \
         [os.path.join(i.data, 'driver-vms', 'common', f)
          for f in ('bk-agent', 'bk-modalias')]
@@ -137,7 +152,8 @@ def steps(t, i):
         'demo.yaml', 'guest-os/sysnet_kernel.py', 'guest-os/sysnet-kernel.config',
         'guest-os/image_util.py', 'guest-os/debian_apt.py',
         'guest-os/initramfs.py', 'guest-os/app_image.py',
-        'guest-os/driver_image.py', 'driver-vms/net/image.py')]
+        'guest-os/driver_image.py', 'guest-os/template_image.py',
+        'driver-vms/net/image.py')]
     missing = [f for f in files if not os.path.isfile(i.staged(f))]
     not_exec = [f for f in want if not os.access(i.staged(f), os.X_OK)]
     t.check(not missing and not not_exec,

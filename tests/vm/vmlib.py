@@ -389,7 +389,7 @@ def keep_or_remove(tap, tmp):
 TEST_DIR_PREFIXES = ('bk-orch-', 'bulkhead-vm-', 'bulkhead-sysnet-',
                      'bulkhead-ltap-', 'bulkhead-ruleset-',
                      'bulkhead-blkbench-', 'bulkhead-sysstorage-',
-                     'bulkhead-sysusb-')
+                     'bulkhead-sysusb-', 'bulkhead-template-')
 TEST_NS = re.compile(r'bk-[a-z0-9-]*[a-z-](\d+)')
 OWNER = 'owner'
 
