@@ -156,14 +156,17 @@ def steps(t, tmp, bk, sums):
         unchanged = re.findall(r'up: (t-\w+): running, unchanged', r.stdout)
         r2 = bk('stop', 't-two')
         r3 = bk('start', 't-two')
+        on = {vm: read(os.path.join(data_dir(tmp, vm), 'template'))
+              for vm in ('t-two', 't-work')}
+        alive = bk('exec', 't-two', 'true')
         t.check(r.returncode == 0 and sorted(unchanged) ==
-                ['t-disp', 't-two', 't-work'] and r3.returncode == 0 and
-                read(os.path.join(data_dir(tmp, 't-two'), 'template')) == new and
-                read(os.path.join(data_dir(tmp, 't-work'), 'template')) == old and
-                bk('exec', 't-two', 'true').returncode == 0,
+                ['t-disp', 't-net', 't-two', 't-work'] and
+                r3.returncode == 0 and on == {'t-two': new, 't-work': old} and alive.returncode == 0,
                 'a new template version: up leaves the running VMs unchanged;'
                 ' t-two moves to it at its next start, t-work stays on %s' % old,
-                r.stdout[-1500:] + r3.stdout[-800:])
+                r.stdout[-1500:] + r2.stdout + r3.stdout[-800:] +
+                json.dumps(on) + ' exec: %d %s' % (alive.returncode,
+                                                   alive.stdout[-300:]))
 
         # 6. A malformed link, a template that is not there.
         os.symlink('../../etc', os.path.join(TEMPLATES, 'current.new'))
