@@ -4,7 +4,8 @@
 each talked to through qemu-guest-agent only.
 
   1. up: each app VM ready (qemu-ga answers, it holds sys-net's lease);
-     boot-to-ready seconds as a diagnostic
+     boot-to-ready seconds as a diagnostic; the template they run on is
+     still root's and written by none (libvirt leaves it unlabelled)
   2. t-work downloads a file byte-exact from the outside through sys-net
   3. t-work and t-two: different machine ids (each the one the host
      keeps), different SSH host keys, none from the template; /home is
@@ -98,6 +99,15 @@ def steps(t, tmp, bk, sums):
            ', '.join('%s %s s' % kv for kv in sorted(ready.items())))
     if r.returncode != 0:
         return
+
+    # Three QEMUs have it open as their backing file: still root's, and
+    # written by none of them (libvirt would hand it to one VM's uid).
+    root = os.path.join(TEMPLATES, 'current', 'root.qcow2')
+    st = os.stat(root)
+    t.check(st.st_uid == 0 and st.st_gid == 0 and not st.st_mode & 0o022,
+            'the template under three running VMs: root\'s, 0644, owned by'
+            ' no VM', '%s: uid %d gid %d mode %o' % (root, st.st_uid,
+                                                    st.st_gid, st.st_mode))
 
     # 2. Through sys-net, byte-exact.
     r = bk('exec', 't-work', 'curl -sS --max-time 60 http://%s/f.bin |'
@@ -231,7 +241,7 @@ def steps(t, tmp, bk, sums):
 
 def main(argv):
     del argv
-    return topology_test(BULKHEAD, 11, 'bk-orch-tpl-', NS, OUT_IP,
+    return topology_test(BULKHEAD, 12, 'bk-orch-tpl-', NS, OUT_IP,
                          {'f.bin': FILE_SIZE}, steps)
 
 
