@@ -203,6 +203,12 @@ static void template_disk(struct strbuf *sb, const char *file,
 		strbuf_xml(sb, backing);
 		strbuf_printf(sb, "'><seclabel model='dac' relabel='no'/>"
 			      "</source><backingStore/></backingStore>\n");
+	} else {
+		/* The chain ends here whatever the file's header says: the VM's
+		 * QEMU owns the file while it runs and could name another VM's
+		 * disk as its backing file, which libvirt would otherwise open
+		 * and hand to this VM's uid at the next start. */
+		strbuf_printf(sb, "      <backingStore/>\n");
 	}
 	strbuf_printf(sb, "      <target dev='%s' bus='virtio'/>\n"
 		      "      <serial>%s</serial>\n    </disk>\n", target, serial);

@@ -14,7 +14,9 @@ each talked to through qemu-guest-agent only.
      the machine id and host keys stay; t-two ran on meanwhile
   5. a new template version while the VMs run: up leaves them running,
      unchanged; t-two moves to it at its next start, t-work stays on
-     the old one until then
+     the old one until then; t-two's private volume rewritten (as its
+     QEMU could) to name t-work's as its backing file: t-two starts and
+     t-work's volume is not handed to it
   6. a template whose link is malformed: start refuses naming it, the
      running VMs are untouched; a template that is not built: check and
      up refuse naming it
@@ -37,7 +39,7 @@ import sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 '..', 'vm'))
 from vmlib import run_main  # noqa: E402
-from orchlib import domains, sha, topology_test  # noqa: E402
+from orchlib import domains, sh, sha, topology_test  # noqa: E402
 
 BULKHEAD = os.path.abspath(sys.argv[1])
 URI = 'qemu:///system'
@@ -165,7 +167,20 @@ def steps(t, tmp, bk, sums):
         r = bk('up', path)
         unchanged = re.findall(r'up: (t-\w+): running, unchanged', r.stdout)
         r2 = bk('stop', 't-two')
+        # What t-two's QEMU could do to the private volume it owns while
+        # it runs: name t-work's volume as its backing file.
+        work_private = os.path.join(data_dir(tmp, 't-work'), 'private.qcow2')
+        owner = os.stat(work_private).st_uid
+        rebase = sh('qemu-img', 'rebase', '-u', '-f', 'qcow2', '-b',
+                    work_private, '-F', 'qcow2',
+                    os.path.join(data_dir(tmp, 't-two'), 'private.qcow2'))
         r3 = bk('start', 't-two')
+        t.check(rebase.returncode == 0 and r3.returncode == 0 and
+                os.stat(work_private).st_uid == owner,
+                't-two\'s private volume naming t-work\'s as its backing file:'
+                ' t-two starts, t-work\'s volume stays t-work\'s (uid %d)'
+                % owner, rebase.stdout + r3.stdout[-600:] + ' now uid %d' %
+                os.stat(work_private).st_uid)
         on = {vm: read(os.path.join(data_dir(tmp, vm), 'template'))
               for vm in ('t-two', 't-work')}
         alive = bk('exec', 't-two', 'true')
@@ -241,7 +256,7 @@ def steps(t, tmp, bk, sums):
 
 def main(argv):
     del argv
-    return topology_test(BULKHEAD, 12, 'bk-orch-tpl-', NS, OUT_IP,
+    return topology_test(BULKHEAD, 13, 'bk-orch-tpl-', NS, OUT_IP,
                          {'f.bin': FILE_SIZE}, steps)
 
 
