@@ -63,6 +63,7 @@ int cmd_down(struct orch *o, const char *path)
 	for (unsigned i = 0; i < topo->driver_vms_count; i++)
 		keep_running(&dirs, topo->driver_vms[i].name, false);
 	const char *names[TOPO_MAX_DRIVER_VMS + TOPO_MAX_APP_VMS];
+	bool failed[TOPO_MAX_DRIVER_VMS + TOPO_MAX_APP_VMS] = { false };
 	unsigned n = 0;
 	for (unsigned i = 0; i < topo->app_vms_count; i++)
 		names[n++] = topo->app_vms[i].name;
@@ -86,12 +87,15 @@ int cmd_down(struct orch *o, const char *path)
 		if (virt_domain_stop(o->conn, domain, true, err, sizeof(err))) {
 			fprintf(stderr, "bulkhead: %s\n", err);
 			failures++;
+			failed[i] = true;
 		}
 	}
-	/* Disposables' disks go with them; every other VM's private volume
-	 * stays for its next up. */
+	/* Disposables' disks go with them (not from under one still
+	 * running); every other VM's private volume stays for its next up.
+	 * The app VMs are names[0..app_vms_count). */
 	for (unsigned i = 0; i < topo->app_vms_count; i++)
-		if (run_drop_disposable(&dirs, &topo->app_vms[i], "down"))
+		if (!failed[i] &&
+		    run_drop_disposable(&dirs, &topo->app_vms[i], "down"))
 			failures++;
 	if (supervisor_pid(dirs.state) > 0) {
 		printf("down: stopping the link supervisor and its links\n");

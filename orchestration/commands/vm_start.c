@@ -273,7 +273,7 @@ int start_app_vm(struct run *r, const struct topo_app_vm *app, bool *started)
 						  sizeof(owner));
 	char *xml = app_vm_xml(r, app, &env, state == VIRT_RUNNING, &ts);
 	if (!xml)
-		return -ENOMEM;
+		return -EIO;    /* r->err says why */
 	*started = false;
 	int rc = 0;
 	if (run_unchanged(r, app->name, domain, xml)) {
@@ -283,6 +283,9 @@ int start_app_vm(struct run *r, const struct topo_app_vm *app, bool *started)
 		fflush(stdout);
 		bool made_here = state == VIRT_ABSENT;
 		domain_images_app_vm(app, &images);
+		/* Its private volume is mounted: a clean power-off first. */
+		if (app->template && state == VIRT_RUNNING)
+			run_template_shutdown(r->o->conn, app->name);
 		rc = virt_domain_stop(r->o->conn, domain, false, r->err,
 				      sizeof(r->err));
 		if (!rc && app->template &&

@@ -103,9 +103,10 @@ static int make_machine_id(struct app_disks *d, char *err, size_t err_len)
 }
 
 /* qemu-img ARGV writing PATH (through PATH.new, renamed when whole), the
- * result the VM's and 0600. */
-static int qemu_img(char **argv, const char *path, uid_t uid, char *err,
-		    size_t err_len)
+ * result root's and 0600: libvirt hands it to the VM's uid while the VM
+ * runs and gives it back after, so between runs nothing running as that
+ * uid reaches it. */
+static int qemu_img(char **argv, const char *path, char *err, size_t err_len)
 {
 	char tmp[PATH_MAX];
 	int n = snprintf(tmp, sizeof(tmp), "%s.new", path);
@@ -116,8 +117,7 @@ static int qemu_img(char **argv, const char *path, uid_t uid, char *err,
 		if (!strcmp(argv[i], "@OUT@"))
 			argv[i] = tmp;
 	int rc = run_command(argv, err, err_len);
-	if (!rc && (chown(tmp, uid, uid) < 0 || chmod(tmp, 0600) < 0 ||
-		    rename(tmp, path) < 0)) {
+	if (!rc && (chmod(tmp, 0600) < 0 || rename(tmp, path) < 0)) {
 		rc = -errno;
 		snprintf(err, err_len, "%s: %s", tmp, strerror(errno));
 	}
@@ -148,7 +148,7 @@ int app_disks_prepare(struct app_disks *d, const char *data_root,
 	 * rebuilt meanwhile changes nothing under a running VM. */
 	char *overlay[] = { "qemu-img", "create", "-q", "-f", "qcow2", "-F",
 			    "qcow2", "-b", (char *)t->root, "@OUT@", NULL };
-	rc = qemu_img(overlay, d->root, uid, err, err_len);
+	rc = qemu_img(overlay, d->root, err, err_len);
 	if (rc)
 		return rc;
 	char path[PATH_MAX], text[TEMPLATE_VERSION_LEN + 2];
@@ -174,7 +174,7 @@ int app_disks_prepare(struct app_disks *d, const char *data_root,
 	snprintf(size, sizeof(size), "%uM", (unsigned)private_mib);
 	char *private_img[] = { "qemu-img", "create", "-q", "-f", "qcow2",
 				"@OUT@", size, NULL };
-	return qemu_img(private_img, d->private_vol, uid, err, err_len);
+	return qemu_img(private_img, d->private_vol, err, err_len);
 }
 
 int app_disks_drop(const struct app_disks *d, char *err, size_t err_len)

@@ -1,7 +1,7 @@
 /* An app VM's disks on a template (docs/templates.md), in its own
  * directory under the topology's data directory (DATA/TOPO/VM, root's and
  * the VM's group's, 02750; the files root's, 0600, which libvirt hands to
- * the VM's uid while it runs):
+ * the VM's uid while it runs and gives back after):
  *   root.qcow2     an overlay of the template's root file system, made
  *                  afresh at every start (nothing the VM did to its root
  *                  survives a restart);
@@ -47,8 +47,8 @@ void app_disks_read(struct app_disks *d);
 
 /* Before each start: the directory (DATA_ROOT and DATA/TOPO made 0711 when
  * missing), the machine id (made when missing), a fresh root overlay on
- * template T, the private volume of PRIVATE_MIB (made blank when missing),
- * all for the VM's UID. DISPOSABLE: whatever was there is dropped first,
+ * template T, the private volume of PRIVATE_MIB (made blank when missing);
+ * the directory the VM's UID's group's. DISPOSABLE: whatever was there is dropped first,
  * so nothing of an earlier run is seen. qemu-img makes the images. */
 int app_disks_prepare(struct app_disks *d, const char *data_root,
 		      const struct app_template *t, uint32_t private_mib,

@@ -18,9 +18,9 @@ static bool version_valid(const char *s)
 	return true;
 }
 
-int app_template_version(const char *image_dir, const char *name,
-			 const char *version, struct app_template *out,
-			 char *err, size_t err_len)
+int app_template_paths(const char *image_dir, const char *name,
+		       const char *version, struct app_template *out,
+		       char *err, size_t err_len)
 {
 	if (!version_valid(version)) {
 		snprintf(err, err_len, "template %s: '%.40s' is not a version"
@@ -37,6 +37,16 @@ int app_template_version(const char *image_dir, const char *name,
 		snprintf(err, err_len, "template %s: path too long", name);
 		return -ENAMETOOLONG;
 	}
+	return 0;
+}
+
+int app_template_version(const char *image_dir, const char *name,
+			 const char *version, struct app_template *out,
+			 char *err, size_t err_len)
+{
+	int rc = app_template_paths(image_dir, name, version, out, err, err_len);
+	if (rc)
+		return rc;
 	struct stat st;
 	if (lstat(out->root, &st) < 0) {
 		int e = errno;

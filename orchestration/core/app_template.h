@@ -38,6 +38,12 @@ int app_template_current(const char *image_dir, const char *name,
 			 struct app_template *out, char *err, size_t err_len);
 
 /* The same for a given VERSION (the one a running VM was started on). */
+/* Only VERSION's paths, checked for nothing but its syntax: a running VM's
+ * version, which the builder may have removed since (its QEMU holds the
+ * files open). */
+int app_template_paths(const char *image_dir, const char *name,
+		       const char *version, struct app_template *out,
+		       char *err, size_t err_len);
 int app_template_version(const char *image_dir, const char *name,
 			 const char *version, struct app_template *out,
 			 char *err, size_t err_len);

@@ -27,7 +27,9 @@
  * syncs with the agent (virDomainQemuAgentCommand; what `virsh
  * qemu-agent-command` uses); or, with CONN NULL, a qemu-ga socket of one's
  * own (SOCK: the tests' host qemu-ga, a channel libvirt does not hold).
- * Either way every reply is parsed here, once. */
+ * Either way every reply is parsed here, once, under the same caps; the
+ * unit test's hostile agent speaks over a socket, so the libvirt path's
+ * own lines are what the template VM tests run. */
 struct qga_target {
 	virConnectPtr conn;
 	const char *domain;

@@ -374,7 +374,6 @@ int run_decide_accel(struct run *r)
 }
 
 
-/* Whether VM already runs with exactly this XML (then up leaves it). */
 int run_template_plan(const struct plan_dirs *dirs, const char *image_dir,
 		      const struct topo_app_vm *app, bool running,
 		      struct run_template *out, char *err, size_t err_len)
@@ -390,9 +389,9 @@ int run_template_plan(const struct plan_dirs *dirs, const char *image_dir,
 	/* A running VM stays on the version it started on: a template
 	 * rebuilt since is not a change to it (it moves at its next start). */
 	if (running && out->disks.template_version[0])
-		rc = app_template_version(image_dir, app->template,
-					  out->disks.template_version,
-					  &out->tmpl, err, err_len);
+		rc = app_template_paths(image_dir, app->template,
+					out->disks.template_version, &out->tmpl,
+					err, err_len);
 	if (rc)
 		rc = app_template_current(image_dir, app->template, &out->tmpl,
 					  err, err_len);
@@ -419,10 +418,12 @@ void run_template_shutdown(virConnectPtr conn, const char *vm)
 		return;
 	}
 	double end = run_now() + RUN_TEMPLATE_SHUTDOWN_S;
-	while (virt_domain_state(conn, domain, NULL, 0) == VIRT_RUNNING &&
-	       run_now() < end)
+	enum virt_state st;
+	/* Until it is off: libvirt's own teardown (a state between) is not. */
+	while ((st = virt_domain_state(conn, domain, NULL, 0)) != VIRT_STOPPED &&
+	       st != VIRT_ABSENT && run_now() < end)
 		usleep(200 * 1000);
-	if (virt_domain_state(conn, domain, NULL, 0) == VIRT_RUNNING)
+	if (st != VIRT_STOPPED && st != VIRT_ABSENT)
 		printf("stop: %s: still running %d s after its shutdown; stopping"
 		       " it\n", vm, RUN_TEMPLATE_SHUTDOWN_S);
 }

@@ -18,13 +18,13 @@ each talked to through qemu-guest-agent only.
      QEMU could) to name t-work's as its backing file: t-two starts and
      t-work's volume is not handed to it
   6. a template whose link is malformed: start refuses naming it, the
-     running VMs are untouched; a template that is not built: check and
-     up refuse naming it
+     running VMs are untouched; a template that is not built: up refuses
+     naming it
   7. t-work fills its private volume: the writer gets "No space left on
      device", t-work and t-two keep answering
-  8. t-disp (disposable): a file it wrote, its domain and its disks are
-     gone after stop; down leaves t-work's private volume and nothing
-     else
+  8. t-disp (disposable): its domain and its disks are gone after stop;
+     started again, the file it wrote before is not there; down drops
+     its disks again and leaves t-work's and t-two's private volumes
 
     test_template_vms.py BULKHEAD
 
@@ -129,7 +129,7 @@ def steps(t, tmp, bk, sums):
             ids['t-work'] != ids['t-two'] and
             ids['t-work'] == read(os.path.join(data_dir(tmp, 't-work'),
                                                'machine-id')) and
-            len(fps['t-work']) >= 1 and
+            len(fps['t-work']) == 2 and len(fps['t-two']) == 2 and
             not set(fps['t-work']) & set(fps['t-two']) and
             all(k.strip().splitlines()[-1:] == ['0'] for k in keys.values())
             and '/home' in home.stdout,
@@ -242,11 +242,18 @@ def steps(t, tmp, bk, sums):
             'bulkhead-t-disp' not in domains(),
             't-disp (disposable) stopped: its domain, overlay and private'
             ' volume are gone', r.stdout + json.dumps(domains()))
+    r1 = bk('start', 't-disp')
+    again = bk('exec', 't-disp', 'ls /home/user/s.txt 2>&1; cat /etc/machine-id')
+    t.check(r1.returncode == 0 and 'No such file' in again.stdout and
+            os.path.exists(os.path.join(ddir, 'private.qcow2')),
+            't-disp started again: a blank private volume, what it wrote'
+            ' before is not there', r1.stdout[-600:] + again.stdout)
     r = bk('down', path)
     left = sorted(os.listdir(os.path.join(tmp, 'data', 'bktpl')))
     t.check(r.returncode == 0 and not [d for d in domains()
                                        if d.startswith('bulkhead-t-')] and
             left == ['t-two', 't-work'] and
+            'down: t-disp: disposable: its disks are gone' in r.stdout and
             os.path.exists(os.path.join(data_dir(tmp, 't-work'),
                                         'private.qcow2')),
             'down: no domain left; t-work\'s and t-two\'s private volumes'
@@ -256,7 +263,7 @@ def steps(t, tmp, bk, sums):
 
 def main(argv):
     del argv
-    return topology_test(BULKHEAD, 13, 'bk-orch-tpl-', NS, OUT_IP,
+    return topology_test(BULKHEAD, 14, 'bk-orch-tpl-', NS, OUT_IP,
                          {'f.bin': FILE_SIZE}, steps)
 
 
