@@ -263,7 +263,7 @@ def steps(t, tmp, bk, sums):
 
 def main(argv):
     del argv
-    return topology_test(BULKHEAD, 14, 'bk-orch-tpl-', NS, OUT_IP,
+    return topology_test(BULKHEAD, 15, 'bk-orch-tpl-', NS, OUT_IP,
                          {'f.bin': FILE_SIZE}, steps)
 
 
