@@ -151,10 +151,9 @@ static int exec_qga(struct orch *o, const char *vm, const char *cmd)
 	struct qga_exec_result res;
 	char err[512], domain[128];
 	plan_domain_name(vm, domain, sizeof(domain));
-	struct qga_target to = { o->conn, domain, NULL };
 	if (orch_connect(o))
 		return 125;
-	to.conn = o->conn;
+	struct qga_target to = { o->conn, domain, NULL };
 	int rc = qga_exec(&to, argv, 600 * 1000, &res, err, sizeof(err));
 	if (rc) {
 		fprintf(stderr, "bulkhead: exec in %s: %s\n", vm, err);

@@ -28,16 +28,6 @@ int app_disks_paths(const struct plan_dirs *dirs, const char *vm,
 			      out->dir, APP_DISK_PRIVATE);
 }
 
-static bool hex_of_len(const char *s, size_t len)
-{
-	if (strlen(s) != len)
-		return false;
-	for (size_t i = 0; i < len; i++)
-		if (!strchr("0123456789abcdef", s[i]))
-			return false;
-	return true;
-}
-
 /* DIR/NAME's first line when it is LEN lower-case hex digits, else "". */
 static void read_hex(const char *dir, const char *name, char *out, size_t len)
 {
@@ -49,7 +39,7 @@ static void read_hex(const char *dir, const char *name, char *out, size_t len)
 	if (!text)
 		return;
 	text[strcspn(text, "\n")] = '\0';
-	if (hex_of_len(text, len - 1))
+	if (hex_text(text, len - 1))
 		snprintf(out, len, "%s", text);
 	free(text);
 }
@@ -60,26 +50,6 @@ void app_disks_read(struct app_disks *d)
 		 sizeof(d->machine_id));
 	read_hex(d->dir, APP_DISK_TEMPLATE, d->template_version,
 		 sizeof(d->template_version));
-}
-
-/* DIR with MODE, root's and GID's, made when missing; never a link. */
-static int own_dir(const char *dir, mode_t mode, gid_t gid, char *err,
-		   size_t err_len)
-{
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
-		snprintf(err, err_len, "mkdir %s: %s", dir, strerror(errno));
-		return -errno;
-	}
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0 || fchown(fd, 0, gid) < 0 || fchmod(fd, mode) < 0) {
-		int e = errno;
-		snprintf(err, err_len, "%s: %s", dir, strerror(e));
-		if (fd >= 0)
-			close(fd);
-		return -e;
-	}
-	close(fd);
-	return 0;
 }
 
 /* The machine id systemd takes from the command line: 128 random bits. */

@@ -8,21 +8,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static bool version_valid(const char *s)
-{
-	if (strlen(s) != TEMPLATE_VERSION_LEN)
-		return false;
-	for (size_t i = 0; i < TEMPLATE_VERSION_LEN; i++)
-		if (!strchr("0123456789abcdef", s[i]))
-			return false;
-	return true;
-}
+#include "state_files.h"
 
 int app_template_paths(const char *image_dir, const char *name,
 		       const char *version, struct app_template *out,
 		       char *err, size_t err_len)
 {
-	if (!version_valid(version)) {
+	if (!hex_text(version, TEMPLATE_VERSION_LEN)) {
 		snprintf(err, err_len, "template %s: '%.40s' is not a version"
 			 " (%d hex digits)", name, version, TEMPLATE_VERSION_LEN);
 		return -EBADMSG;
@@ -91,7 +83,7 @@ int app_template_current(const char *image_dir, const char *name,
 		return -e;
 	}
 	target[n] = '\0';
-	if (!version_valid(target)) {
+	if (!hex_text(target, TEMPLATE_VERSION_LEN)) {
 		snprintf(err, err_len, "template %s: %s points to '%s', not a"
 			 " version (%d hex digits)", name, link, target,
 			 TEMPLATE_VERSION_LEN);

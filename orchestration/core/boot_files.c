@@ -1,4 +1,5 @@
 #include "boot_files.h"
+#include "state_files.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -24,16 +25,6 @@ void boot_sha256_hex(const void *data, size_t len, char hex[65])
 	unsigned int md_len = 0;
 	EVP_Digest(data, len, md, &md_len, EVP_sha256(), NULL);
 	to_hex(md, hex);
-}
-
-static bool is_hex64(const char *s)
-{
-	if (!s || strlen(s) != 64)
-		return false;
-	for (int i = 0; i < 64; i++)
-		if (!strchr("0123456789abcdef", s[i]))
-			return false;
-	return true;
 }
 
 /* Root's file, written by nobody else: what the cache's files and its
@@ -83,7 +74,7 @@ int boot_manifest_hash(const char *image_dir, const char *image, char hex[65],
 	if (m && json_object_object_get_ex(m, "sha256", &sums) &&
 	    json_object_object_get_ex(sums, image, &v)) {
 		const char *s = json_object_get_string(v);
-		int rc = is_hex64(s) ? 0 : -EINVAL;
+		int rc = hex_text(s, 64) ? 0 : -EINVAL;
 		if (rc)
 			snprintf(err, err_len, "%s: sha256 of %s is '%s', not 64 hex"
 				 " digits", path, image, s ? s : "");
@@ -106,7 +97,7 @@ int boot_manifest_hash(const char *image_dir, const char *image, char hex[65],
 	close(fd);
 	text[n > 0 ? n : 0] = '\0';
 	text[strcspn(text, " \t\n")] = '\0';
-	if (!is_hex64(text)) {
+	if (!hex_text(text, 64)) {
 		snprintf(err, err_len, "%s: '%s' is not a sha256 (64 lowercase hex"
 			 " digits)", own, text);
 		return -EINVAL;

@@ -6,6 +6,7 @@
 
 #include <json-c/json.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <sys/types.h>
 
 #include "plan.h"
@@ -20,6 +21,12 @@ int write_file(const char *path, const char *text, mode_t mode);
 /* The file's text (malloc'd), or NULL with errno set. */
 char *read_text(const char *path);
 int copy_file(const char *from, const char *to);
+/* DIR with MODE, root's and GID's, made when missing; never a link.
+ * 0, or -errno with ERR naming DIR. */
+int own_dir(const char *dir, mode_t mode, gid_t gid, char *err, size_t err_len);
+/* Whether S (NULL: no) is exactly LEN lower-case hex digits (the ids, hashes and
+ * versions the project's files hold). */
+bool hex_text(const char *s, size_t len);
 /* Removes PATH and everything under it, never following a link. */
 int remove_tree(const char *path);
 

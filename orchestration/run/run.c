@@ -154,24 +154,6 @@ int run_fail(struct run *r, int rc)
 /* DIR exists with MODE, owned by root and GID: made, or set again (a
  * directory of an older run may have had looser bits). Through a
  * descriptor, never following a link. */
-static int own_dir(struct run *r, const char *dir, mode_t mode, gid_t gid)
-{
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
-		snprintf(r->err, sizeof(r->err), "mkdir %s: %s", dir, strerror(errno));
-		return -errno;
-	}
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0 || fchown(fd, 0, gid) < 0 || fchmod(fd, mode) < 0) {
-		int e = errno;
-		snprintf(r->err, sizeof(r->err), "%s: %s", dir, strerror(e));
-		if (fd >= 0)
-			close(fd);
-		return -e;
-	}
-	close(fd);
-	return 0;
-}
-
 /* The state and log directories (plan.h says who reaches what). */
 int run_make_dirs(struct run *r)
 {
@@ -184,7 +166,8 @@ int run_make_dirs(struct run *r)
 		{ r->dirs.log, 0700 },
 	};
 	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
-		int rc = own_dir(r, dirs[i].dir, dirs[i].mode, 0);
+		int rc = own_dir(dirs[i].dir, dirs[i].mode, 0, r->err,
+				 sizeof(r->err));
 		if (rc)
 			return rc;
 		if (i == 2 && fresh)
@@ -214,7 +197,7 @@ static int make_vm_dir(struct run *r, const char *vm)
 		snprintf(r->err, sizeof(r->err), "%s: VM directory path too long", vm);
 		return -ENAMETOOLONG;
 	}
-	return own_dir(r, dir, 02750, uid);
+	return own_dir(dir, 02750, uid, r->err, sizeof(r->err));
 }
 
 int run_make_vm_dirs(struct run *r)
