@@ -250,7 +250,9 @@ static int domain_running(void *ctx, const char *vm)
 	char domain[128];
 	plan_domain_name(vm, domain, sizeof(domain));
 	enum virt_state s = virt_domain_state(o->conn, domain, NULL, 0);
-	return s == VIRT_STOPPED ? 0 : s == VIRT_RUNNING ? 1 : -1;
+	/* Absent is down too: a stopped disposable is undefined. */
+	return s == VIRT_STOPPED || s == VIRT_ABSENT ? 0 :
+	       s == VIRT_RUNNING ? 1 : -1;
 }
 
 static int cmd_supervise(struct orch *o, const char *state_arg)

@@ -62,6 +62,8 @@ int cmd_down(struct orch *o, const char *path)
 	/* First, so the supervisor restarts nothing while down runs. */
 	for (unsigned i = 0; i < topo->driver_vms_count; i++)
 		keep_running(&dirs, topo->driver_vms[i].name, false);
+	for (unsigned i = 0; i < topo->app_vms_count; i++)
+		keep_running(&dirs, topo->app_vms[i].name, false);
 	const char *names[TOPO_MAX_DRIVER_VMS + TOPO_MAX_APP_VMS];
 	bool failed[TOPO_MAX_DRIVER_VMS + TOPO_MAX_APP_VMS] = { false };
 	unsigned n = 0;
@@ -82,7 +84,7 @@ int cmd_down(struct orch *o, const char *path)
 		}
 		printf("down: %s: removing\n", domain);
 		const struct topo_app_vm *app = topology_app_vm(topo, names[i]);
-		if (app && app->template)
+		if (app_vm_clean_shutdown(app))
 			run_template_shutdown(o->conn, names[i]);
 		if (virt_domain_stop(o->conn, domain, true, err, sizeof(err))) {
 			fprintf(stderr, "bulkhead: %s\n", err);

@@ -63,7 +63,11 @@ int cmd_start(struct orch *o, const char *vm, bool if_wanted)
 	int rc = lock < 0 ? lock : r ? run_init(r, o, topo) : -ENOMEM;
 	if (!rc && orch_connect(o))
 		rc = -EIO;
-	if (!rc && if_wanted && (!topology_driver_vm(topo, vm) ||
+	const struct topo_app_vm *app = topology_app_vm(topo, vm);
+	/* The supervisor's restarts: a driver VM, or a fresh disposable for
+	 * the pool (a preloaded one, after the last was stopped). */
+	bool refill = if_wanted && app && app->preload;
+	if (!rc && if_wanted && ((!topology_driver_vm(topo, vm) && !refill) ||
 				 !wanted_running(&r->dirs, vm))) {
 		/* Stopped or taken down meanwhile: nothing to restart. */
 		free(r);
@@ -76,14 +80,20 @@ int cmd_start(struct orch *o, const char *vm, bool if_wanted)
 	rc = rc ? rc : run_host_prepare(r);
 	rc = rc ? rc : run_decide_accel(r);
 	if (!rc) {
-		const struct topo_app_vm *app = topology_app_vm(topo, vm);
 		const struct topo_driver_vm *drv = topology_driver_vm(topo, vm);
 		bool started = false;
-		if (app) {
+		char domain[128];
+		plan_domain_name(vm, domain, sizeof(domain));
+		if (app && app->preload && !refill &&
+		    virt_domain_paused(o->conn, domain)) {
+			rc = take_preloaded_app_vm(r, app);
+		} else if (app) {
 			double t0 = run_now();
 			rc = start_app_vm(r, app, &started);
 			if (!rc && started)
 				rc = wait_app_vm(r, app, t0);
+			if (!rc && started && refill)
+				rc = preload_app_vm(r, app, t0);
 		} else {
 			rc = start_driver_vm(r, drv);
 			if (!rc)
@@ -111,14 +121,16 @@ int cmd_stop(struct orch *o, const char *vm)
 	plan_domain_name(vm, domain, sizeof(domain));
 	struct plan_dirs dirs;
 	plan_dirs(o->state_root, o->log_root, o->data_root, topo, &dirs);
+	const struct topo_app_vm *app = topology_app_vm(topo, vm);
+	/* Unwanted while it goes: the supervisor must not refill the pool
+	 * from under the disks being dropped. */
 	keep_running(&dirs, vm, false);
 	if (!rc) {
 		/* Stopped, still defined: virsh list --all shows it, and
 		 * bulkhead start brings it back. Its link keeps running, so
 		 * its driver VM sees nothing change. */
-		const struct topo_app_vm *app = topology_app_vm(topo, vm);
 		bool disposable = app && app->disposable;
-		if (app && app->template)
+		if (app_vm_clean_shutdown(app))
 			run_template_shutdown(o->conn, vm);
 		/* A disposable leaves nothing: no domain, no disks. */
 		rc = virt_domain_stop(o->conn, domain, disposable, err,
@@ -126,9 +138,13 @@ int cmd_stop(struct orch *o, const char *vm)
 		if (rc)
 			fprintf(stderr, "bulkhead: %s\n", err);
 		else
-			printf("stop: %s: stopped\n", vm);
+			printf("stop: %s: stopped%s\n", vm, app && app->preload ?
+			       "; the supervisor preloads a fresh one" : "");
 		if (!rc && run_drop_disposable(&dirs, app, "stop"))
 			rc = -EIO;
+		/* Gone: the supervisor boots a fresh one into the pool. */
+		if (!rc && app && app->preload)
+			keep_running(&dirs, vm, true);
 	}
 	topology_free(topo);
 	return rc ? 1 : 0;

@@ -97,7 +97,10 @@ static json_object *vm_json(struct orch *o, const char *name, const char *role,
 	json_object_object_add(vm, "name", json_object_new_string(name));
 	json_object_object_add(vm, "domain", json_object_new_string(domain));
 	json_object_object_add(vm, "role", json_object_new_string(role));
-	json_object_object_add(vm, "state", json_object_new_string(virt_state_name(s)));
+	/* Paused: a preloaded disposable waiting in the pool. */
+	bool paused = s == VIRT_RUNNING && virt_domain_paused(o->conn, domain);
+	json_object_object_add(vm, "state", json_object_new_string(
+				       paused ? "paused" : virt_state_name(s)));
 	if (served_by)
 		json_object_object_add(vm, "net", json_object_new_string(served_by));
 	/* The accelerator it was started with, from the XML up applied. */

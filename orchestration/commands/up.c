@@ -302,8 +302,11 @@ int cmd_up(struct orch *o, const char *path)
 		if (topo->app_vms[i].autostart)
 			rc = start_app_vm(r, &topo->app_vms[i], &started[i]);
 	for (unsigned i = 0; !rc && i < topo->app_vms_count; i++)
-		if (started[i])
+		if (started[i]) {
 			rc = wait_app_vm(r, &topo->app_vms[i], app_t0);
+			if (!rc && topo->app_vms[i].preload)
+				rc = preload_app_vm(r, &topo->app_vms[i], app_t0);
+		}
 	if (!rc) {
 		char copy[PATH_MAX];
 		state_topology_copy(r->dirs.state, topo->name, copy, sizeof(copy));
@@ -312,6 +315,9 @@ int cmd_up(struct orch *o, const char *path)
 			snprintf(r->err, sizeof(r->err), "%s: %s", copy, strerror(-rc));
 		for (unsigned i = 0; !rc && i < topo->driver_vms_count; i++)
 			keep_running(&r->dirs, topo->driver_vms[i].name, true);
+		for (unsigned i = 0; !rc && i < topo->app_vms_count; i++)
+			if (topo->app_vms[i].preload)
+				keep_running(&r->dirs, topo->app_vms[i].name, true);
 	}
 	if (rc) {
 		rc = run_fail(r, 1);

@@ -284,7 +284,7 @@ int start_app_vm(struct run *r, const struct topo_app_vm *app, bool *started)
 		bool made_here = state == VIRT_ABSENT;
 		domain_images_app_vm(app, &images);
 		/* Its private volume is mounted: a clean power-off first. */
-		if (app->template && state == VIRT_RUNNING)
+		if (app_vm_clean_shutdown(app) && state == VIRT_RUNNING)
 			run_template_shutdown(r->o->conn, app->name);
 		rc = virt_domain_stop(r->o->conn, domain, false, r->err,
 				      sizeof(r->err));
@@ -307,6 +307,72 @@ int start_app_vm(struct run *r, const struct topo_app_vm *app, bool *started)
 	}
 	free(xml);
 	return rc;
+}
+
+bool app_vm_clean_shutdown(const struct topo_app_vm *app)
+{
+	return app && app->template && !app->disposable;
+}
+
+int preload_app_vm(struct run *r, const struct topo_app_vm *app, double t0)
+{
+	char domain[128];
+	plan_domain_name(app->name, domain, sizeof(domain));
+	int rc = virt_domain_suspend(r->o->conn, domain, r->err, sizeof(r->err));
+	if (!rc)
+		printf("up: %s: preloaded, paused until it is taken (%.1f s)\n",
+		       app->name, run_now() - t0);
+	return rc;
+}
+
+/* Sets a resumed guest's clock to the host's: it stood still while the
+ * VM was paused. `date -s`, not guest-set-time, whose hwclock waits for
+ * the RTC's next second: up to a second more on every take. */
+static int set_guest_clock(const struct qga_target *to, char *err,
+			   size_t err_len)
+{
+	struct timespec now;
+	char when[48];
+	clock_gettime(CLOCK_REALTIME, &now);
+	snprintf(when, sizeof(when), "@%lld.%09ld", (long long)now.tv_sec,
+		 now.tv_nsec);
+	const char *const argv[] = { "/usr/bin/date", "-s", when, NULL };
+	struct qga_exec_result res;
+	int rc = qga_exec(to, argv, 5000, &res, err, err_len);
+	if (rc)
+		return rc;
+	if (res.exit_code != 0) {
+		snprintf(err, err_len, "date -s %s exited %d: %.200s", when,
+			 res.exit_code, res.err);
+		rc = -EIO;
+	}
+	qga_exec_result_free(&res);
+	return rc;
+}
+
+int take_preloaded_app_vm(struct run *r, const struct topo_app_vm *app)
+{
+	char domain[128], why[ERR_LEN];
+	struct qga_target to = { r->o->conn, domain, NULL };
+	plan_domain_name(app->name, domain, sizeof(domain));
+	double t0 = run_now();
+	int rc = virt_domain_resume(r->o->conn, domain, r->err, sizeof(r->err));
+	rc = rc ? rc : qga_ping(&to, 5000, why, sizeof(why));
+	if (rc) {
+		if (!r->err[0])
+			snprintf(r->err, sizeof(r->err), "%s: resumed from the"
+				 " pool, but qemu-guest-agent does not answer"
+				 " (%s)", app->name, why);
+		return rc;
+	}
+	double ran = run_now() - t0;
+	/* A refusal is said, not fatal: the VM runs, its time behind. */
+	if (set_guest_clock(&to, why, sizeof(why)))
+		fprintf(stderr, "bulkhead: warning: %s: its clock was not set"
+			" after the pause: %s\n", app->name, why);
+	printf("start: %s: taken from the pool, running (%.2f s; clock set"
+	       " %.2f s)\n", app->name, ran, run_now() - t0);
+	return 0;
 }
 
 /* A template VM is ready when qemu-guest-agent answers and the guest

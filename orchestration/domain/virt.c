@@ -128,6 +128,50 @@ int virt_domain_stop(virConnectPtr conn, const char *name, bool undefine,
 	return rc;
 }
 
+/* Looks NAME up and runs OP on it (OP_NAME says which, for errors). */
+static int domain_op(virConnectPtr conn, const char *name,
+		     int (*op)(virDomainPtr), const char *op_name, char *err,
+		     size_t err_len)
+{
+	virDomainPtr dom = virDomainLookupByName(conn, name);
+	if (!dom) {
+		snprintf(err, err_len, "%s: %s: no such domain", name, op_name);
+		return -ENOENT;
+	}
+	int rc = 0;
+	if (op(dom) < 0) {
+		snprintf(err, err_len, "%s: %s: %s", name, op_name,
+			 virt_last_error());
+		rc = -EIO;
+	}
+	virDomainFree(dom);
+	return rc;
+}
+
+int virt_domain_suspend(virConnectPtr conn, const char *name, char *err,
+			size_t err_len)
+{
+	return domain_op(conn, name, virDomainSuspend, "suspend", err, err_len);
+}
+
+int virt_domain_resume(virConnectPtr conn, const char *name, char *err,
+		       size_t err_len)
+{
+	return domain_op(conn, name, virDomainResume, "resume", err, err_len);
+}
+
+bool virt_domain_paused(virConnectPtr conn, const char *name)
+{
+	virDomainPtr dom = virDomainLookupByName(conn, name);
+	if (!dom)
+		return false;
+	int state = 0, reason = 0;
+	bool paused = virDomainGetState(dom, &state, &reason, 0) == 0 &&
+		      state == VIR_DOMAIN_PAUSED;
+	virDomainFree(dom);
+	return paused;
+}
+
 int virt_domain_define_start(virConnectPtr conn, const char *name,
 			     const char *xml, char *err, size_t err_len)
 {

@@ -31,6 +31,15 @@ int virt_domain_define_start(virConnectPtr conn, const char *name,
 int virt_domain_stop(virConnectPtr conn, const char *name, bool undefine,
 		     char *err, size_t err_len);
 
+/* A preloaded disposable (docs/templates.md): paused once it is ready,
+ * resumed when it is taken. virt_domain_paused: true only for a domain
+ * libvirt reports paused. */
+int virt_domain_suspend(virConnectPtr conn, const char *name, char *err,
+			size_t err_len);
+int virt_domain_resume(virConnectPtr conn, const char *name, char *err,
+		       size_t err_len);
+bool virt_domain_paused(virConnectPtr conn, const char *name);
+
 /* Hot-plugs the device XML describes into running domain NAME, through
  * libvirt (its live definition follows). */
 int virt_attach(virConnectPtr conn, const char *name, const char *xml,

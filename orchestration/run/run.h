@@ -119,6 +119,15 @@ bool run_unchanged(const struct run *r, const char *vm, const char *domain,
 int start_driver_vm(struct run *r, const struct topo_driver_vm *drv);
 int start_app_vm(struct run *r, const struct topo_app_vm *app, bool *started);
 int wait_app_vm(struct run *r, const struct topo_app_vm *app, double t0);
+/* The pool of disposables (docs/templates.md): a preloaded APP, once
+ * ready, is paused; taking it resumes it, sets its clock and checks that
+ * qemu-guest-agent answers. */
+int preload_app_vm(struct run *r, const struct topo_app_vm *app, double t0);
+int take_preloaded_app_vm(struct run *r, const struct topo_app_vm *app);
+/* Whether APP shuts down through qemu-guest-agent before its domain
+ * stops: a template VM with a private volume to keep (a disposable keeps
+ * nothing, and a paused one would not answer). */
+bool app_vm_clean_shutdown(const struct topo_app_vm *app);
 /* Binds DRV's PCI devices to vfio-pci (recorded in the journal). */
 int bind_pci(struct run *r, const struct topo_driver_vm *drv);
 

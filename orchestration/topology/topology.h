@@ -191,6 +191,10 @@ struct topo_app_vm {
 	char *private_size;
 	uint32_t private_mib;
 	bool disposable;
+	/* A disposable kept booted and paused (the pool): up boots it and
+	 * pauses it once ready, start resumes it (under a second), and after
+	 * its stop the supervisor preloads a fresh one. */
+	bool preload;
 	/* A screen, keyboard and tablet, on a VNC socket only root reaches
 	 * (bulkhead view; docs/templates.md). Template VMs only. */
 	bool display;

@@ -357,6 +357,9 @@ static int check_app_boot(struct checker *c, const char *base,
 					 "private volume" : app->disposable ?
 					 "disposable mode" : "display");
 	}
+	if (app->preload && !app->disposable)
+		return topo_fail(c->ctx, base, "preload", "only a disposable is"
+				 " preloaded (its pool); add disposable: true");
 	if (app->template && !topo_name_valid(app->template))
 		return topo_fail(c->ctx, base, "template", "'%s' is not a"
 				 " template name (a-z, then a-z, 0-9 or '-'; at"
@@ -412,6 +415,10 @@ static int check_app_vm(struct checker *c, unsigned i)
 	topo_field(field, base, "autostart");
 	if (topo_doc_node(c->ctx, field) == NULL)
 		app->autostart = true;
+	if (app->preload && !app->autostart)
+		return topo_fail(c->ctx, base, "preload", "a preloaded disposable"
+				 " is booted by up and kept paused; autostart:"
+				 " false says the opposite");
 	return 0;
 }
 

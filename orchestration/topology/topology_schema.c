@@ -203,6 +203,8 @@ static const cyaml_schema_field_t storage_attach_fields[] = {
 	STRING_FIELD("private", OPT, struct topo_app_vm, private_size),    \
 	ENUM_FIELD("disposable", OPT, struct topo_app_vm, disposable,      \
 		   bool_strings),                                          \
+	ENUM_FIELD("preload", OPT, struct topo_app_vm, preload,            \
+		   bool_strings),                                          \
 	ENUM_FIELD("display", OPT, struct topo_app_vm, display,            \
 		   bool_strings)
 

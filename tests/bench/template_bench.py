@@ -8,11 +8,16 @@ printed, not asserted:
     the same template booted by plain QEMU to qemu-ga's first answer in the
     same run (tests/vm/test_template.py: what a libvirt or QEMU user gets
     without Bulkhead), as a ratio;
+  - a disposable taken from the paused pool (`preload: true`): `bulkhead
+    start` until it runs and until its clock is set, twice (the second
+    after the supervisor refilled the pool), against what a libvirt user
+    does by hand to a paused domain in the same run (`virsh resume` and
+    `virsh qemu-agent-command` guest-ping until it answers);
   - disk used per app VM over the template (its overlay and private
     volume, allocated bytes, after boot);
   - the template's build time and sizes, as its manifest recorded them.
 
-Boots VMs under TCG, about 6 minutes: run it alone.
+Boots VMs under TCG, about 8 minutes: run it alone.
 
     template_bench.py --build BUILD"""
 import argparse
@@ -22,6 +27,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.join(HERE, '..', '..')
@@ -44,6 +50,13 @@ app-vms:
     memory: 512
     net: {via: b-net, mac: "52:54:00:7d:01:01", ip: 10.208.1.2/24}
 '''
+DISP = '''  - name: b-disp
+    template: debian
+    memory: 384
+    disposable: true
+    preload: true
+    net: {via: b-net, mac: "52:54:00:7d:01:02", ip: 10.208.2.2/24}
+'''
 
 
 def run(cmd, env=None):
@@ -59,8 +72,59 @@ def allocated(path):
         return 0
 
 
+def status_state(bk, env, vm):
+    rc, out = run(bk + ['status', '--json'], env)
+    try:
+        return [v.get('state') for t in json.loads(out)
+                for v in t.get('vms', []) if v.get('name') == vm][0]
+    except (ValueError, IndexError):
+        return None
+
+
+def virsh_take(domain):
+    """Seconds from `virsh resume` of paused DOMAIN to qemu-ga's answer."""
+    virsh = ['virsh', '-c', 'qemu:///system']
+    run(virsh + ['suspend', domain])
+    t0 = time.monotonic()
+    run(virsh + ['resume', domain])
+    while time.monotonic() - t0 < 30:
+        rc, _ = run(virsh + ['qemu-agent-command', domain,
+                             '{"execute":"guest-ping"}'])
+        if rc == 0:
+            return time.monotonic() - t0
+    return None
+
+
+def pool_takes(bk, env, path, errors):
+    """[(running s, clock set s, command s) per take], [virsh's s]."""
+    with open(path, 'a') as f:
+        f.write(DISP)
+    rc, out = run(bk + ['up', path], env)
+    if rc:
+        errors.append(out[-600:])
+        return [], []
+    takes, peer = [], []
+    for _ in range(2):
+        deadline = time.time() + 300
+        while status_state(bk, env, 'b-disp') != 'paused' and \
+                time.time() < deadline:
+            time.sleep(2)
+        t0 = time.monotonic()
+        rc, out = run(bk + ['start', 'b-disp'], env)
+        wall = time.monotonic() - t0
+        m = re.search(r'running \(([0-9.]+) s; clock set ([0-9.]+) s\)', out)
+        if rc or not m:
+            errors.append(out[-600:])
+            break
+        takes.append((float(m.group(1)), float(m.group(2)), wall))
+        peer.append(virsh_take('bulkhead-b-disp'))
+        run(bk + ['stop', 'b-disp'], env)
+    return takes, peer
+
+
 def bulkhead_boots(bulkhead):
-    """(first, restart) seconds to ready, disk bytes after boot, errors."""
+    """(first, restart) seconds to ready, disk bytes after boot, the pool's
+    takes and the virsh peer's, errors."""
     tmp = tempfile.mkdtemp(prefix='bk-orch-tbench-')
     os.chmod(tmp, 0o755)
     env = dict(os.environ, BULKHEAD_STATE_DIR=os.path.join(tmp, 'state'),
@@ -71,7 +135,7 @@ def bulkhead_boots(bulkhead):
         f.write(TOPO % NS)
     bk = [bulkhead, '--connect', 'qemu:///system']
     outside = Outside(NS, OUT_IP, tmp)
-    times, disk, errors = [], 0, []
+    times, disk, errors, takes, peer = [], 0, [], [], []
     try:
         outside.up({})
         rc, out = run(bk + ['up', path], env)
@@ -88,11 +152,12 @@ def bulkhead_boots(bulkhead):
         times.append(float(m.group(1)) if m else None)
         if rc:
             errors.append(out[-600:])
+        takes, peer = pool_takes(bk, env, path, errors)
     finally:
         run(bk + ['down', path], env)
         outside.down()
         subprocess.run(['rm', '-rf', tmp])
-    return times, disk, errors
+    return times, disk, takes, peer, errors
 
 
 def main(argv):
@@ -104,7 +169,7 @@ def main(argv):
     rc, out = run([sys.executable, 'tests/vm/test_template.py', link,
                    'guest-os/build-images'])
     plain = [float(x) for x in re.findall(r'boot-to-qemu-ga ([0-9.]+) s', out)]
-    times, disk, errors = bulkhead_boots(bulkhead)
+    times, disk, takes, peer, errors = bulkhead_boots(bulkhead)
     cur = os.path.join(IMAGE_DIR, 'templates', 'debian', 'current')
     try:
         with open(os.path.join(cur, 'manifest.json')) as f:
@@ -123,7 +188,13 @@ def main(argv):
               (times[0] / plain[0], times[1] / plain[1]))
     print('  disk per app VM over the template after boot: %.1f MiB'
           ' (goal < 10)' % (disk / 1048576.0))
-    print('  disposable from a paused pool: not built yet (issue 16)')
+    for i, (ran, clock, wall) in enumerate(takes):
+        p_s = peer[i] if i < len(peer) else None
+        print('  disposable from the paused pool, take %d: running %.2f s,'
+              ' clock set %.2f s, the whole command %.2f s (goal <= 1 s);'
+              ' virsh resume + guest-ping %s s%s' % (
+                  i + 1, ran, clock, wall, '%.2f' % p_s if p_s else '?',
+                  ', ratio %.2f' % (wall / p_s) if p_s else ''))
     if man:
         print('  template build: %s s recorded (%d packages, kernel %s),'
               ' root.qcow2 %.0f MiB, initrd %.1f MiB' % (

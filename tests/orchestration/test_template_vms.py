@@ -22,9 +22,12 @@ each talked to through qemu-guest-agent only.
      naming it
   7. t-work fills its private volume: the writer gets "No space left on
      device", t-work and t-two keep answering
-  8. t-disp (disposable): its domain and its disks are gone after stop;
-     started again, the file it wrote before is not there; down drops
-     its disks again and leaves t-work's and t-two's private volumes
+  8. t-disp (a preloaded disposable): paused since up; start takes it
+     from the pool (it booted before: its uptime; its clock is now);
+     after stop its domain and disks are dropped and the supervisor
+     preloads a fresh one; taken again, it is a new VM (machine id) and
+     the file the last one wrote is not there; down drops its disks
+     again and leaves t-work's and t-two's private volumes
 
     test_template_vms.py BULKHEAD
 
@@ -35,6 +38,7 @@ import os
 import re
 import shutil
 import sys
+import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 '..', 'vm'))
@@ -69,6 +73,7 @@ app-vms:
     template: debian
     memory: 384
     disposable: true
+    preload: true
     net: {via: t-net, mac: "52:54:00:7b:01:03", ip: 10.206.3.2/24}
 '''
 # The SHA-256 of each SSH host key the VM serves with.
@@ -86,6 +91,19 @@ def read(path):
             return f.read().strip()
     except OSError:
         return ''
+
+
+def state_of(bk, vm):
+    """VM's state as bulkhead status says it."""
+    r = bk('status', '--json')
+    try:
+        for topo in json.loads(r.stdout):
+            for v in topo.get('vms', []):
+                if v.get('name') == vm:
+                    return v.get('state')
+    except ValueError:
+        pass
+    return None
 
 
 def steps(t, tmp, bk, sums):
@@ -232,22 +250,47 @@ def steps(t, tmp, bk, sums):
             't-work fills its private volume: "No space left on device",'
             ' its file kept, t-work and t-two keep answering', r.stdout[-800:])
 
-    # 8. The disposable leaves nothing.
-    w = bk('exec', 't-disp', 'echo secret > /home/user/s.txt; sync')
+    # 8. The disposable, from the pool: booted by up and paused since.
     ddir = data_dir(tmp, 't-disp')
+    was = state_of(bk, 't-disp')
+    first_id = read(os.path.join(ddir, 'machine-id'))
+    took = bk('start', 't-disp')
+    took_s = re.findall(r'taken from the pool, running \(([0-9.]+) s;',
+                        took.stdout)
+    clock = bk('exec', 't-disp', 'cat /proc/uptime; date +%s')
+    now = time.time()
+    vals = clock.stdout.split()
+    t.check(was == 'paused' and took.returncode == 0 and took_s and
+            len(vals) == 3 and float(vals[0]) > float(took_s[0]) + 10 and
+            abs(float(vals[2]) - now) < 5,
+            't-disp (preloaded) paused since up; start takes it from the pool'
+            ' (it booted before, its uptime says), its clock set to now',
+            'state %s; %s; uptime, date: %s (host %d)' % (
+                was, took.stdout[-600:], clock.stdout, now))
+    t.diag('disposable from the pool: running in %s s' % (took_s or ['?'])[0])
+    w = bk('exec', 't-disp', 'echo secret > /home/user/s.txt; sync')
     had = os.path.exists(os.path.join(ddir, 'private.qcow2'))
     r = bk('stop', 't-disp')
+    # The supervisor boots a fresh one into the pool.
+    deadline = time.time() + 240
+    while state_of(bk, 't-disp') != 'paused' and time.time() < deadline:
+        time.sleep(2)
+    refilled = state_of(bk, 't-disp')
     t.check(w.returncode == 0 and had and r.returncode == 0 and
-            not os.path.exists(ddir) and
-            'bulkhead-t-disp' not in domains(),
-            't-disp (disposable) stopped: its domain, overlay and private'
-            ' volume are gone', r.stdout + json.dumps(domains()))
+            'disposable: its disks are gone' in r.stdout and
+            'the supervisor preloads a fresh one' in r.stdout and
+            refilled == 'paused',
+            't-disp stopped: its domain and disks dropped; the supervisor'
+            ' preloaded a fresh one (paused)', r.stdout + ' now: %s' % refilled)
     r1 = bk('start', 't-disp')
     again = bk('exec', 't-disp', 'ls /home/user/s.txt 2>&1; cat /etc/machine-id')
-    t.check(r1.returncode == 0 and 'No such file' in again.stdout and
-            os.path.exists(os.path.join(ddir, 'private.qcow2')),
-            't-disp started again: a blank private volume, what it wrote'
-            ' before is not there', r1.stdout[-600:] + again.stdout)
+    new_id = read(os.path.join(ddir, 'machine-id'))
+    t.check(r1.returncode == 0 and 'taken from the pool' in r1.stdout and
+            'No such file' in again.stdout and new_id != first_id and
+            new_id in again.stdout,
+            't-disp taken again: a new VM (machine id %s, was %s), what the'
+            ' last one wrote is not there' % (new_id, first_id),
+            r1.stdout[-600:] + again.stdout)
     r = bk('down', path)
     left = sorted(os.listdir(os.path.join(tmp, 'data', 'bktpl')))
     t.check(r.returncode == 0 and not [d for d in domains()
@@ -263,7 +306,7 @@ def steps(t, tmp, bk, sums):
 
 def main(argv):
     del argv
-    return topology_test(BULKHEAD, 15, 'bk-orch-tpl-', NS, OUT_IP,
+    return topology_test(BULKHEAD, 16, 'bk-orch-tpl-', NS, OUT_IP,
                          {'f.bin': FILE_SIZE}, steps)
 
 

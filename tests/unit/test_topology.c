@@ -1001,6 +1001,15 @@ static const struct bad_case bad_cases[] = {
 	  "    template: debian\n    disposable: maybe\n",
 	  "demo.yaml:16: app-vms[0].disposable: 'maybe' is not one of true,"
 	  " false, yes, no, on, off" },
+	{ "v2: preload without disposable", HEAD2 SYSNET WORK2("sys-net")
+	  "    template: debian\n    preload: true\n",
+	  "demo.yaml:16: app-vms[0].preload: only a disposable is preloaded"
+	  " (its pool); add disposable: true" },
+	{ "v2: preload not started by up", HEAD2 SYSNET WORK2("sys-net")
+	  "    template: debian\n    disposable: true\n    preload: true\n"
+	  "    autostart: false\n",
+	  "demo.yaml:17: app-vms[0].preload: a preloaded disposable is booted"
+	  " by up and kept paused; autostart: false says the opposite" },
 
 	/* Version 2: the same checks, named at the fields as written. */
 	{ "v2: net on no driver VM", HEAD2 SYSNET WORK2("sysnet"),
@@ -1153,7 +1162,8 @@ static void test_template_fields(struct tap *t, const void *arg)
 			      "    template: debian\n    display: on\n"
 			      "  - name: throwaway\n"
 			      "    template: debian\n    private: 512M\n"
-			      "    disposable: yes\n    net: {via: sys-net,"
+			      "    disposable: yes\n    preload: yes\n"
+			      "    net: {via: sys-net,"
 			      " mac: 52:54:00:a0:00:02, ip: 10.200.2.2/24}\n",
 			      &topo, err, sizeof(err)), 0);
 	CHECK_STREQ(t, err, "");
@@ -1169,6 +1179,8 @@ static void test_template_fields(struct tap *t, const void *arg)
 	CHECK(t, !tmp->display);
 	CHECK_EQ(t, tmp->private_mib, 512);
 	CHECK(t, tmp->disposable);
+	CHECK(t, tmp->preload);
+	CHECK(t, !work->preload);
 	topology_free(topo);
 }
 
