@@ -50,6 +50,10 @@ static const char usage[] =
 	"  logs VM          the VM's console log\n"
 	"  exec VM CMD...   run a command in an app VM (its agent)\n"
 	"  view VM          an app VM's display (virt-viewer, VNC)\n"
+	"  template list [--json]  the templates, their versions, the app VMs\n"
+	"                   on each\n"
+	"  template build   build what is missing or stale (build-images): a\n"
+	"                   new template version; VMs move at their next start\n"
 	"  usb list VM      a usb driver VM's devices (or an app VM's sys-usb's)\n"
 	"  usb attach [DRIVER-VM:]BUSID APP-VM   a device to an app VM\n"
 	"  usb detach DRIVER-VM:BUSID            back from it\n"
@@ -469,6 +473,8 @@ int main(int argc, char **argv)
 		rc = need(argc, 2, cmd) ? 2 : cmd_logs(&o, argv[1]);
 	else if (!strcmp(cmd, "usb"))
 		rc = cmd_usb(&o, argc - 1, argv + 1);
+	else if (!strcmp(cmd, "template"))
+		rc = cmd_template(&o, argc - 1, argv + 1);
 	else if (!strcmp(cmd, "view"))
 		rc = need(argc, 2, cmd) ? 2 : cmd_view(&o, argv[1]);
 	else if (!strcmp(cmd, "exec"))

@@ -40,6 +40,8 @@ int cmd_status(struct orch *o);
 int cmd_usb(struct orch *o, int argc, char **argv);
 /* bulkhead view VM: its display (commands/view.c). */
 int cmd_view(struct orch *o, const char *vm);
+/* bulkhead template list [--json] | build (commands/template.c). */
+int cmd_template(struct orch *o, int argc, char **argv);
 /* SHOW: print each driver VM's configuration and each domain's XML. */
 int cmd_check(struct orch *o, const char *path, bool show);
 

@@ -16,7 +16,8 @@ each talked to through qemu-guest-agent only.
      unchanged; t-two moves to it at its next start, t-work stays on
      the old one until then; t-two's private volume rewritten (as its
      QEMU could) to name t-work's as its backing file: t-two starts and
-     t-work's volume is not handed to it
+     t-work's volume is not handed to it; `bulkhead template list` shows
+     both versions and which VM is on which
   6. a template whose link is malformed: start refuses naming it, the
      running VMs are untouched; a template that is not built: up refuses
      naming it
@@ -211,6 +212,20 @@ def steps(t, tmp, bk, sums):
                 json.dumps(on) + ' exec: %d %s' % (alive.returncode,
                                                    alive.stdout[-300:]))
 
+        # bulkhead template list says the same.
+        listed = bk('template', 'list', '--json')
+        try:
+            vers = {v['version']: (v['current'], v['vms'])
+                    for t_ in json.loads(listed.stdout)
+                    if t_['template'] == 'debian' for v in t_['versions']}
+        except (ValueError, KeyError):
+            vers = {}
+        t.check(vers.get(new) == (True, ['bktpl/t-two']) and
+                vers.get(old, (None, []))[0] is False and
+                'bktpl/t-work' in vers.get(old, (None, []))[1],
+                'template list: %s current with t-two on it, t-work on %s'
+                % (new, old), listed.stdout[-1500:])
+
         # 6. A malformed link, a template that is not there.
         os.symlink('../../etc', os.path.join(TEMPLATES, 'current.new'))
         os.rename(os.path.join(TEMPLATES, 'current.new'),
@@ -306,7 +321,7 @@ def steps(t, tmp, bk, sums):
 
 def main(argv):
     del argv
-    return topology_test(BULKHEAD, 16, 'bk-orch-tpl-', NS, OUT_IP,
+    return topology_test(BULKHEAD, 17, 'bk-orch-tpl-', NS, OUT_IP,
                          {'f.bin': FILE_SIZE}, steps)
 
 

@@ -1,0 +1,224 @@
+/* bulkhead template list|build: the templates in the image cache, their
+ * versions, and which app VMs run on which (docs/templates.md). */
+#include <dirent.h>
+#include <errno.h>
+#include <json-c/json.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "app_template.h"
+#include "orch.h"
+#include "state_files.h"
+
+/* The app VMs whose recorded template version (DATA/TOPO/VM/template) is
+ * VERSION, as "TOPO/VM" strings into VMS. */
+static void vms_on(const char *data_root, const char *version,
+		   json_object *vms)
+{
+	DIR *topos = opendir(data_root);
+	struct dirent *t;
+	while (topos && (t = readdir(topos))) {
+		if (t->d_name[0] == '.')
+			continue;
+		char dir[PATH_MAX];
+		snprintf(dir, sizeof(dir), "%s/%s", data_root, t->d_name);
+		DIR *d = opendir(dir);
+		struct dirent *v;
+		while (d && (v = readdir(d))) {
+			if (v->d_name[0] == '.')
+				continue;
+			char path[PATH_MAX + 512];
+			snprintf(path, sizeof(path), "%s/%s/template", dir, v->d_name);
+			char *on = read_text(path);
+			if (on && !strncmp(on, version, TEMPLATE_VERSION_LEN) &&
+			    strlen(on) >= TEMPLATE_VERSION_LEN) {
+				char name[600];
+				snprintf(name, sizeof(name), "%s/%s", t->d_name,
+					 v->d_name);
+				json_object_array_add(vms, json_object_new_string(name));
+			}
+			free(on);
+		}
+		if (d)
+			closedir(d);
+	}
+	if (topos)
+		closedir(topos);
+}
+
+/* One version of a template: what its manifest recorded (the builder
+ * wrote it; root's cache), and the VMs on it. */
+static json_object *version_json(const char *data_root, const char *dir,
+				 const char *version, const char *current)
+{
+	char path[PATH_MAX + 300];
+	json_object *v = json_object_new_object();
+	json_object_object_add(v, "version", json_object_new_string(version));
+	json_object_object_add(v, "current",
+			       json_object_new_boolean(!strcmp(version, current)));
+	snprintf(path, sizeof(path), "%s/%s/manifest.json", dir, version);
+	json_object *m = json_object_from_file(path);
+	json_object *x;
+	if (m && json_object_object_get_ex(m, "build_seconds", &x))
+		json_object_object_add(v, "build_seconds",
+				       json_object_new_double(json_object_get_double(x)));
+	if (m && json_object_object_get_ex(m, "packages", &x) &&
+	    json_object_is_type(x, json_type_array))
+		json_object_object_add(v, "packages", json_object_new_int(
+				       (int)json_object_array_length(x)));
+	if (m && json_object_object_get_ex(m, "kernel_version", &x) &&
+	    json_object_is_type(x, json_type_string))
+		json_object_object_add(v, "kernel", json_object_new_string(
+				       json_object_get_string(x)));
+	json_object_put(m);
+	struct stat st;
+	snprintf(path, sizeof(path), "%s/%s/" TEMPLATE_ROOT, dir, version);
+	if (stat(path, &st) == 0) {
+		json_object_object_add(v, "root_bytes", json_object_new_int64(st.st_size));
+		char when[32];
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M",
+			 gmtime(&st.st_mtime));
+		json_object_object_add(v, "built", json_object_new_string(when));
+	}
+	json_object *vms = json_object_new_array();
+	vms_on(data_root, version, vms);
+	json_object_object_add(v, "vms", vms);
+	return v;
+}
+
+static json_object *template_json(const char *image_dir, const char *data_root,
+				  const char *name)
+{
+	char dir[PATH_MAX], link[PATH_MAX + 16], current[64] = "";
+	snprintf(dir, sizeof(dir), "%s/" TEMPLATE_DIR "/%s", image_dir, name);
+	snprintf(link, sizeof(link), "%s/" TEMPLATE_CURRENT, dir);
+	ssize_t n = readlink(link, current, sizeof(current) - 1);
+	current[n > 0 ? n : 0] = '\0';
+	json_object *t = json_object_new_object();
+	json_object_object_add(t, "template", json_object_new_string(name));
+	json_object_object_add(t, "current", json_object_new_string(current));
+	json_object *versions = json_object_new_array();
+	struct dirent **names;
+	int count = scandir(dir, &names, NULL, alphasort);
+	for (int i = 0; i < count; i++) {
+		if (strlen(names[i]->d_name) == TEMPLATE_VERSION_LEN &&
+		    hex_text(names[i]->d_name, TEMPLATE_VERSION_LEN))
+			json_object_array_add(versions, version_json(
+				data_root, dir, names[i]->d_name, current));
+		free(names[i]);
+	}
+	if (count > 0)
+		free(names);
+	json_object_object_add(t, "versions", versions);
+	return t;
+}
+
+static json_object *get(json_object *o, const char *key)
+{
+	json_object *v = NULL;
+	json_object_object_get_ex(o, key, &v);
+	return v;
+}
+
+static void print_template(json_object *t)
+{
+	printf("template %s (current: %s)\n",
+	       json_object_get_string(get(t, "template")),
+	       json_object_get_string(get(t, "current"))[0] ?
+	       json_object_get_string(get(t, "current")) : "none");
+	printf("  %-17s %-17s %-8s %-9s %s\n", "VERSION", "BUILT (UTC)",
+	       "PACKAGES", "ROOT", "APP VMS ON IT");
+	json_object *versions = get(t, "versions");
+	for (size_t i = 0; i < json_object_array_length(versions); i++) {
+		json_object *v = json_object_array_get_idx(versions, i);
+		json_object *vms = get(v, "vms");
+		char on[512] = "";
+		size_t len = 0;
+		for (size_t k = 0; k < json_object_array_length(vms) &&
+		     len < sizeof(on) - 1; k++)
+			len += (size_t)snprintf(on + len, sizeof(on) - len, "%s%s",
+						k ? " " : "",
+						json_object_get_string(
+							json_object_array_get_idx(vms, k)));
+		char root[32] = "-";
+		if (get(v, "root_bytes"))
+			snprintf(root, sizeof(root), "%lld MiB",
+				 (long long)(json_object_get_int64(get(v, "root_bytes")) >> 20));
+		printf("  %-17s %-17s %-8s %-9s %s%s\n",
+		       json_object_get_string(get(v, "version")),
+		       get(v, "built") ? json_object_get_string(get(v, "built")) : "-",
+		       get(v, "packages") ? json_object_get_string(get(v, "packages")) : "-",
+		       root, on[0] ? on : "-",
+		       json_object_get_boolean(get(v, "current")) ? "  (current)" : "");
+	}
+}
+
+static int template_list(struct orch *o)
+{
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof(dir), "%s/" TEMPLATE_DIR, o->image_dir);
+	json_object *all = json_object_new_array();
+	struct dirent **names;
+	int count = scandir(dir, &names, NULL, alphasort);
+	for (int i = 0; i < count; i++) {
+		if (names[i]->d_name[0] != '.')
+			json_object_array_add(all, template_json(
+				o->image_dir, o->data_root, names[i]->d_name));
+		free(names[i]);
+	}
+	if (count > 0)
+		free(names);
+	if (o->json)
+		printf("%s\n", json_object_to_json_string_ext(all,
+			JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+	else if (json_object_array_length(all) == 0)
+		printf("no template in %s (bulkhead template build makes them)\n",
+		       dir);
+	for (size_t i = 0; !o->json && i < json_object_array_length(all); i++)
+		print_template(json_object_array_get_idx(all, i));
+	json_object_put(all);
+	return 0;
+}
+
+/* The image builder makes every image that is missing or stale, the
+ * templates among them: a new template version when its packages or
+ * files changed (app VMs move to it at their next start). */
+static int template_build(struct orch *o)
+{
+	fflush(stdout);
+	pid_t pid = fork();
+	if (pid == 0) {
+		setenv("BULKHEAD_IMAGE_DIR", o->image_dir, 1);
+		execl(o->build_images, o->build_images, (char *)NULL);
+		fprintf(stderr, "bulkhead: %s: %s\n", o->build_images,
+			strerror(errno));
+		_exit(127);
+	}
+	int status = 0;
+	if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||
+	    WEXITSTATUS(status)) {
+		fprintf(stderr, "bulkhead: template build: %s failed\n",
+			o->build_images);
+		return 1;
+	}
+	return template_list(o);
+}
+
+int cmd_template(struct orch *o, int argc, char **argv)
+{
+	if (argc == 2 && !strcmp(argv[0], "list") && !strcmp(argv[1], "--json"))
+		o->json = true;
+	if (argc >= 1 && !strcmp(argv[0], "list") && (argc == 1 || o->json))
+		return template_list(o);
+	if (argc == 1 && !strcmp(argv[0], "build"))
+		return template_build(o);
+	fprintf(stderr, "bulkhead: template: '%s' is not list or build\n",
+		argc ? argv[0] : "");
+	return 2;
+}
