@@ -118,7 +118,7 @@ int cmd_stop(struct orch *o, const char *vm)
 		 * its driver VM sees nothing change. */
 		const struct topo_app_vm *app = topology_app_vm(topo, vm);
 		bool disposable = app && app->disposable;
-		if (app && app->template)
+		if (app && topology_app_qga(app))
 			run_template_shutdown(o->conn, vm);
 		/* A disposable leaves nothing: no domain, no disks. */
 		rc = virt_domain_stop(o->conn, domain, disposable, err,
