@@ -186,7 +186,7 @@ static int cmd_exec(struct orch *o, const char *vm, int argc, char **argv)
 	struct vm_ids_host host;
 	char path[PATH_MAX], cmd[4096], err[512];
 	struct agent_addr to = { path, 0 };
-	bool on_template = topology_app_vm(topo, vm)->template != NULL;
+	bool on_template = topology_app_qga(topology_app_vm(topo, vm));
 	plan_dirs(o->state_root, o->log_root, o->data_root, topo, &dirs);
 	state_agent_path(&dirs, vm, path, sizeof(path));
 	vm_ids_host_default(&host);

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "disk_image.h"
 #include "domain_xml.h"
 #include "orch.h"
 #include "plan.h"
@@ -61,6 +62,40 @@ static int check_templates(const struct orch *o, const struct topology *topo,
 	return 0;
 }
 
+/* Each disk VM's image (disk_image.h), until its first start has copied
+ * it into the VM's own disk (later starts never read it). */
+static int check_disks(const struct orch *o, const struct topology *topo,
+		       char *err, size_t err_len)
+{
+	struct plan_dirs dirs;
+	if (plan_dirs(o->state_root, o->log_root, o->data_root, topo, &dirs)) {
+		snprintf(err, err_len, "state paths too long");
+		return -ENAMETOOLONG;
+	}
+	for (unsigned i = 0; i < topo->app_vms_count; i++) {
+		const struct topo_app_vm *a = &topo->app_vms[i];
+		struct app_byo b;
+		struct disk_image img;
+		char why[ERR_LEN];
+		int fd;
+		if (!a->disk)
+			continue;
+		if (app_byo_paths(&dirs, a->name, &b)) {
+			snprintf(err, err_len, "%s: data paths too long", a->name);
+			return -ENAMETOOLONG;
+		}
+		if (access(b.disk, F_OK) == 0)
+			continue;
+		int rc = disk_image_open(a->disk, &fd, &img, why, sizeof(why));
+		if (rc) {
+			snprintf(err, err_len, "%s: %s", a->name, why);
+			return rc;
+		}
+		close(fd);
+	}
+	return 0;
+}
+
 int orch_validate(struct orch *o, const char *path, struct topology **topo)
 {
 	char err[ERR_LEN];
@@ -95,6 +130,8 @@ int orch_validate(struct orch *o, const char *path, struct topology **topo)
 		rc = check_pci(*topo, err, sizeof(err));
 	if (!rc)
 		rc = check_templates(o, *topo, err, sizeof(err));
+	if (!rc)
+		rc = check_disks(o, *topo, err, sizeof(err));
 	if (rc) {
 		fprintf(stderr, "bulkhead: %s\n", err);
 		topology_free(*topo);
@@ -145,13 +182,13 @@ static void show_plan(struct orch *o, const struct topology *topo)
 		show_uid(topo, a->name, &env);
 		struct app_parts_text parts = { 0 };
 		struct run_template ts;
-		char *xml = (a->template &&
+		char *xml = (topology_app_qga(a) &&
 			     run_template_plan(&dirs, o->image_dir, a, true, &ts,
 					       err, sizeof(err))) ||
 			    kind_app_devices(topo, a, &env, &parts, err,
 					     sizeof(err)) ? NULL :
 			    domain_xml_app_vm(topo, a, &env, &parts,
-					      a->template ? &ts.tb : NULL, err,
+					      topology_app_qga(a) ? &ts.tb : NULL, err,
 					      sizeof(err));
 		kind_app_parts_free(&parts);
 		printf("=== %s: libvirt domain\n%s", a->name, xml ? xml : err);

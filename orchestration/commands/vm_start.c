@@ -229,7 +229,7 @@ static char *app_vm_xml(struct run *r, const struct topo_app_vm *app,
 			const struct domain_env *env, bool running,
 			struct run_template *ts)
 {
-	if (app->template &&
+	if (topology_app_qga(app) &&
 	    run_template_plan(&r->dirs, r->o->image_dir, app, running, ts,
 			      r->err, sizeof(r->err)))
 		return NULL;
@@ -237,7 +237,7 @@ static char *app_vm_xml(struct run *r, const struct topo_app_vm *app,
 	char *xml = kind_app_devices(r->topo, app, env, &parts, r->err,
 				     sizeof(r->err)) ? NULL :
 		    domain_xml_app_vm(r->topo, app, env, &parts,
-				      app->template ? &ts->tb : NULL, r->err,
+				      topology_app_qga(app) ? &ts->tb : NULL, r->err,
 				      sizeof(r->err));
 	kind_app_parts_free(&parts);
 	return xml;
@@ -258,6 +258,17 @@ static char *prepare_template_vm(struct run *r, const struct topo_app_vm *app,
 			      r->err, sizeof(r->err)))
 		return NULL;
 	return app_vm_xml(r, app, env, false, ts);
+}
+
+/* A disk VM's disk (copied the first time) and seed, then its XML again
+ * (the first start made its machine id, the seed's instance id). */
+static char *prepare_byo_vm(struct run *r, const struct topo_app_vm *app,
+			    const struct domain_env *env,
+			    struct run_template *ts, char *xml)
+{
+	free(xml);
+	return run_byo_prepare(r, app, env->uid, ts) ? NULL :
+	       app_vm_xml(r, app, env, false, ts);
 }
 
 int start_app_vm(struct run *r, const struct topo_app_vm *app, bool *started)
@@ -291,7 +302,11 @@ int start_app_vm(struct run *r, const struct topo_app_vm *app, bool *started)
 		if (!rc && app->template &&
 		    !(xml = prepare_template_vm(r, app, &env, &ts, xml)))
 			rc = -EIO;
-		rc = rc ? rc : run_prepare_boot(r, app->name,
+		if (!rc && app->disk &&
+		    !(xml = prepare_byo_vm(r, app, &env, &ts, xml)))
+			rc = -EIO;
+		/* A disk VM boots by its own boot loader: no boot copies. */
+		rc = rc || app->disk ? rc : run_prepare_boot(r, app->name,
 						app->template ? ts.tmpl.dir : NULL,
 						&images, NULL);
 		rc = rc ? rc : run_grant_kvm(r, env.uid);
@@ -311,7 +326,7 @@ int start_app_vm(struct run *r, const struct topo_app_vm *app, bool *started)
 
 bool app_vm_clean_shutdown(const struct topo_app_vm *app)
 {
-	return app && app->template && !app->disposable;
+	return app && topology_app_qga(app) && !app->disposable;
 }
 
 int preload_app_vm(struct run *r, const struct topo_app_vm *app, double t0)
@@ -418,7 +433,7 @@ static int wait_template_vm(struct run *r, const struct topo_app_vm *app,
  * from its driver VM. */
 int wait_app_vm(struct run *r, const struct topo_app_vm *app, double t0)
 {
-	if (app->template)
+	if (topology_app_qga(app))
 		return wait_template_vm(r, app, t0);
 	char agent[PATH_MAX];
 	struct agent_addr to;

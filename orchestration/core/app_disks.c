@@ -12,7 +12,7 @@
 #include "host_net.h"
 #include "state_files.h"
 
-static int join(char *out, size_t len, const char *dir, const char *name)
+int app_disks_join(char *out, size_t len, const char *dir, const char *name)
 {
 	int n = snprintf(out, len, "%s/%s", dir, name);
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
@@ -22,9 +22,9 @@ int app_disks_paths(const struct plan_dirs *dirs, const char *vm,
 		    struct app_disks *out)
 {
 	memset(out, 0, sizeof(*out));
-	int rc = join(out->dir, sizeof(out->dir), dirs->data, vm);
-	rc = rc ? rc : join(out->root, sizeof(out->root), out->dir, APP_DISK_ROOT);
-	return rc ? rc : join(out->private_vol, sizeof(out->private_vol),
+	int rc = app_disks_join(out->dir, sizeof(out->dir), dirs->data, vm);
+	rc = rc ? rc : app_disks_join(out->root, sizeof(out->root), out->dir, APP_DISK_ROOT);
+	return rc ? rc : app_disks_join(out->private_vol, sizeof(out->private_vol),
 			      out->dir, APP_DISK_PRIVATE);
 }
 
@@ -33,7 +33,7 @@ static void read_hex(const char *dir, const char *name, char *out, size_t len)
 {
 	char path[PATH_MAX];
 	out[0] = '\0';
-	if (join(path, sizeof(path), dir, name))
+	if (app_disks_join(path, sizeof(path), dir, name))
 		return;
 	char *text = read_text(path);
 	if (!text)
@@ -64,7 +64,7 @@ static int make_machine_id(struct app_disks *d, char *err, size_t err_len)
 		snprintf(d->machine_id + 2 * i, 3, "%02x", raw[i]);
 	char path[PATH_MAX], text[34];
 	snprintf(text, sizeof(text), "%s\n", d->machine_id);
-	int rc = join(path, sizeof(path), d->dir, APP_DISK_MACHINE_ID);
+	int rc = app_disks_join(path, sizeof(path), d->dir, APP_DISK_MACHINE_ID);
 	rc = rc ? rc : write_file(path, text, 0600);
 	if (rc)
 		snprintf(err, err_len, "%s/" APP_DISK_MACHINE_ID ": %s", d->dir,
@@ -76,7 +76,8 @@ static int make_machine_id(struct app_disks *d, char *err, size_t err_len)
  * result root's and 0600: libvirt hands it to the VM's uid while the VM
  * runs and gives it back after, so between runs nothing running as that
  * uid reaches it. */
-static int qemu_img(char **argv, const char *path, char *err, size_t err_len)
+int app_disks_qemu_img(char **argv, const char *path, char *err,
+		       size_t err_len)
 {
 	char tmp[PATH_MAX];
 	int n = snprintf(tmp, sizeof(tmp), "%s.new", path);
@@ -96,34 +97,41 @@ static int qemu_img(char **argv, const char *path, char *err, size_t err_len)
 	return rc;
 }
 
-int app_disks_prepare(struct app_disks *d, const char *data_root,
-		      const struct app_template *t, uint32_t private_mib,
-		      bool disposable, uid_t uid, char *err, size_t err_len)
+int app_disks_own(struct app_disks *d, const char *data_root, uid_t uid,
+		  char *err, size_t err_len)
 {
 	char topo_dir[PATH_MAX];
 	snprintf(topo_dir, sizeof(topo_dir), "%s", d->dir);
 	char *slash = strrchr(topo_dir, '/');
 	if (slash)
 		*slash = '\0';
-	int rc = disposable ? app_disks_drop(d, err, err_len) : 0;
-	rc = rc ? rc : own_dir(data_root, 0711, 0, err, err_len);
+	int rc = own_dir(data_root, 0711, 0, err, err_len);
 	rc = rc ? rc : own_dir(topo_dir, 0711, 0, err, err_len);
 	rc = rc ? rc : own_dir(d->dir, 02750, uid, err, err_len);
 	if (rc)
 		return rc;
 	app_disks_read(d);
-	if (!d->machine_id[0] && (rc = make_machine_id(d, err, err_len)))
+	return d->machine_id[0] ? 0 : make_machine_id(d, err, err_len);
+}
+
+int app_disks_prepare(struct app_disks *d, const char *data_root,
+		      const struct app_template *t, uint32_t private_mib,
+		      bool disposable, uid_t uid, char *err, size_t err_len)
+{
+	int rc = disposable ? app_disks_drop(d, err, err_len) : 0;
+	rc = rc ? rc : app_disks_own(d, data_root, uid, err, err_len);
+	if (rc)
 		return rc;
 	/* The overlay names the version's file, never "current": a template
 	 * rebuilt meanwhile changes nothing under a running VM. */
 	char *overlay[] = { "qemu-img", "create", "-q", "-f", "qcow2", "-F",
 			    "qcow2", "-b", (char *)t->root, "@OUT@", NULL };
-	rc = qemu_img(overlay, d->root, err, err_len);
+	rc = app_disks_qemu_img(overlay, d->root, err, err_len);
 	if (rc)
 		return rc;
 	char path[PATH_MAX], text[TEMPLATE_VERSION_LEN + 2];
 	snprintf(text, sizeof(text), "%s\n", t->version);
-	rc = join(path, sizeof(path), d->dir, APP_DISK_TEMPLATE);
+	rc = app_disks_join(path, sizeof(path), d->dir, APP_DISK_TEMPLATE);
 	rc = rc ? rc : write_file(path, text, 0600);
 	if (rc) {
 		snprintf(err, err_len, "%s: %s", path, strerror(-rc));
@@ -144,7 +152,7 @@ int app_disks_prepare(struct app_disks *d, const char *data_root,
 	snprintf(size, sizeof(size), "%uM", (unsigned)private_mib);
 	char *private_img[] = { "qemu-img", "create", "-q", "-f", "qcow2",
 				"@OUT@", size, NULL };
-	return qemu_img(private_img, d->private_vol, err, err_len);
+	return app_disks_qemu_img(private_img, d->private_vol, err, err_len);
 }
 
 int app_disks_drop(const struct app_disks *d, char *err, size_t err_len)

@@ -37,6 +37,9 @@ struct app_disks {
 	char template_version[TEMPLATE_VERSION_LEN + 1]; /* "" likewise */
 };
 
+/* DIR/NAME into OUT (LEN bytes): 0, or -ENAMETOOLONG. */
+int app_disks_join(char *out, size_t len, const char *dir, const char *name);
+
 /* The paths of VM's disks (nothing is read or made). */
 int app_disks_paths(const struct plan_dirs *dirs, const char *vm,
 		    struct app_disks *out);
@@ -53,6 +56,18 @@ void app_disks_read(struct app_disks *d);
 int app_disks_prepare(struct app_disks *d, const char *data_root,
 		      const struct app_template *t, uint32_t private_mib,
 		      bool disposable, uid_t uid, char *err, size_t err_len);
+
+/* The directory (DATA_ROOT and DATA/TOPO made 0711 when missing; the
+ * VM's own root's and UID's group's, 02750) and the machine id, made when
+ * missing: what every VM with disks of its own has (app_byo.h too). */
+int app_disks_own(struct app_disks *d, const char *data_root, uid_t uid,
+		  char *err, size_t err_len);
+
+/* qemu-img ARGV writing PATH: "@OUT@" in ARGV stands for PATH.new, renamed
+ * to PATH when whole, root's and 0600 (libvirt hands it to the VM's uid
+ * while the VM runs and gives it back after). */
+int app_disks_qemu_img(char **argv, const char *path, char *err,
+		       size_t err_len);
 
 /* Removes the VM's directory and everything in it (a disposable's stop):
  * 0 also when there is none. */

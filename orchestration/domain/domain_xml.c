@@ -21,6 +21,11 @@ void domain_vm_file(struct strbuf *sb, const struct domain_env *env,
 void domain_images_app_vm(const struct topo_app_vm *app,
 			  struct domain_images *out)
 {
+	if (app->disk) {
+		out->kernel = NULL;     /* its own boot loader */
+		out->initrd[0] = '\0';
+		return;
+	}
 	if (app->template) {
 		out->kernel = TEMPLATE_KERNEL;
 		snprintf(out->initrd, sizeof(out->initrd), TEMPLATE_INITRD);
@@ -46,27 +51,35 @@ void domain_head(struct strbuf *sb, const struct topology *topo,
 		      DOMAIN_XML_NS "'>\n      <bulkhead:topology>");
 	strbuf_xml(sb, topo->name);
 	strbuf_printf(sb, "</bulkhead:topology>\n      <bulkhead:role>%s"
-		      "</bulkhead:role>\n      <bulkhead:accel>%s</bulkhead:accel>\n"
-		      "      <bulkhead:kernel>", role,
-		      env->accel == DOMAIN_ACCEL_KVM ? "kvm" : "tcg");
-	strbuf_xml(sb, images->kernel);
-	strbuf_printf(sb, "</bulkhead:kernel>\n      <bulkhead:initrd>");
-	strbuf_xml(sb, images->initrd);
-	strbuf_printf(sb, "</bulkhead:initrd>\n    </bulkhead:vm>\n  </metadata>\n");
+		      "</bulkhead:role>\n      <bulkhead:accel>%s</bulkhead:accel>\n",
+		      role, env->accel == DOMAIN_ACCEL_KVM ? "kvm" : "tcg");
+	if (images->kernel) {
+		strbuf_printf(sb, "      <bulkhead:kernel>");
+		strbuf_xml(sb, images->kernel);
+		strbuf_printf(sb, "</bulkhead:kernel>\n      <bulkhead:initrd>");
+		strbuf_xml(sb, images->initrd);
+		strbuf_printf(sb, "</bulkhead:initrd>\n");
+	}
+	strbuf_printf(sb, "    </bulkhead:vm>\n  </metadata>\n");
 	strbuf_printf(sb, "  <memory unit='MiB'>%u</memory>\n  <vcpu>%u</vcpu>\n",
 		      memory_mib, vcpus);
 	strbuf_printf(sb, "  <memoryBacking><source type='memfd'/><access"
 		      " mode='shared'/></memoryBacking>\n");
 	/* The VM's own copies (boot_files.h): libvirt hands them to the
 	 * VM's user while it runs. */
-	strbuf_printf(sb, "  <os>\n    <type arch='x86_64' machine='q35'>hvm</type>\n"
-		      "    <kernel>");
-	domain_vm_file(sb, env, vm, BOOT_KERNEL);
-	strbuf_printf(sb, "</kernel>\n    <initrd>");
-	domain_vm_file(sb, env, vm, BOOT_INITRD);
-	strbuf_printf(sb, "</initrd>\n    <cmdline>");
-	strbuf_xml(sb, cmdline);
-	strbuf_printf(sb, "</cmdline>\n  </os>\n");
+	strbuf_printf(sb, "  <os>\n    <type arch='x86_64' machine='q35'>hvm</type>\n");
+	if (!images->kernel) {
+		/* Its own boot loader from its disk: SeaBIOS, the first disk. */
+		strbuf_printf(sb, "    <boot dev='hd'/>\n  </os>\n");
+	} else {
+		strbuf_printf(sb, "    <kernel>");
+		domain_vm_file(sb, env, vm, BOOT_KERNEL);
+		strbuf_printf(sb, "</kernel>\n    <initrd>");
+		domain_vm_file(sb, env, vm, BOOT_INITRD);
+		strbuf_printf(sb, "</initrd>\n    <cmdline>");
+		strbuf_xml(sb, cmdline);
+		strbuf_printf(sb, "</cmdline>\n  </os>\n");
+	}
 	/* ACPI: how the guest finds fw_cfg (sys-net's configuration). */
 	strbuf_printf(sb, "  <features><acpi/><apic/></features>\n");
 	/* A guest that reboots or crashes stays down: status shows it, and
@@ -192,9 +205,12 @@ static void template_disk(struct strbuf *sb, const char *file,
 			  const char *backing, const char *target,
 			  const char *serial)
 {
+	/* The cloud-init seed (app_byo.h) is the one raw, read-only disk. */
+	bool seed = !strcmp(serial, "bk-seed");
 	strbuf_printf(sb, "    <disk type='file' device='disk'>\n"
-		      "      <driver name='qemu' type='qcow2' discard='unmap'/>\n"
-		      "      <source file='");
+		      "      <driver name='qemu' type='%s'/>\n"
+		      "      <source file='", seed ? "raw" :
+		      "qcow2' discard='unmap");
 	strbuf_xml(sb, file);
 	strbuf_printf(sb, "'/>\n");
 	if (backing) {
@@ -210,8 +226,9 @@ static void template_disk(struct strbuf *sb, const char *file,
 		 * and hand to this VM's uid at the next start. */
 		strbuf_printf(sb, "      <backingStore/>\n");
 	}
-	strbuf_printf(sb, "      <target dev='%s' bus='virtio'/>\n"
-		      "      <serial>%s</serial>\n    </disk>\n", target, serial);
+	strbuf_printf(sb, "      <target dev='%s' bus='virtio'/>\n%s"
+		      "      <serial>%s</serial>\n    </disk>\n", target,
+		      seed ? "      <readonly/>\n" : "", serial);
 }
 
 /* qemu-guest-agent's port on a unix socket QEMU binds (only root reaches
@@ -236,7 +253,9 @@ char *domain_xml_app_vm(const struct topology *topo,
 	domain_images_app_vm(app, &images);
 	/* A template's systemd takes its identity from the command line: the
 	 * machine id the host keeps for the VM, its name as hostname. */
-	if (tb)
+	if (tb && tb->own_disk)
+		cmdline[0] = '\0';     /* its boot loader's */
+	else if (tb)
 		snprintf(cmdline, sizeof(cmdline), "console=ttyS0 root=/dev/disk/"
 			 "by-id/virtio-bk-root rw panic=-1 systemd.machine_id=%s"
 			 " systemd.hostname=%s%s", tb->machine_id, app->name,
@@ -247,7 +266,13 @@ char *domain_xml_app_vm(const struct topology *topo,
 	domain_head(&sb, topo, app->name, "app", app->memory_mib, app->vcpus, env,
 		    &images, cmdline);
 	strbuf_printf(&sb, "  <devices>\n");
-	if (tb) {
+	if (tb && tb->own_disk) {
+		/* Its own disk (no backing file: the chain ends here, as for a
+		 * private volume), then its cloud-init seed, read-only. */
+		template_disk(&sb, tb->own_disk, NULL, "vda", "bk-disk");
+		template_disk(&sb, tb->seed, NULL, "vdb", "bk-seed");
+		template_qga(&sb, tb->qga);
+	} else if (tb) {
 		template_disk(&sb, tb->root, tb->template_root, "vda", "bk-root");
 		template_disk(&sb, tb->private_vol, NULL, "vdb", "bk-private");
 		template_qga(&sb, tb->qga);

@@ -31,7 +31,8 @@ struct domain_env {
 
 /* The images (in the image cache) a VM boots, copied into its own
  * directory before each start (boot_files.h); the domain's metadata names
- * them. */
+ * them. KERNEL NULL: none, the VM boots from its own disk by firmware
+ * (an app VM on its own disk). */
 struct domain_images {
 	const char *kernel;
 	char initrd[TOPO_NAME_MAX + 32];
@@ -58,10 +59,14 @@ struct domain_template_boot {
 	const char *private_vol;
 	const char *machine_id;
 	const char *qga;
+	/* An app VM on its own disk (app_byo.h) instead: its disk and
+	 * cloud-init seed; the template's three NULL. */
+	const char *own_disk;
+	const char *seed;
 };
 
 /* An app VM's XML (caller frees), or NULL with err set; TB for an app VM
- * on a template, else NULL. A driver VM's is its kind's (kind.h). */
+ * on a template or its own disk, else NULL. A driver VM's is its kind's (kind.h). */
 char *domain_xml_app_vm(const struct topology *topo,
 			const struct topo_app_vm *app,
 			const struct domain_env *env,

@@ -301,6 +301,8 @@ int run_ensure_images(struct run *r)
 	need[n++] = "sysnet-initramfs.cpio.gz";
 	for (unsigned i = 0; i < r->topo->app_vms_count; i++) {
 		const struct topo_app_vm *app = &r->topo->app_vms[i];
+		if (app->disk)
+			continue;       /* its own, checked and copied at start */
 		if (app->template)
 			snprintf(app_images[i], sizeof(app_images[i]),
 				 TEMPLATE_DIR "/%s/" TEMPLATE_CURRENT "/"
@@ -363,9 +365,20 @@ int run_template_plan(const struct plan_dirs *dirs, const char *image_dir,
 {
 	memset(out, 0, sizeof(*out));
 	if (app_disks_paths(dirs, app->name, &out->disks) ||
+	    app_byo_paths(dirs, app->name, &out->byo) ||
 	    state_qga_path(dirs, app->name, out->qga, sizeof(out->qga))) {
 		snprintf(err, err_len, "%s: data paths too long", app->name);
 		return -ENAMETOOLONG;
+	}
+	if (app->disk) {
+		app_disks_read(&out->byo.disks);
+		if (!out->byo.disks.machine_id[0])
+			memset(out->byo.disks.machine_id, '0', 32);
+		out->tb = (struct domain_template_boot){
+			NULL, NULL, NULL, out->byo.disks.machine_id, out->qga,
+			out->byo.disk, out->byo.seed,
+		};
+		return 0;
 	}
 	app_disks_read(&out->disks);
 	int rc = -ENOENT;
@@ -384,9 +397,22 @@ int run_template_plan(const struct plan_dirs *dirs, const char *image_dir,
 		memset(out->disks.machine_id, '0', 32);
 	out->tb = (struct domain_template_boot){
 		out->tmpl.root, out->disks.root, out->disks.private_vol,
-		out->disks.machine_id, out->qga,
+		out->disks.machine_id, out->qga, NULL, NULL,
 	};
 	return 0;
+}
+
+int run_byo_prepare(struct run *r, const struct topo_app_vm *app, uid_t uid,
+		    struct run_template *ts)
+{
+	int rc = run_template_plan(&r->dirs, r->o->image_dir, app, false, ts,
+				   r->err, sizeof(r->err));
+	rc = rc ? rc : app_byo_prepare(&ts->byo, r->o->data_root, app, uid,
+				       r->err, sizeof(r->err));
+	/* The machine id is made now the first time: the seed and the XML
+	 * take it from here. */
+	return rc ? rc : run_template_plan(&r->dirs, r->o->image_dir, app,
+					   false, ts, r->err, sizeof(r->err));
 }
 
 void run_template_shutdown(virConnectPtr conn, const char *vm)

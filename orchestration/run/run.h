@@ -12,6 +12,7 @@
 
 #include "agent.h"
 #include "app_disks.h"
+#include "app_byo.h"
 #include "app_template.h"
 #include "domain_xml.h"
 #include "journal.h"
@@ -85,21 +86,30 @@ int run_vm_agent(struct run *r, const char *vm, char path[PATH_MAX],
 
 /* A template VM's boot (docs/templates.md): its disks, the template
  * version they are on, its qemu-guest-agent socket, and what its domain
- * XML takes of them (TB, pointing into this struct). */
+ * XML takes of them (TB, pointing into this struct). A disk VM's
+ * (topology disk:, app_byo.h): BYO, its disk and seed, and the same
+ * socket; DISKS and TMPL unused. */
 struct run_template {
 	struct app_disks disks;
+	struct app_byo byo;
 	struct app_template tmpl;
 	char qga[PATH_MAX];
 	struct domain_template_boot tb;
 };
 /* APP's template boot as recorded: the version its running domain was
  * started on when RUNNING (else the current one), its kept machine id
- * ("0"*32 before the first start: check --show). */
+ * ("0"*32 before the first start: check --show). For a disk VM, its
+ * files' paths (nothing is checked or made). */
 int run_template_plan(const struct plan_dirs *dirs, const char *image_dir,
 		      const struct topo_app_vm *app, bool running,
 		      struct run_template *out, char *err, size_t err_len);
 
-/* Asks template VM VM to power off through qemu-guest-agent
+/* Before a disk VM's start: its disk copied from the person's image the
+ * first time, its seed written (app_byo_prepare), TS planned again. */
+int run_byo_prepare(struct run *r, const struct topo_app_vm *app, uid_t uid,
+		    struct run_template *ts);
+
+/* Asks template or disk VM VM to power off through qemu-guest-agent
  * and waits up to RUN_TEMPLATE_SHUTDOWN_S for its domain to stop, its
  * file systems clean; the caller destroys what still runs. */
 #define RUN_TEMPLATE_SHUTDOWN_S 60
@@ -125,7 +135,7 @@ int wait_app_vm(struct run *r, const struct topo_app_vm *app, double t0);
 int preload_app_vm(struct run *r, const struct topo_app_vm *app, double t0);
 int take_preloaded_app_vm(struct run *r, const struct topo_app_vm *app);
 /* Whether APP shuts down through qemu-guest-agent before its domain
- * stops: a template VM with a private volume to keep (a disposable keeps
+ * stops: a template or disk VM with a volume to keep (a disposable keeps
  * nothing, and a paused one would not answer). */
 bool app_vm_clean_shutdown(const struct topo_app_vm *app);
 /* Binds DRV's PCI devices to vfio-pci (recorded in the journal). */

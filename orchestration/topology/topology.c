@@ -244,6 +244,14 @@ static void free_fields(struct topology *topo)
 		free(app->name);
 		free(app->image);
 		free(app->template);
+		free(app->disk);
+		if (app->cloud_init) {
+			free(app->cloud_init->user);
+			for (unsigned k = 0; k < app->cloud_init->ssh_keys_count; k++)
+				free(app->cloud_init->ssh_keys[k]);
+			free(app->cloud_init->ssh_keys);
+			free(app->cloud_init);
+		}
 		free(app->private_size);
 		free(app->net.via);
 		free(app->net.mac);

@@ -175,6 +175,20 @@ struct topo_usb_attach {
 	unsigned pins_count;
 };
 
+/* An app VM's cloud-init seed (with its own disk): the account made for
+ * the person (a POSIX user name, not root) and the SSH keys that log in
+ * to it (OpenSSH public key lines). docs/templates.md "Bring your own
+ * image". */
+#define TOPO_MAX_SSH_KEYS 16
+/* An RSA key of 16384 bits is about 2.8 KB as a line. */
+#define TOPO_SSH_KEY_MAX 4096
+#define TOPO_USER_NAME_MAX 32
+struct topo_cloud_init {
+	char *user;                     /* default "user" */
+	char **ssh_keys;
+	unsigned ssh_keys_count;
+};
+
 struct topo_app_vm {
 	char *name;
 	uint32_t memory_mib;            /* default 256 */
@@ -185,6 +199,12 @@ struct topo_app_vm {
 	 * never both. */
 	char *image;
 	char *template;
+	/* DISK: an image of the person's own (qcow2 or raw, an absolute
+	 * path), copied once into the VM's own persistent disk and booted by
+	 * its own boot loader, configured by a cloud-init seed (CLOUD_INIT,
+	 * NULL: the defaults). Exclusive with IMAGE and TEMPLATE. */
+	char *disk;
+	struct topo_cloud_init *cloud_init;
 	/* A template VM's private volume (home, its identity): text and MiB,
 	 * default 2G; DISPOSABLE: it and everything else of the VM are
 	 * dropped when it stops. */
@@ -196,7 +216,7 @@ struct topo_app_vm {
 	 * its stop the supervisor preloads a fresh one. */
 	bool preload;
 	/* A screen, keyboard and tablet, on a VNC socket only root reaches
-	 * (bulkhead view; docs/templates.md). Template VMs only. */
+	 * (bulkhead view; docs/templates.md). Template and disk VMs. */
 	bool display;
 	bool autostart;                 /* default true: started by up */
 	/* Version 1's flat net/mac/ip/... load into NET (the schema maps
@@ -286,6 +306,17 @@ const struct topo_app_vm *topology_app_vm(const struct topology *topo,
 /* APP's attachment of class CLASS (its via is NULL when it has none). */
 struct topo_attach topology_attach(const struct topo_app_vm *app,
 				   enum topo_attach_class class);
+/* Whether APP runs qemu-guest-agent (on a template or its own disk):
+ * the host talks to it through libvirt's agent channel (core/qga.h), not
+ * the bulkhead agent. */
+bool topology_app_qga(const struct topo_app_vm *app);
+/* Whether S is a user name a cloud-init seed may make: a-z or '_' first,
+ * then a-z, 0-9, '_' or '-', at most TOPO_USER_NAME_MAX, not root. */
+bool topology_user_name_valid(const char *s);
+/* Whether S is one OpenSSH public key line: printable ASCII, a known key
+ * type, a space, base64, then an optional comment; at most
+ * TOPO_SSH_KEY_MAX. */
+bool topology_ssh_key_valid(const char *s);
 /* Whether driver VM DRV serves APP for CLASS. */
 bool topology_serves(const char *drv, const struct topo_app_vm *app,
 		     enum topo_attach_class class);

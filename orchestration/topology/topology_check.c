@@ -346,6 +346,8 @@ static int check_app_boot(struct checker *c, const char *base,
 		return topo_fail(c->ctx, base, "template", "'%s' and image '%s'"
 				 " both; an app VM boots one of them",
 				 SHOW(app->template), SHOW(app->image));
+	if (app->disk || app->cloud_init)
+		return chk_app_disk(c, base, app);
 	if (!app->template) {
 		const char *key = app->private_size ? "private" :
 				  app->disposable ? "disposable" :
@@ -353,9 +355,10 @@ static int check_app_boot(struct checker *c, const char *base,
 		if (key)
 			return topo_fail(c->ctx, base, key, "only an app VM on a"
 					 " template has a %s; add template:"
-					 " debian", app->private_size ?
+					 " debian%s", app->private_size ?
 					 "private volume" : app->disposable ?
-					 "disposable mode" : "display");
+					 "disposable mode" : "display",
+					 app->display ? " or disk: PATH" : "");
 	}
 	if (app->preload && !app->disposable)
 		return topo_fail(c->ctx, base, "preload", "only a disposable is"

@@ -38,10 +38,7 @@ static int check_pci(struct checker *c, const char *base,
 	return chk_unique(c, &c->pcis, dev->pci, base, "pci");
 }
 
-/* Whether PATH is a disk file's path the command writes into domain XML
- * and QEMU's command line as is: absolute, A-Z a-z 0-9 _ . - / only (no
- * ',' to end QEMU's option, no quote), no "..", at most 255. */
-static bool disk_path_valid(const char *path)
+bool disk_path_valid(const char *path)
 {
 	size_t n = strlen(path);
 

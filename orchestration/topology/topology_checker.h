@@ -111,5 +111,12 @@ int chk_canonical6(char **text, const struct in6_addr *addr, unsigned prefix,
 int chk_vm(struct checker *c, const char *base, const char *value,
 	   uint32_t *memory_mib, uint32_t memory_default, uint32_t *vcpus);
 int chk_driver_vm(struct checker *c, unsigned i);
+/* An app VM with its own disk (disk:, cloud_init:): its keys' values and
+ * what it refuses beside them (topology_check_cloud.c). */
+int chk_app_disk(struct checker *c, const char *base, struct topo_app_vm *app);
+/* Whether PATH is a disk file's path the command writes into domain XML
+ * and QEMU's command line as is: absolute, A-Z a-z 0-9 _ . - / only (no
+ * ',' to end QEMU's option, no quote), no "..", at most 255. */
+bool disk_path_valid(const char *path);
 
 #endif

@@ -190,6 +190,14 @@ static const cyaml_schema_field_t storage_attach_fields[] = {
 	CYAML_FIELD_END
 };
 
+static const cyaml_schema_field_t cloud_init_fields[] = {
+	STRING_FIELD("user", OPT, struct topo_cloud_init, user),
+	CYAML_FIELD_SEQUENCE("ssh_keys", CYAML_FLAG_POINTER | OPT,
+			     struct topo_cloud_init, ssh_keys, &string_entry, 0,
+			     TOPO_MAX_SSH_KEYS),
+	CYAML_FIELD_END
+};
+
 #define APP_VM_COMMON_FIELDS                                               \
 	STRING_FIELD("name", REQ, struct topo_app_vm, name),               \
 	CYAML_FIELD_UINT("memory", OPT, struct topo_app_vm, memory_mib),   \
@@ -206,7 +214,11 @@ static const cyaml_schema_field_t storage_attach_fields[] = {
 	ENUM_FIELD("preload", OPT, struct topo_app_vm, preload,            \
 		   bool_strings),                                          \
 	ENUM_FIELD("display", OPT, struct topo_app_vm, display,            \
-		   bool_strings)
+		   bool_strings),                                          \
+	STRING_FIELD("disk", OPT, struct topo_app_vm, disk),               \
+	CYAML_FIELD_MAPPING_PTR("cloud_init", CYAML_FLAG_POINTER | OPT,    \
+				struct topo_app_vm, cloud_init,            \
+				cloud_init_fields)
 
 static const cyaml_schema_field_t app_vm_fields[] = {
 	APP_VM_COMMON_FIELDS,

@@ -245,7 +245,7 @@ def topology_test(bulkhead, planned, prefix, ns, out_ip, files, steps,
     except Exception as ex:  # a failure in a step: the rest is not reached
         t.diag('error: %r' % ex)
     finally:
-        for line in down_topologies(bulkhead, tmp):
+        for line in down_topologies([bulkhead], tmp):
             t.diag(line)
         if outside:
             outside.down()

@@ -302,6 +302,47 @@ app-vms:
 '''
 
 
+BYO_TOPOLOGY = '''version: 2
+name: byoplan
+driver-vms:
+  - name: sys-net
+    kind: net
+    devices: [{emulated: e1000e, netns: bk-plan-a}]
+app-vms:
+  - name: own
+    disk: %s
+    display: true
+    net: {via: sys-net, mac: 52:54:00:a0:00:01, ip: 10.200.1.2/24}
+'''
+
+
+def check_byo(t, tmp):
+    """An app VM on its own disk (docs/templates.md "Bring your own
+    image"): firmware boot, its disk with the chain ended, the seed
+    read-only, qemu-ga's channel; valid by libvirt's schema."""
+    image = os.path.join(tmp, 'own.raw')
+    with open(image, 'wb') as f:
+        f.truncate(4 << 20)
+    path = os.path.join(tmp, 'byoplan.yaml')
+    with open(path, 'w') as f:
+        f.write(BYO_TOPOLOGY % image)
+    r, sec = show(path)
+    xml = sec.get(('own', 'libvirt domain'), '')
+    v = validate(xml, tmp)
+    t.check(r.returncode == 0 and v.returncode == 0 and own_uid(xml) and
+            '<kernel>' not in xml and "<boot dev='hd'/>" in xml and
+            '<bulkhead:kernel>' not in xml and
+            re.search(r"<source file='[^']*/own/disk\.qcow2'/>\n"
+                      r"      <backingStore/>", xml) and
+            re.search(r"<source file='[^']*/own/seed\.iso'/>\n"
+                      r"      <backingStore/>\n.*\n      <readonly/>", xml) and
+            "name='org.qemu.guest_agent.0'" in xml and image not in xml and
+            "<graphics type='vnc'>" in xml,
+            'a disk VM\'s domain: valid, firmware boot, its own disk (no'
+            ' backing chain) and a read-only seed, never the image brought,'
+            ' qemu-ga, its display', r.stdout[-3000:] + v.stdout)
+
+
 def many_volumes():
     """STORAGE_TOPOLOGY's sys-st serving 31 app VMs' volumes."""
     apps = ''.join('  - name: v%d\n    net: {via: sys-net, mac: "52:54:00:a1:00:%02x",'
@@ -371,10 +412,11 @@ def main():
              (big, {'net-a': (31, 22, 2, 25, None),
                     'net-b': (2, 0, 0, 1, '2001:db8:2::10/64')}, 32)]
     t = Tap(sum(len(d) * 2 + n for _f, d, n in cases) + 2 * len(cases) + 3 +
-            len(SECTIONS) + len(DUMMY_SECTIONS) + 4)
+            len(SECTIONS) + len(DUMMY_SECTIONS) + 5)
     check_versions(t, tmp, cases)
     check_sections(t, tmp)
     check_storage(t, tmp)
+    check_byo(t, tmp)
     for path, drivers, napps in cases:
         r, sec = show(path)
         t.check(r.returncode == 0 and len(sec) == len(drivers) * 2 + napps,

@@ -984,7 +984,7 @@ static const struct bad_case bad_cases[] = {
 	{ "v2: display without a template", HEAD2 SYSNET WORK2("sys-net")
 	  "    display: true\n",
 	  "demo.yaml:15: app-vms[0].display: only an app VM on a template has a"
-	  " display; add template: debian" },
+	  " display; add template: debian or disk: PATH" },
 	{ "v2: bad template name", HEAD2 SYSNET WORK2("sys-net")
 	  "    template: Debian/12\n",
 	  "demo.yaml:15: app-vms[0].template: 'Debian/12' is not a template name"
@@ -1010,6 +1010,75 @@ static const struct bad_case bad_cases[] = {
 	  "    autostart: false\n",
 	  "demo.yaml:17: app-vms[0].preload: a preloaded disposable is booted"
 	  " by up and kept paused; autostart: false says the opposite" },
+
+	/* App VMs on an image of their own (docs/templates.md "Bring your own
+	 * image"). */
+	{ "v2: disk and image", HEAD2 SYSNET WORK2("sys-net")
+	  "    disk: /srv/vm.qcow2\n    image: app\n",
+	  "demo.yaml:15: app-vms[0].disk: '/srv/vm.qcow2' and image 'app' both;"
+	  " an app VM boots one of them" },
+	{ "v2: disk and template", HEAD2 SYSNET WORK2("sys-net")
+	  "    template: debian\n    disk: /srv/vm.qcow2\n",
+	  "demo.yaml:16: app-vms[0].disk: '/srv/vm.qcow2' and template 'debian'"
+	  " both; an app VM boots one of them" },
+	{ "v2: disk not absolute", HEAD2 SYSNET WORK2("sys-net")
+	  "    disk: vm.qcow2\n",
+	  "demo.yaml:15: app-vms[0].disk: 'vm.qcow2' is not an absolute path of"
+	  " A-Z a-z 0-9 _ . - / (at most 255, no '..')" },
+	{ "v2: disk with ..", HEAD2 SYSNET WORK2("sys-net")
+	  "    disk: /srv/../etc/shadow\n",
+	  "demo.yaml:15: app-vms[0].disk: '/srv/../etc/shadow' is not an absolute"
+	  " path of A-Z a-z 0-9 _ . - / (at most 255, no '..')" },
+	{ "v2: disk with private", HEAD2 SYSNET WORK2("sys-net")
+	  "    disk: /srv/vm.qcow2\n    private: 1G\n",
+	  "demo.yaml:16: app-vms[0].private: an app VM with its own disk has no"
+	  " private volume: the disk is the VM's own persistent disk" },
+	{ "v2: disk disposable", HEAD2 SYSNET WORK2("sys-net")
+	  "    disposable: true\n    disk: /srv/vm.qcow2\n",
+	  "demo.yaml:15: app-vms[0].disposable: an app VM with its own disk is"
+	  " not disposable: the disk is the VM's own persistent disk"
+	  " (disposables are template VMs')" },
+	{ "v2: cloud_init without a disk", HEAD2 SYSNET WORK2("sys-net")
+	  "    template: debian\n    cloud_init: {user: me}\n",
+	  "demo.yaml:16: app-vms[0].cloud_init: only an app VM with its own disk"
+	  " takes a cloud-init seed; add disk: PATH" },
+	{ "v2: cloud_init user root", HEAD2 SYSNET WORK2("sys-net")
+	  "    disk: /srv/vm.qcow2\n    cloud_init:\n      user: root\n",
+	  "demo.yaml:17: app-vms[0].cloud_init.user: 'root' is not a user name"
+	  " the seed may make (a-z or _, then a-z, 0-9, _ or -; at most 32; not"
+	  " root)" },
+	{ "v2: cloud_init user with a quote", HEAD2 SYSNET WORK2("sys-net")
+	  "    disk: /srv/vm.qcow2\n    cloud_init:\n      user: \"a'b\"\n",
+	  "demo.yaml:17: app-vms[0].cloud_init.user: 'a'b' is not a user name"
+	  " the seed may make (a-z or _, then a-z, 0-9, _ or -; at most 32; not"
+	  " root)" },
+	{ "v2: ssh key of no known type", HEAD2 SYSNET WORK2("sys-net")
+	  "    disk: /srv/vm.qcow2\n    cloud_init:\n      ssh_keys:\n"
+	  "        - ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGoodKeyOfTheTest me\n"
+	  "        - ssh-dss AAAAB3NzaC1kc3MAAACBAOldKeyTypeOfLongAgo me\n",
+	  "demo.yaml:19: app-vms[0].cloud_init.ssh_keys[1]: 'ssh-dss"
+	  " AAAAB3NzaC1kc3MAAACBAOldKeyTypeO...' is not an OpenSSH public"
+	  " key line (TYPE BASE64 [COMMENT] in printable ASCII, at most 4096;"
+	  " types ssh-ed25519, ssh-rsa, ecdsa-sha2-*, sk-*@openssh.com)" },
+	{ "v2: ssh key of two lines", HEAD2 SYSNET WORK2("sys-net")
+	  "    disk: /srv/vm.qcow2\n    cloud_init:\n      ssh_keys:\n"
+	  "        - \"ssh-ed25519 AAAAC3NzaC1lZDI1\\nssh-rsa\"\n",
+	  "demo.yaml:18: app-vms[0].cloud_init.ssh_keys[0]: 'ssh-ed25519"
+	  " AAAAC3NzaC1lZDI1?ssh-rsa' is not an OpenSSH public"
+	  " key line (TYPE BASE64 [COMMENT] in printable ASCII, at most 4096;"
+	  " types ssh-ed25519, ssh-rsa, ecdsa-sha2-*, sk-*@openssh.com)" },
+	{ "v2: ssh key with no key", HEAD2 SYSNET WORK2("sys-net")
+	  "    disk: /srv/vm.qcow2\n    cloud_init:\n      ssh_keys: [ssh-rsa]\n",
+	  "demo.yaml:17: app-vms[0].cloud_init.ssh_keys[0]: 'ssh-rsa' is not an"
+	  " OpenSSH public key line (TYPE BASE64 [COMMENT] in printable ASCII, at"
+	  " most 4096; types ssh-ed25519, ssh-rsa, ecdsa-sha2-*,"
+	  " sk-*@openssh.com)" },
+	{ "v2: disk with usb", HEAD2 SYSNET
+	  "  - name: sys-usb\n    kind: usb\n    devices:\n"
+	  "      - emulated: usb-kbd\n" WORK2("sys-net")
+	  "    usb: {via: sys-usb}\n    disk: /srv/vm.qcow2\n",
+	  "demo.yaml:19: app-vms[0].usb: an app VM with its own disk takes no USB"
+	  " devices yet (bulkhead knows nothing of its image's USB/IP import)" },
 
 	/* Version 2: the same checks, named at the fields as written. */
 	{ "v2: net on no driver VM", HEAD2 SYSNET WORK2("sysnet"),
@@ -1181,6 +1250,39 @@ static void test_template_fields(struct tap *t, const void *arg)
 	CHECK(t, tmp->disposable);
 	CHECK(t, tmp->preload);
 	CHECK(t, !work->preload);
+	topology_free(topo);
+}
+
+/* An app VM on its own disk: its fields as the check leaves them. */
+static void test_disk_fields(struct tap *t, const void *arg)
+{
+	struct topology *topo;
+	char err[256];
+
+	(void)arg;
+	CHECK_EQ(t, load_text("demo.yaml", HEAD2 SYSNET WORK2("sys-net")
+			      "    disk: /srv/vm.qcow2\n    display: on\n"
+			      "  - name: mine\n    disk: /srv/mine.raw\n"
+			      "    cloud_init:\n      user: ann_b-2\n"
+			      "      ssh_keys:\n        - ssh-ed25519"
+			      " AAAAC3NzaC1lZDI1NTE5AAAAIGoodKeyOfTheTest a@b\n"
+			      "    net: {via: sys-net,"
+			      " mac: 52:54:00:a0:00:02, ip: 10.200.2.2/24}\n",
+			      &topo, err, sizeof(err)), 0);
+	CHECK_STREQ(t, err, "");
+	if (topo == NULL)
+		return;
+	const struct topo_app_vm *work = &topo->app_vms[0];
+	const struct topo_app_vm *mine = &topo->app_vms[1];
+	CHECK_STREQ(t, work->disk, "/srv/vm.qcow2");
+	CHECK(t, work->image == NULL && work->template == NULL);
+	CHECK(t, work->display);
+	CHECK(t, topology_app_qga(work));
+	CHECK(t, work->cloud_init != NULL);     /* the defaults */
+	CHECK_STREQ(t, work->cloud_init->user, "user");
+	CHECK_EQ(t, work->cloud_init->ssh_keys_count, 0);
+	CHECK_STREQ(t, mine->cloud_init->user, "ann_b-2");
+	CHECK_EQ(t, mine->cloud_init->ssh_keys_count, 1);
 	topology_free(topo);
 }
 
@@ -1496,6 +1598,7 @@ int main(void)
 	cases[n++] = (struct tap_case){ "IPv6 accepted", test_ipv6_accepted,
 					NULL };
 	cases[n++] = (struct tap_case){ "IPv6 text", test_ip6_format, NULL };
+	cases[n++] = (struct tap_case){ "disk fields", test_disk_fields, NULL };
 	cases[n++] = (struct tap_case){ "template fields", test_template_fields,
 					NULL };
 	for (size_t i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++)

@@ -123,7 +123,7 @@ static int storage_app_devices(const struct topology *topo,
 	 * (domain_xml.c); its guest finds each disk by serial, not name. */
 	strbuf_printf(sb, "'><reconnect enabled='yes' timeout='1'/></source>\n"
 		      "      <target dev='%s' bus='virtio'/>\n    </disk>\n",
-		      app->template ? "vdc" : "vda");
+		      topology_app_qga(app) ? "vdc" : "vda");
 	return rc;
 }
 
