@@ -57,6 +57,13 @@ chmod 0440 /etc/sudoers.d/bulkhead
 mkdir -p /rw
 systemctl enable bk-private.service systemd-networkd.service \
 	systemd-resolved.service
+# Every start is a fresh root (docs/templates.md "Boot"): no timer here
+# outlives a restart, nothing needs utmp's boot record, and each of these
+# costs seconds of every boot under TCG.
+systemctl mask e2scrub_reap.service e2scrub_all.timer apt-daily.timer \
+	apt-daily-upgrade.timer dpkg-db-backup.timer fstrim.timer \
+	systemd-update-utmp.service systemd-update-utmp-runlevel.service \
+	sys-kernel-debug.mount sys-kernel-tracing.mount
 # Each VM makes its own on its private volume (bk-private).
 rm -f /etc/ssh/ssh_host_*
 # systemd takes the one on the kernel command line (systemd.machine_id=);

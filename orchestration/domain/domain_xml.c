@@ -256,8 +256,11 @@ char *domain_xml_app_vm(const struct topology *topo,
 	if (tb && tb->own_disk)
 		cmdline[0] = '\0';     /* its boot loader's */
 	else if (tb)
+		/* quiet: every console line is slow under TCG; warnings and
+		 * failures still show (bulkhead logs VM). */
 		snprintf(cmdline, sizeof(cmdline), "console=ttyS0 root=/dev/disk/"
-			 "by-id/virtio-bk-root rw panic=-1 systemd.machine_id=%s"
+			 "by-id/virtio-bk-root rw quiet panic=-1"
+			 " systemd.machine_id=%s"
 			 " systemd.hostname=%s%s", tb->machine_id, app->name,
 			 parts->cmdline);
 	else
