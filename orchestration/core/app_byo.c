@@ -1,3 +1,4 @@
+#define _GNU_SOURCE
 #include "app_byo.h"
 
 #include <errno.h>
@@ -10,6 +11,7 @@
 
 #include "cloud_seed.h"
 #include "disk_image.h"
+#include "host_net.h"
 #include "state_files.h"
 
 int app_byo_paths(const struct plan_dirs *dirs, const char *vm,
@@ -23,38 +25,137 @@ int app_byo_paths(const struct plan_dirs *dirs, const char *vm,
 			      APP_BYO_SEED);
 }
 
+/* PATH (a file root made in the VM's directory, which only root writes)
+ * made OWNER's, both ids, and 0600: no link is followed, only a regular
+ * file is taken. */
+static int hand_file(const char *path, uid_t owner, char *err, size_t err_len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY |
+		      O_NONBLOCK);
+	struct stat st;
+	int rc = 0;
+	if (fd < 0 || fstat(fd, &st) < 0)
+		rc = -errno;
+	else if (!S_ISREG(st.st_mode))
+		rc = -EPERM;
+	else if (fchown(fd, owner, owner) < 0 || fchmod(fd, 0600) < 0)
+		rc = -errno;
+	if (rc)
+		snprintf(err, err_len, "%s: %s", path, rc == -EPERM ?
+			 "not a regular file" : strerror(-rc));
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+/* When the VM's uid may not read the checked file itself (qemu-img
+ * opens /dev/fd/N afresh, and the kernel checks the file's mode against
+ * the opener): its bytes, from the descriptor the check read, into
+ * STAGED, root's and the VM's group's, 0640 (readable by the VM's uid,
+ * writable by nobody but root); *FD then reads STAGED. */
+static int stage_image(int *fd, const char *staged, uid_t uid, char *err,
+		       size_t err_len)
+{
+	struct stat st;
+	if (fstat(*fd, &st) < 0)
+		return -errno;
+	if ((st.st_mode & S_IROTH) ||
+	    (st.st_uid == uid && (st.st_mode & S_IRUSR)))
+		return 0;
+	unlink(staged);
+	int out = open(staged, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC |
+		       O_NOFOLLOW, 0600);
+	if (out < 0) {
+		snprintf(err, err_len, "%s: %s", staged, strerror(errno));
+		return -errno;
+	}
+	int rc = 0;
+	loff_t in_off = 0;
+	while (!rc && in_off < st.st_size) {
+		ssize_t n = copy_file_range(*fd, &in_off, out, NULL,
+					    (size_t)(st.st_size - in_off), 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			rc = n < 0 ? -errno : -EIO;
+	}
+	if (!rc && (fchown(out, 0, uid) < 0 || fchmod(out, 0640) < 0))
+		rc = -errno;
+	if (rc) {
+		snprintf(err, err_len, "%s: %s", staged, strerror(-rc));
+		close(out);
+		unlink(staged);
+		return rc;
+	}
+	close(*fd);
+	*fd = out;
+	return 0;
+}
+
 /* The VM's disk from the person's image, once: checked (disk_image.h)
  * and copied from the descriptor the check read, as /dev/fd/N, so that
  * what is copied is what was checked; the format is stated, never
- * probed. */
-static int copy_image(struct app_byo *b, const char *image, char *err,
-		      size_t err_len)
+ * probed. The copy (qemu-img's parser of the person's file) runs as the
+ * VM's own uid, so an image that exploits qemu-img holds what that VM's
+ * QEMU holds and no more: root makes a blank qcow2 of the checked size,
+ * hands it to the uid, the uid's qemu-img converts into it (-n: it
+ * creates nothing; it cannot in the VM's directory), root takes it back
+ * (0600) and renames it into place. */
+int app_byo_copy(struct app_byo *b, const char *image, uid_t uid, char *err,
+		 size_t err_len)
 {
 	struct disk_image img;
 	int fd;
+	char tmp[PATH_MAX], staged[PATH_MAX], why[512];
+	if (uid == 0) {
+		snprintf(err, err_len, "%s: no copy as root", image);
+		return -EPERM;
+	}
+	int n = snprintf(tmp, sizeof(tmp), "%s.new", b->disk);
+	int m = snprintf(staged, sizeof(staged), "%s.in", b->disk);
+	if (n < 0 || (size_t)n >= sizeof(tmp) || m < 0 ||
+	    (size_t)m >= sizeof(staged)) {
+		snprintf(err, err_len, "%s: %s", b->disk, strerror(ENAMETOOLONG));
+		return -ENAMETOOLONG;
+	}
 	int rc = disk_image_open(image, &fd, &img, err, err_len);
 	if (rc)
 		return rc;
-	char src[32], why[512];
-	snprintf(src, sizeof(src), "/dev/fd/%d", fd);
-	/* qemu-img inherits it (posix_spawn keeps what is not close-on-exec). */
-	if (fcntl(fd, F_SETFD, 0) < 0) {
-		rc = -errno;
-		snprintf(err, err_len, "%s: %s", image, strerror(errno));
+	rc = stage_image(&fd, staged, uid, why, sizeof(why));
+	if (rc) {
+		snprintf(err, err_len, "%s: copying it failed: %s", image, why);
 		close(fd);
 		return rc;
 	}
-	char *argv[] = { "qemu-img", "convert", "-q", "-f",
-			 (char *)disk_format_name(img.format), "-O", "qcow2",
-			 src, "@OUT@", NULL };
-	printf("up: copying %s (%s, %llu MiB) into %s\n", image,
+	char src[32], size[32];
+	snprintf(src, sizeof(src), "/dev/fd/%d", fd);
+	snprintf(size, sizeof(size), "%llu",
+		 (unsigned long long)img.virtual_bytes);
+	char *create[] = { "qemu-img", "create", "-q", "-f", "qcow2", tmp, size,
+			   NULL };
+	char *convert[] = { "qemu-img", "convert", "-q", "-n", "-f",
+			    (char *)disk_format_name(img.format), "-O", "qcow2",
+			    src, tmp, NULL };
+	printf("up: copying %s (%s, %llu MiB) into %s as uid %u\n", image,
 	       disk_format_name(img.format),
-	       (unsigned long long)(img.virtual_bytes >> 20), b->disk);
+	       (unsigned long long)(img.virtual_bytes >> 20), b->disk,
+	       (unsigned)uid);
 	fflush(stdout);
-	rc = app_disks_qemu_img(argv, b->disk, why, sizeof(why));
+	unlink(tmp);
+	rc = run_command(create, why, sizeof(why));
+	rc = rc ? rc : hand_file(tmp, uid, why, sizeof(why));
+	rc = rc ? rc : run_command_as(convert, uid, fd, why, sizeof(why));
+	rc = rc ? rc : hand_file(tmp, 0, why, sizeof(why));
+	if (!rc && rename(tmp, b->disk) < 0) {
+		rc = -errno;
+		snprintf(why, sizeof(why), "%s: %s", tmp, strerror(errno));
+	}
 	close(fd);
-	if (rc)
+	unlink(staged);
+	if (rc) {
+		unlink(tmp);
 		snprintf(err, err_len, "%s: copying it failed: %s", image, why);
+	}
 	return rc;
 }
 
@@ -114,7 +215,7 @@ int app_byo_prepare(struct app_byo *b, const char *data_root,
 	} else if (errno != ENOENT) {
 		snprintf(err, err_len, "%s: %s", b->disk, strerror(errno));
 		return -errno;
-	} else if ((rc = copy_image(b, app->disk, err, err_len))) {
+	} else if ((rc = app_byo_copy(b, app->disk, uid, err, err_len))) {
 		return rc;
 	}
 	return write_seed(b, app, err, err_len);

@@ -2,8 +2,9 @@
  * docs/templates.md "Bring your own image"), in its directory under the
  * topology's data directory (DATA/TOPO/VM, as app_disks.h):
  *   disk.qcow2  its own persistent disk: the person's image copied once,
- *               at its first start (root's qemu-img, the format stated
- *               from disk_image.h's check), kept across starts and `down`;
+ *               at its first start (qemu-img running as the VM's own
+ *               uid, the format stated from disk_image.h's check; root's,
+ *               0600 after), kept across starts and `down`;
  *               the person's file is never opened by any VM's QEMU;
  *   seed.iso    its cloud-init NoCloud seed (label cidata), written at
  *               every start from the topology (cloud_seed.h);
@@ -38,5 +39,11 @@ int app_byo_paths(const struct plan_dirs *dirs, const char *vm,
 int app_byo_prepare(struct app_byo *b, const char *data_root,
 		    const struct topo_app_vm *app, uid_t uid, char *err,
 		    size_t err_len);
+
+/* The VM's disk (B->disk) from IMAGE, the person's file: checked, then
+ * parsed and copied by qemu-img running as UID (the VM's own, not 0),
+ * the result root's, 0600. 0, or a negative errno and ERR naming IMAGE. */
+int app_byo_copy(struct app_byo *b, const char *image, uid_t uid, char *err,
+		 size_t err_len);
 
 #endif

@@ -1,12 +1,12 @@
 /* An image a person brings for an app VM (topology `disk:`,
- * docs/templates.md "Bring your own image"), checked before root's
+ * docs/templates.md "Bring your own image"), checked before any
  * qemu-img ever reads it: its format is decided here, from its first
  * bytes read once, and always stated to qemu-img (never probed: a raw
  * file that starts like a qcow2 header would otherwise be read as one).
  *
  * qcow2 (magic "QFI\xfb"): version 2 or 3, cluster_bits 9..21, a virtual
  * size of 1 MiB..1 TiB, a header length QEMU takes; refused: a backing
- * file (it names a file on the host, which root's qemu-img would read
+ * file (it names a file on the host, which qemu-img would read
  * into the VM's disk), an external data file (the same, incompatible
  * feature bit 2), encryption, the corrupt bit, feature bits QEMU 7.2 does
  * not know. Other formats QEMU knows (VMDK, VDI, VHD, VHDX, QED, LUKS,

@@ -1,9 +1,11 @@
+#define _GNU_SOURCE
 #include "host_net.h"
+
+#include "drop_ids.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,9 +13,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-extern char **environ;
-
 int run_command(char *const argv[], char *err, size_t err_len)
+{
+	return run_command_as(argv, 0, -1, err, err_len);
+}
+
+int run_command_as(char *const argv[], uid_t id, int keep_fd, char *err,
+		   size_t err_len)
 {
 	char out_path[] = "/tmp/bulkhead-cmd-XXXXXX";
 	int out = mkstemp(out_path);
@@ -22,18 +28,44 @@ int run_command(char *const argv[], char *err, size_t err_len)
 		return -errno;
 	}
 	unlink(out_path);
-	posix_spawn_file_actions_t fa;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, out, 1);
-	posix_spawn_file_actions_adddup2(&fa, out, 2);
-	pid_t pid;
-	int rc = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	if (rc) {
+	/* fork, not posix_spawn: the ids are dropped between fork and exec.
+	 * The child makes system calls and snprintf only; whatever goes
+	 * wrong there is written to its output, which ERR then holds. */
+	pid_t pid = fork();
+	if (pid < 0) {
+		int rc = -errno;
 		close(out);
-		snprintf(err, err_len, "%s: %s", argv[0], strerror(rc));
-		return -rc;
+		snprintf(err, err_len, "%s: fork: %s", argv[0], strerror(-rc));
+		return rc;
+	}
+	if (pid == 0) {
+		char why[256];
+		int in = open("/dev/null", O_RDONLY);
+		if (in < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 ||
+		    dup2(out, 2) < 0)
+			_exit(127);
+		if (in > 2)
+			close(in);
+		if (out > 2)
+			close(out);
+		/* As a VM's uid it gets no descriptor of bulkhead's but
+		 * KEEP_FD, whether or not it was close-on-exec. */
+		if (id && ((keep_fd > 3 &&
+			    close_range(3, (unsigned)keep_fd - 1,
+					CLOSE_RANGE_CLOEXEC) < 0) ||
+			   close_range(keep_fd >= 3 ? (unsigned)keep_fd + 1 : 3,
+				       ~0u, CLOSE_RANGE_CLOEXEC) < 0 ||
+			   (keep_fd >= 3 && fcntl(keep_fd, F_SETFD, 0) < 0))) {
+			dprintf(2, "close_range: %s\n", strerror(errno));
+			_exit(127);
+		}
+		if (id && drop_ids(id, id, why, sizeof(why)) < 0) {
+			dprintf(2, "becoming uid %u: %s\n", (unsigned)id, why);
+			_exit(127);
+		}
+		execvp(argv[0], argv);
+		dprintf(2, "%s: %s\n", argv[0], strerror(errno));
+		_exit(127);
 	}
 	int status = 0;
 	pid_t got;

@@ -6,10 +6,20 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 /* Runs ARGV (a NULL-terminated argv; argv[0] found on PATH) and waits. On
  * a non-zero exit: -EIO, and err holds the command and its output. */
 int run_command(char *const argv[], char *err, size_t err_len);
+
+/* As run_command, the command running as ID (uid and gid, a VM's own:
+ * vm_ids.h) with no supplementary groups, no capabilities and no new
+ * privileges (drop_ids.h), and of this process's descriptors only
+ * KEEP_FD (-1: none; it is inherited even when close-on-exec). What it
+ * reaches is what that id reaches. ID 0: as root, as run_command (which
+ * inherits whatever is not close-on-exec). */
+int run_command_as(char *const argv[], uid_t id, int keep_fd, char *err,
+		   size_t err_len);
 
 bool host_net_netns_exists(const char *netns);
 int host_net_netns_add(const char *netns, char *err, size_t err_len);

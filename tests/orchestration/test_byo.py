@@ -8,14 +8,17 @@ TCG, talked to through qemu-guest-agent only.
   1. `bulkhead check` refuses a qcow2 whose backing file is /etc/shadow, a
      qcow2 cut inside its header and a missing path, naming each path and
      what is wrong
-  2. up: the VM ready (qemu-ga answers, it holds sys-net's lease)
+  2. up: the VM ready (qemu-ga answers, it holds sys-net's lease); the
+     image was copied by qemu-img running as the VM's own uid (its
+     domain's DAC label)
   3. it booted by its own boot loader (no <kernel> in its domain; GRUB's
      BOOT_IMAGE on its command line)
   4. cloud-init applied the seed: host name the VM's name, the user with
      the authorized key and sudo, no password
   5. its NIC: the IPv4 lease from sys-net, the EUI-64 SLAAC address of its
      MAC as its one global IPv6 address
-  6. a file written survives stop and start (its own persistent disk)
+  6. stopped, its disk is root's, 0600, nothing left of the copy; a file
+     written survives stop and start (its own persistent disk)
   7. up with a second disk VM on the /etc/shadow image refuses naming it;
      the first still runs and answers
   8. the person's image is byte-unchanged after all of it
@@ -27,6 +30,7 @@ not current (about 3 minutes)."""
 import ipaddress
 import os
 import re
+import stat
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
@@ -63,7 +67,7 @@ BAD = '''  - name: b-bad
     disk: %s
     net: {via: b-net, mac: "52:54:00:7c:01:02", ip: 10.207.2.2/24}
 '''
-PLANNED = 1 + 3 + 6 + 1 + 1
+PLANNED = 1 + 3 + 6 + 1 + 1 + 2
 
 
 def eui64(mac, prefix):
@@ -117,6 +121,18 @@ def steps(t, tmp, bk, _sums, image, image_sha, shadow, cut):
         return
     t.diag('first boot (a copy of the image, cloud-init) to qemu-ga and the'
            ' lease under TCG: %s s' % ready.group(1))
+    # The copy (qemu-img parsing the person's file) ran as b-own's own
+    # uid, the one its QEMU runs as (its domain's DAC label).
+    copied = re.search(r'^up: copying %s \(.*\) into (\S+) as uid (\d+)$'
+                       % re.escape(image), r.stdout, re.M)
+    xml = sh('virsh', '-c', 'qemu:///system', 'dumpxml', 'bulkhead-b-own').stdout
+    label = re.search(r"model='dac'[^>]*>\s*<label>\+(\d+):\+(\d+)</label>",
+                      xml)
+    t.check(copied and label and copied.group(2) == label.group(1) ==
+            label.group(2) and int(copied.group(2)) != 0,
+            'the image was copied as b-own\'s own uid (its QEMU\'s)',
+            r.stdout[-1500:] + (label.group(0) if label else xml[:1500]))
+    disk = copied.group(1) if copied else ''
 
     # 3. Its own boot loader.
     xml = sh('virsh', '-c', 'qemu:///system', 'dumpxml', 'bulkhead-b-own').stdout
@@ -160,7 +176,17 @@ def steps(t, tmp, bk, _sums, image, image_sha, shadow, cut):
 
     # 6. Its own persistent disk.
     bk('exec', 'b-own', 'echo kept > /var/tmp/mark; sync')
-    r1, r2 = bk('stop', 'b-own'), bk('start', 'b-own')
+    r1 = bk('stop', 'b-own')
+    # Between runs the disk is root's, 0600 (the copy handed back; libvirt
+    # gives it to the VM's uid only while it runs), nothing left beside it.
+    st = os.lstat(disk) if disk else None
+    left = [f for f in os.listdir(os.path.dirname(disk))
+            if f.startswith('disk.qcow2.')] if disk else []
+    t.check(st and stat.S_ISREG(st.st_mode) and st.st_uid == 0 and
+            st.st_gid == 0 and stat.S_IMODE(st.st_mode) == 0o600 and not left,
+            'b-own stopped: its disk %s is root\'s, 0600, no copy left beside'
+            ' it' % disk, '%r %r' % (st, left))
+    r2 = bk('start', 'b-own')
     r = bk('exec', 'b-own', 'cat /var/tmp/mark; cloud-init status')
     t.check(r1.returncode == 0 and r2.returncode == 0 and
             r.stdout.startswith('kept\n'),

@@ -1,11 +1,11 @@
 #define _GNU_SOURCE
 #include "sandbox.h"
+#include "drop_ids.h"
 #include "seccomp_base.h"
 #include "subid.h"
 
 #include <errno.h>
 #include <grp.h>
-#include <linux/capability.h>
 #include <pwd.h>
 #include <sched.h>
 #include <signal.h>
@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -90,24 +89,11 @@ static int limits(const struct sandbox_config *cfg, char *err, size_t errlen)
 
 static int drop_privileges(const struct passwd *pw, char *err, size_t errlen)
 {
-	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
-	struct __user_cap_data_struct data[2];
-
-	if (setgroups(0, NULL) < 0 ||
-	    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) < 0 ||
-	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) < 0)
-		FAIL(-errno, "becoming user %s (uid %u): %s", pw->pw_name,
-		     (unsigned)pw->pw_uid, strerror(errno));
-	/* setresuid from root clears the capability sets already; clear
-	 * them explicitly so a kept or ambient capability cannot slip by. */
-	memset(data, 0, sizeof(data));
-	if (syscall(SYS_capset, &hdr, data) < 0)
-		FAIL(-errno, "capset: %s", strerror(errno));
-	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 &&
-	    errno != EINVAL)
-		FAIL(-errno, "clear ambient capabilities: %s", strerror(errno));
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-		FAIL(-errno, "PR_SET_NO_NEW_PRIVS: %s", strerror(errno));
+	char why[200];
+	int ret = drop_ids(pw->pw_uid, pw->pw_gid, why, sizeof(why));
+	if (ret < 0)
+		FAIL(ret, "becoming user %s (uid %u): %s", pw->pw_name,
+		     (unsigned)pw->pw_uid, why);
 	return 0;
 }
 
