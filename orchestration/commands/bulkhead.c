@@ -43,6 +43,8 @@ static const char usage[] =
 	"  down FILE        take down everything bulkhead made for it\n"
 	"  start VM         start one VM of a running topology\n"
 	"  stop VM          stop one VM (its link stays)\n"
+	"  disposable [TOPOLOGY]  take a preloaded disposable from the pool;\n"
+	"                   prints its name (docs/templates.md)\n"
 	"  status [--json]  VMs, links, counters\n"
 	"  check [--show] FILE  validate only; start nothing (--show: print\n"
 	"                   the sys-net configurations and domain XML)\n"
@@ -455,6 +457,15 @@ int main(int argc, char **argv)
 		bool if_wanted = argc > 1 && !strcmp(argv[1], "--if-wanted");
 		rc = need(argc, if_wanted ? 3 : 2, cmd) ? 2 :
 			cmd_start(&o, argv[if_wanted ? 2 : 1], if_wanted);
+	}
+	else if (!strcmp(cmd, "disposable")) {
+		if (argc > 2) {
+			fprintf(stderr, "bulkhead disposable: one topology at"
+				" most, not '%s' too\n%s", argv[2], usage);
+			rc = 2;
+		} else {
+			rc = cmd_disposable(&o, argc == 2 ? argv[1] : NULL);
+		}
 	}
 	else if (!strcmp(cmd, "stop"))
 		rc = need(argc, 2, cmd) ? 2 : cmd_stop(&o, argv[1]);

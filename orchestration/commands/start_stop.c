@@ -53,7 +53,11 @@ int orch_find_vm(struct orch *o, const char *vm, struct topology **topo)
 	return 0;
 }
 
-int cmd_start(struct orch *o, const char *vm, bool if_wanted)
+/* TAKE_ONLY (bulkhead disposable): VM only if it is still paused in the
+ * pool once this command holds the topology's lock, else -EAGAIN (another
+ * took it first). */
+static int start_vm(struct orch *o, const char *vm, bool if_wanted,
+		    bool take_only)
 {
 	struct topology *topo;
 	if (orch_find_vm(o, vm, &topo))
@@ -84,8 +88,11 @@ int cmd_start(struct orch *o, const char *vm, bool if_wanted)
 		bool started = false;
 		char domain[128];
 		plan_domain_name(vm, domain, sizeof(domain));
-		if (app && app->preload && !refill &&
-		    virt_domain_paused(o->conn, domain)) {
+		bool paused = app && app->preload && !refill &&
+			      virt_domain_paused(o->conn, domain);
+		if (take_only && !paused) {
+			rc = -EAGAIN;
+		} else if (paused) {
 			rc = take_preloaded_app_vm(r, app);
 		} else if (app) {
 			double t0 = run_now();
@@ -99,7 +106,7 @@ int cmd_start(struct orch *o, const char *vm, bool if_wanted)
 			if (!rc)
 				keep_running(&r->dirs, drv->name, true);
 		}
-		if (rc)
+		if (rc && rc != -EAGAIN)
 			rc = run_fail(r, 1);
 	} else if (r) {
 		fprintf(stderr, "bulkhead: %s\n", r->err);
@@ -108,7 +115,71 @@ int cmd_start(struct orch *o, const char *vm, bool if_wanted)
 	topology_free(topo);
 	if (lock >= 0)
 		close(lock);
-	return rc ? 1 : 0;
+	return rc == -EAGAIN ? rc : rc ? 1 : 0;
+}
+
+int cmd_start(struct orch *o, const char *vm, bool if_wanted)
+{
+	return start_vm(o, vm, if_wanted, false);
+}
+
+/* The first preloaded disposable that is paused, of topology NAME (NULL:
+ * of any running one), into VM; -ENOENT when none is. */
+static int find_paused_disposable(struct orch *o, const char *name,
+				  char *vm, size_t vm_len)
+{
+	DIR *d = opendir(o->state_root);
+	struct dirent *e;
+	char err[ERR_LEN];
+	int rc = -ENOENT;
+	while (rc && d && (e = readdir(d))) {
+		if (e->d_name[0] == '.' || (name && strcmp(name, e->d_name)))
+			continue;
+		char path[PATH_MAX];
+		snprintf(path, sizeof(path), "%s/%s/%s.yaml", o->state_root,
+			 e->d_name, e->d_name);
+		struct topology *t;
+		if (access(path, R_OK) || topology_load(path, &t, err, sizeof(err)))
+			continue;
+		for (unsigned i = 0; rc && i < t->app_vms_count; i++) {
+			char domain[128];
+			plan_domain_name(t->app_vms[i].name, domain, sizeof(domain));
+			if (t->app_vms[i].preload &&
+			    virt_domain_paused(o->conn, domain)) {
+				snprintf(vm, vm_len, "%s", t->app_vms[i].name);
+				rc = 0;
+			}
+		}
+		topology_free(t);
+	}
+	if (d)
+		closedir(d);
+	return rc;
+}
+
+int cmd_disposable(struct orch *o, const char *topology)
+{
+	char vm[128];
+	if (orch_connect(o))
+		return 1;
+	/* Another command may take the one found first: then the next. */
+	int rc = -EAGAIN;
+	for (int tries = 0; rc == -EAGAIN && tries < 16; tries++) {
+		if (find_paused_disposable(o, topology, vm, sizeof(vm)))
+			break;
+		rc = start_vm(o, vm, false, true);
+	}
+	if (rc == 0)
+		printf("disposable: %s\n", vm);
+	if (rc == -EAGAIN) {
+		fprintf(stderr, "bulkhead: disposable: no preloaded disposable is"
+			" waiting in %s%s%s (none has preload: true, or the pool"
+			" is being refilled; bulkhead status shows each one's"
+			" state)\n", topology ? "topology '" : "any running topology",
+			topology ? topology : "", topology ? "'" : "");
+		return 1;
+	}
+	return rc;
 }
 
 int cmd_stop(struct orch *o, const char *vm)

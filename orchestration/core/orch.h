@@ -35,6 +35,9 @@ int cmd_down(struct orch *o, const char *path);
 /* IF_WANTED: only if VM is in keep-running/ (the supervisor's restart). */
 int cmd_start(struct orch *o, const char *vm, bool if_wanted);
 int cmd_stop(struct orch *o, const char *vm);
+/* Takes a preloaded disposable from the pool (of TOPOLOGY, or NULL: of
+ * any running topology) and prints its name. */
+int cmd_disposable(struct orch *o, const char *topology);
 int cmd_status(struct orch *o);
 /* bulkhead usb list|attach|detach (commands/usb.c). */
 int cmd_usb(struct orch *o, int argc, char **argv);

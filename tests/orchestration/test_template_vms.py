@@ -26,7 +26,8 @@ each talked to through qemu-guest-agent only.
   8. t-disp (a preloaded disposable): paused since up; start takes it
      from the pool (it booted before: its uptime; its clock is now);
      after stop its domain and disks are dropped and the supervisor
-     preloads a fresh one; taken again, it is a new VM (machine id) and
+     preloads a fresh one; taken again (bulkhead disposable), it is a
+     new VM (machine id) and
      the file the last one wrote is not there; down drops its disks
      again and leaves t-work's and t-two's private volumes
 
@@ -275,13 +276,16 @@ def steps(t, tmp, bk, sums):
     clock = bk('exec', 't-disp', 'cat /proc/uptime; date +%s')
     now = time.time()
     vals = clock.stdout.split()
+    empty = bk('disposable', 'bktpl')
     t.check(was == 'paused' and took.returncode == 0 and took_s and
             len(vals) == 3 and float(vals[0]) > float(took_s[0]) + 10 and
-            abs(float(vals[2]) - now) < 5,
+            abs(float(vals[2]) - now) < 5 and empty.returncode == 1 and
+            'no preloaded disposable is waiting' in empty.stdout,
             't-disp (preloaded) paused since up; start takes it from the pool'
-            ' (it booted before, its uptime says), its clock set to now',
-            'state %s; %s; uptime, date: %s (host %d)' % (
-                was, took.stdout[-600:], clock.stdout, now))
+            ' (it booted before, its uptime says), its clock set to now;'
+            ' the pool empty then: disposable says so',
+            'state %s; %s; uptime, date: %s (host %d); %s' % (
+                was, took.stdout[-600:], clock.stdout, now, empty.stdout))
     t.diag('disposable from the pool: running in %s s' % (took_s or ['?'])[0])
     w = bk('exec', 't-disp', 'echo secret > /home/user/s.txt; sync')
     had = os.path.exists(os.path.join(ddir, 'private.qcow2'))
@@ -297,13 +301,14 @@ def steps(t, tmp, bk, sums):
             refilled == 'paused',
             't-disp stopped: its domain and disks dropped; the supervisor'
             ' preloaded a fresh one (paused)', r.stdout + ' now: %s' % refilled)
-    r1 = bk('start', 't-disp')
+    r1 = bk('disposable', 'bktpl')
     again = bk('exec', 't-disp', 'ls /home/user/s.txt 2>&1; cat /etc/machine-id')
     new_id = read(os.path.join(ddir, 'machine-id'))
     t.check(r1.returncode == 0 and 'taken from the pool' in r1.stdout and
+            r1.stdout.rstrip().endswith('disposable: t-disp') and
             'No such file' in again.stdout and new_id != first_id and
             new_id in again.stdout,
-            't-disp taken again: a new VM (machine id %s, was %s), what the'
+            'bulkhead disposable takes t-disp again: a new VM (machine id %s, was %s), what the'
             ' last one wrote is not there' % (new_id, first_id),
             r1.stdout[-600:] + again.stdout)
     r = bk('down', path)
