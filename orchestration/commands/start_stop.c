@@ -22,14 +22,19 @@
 
 /* --- start / stop one VM ------------------------------------------------- */
 
-int orch_find_vm(struct orch *o, const char *vm, struct topology **topo)
+/* The running topologies (each one's copy in the state directory), the
+ * one named NAME only when NAME is not NULL: FN with each until it returns
+ * true, the topology then handed to the caller in *FOUND (else freed). */
+static void each_topology(struct orch *o, const char *name,
+			  bool (*fn)(const struct topology *, void *),
+			  void *ctx, struct topology **found)
 {
 	DIR *d = opendir(o->state_root);
 	struct dirent *e;
 	char err[ERR_LEN];
-	*topo = NULL;
-	while (d && (e = readdir(d))) {
-		if (e->d_name[0] == '.')
+	*found = NULL;
+	while (!*found && d && (e = readdir(d))) {
+		if (e->d_name[0] == '.' || (name && strcmp(name, e->d_name)))
 			continue;
 		char path[PATH_MAX];
 		snprintf(path, sizeof(path), "%s/%s/%s.yaml", o->state_root,
@@ -37,14 +42,23 @@ int orch_find_vm(struct orch *o, const char *vm, struct topology **topo)
 		struct topology *t;
 		if (access(path, R_OK) || topology_load(path, &t, err, sizeof(err)))
 			continue;
-		if (topology_app_vm(t, vm) || topology_driver_vm(t, vm)) {
-			*topo = t;
-			break;
-		}
-		topology_free(t);
+		if (fn(t, ctx))
+			*found = t;
+		else
+			topology_free(t);
 	}
 	if (d)
 		closedir(d);
+}
+
+static bool has_vm(const struct topology *t, void *vm)
+{
+	return topology_app_vm(t, vm) || topology_driver_vm(t, vm);
+}
+
+int orch_find_vm(struct orch *o, const char *vm, struct topology **topo)
+{
+	each_topology(o, NULL, has_vm, (void *)vm, topo);
 	if (!*topo) {
 		fprintf(stderr, "bulkhead: no running topology has a VM named '%s'"
 			" (bulkhead status lists them)\n", vm);
@@ -123,54 +137,44 @@ int cmd_start(struct orch *o, const char *vm, bool if_wanted)
 	return start_vm(o, vm, if_wanted, false);
 }
 
-/* The first preloaded disposable that is paused, of topology NAME (NULL:
- * of any running one), into VM; -ENOENT when none is. */
-static int find_paused_disposable(struct orch *o, const char *name,
-				  char *vm, size_t vm_len)
+struct paused_find {
+	virConnectPtr conn;
+	char vm[128];
+};
+
+/* Whether T has a preloaded disposable that is paused (its name then in
+ * the paused_find). */
+static bool has_paused_disposable(const struct topology *t, void *arg)
 {
-	DIR *d = opendir(o->state_root);
-	struct dirent *e;
-	char err[ERR_LEN];
-	int rc = -ENOENT;
-	while (rc && d && (e = readdir(d))) {
-		if (e->d_name[0] == '.' || (name && strcmp(name, e->d_name)))
-			continue;
-		char path[PATH_MAX];
-		snprintf(path, sizeof(path), "%s/%s/%s.yaml", o->state_root,
-			 e->d_name, e->d_name);
-		struct topology *t;
-		if (access(path, R_OK) || topology_load(path, &t, err, sizeof(err)))
-			continue;
-		for (unsigned i = 0; rc && i < t->app_vms_count; i++) {
-			char domain[128];
-			plan_domain_name(t->app_vms[i].name, domain, sizeof(domain));
-			if (t->app_vms[i].preload &&
-			    virt_domain_paused(o->conn, domain)) {
-				snprintf(vm, vm_len, "%s", t->app_vms[i].name);
-				rc = 0;
-			}
+	struct paused_find *f = arg;
+	for (unsigned i = 0; i < t->app_vms_count; i++) {
+		char domain[128];
+		plan_domain_name(t->app_vms[i].name, domain, sizeof(domain));
+		if (t->app_vms[i].preload && virt_domain_paused(f->conn, domain)) {
+			snprintf(f->vm, sizeof(f->vm), "%s", t->app_vms[i].name);
+			return true;
 		}
-		topology_free(t);
 	}
-	if (d)
-		closedir(d);
-	return rc;
+	return false;
 }
 
 int cmd_disposable(struct orch *o, const char *topology)
 {
-	char vm[128];
 	if (orch_connect(o))
 		return 1;
+	struct paused_find f = { o->conn, "" };
 	/* Another command may take the one found first: then the next. */
 	int rc = -EAGAIN;
 	for (int tries = 0; rc == -EAGAIN && tries < 16; tries++) {
-		if (find_paused_disposable(o, topology, vm, sizeof(vm)))
+		struct topology *t;
+		each_topology(o, topology, has_paused_disposable, &f, &t);
+		if (!t)
 			break;
-		rc = start_vm(o, vm, false, true);
+		topology_free(t);
+		rc = start_vm(o, f.vm, false, true);
 	}
 	if (rc == 0)
-		printf("disposable: %s\n", vm);
+		printf("disposable: %s\n", f.vm);
 	if (rc == -EAGAIN) {
 		fprintf(stderr, "bulkhead: disposable: no preloaded disposable is"
 			" waiting in %s%s%s (none has preload: true, or the pool"
