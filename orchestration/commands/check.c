@@ -62,10 +62,42 @@ static int check_templates(const struct orch *o, const struct topology *topo,
 	return 0;
 }
 
-/* Each disk VM's image (disk_image.h), until its first start has copied
- * it into the VM's own disk (later starts never read it). */
-static int check_disks(const struct orch *o, const struct topology *topo,
-		       char *err, size_t err_len)
+/* What an app VM keeps in the data directory, against the topology: a
+ * disk VM's image (disk_image.h) until its first start has copied it into
+ * the VM's own disk (later starts never read it); a template VM's private
+ * volume against its private: (grown at its next start, never shrunk). */
+static int check_app_data(const struct plan_dirs *dirs,
+			  const struct topo_app_vm *a, char *why, size_t why_len)
+{
+	struct app_byo b;
+	struct disk_image img;
+	uint64_t have;
+	int fd, rc;
+	if (a->disk) {
+		if (app_byo_paths(dirs, a->name, &b))
+			return -ENAMETOOLONG;
+		if (access(b.disk, F_OK) == 0)
+			return 0;
+		rc = disk_image_open(a->disk, &fd, &img, why, why_len);
+		if (!rc)
+			close(fd);
+		return rc;
+	}
+	if (!a->template || a->disposable)
+		return 0;
+	if (app_disks_paths(dirs, a->name, &b.disks))
+		return -ENAMETOOLONG;
+	if (access(b.disks.private_vol, F_OK) != 0)
+		return 0;
+	rc = app_disks_private_fits(b.disks.private_vol, a->private_mib, &have,
+				    why, why_len);
+	/* A header the VM rewrote stops nobody else's up: its own start
+	 * warns of it (app_disks_prepare). */
+	return rc == -EBADMSG ? 0 : rc;
+}
+
+static int check_data(const struct orch *o, const struct topology *topo,
+		      char *err, size_t err_len)
 {
 	struct plan_dirs dirs;
 	if (plan_dirs(o->state_root, o->log_root, o->data_root, topo, &dirs)) {
@@ -73,25 +105,12 @@ static int check_disks(const struct orch *o, const struct topology *topo,
 		return -ENAMETOOLONG;
 	}
 	for (unsigned i = 0; i < topo->app_vms_count; i++) {
-		const struct topo_app_vm *a = &topo->app_vms[i];
-		struct app_byo b;
-		struct disk_image img;
-		char why[ERR_LEN];
-		int fd;
-		if (!a->disk)
-			continue;
-		if (app_byo_paths(&dirs, a->name, &b)) {
-			snprintf(err, err_len, "%s: data paths too long", a->name);
-			return -ENAMETOOLONG;
-		}
-		if (access(b.disk, F_OK) == 0)
-			continue;
-		int rc = disk_image_open(a->disk, &fd, &img, why, sizeof(why));
+		char why[ERR_LEN] = "data paths too long";
+		int rc = check_app_data(&dirs, &topo->app_vms[i], why, sizeof(why));
 		if (rc) {
-			snprintf(err, err_len, "%s: %s", a->name, why);
+			snprintf(err, err_len, "%s: %s", topo->app_vms[i].name, why);
 			return rc;
 		}
-		close(fd);
 	}
 	return 0;
 }
@@ -131,7 +150,7 @@ int orch_validate(struct orch *o, const char *path, struct topology **topo)
 	if (!rc)
 		rc = check_templates(o, *topo, err, sizeof(err));
 	if (!rc)
-		rc = check_disks(o, *topo, err, sizeof(err));
+		rc = check_data(o, *topo, err, sizeof(err));
 	if (rc) {
 		fprintf(stderr, "bulkhead: %s\n", err);
 		topology_free(*topo);

@@ -25,29 +25,6 @@ int app_byo_paths(const struct plan_dirs *dirs, const char *vm,
 			      APP_BYO_SEED);
 }
 
-/* PATH (a file root made in the VM's directory, which only root writes)
- * made OWNER's, both ids, and 0600: no link is followed, only a regular
- * file is taken. */
-static int hand_file(const char *path, uid_t owner, char *err, size_t err_len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY |
-		      O_NONBLOCK);
-	struct stat st;
-	int rc = 0;
-	if (fd < 0 || fstat(fd, &st) < 0)
-		rc = -errno;
-	else if (!S_ISREG(st.st_mode))
-		rc = -EPERM;
-	else if (fchown(fd, owner, owner) < 0 || fchmod(fd, 0600) < 0)
-		rc = -errno;
-	if (rc)
-		snprintf(err, err_len, "%s: %s", path, rc == -EPERM ?
-			 "not a regular file" : strerror(-rc));
-	if (fd >= 0)
-		close(fd);
-	return rc;
-}
-
 /* When the VM's uid may not read the checked file itself (qemu-img
  * opens /dev/fd/N afresh, and the kernel checks the file's mode against
  * the opener): its bytes, from the descriptor the check read, into
@@ -143,9 +120,9 @@ int app_byo_copy(struct app_byo *b, const char *image, uid_t uid, char *err,
 	fflush(stdout);
 	unlink(tmp);
 	rc = run_command(create, why, sizeof(why));
-	rc = rc ? rc : hand_file(tmp, uid, why, sizeof(why));
+	rc = rc ? rc : app_disks_hand(tmp, uid, why, sizeof(why));
 	rc = rc ? rc : run_command_as(convert, uid, fd, why, sizeof(why));
-	rc = rc ? rc : hand_file(tmp, 0, why, sizeof(why));
+	rc = rc ? rc : app_disks_hand(tmp, 0, why, sizeof(why));
 	if (!rc && rename(tmp, b->disk) < 0) {
 		rc = -errno;
 		snprintf(why, sizeof(why), "%s: %s", tmp, strerror(errno));

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "disk_image.h"
 #include "host_net.h"
 #include "state_files.h"
 
@@ -97,6 +98,77 @@ int app_disks_qemu_img(char **argv, const char *path, char *err,
 	return rc;
 }
 
+int app_disks_hand(const char *path, uid_t owner, char *err, size_t err_len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY |
+		      O_NONBLOCK);
+	struct stat st;
+	int rc = 0;
+	if (fd < 0 || fstat(fd, &st) < 0)
+		rc = -errno;
+	else if (!S_ISREG(st.st_mode))
+		rc = -EPERM;
+	else if (fchown(fd, owner, owner) < 0 || fchmod(fd, 0600) < 0)
+		rc = -errno;
+	if (rc)
+		snprintf(err, err_len, "%s: %s", path, rc == -EPERM ?
+			 "not a regular file" : strerror(-rc));
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+int app_disks_private_fits(const char *path, uint32_t private_mib,
+			   uint64_t *have, char *err, size_t err_len)
+{
+	struct disk_image img;
+	int fd;
+	/* The VM's QEMU wrote this file: its header is read once, by the
+	 * checked parser, before anything else opens it. */
+	if (disk_image_open(path, &fd, &img, err, err_len))
+		return -EBADMSG;
+	close(fd);
+	if (img.format != DISK_FORMAT_QCOW2) {
+		snprintf(err, err_len, "%s: not a qcow2 image any more (its"
+			 " header was rewritten)", path);
+		return -EBADMSG;
+	}
+	*have = img.virtual_bytes;
+	if ((uint64_t)private_mib << 20 < img.virtual_bytes) {
+		snprintf(err, err_len, "private: %uM is smaller than the private"
+			 " volume %s (%lluM); a private volume is never shrunk"
+			 " (its file system would be cut): say %lluM or more, or"
+			 " remove it to start over", (unsigned)private_mib, path,
+			 (unsigned long long)(img.virtual_bytes >> 20),
+			 (unsigned long long)(img.virtual_bytes >> 20));
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* PRIVATE_MIB over the volume's size: qemu-img grows it as the VM's uid
+ * (it parses a file the VM wrote), handed over and taken back; the guest
+ * grows its file system to it at boot (bk-private). */
+static int grow_private(const struct app_disks *d, uint32_t private_mib,
+			uint64_t have, uid_t uid, char *err, size_t err_len)
+{
+	char size[32], why[512];
+	snprintf(size, sizeof(size), "%uM", (unsigned)private_mib);
+	char *resize[] = { "qemu-img", "resize", "-q", "-f", "qcow2",
+			   (char *)d->private_vol, size, NULL };
+	int rc = app_disks_hand(d->private_vol, uid, why, sizeof(why));
+	rc = rc ? rc : run_command_as(resize, uid, -1, why, sizeof(why));
+	int back = app_disks_hand(d->private_vol, 0, why, sizeof(why));
+	rc = rc ? rc : back;
+	if (rc)
+		snprintf(err, err_len, "%s: growing it to %s failed: %s",
+			 d->private_vol, size, why);
+	else
+		printf("up: private volume %s grown from %lluM to %s\n",
+		       d->private_vol, (unsigned long long)(have >> 20), size);
+	return rc;
+}
+
 int app_disks_own(struct app_disks *d, const char *data_root, uid_t uid,
 		  char *err, size_t err_len)
 {
@@ -146,7 +218,19 @@ int app_disks_prepare(struct app_disks *d, const char *data_root,
 				 " to use it as a private volume", d->private_vol);
 			return -EPERM;
 		}
-		return 0;
+		uint64_t have;
+		rc = app_disks_private_fits(d->private_vol, private_mib, &have,
+					    err, err_len);
+		/* What the VM did to its own volume's header is its own
+		 * problem (its QEMU takes no backing file from it: domain
+		 * XML); it starts, its volume as it left it. */
+		if (rc == -EBADMSG) {
+			fprintf(stderr, "bulkhead: warning: %s; not grown\n", err);
+			return 0;
+		}
+		if (rc || (uint64_t)private_mib << 20 == have)
+			return rc;
+		return grow_private(d, private_mib, have, uid, err, err_len);
 	}
 	char size[32];
 	snprintf(size, sizeof(size), "%uM", (unsigned)private_mib);

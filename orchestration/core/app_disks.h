@@ -48,9 +48,21 @@ int app_disks_paths(const struct plan_dirs *dirs, const char *vm,
  * template version of its root (left "" when missing or malformed). */
 void app_disks_read(struct app_disks *d);
 
+/* PATH (a file the VM may have written) to OWNER (uid and gid), 0600:
+ * opened without following a link, a regular file only. */
+int app_disks_hand(const char *path, uid_t owner, char *err, size_t err_len);
+
+/* Whether the private volume PATH fits PRIVATE_MIB: its size (from its
+ * header, checked: disk_image.h) into *HAVE; -EINVAL when PRIVATE_MIB is
+ * smaller (a volume is never shrunk); -EBADMSG when its header is not a
+ * plain qcow2 one (the VM's QEMU rewrote it), ERR saying so. */
+int app_disks_private_fits(const char *path, uint32_t private_mib,
+			   uint64_t *have, char *err, size_t err_len);
+
 /* Before each start: the directory (DATA_ROOT and DATA/TOPO made 0711 when
  * missing), the machine id (made when missing), a fresh root overlay on
- * template T, the private volume of PRIVATE_MIB (made blank when missing);
+ * template T, the private volume of PRIVATE_MIB (made blank when missing,
+ * grown when smaller, refused when larger);
  * the directory the VM's UID's group's. DISPOSABLE: whatever was there is dropped first,
  * so nothing of an earlier run is seen. qemu-img makes the images. */
 int app_disks_prepare(struct app_disks *d, const char *data_root,

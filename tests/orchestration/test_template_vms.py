@@ -23,6 +23,9 @@ each talked to through qemu-guest-agent only.
      naming it
   7. t-work fills its private volume: the writer gets "No space left on
      device", t-work and t-two keep answering
+  7b. t-work's private: grown 128M -> 256M: at its next start the volume
+     and its file system are bigger, its files kept; 64M: check and up
+     refuse it (a volume is never shrunk)
   8. t-disp (a preloaded disposable): paused since up; start takes it
      from the pool (it booted before: its uptime; its clock is now);
      after stop its domain and disks are dropped and the supervisor
@@ -266,6 +269,31 @@ def steps(t, tmp, bk, sums):
             't-work fills its private volume: "No space left on device",'
             ' its file kept, t-work and t-two keep answering', r.stdout[-800:])
 
+    # 7b. private: grows at the next start; never shrinks.
+    with open(path, 'w') as f:
+        f.write((TOPO % NS).replace('private: 128M', 'private: 256M'))
+    small = os.path.join(tmp, 'small.yaml')
+    with open(small, 'w') as f:
+        f.write((TOPO % NS).replace('private: 128M', 'private: 64M'))
+    shrink = bk('check', small)
+    shrink_up = bk('up', small)
+    grew = bk('up', path)
+    r2 = bk('stop', 't-work')
+    r3 = bk('start', 't-work')
+    size = bk('exec', 't-work', "df -BM --output=size /rw | tail -1;"
+              " cat /home/user/kept.txt")
+    vals = size.stdout.split()
+    t.check(shrink.returncode != 0 and shrink_up.returncode != 0 and
+            'private: 64M is smaller than the private volume' in shrink.stdout
+            and 'private: 64M is smaller' in shrink_up.stdout and
+            grew.returncode == 0 and r3.returncode == 0 and
+            'grown from 128M to 256M' in r3.stdout and len(vals) == 2 and
+            200 < int(vals[0].rstrip('M')) <= 256 and vals[1] == 'kept',
+            't-work\'s private: 128M -> 256M: grown at its next start, its'
+            ' file system too, its files kept; 64M refused by check and up'
+            ' (never shrunk)', shrink.stdout[-400:] + shrink_up.stdout[-300:] +
+            r3.stdout[-800:] + size.stdout)
+
     # 8. The disposable, from the pool: booted by up and paused since.
     ddir = data_dir(tmp, 't-disp')
     was = state_of(bk, 't-disp')
@@ -326,7 +354,7 @@ def steps(t, tmp, bk, sums):
 
 def main(argv):
     del argv
-    return topology_test(BULKHEAD, 17, 'bk-orch-tpl-', NS, OUT_IP,
+    return topology_test(BULKHEAD, 18, 'bk-orch-tpl-', NS, OUT_IP,
                          {'f.bin': FILE_SIZE}, steps)
 
 
