@@ -85,7 +85,7 @@ int cmd_down(struct orch *o, const char *path)
 		printf("down: %s: removing\n", domain);
 		const struct topo_app_vm *app = topology_app_vm(topo, names[i]);
 		if (app_vm_clean_shutdown(app))
-			run_template_shutdown(o->conn, names[i]);
+			run_qga_shutdown(o->conn, names[i]);
 		if (virt_domain_stop(o->conn, domain, true, err, sizeof(err))) {
 			fprintf(stderr, "bulkhead: %s\n", err);
 			failures++;

@@ -206,7 +206,7 @@ int cmd_stop(struct orch *o, const char *vm)
 		 * its driver VM sees nothing change. */
 		bool disposable = app && app->disposable;
 		if (app_vm_clean_shutdown(app))
-			run_template_shutdown(o->conn, vm);
+			run_qga_shutdown(o->conn, vm);
 		/* A disposable leaves nothing: no domain, no disks. */
 		rc = virt_domain_stop(o->conn, domain, disposable, err,
 				      sizeof(err));

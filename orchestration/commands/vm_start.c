@@ -253,7 +253,7 @@ static char *prepare_template_vm(struct run *r, const struct topo_app_vm *app,
 	free(xml);
 	if (run_template_plan(&r->dirs, r->o->image_dir, app, false, ts, r->err,
 			      sizeof(r->err)) ||
-	    app_disks_prepare(&ts->disks, r->o->data_root, &ts->tmpl,
+	    app_disks_prepare(&ts->byo.disks, r->o->data_root, &ts->tmpl,
 			      app->private_mib, app->disposable, env->uid,
 			      r->err, sizeof(r->err)))
 		return NULL;
@@ -296,7 +296,7 @@ int start_app_vm(struct run *r, const struct topo_app_vm *app, bool *started)
 		domain_images_app_vm(app, &images);
 		/* Its private volume is mounted: a clean power-off first. */
 		if (app_vm_clean_shutdown(app) && state == VIRT_RUNNING)
-			run_template_shutdown(r->o->conn, app->name);
+			run_qga_shutdown(r->o->conn, app->name);
 		rc = virt_domain_stop(r->o->conn, domain, false, r->err,
 				      sizeof(r->err));
 		if (!rc && app->template &&

@@ -170,7 +170,7 @@ static int write_seed(struct app_byo *b, const struct topo_app_vm *app,
 	char *argv[] = { "genisoimage", "-quiet", "-output", "@OUT@", "-volid",
 			 "cidata", "-joliet", "-rock", files[0], files[1],
 			 files[2], NULL };
-	rc = app_disks_qemu_img(argv, b->seed, err, err_len);
+	rc = app_disks_make(argv, b->seed, err, err_len);
 	remove_tree(dir);
 	return rc;
 }

@@ -73,11 +73,11 @@ static int make_machine_id(struct app_disks *d, char *err, size_t err_len)
 	return rc;
 }
 
-/* qemu-img ARGV writing PATH (through PATH.new, renamed when whole), the
+/* A command ARGV (qemu-img, genisoimage) writing PATH (through PATH.new, renamed when whole), the
  * result root's and 0600: libvirt hands it to the VM's uid while the VM
  * runs and gives it back after, so between runs nothing running as that
  * uid reaches it. */
-int app_disks_qemu_img(char **argv, const char *path, char *err,
+int app_disks_make(char **argv, const char *path, char *err,
 		       size_t err_len)
 {
 	char tmp[PATH_MAX];
@@ -198,7 +198,7 @@ int app_disks_prepare(struct app_disks *d, const char *data_root,
 	 * rebuilt meanwhile changes nothing under a running VM. */
 	char *overlay[] = { "qemu-img", "create", "-q", "-f", "qcow2", "-F",
 			    "qcow2", "-b", (char *)t->root, "@OUT@", NULL };
-	rc = app_disks_qemu_img(overlay, d->root, err, err_len);
+	rc = app_disks_make(overlay, d->root, err, err_len);
 	if (rc)
 		return rc;
 	char path[PATH_MAX], text[TEMPLATE_VERSION_LEN + 2];
@@ -236,7 +236,7 @@ int app_disks_prepare(struct app_disks *d, const char *data_root,
 	snprintf(size, sizeof(size), "%uM", (unsigned)private_mib);
 	char *private_img[] = { "qemu-img", "create", "-q", "-f", "qcow2",
 				"@OUT@", size, NULL };
-	return app_disks_qemu_img(private_img, d->private_vol, err, err_len);
+	return app_disks_make(private_img, d->private_vol, err, err_len);
 }
 
 int app_disks_drop(const struct app_disks *d, char *err, size_t err_len)

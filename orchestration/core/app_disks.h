@@ -75,10 +75,10 @@ int app_disks_prepare(struct app_disks *d, const char *data_root,
 int app_disks_own(struct app_disks *d, const char *data_root, uid_t uid,
 		  char *err, size_t err_len);
 
-/* qemu-img ARGV writing PATH: "@OUT@" in ARGV stands for PATH.new, renamed
- * to PATH when whole, root's and 0600 (libvirt hands it to the VM's uid
+/* A command ARGV (qemu-img, genisoimage) writing PATH: "@OUT@" in ARGV
+ * stands for PATH.new, renamed to PATH when whole, root's and 0600 (libvirt hands it to the VM's uid
  * while the VM runs and gives it back after). */
-int app_disks_qemu_img(char **argv, const char *path, char *err,
+int app_disks_make(char **argv, const char *path, char *err,
 		       size_t err_len);
 
 /* Removes the VM's directory and everything in it (a disposable's stop):

@@ -364,41 +364,39 @@ int run_template_plan(const struct plan_dirs *dirs, const char *image_dir,
 		      struct run_template *out, char *err, size_t err_len)
 {
 	memset(out, 0, sizeof(*out));
-	if (app_disks_paths(dirs, app->name, &out->disks) ||
-	    app_byo_paths(dirs, app->name, &out->byo) ||
+	struct app_disks *d = &out->byo.disks;
+	if (app_byo_paths(dirs, app->name, &out->byo) ||
 	    state_qga_path(dirs, app->name, out->qga, sizeof(out->qga))) {
 		snprintf(err, err_len, "%s: data paths too long", app->name);
 		return -ENAMETOOLONG;
 	}
-	if (app->disk) {
-		app_disks_read(&out->byo.disks);
-		if (!out->byo.disks.machine_id[0])
-			memset(out->byo.disks.machine_id, '0', 32);
-		out->tb = (struct domain_template_boot){
-			NULL, NULL, NULL, out->byo.disks.machine_id, out->qga,
-			out->byo.disk, out->byo.seed,
-		};
-		return 0;
+	app_disks_read(d);
+	if (!app->disk) {
+		int rc = -ENOENT;
+		/* A running VM stays on the version it started on: a template
+		 * rebuilt since is not a change to it (it moves at its next
+		 * start). */
+		if (running && d->template_version[0])
+			rc = app_template_paths(image_dir, app->template,
+						d->template_version, &out->tmpl,
+						err, err_len);
+		if (rc)
+			rc = app_template_current(image_dir, app->template,
+						  &out->tmpl, err, err_len);
+		if (rc)
+			return rc;
 	}
-	app_disks_read(&out->disks);
-	int rc = -ENOENT;
-	/* A running VM stays on the version it started on: a template
-	 * rebuilt since is not a change to it (it moves at its next start). */
-	if (running && out->disks.template_version[0])
-		rc = app_template_paths(image_dir, app->template,
-					out->disks.template_version, &out->tmpl,
-					err, err_len);
-	if (rc)
-		rc = app_template_current(image_dir, app->template, &out->tmpl,
-					  err, err_len);
-	if (rc)
-		return rc;
-	if (!out->disks.machine_id[0])
-		memset(out->disks.machine_id, '0', 32);
-	out->tb = (struct domain_template_boot){
-		out->tmpl.root, out->disks.root, out->disks.private_vol,
-		out->disks.machine_id, out->qga, NULL, NULL,
-	};
+	if (!d->machine_id[0])
+		memset(d->machine_id, '0', 32);
+	out->tb = app->disk ?
+		(struct domain_template_boot){
+			NULL, NULL, NULL, d->machine_id, out->qga,
+			out->byo.disk, out->byo.seed,
+		} :
+		(struct domain_template_boot){
+			out->tmpl.root, d->root, d->private_vol, d->machine_id,
+			out->qga, NULL, NULL,
+		};
 	return 0;
 }
 
@@ -415,7 +413,7 @@ int run_byo_prepare(struct run *r, const struct topo_app_vm *app, uid_t uid,
 					   false, ts, r->err, sizeof(r->err));
 }
 
-void run_template_shutdown(virConnectPtr conn, const char *vm)
+void run_qga_shutdown(virConnectPtr conn, const char *vm)
 {
 	char domain[128], err[ERR_LEN];
 	plan_domain_name(vm, domain, sizeof(domain));
@@ -426,7 +424,7 @@ void run_template_shutdown(virConnectPtr conn, const char *vm)
 		printf("stop: %s: no clean shutdown (%s); stopping it\n", vm, err);
 		return;
 	}
-	double end = run_now() + RUN_TEMPLATE_SHUTDOWN_S;
+	double end = run_now() + RUN_QGA_SHUTDOWN_S;
 	enum virt_state st;
 	/* Until it is off: libvirt's own teardown (a state between) is not. */
 	while ((st = virt_domain_state(conn, domain, NULL, 0)) != VIRT_STOPPED &&
@@ -434,7 +432,7 @@ void run_template_shutdown(virConnectPtr conn, const char *vm)
 		usleep(200 * 1000);
 	if (st != VIRT_STOPPED && st != VIRT_ABSENT)
 		printf("stop: %s: still running %d s after its shutdown; stopping"
-		       " it\n", vm, RUN_TEMPLATE_SHUTDOWN_S);
+		       " it\n", vm, RUN_QGA_SHUTDOWN_S);
 }
 
 int run_drop_disposable(const struct plan_dirs *dirs,

@@ -84,13 +84,12 @@ int run_prepare_boot(struct run *r, const char *vm, const char *image_dir,
 int run_vm_agent(struct run *r, const char *vm, char path[PATH_MAX],
 		 struct agent_addr *to);
 
-/* A template VM's boot (docs/templates.md): its disks, the template
- * version they are on, its qemu-guest-agent socket, and what its domain
- * XML takes of them (TB, pointing into this struct). A disk VM's
- * (topology disk:, app_byo.h): BYO, its disk and seed, and the same
- * socket; DISKS and TMPL unused. */
+/* A template or disk VM's boot (docs/templates.md): its files in the data
+ * directory (BYO: BYO.DISKS, a template VM's overlay, private volume and
+ * machine id; a disk VM's disk and seed besides), the template version
+ * (TMPL, template VMs only), its qemu-guest-agent socket, and what its
+ * domain XML takes of them (TB, pointing into this struct). */
 struct run_template {
-	struct app_disks disks;
 	struct app_byo byo;
 	struct app_template tmpl;
 	char qga[PATH_MAX];
@@ -110,10 +109,10 @@ int run_byo_prepare(struct run *r, const struct topo_app_vm *app, uid_t uid,
 		    struct run_template *ts);
 
 /* Asks template or disk VM VM to power off through qemu-guest-agent
- * and waits up to RUN_TEMPLATE_SHUTDOWN_S for its domain to stop, its
+ * and waits up to RUN_QGA_SHUTDOWN_S for its domain to stop, its
  * file systems clean; the caller destroys what still runs. */
-#define RUN_TEMPLATE_SHUTDOWN_S 60
-void run_template_shutdown(virConnectPtr conn, const char *vm);
+#define RUN_QGA_SHUTDOWN_S 60
+void run_qga_shutdown(virConnectPtr conn, const char *vm);
 
 /* After APP's domain is gone: when it is disposable, its directory of
  * disks (app_disks_drop), saying so as CMD ("stop", "down"). */
