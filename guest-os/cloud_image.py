@@ -26,6 +26,7 @@ import sys
 import time
 
 import debian_apt
+import minbase_tree
 import template_image
 from image_util import SOURCE_DATE_EPOCH, log, run, sha256_file
 from initramfs import tree_bytes
@@ -92,6 +93,7 @@ def key(cands):
     h = hashlib.sha256()
     with open(os.path.abspath(__file__), 'rb') as f:
         h.update(b'cloud_image.py\n' + f.read())
+    h.update(minbase_tree.source_bytes())
     h.update(('\npackages %s\n' % ' '.join(PACKAGES)).encode())
     h.update(b'SOURCE_DATE_EPOCH=%d\n' % SOURCE_DATE_EPOCH)
     for name, version in cands:
@@ -100,24 +102,12 @@ def key(cands):
 
 
 def mmdebstrap(root, log_path):
-    env = dict(os.environ, SOURCE_DATE_EPOCH=str(SOURCE_DATE_EPOCH),
-               LC_ALL='C.UTF-8', DEBIAN_FRONTEND='noninteractive')
-    _uri, suite = debian_apt.debian_archive()
     cfg = '/etc/cloud/cloud.cfg.d/90-datasources.cfg'
-    cmd = ['mmdebstrap', '--mode=root', '--variant=minbase',
-           '--format=directory', '--include=' + ','.join(PACKAGES),
-           '--customize-hook=printf %%s %s > "$1%s"'
-           % (shlex.quote(CLOUD_CFG), cfg),
-           '--customize-hook=chroot "$1" /bin/sh -c %s'
-           % shlex.quote(CUSTOMIZE),
-           suite, root] + debian_apt.debian_sources()
-    with open(log_path, 'w') as logf:
-        r = subprocess.run(cmd, env=env, stdout=logf, stderr=subprocess.STDOUT)
-    if r.returncode != 0:
-        with open(log_path, errors='replace') as logf:
-            tail = logf.read()[-3000:]
-        sys.exit('build-images: cloud image: mmdebstrap failed (exit %d; its'
-                 ' log is %s):\n%s' % (r.returncode, log_path, tail))
+    minbase_tree.build(root, PACKAGES, [
+        '--customize-hook=printf %%s %s > "$1%s"'
+        % (shlex.quote(CLOUD_CFG), cfg),
+        '--customize-hook=chroot "$1" /bin/sh -c %s'
+        % shlex.quote(CUSTOMIZE)], log_path, 'cloud image')
 
 
 def core_img(root):

@@ -24,6 +24,7 @@ import time
 import uuid
 
 import debian_apt
+import minbase_tree
 from image_util import SOURCE_DATE_EPOCH, log, run, sha256_file
 from initramfs import tree_bytes
 
@@ -32,7 +33,7 @@ TREE = os.path.join(HERE, 'template-debian')
 PACKAGES = ['systemd', 'systemd-sysv', 'udev', 'dbus', 'systemd-resolved',
             'iproute2', 'qemu-guest-agent', 'openssh-server',
             'linux-image-amd64', 'initramfs-tools', 'e2fsprogs', 'curl',
-            'sudo', 'ca-certificates', 'less', 'procps']
+            'sudo', 'ca-certificates', 'less', 'procps', 'cryptsetup-bin']
 OUTPUTS = ['root.qcow2', 'vmlinuz', 'initrd.img']
 LABEL = 'bk-root'
 USER_UID = 1000
@@ -104,6 +105,7 @@ def key(cands):
     h = hashlib.sha256()
     with open(os.path.abspath(__file__), 'rb') as f:
         h.update(b'template_image.py\n' + f.read())
+    h.update(minbase_tree.source_bytes())
     for name, path in tree_files():
         with open(path, 'rb') as f:
             data = f.read()
@@ -188,24 +190,13 @@ def mmdebstrap(root, log_path):
     """The tree: --variant=minbase with PACKAGES, the template's files
     copied in before them (initramfs-tools reads its configuration when
     the kernel's package builds the first initramfs), CUSTOMIZE after."""
-    env = dict(os.environ, SOURCE_DATE_EPOCH=str(SOURCE_DATE_EPOCH),
-               LC_ALL='C.UTF-8', DEBIAN_FRONTEND='noninteractive')
-    _uri, suite = debian_apt.debian_archive()
-    cmd = ['mmdebstrap', '--mode=root', '--variant=minbase',
-           '--format=directory', '--include=' + ','.join(PACKAGES),
-           # cp, not sync-in: as root, cp makes root the owner; umask 022
-           # leaves the repository's executable bits and nothing else.
-           '--setup-hook=umask 022; cp -R %s/. "$1/"' % shlex.quote(TREE),
-           '--customize-hook=chroot "$1" /bin/sh -c \'%s\''
-           % (CUSTOMIZE % {'uid': USER_UID}).replace("'", "'\\''"),
-           suite, root] + debian_apt.debian_sources()
-    with open(log_path, 'w') as logf:
-        r = subprocess.run(cmd, env=env, stdout=logf, stderr=subprocess.STDOUT)
-    if r.returncode != 0:
-        with open(log_path, errors='replace') as logf:
-            tail = logf.read()[-3000:]
-        sys.exit('build-images: template: mmdebstrap failed (exit %d; its '
-                 'log is %s):\n%s' % (r.returncode, log_path, tail))
+    minbase_tree.build(root, PACKAGES, [
+        # cp, not sync-in: as root, cp makes root the owner; umask 022
+        # leaves the repository's executable bits and nothing else.
+        '--setup-hook=umask 022; cp -R %s/. "$1/"' % shlex.quote(TREE),
+        '--customize-hook=chroot "$1" /bin/sh -c \'%s\''
+        % (CUSTOMIZE % {'uid': USER_UID}).replace("'", "'\\''")],
+        log_path, 'template')
 
 
 def installed(root):

@@ -11,13 +11,20 @@ of RUNS for each figure:
      file (cache=none with A's cache=none: neither keeps the disk's data
      in the host's page cache), over a unix socket.
 
-(C, the same through a sys-storage VM, is not measured here.) The guest
+  C  the same bulkhead-blk, its NBD server the sys-storage driver VM
+     (driver-vms/storage/: QEMU's emulated NVMe over a sparse host file,
+     an LVM thin volume, nbdkit on a virtio-serial port, 1 vCPU, 128 MiB)
+     as the supervisor wires it: the whole path of issue 18. The volume
+     is filled with the same bytes as A's file once (NBD writes), then
+     sys-storage boots afresh for each run (its pool activated).
+
+The guest
 (blk_guest.py: the app VM's kernel and modules, fio from Debian) runs
 4 KiB random reads at queue depth 1 and 16, 1 MiB sequential reads and
 writes (depth 4), each RAMP s unmeasured then RUNTIME s, libaio with
 O_DIRECT on /dev/vda, and prints fio's JSON on its console. One VM per
 run, 1 vCPU, the same memory (a shared memfd, which vhost-user needs) in
-both. Then bulkhead-blk's instructions per request (blk_callgrind.py).
+all three. Then bulkhead-blk's instructions per request (blk_callgrind.py).
 Prints the table: the median (min-max) of each figure for A and B, B/A
 and the issue's goal. Nothing is asserted.
 
@@ -49,16 +56,22 @@ sys.dont_write_bytecode = True
 import blk_callgrind  # noqa: E402
 import blk_guest  # noqa: E402
 from compare import wait_no_vm  # noqa: E402
-from vmlib import (image_dir, kvm_boots, link_status, remove_dir,  # noqa: E402
-                   run_main, stop, sweep, tail, test_dir, wait_socket)
+from vmlib import (Agent, image_dir, kvm_boots, link_status,  # noqa: E402
+                   remove_dir, run_main, stop, sweep, tail, test_dir,
+                   wait_line, wait_socket)
 
 # (key, what, unit, goal B/A from the issue)
 METRICS = (('randread-4k-qd1', '4K random read QD1', 'IOPS', 0.5),
            ('randread-4k-qd16', '4K random read QD16', 'IOPS', 0.5),
            ('read-1m', '1M sequential read', 'MiB/s', 0.3),
            ('write-1m', '1M sequential write', 'MiB/s', 0.1))
-CONFIGS = ('A', 'B')
-NAMES = {'A': 'QEMU virtio-blk', 'B': 'bulkhead-blk'}
+CONFIGS = ('A', 'B', 'C')
+NAMES = {'A': 'QEMU virtio-blk', 'B': 'bulkhead-blk', 'C': 'via sys-storage'}
+# C's driver VM: as the topology's default for a storage driver VM.
+STORAGE_MEM_MIB = 128
+STORAGE_READY_S = 180
+VOLUME = 'bench'
+NBD_IO = os.path.join(ROOT, 'tests', 'vm', 'nbd_io.py')
 QUEUE_SIZE = 256    # virtio-blk-pci's default, set on both devices
 LIBC = ctypes.CDLL(None, use_errno=True)
 
@@ -146,8 +159,69 @@ class Run:
                 '-initrd', self.initrd,
                 '-append', 'console=ttyS0 panic=-1 loglevel=1'] + disk_args
 
+    def storage_vm(self):
+        """C's sys-storage booted to READY; the path of its volume's
+        port (a unix socket QEMU listens on)."""
+        port = os.path.join(self.tmp, 'vol.sock')
+        agent = os.path.join(self.tmp, 'agent.sock')
+        config = os.path.join(self.tmp, 'storage.config')
+        nvme = os.path.join(self.tmp, 'nvme.raw')
+        for p in (port, agent):
+            if os.path.exists(p):
+                os.unlink(p)
+        if not os.path.exists(nvme):
+            # The volume, the pool's metadata and LVM's own room.
+            with open(nvme, 'wb') as f:
+                f.truncate((self.args.disk_mib + 128) << 20)
+        with open(config, 'w') as f:
+            f.write('pool-warn-percent 99\nvolume %s %d\n'
+                    % (VOLUME, self.args.disk_mib))
+        images = self.args.images
+        vm = self.start('sysstorage', [
+            'qemu-system-x86_64', '-M', 'q35', '-accel', self.accel,
+            '-smp', '1', '-m', str(STORAGE_MEM_MIB), '-nodefaults',
+            '-no-user-config', '-no-reboot', '-display', 'none',
+            '-monitor', 'none', '-serial', 'file:' + os.path.join(
+                self.tmp, 'run%d-C.storage.console' % self.n),
+            '-kernel', os.path.join(images, 'sysstorage-vmlinuz'),
+            '-initrd', os.path.join(images, 'sysstorage-initramfs.cpio.gz'),
+            '-append', 'console=ttyS0 panic=-1 quiet',
+            '-fw_cfg', 'name=opt/bulkhead/config,file=' + config,
+            '-drive', 'file=%s,if=none,id=disk,format=raw,cache=none,'
+                      'aio=native' % nvme if self.cache == 'none' else
+                      'file=%s,if=none,id=disk,format=raw' % nvme,
+            '-device', 'nvme,drive=disk,serial=bk-bench',
+            '-device', 'virtio-serial-pci,id=vser',
+            '-chardev', 'socket,id=agent,path=%s,server=on,wait=off' % agent,
+            '-device', 'virtserialport,bus=vser.0,chardev=agent,'
+                       'name=org.bulkhead.agent',
+            '-chardev', 'socket,id=vol,path=%s,server=on,wait=off' % port,
+            '-device', 'virtserialport,bus=vser.0,chardev=vol,'
+                       'name=org.bulkhead.volume.' + VOLUME],
+            preexec_fn=die_with_parent)
+        self.agent = Agent(agent, vm)
+        state = wait_line(self.agent, vm, ('READY', 'ERROR'), STORAGE_READY_S)
+        if not (state or '').startswith('READY'):
+            raise RuntimeError('run %d C: sys-storage said %r; console:\n%s'
+                               % (self.n, state, tail(os.path.join(
+                                   self.tmp, 'run%d-C.storage.console'
+                                   % self.n))))
+        filled = os.path.join(self.tmp, 'volume-filled')
+        if not os.path.exists(filled):
+            # A's bytes: reads then cost what they cost on A's file, not
+            # a thin volume's unprovisioned zeros.
+            r = subprocess.run([NBD_IO, port, 'write', '0',
+                                os.path.join(self.tmp, 'disk.raw')],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               text=True, timeout=1800)
+            if r.returncode != 0:
+                raise RuntimeError('filling the volume: ' + r.stdout[-1000:])
+            open(filled, 'w').close()
+        return port
+
     def back_end(self):
-        """B's nbdkit and bulkhead-blk; the QEMU arguments of the disk."""
+        """B's nbdkit (C's sys-storage) and bulkhead-blk; the QEMU
+        arguments of the disk."""
         disk = os.path.join(self.tmp, 'disk.raw')
         if self.cfg == 'A':
             aio = 'native' if self.cache == 'none' else 'threads'
@@ -161,11 +235,15 @@ class Run:
         for p in (nbd, vu, self.control):
             if os.path.exists(p):
                 os.unlink(p)
-        cache = ['cache=none'] if self.cache == 'none' else []
-        nbdkit = self.start('nbdkit', ['nbdkit', '-f', '-U', nbd, 'file', disk]
-                            + cache, preexec_fn=die_with_parent)
-        if not wait_socket(nbd, nbdkit, 20):
-            raise RuntimeError('nbdkit did not listen')
+        if self.cfg == 'C':
+            nbd = self.storage_vm()
+        else:
+            cache = ['cache=none'] if self.cache == 'none' else []
+            nbdkit = self.start('nbdkit', ['nbdkit', '-f', '-U', nbd, 'file',
+                                           disk] + cache,
+                                preexec_fn=die_with_parent)
+            if not wait_socket(nbd, nbdkit, 20):
+                raise RuntimeError('nbdkit did not listen')
         # As the supervisor starts it (orchestration/kinds/storage): as
         # root, confining itself (its own uid, seccomp, no capabilities).
         blk = self.start('blk', [
@@ -174,8 +252,8 @@ class Run:
             '--name', 'bench'])
         if not wait_socket(self.control, blk, 20):
             raise RuntimeError('bulkhead-blk did not start: ' +
-                               tail(os.path.join(self.tmp, 'run%d-B.blk.log'
-                                                 % self.n)))
+                               tail(os.path.join(self.tmp, 'run%d-%s.blk.log'
+                                                 % (self.n, self.cfg))))
         return ['-chardev', 'socket,id=c0,path=' + vu,
                 '-device', 'vhost-user-blk-pci,chardev=c0,num-queues=1,'
                 'queue-size=%d' % QUEUE_SIZE]
@@ -183,8 +261,13 @@ class Run:
     def go(self, timeout):
         """Boots the guest and waits for it to power off; returns the
         run's figures and CPU times."""
+        disk_args = self.back_end()
+        # From here: sys-storage's boot and the volume's filling are not
+        # the run's.
         busy0, t0, times0 = machine_busy(), time.monotonic(), os.times()
-        qemu = self.start('qemu', self.qemu_cmd(self.back_end()),
+        servers0 = {name: cpu_seconds(proc.pid) or 0
+                    for name, proc in self.procs.items()}
+        qemu = self.start('qemu', self.qemu_cmd(disk_args),
                           preexec_fn=die_with_parent)
         try:
             qemu.wait(timeout)
@@ -202,20 +285,25 @@ class Run:
         times1 = os.times()
         res['qemu_cpu'] = ours = (times1.children_user + times1.children_system -
                                   times0.children_user - times0.children_system)
-        if self.cfg == 'B':
+        if self.cfg != 'A':
             st = link_status(self.control) or {}
             res['blk_requests'] = st.get('requests')
             res['blk_bytes'] = (st.get('bytes_read', 0) +
                                 st.get('bytes_written', 0))
-            for name in ('blk', 'nbdkit'):
-                res[name + '_cpu'] = cpu_seconds(self.procs[name].pid)
-                ours += res[name + '_cpu'] or 0
+            for name in ('blk', 'nbdkit', 'sysstorage'):
+                if name in self.procs:
+                    now = cpu_seconds(self.procs[name].pid)
+                    res[name + '_cpu'] = (None if now is None else
+                                          now - servers0.get(name, 0))
+                    ours += res[name + '_cpu'] or 0
         res['others_cpu_share'] = max(0.0, (machine_busy() - busy0 - ours) / took)
         return res
 
     def stop(self):
-        for name in ('qemu', 'blk', 'nbdkit'):
+        for name in ('qemu', 'blk', 'nbdkit', 'sysstorage'):
             stop(self.procs.get(name), grace=5)
+        if getattr(self, 'agent', None):
+            self.agent.stop()
 
 
 def run_config(args, tmp, cfg, n, accel, cache, initrd, timeout):
@@ -258,7 +346,8 @@ def direct_io_works(path):
 
 def ensure_images(images):
     if all(os.path.isfile(os.path.join(images, f))
-           for f in ('vmlinuz', 'app-initramfs.cpio.gz')):
+           for f in ('vmlinuz', 'app-initramfs.cpio.gz', 'sysstorage-vmlinuz',
+                     'sysstorage-initramfs.cpio.gz')):
         return
     subprocess.run([os.path.join(ROOT, 'guest-os', 'build-images'), '--quiet'],
                    check=True, stdout=subprocess.DEVNULL)
@@ -285,37 +374,44 @@ def report(args, results, accel, cache, disk_info, cg, took):
           'NBD (unix socket) -> nbdkit file%s; guest sees %s'
           % (QUEUE_SIZE, ' cache=none' if cache == 'none' else '',
              disk_info.get('B', '?')))
-    print('# C (through a sys-storage VM): not measured')
+    print('# C: the same bulkhead-blk -> NBD over a virtio-serial port -> '
+          'sys-storage (TCG, 1 vCPU, %d MiB: emulated NVMe, LVM thin volume, '
+          'nbdkit); guest sees %s' % (STORAGE_MEM_MIB, disk_info.get('C', '?')))
     print('# took %d s' % took)
     w = 26
-    print('%-*s %22s %22s %6s %6s' % (w, 'figure', 'A ' + NAMES['A'],
-                                      'B ' + NAMES['B'], 'B/A', 'goal'))
+    print('%-*s %22s %22s %22s %6s %6s %6s' % (
+        w, 'figure', 'A ' + NAMES['A'], 'B ' + NAMES['B'], 'C ' + NAMES['C'],
+        'B/A', 'C/A', 'goal'))
     for key, what, unit, goal in METRICS:
-        a = [r[key] for r in results['A']]
-        b = [r[key] for r in results['B']]
+        a, b, c = ([r[key] for r in results[cfg]] for cfg in CONFIGS)
         digits = 0 if unit == 'IOPS' else 1
-        ratio = statistics.median(b) / statistics.median(a)
-        print('%-*s %22s %22s %6.2f %6s %s' % (
-            w, what + ' ' + unit, fmt(a, digits), fmt(b, digits), ratio,
-            '>=%.1f' % goal, 'met' if ratio >= goal else 'MISSED'))
-    a = [r['qd1-lat-us'] for r in results['A']]
-    b = [r['qd1-lat-us'] for r in results['B']]
-    print('%-*s %22s %22s %6.2f' % (w, 'QD1 fio clat mean us', fmt(a, 0),
-                                    fmt(b, 0), statistics.median(b) /
-                                    statistics.median(a)))
-    print('# per run: seconds, host CPU s (QEMU; bulkhead-blk, nbdkit), '
-          'others\' CPU (share of a core)')
+        rb = statistics.median(b) / statistics.median(a)
+        rc = statistics.median(c) / statistics.median(a)
+        print('%-*s %22s %22s %22s %6.2f %6.2f %6s %s' % (
+            w, what + ' ' + unit, fmt(a, digits), fmt(b, digits),
+            fmt(c, digits), rb, rc, '>=%.1f' % goal,
+            'met' if min(rb, rc) >= goal else 'MISSED'))
+    a, b, c = ([r['qd1-lat-us'] for r in results[cfg]] for cfg in CONFIGS)
+    print('%-*s %22s %22s %22s %6.2f %6.2f' % (
+        w, 'QD1 fio clat mean us', fmt(a, 0), fmt(b, 0), fmt(c, 0),
+        statistics.median(b) / statistics.median(a),
+        statistics.median(c) / statistics.median(a)))
+    print('# per run: seconds, host CPU s (QEMU; bulkhead-blk, nbdkit or '
+          'sys-storage\'s QEMU), others\' CPU (share of a core)')
     for cfg in CONFIGS:
         for i, r in enumerate(results[cfg], 1):
             extra = ''
-            if cfg == 'B':
+            if cfg != 'A':
                 # For all four jobs together: most of the bytes are the
                 # sequential jobs', most of the requests the random ones'.
+                server = 'nbdkit' if cfg == 'B' else 'sysstorage'
                 extra = ('; bulkhead-blk %.2f s (%s requests, %.1f GiB), '
-                         'nbdkit %.2f s' % (r['blk_cpu'] or 0,
-                                            r.get('blk_requests'),
-                                            r.get('blk_bytes', 0) / 2**30,
-                                            r['nbdkit_cpu'] or 0))
+                         '%s %.2f s' % (r['blk_cpu'] or 0,
+                                        r.get('blk_requests'),
+                                        r.get('blk_bytes', 0) / 2**30,
+                                        'nbdkit' if cfg == 'B' else
+                                        'sys-storage',
+                                        r.get(server + '_cpu') or 0))
             print('#   run %d %s: %.0f s, QEMU %.1f s%s; others %.2f' % (
                 i, cfg, r['seconds'], r['qemu_cpu'], extra,
                 r['others_cpu_share']))

@@ -13,11 +13,15 @@ volume over NBD on a virtio-serial port.
   5. flushed data survives kill -9 of sys-storage's QEMU, 5 of 5 runs
      (the supervisor restarts it, the link reconnects); the control:
      unflushed data is lost, and the app VM's next fsync fails once
-  6. a second app VM with a volume added to the running topology: its
-     port hot-plugged into sys-storage, its volume made by a live update
-     (sys-storage not restarted), its disk there; the first one's data
-     unchanged
-  7. down: nothing left but the disk file, which keeps the data
+  6. a second app VM, on the Debian template, with a volume added to the
+     running topology: its port hot-plugged into sys-storage, its volume
+     made by a live update (sys-storage not restarted), its disk there;
+     the first one's data unchanged
+  7. integrity the app VM adds on top (docs/sysstorage.md "Integrity"):
+     LUKS2 with hmac-sha256 on that volume; what it wrote reads back;
+     one byte flipped underneath (as a hostile sys-storage would serve
+     it) reads as an I/O error, the rest of the volume still reads
+  8. down: nothing left but the disk file, which keeps the data
 
     test_storage.py BULKHEAD
 
@@ -58,6 +62,8 @@ app-vms:
     storage: {via: st-disk, size: %dM}
 '''
 ADDED = '''  - name: st-mail
+    template: debian
+    memory: 512
     net: {via: st-net, mac: "52:54:00:79:01:02", ip: 10.204.2.2/24}
     storage: {via: st-disk, size: 64M}
 '''
@@ -78,6 +84,43 @@ DURABLE_RUNS = 5
 PATTERN = ('dd if=/dev/urandom of=/tmp/p bs=1M count=8 2>/dev/null;'
            ' dd if=/tmp/p of=/dev/vda bs=1M seek=%d oflag=direct %s 2>&1 |'
            ' tail -1; sha256sum /tmp/p; rm -f /tmp/p')
+# The Debian template's VM finds its volume by the serial bulkhead-blk
+# gives it (its root and private volume are vda and vdb).
+MAIL_DISK = '/dev/disk/by-id/virtio-st-mail'
+# LUKS2 with integrity on st-mail's volume: 1 MiB written through the
+# mapping and read back; the raw volume before and after, so that the
+# last byte the write changed (the data area follows each section's
+# tags, and the journal comes first) is the one flipped, with the mapping
+# closed, as sys-storage could serve it; then read again through the
+# mapping, and a region written only by the format. pbkdf2 with the
+# fewest iterations: a test key (argon2id's memory-hard default takes
+# tens of seconds under TCG; a user keeps it).
+LUKS = r'''set -e
+d=%s
+printf test-key > /run/k
+cryptsetup luksFormat -q --type luks2 --integrity hmac-sha256 \
+    --pbkdf pbkdf2 --pbkdf-force-iterations 1000 --key-file /run/k $d
+dd if=$d of=/var/tmp/before bs=1M 2>/dev/null
+cryptsetup open --key-file /run/k $d bkv
+dd if=/dev/urandom of=/var/tmp/p bs=64k count=16 2>/dev/null
+echo "written $(sha256sum < /var/tmp/p)"
+dd if=/var/tmp/p of=/dev/mapper/bkv bs=64k oflag=direct conv=fsync 2>/dev/null
+echo "readback $(dd if=/dev/mapper/bkv bs=64k count=16 iflag=direct 2>/dev/null | sha256sum)"
+cryptsetup close bkv
+dd if=$d of=/var/tmp/after bs=1M 2>/dev/null
+off=$(cmp -l /var/tmp/before /var/tmp/after | tail -n 1 | awk '{print $1 - 1}')
+old=$(dd if=$d bs=1 skip=$off count=1 2>/dev/null | od -An -tu1 | tr -d ' ')
+printf "\\$(printf %%o $((old ^ 1)))" | dd of=$d bs=1 seek=$off conv=notrunc,fsync 2>/dev/null
+echo "flipped byte $off of $(blockdev --getsize64 $d): $old -> $((old ^ 1))"
+rm -f /var/tmp/before /var/tmp/after /var/tmp/p
+echo 3 > /proc/sys/vm/drop_caches
+cryptsetup open --key-file /run/k $d bkv
+set +e
+dd if=/dev/mapper/bkv of=/dev/null bs=64k count=16 iflag=direct 2>&1 | grep -o 'Input/output error' | head -1 | sed 's/^/flipped read: /'
+dd if=/dev/mapper/bkv of=/dev/null bs=64k skip=64 count=16 iflag=direct 2>/dev/null && echo "other region: read"
+echo "kernel: $(dmesg | grep -c 'Checksum failed')"
+cryptsetup close bkv
+''' % MAIL_DISK
 REGION = ('echo 3 > /proc/sys/vm/drop_caches; dd if=/dev/vda bs=1M skip=%d'
           ' count=8 iflag=direct 2>/dev/null | sha256sum')
 # One fsync of the disk (a FLUSH), saying how it went.
@@ -151,6 +194,27 @@ def symlink_refused(t, tmp, bk):
             'a disk file that is a symbolic link: refused, its target not'
             ' handed over (still root\'s, 0644), nothing left running',
             r.stdout[-1500:] + '\nuid %d mode %o' % (st.st_uid, st.st_mode))
+
+
+def luks_integrity(t, bk):
+    """LUKS2 with integrity in the app VM over its sys-storage volume: a
+    byte flipped underneath reads as an I/O error there."""
+    r = bk('exec', 'st-mail', LUKS)
+    out = r.stdout
+    wrote = re.search(r'^written ([0-9a-f]{64})', out, re.M)
+    back = re.search(r'^readback ([0-9a-f]{64})', out, re.M)
+    flipped = re.search(r'^flipped byte (\d+) of (\d+)', out, re.M)
+    errors = re.search(r'^kernel: (\d+)', out, re.M)
+    t.check(wrote and back and wrote.group(1) == back.group(1) and flipped
+            and int(flipped.group(1)) >= 16 << 20 and
+            'flipped read: Input/output error' in out and
+            'other region: read' in out and errors and
+            int(errors.group(1)) > 0,
+            'LUKS2 with integrity (hmac-sha256) on a volume from sys-storage:'
+            ' 1 MiB reads back; one byte flipped underneath (byte %s) reads'
+            ' as an I/O error in the app VM, the rest still reads' %
+            (flipped.group(1) if flipped else '?'),
+            out[-2500:] + r.stderr[-500:])
 
 
 def steps(t, tmp, bk, disk):
@@ -247,18 +311,20 @@ def steps(t, tmp, bk, disk):
     with open(path, 'a') as f:
         f.write(ADDED)
     r = bk('up', path)
-    size = bk('exec', 'st-mail', 'cat /sys/block/vda/size')
+    size = bk('exec', 'st-mail', 'blockdev --getsz %s' % MAIL_DISK)
     again, out = read_hash(bk)
     same_id = sh('virsh', '-c', URI, 'domid', 'bulkhead-st-disk').stdout.strip()
     t.check(r.returncode == 0 and "port for st-mail's volume hot-plugged" in
             r.stdout and re.search(r'st-disk: UPDATED .*applied live', r.stdout)
             and dom_id and same_id == dom_id and
             size.stdout.split()[:1] == [str(64 * 2048)] and again == written,
-            'an app VM with a volume added live: its port hot-plugged, its'
-            ' volume made without restarting sys-storage, its disk of 64 MiB;'
+            'an app VM on the Debian template with a volume added live: its'
+            ' port hot-plugged, its volume made without restarting'
+            ' sys-storage, its disk of 64 MiB;'
             ' the first one\'s data unchanged',
             '%s\nid %s -> %s\n%s\n%s' % (r.stdout[-2500:], dom_id, same_id,
                                        size.stdout[-300:], out[-300:]))
+    luks_integrity(t, bk)
     r = bk('down', path)
     left = sh('pgrep', '-f', 'bulkhead.*' + re.escape(tmp)).stdout.split()
     t.check(r.returncode == 0 and not domains('bulkhead-st-') and not left and
@@ -270,7 +336,7 @@ def steps(t, tmp, bk, disk):
 def main(argv):
     del argv
     return topology_test(
-        BULKHEAD, 12, 'bk-orch-storage-', NS, OUT_IP, {},
+        BULKHEAD, 13, 'bk-orch-storage-', NS, OUT_IP, {},
         lambda t, tmp, bk, _sums, disk: steps(t, tmp, bk, disk),
         lambda tmp: (os.path.join(tmp, 'disk.raw'),))
 
