@@ -85,6 +85,20 @@ int orch_connect(struct orch *o)
 	return 0;
 }
 
+int orch_vm_agent(struct orch *o, const struct topology *topo, const char *vm,
+		  struct agent_addr *to, char path[PATH_MAX], char *err,
+		  size_t err_len)
+{
+	struct plan_dirs dirs;
+	struct vm_ids_host host;
+	plan_dirs(o->state_root, o->log_root, o->data_root, topo, &dirs);
+	state_agent_path(&dirs, vm, path, PATH_MAX);
+	to->path = path;
+	vm_ids_host_default(&host);
+	return vm_ids_lookup(&host, topo->name, vm, &to->uid, err, err_len) ?
+	       -ENOENT : 0;
+}
+
 static int cmd_logs(struct orch *o, const char *vm)
 {
 	struct topology *topo;
@@ -184,15 +198,10 @@ static int cmd_exec(struct orch *o, const char *vm, int argc, char **argv)
 		topology_free(topo);
 		return 2;
 	}
-	struct plan_dirs dirs;
-	struct vm_ids_host host;
 	char path[PATH_MAX], cmd[4096], err[512];
-	struct agent_addr to = { path, 0 };
+	struct agent_addr to;
 	bool on_template = topology_app_qga(topology_app_vm(topo, vm));
-	plan_dirs(o->state_root, o->log_root, o->data_root, topo, &dirs);
-	state_agent_path(&dirs, vm, path, sizeof(path));
-	vm_ids_host_default(&host);
-	int rc = vm_ids_lookup(&host, topo->name, vm, &to.uid, err, sizeof(err));
+	int rc = orch_vm_agent(o, topo, vm, &to, path, err, sizeof(err));
 	topology_free(topo);
 	if (rc) {
 		fprintf(stderr, "bulkhead: exec: %s\n", err);

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "agent.h"
 #include "domain_xml.h"
 #include "kind.h"
 #include "orch.h"
@@ -25,6 +26,9 @@
  * the others still print. */
 #define LINK_ANSWER_MS 2000
 #define STATUS_LINKS_MS 10000
+/* A driver VM's agent answers "state" at once; one busy with another
+ * request (a usb attach) or stuck gets no more than a link. */
+#define AGENT_ANSWER_MS 2000
 
 /* The link's JSON status (bulkhead-link --control), or NULL with why in
  * WHY ("no answer" when it did not answer in time). */
@@ -153,6 +157,39 @@ static json_object *link_json(json_object *state, const struct link_spec *spec,
 	return l;
 }
 
+static int first_line(const char *line, void *arg)
+{
+	char *said = arg;
+	if (!said[0])
+		snprintf(said, AGENT_LINE_MAX, "%s", line);
+	return 0;
+}
+
+/* What running driver VM DRV says of itself now (its agent's state line:
+ * READY, a sys-storage pool filling up, ERROR health: ...), as "says";
+ * why there is none as "says_error". Its text is the guest's: printable
+ * ASCII only (agent_request), shown, never parsed. */
+static void driver_says(struct orch *o, const struct topology *topo,
+			const char *drv, json_object *vm, long long deadline_ms)
+{
+	if (strcmp(json_object_get_string(get(vm, "state")), "running"))
+		return;
+	struct agent_addr to;
+	char path[PATH_MAX], said[AGENT_LINE_MAX] = "", err[512];
+	long long left = deadline_ms - mono_ms();
+	int rc = orch_vm_agent(o, topo, drv, &to, path, err, sizeof(err));
+	if (!rc)
+		rc = left <= 0 ? -ETIMEDOUT :
+		     agent_request(&to, "state", left < AGENT_ANSWER_MS ?
+				   (int)left : AGENT_ANSWER_MS, first_line, said);
+	if (rc == 0 && said[0])
+		json_object_object_add(vm, "says", json_object_new_string(said));
+	else
+		json_object_object_add(vm, "says_error", json_object_new_string(
+			rc == -ENOENT ? err : rc == -ETIMEDOUT ? "no answer" :
+			rc < 0 ? strerror(-rc) : "no state (an older image)"));
+}
+
 static json_object *topology_json(struct orch *o, const char *dir_name,
 				  long long deadline_ms)
 {
@@ -172,10 +209,12 @@ static json_object *topology_json(struct orch *o, const char *dir_name,
 			       json_object_new_int(supervisor_pid(dirs.state)));
 	json_object_object_add(t, "isolation", json_object_new_string(isolation(o)));
 	json_object *vms = json_object_new_array();
-	for (unsigned i = 0; i < topo->driver_vms_count; i++)
-		json_object_array_add(vms, vm_json(o, topo->driver_vms[i].name,
-						   topo->driver_vms[i].kind, NULL,
-						   &dirs));
+	for (unsigned i = 0; i < topo->driver_vms_count; i++) {
+		const struct topo_driver_vm *d = &topo->driver_vms[i];
+		json_object *vm = vm_json(o, d->name, d->kind, NULL, &dirs);
+		driver_says(o, topo, d->name, vm, deadline_ms);
+		json_object_array_add(vms, vm);
+	}
 	for (unsigned i = 0; i < topo->app_vms_count; i++) {
 		const struct topo_app_vm *a = &topo->app_vms[i];
 		json_object *vm = vm_json(o, a->name, "app", a->net.via, &dirs);
@@ -260,6 +299,18 @@ static void print_table(json_object *t)
 		       get(vm, "net") ? json_object_get_string(get(vm, "net")) : "-",
 		       !has_ipv6 ? "-" :
 		       ipv6 ? json_object_get_string(ipv6) : "off");
+	}
+	/* What each running driver VM says of itself, whole (a warning
+	 * does not fit a column). */
+	for (size_t i = 0; i < json_object_array_length(vms); i++) {
+		json_object *vm = json_object_array_get_idx(vms, i);
+		const char *name = json_object_get_string(get(vm, "name"));
+		if (get(vm, "says"))
+			printf("  %s says: %s\n", name,
+			       json_object_get_string(get(vm, "says")));
+		else if (get(vm, "says_error"))
+			printf("  %s says nothing: %s\n", name,
+			       json_object_get_string(get(vm, "says_error")));
 	}
 	/* A table per kind: each has its own columns. */
 	json_object *links = get(t, "links");

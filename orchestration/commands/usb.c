@@ -47,18 +47,11 @@ static int take_device(const char *line, void *arg)
 static int vm_agent(struct orch *o, const struct topology *topo, const char *vm,
 		    struct agent_addr *to, char *path)
 {
-	struct plan_dirs dirs;
-	struct vm_ids_host host;
 	char err[512];
-	plan_dirs(o->state_root, o->log_root, o->data_root, topo, &dirs);
-	state_agent_path(&dirs, vm, path, PATH_MAX);
-	to->path = path;
-	vm_ids_host_default(&host);
-	if (vm_ids_lookup(&host, topo->name, vm, &to->uid, err, sizeof(err))) {
+	int rc = orch_vm_agent(o, topo, vm, to, path, err, sizeof(err));
+	if (rc)
 		fprintf(stderr, "bulkhead usb: %s\n", err);
-		return -ENOENT;
-	}
-	return 0;
+	return rc;
 }
 
 static int list_devices(const struct agent_addr *to, const char *drv,

@@ -4,7 +4,9 @@
 #define BULKHEAD_ORCH_H
 
 #include <libvirt/libvirt.h>
+#include <limits.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "topology.h"
 
@@ -29,6 +31,14 @@ struct orch {
 };
 
 int orch_connect(struct orch *o);
+
+struct agent_addr;
+/* VM's agent in the running topology TOPO: *TO (its path in PATH) with
+ * the uid its QEMU must answer as. -ENOENT with why in ERR when the VM
+ * has no ids on this host. */
+int orch_vm_agent(struct orch *o, const struct topology *topo, const char *vm,
+		  struct agent_addr *to, char path[PATH_MAX], char *err,
+		  size_t err_len);
 
 int cmd_up(struct orch *o, const char *path);
 int cmd_down(struct orch *o, const char *path);

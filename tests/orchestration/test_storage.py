@@ -7,7 +7,8 @@ volume over NBD on a virtio-serial port.
 
   0. a disk file that is a symbolic link refused, its target untouched
   1. up; sys-storage READY with its pool; the disk file its uid's alone
-  2. status: the storage link in a table of its own, the volume's size
+  2. status: the storage link in a table of its own, the volume's size;
+     sys-storage's state line (its pool's use)
   3. the app VM's /dev/vda is the volume's size
   4. 64 MiB written with fsync; its hash survives a restart of the app VM
   5. flushed data survives kill -9 of sys-storage's QEMU, 5 of 5 runs
@@ -246,9 +247,12 @@ def steps(t, tmp, bk, disk):
             == VOLUME_MIB * 2048 and
             re.search(r'^\s+LINK .*SIZE .*FLUSHES', table, re.M) and
             re.search(r'^\s+st-work\.disk\s+running .*%d MiB' % VOLUME_MIB,
+                      table, re.M) and
+            re.search(r'^  st-disk says: READY pool data \d+% metadata \d+%$',
                       table, re.M),
             'status: the storage link, its volume of %d MiB, in a table with'
-            ' the storage kind\'s columns' % VOLUME_MIB,
+            ' the storage kind\'s columns; what sys-storage says of its pool'
+            ' (its agent\'s state, asked)' % VOLUME_MIB,
             table + json.dumps(link)[:1500])
     r = bk('exec', 'st-work', 'cat /sys/block/vda/size')
     t.check(r.returncode == 0 and r.stdout.split()[:1] == [str(VOLUME_MIB * 2048)],
