@@ -14,6 +14,10 @@ volume over NBD on a virtio-serial port.
   5. flushed data survives kill -9 of sys-storage's QEMU, 5 of 5 runs
      (the supervisor restarts it, the link reconnects); the control:
      unflushed data is lost, and the app VM's next fsync fails once
+  5b. the storage link (bulkhead-blk) killed -9 while the app VM writes
+     32 MiB with O_DIRECT: the supervisor restarts it, the app VM's QEMU
+     reconnects and hands it the requests without a reply; dd sees no
+     error and the region reads back whole
   6. a second app VM, on the Debian template, with a volume added to the
      running topology: its port hot-plugged into sys-storage, its volume
      made by a live update (sys-storage not restarted), its disk there;
@@ -32,6 +36,7 @@ import os
 import re
 import signal
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
@@ -197,6 +202,56 @@ def symlink_refused(t, tmp, bk):
             r.stdout[-1500:] + '\nuid %d mode %o' % (st.st_uid, st.st_mode))
 
 
+# 32 MiB written in 64 KiB requests with O_DIRECT (long enough to be
+# killed under), flushed; the source's hash, then dd's last line.
+UNDER_LOAD = ('dd if=/dev/urandom of=/tmp/p bs=1M count=32 2>/dev/null;'
+              ' sha256sum /tmp/p; dd if=/tmp/p of=/dev/vda bs=64k seek=%d'
+              ' oflag=direct conv=fsync 2>&1 | tail -1; rm -f /tmp/p')
+UNDER_LOAD_MIB = 32
+
+
+def link_killed_under_load(t, bk, seek_mib):
+    """kill -9 of the storage link mid-write: the guest sees a stall, no
+    error, and every byte lands."""
+    before = disk_link(topo_status(bk, 'bkstore'))
+    done = []
+    writer = threading.Thread(target=lambda: done.append(bk(
+        'exec', 'st-work', UNDER_LOAD % (seek_mib * 16))))
+    writer.start()
+    # Killed once the link has taken 4 MiB of this write and before the
+    # whole (the random file comes first).
+    written0 = before.get('link', {}).get('bytes_written', 0)
+    killed, at = None, None
+    end = time.monotonic() + 120
+    while not killed and writer.is_alive() and time.monotonic() < end:
+        link = disk_link(topo_status(bk, 'bkstore'))
+        at = link.get('link', {}).get('bytes_written', 0) - written0
+        if at >= 4 << 20 and link.get('pid'):
+            killed = link['pid']
+            os.kill(killed, signal.SIGKILL)
+        time.sleep(0.1)
+    writer.join(300)
+    r = done[0] if done else None
+    out = r.stdout if r else 'no answer in 300 s'
+    want = sha(out)
+    got, back = read_hash(bk, 'echo 3 > /proc/sys/vm/drop_caches; dd if=/dev/vda'
+                          ' bs=1M skip=%d count=%d iflag=direct 2>/dev/null |'
+                          ' sha256sum' % (seek_mib, UNDER_LOAD_MIB))
+    after = disk_link(topo_status(bk, 'bkstore'))
+    t.check(r is not None and r.returncode == 0 and killed and
+            at < UNDER_LOAD_MIB << 20 and
+            '%d bytes' % (UNDER_LOAD_MIB << 20) in out and
+            'error' not in out.lower() and want and got == want and
+            after.get('restarts', 0) > before.get('restarts', 0) and
+            after.get('pid') != killed,
+            'the storage link killed -9 while the app VM writes 32 MiB'
+            ' (O_DIRECT), %s MiB in: restarted (pid %s -> %s), the write'
+            ' completes without an error, the region reads back whole' %
+            (None if at is None else at >> 20, killed, after.get('pid')),
+            out[-800:] + '\nread %s\n%s' % (got, back[-300:]) +
+            json.dumps(after)[:800])
+
+
 def luks_integrity(t, bk):
     """LUKS2 with integrity in the app VM over its sys-storage volume: a
     byte flipped underneath reads as an I/O error there."""
@@ -311,6 +366,7 @@ def steps(t, tmp, bk, disk):
             ' after works',
             'wrote %s read %s\n%s\n%s\n%s' % (want, got, out[-300:],
                                              f1.stdout[-500:], f2.stdout[-300:]))
+    link_killed_under_load(t, bk, 64 + 8 * (DURABLE_RUNS + 1))
     dom_id = sh('virsh', '-c', URI, 'domid', 'bulkhead-st-disk').stdout.strip()
     with open(path, 'a') as f:
         f.write(ADDED)
@@ -340,7 +396,7 @@ def steps(t, tmp, bk, disk):
 def main(argv):
     del argv
     return topology_test(
-        BULKHEAD, 13, 'bk-orch-storage-', NS, OUT_IP, {},
+        BULKHEAD, 14, 'bk-orch-storage-', NS, OUT_IP, {},
         lambda t, tmp, bk, _sums, disk: steps(t, tmp, bk, disk),
         lambda tmp: (os.path.join(tmp, 'disk.raw'),))
 
