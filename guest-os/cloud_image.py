@@ -34,7 +34,7 @@ from initramfs import tree_bytes
 PACKAGES = ['systemd', 'systemd-sysv', 'udev', 'dbus', 'systemd-resolved',
             'iproute2', 'cloud-init', 'qemu-guest-agent', 'openssh-server',
             'linux-image-amd64', 'initramfs-tools', 'e2fsprogs', 'sudo',
-            'grub-pc-bin']
+            'grub-pc-bin', 'locales']
 OUTPUTS = ['disk.qcow2']
 SECTOR = 512
 # The partition starts 1 MiB in, as fdisk puts it; core.img lives in the
