@@ -199,11 +199,12 @@ static ssize_t app_usb_status(const struct app_side *side, char *buf, size_t len
 {
 	if (side->qga) {
 		const char *argv[] = { "/usr/sbin/bk-usb-status", NULL };
-		struct qga_target to = { side->o->conn, side->domain, NULL };
 		struct qga_exec_result res;
 		char err[256];
-		int rc = orch_connect(side->o) ? -EIO :
-			 qga_exec(&to, argv, 5000, &res, err, sizeof(err));
+		if (orch_connect(side->o))
+			return -EIO;
+		struct qga_target to = { side->o->conn, side->domain, NULL };
+		int rc = qga_exec(&to, argv, 5000, &res, err, sizeof(err));
 		if (rc)
 			return rc;
 		size_t n = res.exit_code == 0 && res.out_len < len ? res.out_len : 0;
