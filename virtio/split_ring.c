@@ -39,6 +39,9 @@ static int split_walk(struct virtq *vq, const struct guest_mem *mem,
 	int ret;
 
 	virtq_chain_reset(chain);
+	/* The descriptor table slots the chain takes (in-order bookkeeping):
+	 * the walk's count, or the head alone for an indirect table. */
+	chain->token.ring_slots = 1;
 	if (unlikely(d.flags & VRING_DESC_F_INDIRECT)) {
 		table = virtq_indirect_table(vq, mem, head, d.addr, d.len,
 					     d.flags, &table_size);
@@ -71,6 +74,17 @@ static int split_walk(struct virtq *vq, const struct guest_mem *mem,
 			return virtq_fail(vq, -ELOOP,
 					  "chain at head %u: longer than %u descriptors (loop)",
 					  head, table_size);
+		if (table == vq->split.desc) {
+			/* 2.7.5: in order, a chain's descriptors follow each
+			 * other in the table, wrapping to 0 at its end. */
+			if (unlikely(vq->in_order &&
+				     d.next != ((idx + 1) & vq->split.mask)))
+				return virtq_fail(vq, -EINVAL,
+						  "desc %u: next %u, in order (VIRTIO_F_IN_ORDER) it must be %u",
+						  idx, d.next,
+						  (idx + 1) & vq->split.mask);
+			chain->token.ring_slots = (uint16_t)visited;
+		}
 		idx = d.next;
 		d = desc_load(&table[idx]);
 	}
@@ -86,14 +100,18 @@ split_take_slow(struct virtq *vq, const struct guest_mem *mem,
 		uint16_t flags, struct virtq_chain *chain)
 {
 	struct desc_copy d = { .addr = addr, .len = len, .flags = flags };
+	int ret;
 
+	if (!(flags & (VRING_DESC_F_NEXT | VRING_DESC_F_INDIRECT))) {
+		ret = virtq_chain_one_slow(vq, mem, hot, chain, head, addr,
+					   len, flags & VRING_DESC_F_WRITE);
+		chain->token.ring_slots = 1;
+	} else {
+		d.next = ring_load16(&desc->next);
+		ret = split_walk(vq, mem, hot, head, d, chain);
+	}
 	chain->token.id = head;
-	chain->token.ring_slots = 1;
-	if (!(flags & (VRING_DESC_F_NEXT | VRING_DESC_F_INDIRECT)))
-		return virtq_chain_one_slow(vq, mem, hot, chain, head, addr,
-					    len, flags & VRING_DESC_F_WRITE);
-	d.next = ring_load16(&desc->next);
-	return split_walk(vq, mem, hot, head, d, chain);
+	return ret;
 }
 
 int split_ring_pop_batch(struct virtq *vq, const struct guest_mem *mem,
@@ -129,6 +147,10 @@ int split_ring_pop_batch(struct virtq *vq, const struct guest_mem *mem,
 	const uint16_t mask = s->mask, size = vq->size;
 	const uint32_t cap = vq->max_chain_bytes;
 	struct hot_region hot = hot_region_of(mem, vq->mem_hint);
+	/* In order: each head must be the one after the previous chain's
+	 * descriptors (2.7.5). One xor and mask per chain; check is 0 when
+	 * the feature is off. */
+	uint16_t expect = s->inorder_next, check = s->inorder_check;
 
 	for (i = 0; i < n; i++) {
 		struct virtq_chain *chain = &chains[i];
@@ -146,6 +168,12 @@ int split_ring_pop_batch(struct virtq *vq, const struct guest_mem *mem,
 				   slot, head, size);
 			break;
 		}
+		if (unlikely((head ^ expect) & check)) {
+			virtq_fail(vq, -EINVAL,
+				   "avail ring[%u]: head %u, in order (VIRTIO_F_IN_ORDER) it must be %u",
+				   slot, head, expect);
+			break;
+		}
 		desc = &table[head];
 		flags = ring_load16(&desc->flags);
 		addr = ring_load64(&desc->addr);
@@ -154,6 +182,7 @@ int split_ring_pop_batch(struct virtq *vq, const struct guest_mem *mem,
 			   hot_region_fits(&hot, cap, addr, len, &hva))) {
 			chain_set_one(chain, head, 1, hva, len,
 				      flags & VRING_DESC_F_WRITE);
+			expect = (uint16_t)(head + 1) & mask;
 			continue;
 		}
 		/* The slow path gets a copy, so hot's address never escapes
@@ -165,8 +194,12 @@ int split_ring_pop_batch(struct virtq *vq, const struct guest_mem *mem,
 		hot = hot_copy;
 		if (unlikely(ret < 0))
 			break;
+		expect = (uint16_t)(head + chain->token.ring_slots) & mask;
 	}
 	s->last_avail = (uint16_t)(last + i);
+	s->inorder_next = expect;
+	if (i != 0 && vq->in_order)
+		s->inorder_check = 0xffff;
 	if (unlikely(vq->err) && i == 0)
 		return vq->err;
 	return (int)i;
@@ -191,13 +224,19 @@ void split_ring_push_batch(struct virtq *vq, const struct virtq_done *done,
 	struct virtq_split_state *s = &vq->split;
 	struct vring_used_elem *ring = s->used->ring;
 	const uint16_t mask = s->mask;
-	uint16_t idx = s->used_idx;
+	const bool fold = vq->in_order;
+	uint16_t idx = s->used_idx, entry = idx;
 
 	if (unlikely(vq->err))
 		return;
+	/* entry: the slot the next written entry goes to, the first of the
+	 * run it closes (2.7.9); without IN_ORDER it is always idx. */
 	for (unsigned i = 0; i < n; i++, idx++) {
-		ring_store32(&ring[idx & mask].id, done[i].token.id);
-		ring_store32(&ring[idx & mask].len, done[i].len);
+		if (fold && done[i].len == 0 && i + 1 < n)
+			continue;
+		ring_store32(&ring[entry & mask].id, done[i].token.id);
+		ring_store32(&ring[entry & mask].len, done[i].len);
+		entry = (uint16_t)(idx + 1);
 	}
 	s->used_idx = idx;
 }
