@@ -80,8 +80,12 @@ static void on_queue_changed(struct worker *w, unsigned s, unsigned qidx)
 	struct vu_dev *dev = &p->link.side[s];
 
 	/* Receive-queue kicks matter only while a sender waits for room
-	 * (the forwarder enables them then). */
-	if (qidx == NET_RXQ && vu_queue_ready(dev, qidx) && !p->poll)
+	 * (the forwarder enables them then). Polling, no kick matters: a
+	 * front end that honours NO_NOTIFY (DPDK's virtio PMD does; with
+	 * EVENT_IDX the event index stays behind) then makes no system call
+	 * per burst, where it made one per transmit burst and one per
+	 * receive refill. */
+	if ((qidx == NET_RXQ || p->poll) && vu_queue_ready(dev, qidx))
 		virtq_disable_notify(&dev->q[qidx].vq);
 	p->pending[0] = p->pending[1] = true;
 }
