@@ -18,6 +18,7 @@ volume over NBD on a virtio-serial port.
      (sys-storage not restarted), its disk there; the first one's data
      unchanged
   7. down: nothing left but the disk file, which keeps the data
+  (before 7) discard: blkdiscard in the app VM frees sys-storage's pool
 
     test_storage.py BULKHEAD
 
@@ -26,6 +27,7 @@ import json
 import os
 import re
 import signal
+import socket
 import sys
 import time
 
@@ -259,6 +261,7 @@ def steps(t, tmp, bk, disk):
             ' the first one\'s data unchanged',
             '%s\nid %s -> %s\n%s\n%s' % (r.stdout[-2500:], dom_id, same_id,
                                        size.stdout[-300:], out[-300:]))
+    discard_frees_pool(t, tmp, bk)
     r = bk('down', path)
     left = sh('pgrep', '-f', 'bulkhead.*' + re.escape(tmp)).stdout.split()
     t.check(r.returncode == 0 and not domains('bulkhead-st-') and not left and
@@ -267,10 +270,61 @@ def steps(t, tmp, bk, disk):
             r.stdout[-1500:] + ' left %s' % left)
 
 
+# Discard passed through (issue 18): bulkhead-blk offers DISCARD when
+# sys-storage's nbdkit plugin can trim; the plugin's BLKDISCARD gives the
+# thin pool its blocks back.
+def pool_use(tmp, ok=lambda pct: True, timeout=40):
+    """sys-storage's pool data percentage in its agent's newest READY line
+    (it sends its state every 10 s and on each change), read from its
+    agent socket as `bulkhead up` does, until OK(percentage) or TIMEOUT s;
+    None when no READY line came."""
+    path = next((os.path.join(d, f) for d, _, files in os.walk(tmp)
+                 for f in files if f == 'st-disk.agent'), None)
+    pct, buf = None, b''
+    end = time.monotonic() + timeout
+    try:
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.connect(path)
+        s.settimeout(1)
+    except (OSError, TypeError):
+        return None
+    with s:
+        while time.monotonic() < end and (pct is None or not ok(pct)):
+            try:
+                chunk = s.recv(4096)
+            except socket.timeout:
+                continue
+            if not chunk:
+                break
+            buf += chunk
+            *lines, buf = buf.split(b'\n')
+            for line in lines:
+                m = re.match(rb'READY .*pool data (\d+)%', line)
+                pct = int(m.group(1)) if m else pct
+    return pct
+
+
+def discard_frees_pool(t, tmp, bk):
+    """The app VM's blkdiscard of its whole disk reaches the thin pool: its
+    data percentage falls by what st-work had written (about 112 MiB of a
+    pool of about 970 MiB)."""
+    before = pool_use(tmp)
+    r = bk('exec', 'st-work', 'cat /sys/block/vda/queue/discard_max_bytes;'
+           ' blkdiscard -v /dev/vda 2>&1')
+    after = pool_use(tmp, lambda pct: before is not None and pct <= before - 8)
+    link = disk_link(topo_status(bk, 'bkstore')).get('link', {})
+    t.check(r.returncode == 0 and before is not None and after is not None
+            and after <= before - 8 and link.get('discards', 0) > 0,
+            'blkdiscard in the app VM frees sys-storage\'s pool: data %s%% ->'
+            ' %s%% (%s DISCARDs at bulkhead-blk)' % (before, after,
+                                                    link.get('discards')),
+            r.stdout[-800:] + json.dumps(link)[:1500])
+
+
 def main(argv):
     del argv
     return topology_test(
-        BULKHEAD, 12, 'bk-orch-storage-', NS, OUT_IP, {},
+        BULKHEAD, 13, 'bk-orch-storage-', NS, OUT_IP, {},
         lambda t, tmp, bk, _sums, disk: steps(t, tmp, bk, disk),
         lambda tmp: (os.path.join(tmp, 'disk.raw'),))
 
