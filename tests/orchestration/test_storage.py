@@ -310,10 +310,11 @@ def discard_frees_pool(t, tmp, bk):
     pool of about 970 MiB)."""
     before = pool_use(tmp)
     r = bk('exec', 'st-work', 'cat /sys/block/vda/queue/discard_max_bytes;'
-           ' blkdiscard -v /dev/vda 2>&1')
+           ' blkdiscard /dev/vda 2>&1 && echo discarded')
     after = pool_use(tmp, lambda pct: before is not None and pct <= before - 8)
     link = disk_link(topo_status(bk, 'bkstore')).get('link', {})
-    t.check(r.returncode == 0 and before is not None and after is not None
+    t.check(r.returncode == 0 and 'discarded' in r.stdout and
+            before is not None and after is not None
             and after <= before - 8 and link.get('discards', 0) > 0,
             'blkdiscard in the app VM frees sys-storage\'s pool: data %s%% ->'
             ' %s%% (%s DISCARDs at bulkhead-blk)' % (before, after,

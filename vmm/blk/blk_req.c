@@ -5,6 +5,7 @@
 #include <inttypes.h>
 #include <linux/virtio_blk.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -144,7 +145,7 @@ int blk_req_parse(const struct virtq_chain *c, const struct blk_volume *v,
 	uint32_t nseg = (uint32_t)c->nread + c->nwrite;
 	uint64_t sector;
 
-	memset(req, 0, sizeof(*req));
+	memset(req, 0, offsetof(struct blk_req, seg));
 	/* The status byte: the last byte the device may write (the spec
 	 * puts it last; with VERSION_1 descriptor boundaries mean nothing,
 	 * so only the byte counts matter). */

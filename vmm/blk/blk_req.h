@@ -77,10 +77,6 @@ struct blk_req {
 	uint32_t type;          /* VIRTIO_BLK_T_* */
 	uint64_t offset;        /* bytes: sector * 512 (IN, OUT) */
 	uint32_t len;           /* data bytes (0 for DISCARD, WRITE_ZEROES) */
-	/* DISCARD and WRITE_ZEROES: the segments, copied from the chain
-	 * once and checked. */
-	struct blk_dwz_seg seg[BLK_DWZ_SEG_MAX];
-	unsigned nseg;
 	/* Where the status byte goes: the chain's last writable byte; NULL
 	 * when the chain has no writable byte (nothing can be said). */
 	uint8_t *status;
@@ -88,6 +84,11 @@ struct blk_req {
 	/* The status a refused request gets: VIRTIO_BLK_S_IOERR or
 	 * VIRTIO_BLK_S_UNSUPP. */
 	uint8_t refused_status;
+	/* DISCARD and WRITE_ZEROES: the segments, copied from the chain
+	 * once and checked; seg[0..nseg) only. Last, and not cleared for
+	 * other requests: 256 bytes no read or write uses. */
+	unsigned nseg;
+	struct blk_dwz_seg seg[BLK_DWZ_SEG_MAX];
 };
 
 /* Parses chain c for volume v into *req. Returns 0 when the request may
