@@ -26,7 +26,8 @@ volume over NBD on a virtio-serial port.
      LUKS2 with hmac-sha256 on that volume; what it wrote reads back;
      one byte flipped underneath (as a hostile sys-storage would serve
      it) reads as an I/O error, the rest of the volume still reads
-  8. down: nothing left but the disk file, which keeps the data
+  8. discard: blkdiscard in the app VM frees sys-storage's pool
+  9. down: nothing left but the disk file, which keeps the data
 
     test_storage.py BULKHEAD
 
@@ -387,6 +388,7 @@ def steps(t, tmp, bk, disk):
             '%s\nid %s -> %s\n%s\n%s' % (r.stdout[-2500:], dom_id, same_id,
                                        size.stdout[-300:], out[-300:]))
     luks_integrity(t, bk)
+    discard_frees_pool(t, bk)
     r = bk('down', path)
     left = sh('pgrep', '-f', 'bulkhead.*' + re.escape(tmp)).stdout.split()
     t.check(r.returncode == 0 and not domains('bulkhead-st-') and not left and
@@ -395,10 +397,47 @@ def steps(t, tmp, bk, disk):
             r.stdout[-1500:] + ' left %s' % left)
 
 
+# Discard passed through (issue 18): bulkhead-blk offers DISCARD when
+# sys-storage's nbdkit plugin can trim; the plugin's BLKDISCARD gives the
+# thin pool its blocks back.
+def pool_use(bk, ok=lambda pct: True, timeout=40):
+    """sys-storage's pool data percentage as it says it now (its state
+    line in `bulkhead status`), until OK(percentage) or TIMEOUT s; None
+    when it said none."""
+    pct = None
+    end = time.monotonic() + timeout
+    while True:
+        vm = next((v for v in topo_status(bk, 'bkstore').get('vms', [])
+                   if v.get('name') == 'st-disk'), {})
+        m = re.match(r'READY .*pool data (\d+)%', vm.get('says', ''))
+        pct = int(m.group(1)) if m else pct
+        if (pct is not None and ok(pct)) or time.monotonic() >= end:
+            return pct
+        time.sleep(2)
+
+
+def discard_frees_pool(t, bk):
+    """The app VM's blkdiscard of its whole disk reaches the thin pool: its
+    data percentage falls by what st-work had written (about 112 MiB of a
+    pool of about 970 MiB)."""
+    before = pool_use(bk)
+    r = bk('exec', 'st-work', 'cat /sys/block/vda/queue/discard_max_bytes;'
+           ' blkdiscard /dev/vda 2>&1 && echo discarded')
+    after = pool_use(bk, lambda pct: before is not None and pct <= before - 8)
+    link = disk_link(topo_status(bk, 'bkstore')).get('link', {})
+    t.check(r.returncode == 0 and 'discarded' in r.stdout and
+            before is not None and after is not None
+            and after <= before - 8 and link.get('discards', 0) > 0,
+            'blkdiscard in the app VM frees sys-storage\'s pool: data %s%% ->'
+            ' %s%% (%s DISCARDs at bulkhead-blk)' % (before, after,
+                                                    link.get('discards')),
+            r.stdout[-800:] + json.dumps(link)[:1500])
+
+
 def main(argv):
     del argv
     return topology_test(
-        BULKHEAD, 14, 'bk-orch-storage-', NS, OUT_IP, {},
+        BULKHEAD, 15, 'bk-orch-storage-', NS, OUT_IP, {},
         lambda t, tmp, bk, _sums, disk: steps(t, tmp, bk, disk),
         lambda tmp: (os.path.join(tmp, 'disk.raw'),))
 
