@@ -298,9 +298,10 @@ void split_ring_disable_notify(struct virtq *vq)
 {
 	/* With EVENT_IDX the driver kicks only when it passes avail_event,
 	 * which is left behind while we drain; otherwise set NO_NOTIFY. */
-	if (vq->err || vq->event_idx)
+	if (vq->err || vq->event_idx || vq->notify_off)
 		return;
 	ring_store16(&vq->split.used->flags, VRING_USED_F_NO_NOTIFY);
+	vq->notify_off = true;
 }
 
 bool split_ring_enable_notify(struct virtq *vq)
@@ -309,6 +310,7 @@ bool split_ring_enable_notify(struct virtq *vq)
 
 	if (vq->err)
 		return false;
+	vq->notify_off = false;
 	if (vq->event_idx)
 		ring_store16(&s->used->ring[vq->size], s->avail_shadow);
 	else
