@@ -340,10 +340,11 @@ bool packed_ring_publish(struct virtq *vq)
 
 void packed_ring_disable_notify(struct virtq *vq)
 {
-	if (vq->err)
+	if (vq->err || vq->notify_off)
 		return;
 	ring_store16(&vq->packed.device_event->flags,
 		     VRING_PACKED_EVENT_FLAG_DISABLE);
+	vq->notify_off = true;
 }
 
 bool packed_ring_enable_notify(struct virtq *vq)
@@ -353,6 +354,7 @@ bool packed_ring_enable_notify(struct virtq *vq)
 
 	if (vq->err)
 		return false;
+	vq->notify_off = false;
 	if (vq->event_idx) {
 		ring_store16(&p->device_event->off_wrap,
 			     (uint16_t)(p->avail_pos | (p->avail_wrap << 15)));

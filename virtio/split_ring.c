@@ -129,8 +129,10 @@ split_take(struct virtq *vq, const struct guest_mem *mem,
 {
 	struct virtq_split_state *s = &vq->split;
 	/* In order: each head must be the one after the previous chain's
-	 * descriptors (2.7.5); check is 0 until a first chain was seen. */
-	uint16_t expect = s->inorder_next, check = s->inorder_check;
+	 * descriptors (2.7.5); known is false until a first chain was seen
+	 * (then any head in range starts the order). */
+	uint16_t expect = s->inorder_next;
+	bool known = s->inorder_check != 0;
 	struct virtq_chain *chain = chains, *const end = chains + n;
 	uint16_t slot = last & s->mask, head = 0;
 
@@ -148,10 +150,17 @@ split_take(struct virtq *vq, const struct guest_mem *mem,
 
 		for (;;) {
 			head = ring_load16(&avail->ring[slot]);
-			if (unlikely(head > mask))
+			/* In order, a head equal to expect (< size) passes both
+			 * tests in one compare. */
+			if (in_order && likely(head == expect)) {
+				known = true;
+			} else if (unlikely(head > mask)) {
 				goto bad_head;
-			if (in_order && unlikely((head ^ expect) & check))
-				goto misordered;
+			} else if (in_order) {
+				if (unlikely(known))
+					goto misordered;
+				known = true;
+			}
 			flags = ring_load16(&table[head].flags);
 			addr = ring_load64(&table[head].addr);
 			len = ring_load32(&table[head].len);
@@ -161,10 +170,8 @@ split_take(struct virtq *vq, const struct guest_mem *mem,
 				break;
 			chain_set_one(chain, head, 1, hva, len,
 				      flags & VRING_DESC_F_WRITE);
-			if (in_order) {
+			if (in_order)
 				expect = (uint16_t)(head + 1) & mask;
-				check = 0xffff;
-			}
 			slot = (uint16_t)(slot + 1) & mask;
 			if (++chain == end)
 				goto done;
@@ -172,10 +179,8 @@ split_take(struct virtq *vq, const struct guest_mem *mem,
 		if (split_take_slow(vq, mem, head, &table[head], addr, len,
 				    flags, chain) < 0)
 			goto done;
-		if (in_order) {
+		if (in_order)
 			expect = (uint16_t)(head + chain->token.ring_slots) & mask;
-			check = 0xffff;
-		}
 		slot = (uint16_t)(slot + 1) & mask;
 		chain++;
 	}
@@ -191,7 +196,7 @@ misordered:
 done:
 	if (in_order) {
 		s->inorder_next = expect;
-		s->inorder_check = check;
+		s->inorder_check = known ? 0xffff : 0;
 	}
 	return (unsigned)(chain - chains);
 }
@@ -248,21 +253,33 @@ void split_ring_push_batch(struct virtq *vq, const struct virtq_done *done,
 	struct virtq_split_state *s = &vq->split;
 	struct vring_used_elem *ring = s->used->ring;
 	const uint16_t mask = s->mask;
-	const bool fold = vq->in_order;
-	uint16_t idx = s->used_idx, entry = idx;
+	uint16_t idx = s->used_idx;
 
-	if (unlikely(vq->err))
+	if (unlikely(vq->err) || n == 0)
 		return;
-	/* entry: the slot the next written entry goes to, the first of the
-	 * run it closes (2.7.9); without IN_ORDER it is always idx. */
-	for (unsigned i = 0; i < n; i++, idx++) {
-		if (fold && done[i].len == 0 && i + 1 < n)
+	if (!vq->in_order) {
+		for (unsigned i = 0; i < n; i++, idx++) {
+			ring_store32(&ring[idx & mask].id, done[i].token.id);
+			ring_store32(&ring[idx & mask].len, done[i].len);
+		}
+		s->used_idx = idx;
+		return;
+	}
+	/* In order (2.7.9): a run of entries with len 0 goes into the
+	 * run's first slot as the entry that closes it (the next with a
+	 * len, or the batch's last). */
+	uint16_t entry = idx;
+
+	for (unsigned i = 0; i < n - 1; i++) {
+		if (done[i].len == 0)
 			continue;
 		ring_store32(&ring[entry & mask].id, done[i].token.id);
 		ring_store32(&ring[entry & mask].len, done[i].len);
-		entry = (uint16_t)(idx + 1);
+		entry = (uint16_t)(idx + i + 1);
 	}
-	s->used_idx = idx;
+	ring_store32(&ring[entry & mask].id, done[n - 1].token.id);
+	ring_store32(&ring[entry & mask].len, done[n - 1].len);
+	s->used_idx = (uint16_t)(idx + n);
 }
 
 bool split_ring_publish(struct virtq *vq)
@@ -298,9 +315,10 @@ void split_ring_disable_notify(struct virtq *vq)
 {
 	/* With EVENT_IDX the driver kicks only when it passes avail_event,
 	 * which is left behind while we drain; otherwise set NO_NOTIFY. */
-	if (vq->err || vq->event_idx)
+	if (vq->err || vq->event_idx || vq->notify_off)
 		return;
 	ring_store16(&vq->split.used->flags, VRING_USED_F_NO_NOTIFY);
+	vq->notify_off = true;
 }
 
 bool split_ring_enable_notify(struct virtq *vq)
@@ -309,6 +327,7 @@ bool split_ring_enable_notify(struct virtq *vq)
 
 	if (vq->err)
 		return false;
+	vq->notify_off = false;
 	if (vq->event_idx)
 		ring_store16(&s->used->ring[vq->size], s->avail_shadow);
 	else

@@ -115,6 +115,11 @@ struct virtq {
 	bool event_idx;
 	bool indirect;
 	bool in_order;
+	/* Kicks turned off by *_disable_notify and not turned on since: a
+	 * second disable writes nothing. The flag shares a cache line with
+	 * what the driver polls (split: used->idx), and a store, even of
+	 * the same value, takes the line from the driver's core. */
+	bool notify_off;
 	uint32_t max_chain_bytes;
 	uint32_t mem_hint;        /* region index of the last buffer found */
 	int err;                  /* 0, or the negative errno that broke it */
