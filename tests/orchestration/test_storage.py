@@ -90,47 +90,6 @@ PATTERN = ('dd if=/dev/urandom of=/tmp/p bs=1M count=8 2>/dev/null;'
 # The Debian template's VM finds its volume by the serial bulkhead-blk
 # gives it (its root and private volume are vda and vdb).
 MAIL_DISK = '/dev/disk/by-id/virtio-st-mail'
-# LUKS2 with integrity on st-mail's volume: 1 MiB written through the
-# mapping and read back; the raw volume before and after, so that the
-# last byte the write changed (the data area follows each section's
-# tags, and the journal comes first) is the one flipped, with the mapping
-# closed, as sys-storage could serve it; then read again through the
-# mapping, and a region written only by the format. pbkdf2 with the
-# fewest iterations: a test key (argon2id's memory-hard default takes
-# tens of seconds under TCG; a user keeps it).
-# One line: bulkhead exec takes no newline.
-LUKS = '; '.join([
-    'set -e', 'd=%s' % MAIL_DISK, 'printf test-key > /run/k',
-    'cryptsetup luksFormat -q --type luks2 --integrity hmac-sha256'
-    ' --pbkdf pbkdf2 --pbkdf-force-iterations 1000 --key-file /run/k $d',
-    'dd if=$d of=/var/tmp/before bs=1M 2>/dev/null',
-    'cryptsetup open --key-file /run/k $d bkv',
-    'dd if=/dev/urandom of=/var/tmp/p bs=64k count=16 2>/dev/null',
-    'echo "written $(sha256sum < /var/tmp/p)"',
-    'dd if=/var/tmp/p of=/dev/mapper/bkv bs=64k oflag=direct conv=fsync'
-    ' 2>/dev/null',
-    'echo "readback $(dd if=/dev/mapper/bkv bs=64k count=16 iflag=direct'
-    ' 2>/dev/null | sha256sum)"',
-    'cryptsetup close bkv',
-    'dd if=$d of=/var/tmp/after bs=1M 2>/dev/null',
-    'off=$(cmp -l /var/tmp/before /var/tmp/after | tail -n 1 |'
-    ' awk \'{print $1 - 1}\')',
-    'old=$(dd if=$d bs=1 skip=$off count=1 2>/dev/null | od -An -tu1 |'
-    ' tr -d " ")',
-    'printf "\\\\$(printf %o $((old ^ 1)))" | dd of=$d bs=1 seek=$off'
-    ' conv=notrunc,fsync 2>/dev/null',
-    'echo "flipped byte $off of $(blockdev --getsize64 $d): $old ->'
-    ' $((old ^ 1))"',
-    'rm -f /var/tmp/before /var/tmp/after /var/tmp/p',
-    'echo 3 > /proc/sys/vm/drop_caches',
-    'cryptsetup open --key-file /run/k $d bkv',
-    'set +e',
-    'dd if=/dev/mapper/bkv of=/dev/null bs=64k count=16 iflag=direct 2>&1 |'
-    ' grep -o "Input/output error" | head -1 | sed "s/^/flipped read: /"',
-    'dd if=/dev/mapper/bkv of=/dev/null bs=64k skip=64 count=16 iflag=direct'
-    ' 2>/dev/null && echo "other region: read"',
-    'echo "kernel: $(dmesg | grep -c "Checksum failed")"',
-    'cryptsetup close bkv'])
 REGION = ('echo 3 > /proc/sys/vm/drop_caches; dd if=/dev/vda bs=1M skip=%d'
           ' count=8 iflag=direct 2>/dev/null | sha256sum')
 # One fsync of the disk (a FLUSH), saying how it went.
@@ -254,27 +213,6 @@ def link_killed_under_load(t, bk, seek_mib):
             (None if at is None else at >> 20, killed, after.get('pid')),
             out[-800:] + '\nread %s\n%s' % (got, back[-300:]) +
             json.dumps(after)[:800])
-
-
-def luks_integrity(t, bk):
-    """LUKS2 with integrity in the app VM over its sys-storage volume: a
-    byte flipped underneath reads as an I/O error there."""
-    r = bk('exec', 'st-mail', LUKS)
-    out = r.stdout
-    wrote = re.search(r'^written ([0-9a-f]{64})', out, re.M)
-    back = re.search(r'^readback ([0-9a-f]{64})', out, re.M)
-    flipped = re.search(r'^flipped byte (\d+) of (\d+)', out, re.M)
-    errors = re.search(r'^kernel: (\d+)', out, re.M)
-    t.check(wrote and back and wrote.group(1) == back.group(1) and flipped
-            and int(flipped.group(1)) >= 16 << 20 and
-            'flipped read: Input/output error' in out and
-            'other region: read' in out and errors and
-            int(errors.group(1)) > 0,
-            'LUKS2 with integrity (hmac-sha256) on a volume from sys-storage:'
-            ' 1 MiB reads back; one byte flipped underneath (byte %s) reads'
-            ' as an I/O error in the app VM, the rest still reads' %
-            (flipped.group(1) if flipped else '?'),
-            out[-2500:])
 
 
 def steps(t, tmp, bk, disk):
