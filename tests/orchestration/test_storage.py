@@ -457,13 +457,18 @@ def discard_frees_pool(t, bk):
            ' blkdiscard /dev/vda 2>&1 && echo discarded')
     after = pool_use(bk, lambda pct: before is not None and pct <= before - 8)
     link = disk_link(topo_status(bk, 'bkstore')).get('link', {})
+    table = bk('status').stdout
+    # SIZE, READS, WRITES, FLUSHES, DISCARDS.
+    row = re.search(r'^\s+st-work\.disk\s+running .* \d+ MiB\s+\d+\s+\d+\s+'
+                    r'\d+\s+(\d+)\s', table, re.M)
     t.check(r.returncode == 0 and 'discarded' in r.stdout and
             before is not None and after is not None
-            and after <= before - 8 and link.get('discards', 0) > 0,
+            and after <= before - 8 and link.get('discards', 0) > 0 and
+            row and int(row.group(1)) == link.get('discards'),
             'blkdiscard in the app VM frees sys-storage\'s pool: data %s%% ->'
-            ' %s%% (%s DISCARDs at bulkhead-blk)' % (before, after,
-                                                    link.get('discards')),
-            r.stdout[-800:] + json.dumps(link)[:1500])
+            ' %s%% (%s DISCARDs at bulkhead-blk, in status\'s DISCARDS'
+            ' column)' % (before, after, link.get('discards')),
+            r.stdout[-800:] + json.dumps(link)[:1500] + table[-1500:])
 
 
 def main(argv):
