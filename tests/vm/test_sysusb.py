@@ -7,7 +7,7 @@
 sys-usb gets QEMU's xHCI with an emulated USB stick (usb-storage over a raw
 file of known bytes, 46f4:0001), a USB keyboard and a tablet, its
 configuration in fw_cfg (a link to app1, a link to app2 that has no VM, the
-stick and the keyboard pinned to app1, keyboard allowed, pointer denied),
+stick (by serial) and the keyboard (by vid:pid) pinned to app1, keyboard allowed, pointer denied),
 its agent channel and both input ports. The app VM (the app image,
 bk.role=app, bk.usb=MAC) has its USB NIC on the link and a second NIC.
 
@@ -57,17 +57,18 @@ SYSUSB_LINK_MAC = '52:54:00:c5:00:01'
 APP_USB_MAC = '52:54:00:c5:00:02'
 APP_NET_MAC = '52:54:00:c5:00:03'
 STICK_ID = '46f4:0001'
+STICK_SERIAL = 'BKSTICK1'
 KBD_ID = '0627:0001'
 KBD_NAME = 'QEMU USB Keyboard'
 TABLET_NAME = 'QEMU USB Tablet'
 CONFIG = '''# sys-usb test
 link app1 %s
 link app2 52:54:00:c5:00:99
-pin app1 vidpid %s
+pin app1 serial %s
 pin app1 vidpid %s
 input keyboard allow
 input pointer deny
-''' % (SYSUSB_LINK_MAC, STICK_ID, KBD_ID)
+''' % (SYSUSB_LINK_MAC, STICK_SERIAL, KBD_ID)
 DEVICE_RE = re.compile(
     r'DEVICE (?P<busid>[0-9]+-[0-9.]+) (?P<devnum>[0-9]+) '
     r'(?P<id>[0-9a-f]{4}:[0-9a-f]{4}) (?P<speed>1\.5|12|480|5000|10000) '
@@ -339,17 +340,24 @@ def usb_port(run, dev_id):
 
 def replug(tap, run, s, stick, want_sha):
     """The stick, attached to app1, pulled out: its disk goes away in the
-    app VM. Another mass-storage device (QEMU's UAS, 46f4:0003, pinned to
-    no one) plugged into the same port gets the same busid and none of the
+    app VM. Another stick (the same vid:pid, another serial, pinned to no
+    one) plugged into the same port gets the same busid and none of the
     stick's assignment: listed to no one, nothing exported. The stick
-    plugged in again has a new devnum, and its pin exports it again. The
-    stick's new DEVICE fields (S when it did not come back)."""
+    plugged in again has a new devnum, and its pin (by serial) exports it
+    again. The stick's new DEVICE fields (S when it did not come back)."""
     port = usb_port(run, 'stick')
     r1 = qmp(run, {'execute': 'device_del', 'arguments': {'id': 'stick'}})
     gone = wait_disk(run, False, 15)
     time.sleep(1)
-    r2 = qmp(run, {'execute': 'device_add', 'arguments': {
-        'driver': 'usb-uas', 'bus': 'xhci.0', 'port': port, 'id': 'other'}})
+    other_img = run.path('other.img')
+    with open(other_img, 'wb') as f:
+        f.write(os.urandom(MIB))
+    r2 = qmp(run, {'execute': 'blockdev-add', 'arguments': {
+        'driver': 'raw', 'node-name': 'other-drive',
+        'file': {'driver': 'file', 'filename': other_img}}},
+        {'execute': 'device_add', 'arguments': {
+            'driver': 'usb-storage', 'bus': 'xhci.0', 'port': port,
+            'drive': 'other-drive', 'serial': 'BKOTHER', 'id': 'other'}})
     other, bad, took = None, [], None
     end = time.monotonic() + 20
     while time.monotonic() < end and not other:
@@ -362,12 +370,12 @@ def replug(tap, run, s, stick, want_sha):
     if other:
         took = wait_disk(run, True, 5)
     check(tap, port and gone is not None and other and
-          other['id'] == '46f4:0003' and other['to'] == '-' and
-          took is None and not bad,
+          other['id'] == STICK_ID and other['serial'] == 'BKOTHER' and
+          other['to'] == '-' and took is None and not bad,
           'the stick pulled out while attached: its disk gone in the app VM'
-          ' (%.2f s); another device in its port (%s) gets its busid and not'
-          ' its assignment: to no one, nothing exported'
-          % (gone if gone is not None else -1, s['busid']),
+          ' (%.2f s); another stick (%s, serial BKOTHER) in its port gets its'
+          ' busid (%s) and not its assignment: to no one, nothing exported'
+          % (gone if gone is not None else -1, STICK_ID, s['busid']),
           lambda: '%s %s port %s other %s bad %s\n%s'
           % (r1, r2, port, other, bad, trouble(run)))
     r3 = qmp(run, {'execute': 'device_del', 'arguments': {'id': 'other'}})
