@@ -13,6 +13,8 @@
 /* Names become libvirt domain names (bulkhead-NAME), socket and tap names
  * (Linux interface names are at most 15 bytes: "bk" + 13). */
 #define TOPO_NAME_MAX 13
+/* A template names only a directory under IMAGE_DIR/templates/. */
+#define TOPO_TEMPLATE_NAME_MAX 32
 #define TOPO_MAX_DRIVER_VMS 8
 #define TOPO_MAX_APP_VMS 32     /* sys-net's 32 downstreams (docs/sysnet.md) */
 #define TOPO_MAX_DEVICES 8
