@@ -48,16 +48,21 @@ DESKTOP_PACKAGES = ['weston', 'libpam-systemd', 'netsurf-gtk',
                     'fonts-dejavu-core']
 # One template: its packages (and what they depend on), the folders under
 # guest-os/ whose files are copied into its tree (in order: a later one's
-# file replaces an earlier one's), and whether build-images makes it
-# without being asked (up then builds it when it is missing; any other is
-# built by `build-images --template NAME`). The cache key covers the name
-# and both lists. orchestration/core/app_template.c names the same
-# templates (test_command.py compares).
-Spec = collections.namedtuple('Spec', 'packages trees default')
+# file replaces an earlier one's), whether build-images makes it without
+# being asked (up then builds it when it is missing; any other is built by
+# `build-images --template NAME`), and shell run in its tree after
+# CUSTOMIZE. The cache key covers the name, the files and this file.
+# orchestration/core/app_template.c names the same templates
+# (test_command.py compares).
+Spec = collections.namedtuple('Spec', 'packages trees default customize')
 TEMPLATES = {
-    'debian': Spec(BASE_PACKAGES, ['template-debian'], True),
+    'debian': Spec(BASE_PACKAGES, ['template-debian'], True, ''),
+    # tty1, the VT in front at boot, is the desktop's (bk-desktop.service):
+    # a getty there would hold it. Without a screen there is no tty1 to
+    # log in on; the serial console keeps its getty.
     'debian-desktop': Spec(BASE_PACKAGES + DESKTOP_PACKAGES,
-                           ['template-debian', 'template-desktop'], False),
+                           ['template-debian', 'template-desktop'], False,
+                           'systemctl disable getty@tty1.service\n'),
 }
 OUTPUTS = ['root.qcow2', 'vmlinuz', 'initrd.img']
 LABEL = 'bk-root'
@@ -99,7 +104,7 @@ echo localhost > /etc/hostname
 chmod 0644 /etc/hostname
 ln -sf ../run/systemd/resolve/stub-resolv.conf /etc/resolv.conf
 rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin
-'''
+%(template)s'''
 
 
 def missing_packages():
@@ -198,7 +203,8 @@ def mmdebstrap(tmpl, root, log_path):
     # the repository's executable bits and nothing else.
     copies = '; '.join('cp -R %s/. "$1/"' % shlex.quote(os.path.join(HERE, t))
                        for t in tmpl.spec.trees)
-    customize = CUSTOMIZE % {'uid': USER_UID}
+    customize = CUSTOMIZE % {'uid': USER_UID,
+                             'template': tmpl.spec.customize}
     minbase_tree.build(root, tmpl.PACKAGES, [
         '--setup-hook=umask 022; ' + copies,
         '--customize-hook=chroot "$1" /bin/sh -c \'%s\''

@@ -148,15 +148,19 @@ def steps(t, tmp, bk, _sums):
         time.sleep(3)
     host_s = time.monotonic() - up0
     info = bk('exec', VM, 'ps -o user=,comm= -C weston;'
-              ' s=$(loginctl list-sessions --no-legend | awk \'$3 == "user"'
-              ' {print $1; exit}\'); loginctl show-session "$s" -p Seat'
-              ' -p Active -p Type -p TTY; stat -c "%U %F" /run/user/1000/'
-              'wayland-0; systemctl show -p ActiveEnterTimestampMonotonic'
+              # The serial console's autologin is a session of the user's
+              # too, without a seat.
+              ' s=$(loginctl list-sessions --no-legend | awk \'$4 == "seat0"'
+              ' {print $1; exit}\'); loginctl show-session "$s" -p Name'
+              ' -p Seat -p Active -p Type -p TTY;'
+              ' stat -c "%U %F" /run/user/1000/wayland-0;'
+              ' systemctl show -p ActiveEnterTimestampMonotonic'
               ' bk-desktop.service')
     out = info.stdout
     boot_us = re.search(r'ActiveEnterTimestampMonotonic=(\d+)', out)
     t.check(state == 'active' and re.search(r'^user\s+weston$', out, re.M)
-            and 'Seat=seat0' in out and 'Active=yes' in out and
+            and 'Name=user' in out and 'Seat=seat0' in out and
+            'Active=yes' in out and
             'Type=wayland' in out and 'user socket' in out,
             'weston runs as user, in an active logind session (seat0,'
             ' wayland), its socket the user\'s', 'bk-desktop: %s\n%s' % (
