@@ -14,7 +14,8 @@
   5. the browser: NetSurf started as the user against a file:// page
      whose background is magenta; its window shows on the screenshot
      (magenta where there was none before), its process is the user's
-  6. bulkhead view: the VNC socket's path, a socket only root reaches
+  6. bulkhead view: the VNC socket's path, a socket only root reaches;
+     bulkhead template list: debian-desktop with the VM on its version
   7. down: no domain left
 
     test_desktop.py BULKHEAD
@@ -24,9 +25,10 @@ when it is missing: a few minutes)."""
 import json
 import os
 import re
-import subprocess
+import struct
 import sys
 import time
+import zlib
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 '..', 'vm'))
@@ -74,19 +76,71 @@ DESKTOP_S = 300
 WINDOW_S = 240
 
 
-def ppm_pixels(path):
-    """(width, height, RGB bytes) of a binary PPM (QEMU's screendump)."""
+def png_unfilter(raw, w, h, bpp):
+    """The rows of RAW (each a filter byte and w * bpp bytes, PNG's five
+    filters of its specification, section 9) as one bytes object."""
+    stride = w * bpp
+    if len(raw) != h * (stride + 1):
+        raise ValueError('%d bytes of rows for %dx%d' % (len(raw), w, h))
+    out = bytearray(h * stride)
+    prev = bytearray(stride)
+    for y in range(h):
+        kind = raw[y * (stride + 1)]
+        row = bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+        if kind == 1:
+            for i in range(bpp, stride):
+                row[i] = (row[i] + row[i - bpp]) & 0xff
+        elif kind == 2:
+            row = bytearray((a + b) & 0xff for a, b in zip(row, prev))
+        elif kind == 3:
+            for i in range(stride):
+                left = row[i - bpp] if i >= bpp else 0
+                row[i] = (row[i] + ((left + prev[i]) >> 1)) & 0xff
+        elif kind == 4:
+            for i in range(stride):
+                a = row[i - bpp] if i >= bpp else 0
+                b, c = prev[i], prev[i - bpp] if i >= bpp else 0
+                p = a + b - c
+                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+                row[i] = (row[i] + (a if pa <= pb and pa <= pc else
+                                    b if pb <= pc else c)) & 0xff
+        elif kind != 0:
+            raise ValueError('row %d: filter %d' % (y, kind))
+        out[y * stride:(y + 1) * stride] = row
+        prev = row
+    return bytes(out)
+
+
+def screen_pixels(path):
+    """(width, height, RGB bytes) of a screenshot: libvirt 9 hands on
+    QEMU's PNG (8-bit RGB or RGBA, not interlaced); older ones a PPM."""
     with open(path, 'rb') as f:
         data = f.read()
-    m = re.match(rb'P6\s+(?:#[^\n]*\n\s*)*(\d+)\s+(\d+)\s+(\d+)\s', data)
-    if not m or int(m.group(3)) != 255:
-        raise ValueError('%s: not an 8-bit binary PPM' % path)
-    w, h = int(m.group(1)), int(m.group(2))
-    pixels = data[m.end():m.end() + w * h * 3]
-    if len(pixels) != w * h * 3:
-        raise ValueError('%s: %d bytes of pixels for %dx%d' %
-                         (path, len(pixels), w, h))
-    return w, h, pixels
+    if data.startswith(b'P6'):
+        m = re.match(rb'P6\s+(\d+)\s+(\d+)\s+255\s', data)
+        if not m:
+            raise ValueError('%s: not an 8-bit binary PPM' % path)
+        w, h = int(m.group(1)), int(m.group(2))
+        return w, h, data[m.end():m.end() + w * h * 3]
+    if not data.startswith(b'\x89PNG\r\n\x1a\n'):
+        raise ValueError('%s: neither PNG nor PPM' % path)
+    pos, idat, head = 8, [], None
+    while pos + 8 <= len(data):
+        size, kind = struct.unpack('>I4s', data[pos:pos + 8])
+        body = data[pos + 8:pos + 8 + size]
+        if kind == b'IHDR':
+            head = struct.unpack('>IIBBBBB', body)
+        elif kind == b'IDAT':
+            idat.append(body)
+        pos += 12 + size
+    if not head or head[2] != 8 or head[3] not in (2, 6) or head[6]:
+        raise ValueError('%s: not 8-bit RGB(A) without interlace: %r' %
+                         (path, head))
+    w, h, bpp = head[0], head[1], 3 if head[3] == 2 else 4
+    px = png_unfilter(zlib.decompress(b''.join(idat)), w, h, bpp)
+    if bpp == 4:
+        px = b''.join(px[i:i + 3] for i in range(0, len(px), 4))
+    return w, h, px
 
 
 def screenshot(tmp, name):
@@ -97,8 +151,8 @@ def screenshot(tmp, name):
     if r.returncode != 0:
         return {'error': r.stdout[-500:]}
     try:
-        w, h, px = ppm_pixels(path)
-    except (OSError, ValueError) as ex:
+        w, h, px = screen_pixels(path)
+    except (OSError, ValueError, zlib.error, struct.error) as ex:
         return {'error': str(ex)}
     counts = {}
     # Every 7th pixel: enough to tell the shares, fast in Python.
@@ -213,6 +267,16 @@ def steps(t, tmp, bk, _sums):
             ' cannot enter', r.stdout[-600:] + (' dir mode %o' % parent.st_mode
                                                 if parent else ''))
 
+    listed = bk('template', 'list', '--json')
+    try:
+        on = {x['template']: [v['vms'] for v in x['versions'] if v['current']]
+              for x in json.loads(listed.stdout)}
+    except (ValueError, KeyError, TypeError):
+        on = {}
+    t.check(on.get('debian-desktop') == [['bkdesk/d-desk']] and 'debian' in on,
+            'template list: both templates; debian-desktop\'s current version'
+            ' with bkdesk/d-desk on it', listed.stdout[-1500:])
+
     # 7. down.
     r = bk('down', path)
     t.check(r.returncode == 0 and not [d for d in domains()
@@ -222,7 +286,8 @@ def steps(t, tmp, bk, _sums):
 
 def main(argv):
     del argv
-    return topology_test(BULKHEAD, 9, 'bk-orch-desk-', NS, OUT_IP, {}, steps)
+    return topology_test(BULKHEAD, 10, 'bk-orch-desk-', NS, OUT_IP, {},
+                         steps)
 
 
 if __name__ == '__main__':
