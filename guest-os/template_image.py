@@ -25,9 +25,10 @@ import sys
 import time
 import uuid
 
+import app_image
 import debian_apt
 import minbase_tree
-from image_util import SOURCE_DATE_EPOCH, log, run, sha256_file
+from image_util import SOURCE_DATE_EPOCH, log, run, sha256_file, write
 from initramfs import tree_bytes
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -37,7 +38,7 @@ BASE_PACKAGES = ['systemd', 'systemd-sysv', 'udev', 'dbus',
                  'systemd-resolved', 'iproute2', 'qemu-guest-agent',
                  'openssh-server', 'linux-image-amd64', 'initramfs-tools',
                  'e2fsprogs', 'curl', 'sudo', 'ca-certificates', 'less',
-                 'procps', 'cryptsetup-bin']
+                 'procps', 'cryptsetup-bin', 'socat']
 # A small desktop on the VM's virtio-gpu screen, drawn by the CPU (no GPU
 # under TCG, none passed through): weston's DRM backend with its pixman
 # renderer, started for the user through logind (libpam-systemd makes
@@ -65,6 +66,14 @@ TEMPLATES = {
                            'systemctl disable getty@tty1.service\n'),
 }
 OUTPUTS = ['root.qcow2', 'vmlinuz', 'initrd.img']
+# USB devices from sys-usb (docs/sysusb.md "USB/IP over the link"): the app
+# image's import and status scripts, run here by bk-usb.service and the
+# host's `usb attach`; bk-usb-import's `read -t -n` wants bash, not dash.
+USB_FILES = {
+    'usr/sbin/bk-usb-import':
+        app_image.USB_IMPORT.replace('#!/bin/sh\n', '#!/bin/bash\n', 1),
+    'usr/sbin/bk-usb-status': app_image.USB_STATUS,
+}
 LABEL = 'bk-root'
 USER_UID = 1000
 # The root file system's size: the tree and at least this much room for
@@ -86,8 +95,8 @@ useradd --uid %(uid)d --user-group --groups sudo --shell /bin/bash \
 usermod --password '*' user
 chmod 0440 /etc/sudoers.d/bulkhead
 mkdir -p /rw
-systemctl enable bk-private.service systemd-networkd.service \
-	systemd-resolved.service
+systemctl enable bk-private.service bk-usb.service \
+	systemd-networkd.service systemd-resolved.service
 # Every start is a fresh root (docs/templates.md "Boot"): no timer here
 # outlives a restart, nothing needs utmp's boot record, and each of these
 # costs seconds of every boot under TCG.
@@ -250,6 +259,8 @@ def build(tmpl, k, work, out):
     log('building template %s (mmdebstrap, a few minutes)' % tmpl.name)
     mmdebstrap(tmpl, root, os.path.join(work, 'mmdebstrap.log'))
     unmount_under(root)
+    for name, text in USB_FILES.items():
+        write(os.path.join(root, name), text.encode(), 0o755)
     kver, vmlinuz, initrd = kernel_files(root)
     for src, name in ((vmlinuz, 'vmlinuz'), (initrd, 'initrd.img')):
         shutil.copyfile(src, os.path.join(out, name))
@@ -322,6 +333,9 @@ class Template:
                 h.update(('\nfile %s %o %d\n' % (
                     name, os.stat(path).st_mode & 0o111, len(data))).encode()
                     + data)
+        for name, text in sorted(USB_FILES.items()):
+            h.update(('\nfile %s %d\n' % (name, len(text))).encode() +
+                     text.encode())
         h.update(('\npackages %s\n' % ' '.join(self.PACKAGES)).encode())
         h.update(b'SOURCE_DATE_EPOCH=%d\n' % SOURCE_DATE_EPOCH)
         for name, version in cands:

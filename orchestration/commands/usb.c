@@ -15,6 +15,8 @@
 #include "agent.h"
 #include "mono_time.h"
 #include "orch.h"
+#include "plan.h"
+#include "qga.h"
 #include "state_paths.h"
 #include "usb/usb_kind.h"
 #include "vm_ids.h"
@@ -172,20 +174,63 @@ static unsigned long devid_of(const struct usb_device_line *d)
 	return strtoul(d->busid, NULL, 10) << 16 | d->devnum;
 }
 
-/* Whether app VM APP shows DEVID on a vhci port now (bk-usb-status). */
-static int app_has(const struct agent_addr *to, unsigned long devid)
+/* How the host asks an app VM: its agent (the app image), or qemu-ga
+ * through libvirt (a template VM: bk-usb-status is in its /usr/sbin). */
+struct app_side {
+	struct orch *o;
+	struct agent_addr to;
+	char path[PATH_MAX];
+	char domain[128];
+	bool qga;
+};
+
+static int app_side(struct orch *o, const struct topology *topo,
+		    const char *app, struct app_side *side)
 {
+	side->o = o;
+	side->qga = topology_app_qga(topology_app_vm(topo, app));
+	plan_domain_name(app, side->domain, sizeof(side->domain));
+	return vm_agent(o, topo, app, &side->to, side->path);
+}
+
+/* bk-usb-status's output in the app VM, into BUF (LEN > 0): its length
+ * or -errno. */
+static ssize_t app_usb_status(const struct app_side *side, char *buf, size_t len)
+{
+	if (side->qga) {
+		const char *argv[] = { "/usr/sbin/bk-usb-status", NULL };
+		struct qga_exec_result res;
+		char err[256];
+		if (orch_connect(side->o))
+			return -EIO;
+		struct qga_target to = { side->o->conn, side->domain, NULL };
+		int rc = qga_exec(&to, argv, 5000, &res, err, sizeof(err));
+		if (rc)
+			return rc;
+		size_t n = res.exit_code == 0 && res.out_len < len ? res.out_len : 0;
+		memcpy(buf, res.out, n);
+		rc = res.exit_code == 0 ? 0 : -EIO;
+		qga_exec_result_free(&res);
+		return rc ? rc : (ssize_t)n;
+	}
 	char tmp[] = "/tmp/bulkhead-usb-XXXXXX";
 	int fd = mkstemp(tmp);
 	if (fd < 0)
 		return -errno;
 	unlink(tmp);
-	int rc = agent_exec(to, "bk-usb-status", 5000, fd);
-	char buf[4096];
-	ssize_t n = rc == 0 ? pread(fd, buf, sizeof(buf) - 1, 0) : -1;
+	int rc = agent_exec(&side->to, "bk-usb-status", 5000, fd);
+	ssize_t n = rc == 0 ? pread(fd, buf, len, 0) : -1;
 	close(fd);
+	return n < 0 ? (rc < 0 ? rc : -EIO) : n;
+}
+
+/* Whether the app VM shows DEVID on a vhci port now (bk-usb-status). */
+static int app_has(const struct app_side *side, unsigned long devid)
+{
+	char buf[4096];
+	ssize_t n = app_usb_status(side, buf, sizeof(buf) - 1);
 	if (n < 0)
-		return rc < 0 ? rc : -EIO;
+		return (int)n;
 	buf[n] = '\0';
 	char want[32];
 	snprintf(want, sizeof(want), " %lu ", devid);
@@ -197,7 +242,7 @@ static int app_has(const struct agent_addr *to, unsigned long devid)
 
 /* Waits up to TIMEOUT_MS for app VM APP to show (or no longer show)
  * DEVID: the seconds it took, or -1. */
-static double wait_app(const struct agent_addr *to, unsigned long devid,
+static double wait_app(const struct app_side *to, unsigned long devid,
 		       bool present, long long start, int timeout_ms)
 {
 	while (mono_ms() - start < timeout_ms) {
@@ -234,11 +279,12 @@ static int usb_attach(struct orch *o, char *device, const char *app_name)
 			" %s\n", app_name, drv->name, want_drv);
 		goto out;
 	}
-	struct agent_addr to, app_to;
-	char path[PATH_MAX], app_path[PATH_MAX];
+	struct agent_addr to;
+	struct app_side app_to;
+	char path[PATH_MAX];
 	struct usb_listing l;
 	if (vm_agent(o, topo, drv->name, &to, path) ||
-	    vm_agent(o, topo, app_name, &app_to, app_path) ||
+	    app_side(o, topo, app_name, &app_to) ||
 	    list_devices(&to, drv->name, &l))
 		goto out;
 	const struct usb_device_line *d = NULL;
@@ -303,8 +349,9 @@ static int usb_detach(struct orch *o, char *device)
 	const struct topo_driver_vm *drv = usb_vm(o, drv_name, &topo);
 	if (!drv)
 		return 2;
-	struct agent_addr to, app_to;
-	char path[PATH_MAX], app_path[PATH_MAX], words[64], reply[256] = "";
+	struct agent_addr to;
+	struct app_side app_to;
+	char path[PATH_MAX], words[64], reply[256] = "";
 	struct usb_listing l;
 	int rc = 1;
 	if (vm_agent(o, topo, drv->name, &to, path) || list_devices(&to, drv->name, &l))
@@ -328,7 +375,7 @@ static int usb_detach(struct orch *o, char *device)
 		goto out;
 	}
 	double secs = -1;
-	if (topology_app_vm(topo, d->to) && !vm_agent(o, topo, d->to, &app_to, app_path))
+	if (topology_app_vm(topo, d->to) && !app_side(o, topo, d->to, &app_to))
 		secs = wait_app(&app_to, devid_of(d), false, start, 10000);
 	if (secs < 0)
 		printf("usb: %s:%s detached from %s (it did not confirm within 10 s)\n",

@@ -368,10 +368,6 @@ static int check_app_boot(struct checker *c, const char *base,
 				 " template name (a-z, then a-z, 0-9 or '-'; at"
 				 " most %d characters)", SHOW(app->template),
 				 TOPO_TEMPLATE_NAME_MAX);
-	if (app->template && app->usb.via)
-		return topo_fail(c->ctx, base, "usb", "an app VM on a template"
-				 " takes no USB devices yet (its image has no"
-				 " USB/IP import); use the app image");
 	if (app->template) {
 		app->private_mib = PRIVATE_SIZE_DEFAULT_MIB;
 		int rc = app->private_size ? chk_size(c, base, "private",

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """USB devices from sys-usb to app VMs, end to end (docs/sysusb.md):
 `bulkhead up` of sys-net, sys-usb (QEMU's emulated xHCI with two sticks
-over host files and a keyboard) and two app VMs served by it. A device
+over host files and a keyboard) and two app VMs served by it: u-work on
+the app image, u-mail on the Debian template. A device
 reaches an app VM over USB/IP in the kernel, on that app VM's own link
 to sys-usb (a bulkhead-link pair); the host only lists and assigns.
 
@@ -11,7 +12,8 @@ to sys-usb (a bulkhead-link pair); the host only lists and assigns.
      pinned one attached to u-work
   3. u-work reads the pinned stick byte-exact (its host file's hash)
   4. usb attach of the second stick to u-mail: within the goal (3 s), and
-     u-mail reads it byte-exact
+     u-mail reads it byte-exact; it mounts the stick's ext4 file system
+     (read-only) and reads the file on it byte-exact
   5. the same stick to u-work while u-mail has it: refused, naming
      u-mail; the keyboard: refused (input stays in sys-usb); a device
      that is not there: refused
@@ -70,6 +72,8 @@ app-vms:
       pin:
         - serial: bk-u-usb-0
   - name: u-mail
+    template: debian
+    memory: 384
     net: {via: u-net, mac: "52:54:00:7a:01:02", ip: 10.205.2.2/24}
     usb: {via: u-usb}
 '''
@@ -86,6 +90,13 @@ LONG_READ = ('d=$(bk-usb-status | awk \'$5 ~ /^sd/ {print $5; exit}\');'
              ' dd if=/dev/$d of=/dev/null bs=64k iflag=direct 2>/tmp/dd.err ||'
              ' { echo "read failed: $(tail -n 1 /tmp/dd.err)"; exit 0; };'
              ' done; echo "read whole"')
+
+
+# The second stick holds an ext4 file system with this file on it.
+STICK_FILE_MIB = 8
+MOUNT = ('d=$(bk-usb-status | awk \'$5 ~ /^sd/ {print $5; exit}\');'
+         ' mkdir -p /mnt/stick && mount -o ro /dev/$d /mnt/stick &&'
+         ' sha256sum /mnt/stick/data.bin; umount /mnt/stick')
 
 
 def file_sha(path):
@@ -177,6 +188,11 @@ def steps(t, tmp, bk, sticks):
             ' there byte-exact' % (m.group(1) if m else '?'),
             r.stdout + out[-800:])
     t.diag('attach latency: %s s' % (m.group(1) if m else '?'))
+    r = bk('exec', 'u-mail', MOUNT)
+    t.check(r.returncode == 0 and sha(r.stdout) == sticks_file_sha(tmp),
+            'u-mail (on the Debian template) mounts the stick\'s ext4'
+            ' read-only and reads its %d MiB file byte-exact' % STICK_FILE_MIB,
+            r.stdout[-800:])
     r1 = bk('usb', 'attach', stick1, 'u-work')
     r2 = bk('usb', 'attach', kbd[0]['device'] if kbd else 'u-usb:1-3', 'u-work')
     r3 = bk('usb', 'attach', 'u-usb:1-7', 'u-work')
@@ -252,18 +268,30 @@ def steps(t, tmp, bk, sticks):
             r.stdout[-1500:] + ' left %s' % left)
 
 
+def sticks_file_sha(tmp):
+    with open(os.path.join(tmp, 'stick-fs', 'data.bin'), 'rb') as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
 def make_sticks(tmp):
+    """Stick 0: random bytes; stick 1: ext4 holding data.bin (random)."""
     sticks = [os.path.join(tmp, 'stick%d.raw' % i) for i in range(2)]
-    for s in sticks:
-        with open(s, 'wb') as f:
-            f.write(os.urandom(STICK_MIB << 20))
+    with open(sticks[0], 'wb') as f:
+        f.write(os.urandom(STICK_MIB << 20))
+    tree = os.path.join(tmp, 'stick-fs')
+    os.mkdir(tree)
+    with open(os.path.join(tree, 'data.bin'), 'wb') as f:
+        f.write(os.urandom(STICK_FILE_MIB << 20))
+    with open(sticks[1], 'wb') as f:
+        f.truncate(STICK_MIB << 20)
+    subprocess.run(['mkfs.ext4', '-q', '-F', '-d', tree, sticks[1]], check=True)
     return (sticks,)
 
 
 def main(argv):
     del argv
     return topology_test(
-        BULKHEAD, 13, 'bk-orch-usb-', NS, OUT_IP, {},
+        BULKHEAD, 14, 'bk-orch-usb-', NS, OUT_IP, {},
         lambda t, tmp, bk, _sums, sticks: steps(t, tmp, bk, sticks),
         make_sticks)
 
