@@ -51,6 +51,13 @@ def sources(kind):
     return out
 
 
+def key_inputs(kind):
+    """[(name, bytes)] KIND's image is built from beyond sources(KIND):
+    what its optional build() hook compiles, and with what (its
+    key_inputs()); part of the images' cache key."""
+    return kind.key_inputs() if hasattr(kind, 'key_inputs') else []
+
+
 def install_modules(tree, kroot, kver, kos, order):
     """ORDER's modules in the standard layout, xz-compressed (busybox
     modprobe decompresses them; only the compressed files sit in the VM's
@@ -114,6 +121,9 @@ def build_driver(kind, tree, kroot, kver, kos, builtin, pkgroot, busybox_src,
     for path, data, mode in kind.extra_files(builtin):
         write(os.path.join(tree, path), data, mode)
     elf = install_elf(tree, pkgroot, kind.BINARIES)
+    # What the kind compiles itself (sys-storage's nbdkit plugin).
+    if hasattr(kind, 'build'):
+        elf = sorted(elf + kind.build(tree))
     # /init, the agent and their helpers.
     for _name, path, data in sources(kind):
         write(os.path.join(tree, path), data, 0o755)

@@ -265,13 +265,39 @@ void packed_ring_push_batch(struct virtq *vq, const struct virtq_done *done,
 	 * buffers is one batch, and must not be seen in part (2.8.9,
 	 * multi-buffer requests). */
 	uint64_t *first = (uint64_t *)(ring_end + c.from_end + 8);
-	uint64_t first_tail = used_tail(&c, &done[0]);
+	uint64_t first_tail;
+	unsigned i = 0;
 
-	used_advance(&c, ring_bytes, done[0].token.ring_slots);
-	for (unsigned i = 1; i < n; i++) {
-		__atomic_store_n((uint64_t *)(ring_end + c.from_end + 8),
-				 used_tail(&c, &done[i]), __ATOMIC_RELAXED);
-		used_advance(&c, ring_bytes, done[i].token.ring_slots);
+	if (vq->in_order) {
+		/* 2.8.8: a run of buffers with nothing written is returned
+		 * as one used descriptor, the run's last id at the run's
+		 * first slot; the next one goes after the whole run. at is
+		 * where the entry that closes the current run goes. */
+		struct used_cursor at = c;
+
+		while (i + 1 < n && done[i].len == 0)
+			used_advance(&c, ring_bytes, done[i++].token.ring_slots);
+		first_tail = used_tail(&at, &done[i]);
+		used_advance(&c, ring_bytes, done[i++].token.ring_slots);
+		at = c;
+		for (; i < n; i++) {
+			used_advance(&c, ring_bytes, done[i].token.ring_slots);
+			if (done[i].len == 0 && i + 1 < n)
+				continue;
+			__atomic_store_n((uint64_t *)(ring_end + at.from_end + 8),
+					 used_tail(&at, &done[i]),
+					 __ATOMIC_RELAXED);
+			at = c;
+		}
+	} else {
+		first_tail = used_tail(&c, &done[0]);
+		used_advance(&c, ring_bytes, done[0].token.ring_slots);
+		for (i = 1; i < n; i++) {
+			__atomic_store_n((uint64_t *)(ring_end + c.from_end + 8),
+					 used_tail(&c, &done[i]),
+					 __ATOMIC_RELAXED);
+			used_advance(&c, ring_bytes, done[i].token.ring_slots);
+		}
 	}
 	__atomic_store_n(first, first_tail, __ATOMIC_RELEASE);
 	p->used_pos = (uint16_t)((size_t)(c.from_end + ring_bytes) / 16);
@@ -314,10 +340,11 @@ bool packed_ring_publish(struct virtq *vq)
 
 void packed_ring_disable_notify(struct virtq *vq)
 {
-	if (vq->err)
+	if (vq->err || vq->notify_off)
 		return;
 	ring_store16(&vq->packed.device_event->flags,
 		     VRING_PACKED_EVENT_FLAG_DISABLE);
+	vq->notify_off = true;
 }
 
 bool packed_ring_enable_notify(struct virtq *vq)
@@ -327,6 +354,7 @@ bool packed_ring_enable_notify(struct virtq *vq)
 
 	if (vq->err)
 		return false;
+	vq->notify_off = false;
 	if (vq->event_idx) {
 		ring_store16(&p->device_event->off_wrap,
 			     (uint16_t)(p->avail_pos | (p->avail_wrap << 15)));

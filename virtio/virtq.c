@@ -185,6 +185,7 @@ int virtq_init(struct virtq *vq, const struct guest_mem *mem,
 	vq->is_packed = cfg->packed;
 	vq->event_idx = cfg->event_idx;
 	vq->indirect = cfg->indirect;
+	vq->in_order = cfg->in_order;
 	vq->max_chain_bytes = cfg->max_chain_bytes ? cfg->max_chain_bytes
 						   : VIRTQ_DEFAULT_MAX_CHAIN_BYTES;
 	/* A chain of 2 GiB is no frame or block request; byte counts then
@@ -271,6 +272,9 @@ void virtq_unpop(struct virtq *vq, unsigned nchains, unsigned ring_slots)
 		return;
 	if (!vq->is_packed) {
 		vq->split.last_avail = (uint16_t)(vq->split.last_avail - nchains);
+		/* The same heads come again: expect the first of them. */
+		vq->split.inorder_next = (uint16_t)(vq->split.inorder_next -
+						    ring_slots) & vq->split.mask;
 		return;
 	}
 	struct virtq_packed_state *p = &vq->packed;

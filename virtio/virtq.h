@@ -33,7 +33,8 @@
 #define VIRTQ_REASON_LEN 160
 
 /* What a device needs to return a chain: the split head index or the
- * packed buffer id, and (packed) how many ring slots the chain took. */
+ * packed buffer id, and how many slots of the descriptor table (split:
+ * 1 for an indirect chain) or ring (packed) the chain took. */
 struct virtq_token {
 	uint16_t id;
 	uint16_t ring_slots;
@@ -60,6 +61,10 @@ struct virtq_config {
 	bool packed;
 	bool event_idx;  /* VIRTIO_RING_F_EVENT_IDX negotiated */
 	bool indirect;   /* VIRTIO_RING_F_INDIRECT_DESC negotiated */
+	/* VIRTIO_F_IN_ORDER negotiated: the driver uses descriptors in ring
+	 * order (split: heads follow each other in the table, checked), and
+	 * the device may return a run of buffers with one used entry. */
+	bool in_order;
 	/* Largest total of descriptor lengths in one chain; a larger chain
 	 * is refused (-E2BIG). Zero means the default, 16 MiB. */
 	uint32_t max_chain_bytes;
@@ -83,6 +88,11 @@ struct virtq_split_state {
 	uint16_t used_published;  /* used->idx as last stored */
 	uint16_t signalled_used;  /* used->idx at the last notify decision */
 	bool signalled_valid;
+	/* VIRTIO_F_IN_ORDER: the head the next chain must have, checked when
+	 * inorder_check is 0xffff (in order, and a first chain was seen: a
+	 * ring resumed at some base starts wherever the driver stands). */
+	uint16_t inorder_next;
+	uint16_t inorder_check;
 };
 
 struct virtq_packed_state {
@@ -104,6 +114,12 @@ struct virtq {
 	bool is_packed;
 	bool event_idx;
 	bool indirect;
+	bool in_order;
+	/* Kicks turned off by *_disable_notify and not turned on since: a
+	 * second disable writes nothing. The flag shares a cache line with
+	 * what the driver polls (split: used->idx), and a store, even of
+	 * the same value, takes the line from the driver's core. */
+	bool notify_off;
 	uint32_t max_chain_bytes;
 	uint32_t mem_hint;        /* region index of the last buffer found */
 	int err;                  /* 0, or the negative errno that broke it */
@@ -160,7 +176,13 @@ struct virtq_done {
 	uint32_t len;
 };
 
-/* Returns n chains at once, in order. */
+/* Returns n chains at once, in order. With VIRTIO_F_IN_ORDER, a run of
+ * chains of which all but the last have len 0 (nothing written: transmit
+ * buffers) is returned with one used entry, the run's last id in the
+ * run's first slot (virtio 1.2 2.7.9, 2.8.8: the driver takes the
+ * skipped buffers as wholly used, which for a buffer with nothing to
+ * write is len 0). A chain with bytes written gets its own entry: a
+ * receive buffer is rarely filled whole. */
 void split_ring_push_batch(struct virtq *vq, const struct virtq_done *done,
 			   unsigned n);
 void packed_ring_push_batch(struct virtq *vq, const struct virtq_done *done,

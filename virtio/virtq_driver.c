@@ -55,7 +55,10 @@ int virtq_driver_init(struct virtq_driver *drv, bool packed, uint16_t size,
 	drv->next_free = calloc(size, sizeof(uint16_t));
 	drv->chain_len = calloc(size, sizeof(uint16_t));
 	drv->id_slots = calloc(size, sizeof(uint16_t));
-	if (!drv->next_free || !drv->chain_len || !drv->id_slots) {
+	drv->pos_id = calloc(size, sizeof(uint16_t));
+	drv->write_len = calloc(size, sizeof(uint32_t));
+	if (!drv->next_free || !drv->chain_len || !drv->id_slots ||
+	    !drv->pos_id || !drv->write_len) {
 		virtq_driver_destroy(drv);
 		return -ENOMEM;
 	}
@@ -80,7 +83,15 @@ void virtq_driver_destroy(struct virtq_driver *drv)
 	free(drv->next_free);
 	free(drv->chain_len);
 	free(drv->id_slots);
-	drv->next_free = drv->chain_len = drv->id_slots = NULL;
+	free(drv->pos_id);
+	free(drv->write_len);
+	drv->next_free = drv->chain_len = drv->id_slots = drv->pos_id = NULL;
+	drv->write_len = NULL;
+}
+
+void virtq_driver_set_in_order(struct virtq_driver *drv)
+{
+	drv->in_order = true;
 }
 
 struct virtq_config virtq_driver_config(const struct virtq_driver *drv)
@@ -90,6 +101,7 @@ struct virtq_config virtq_driver_config(const struct virtq_driver *drv)
 		.packed = drv->packed,
 		.event_idx = drv->event_idx,
 		.indirect = true,
+		.in_order = drv->in_order,
 		.addr_space = VIRTQ_ADDR_GPA,
 		.desc_addr = drv->desc_gpa,
 		.driver_addr = drv->driver_gpa,
@@ -104,6 +116,15 @@ static uint16_t buf_flags(const struct virtq_buf *b)
 	return b->writable ? VRING_DESC_F_WRITE : 0;
 }
 
+static uint32_t bufs_write_len(const struct virtq_buf *bufs, uint16_t n)
+{
+	uint32_t sum = 0;
+
+	for (uint16_t i = 0; i < n; i++)
+		sum += bufs[i].writable ? bufs[i].len : 0;
+	return sum;
+}
+
 static int split_add(struct virtq_driver *drv, const struct virtq_buf *bufs,
 		     uint16_t n, uint16_t head_flags)
 {
@@ -113,7 +134,9 @@ static int split_add(struct virtq_driver *drv, const struct virtq_buf *bufs,
 		return -ENOSPC;
 	for (uint16_t i = 0; i < n; i++) {
 		struct vring_desc *d = &drv->desc[idx];
-		uint16_t next = drv->next_free[idx];
+		/* In order: the table is used as a ring (2.7.5). */
+		uint16_t next = drv->in_order ? (uint16_t)((idx + 1) & (drv->size - 1))
+					      : drv->next_free[idx];
 
 		d->addr = htole64(bufs[i].gpa);
 		d->len = htole32(bufs[i].len);
@@ -125,6 +148,7 @@ static int split_add(struct virtq_driver *drv, const struct virtq_buf *bufs,
 	drv->free_head = idx;
 	drv->num_free = (uint16_t)(drv->num_free - n);
 	drv->chain_len[head] = n;
+	drv->write_len[head] = head_flags ? 0 : bufs_write_len(bufs, n);
 	drv->avail->ring[drv->avail_idx & (drv->size - 1)] = htole16(head);
 	drv->avail_idx++;
 	return head;
@@ -173,6 +197,8 @@ static int packed_add(struct virtq_driver *drv, const struct virtq_buf *bufs,
 	drv->free_head = drv->next_free[id];
 	drv->num_free = (uint16_t)(drv->num_free - n);
 	drv->id_slots[id] = n;
+	drv->write_len[id] = head_flags ? 0 : bufs_write_len(bufs, n);
+	drv->pos_id[head_pos] = id;
 	drv->avail_pos = pos;
 	drv->avail_wrap = wrap;
 	__atomic_store_n(&drv->pdesc[head_pos].flags, htole16(head_desc_flags),
@@ -271,28 +297,20 @@ static void free_split_chain(struct virtq_driver *drv, uint16_t head)
 	drv->num_free = (uint16_t)(drv->num_free + n);
 }
 
-int virtq_driver_reap(struct virtq_driver *drv, uint16_t *id, uint32_t *len)
+/* The used entry at the driver's next used slot, when the device has
+ * written it: 1 with its id and len, else 0. */
+static int used_entry(struct virtq_driver *drv, uint16_t *id, uint32_t *len)
 {
 	if (drv->packed) {
 		struct vring_packed_desc *d = &drv->pdesc[drv->used_pos];
 		uint16_t flags = le16toh(__atomic_load_n(&d->flags,
 							 __ATOMIC_ACQUIRE));
 		bool avail = flags & AVAIL_BIT, used = flags & USED_BIT;
-		uint32_t pos;
 
 		if (avail != used || used != drv->used_wrap)
 			return 0;
 		*id = le16toh(d->id);
 		*len = le32toh(d->len);
-		pos = (uint32_t)drv->used_pos + drv->id_slots[*id];
-		if (pos >= drv->size) {
-			pos -= drv->size;
-			drv->used_wrap = !drv->used_wrap;
-		}
-		drv->used_pos = (uint16_t)pos;
-		drv->num_free = (uint16_t)(drv->num_free + drv->id_slots[*id]);
-		drv->next_free[*id] = drv->free_head;
-		drv->free_head = *id;
 		return 1;
 	}
 
@@ -305,8 +323,69 @@ int virtq_driver_reap(struct virtq_driver *drv, uint16_t *id, uint32_t *len)
 	e = &drv->used->ring[drv->last_used & (drv->size - 1)];
 	*id = (uint16_t)le32toh(e->id);
 	*len = le32toh(e->len);
-	drv->last_used++;
-	free_split_chain(drv, *id);
+	return 1;
+}
+
+/* Packed: the buffer id at the next used position is free again; the
+ * position moves past its slots. */
+static void packed_release(struct virtq_driver *drv, uint16_t id)
+{
+	uint32_t pos = (uint32_t)drv->used_pos + drv->id_slots[id];
+
+	if (pos >= drv->size) {
+		pos -= drv->size;
+		drv->used_wrap = !drv->used_wrap;
+	}
+	drv->used_pos = (uint16_t)pos;
+	drv->num_free = (uint16_t)(drv->num_free + drv->id_slots[id]);
+	drv->next_free[id] = drv->free_head;
+	drv->free_head = id;
+}
+
+/* In order: the buffer at the front is reaped; when it is the one the
+ * pending used entry names, with that entry's len, else as wholly used
+ * (2.7.9, 2.8.8). Returns 0 when no used entry is pending and none new. */
+static int reap_in_order(struct virtq_driver *drv, uint16_t *id,
+			 uint32_t *len)
+{
+	if (!drv->batch_pending) {
+		if (!used_entry(drv, &drv->batch_id, &drv->batch_len))
+			return 0;
+		drv->batch_pending = true;
+	}
+	if (drv->packed) {
+		*id = drv->pos_id[drv->used_pos];
+		packed_release(drv, *id);
+	} else {
+		/* Descriptors are used in table order: the chain's slots
+		 * are free again by moving past them. */
+		*id = drv->next_head;
+		drv->next_head = (uint16_t)((*id + drv->chain_len[*id]) &
+					    (drv->size - 1));
+		drv->num_free = (uint16_t)(drv->num_free + drv->chain_len[*id]);
+		drv->last_used++;
+	}
+	if (*id == drv->batch_id) {
+		*len = drv->batch_len;
+		drv->batch_pending = false;
+	} else {
+		*len = drv->write_len[*id];
+	}
+	return 1;
+}
+
+int virtq_driver_reap(struct virtq_driver *drv, uint16_t *id, uint32_t *len)
+{
+	if (drv->in_order)
+		return reap_in_order(drv, id, len);
+	if (!used_entry(drv, id, len))
+		return 0;
+	if (drv->packed) {
+		packed_release(drv, *id);
+	} else {
+		drv->last_used++;
+		free_split_chain(drv, *id);
+	}
 	return 1;
 }
 

@@ -43,6 +43,18 @@ struct virtq_driver {
 
 	uint16_t num_free;       /* descriptors (split) / slots (packed) */
 	uint16_t *chain_len;     /* descriptors of the chain at head / id */
+
+	/* VIRTIO_F_IN_ORDER (virtq_driver_set_in_order): descriptors (split)
+	 * are used in table order, and one used entry may stand for a run of
+	 * buffers ending with the one it names (virtio 1.2 2.7.9, 2.8.8). */
+	bool in_order;
+	bool batch_pending;      /* a used entry read, its run not all reaped */
+	uint16_t batch_id;       /* the id that used entry names */
+	uint32_t batch_len;      /* and its len */
+	uint16_t next_head;      /* split: head of the next buffer to reap */
+	uint16_t *pos_id;        /* packed: id of the chain at ring position */
+	uint32_t *write_len;     /* writable bytes of the chain at head / id:
+				  * a skipped buffer's len */
 };
 
 /* Ring memory the driver needs for a queue of this size (the caller
@@ -54,6 +66,10 @@ uint64_t virtq_driver_ring_bytes(bool packed, uint16_t size);
 int virtq_driver_init(struct virtq_driver *drv, bool packed, uint16_t size,
 		      bool event_idx, void *ring_hva, uint64_t ring_gpa);
 void virtq_driver_destroy(struct virtq_driver *drv);
+
+/* Turns VIRTIO_F_IN_ORDER on (before the first add): chains take
+ * descriptors in table order, and reaping follows runs. */
+void virtq_driver_set_in_order(struct virtq_driver *drv);
 
 /* The device-side configuration matching this driver's rings. */
 struct virtq_config virtq_driver_config(const struct virtq_driver *drv);

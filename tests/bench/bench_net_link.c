@@ -10,6 +10,9 @@
  *   bench_net_link [--frame N]           ns per frame (timed, informative)
  *   bench_net_link --count [--frame N]   a fixed run for callgrind's
  *                                        --toggle-collect=net_link_forward
+ *   --in-order: both sides negotiate VIRTIO_F_IN_ORDER, as DPDK's
+ *   virtio_user does by default (a transmit batch returns in one used
+ *   entry)
  * N is the frame length on the ring without FCS (60: a 64-byte frame). */
 #define _GNU_SOURCE
 #include <linux/virtio_config.h>
@@ -62,7 +65,7 @@ static void fail(const char *what)
 
 /* One side as a front end would leave it after a normal start: features
  * acked, one memory region, both rings started and enabled. */
-static void side_setup(struct bench *b, unsigned s)
+static void side_setup(struct bench *b, unsigned s, bool in_order)
 {
 	struct vu_dev *dev = &b->link.side[s];
 	struct side *sd = &b->side[s];
@@ -81,7 +84,8 @@ static void side_setup(struct bench *b, unsigned s)
 	 * connected; nothing here reads or writes a socket. */
 	dev->sock = 1000 + (int)s;
 	dev->features = BIT(VIRTIO_F_VERSION_1) | BIT(VIRTIO_NET_F_MRG_RXBUF) |
-			BIT(VIRTIO_RING_F_EVENT_IDX);
+			BIT(VIRTIO_RING_F_EVENT_IDX) |
+			(in_order ? BIT(VIRTIO_F_IN_ORDER) : 0);
 	dev->features_set = true;
 	for (unsigned q = 0; q < 2; q++) {
 		uint64_t off = (uint64_t)q * ((ring_bytes + 4095) & ~4095ull);
@@ -90,6 +94,8 @@ static void side_setup(struct bench *b, unsigned s)
 		if (virtq_driver_init(&sd->drv[q], false, QSIZE, true,
 				      sd->hva + off, GPA + off) < 0)
 			fail("virtq_driver_init");
+		if (in_order)
+			virtq_driver_set_in_order(&sd->drv[q]);
 		/* The drivers poll: no used-buffer notifications wanted. */
 		virtq_driver_set_interrupts(&sd->drv[q], false);
 		cfg = virtq_driver_config(&sd->drv[q]);
@@ -102,14 +108,14 @@ static void side_setup(struct bench *b, unsigned s)
 	sd->rx_buf = sd->tx_buf + (uint64_t)QSIZE * RX_BUF;
 }
 
-static void bench_setup(struct bench *b, uint32_t frame_len)
+static void bench_setup(struct bench *b, uint32_t frame_len, bool in_order)
 {
 	memset(b, 0, sizeof(*b));
 	if (net_link_init(&b->link, &ops, NULL) < 0)
 		fail("net_link_init");
 	b->frame_len = frame_len;
 	for (unsigned s = 0; s < 2; s++)
-		side_setup(b, s);
+		side_setup(b, s, in_order);
 	/* A's transmit buffers: a zero header and a frame, written once. */
 	for (unsigned i = 0; i < QSIZE; i++) {
 		uint8_t *p = b->side[0].hva + (b->side[0].tx_buf - GPA) +
@@ -206,7 +212,7 @@ int main(int argc, char **argv)
 	static struct bench bench;
 	struct bench *b = &bench;
 	uint32_t frame_len = 60;
-	bool count = false;
+	bool count = false, in_order = false;
 	unsigned long total = 0, rounds;
 	double spent = 0;
 
@@ -215,12 +221,14 @@ int main(int argc, char **argv)
 			count = true;
 		else if (strcmp(argv[i], "--frame") == 0 && i + 1 < argc)
 			frame_len = (uint32_t)atoi(argv[++i]);
+		else if (strcmp(argv[i], "--in-order") == 0)
+			in_order = true;
 		else
-			fail("usage: bench_net_link [--count] [--frame N]");
+			fail("usage: bench_net_link [--count] [--frame N] [--in-order]");
 	}
 	if (frame_len < 14 || frame_len + HDR_LEN > RX_BUF)
 		fail("--frame: 14..2036");
-	bench_setup(b, frame_len);
+	bench_setup(b, frame_len, in_order);
 	rounds = count ? COUNT_ROUNDS : 400000;
 	for (unsigned long r = 0; r < rounds; r++) {
 		double t0;

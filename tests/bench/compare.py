@@ -213,6 +213,20 @@ def frontend(build, runs, seconds):
     return r.stdout.strip() or r.stderr.strip()[-1000:]
 
 
+def parse_front(text):
+    """frontend_compare.py's "FRAME KIND MEDIAN MIN MAX" lines as
+    {(frame, kind): (median, min, max)}."""
+    out = {}
+    for line in (text or '').splitlines():
+        f = line.split()
+        if len(f) == 5 and f[0].isdigit():
+            try:
+                out[(f[0], f[1])] = tuple(float(x) for x in f[2:])
+            except ValueError:
+                pass
+    return out
+
+
 def stats(values):
     values = [v for v in values if v is not None]
     if not values:
@@ -318,6 +332,16 @@ def main():
             b = fig(f'bulkhead-{mode}', frame, 'cpu_ns_per_frame')
             rows.append((f'{name} CPU ns/frame, {mode}', b, d, ratio(b, d)))
 
+    # Both back ends under DPDK's own front end (issue 19): the
+    # link against the vhost PMD as its users start it (dpdk-plain).
+    fe = parse_front(front)
+    for frame in ('64', '1518'):
+        d = fe.get((frame, 'dpdk-plain'))
+        for mode in ('poll', 'event'):
+            b = fe.get((frame, f'bulkhead-{mode}'))
+            rows.append((f'{frame} B Mpps, DPDK front end, {mode}', b, d,
+                         ratio(b, d)))
+
     print(f'# {machine()}')
     print(f'# generator (linkgen, both VMs\' drivers) pinned to core {GEN_CORE}; '
           f'back end pinned to core {BACKEND_CORE} (taskset); queue size 256, '
@@ -367,6 +391,18 @@ def main():
     if '64' in instr:
         print(f'#  <= 400 instructions per 64 B frame: {instr["64"]:.0f} '
               f'{verdict(instr["64"] <= 400)}')
+        print(f'#  <= 250 instructions per 64 B frame (issue 19): '
+              f'{instr["64"]:.0f} {verdict(instr["64"] <= 250)}')
+    if p_tso and mc:
+        share = p_tso[0] / mc[0]
+        print(f'#  64 KiB TSO >= 80 % of memcpy (issue 19): poll '
+              f'{share * 100:.0f} % {verdict(share >= 0.8)}')
+    for frame in ('64', '1518'):
+        d = fe.get((frame, 'dpdk-plain'))
+        for mode in ('poll', 'event'):
+            r = ratio(fe.get((frame, f'bulkhead-{mode}')), d)
+            print(f'#  DPDK front end, {mode} >= 1.3x DPDK at {frame} B: '
+                  f'{r and f"{r:.2f}x"} {verdict(r and r >= 1.3)}')
     for (k, f), e in notes.items():
         print(f'# note: {k} {f}: {e}')
     dt = [r for r in res.get(('dpdk', 'tso'), []) if 'error' not in r]

@@ -24,6 +24,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from compare import GEN_CORE, TESTPMD, Backend, wait_no_vm  # noqa: E402
 
+PERF = shutil.which('perf')
 FRAMES = (64, 1518)
 KINDS = ('bulkhead-poll', 'bulkhead-event', 'dpdk-plain', 'dpdk')
 
@@ -53,8 +54,51 @@ def stats_now(pmd, log_path):
     raise RuntimeError('testpmd printed no port statistics:\n' + tail)
 
 
+def proc_counts(pid):
+    """A process's read and write system calls (/proc/PID/io) and its
+    CPU seconds (utime + stime, all threads)."""
+    io = {}
+    with open(f'/proc/{pid}/io') as f:
+        for line in f:
+            k, v = line.split(':')
+            io[k] = int(v)
+    with open(f'/proc/{pid}/stat') as f:
+        fields = f.read().rsplit(')', 1)[1].split()
+    cpu = (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
+    return io['syscr'], io['syscw'], cpu
+
+
+def window(pids, seconds, work):
+    """Waits SECONDS; with perf, counts each process's system calls
+    meanwhile (the raw_syscalls:sys_enter tracepoint: kicks, calls and
+    epoll_wait alike). Returns their counts, or Nones."""
+    if not PERF:
+        time.sleep(seconds)
+        return [None for _ in pids]
+    outs = [os.path.join(work, f'perf-{i}.txt') for i in range(len(pids))]
+    procs = [subprocess.Popen([PERF, 'stat', '-e', 'raw_syscalls:sys_enter',
+                               '-x,', '-o', out, '-p', str(pid), '--',
+                               'sleep', str(seconds)],
+                              stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+             for pid, out in zip(pids, outs)]
+    counts = []
+    for p, out in zip(procs, outs):
+        p.wait()
+        n = None
+        with open(out) as f:
+            for line in f:
+                if 'raw_syscalls' in line and line.split(',')[0].isdigit():
+                    n = int(line.split(',')[0])
+        counts.append(n)
+    return counts
+
+
 def measure(build, kind, frame, seconds, work):
-    """Mpps the front end receives through back end KIND."""
+    """Mpps the front end receives through back end KIND, and per 1000
+    frames: the front end's write system calls (its kicks: eventfd
+    writes), the back end's reads and writes (kick reads, calls), and the
+    back end's CPU ns per frame."""
     wait_no_vm()
     backend = Backend(kind, work, os.path.join(build, 'vmm', 'bulkhead-link'))
     log_path = os.path.join(work, 'frontend.log')
@@ -85,11 +129,20 @@ def measure(build, kind, frame, seconds, work):
         pmd.stdin.flush()
         time.sleep(2)  # warm up
         n0, t0 = stats_now(pmd, log_path)
-        time.sleep(seconds)
+        fe0, be0 = proc_counts(pmd.pid), proc_counts(backend.proc.pid)
+        calls = window([pmd.pid, backend.proc.pid], seconds, work)
         n1, t1 = stats_now(pmd, log_path)
+        fe1, be1 = proc_counts(pmd.pid), proc_counts(backend.proc.pid)
         pmd.stdin.write('stop\nquit\n')
         pmd.stdin.flush()
-        return (n1 - n0) / (t1 - t0) / 1e6
+        k = max(n1 - n0, 1) / 1000
+        return {'mpps': (n1 - n0) / (t1 - t0) / 1e6,
+                'fe_writes': (fe1[1] - fe0[1]) / k,
+                'be_reads': (be1[0] - be0[0]) / k,
+                'be_writes': (be1[1] - be0[1]) / k,
+                'be_ns': (be1[2] - be0[2]) * 1e9 / max(n1 - n0, 1),
+                'fe_sys': calls[0] / k if calls[0] is not None else -1,
+                'be_sys': calls[1] / k if calls[1] is not None else -1}
     finally:
         try:
             pmd.wait(15)
@@ -117,17 +170,32 @@ def main():
                         measure(build, kind, frame, seconds, work))
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    def med(frame, kind, key):
+        return statistics.median(r[key] for r in res[(frame, kind)])
+
     for frame in FRAMES:
         for kind in KINDS:
-            v = res[(frame, kind)]
+            v = [r['mpps'] for r in res[(frame, kind)]]
             print(f'{frame} {kind} {statistics.median(v):.3f} {min(v):.3f}'
                   f' {max(v):.3f}', flush=True)
     for frame in FRAMES:
         for peer in KINDS[2:]:
-            d = statistics.median(res[(frame, peer)])
+            d = med(frame, peer, 'mpps')
             for kind in KINDS[:2]:
                 print(f'ratio {frame} {kind} {peer} '
-                      f'{statistics.median(res[(frame, kind)]) / d:.2f}')
+                      f'{med(frame, kind, "mpps") / d:.2f}')
+    print('# per 1000 frames (medians): front end write syscalls (its '
+          'kicks), all its syscalls (perf; -1: no perf); back end read / '
+          'write / all syscalls; back end CPU ns per frame')
+    for frame in FRAMES:
+        for kind in KINDS:
+            print(f'# calls {frame} {kind}: fe writes '
+                  f'{med(frame, kind, "fe_writes"):.2f} all '
+                  f'{med(frame, kind, "fe_sys"):.2f}; be reads '
+                  f'{med(frame, kind, "be_reads"):.2f} writes '
+                  f'{med(frame, kind, "be_writes"):.2f} all '
+                  f'{med(frame, kind, "be_sys"):.2f}; be '
+                  f'{med(frame, kind, "be_ns"):.1f} ns/frame')
     return 0
 
 

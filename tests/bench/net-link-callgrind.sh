@@ -4,10 +4,20 @@
 # counted by callgrind on the in-process harness bench_net_link: the
 # drivers' side and the loop are not counted. Batch 32, 64-byte frames
 # (60 bytes on the ring) and 1518-byte frames.
-# Usage: net-link-callgrind.sh BENCH_NET_LINK [--annotate]
+# Usage: net-link-callgrind.sh BENCH_NET_LINK [--annotate] [--in-order]
+# (--in-order: both sides negotiate VIRTIO_F_IN_ORDER, DPDK's default)
 set -eu
 bench=$1
-annotate=${2:-}
+shift
+annotate=
+opts=
+for a in "$@"; do
+	case "$a" in
+	--annotate) annotate=--annotate ;;
+	--in-order) opts=--in-order ;;
+	*) echo "usage: net-link-callgrind.sh BENCH [--annotate] [--in-order]" >&2; exit 2 ;;
+	esac
+done
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 frames=$((10000 * 32))
@@ -15,7 +25,7 @@ frames=$((10000 * 32))
 printf '%-8s %14s\n' frame instr/frame
 for len in 60 1514; do
 	valgrind --tool=callgrind --toggle-collect=net_link_forward \
-		--callgrind-out-file="$out" "$bench" --count --frame "$len" \
+		--callgrind-out-file="$out" "$bench" --count --frame "$len" $opts \
 		>/dev/null 2>&1
 	ir=$(sed -n 's/^summary: *//p; s/^totals: *//p' "$out" | head -n 1 |
 		awk -v n=$frames '{ printf "%.1f", $1 / n }')

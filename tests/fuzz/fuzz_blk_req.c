@@ -4,14 +4,16 @@
  * and fuzzes what the guest controls beyond them: the header's bytes and
  * how the chain is cut into readable and writable parts. Input: byte 0
  * the volume (bit 0 read-only, bit 1 flush, bits 2-7 capacity in 64 KiB
- * steps), byte 1 the segment count (1..8) and byte 2 how many of them are
- * readable; then a 16-bit length per segment (1..65536), then the bytes
+ * steps), byte 1 the segment count (1..8, its low 3 bits; bit 7 set:
+ * DISCARD not offered, bit 6: WRITE_ZEROES not offered) and byte 2 how
+ * many of them are readable; then a 16-bit length per segment (1..65536), then the bytes
  * the segments hold. Every segment is its own heap allocation of exactly
  * its length, so ASan sees any byte touched outside them.
  * After a parse, the worker's use of the result is replayed: the status
  * byte written; for a request that passed, its data read (OUT) or
  * written (IN, GET_ID) where the parser says it is, and its range
- * checked against the volume. */
+ * checked against the volume; a DISCARD's or WRITE_ZEROES's segments
+ * each inside the volume, within the limits the config promised. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +40,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	v.read_only = data[0] & 1;
 	v.flush = data[0] & 2;
 	v.capacity_sectors = (uint64_t)(data[0] >> 2) * 128;
+	v.discard = !(data[1] & 0x80);
+	v.write_zeroes = !(data[1] & 0x40);
 	nseg = 1 + data[1] % 8;
 	nread = data[2] % (nseg + 1);
 	at = 3;
@@ -71,6 +75,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	     req.offset % BLK_SECTOR || req.len % BLK_SECTOR || req.len > BLK_MAX_IO ||
 	     (req.type == VIRTIO_BLK_T_OUT && v.read_only)))
 		abort();
+	if (ret == 0 && (req.type == VIRTIO_BLK_T_DISCARD ||
+			 req.type == VIRTIO_BLK_T_WRITE_ZEROES)) {
+		if (req.nseg == 0 || req.nseg > BLK_DWZ_SEG_MAX || req.len ||
+		    v.read_only || c.write_bytes != 1 ||
+		    c.read_bytes != BLK_HDR_BYTES + req.nseg * BLK_DWZ_SEG_BYTES ||
+		    (req.type == VIRTIO_BLK_T_DISCARD ? !v.discard : !v.write_zeroes))
+			abort();
+		for (unsigned i = 0; i < req.nseg; i++) {
+			const struct blk_dwz_seg *g = &req.seg[i];
+
+			if (!g->len || g->len % BLK_SECTOR || g->offset % BLK_SECTOR ||
+			    g->len / BLK_SECTOR > BLK_DWZ_MAX_SECTORS ||
+			    g->offset / BLK_SECTOR + g->len / BLK_SECTOR >
+			    v.capacity_sectors ||
+			    (g->unmap && req.type == VIRTIO_BLK_T_DISCARD))
+				abort();
+		}
+	}
 	if (req.status)
 		*req.status = ret ? req.refused_status : VIRTIO_BLK_S_OK;
 	if (ret == 0 && req.len) {

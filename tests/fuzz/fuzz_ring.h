@@ -1,5 +1,6 @@
 /* The body of the split and packed ring fuzzers. The input is a guest:
- * byte 0 picks the queue size, features and batch size, bytes 1-2 the
+ * byte 0 picks the queue size, features (bit 7: VIRTIO_F_IN_ORDER) and
+ * batch size, bytes 1-2 the
  * base index, and the rest is the memory image of a 16 KiB region
  * holding the rings, descriptors, indirect tables and buffers (laid out
  * as virtq_driver lays them out). A second 4 KiB region touches the
@@ -55,6 +56,9 @@ static void fuzz_ring(const uint8_t *data, size_t size, bool packed)
 	cfg = virtq_driver_config(&drv);
 	cfg.indirect = data[0] & 16;
 	cfg.max_chain_bytes = data[0] & 32 ? 4096 : 0;
+	/* In order: heads and next links checked against table order, and
+	 * runs of chains with nothing written returned as one entry. */
+	cfg.in_order = data[0] & 128;
 	cfg.base = (uint16_t)(data[1] | data[2] << 8);
 	memcpy(a, data + 3, size - 3 < FUZZ_REGION_A ? size - 3 : FUZZ_REGION_A);
 

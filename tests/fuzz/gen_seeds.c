@@ -35,16 +35,21 @@ int main(int argc, char **argv)
 	if (argc != 3)
 		return 2;
 	packed = strcmp(argv[1], "packed") == 0;
-	for (int variant = 0; variant < 4; variant++) {
+	for (int variant = 0; variant < 6; variant++) {
 		/* size 16 (code 3), event idx on odd variants, indirect on,
-		 * batches of 4 from variant 2 */
+		 * batches of 4 from variant 2, VIRTIO_F_IN_ORDER from variant
+		 * 4 (5, split: two heads swapped, which in order breaks the queue;
+		 * packed: the same as 4, not checked in) */
 		uint8_t cfg = (uint8_t)(3 | (variant & 1 ? 8 : 0) | 16 |
-					(variant >= 2 ? 64 : 0));
+					(variant >= 2 ? 64 : 0) |
+					(variant >= 4 ? 128 : 0));
 		struct virtq_buf b[4];
 		char name[32];
 
 		memset(mem, 0, BYTES);
 		virtq_driver_init(&drv, packed, 16, variant & 1, mem, GPA);
+		if (variant >= 4)
+			virtq_driver_set_in_order(&drv);
 		for (int i = 0; i < 4; i++) {
 			b[i].gpa = GPA + 8192 + 512u * i;
 			b[i].len = 256;
@@ -57,6 +62,12 @@ int main(int argc, char **argv)
 		if (variant >= 2)
 			virtq_driver_add_indirect(&drv, b, 4, mem + 4096,
 						  GPA + 4096);
+		if (variant == 5 && !packed) {
+			uint16_t h = drv.avail->ring[1];
+
+			drv.avail->ring[1] = drv.avail->ring[2];
+			drv.avail->ring[2] = h;
+		}
 		virtq_driver_kick_prepare(&drv);
 		snprintf(name, sizeof(name), "seed%d", variant);
 		write_seed(argv[2], name, cfg, mem);

@@ -284,6 +284,8 @@ int fe_start(struct fe *fe, uint64_t want_features, bool packed,
 					fe_hva(fe, ring), ring);
 		if (ret < 0)
 			return ret;
+		if (fe->features & BIT(VIRTIO_F_IN_ORDER))
+			virtq_driver_set_in_order(d);
 		if ((ret = send_queue(fe, qi, packed ? virtq_driver_config(d).base
 						     : 0)) < 0)
 			return ret;

@@ -98,15 +98,22 @@ TESTPMD = shutil.which('dpdk-testpmd')
 class Testpmd:
     """A DPDK testpmd front end (virtio_user) on one or two sockets."""
 
-    def __init__(self, workdir, prefix, ports, mode, extra_args=()):
-        """ports: list of (socket path, devargs string)."""
+    def __init__(self, workdir, prefix, ports, mode, extra_args=(),
+                 pre_vdevs=(), post_vdevs=()):
+        """ports: list of (socket path, devargs string); pre_vdevs and
+        post_vdevs: other --vdev strings, probed (numbered as ports)
+        before and after the virtio_user ones."""
         self.log_path = os.path.join(workdir, f'testpmd-{prefix}.log')
         self.log = open(self.log_path, 'w')
         vdevs = []
+        for arg in pre_vdevs:
+            vdevs += ['--vdev', arg]
         for i, (path, devargs) in enumerate(ports):
             arg = f'net_virtio_user{i},path={path},queues=1'
             if devargs:
                 arg += ',' + devargs
+            vdevs += ['--vdev', arg]
+        for arg in post_vdevs:
             vdevs += ['--vdev', arg]
         cmd = [TESTPMD, '-l', '0,1', '--no-huge', '-m', '1024', '--no-pci',
                '--single-file-segments', f'--file-prefix=bk{prefix}{os.getpid()}',

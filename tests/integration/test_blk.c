@@ -62,6 +62,21 @@ static void t_config(struct tap *t, const void *arg)
 	CHECK(t, offered & BIT(VIRTIO_BLK_F_BLK_SIZE));
 	CHECK(t, offered & BIT(VIRTIO_F_VERSION_1));
 	CHECK(t, !(offered & BIT(VIRTIO_BLK_F_RO)));
+	/* nbdkit memory trims and zeroes: both offered, with their limits
+	 * (36..56: max_discard_sectors .. write_zeroes_may_unmap). */
+	CHECK(t, offered & BIT(VIRTIO_BLK_F_DISCARD));
+	CHECK(t, offered & BIT(VIRTIO_BLK_F_WRITE_ZEROES));
+	req = (struct vu_config){ .offset = 0, .size = 60 };
+	CHECK_EQ(t, fe_send(&fe, VU_GET_CONFIG, VU_VERSION, &req,
+			    VU_CONFIG_HDR + req.size, NULL, 0), 0);
+	CHECK_EQ(t, fe_recv(&fe, &r, 2000), VU_CONFIG_HDR + 60);
+	memcpy(&cfg, r.payload.config.region, 60);
+	CHECK_EQ(t, cfg.max_discard_sectors, 4u << 20);
+	CHECK_EQ(t, cfg.max_discard_seg, 16);
+	CHECK_EQ(t, cfg.discard_sector_alignment, 128);
+	CHECK_EQ(t, cfg.max_write_zeroes_sectors, 4u << 20);
+	CHECK_EQ(t, cfg.max_write_zeroes_seg, 16);
+	CHECK_EQ(t, cfg.write_zeroes_may_unmap, 1);
 	CHECK_EQ(t, fe_get_u64(&fe, VU_GET_PROTOCOL_FEATURES, &offered), 0);
 	CHECK(t, offered & BIT(VU_PROTOCOL_F_CONFIG));
 }
@@ -234,6 +249,9 @@ static void t_read_only(struct tap *t, const void *arg)
 	CHECK_EQ(t, fe_get_u64(&rfe, VU_GET_FEATURES, &offered), 0);
 	CHECK(t, offered & BIT(VIRTIO_BLK_F_RO));
 	CHECK(t, rfe.features & BIT(VIRTIO_BLK_F_RO));
+	/* Nothing to trim or zero on it: neither offered. */
+	CHECK(t, !(offered & BIT(VIRTIO_BLK_F_DISCARD)));
+	CHECK(t, !(offered & BIT(VIRTIO_BLK_F_WRITE_ZEROES)));
 	CHECK_EQ(t, blk_do(&rfe, &io, VIRTIO_BLK_T_OUT, 8, sizeof(data), data),
 		 VIRTIO_BLK_S_IOERR);
 	CHECK_EQ(t, blk_counter(&ro, "refusals.read_only"), 1);
@@ -287,13 +305,166 @@ static void t_refused(struct tap *t, const void *arg)
 		 VIRTIO_BLK_S_IOERR);
 	CHECK_EQ(t, blk_counter(&bp, "refusals.misaligned"), 1);
 	CHECK(t, !nbdkit_saw("count=0x64"));
-	/* A type not offered (DISCARD). */
-	CHECK_EQ(t, blk_do(&fe, &io, VIRTIO_BLK_T_DISCARD, 0, 16, data),
+	/* A type not offered (SECURE_ERASE). */
+	CHECK_EQ(t, blk_do(&fe, &io, VIRTIO_BLK_T_SECURE_ERASE, 0, 16, data),
 		 VIRTIO_BLK_S_UNSUPP);
 	CHECK_EQ(t, blk_counter(&bp, "refusals.unsupported"), 1);
 	/* A read whose data buffer the device may only read. */
 	CHECK_EQ(t, bad_layout_read(), VIRTIO_BLK_S_IOERR);
 	CHECK_EQ(t, blk_counter(&bp, "refusals.bad_layout"), 1);
+	CHECK_EQ(t, blk_counter(&bp, "nbd.errors"), 0);
+	CHECK(t, blk_alive(&bp));
+}
+
+/* A DISCARD or WRITE_ZEROES of nseg segments {sector, sectors, flags},
+ * kicked and waited for (2 s). Returns its status byte, or -1. */
+static int blk_dwz(uint32_t type, const uint64_t (*segs)[3], unsigned nseg)
+{
+	struct virtio_blk_outhdr *h;
+	struct virtq_buf b[3];
+	uint64_t hdr = fe_alloc_buf(&fe, sizeof(*h));
+	uint64_t data = fe_alloc_buf(&fe, nseg * 16);
+	uint64_t status = fe_alloc_buf(&fe, 1);
+	uint8_t *at;
+	uint16_t id;
+	uint32_t used;
+	int head;
+
+	if (!hdr || !data || !status)
+		return -1;
+	h = fe_hva(&fe, hdr);
+	memset(h, 0, sizeof(*h));
+	h->type = type;
+	at = fe_hva(&fe, data);
+	for (unsigned i = 0; i < nseg; i++) {
+		struct virtio_blk_discard_write_zeroes g = {
+			.sector = segs[i][0], .num_sectors = (uint32_t)segs[i][1],
+			.flags = (uint32_t)segs[i][2],
+		};
+
+		memcpy(at + 16 * i, &g, sizeof(g));
+	}
+	*(uint8_t *)fe_hva(&fe, status) = 0xee;
+	b[0] = (struct virtq_buf){ hdr, sizeof(*h), false };
+	b[1] = (struct virtq_buf){ data, nseg * 16, false };
+	b[2] = (struct virtq_buf){ status, 1, true };
+	head = virtq_driver_add(&fe.q[0], b, 3);
+	if (head < 0)
+		return -1;
+	fe_kick(&fe, 0);
+	if (!blk_reap(&fe, &id, &used, 2000) || id != head)
+		return -1;
+	return *(uint8_t *)fe_hva(&fe, status);
+}
+
+/* Sectors first .. first + n - 1 read back all `byte`. */
+static bool reads_as(uint64_t first, uint32_t n, uint8_t byte)
+{
+	struct blk_io r;
+
+	return blk_do(&fe, &r, VIRTIO_BLK_T_IN, first, n * 512, NULL) ==
+	       VIRTIO_BLK_S_OK && blk_all_bytes(fe_hva(&fe, r.data), n * 512, byte);
+}
+
+/* DISCARD reaches nbdkit as trim, one per segment (the memory plugin
+ * then reads zeros there); the sectors around keep their data. A trim
+ * counts as a write until a flush covers it. */
+static void t_discard(struct tap *t, const void *arg)
+{
+	static uint8_t data[64 * 512];
+	const uint64_t segs[][3] = { { 3008, 8, 0 }, { 3024, 16, 0 } };
+	struct blk_io w;
+	long long acked;
+
+	(void)arg;
+	memset(data, 0x77, sizeof(data));
+	CHECK_EQ(t, blk_do(&fe, &w, VIRTIO_BLK_T_OUT, 3000, sizeof(data), data),
+		 VIRTIO_BLK_S_OK);
+	CHECK_EQ(t, blk_do(&fe, &w, VIRTIO_BLK_T_FLUSH, 0, 0, NULL),
+		 VIRTIO_BLK_S_OK);
+	acked = blk_counter(&bp, "writes_acknowledged");
+	CHECK_EQ(t, blk_counter(&bp, "writes_flushed"), acked);
+	CHECK_EQ(t, blk_dwz(VIRTIO_BLK_T_DISCARD, segs, 2), VIRTIO_BLK_S_OK);
+	/* 3008 * 512 = 0x178000, 8 sectors 0x1000; 3024: 0x17a000, 0x2000. */
+	CHECK(t, nbdkit_saw("offset=0x178000 count=0x1000 fua=0"));
+	CHECK(t, nbdkit_saw("offset=0x17a000 count=0x2000 fua=0"));
+	CHECK_EQ(t, blk_counter(&bp, "discards"), 1);
+	CHECK_EQ(t, blk_counter(&bp, "bytes_discarded"), 24 * 512);
+	CHECK_EQ(t, blk_counter(&bp, "writes_acknowledged"), acked + 1);
+	CHECK_EQ(t, blk_counter(&bp, "writes_flushed"), acked);
+	CHECK(t, reads_as(3000, 8, 0x77));
+	CHECK(t, reads_as(3008, 8, 0));
+	CHECK(t, reads_as(3016, 8, 0x77));
+	CHECK(t, reads_as(3024, 16, 0));
+	CHECK(t, reads_as(3040, 24, 0x77));
+	CHECK_EQ(t, blk_do(&fe, &w, VIRTIO_BLK_T_FLUSH, 0, 0, NULL),
+		 VIRTIO_BLK_S_OK);
+	CHECK_EQ(t, blk_counter(&bp, "writes_flushed"), acked + 1);
+}
+
+/* WRITE_ZEROES reaches nbdkit as zero: may trim when the guest set
+ * unmap, not (NBD_CMD_FLAG_NO_HOLE) when it did not; reads zeros. */
+static void t_write_zeroes(struct tap *t, const void *arg)
+{
+	static uint8_t data[32 * 512];
+	const uint64_t unmap[][3] = { { 4000, 8, VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP } };
+	const uint64_t keep[][3] = { { 4016, 8, 0 } };
+	struct blk_io w;
+
+	(void)arg;
+	memset(data, 0x55, sizeof(data));
+	CHECK_EQ(t, blk_do(&fe, &w, VIRTIO_BLK_T_OUT, 4000, sizeof(data), data),
+		 VIRTIO_BLK_S_OK);
+	CHECK_EQ(t, blk_dwz(VIRTIO_BLK_T_WRITE_ZEROES, unmap, 1), VIRTIO_BLK_S_OK);
+	CHECK_EQ(t, blk_dwz(VIRTIO_BLK_T_WRITE_ZEROES, keep, 1), VIRTIO_BLK_S_OK);
+	/* 4000 * 512 = 0x1f4000; 4016 * 512 = 0x1f6000. */
+	CHECK(t, nbdkit_saw("offset=0x1f4000 count=0x1000 trim=1"));
+	CHECK(t, nbdkit_saw("offset=0x1f6000 count=0x1000 trim=0"));
+	CHECK_EQ(t, blk_counter(&bp, "write_zeroes"), 2);
+	CHECK(t, reads_as(4000, 8, 0));
+	CHECK(t, reads_as(4008, 8, 0x55));
+	CHECK(t, reads_as(4016, 8, 0));
+	CHECK(t, reads_as(4024, 8, 0x55));
+}
+
+/* Refused DISCARD and WRITE_ZEROES: counted by reason, with their
+ * statuses, and none reaches nbdkit (its log has nothing at their
+ * offsets), not even a good segment beside the bad one. */
+static void t_dwz_refused(struct tap *t, const void *arg)
+{
+	const uint64_t past[][3] = { { 5000, 8, 0 }, { CAPACITY - 8, 9, 0 } };
+	const uint64_t wrap[][3] = { { ~0ull - 7, 16, 0 } };
+	const uint64_t flags[][3] = { { 5100, 8, VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP } };
+	const uint64_t reserved[][3] = { { 5200, 8, 4 } };
+	uint64_t many[17][3];
+	long long past_end = blk_counter(&bp, "refusals.past_end");
+	long long oversize = blk_counter(&bp, "refusals.oversize");
+
+	(void)arg;
+	for (unsigned i = 0; i < 17; i++) {
+		many[i][0] = 5300 + 8 * i;
+		many[i][1] = 8;
+		many[i][2] = 0;
+	}
+	CHECK_EQ(t, blk_dwz(VIRTIO_BLK_T_DISCARD, past, 2), VIRTIO_BLK_S_IOERR);
+	CHECK_EQ(t, blk_dwz(VIRTIO_BLK_T_WRITE_ZEROES, past + 1, 1),
+		 VIRTIO_BLK_S_IOERR);
+	CHECK_EQ(t, blk_dwz(VIRTIO_BLK_T_DISCARD, wrap, 1), VIRTIO_BLK_S_IOERR);
+	CHECK_EQ(t, blk_counter(&bp, "refusals.past_end"), past_end + 3);
+	/* 5000 * 512 = 0x271000; the volume's last 8 sectors 0x3fff000. */
+	CHECK(t, !nbdkit_saw("offset=0x271000"));
+	CHECK(t, !nbdkit_saw("offset=0x3fff000"));
+	CHECK_EQ(t, blk_dwz(VIRTIO_BLK_T_DISCARD, flags, 1), VIRTIO_BLK_S_UNSUPP);
+	CHECK_EQ(t, blk_dwz(VIRTIO_BLK_T_WRITE_ZEROES, reserved, 1),
+		 VIRTIO_BLK_S_UNSUPP);
+	CHECK_EQ(t, blk_counter(&bp, "refusals.bad_flags"), 2);
+	CHECK(t, !nbdkit_saw("offset=0x27d800"));
+	CHECK(t, !nbdkit_saw("offset=0x28a000"));
+	CHECK_EQ(t, blk_dwz(VIRTIO_BLK_T_DISCARD, (const uint64_t (*)[3])many, 17),
+		 VIRTIO_BLK_S_IOERR);
+	CHECK_EQ(t, blk_counter(&bp, "refusals.oversize"), oversize + 1);
+	/* 5300 * 512 = 0x296800. */
+	CHECK(t, !nbdkit_saw("offset=0x296800"));
 	CHECK_EQ(t, blk_counter(&bp, "nbd.errors"), 0);
 	CHECK(t, blk_alive(&bp));
 }
@@ -310,6 +481,9 @@ int main(int argc, char **argv)
 		{ "past the end, misaligned, unsupported: refused, counted, never at nbdkit", t_refused, NULL },
 		{ "1 MiB in one request read back; 512 bytes more refused", t_large, NULL },
 		{ "a read-only export: RO offered, writes refused before nbdkit", t_read_only, NULL },
+		{ "DISCARD: a trim per segment at nbdkit, data around kept, a write until flushed", t_discard, NULL },
+		{ "WRITE_ZEROES: zero at nbdkit, may trim only with unmap", t_write_zeroes, NULL },
+		{ "DISCARD/WRITE_ZEROES past the end, bad flags, 17 segments: never at nbdkit", t_dwz_refused, NULL },
 	};
 	int ret;
 

@@ -284,6 +284,96 @@ static void test_chain_is_a_copy(struct tap *t, const void *arg)
 	fix_teardown(&f);
 }
 
+static void in_order_cfg(struct virtq_config *cfg)
+{
+	cfg->in_order = true;
+}
+
+/* A front end that negotiated VIRTIO_F_IN_ORDER but makes a head
+ * available out of table order (2.7.5): its queue breaks with the value
+ * named; the first chain taken sets where the order starts (a resumed
+ * ring starts wherever the driver stands). */
+/* Three one-descriptor chains whose heads the driver made available as
+ * 0, 2, 1, on a queue with or without IN_ORDER. */
+static void setup_swapped_heads(struct fixture *f, bool in_order)
+{
+	struct virtq_buf b;
+
+	fix_setup(f, false, 16, false, in_order ? in_order_cfg : NULL);
+	if (in_order)
+		virtq_driver_set_in_order(&f->drv);
+	b = fix_buf(f, 64, false, 0);
+	for (int i = 0; i < 3; i++)
+		virtq_driver_add(&f->drv, &b, 1);
+	f->drv.avail->ring[1] = htole16(2);
+	f->drv.avail->ring[2] = htole16(1);
+	virtq_driver_kick_prepare(&f->drv);
+}
+
+static void test_in_order_head_out_of_order(struct tap *t, const void *arg)
+{
+	struct fixture f;
+	struct virtq_chain c;
+
+	(void)arg;
+	setup_swapped_heads(&f, true);
+	CHECK_EQ(t, pop(&f, &c), 1);
+	expect_broken(t, &f, -EINVAL,
+		      "avail ring[1]: head 2, in order (VIRTIO_F_IN_ORDER) it must be 1");
+	/* Nothing is returned on a broken queue, not even the chain taken
+	 * before. */
+	split_ring_push(&f.vq, c.token, 0);
+	CHECK(t, !split_ring_publish(&f.vq));
+	CHECK_EQ(t, le16toh(f.drv.used->idx), 0);
+	fix_teardown(&f);
+
+	/* The same ring without IN_ORDER is fine. */
+	setup_swapped_heads(&f, false);
+	CHECK_EQ(t, pop(&f, &c), 1);
+	CHECK_EQ(t, pop(&f, &c), 1);
+	CHECK_EQ(t, c.token.id, 2);
+	fix_teardown(&f);
+}
+
+/* In order, a chain's descriptors follow each other in the table
+ * (2.7.5): a next pointing elsewhere, even inside the table, breaks the
+ * queue. The head after a long chain is checked too. */
+static void test_in_order_next_out_of_order(struct tap *t, const void *arg)
+{
+	struct fixture f;
+	struct virtq_buf b[2];
+	struct virtq_chain c;
+
+	(void)arg;
+	fix_setup(&f, false, 16, false, in_order_cfg);
+	virtq_driver_set_in_order(&f.drv);
+	b[0] = fix_buf(&f, 64, false, 0);
+	b[1] = fix_buf(&f, 64, true, 0);
+	virtq_driver_add(&f.drv, b, 1);
+	virtq_driver_add(&f.drv, b, 2); /* descriptors 1, 2 */
+	f.drv.desc[1].next = htole16(5);
+	virtq_driver_kick_prepare(&f.drv);
+	CHECK_EQ(t, pop(&f, &c), 1);
+	expect_broken(t, &f, -EINVAL,
+		      "desc 1: next 5, in order (VIRTIO_F_IN_ORDER) it must be 2");
+	fix_teardown(&f);
+
+	fix_setup(&f, false, 16, false, in_order_cfg);
+	virtq_driver_set_in_order(&f.drv);
+	b[0] = fix_buf(&f, 64, false, 0);
+	b[1] = fix_buf(&f, 64, true, 0);
+	virtq_driver_add(&f.drv, b, 2); /* descriptors 0, 1 */
+	virtq_driver_add(&f.drv, b, 1); /* descriptor 2 */
+	virtq_driver_add(&f.drv, b, 1); /* descriptor 3 */
+	f.drv.avail->ring[1] = htole16(3);
+	virtq_driver_kick_prepare(&f.drv);
+	CHECK_EQ(t, pop(&f, &c), 1);
+	CHECK_EQ(t, c.token.ring_slots, 2);
+	expect_broken(t, &f, -EINVAL,
+		      "avail ring[1]: head 3, in order (VIRTIO_F_IN_ORDER) it must be 2");
+	fix_teardown(&f);
+}
+
 int main(void)
 {
 	static const struct tap_case cases[] = {
@@ -299,6 +389,8 @@ int main(void)
 		{ "resume from used idx after a crash", test_resume_from_used_idx, NULL },
 		{ "size not a power of two", test_size_not_power_of_two, NULL },
 		{ "chain is a copy", test_chain_is_a_copy, NULL },
+		{ "in order: head out of order", test_in_order_head_out_of_order, NULL },
+		{ "in order: next out of order", test_in_order_next_out_of_order, NULL },
 	};
 
 	return tap_run(cases, sizeof(cases) / sizeof(cases[0]));

@@ -125,7 +125,7 @@ static void test_roundtrip_read_write_chain(struct tap *t, const void *arg)
 	CHECK_EQ(t, c.write_bytes, 2048);
 	CHECK(t, c.seg[1].hva == fix_hva(&f, b[1].gpa));
 	CHECK(t, c.seg[2].hva == fix_hva(&f, b[2].gpa));
-	CHECK_EQ(t, c.token.ring_slots, FMT(arg) ? 3 : 1);
+	CHECK_EQ(t, c.token.ring_slots, 3); /* descriptors (split) or ring slots (packed) */
 	memset(c.seg[2].hva, 0x5a, 64);
 	virtq_push(&f.vq, c.token, 64);
 	virtq_publish(&f.vq);
@@ -682,6 +682,30 @@ static void test_kick_suppression(struct tap *t, const void *arg)
 	}
 }
 
+/* Disabling kicks twice stores once: the flag shares a cache line with
+ * what the driver polls, and the forwarder disables before every round.
+ * A mark written over the device's flag shows whether the second disable
+ * wrote; enabling writes again, and so does the disable after it. */
+static void test_disable_notify_once(struct tap *t, const void *arg)
+{
+	struct fixture f;
+	uint16_t *flag;
+	const uint16_t mark = 0x5a5a;
+
+	fix_setup(&f, FMT(arg), 16, false, NULL);
+	flag = FMT(arg) ? &f.drv.device_event->flags : &f.drv.used->flags;
+	virtq_disable_notify(&f.vq);
+	CHECK(t, *flag != 0);
+	*flag = mark;
+	virtq_disable_notify(&f.vq);
+	CHECK_EQ(t, *flag, mark);
+	CHECK(t, !virtq_enable_notify(&f.vq));
+	CHECK(t, *flag != mark);
+	virtq_disable_notify(&f.vq);
+	CHECK(t, *flag != mark && *flag != 0);
+	fix_teardown(&f);
+}
+
 static uint16_t cfg_size;
 static uint64_t cfg_shift[3];
 static void bad_cfg(struct virtq_config *cfg)
@@ -812,6 +836,128 @@ static void test_unpop(struct tap *t, const void *arg)
 	fix_teardown(&f);
 }
 
+static void in_order_cfg(struct virtq_config *cfg)
+{
+	cfg->in_order = true;
+}
+
+/* Sets up a queue with VIRTIO_F_IN_ORDER on both sides. */
+static void setup_in_order(struct fixture *f, bool is_packed, uint16_t size)
+{
+	fix_setup(f, is_packed, size, false, in_order_cfg);
+	virtq_driver_set_in_order(&f->drv);
+}
+
+/* The device side's used entry at slot s: split, ring entry s; packed,
+ * the descriptor at ring position s (its id, its len). */
+static void used_at(struct fixture *f, uint16_t s, uint16_t *id,
+		    uint32_t *len)
+{
+	if (f->drv.packed) {
+		*id = le16toh(f->drv.pdesc[s].id);
+		*len = le32toh(f->drv.pdesc[s].len);
+	} else {
+		*id = (uint16_t)le32toh(f->drv.used->ring[s].id);
+		*len = le32toh(f->drv.used->ring[s].len);
+	}
+}
+
+/* In order (2.7.9, 2.8.8): a run of buffers with nothing written comes
+ * back as one used entry, in the run's first slot, naming the run's last
+ * buffer; a buffer with bytes written keeps its own entry (it closes the
+ * run before it). The driver reaps every buffer, in order, with its len. */
+static void test_in_order_folds_runs(struct tap *t, const void *arg)
+{
+	struct fixture f;
+	struct virtq_buf rd, wr;
+	struct virtq_chain c[8];
+	struct virtq_done done[8];
+	static const uint32_t lens[8] = { 0, 0, 0, 0, 0, 100, 200, 0 };
+	int ids[8];
+	uint16_t id;
+	uint32_t len;
+
+	setup_in_order(&f, FMT(arg), 16);
+	rd = fix_buf(&f, 64, false, 0);
+	wr = fix_buf(&f, 256, true, 0);
+	for (int i = 0; i < 8; i++)
+		ids[i] = add(&f, lens[i] ? &wr : &rd, 1);
+	CHECK_EQ(t, virtq_pop_batch(&f.vq, &f.mem, c, 8), 8);
+	for (int i = 0; i < 8; i++)
+		done[i] = (struct virtq_done){ c[i].token, lens[i] };
+	virtq_push_batch(&f.vq, done, 8);
+	virtq_publish(&f.vq);
+	/* Slot 0: the run 0..5 (five with nothing written, closed by 5);
+	 * slot 6: buffer 6; slot 7: buffer 7, the batch's last. Slots 1..5
+	 * were never written (the ring starts zeroed; packed: still the
+	 * driver's available descriptors, ids 1..5). */
+	used_at(&f, 0, &id, &len);
+	CHECK_EQ(t, id, ids[5]);
+	CHECK_EQ(t, len, 100);
+	used_at(&f, 1, &id, &len);
+	CHECK_EQ(t, id, FMT(arg) ? ids[1] : 0);
+	CHECK_EQ(t, len, FMT(arg) ? 64 : 0);
+	used_at(&f, 6, &id, &len);
+	CHECK_EQ(t, id, ids[6]);
+	CHECK_EQ(t, len, 200);
+	used_at(&f, 7, &id, &len);
+	CHECK_EQ(t, id, ids[7]);
+	if (!FMT(arg))
+		CHECK_EQ(t, le16toh(f.drv.used->idx), 8);
+	for (int i = 0; i < 8; i++) {
+		CHECK_EQ(t, virtq_driver_reap(&f.drv, &id, &len), 1);
+		CHECK_EQ(t, id, ids[i]);
+		CHECK_EQ(t, len, lens[i]);
+	}
+	CHECK_EQ(t, virtq_driver_reap(&f.drv, &id, &len), 0);
+	/* Around the ring several times, in batches that cross its end. */
+	for (int lap = 0; lap < 12; lap++) {
+		for (int i = 0; i < 5; i++)
+			ids[i] = add(&f, i == 2 ? &wr : &rd, 1);
+		CHECK_EQ(t, virtq_pop_batch(&f.vq, &f.mem, c, 8), 5);
+		for (int i = 0; i < 5; i++)
+			done[i] = (struct virtq_done){ c[i].token, i == 2 ? 7 : 0 };
+		virtq_push_batch(&f.vq, done, 5);
+		virtq_publish(&f.vq);
+		for (int i = 0; i < 5; i++) {
+			CHECK_EQ(t, virtq_driver_reap(&f.drv, &id, &len), 1);
+			CHECK_EQ(t, id, ids[i]);
+			CHECK_EQ(t, len, i == 2 ? 7u : 0u);
+		}
+	}
+	CHECK(t, !virtq_broken(&f.vq));
+	fix_teardown(&f);
+}
+
+/* In order, chains of several descriptors, given back and taken again:
+ * the expected next head goes back with them (split), so the driver's
+ * well-ordered ring is not taken for a misordered one. */
+static void test_in_order_unpop(struct tap *t, const void *arg)
+{
+	struct fixture f;
+	struct virtq_buf b[3];
+	struct virtq_chain c[3];
+	int ids[3];
+
+	setup_in_order(&f, FMT(arg), 8);
+	b[0] = fix_buf(&f, 64, false, 0);
+	b[1] = fix_buf(&f, 64, true, 0);
+	b[2] = fix_buf(&f, 64, true, 0);
+	ids[0] = add(&f, b, 3);
+	ids[1] = add(&f, b, 1);
+	ids[2] = add(&f, b, 2);
+	CHECK_EQ(t, virtq_pop_batch(&f.vq, &f.mem, c, 1), 1);
+	CHECK_EQ(t, virtq_pop_batch(&f.vq, &f.mem, c + 1, 2), 2);
+	virtq_unpop(&f.vq, 2, c[1].token.ring_slots + c[2].token.ring_slots);
+	CHECK_EQ(t, virtq_pop_batch(&f.vq, &f.mem, c + 1, 2), 2);
+	CHECK(t, !virtq_broken(&f.vq));
+	printf("# reason: %s\n", f.vq.reason);
+	CHECK_EQ(t, c[1].token.id, ids[1]);
+	CHECK_EQ(t, c[2].token.id, ids[2]);
+	CHECK_EQ(t, c[0].token.ring_slots, 3);
+	fix_teardown(&f);
+}
+
 int main(void)
 {
 #define BOTH(name, fn) { name " (split)", fn, &split }, { name " (packed)", fn, &packed }
@@ -847,10 +993,13 @@ int main(void)
 		BOTH("batch of returns across the ring's end", test_push_batch_across_ring_end),
 		BOTH("interrupt suppression", test_interrupt_suppression),
 		BOTH("kick suppression", test_kick_suppression),
+		BOTH("disabling kicks twice writes once", test_disable_notify_once),
 		BOTH("init checks", test_init_checks),
 		BOTH("ring at an unaligned host address", test_host_alignment),
 		BOTH("base save and resume", test_base_resume),
 		BOTH("unpop gives chains back", test_unpop),
+		BOTH("in order: a run comes back as one used entry", test_in_order_folds_runs),
+		BOTH("in order: chains given back are taken again", test_in_order_unpop),
 	};
 
 	return tap_run(cases, sizeof(cases) / sizeof(cases[0]));

@@ -18,8 +18,11 @@ a second volume added (its port hot-plugged first) and served; hostile
 configurations (a bad name, size 0, 257 volumes, an unknown key) refused
 naming the line, with nothing changed; the second volume left out (no
 longer served, kept), listed again (its data there), removed (gone: listed
-again it reads as zeros); the first volume filled: the state warns that the
-pool is past pool-warn-percent.
+again it reads as zeros); trim (our nbdkit plugin's BLKDISCARD): 36 MiB
+written to the first volume raise the pool's data percentage in the READY
+line, 32 MiB of them trimmed bring it back down, the trimmed range reads
+zeros and the data outside it is unchanged; the first volume filled: the
+state warns that the pool is past pool-warn-percent.
 Boot 3, a disk holding an ext4 filesystem: "ERROR pool: /dev/nvme0n1 holds
 a filesystem or signature (ext4)..." and the disk's bytes unchanged.
 Boot 4, a configuration with a bad line on an empty disk: "ERROR config:
@@ -227,6 +230,51 @@ def sparse_disk(run, name, mib=DISK_MIB):
     return path
 
 
+def pool_data_pct(line):
+    m = re.search(r'pool data (\d+)%', line or '')
+    return int(m.group(1)) if m else None
+
+
+def wait_pool(run, ok, timeout, after):
+    """The pool's data percentage in the newest READY line after AFTER once
+    OK(percentage) holds; the newest seen (or None) after TIMEOUT s."""
+    end = time.monotonic() + timeout
+    seen = None
+    while True:
+        for t, line in run.agent.snapshot():
+            if t > after and line.startswith('READY'):
+                seen = pool_data_pct(line)
+        if (seen is not None and ok(seen)) or time.monotonic() >= end:
+            return seen
+        time.sleep(0.5)
+
+
+def trim_frees(tap, run, data):
+    """36 MiB written to volume a at 40 MiB raise the pool's use; 32 MiB of
+    them trimmed lower it again; the data outside the range is kept."""
+    t = time.monotonic()
+    before = wait_pool(run, lambda p: True, 15, 0)
+    more = pattern(b'trim', 36 * MIB)
+    ok, out = write(run, 'a', 40 * MIB, more, timeout=180)
+    # 32 MiB of a pool of about 116 MiB: some 27 points.
+    full = wait_pool(run, lambda p: p >= before + 25, 30, t) if ok else None
+    t = time.monotonic()
+    ok2, out2 = nbd(run, 'a', 'trim', 40 * MIB, 32 * MIB)
+    after = wait_pool(run, lambda p: p <= before + 5, 30, t) if ok2 else None
+    check(tap, ok and ok2 and full is not None and after is not None and
+          full >= before + 25 and after <= before + 5,
+          'trim frees pool space: 36 MiB written, pool data %s%% -> %s%%; '
+          '32 MiB trimmed, -> %s%%' % (before, full, after),
+          lambda: '%s %s %s' % (out, out2, trouble(run)))
+    zeros, out = read(run, 'a', 40 * MIB, 32 * MIB)
+    kept, out2 = read(run, 'a', 72 * MIB, 4 * MIB)
+    old, out3 = read(run, 'a', 3 * MIB, len(data))
+    check(tap, zeros == bytes(32 * MIB) and kept == more[32 * MIB:] and
+          old == data, 'the trimmed range reads zeros; the 4 MiB after it and '
+          'the flushed 8 MiB before it are unchanged',
+          lambda: '%s %s %s' % (out, out2, out3))
+
+
 def boot_first(tap, run, images, disk, data):
     """Boot 1: the pool created, a volume's size, 8 MiB flushed and read
     back, kill -9."""
@@ -327,6 +375,8 @@ def boot_again(tap, run, images, disk, data):
           'remove b: its server stopped and the volume removed (created '
           'again, it reads as zeros)', lambda: '%s; %s; %s' % (ans, ans2, out))
 
+    trim_frees(tap, run, data)
+
     # The pool warning: volume a filled (100 of the pool's 116 MiB). About
     # 3 s on an idle host; the timeout allows for a loaded one.
     t = time.monotonic()
@@ -386,7 +436,7 @@ def report(tap, _run):
 
 
 def main(argv):
-    return vm_test(argv, 16, 'bulkhead-sysstorage-', Run, steps, report)
+    return vm_test(argv, 18, 'bulkhead-sysstorage-', Run, steps, report)
 
 
 if __name__ == '__main__':

@@ -25,8 +25,17 @@ void blk_dev_init(struct blk_dev *b, struct nbd_handle *nbd, const char *id,
 	b->vol.capacity_sectors = size > 0 ? (uint64_t)size / BLK_SECTOR : 0;
 	b->vol.read_only = nbd_is_read_only(nbd) == 1;
 	b->vol.flush = nbd_can_flush(nbd) == 1;
+	/* DISCARD and WRITE_ZEROES only when the server says it does trim
+	 * and zero (libnbd refuses both otherwise), and never on a read-only
+	 * volume. */
+	b->vol.discard = !b->vol.read_only && nbd_can_trim(nbd) == 1;
+	b->vol.write_zeroes = !b->vol.read_only && nbd_can_zero(nbd) == 1;
 	if (!b->vol.read_only)
 		b->vu.offered_features &= ~(1ull << VIRTIO_BLK_F_RO);
+	if (!b->vol.discard)
+		b->vu.offered_features &= ~(1ull << VIRTIO_BLK_F_DISCARD);
+	if (!b->vol.write_zeroes)
+		b->vu.offered_features &= ~(1ull << VIRTIO_BLK_F_WRITE_ZEROES);
 	/* Without flush on the server, saying FLUSH would promise the
 	 * guest a durability nobody gives. */
 	if (!b->vol.flush)
@@ -89,6 +98,40 @@ int blk_dev_exit_status(struct blk_dev *b)
 
 /* libnbd's completion: the server answered (or the connection died,
  * *error then set). Returning 1 retires the command inside libnbd. */
+static const char *nbd_op_name(uint32_t type)
+{
+	switch (type) {
+	case VIRTIO_BLK_T_IN:
+		return "read";
+	case VIRTIO_BLK_T_OUT:
+		return "write";
+	case VIRTIO_BLK_T_DISCARD:
+		return "trim";
+	case VIRTIO_BLK_T_WRITE_ZEROES:
+		return "zero";
+	default:
+		return "flush";
+	}
+}
+
+/* A DISCARD's or WRITE_ZEROES's segment answered: the request is done
+ * when its last one is, failed when any failed. */
+static int on_nbd_seg_done(void *user_data, int *error)
+{
+	struct blk_slot *s = user_data;
+	struct blk_dev *b = s->dev;
+
+	if (*error) {
+		b->c.nbd_errors++;
+		s->status = VIRTIO_BLK_S_IOERR;
+		vu_log(&b->vu, "NBD %s failed: %s", nbd_op_name(s->req.type),
+		       strerror(*error));
+	}
+	if (--s->nbd_left == 0)
+		s->done = true;
+	return 1;
+}
+
 static int on_nbd_done(void *user_data, int *error)
 {
 	struct blk_slot *s = user_data;
@@ -98,8 +141,7 @@ static int on_nbd_done(void *user_data, int *error)
 		b->c.nbd_errors++;
 		s->status = VIRTIO_BLK_S_IOERR;
 		vu_log(&b->vu, "NBD %s of %" PRIu32 " bytes at %" PRIu64
-		       " failed: %s", s->req.type == VIRTIO_BLK_T_IN ? "read" :
-		       s->req.type == VIRTIO_BLK_T_OUT ? "write" : "flush",
+		       " failed: %s", nbd_op_name(s->req.type),
 		       s->req.len, s->req.offset, strerror(*error));
 	} else {
 		s->status = VIRTIO_BLK_S_OK;
@@ -116,6 +158,48 @@ static void finish(struct blk_slot *s, uint8_t status)
 {
 	s->status = status;
 	s->done = true;
+}
+
+/* DISCARD, WRITE_ZEROES: one NBD trim or zero per segment, all in
+ * flight together. A zero the guest did not allow to unmap carries
+ * NBD_CMD_FLAG_NO_HOLE: the server must write the zeroes, not punch a
+ * hole. A segment libnbd refuses fails the request; those already sent
+ * are still waited for (their callbacks name this slot). */
+static void submit_dwz(struct blk_dev *b, struct blk_slot *s)
+{
+	nbd_completion_callback cb = { .callback = on_nbd_seg_done,
+				       .user_data = s };
+	bool trim = s->req.type == VIRTIO_BLK_T_DISCARD;
+
+	s->status = VIRTIO_BLK_S_OK;
+	s->nbd_left = 1;        /* held until every segment is sent */
+	if (trim)
+		b->c.discards++;
+	else
+		b->c.write_zeroes++;
+	for (unsigned i = 0; i < s->req.nseg; i++) {
+		const struct blk_dwz_seg *g = &s->req.seg[i];
+		int64_t cookie;
+
+		cookie = trim ? nbd_aio_trim(b->nbd, g->len, g->offset, cb, 0) :
+			 nbd_aio_zero(b->nbd, g->len, g->offset, cb,
+				      g->unmap ? 0 : LIBNBD_CMD_FLAG_NO_HOLE);
+		if (cookie < 0) {
+			b->c.nbd_errors++;
+			blk_dev_nbd_check(b);
+			vu_log(&b->vu, "NBD %s not sent: %s", trim ? "trim" :
+			       "zero", nbd_get_error());
+			s->status = VIRTIO_BLK_S_IOERR;
+			break;
+		}
+		s->nbd_left++;
+		if (trim)
+			b->c.bytes_discarded += g->len;
+		else
+			b->c.bytes_zeroed += g->len;
+	}
+	if (--s->nbd_left == 0)
+		s->done = true;
 }
 
 /* Sends slot s's request to NBD; on a refusal from libnbd (connection
@@ -196,6 +280,12 @@ static bool start(struct blk_dev *b, struct blk_slot *s)
 		finish(s, VIRTIO_BLK_S_IOERR);
 		return true;
 	}
+	if (r->type == VIRTIO_BLK_T_DISCARD ||
+	    r->type == VIRTIO_BLK_T_WRITE_ZEROES) {
+		/* No data moves: no bounce buffer, no in-flight bytes. */
+		submit_dwz(b, s);
+		return true;
+	}
 	if (r->type != VIRTIO_BLK_T_FLUSH) {
 		if (r->len == 0) {
 			finish(s, VIRTIO_BLK_S_OK);
@@ -263,6 +353,13 @@ static void retire(struct blk_dev *b)
 			} else if (r->type == VIRTIO_BLK_T_OUT &&
 				   s->status == VIRTIO_BLK_S_OK && r->len) {
 				b->c.bytes_written += r->len;
+				b->writes_acked++;
+			} else if ((r->type == VIRTIO_BLK_T_DISCARD ||
+				    r->type == VIRTIO_BLK_T_WRITE_ZEROES) &&
+				   s->status == VIRTIO_BLK_S_OK) {
+				/* A trim or zero changed what the server
+				 * holds: until a flush covers it, a server
+				 * that dies may lose it, like a write. */
 				b->writes_acked++;
 			}
 			if (s->lost_writes && b->lost_writes) {

@@ -40,6 +40,10 @@ struct blk_slot {
 	struct virtq_chain chain;
 	struct blk_req req;
 	uint8_t *bounce;        /* the data between guest and NBD */
+	/* DISCARD, WRITE_ZEROES: NBD commands (one per segment) sent and
+	 * not yet answered; the request is done when none is left, failed
+	 * if any failed. */
+	unsigned nbd_left;
 	uint32_t used_len;      /* bytes written into the chain */
 	uint8_t status;         /* VIRTIO_BLK_S_*, once done */
 	bool done;
@@ -62,8 +66,8 @@ struct blk_slot {
 
 struct blk_counters {
 	uint64_t requests;
-	uint64_t reads, writes, flushes, get_ids;
-	uint64_t bytes_read, bytes_written;
+	uint64_t reads, writes, flushes, get_ids, discards, write_zeroes;
+	uint64_t bytes_read, bytes_written, bytes_discarded, bytes_zeroed;
 	uint64_t refusals[BLK_REFUSE_COUNT];
 	uint64_t nbd_errors;     /* requests the NBD side failed */
 	uint64_t waits_for_room; /* taking stopped: in-flight limits */
@@ -84,7 +88,10 @@ struct blk_dev {
 	bool pending;            /* the ring may have requests */
 	bool nbd_dead;
 	char nbd_error[256];
-	/* Writes published to the guest as done (OK), and how many of them
+	/* Writes published to the guest as done (OK; DISCARD and
+	 * WRITE_ZEROES count as writes: they change what the server holds,
+	 * and a server that dies before a flush may lose them), and how
+	 * many of them
 	 * a successful NBD flush covers: more acknowledged than flushed
 	 * means the server may still lose some. */
 	uint64_t writes_acked, writes_flushed;
@@ -99,8 +106,8 @@ static inline struct blk_dev *blk_dev_of(struct vu_dev *vu)
 	return (struct blk_dev *)((char *)vu - offsetof(struct blk_dev, vu));
 }
 
-/* A volume over an NBD handle already connected (its size, read-only
- * and flush flags read from it); id is GET_ID's answer (cut at 20
+/* A volume over an NBD handle already connected (its size, read-only,
+ * flush, trim and zero flags read from it); id is GET_ID's answer (cut at 20
  * bytes). The back end is made with ops/opaque (the worker's). */
 void blk_dev_init(struct blk_dev *b, struct nbd_handle *nbd, const char *id,
 		  const struct vu_dev_ops *ops, void *opaque);

@@ -5,6 +5,7 @@
 #include <inttypes.h>
 #include <linux/virtio_blk.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -18,6 +19,7 @@ static const char *const refusal_names[BLK_REFUSE_COUNT] = {
 	[BLK_REFUSE_MISALIGNED] = "misaligned",
 	[BLK_REFUSE_OVERSIZE] = "oversize",
 	[BLK_REFUSE_READ_ONLY] = "read_only",
+	[BLK_REFUSE_BAD_FLAGS] = "bad_flags",
 };
 
 const char *blk_refusal_name(enum blk_refusal r)
@@ -35,7 +37,11 @@ static int refuse(struct blk_req *req, enum blk_refusal r, int err,
 	va_list ap;
 
 	req->refusal = r;
-	req->refused_status = r == BLK_REFUSE_UNSUPPORTED ?
+	/* 5.2.6.2: UNSUPP for a type not offered and for DISCARD or
+	 * WRITE_ZEROES flags the device does not know (or unmap on a
+	 * DISCARD); IOERR for the rest. */
+	req->refused_status = r == BLK_REFUSE_UNSUPPORTED ||
+			      r == BLK_REFUSE_BAD_FLAGS ?
 		VIRTIO_BLK_S_UNSUPP : VIRTIO_BLK_S_IOERR;
 	va_start(ap, fmt);
 	vsnprintf(why, whylen, fmt, ap);
@@ -67,6 +73,70 @@ static int check_range(struct blk_req *req, const struct blk_volume *v,
 	return 0;
 }
 
+/* DISCARD and WRITE_ZEROES: after the header, whole 16-byte segments,
+ * at least one and at most BLK_DWZ_SEG_MAX; then the status byte alone.
+ * The segment array is copied out of the chain once (pos is just past
+ * the header) and each segment decided on that copy. */
+static int parse_dwz(const struct virtq_chain *c, struct sg_pos *pos,
+		     const struct blk_volume *v, struct blk_req *req,
+		     char *why, unsigned whylen)
+{
+	struct virtio_blk_discard_write_zeroes raw[BLK_DWZ_SEG_MAX];
+	const char *name = req->type == VIRTIO_BLK_T_DISCARD ?
+			   "discard" : "write zeroes";
+	uint32_t data = c->read_bytes - BLK_HDR_BYTES;
+
+	if (c->write_bytes != 1 || data == 0 || data % BLK_DWZ_SEG_BYTES)
+		return refuse(req, BLK_REFUSE_LAYOUT, -EINVAL, why, whylen,
+			      "%s: %" PRIu32 " segment bytes, %" PRIu32
+			      " writable bytes: needs whole %u-byte segments "
+			      "(at least one) and 1", name, data,
+			      c->write_bytes, BLK_DWZ_SEG_BYTES);
+	if (data / BLK_DWZ_SEG_BYTES > BLK_DWZ_SEG_MAX)
+		return refuse(req, BLK_REFUSE_OVERSIZE, -E2BIG, why, whylen,
+			      "%s: %" PRIu32 " segments > %u", name,
+			      data / BLK_DWZ_SEG_BYTES, BLK_DWZ_SEG_MAX);
+	if (v->read_only)
+		return refuse(req, BLK_REFUSE_READ_ONLY, -EROFS, why, whylen,
+			      "%s on a read-only volume", name);
+	req->nseg = data / BLK_DWZ_SEG_BYTES;
+	sg_read(pos, (uint8_t *)raw, data);
+	for (unsigned i = 0; i < req->nseg; i++) {
+		uint64_t sector = le64toh(raw[i].sector);
+		uint32_t num = le32toh(raw[i].num_sectors);
+		uint32_t flags = le32toh(raw[i].flags);
+		struct blk_dwz_seg *seg = &req->seg[i];
+
+		/* Bits 1..31 are reserved; unmap has no meaning on a
+		 * DISCARD (5.2.6.2: UNSUPP for both). */
+		if (flags & ~(uint32_t)VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP ||
+		    (flags && req->type == VIRTIO_BLK_T_DISCARD))
+			return refuse(req, BLK_REFUSE_BAD_FLAGS, -EOPNOTSUPP,
+				      why, whylen, "%s segment %u: flags 0x%"
+				      PRIx32 " not supported", name, i, flags);
+		if (num == 0)
+			return refuse(req, BLK_REFUSE_LAYOUT, -EINVAL, why,
+				      whylen, "%s segment %u: 0 sectors", name, i);
+		if (num > BLK_DWZ_MAX_SECTORS)
+			return refuse(req, BLK_REFUSE_OVERSIZE, -E2BIG, why,
+				      whylen, "%s segment %u: %" PRIu32
+				      " sectors > %u", name, i, num,
+				      BLK_DWZ_MAX_SECTORS);
+		/* Compared before multiplying, as for IN and OUT. */
+		if (sector > v->capacity_sectors ||
+		    num > v->capacity_sectors - sector)
+			return refuse(req, BLK_REFUSE_PAST_END, -ERANGE, why,
+				      whylen, "%s segment %u: sector %" PRIu64
+				      " + %" PRIu32 " sectors past the end (%"
+				      PRIu64 " sectors)", name, i, sector, num,
+				      v->capacity_sectors);
+		seg->offset = sector * BLK_SECTOR;
+		seg->len = num * BLK_SECTOR;
+		seg->unmap = flags & VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP;
+	}
+	return 0;
+}
+
 int blk_req_parse(const struct virtq_chain *c, const struct blk_volume *v,
 		  struct blk_req *req, char *why, unsigned whylen)
 {
@@ -75,7 +145,7 @@ int blk_req_parse(const struct virtq_chain *c, const struct blk_volume *v,
 	uint32_t nseg = (uint32_t)c->nread + c->nwrite;
 	uint64_t sector;
 
-	memset(req, 0, sizeof(*req));
+	memset(req, 0, offsetof(struct blk_req, seg));
 	/* The status byte: the last byte the device may write (the spec
 	 * puts it last; with VERSION_1 descriptor boundaries mean nothing,
 	 * so only the byte counts matter). */
@@ -133,6 +203,14 @@ int blk_req_parse(const struct virtq_chain *c, const struct blk_volume *v,
 				      c->read_bytes, c->write_bytes,
 				      BLK_HDR_BYTES);
 		return 0;
+	case VIRTIO_BLK_T_DISCARD:
+		if (!v->discard)
+			break;
+		return parse_dwz(c, &pos, v, req, why, whylen);
+	case VIRTIO_BLK_T_WRITE_ZEROES:
+		if (!v->write_zeroes)
+			break;
+		return parse_dwz(c, &pos, v, req, why, whylen);
 	default:
 		break;
 	}

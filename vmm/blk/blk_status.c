@@ -52,6 +52,10 @@ char *blk_status_json(const struct blk_dev *b, const char *name)
 			       json_object_new_boolean(b->vol.read_only));
 	json_object_object_add(vol, "flush",
 			       json_object_new_boolean(b->vol.flush));
+	json_object_object_add(vol, "discard",
+			       json_object_new_boolean(b->vol.discard));
+	json_object_object_add(vol, "write_zeroes",
+			       json_object_new_boolean(b->vol.write_zeroes));
 	json_object_object_add(o, "volume", vol);
 	json_object_object_add(o, "front_end", front_end_json(&b->vu));
 	json_object_object_add(o, "requests", U64(c->requests));
@@ -59,8 +63,13 @@ char *blk_status_json(const struct blk_dev *b, const char *name)
 	json_object_object_add(o, "writes", U64(c->writes));
 	json_object_object_add(o, "flushes", U64(c->flushes));
 	json_object_object_add(o, "get_ids", U64(c->get_ids));
+	json_object_object_add(o, "discards", U64(c->discards));
+	json_object_object_add(o, "write_zeroes", U64(c->write_zeroes));
 	json_object_object_add(o, "bytes_read", U64(c->bytes_read));
 	json_object_object_add(o, "bytes_written", U64(c->bytes_written));
+	/* Sent to the server as trim, zero (each segment when sent). */
+	json_object_object_add(o, "bytes_discarded", U64(c->bytes_discarded));
+	json_object_object_add(o, "bytes_zeroed", U64(c->bytes_zeroed));
 	json_object_object_add(o, "in_flight", U64(b->count));
 	json_object_object_add(o, "waits_for_room", U64(c->waits_for_room));
 	json_object_object_add(o, "writes_acknowledged", U64(b->writes_acked));

@@ -29,13 +29,26 @@ static int blk_vu_get_config(struct vu_dev *dev, uint32_t offset,
 	cfg.seg_max = htole32(BLK_SEG_MAX);
 	cfg.blk_size = htole32(BLK_SECTOR);
 	cfg.num_queues = htole16(BLK_NUM_QUEUES);
+	/* DISCARD and WRITE_ZEROES limits (read by the guest only when the
+	 * feature was offered; the parser holds it to them): per segment
+	 * and per request, as blk_req.h says. */
+	cfg.max_discard_sectors = htole32(BLK_DWZ_MAX_SECTORS);
+	cfg.max_discard_seg = htole32(BLK_DWZ_SEG_MAX);
+	cfg.discard_sector_alignment = htole32(BLK_DISCARD_ALIGN_SECTORS);
+	cfg.max_write_zeroes_sectors = htole32(BLK_DWZ_MAX_SECTORS);
+	cfg.max_write_zeroes_seg = htole32(BLK_DWZ_SEG_MAX);
+	/* Zeroes with unmap allowed go out without NBD_CMD_FLAG_NO_HOLE: a
+	 * server that can trim may then deallocate (5.2.4: cleared when it
+	 * cannot). */
+	cfg.write_zeroes_may_unmap = b->vol.discard;
 	memcpy(space, &cfg, sizeof(cfg));
 	memcpy(buf, space + offset, len);
 	return 0;
 }
 
-/* FLUSH and RO are offered per volume: blk_dev_init takes away what the
- * NBD server does not do (no flush) or allow (writes). */
+/* FLUSH, DISCARD, WRITE_ZEROES and RO are offered per volume:
+ * blk_dev_init takes away what the NBD server does not do (no flush, no
+ * trim, no zero) or allow (writes). */
 const struct vu_dev_kind blk_vu_kind = {
 	.name = "virtio-blk",
 	.num_queues = BLK_NUM_QUEUES,
@@ -45,6 +58,7 @@ const struct vu_dev_kind blk_vu_kind = {
 		    BIT(VIRTIO_RING_F_EVENT_IDX) | BIT(VIRTIO_BLK_F_FLUSH) |
 		    BIT(VIRTIO_BLK_F_SEG_MAX) | BIT(VIRTIO_BLK_F_SIZE_MAX) |
 		    BIT(VIRTIO_BLK_F_BLK_SIZE) | BIT(VIRTIO_BLK_F_RO) |
+		    BIT(VIRTIO_BLK_F_DISCARD) | BIT(VIRTIO_BLK_F_WRITE_ZEROES) |
 		    BIT(VU_F_PROTOCOL_FEATURES),
 	/* CONFIG: QEMU 7.2's vhost-user-blk-pci refuses a back end without
 	 * it (design.md, December facts). */

@@ -16,6 +16,12 @@
 #define BLK_SEG_MAX 120u
 #define BLK_SIZE_MAX 8192u
 
+/* discard_sector_alignment: 64 KiB, the smallest chunk of an LVM thin
+ * pool (sys-storage's): a guest that aligns its discards to it (Linux
+ * takes it as the discard granularity) sends ranges the pool can free
+ * whole. A hint only: the parser takes any whole sector. */
+#define BLK_DISCARD_ALIGN_SECTORS 128u
+
 extern const struct vu_dev_kind blk_vu_kind;
 
 #endif

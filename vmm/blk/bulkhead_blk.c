@@ -280,10 +280,12 @@ int main(int argc, char **argv)
 	p->nbd_events = EPOLLIN;
 	if (worker_confine(w) < 0)
 		return early_exit(p, lost_writes, 1);
-	bh_log("%s: %llu sectors%s%s over NBD %s, listening on %s (%s)",
+	bh_log("%s: %llu sectors%s%s%s%s over NBD %s, listening on %s (%s)",
 	       w->name, (unsigned long long)p->dev.vol.capacity_sectors,
 	       p->dev.vol.read_only ? ", read-only" : "",
-	       p->dev.vol.flush ? ", flush" : ", no flush", nbd_path,
+	       p->dev.vol.flush ? ", flush" : ", no flush",
+	       p->dev.vol.discard ? ", discard" : "",
+	       p->dev.vol.write_zeroes ? ", write zeroes" : "", nbd_path,
 	       w->listen[0].path, w->no_sandbox ? "UNCONFINED" : "confined");
 	worker_loop(w);
 	bh_log("%s: stopping", w->name);

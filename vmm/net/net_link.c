@@ -75,7 +75,7 @@ static int tx_one(struct net_link *l, unsigned s, const struct virtq_chain *c)
 	struct net_dir_stats *st = &l->stats[s];
 	uint32_t hlen = l->hdr_len[s];
 	uint8_t hbuf[NET_HDR_MAX], eth[ETH_HLEN];
-	struct frame_src src = { 0 };
+	struct frame_src src;
 	struct net_hdr h;
 	uint32_t frame_len;
 	uint8_t gso;
@@ -92,11 +92,24 @@ static int tx_one(struct net_link *l, unsigned s, const struct virtq_chain *c)
 	}
 	/* Header and Ethernet header are copied out once; everything below
 	 * decides on these copies. */
-	sg_init(&src.sg, c->seg, c->nread);
-	sg_read(&src.sg, hbuf, hlen);
-	hdr_decode(hbuf, &h);
-	/* Read once: checked here, and what the receiver gets (src.eth). */
-	sg_read(&src.sg, eth, ETH_HLEN);
+	if (c->nread == 1) {
+		/* The common chain, one segment: two copies of constant size,
+		 * no segment walk, and the rest of the frame is flat. The
+		 * segment holds hlen + ETH_HLEN >= 24 bytes, so NET_HDR_MAX
+		 * can be copied whatever hlen is (a 10-byte header's copy
+		 * carries two frame bytes, unused). */
+		const uint8_t *p = c->seg[0].hva;
+
+		memcpy(hbuf, p, NET_HDR_MAX);
+		memcpy(eth, p + hlen, ETH_HLEN);
+		src.flat = p + hlen + ETH_HLEN;
+	} else {
+		src.flat = NULL;
+		sg_init(&src.sg, c->seg, c->nread);
+		sg_read(&src.sg, hbuf, hlen);
+		sg_read(&src.sg, eth, ETH_HLEN);
+	}
+	/* eth, read once: checked here, and what the receiver gets. */
 	src.eth = eth;
 	src.eth_left = ETH_HLEN;
 	if (!mac_ok(l, s, eth)) {
@@ -104,10 +117,11 @@ static int tx_one(struct net_link *l, unsigned s, const struct virtq_chain *c)
 		return 0;
 	}
 
-	/* A plain frame (no checksum to finish, no segment): nothing to
-	 * check in its header and nothing to do in software. */
-	if ((h.flags | h.gso_type) == 0) {
-		if (!rx_ready(l, d)) {
+	/* A plain frame (flags and gso_type 0: no checksum to finish, no
+	 * segment): nothing else in its header to decode or check, nothing
+	 * to do in software. */
+	if ((hbuf[0] | hbuf[1]) == 0) {
+		if (!l->rx_ok) {
 			st->drops[NET_DROP_PEER_DOWN]++;
 			return 0;
 		}
@@ -117,6 +131,7 @@ static int tx_one(struct net_link *l, unsigned s, const struct virtq_chain *c)
 
 	/* 5.1.6.2: what a driver may put in a transmit header, given what
 	 * it negotiated. */
+	hdr_decode(hbuf, &h);
 	gso = h.gso_type;
 	if ((h.flags & ~VIRTIO_NET_HDR_F_NEEDS_CSUM) ||
 	    (gso != VIRTIO_NET_HDR_GSO_NONE && gso != VIRTIO_NET_HDR_GSO_TCPV4 &&
@@ -133,7 +148,7 @@ static int tx_one(struct net_link *l, unsigned s, const struct virtq_chain *c)
 		st->drops[NET_DROP_MALFORMED]++;
 		return 0;
 	}
-	if (!rx_ready(l, d)) {
+	if (!l->rx_ok) {
 		st->drops[NET_DROP_PEER_DOWN]++;
 		return 0;
 	}
@@ -163,7 +178,10 @@ static int tx_one(struct net_link *l, unsigned s, const struct virtq_chain *c)
 	/* Finished in software: the frame is read once into the bounce
 	 * buffer, where the guest cannot change it under us. */
 	memcpy(l->bounce, eth, ETH_HLEN);
-	sg_read(&src.sg, l->bounce + ETH_HLEN, frame_len - ETH_HLEN);
+	if (src.flat)
+		memcpy(l->bounce + ETH_HLEN, src.flat, frame_len - ETH_HLEN);
+	else
+		sg_read(&src.sg, l->bounce + ETH_HLEN, frame_len - ETH_HLEN);
 	if (need_seg) {
 		struct seg_ctx ctx = { .l = l, .d = d };
 		int n = net_tso_segment(l->bounce, frame_len, h.gso_size,
@@ -262,6 +280,7 @@ unsigned net_link_forward(struct net_link *l, unsigned s, unsigned budget)
 	l->hdr_len[1] = net_hdr_len(&l->side[1]);
 	if (side_is_tap(l, s))
 		return forward_from_tap(l, s, budget);
+	l->rx_ok = rx_ready(l, !s);
 	l->blocked[s] = false;
 	while (budget-- > 0 && vu_queue_ready(from, NET_TXQ)) {
 		int n = virtq_pop_batch(&txq->vq, &from->mem, l->tx, NET_BATCH);

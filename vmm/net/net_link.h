@@ -61,12 +61,17 @@ struct net_link {
 	uint32_t hdr_len[2];
 	/* Side s's frames wait for receive buffers on the other side. */
 	bool blocked[2];
+	/* The running forward's receiver is ready (connected, its receive
+	 * queue started, enabled, not broken): decided once per call, and
+	 * cleared when its queue breaks during the call. */
+	bool rx_ok;
 	struct virtq_chain *tx;          /* NET_BATCH */
 	/* Receive chains taken from the receiver in batches and not yet
-	 * used: rx[rx_first .. rx_first + rx_cached), rx_cached_slots ring
-	 * slots. Given back (virtq_unpop) at the end of every forward. */
+	 * used: rx[rx_first .. rx_first + rx_cached). Given back
+	 * (virtq_unpop, their ring slots summed then) at the end of every
+	 * forward. */
 	struct virtq_chain *rx;          /* NET_RX_CACHE */
-	unsigned rx_first, rx_cached, rx_cached_slots;
+	unsigned rx_first, rx_cached;
 	struct virtq_done tx_done[NET_BATCH];
 	struct virtq_done rx_done[2 * NET_RX_PER_FRAME];
 	unsigned rx_ndone;

@@ -34,6 +34,9 @@ const struct vu_dev_kind net_vu_kind = {
 	.features = BIT(VIRTIO_F_VERSION_1) | BIT(VIRTIO_F_ANY_LAYOUT) |
 		    BIT(VIRTIO_RING_F_INDIRECT_DESC) |
 		    BIT(VIRTIO_RING_F_EVENT_IDX) | BIT(VIRTIO_F_RING_PACKED) |
+		    /* The link takes and returns chains in ring order;
+		     * a transmit batch then goes back in one used entry. */
+		    BIT(VIRTIO_F_IN_ORDER) |
 		    BIT(VIRTIO_NET_F_MRG_RXBUF) | BIT(VIRTIO_NET_F_CSUM) |
 		    BIT(VIRTIO_NET_F_GUEST_CSUM) | BIT(VIRTIO_NET_F_HOST_TSO4) |
 		    BIT(VIRTIO_NET_F_HOST_TSO6) | BIT(VIRTIO_NET_F_GUEST_TSO4) |

@@ -172,6 +172,7 @@ static void queue_start(struct vu_dev *dev, unsigned qidx)
 		.packed = packed,
 		.event_idx = vu_has_feature(dev, VIRTIO_RING_F_EVENT_IDX),
 		.indirect = vu_has_feature(dev, VIRTIO_RING_F_INDIRECT_DESC),
+		.in_order = vu_has_feature(dev, VIRTIO_F_IN_ORDER),
 		.max_chain_bytes = dev->kind->max_chain_bytes[qidx],
 		.addr_space = VIRTQ_ADDR_UVA,
 		.desc_addr = q->addr.desc_uva,

@@ -420,11 +420,17 @@ static void drop_faulted(struct worker *w)
 void worker_loop(struct worker *w)
 {
 	bool running = true;
+	unsigned runs = 0;
 
 	while (running && !w->stopping) {
 		struct epoll_event ev[16];
 		bool busy = w->ops->busy && w->ops->busy(w);
-		int n = epoll_wait(w->epfd, ev, 16, busy ? 0 : -1);
+		int n = 0;
+
+		if (!busy || ++runs >= w->ops->busy_runs_per_poll) {
+			n = epoll_wait(w->epfd, ev, 16, busy ? 0 : -1);
+			runs = 0;
+		}
 
 		if (n < 0 && errno != EINTR) {
 			bh_log("epoll_wait: %s", strerror(errno));
