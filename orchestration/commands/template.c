@@ -1,6 +1,6 @@
-/* bulkhead template list|build: the templates in the image cache (and
- * those the image builder makes that are not built yet), their versions,
- * and which app VMs run on which (docs/templates.md). */
+/* bulkhead template list|build|clone: the templates in the image cache
+ * (and those the image builder makes that are not built yet), their
+ * versions, and which app VMs run on which (docs/templates.md). */
 #include <dirent.h>
 #include <errno.h>
 #include <json-c/json.h>
@@ -76,6 +76,11 @@ static json_object *version_json(const char *data_root, const char *dir,
 	if (m && json_object_object_get_ex(m, "kernel_version", &x) &&
 	    json_object_is_type(x, json_type_string))
 		json_object_object_add(v, "kernel", json_object_new_string(
+				       json_object_get_string(x)));
+	/* A clone's (template clone): the template and version it copied. */
+	if (m && json_object_object_get_ex(m, "cloned_from", &x) &&
+	    json_object_is_type(x, json_type_string))
+		json_object_object_add(v, "cloned_from", json_object_new_string(
 				       json_object_get_string(x)));
 	json_object_put(m);
 	struct stat st;
@@ -244,6 +249,23 @@ static int template_build(struct orch *o, const char *name)
 	return template_list(o);
 }
 
+/* A copy of SRC's current version as template DST (app_template_clone);
+ * 2 for a refusal (nothing written), 1 when the copy failed. */
+static int template_clone(struct orch *o, const char *src, const char *dst)
+{
+	struct app_template t;
+	char err[ORCH_ERR_LEN];
+	int rc = app_template_clone(o->image_dir, src, dst, &t, err, sizeof(err));
+	if (rc) {
+		fprintf(stderr, "bulkhead: template clone: %s\n", err);
+		return rc == -EINVAL || rc == -EEXIST || rc == -ENOENT ||
+		       rc == -EBADMSG || rc == -EPERM ? 2 : 1;
+	}
+	printf("template clone: %s version %s, a copy of %s (%s); app VMs name"
+	       " it as template: %s\n", dst, t.version, src, t.dir, dst);
+	return 0;
+}
+
 int cmd_template(struct orch *o, int argc, char **argv)
 {
 	if (argc == 2 && !strcmp(argv[0], "list") && !strcmp(argv[1], "--json"))
@@ -252,7 +274,9 @@ int cmd_template(struct orch *o, int argc, char **argv)
 		return template_list(o);
 	if ((argc == 1 || argc == 2) && !strcmp(argv[0], "build"))
 		return template_build(o, argc == 2 ? argv[1] : NULL);
-	fprintf(stderr, "bulkhead: template: '%s' is not list or build\n",
-		argc ? argv[0] : "");
+	if (argc == 3 && !strcmp(argv[0], "clone"))
+		return template_clone(o, argv[1], argv[2]);
+	fprintf(stderr, "bulkhead: template: '%s' is not list, build or clone"
+		" SRC NEW\n", argc ? argv[0] : "");
 	return 2;
 }

@@ -57,4 +57,14 @@ int app_template_version(const char *image_dir, const char *name,
 			 const char *version, struct app_template *out,
 			 char *err, size_t err_len);
 
+/* Template DST made a copy of SRC's current version (its root file
+ * system, kernel and initramfs copied whole, under a version name of its
+ * own, its manifest saying where it came from), for a person to change
+ * without touching SRC. Refused, with nothing written: DST not a template
+ * name (-EINVAL), a template that exists or one the image builder makes
+ * (-EEXIST), SRC not built or not whole (app_template_current's errors).
+ * OUT: DST's current version. */
+int app_template_clone(const char *image_dir, const char *src, const char *dst,
+		       struct app_template *out, char *err, size_t err_len);
+
 #endif
