@@ -344,7 +344,7 @@ def steps(t, tmp, bk, sums):
             ' last one wrote is not there' % (new_id, first_id),
             r1.stdout[-600:] + again.stdout)
 
-    path = clone_step(t, tmp, bk)
+    path = clone_step(t, tmp, bk, path)
     r = bk('down', path)
     left = sorted(os.listdir(os.path.join(tmp, 'data', 'bktpl')))
     t.check(r.returncode == 0 and not [d for d in domains()
@@ -362,10 +362,11 @@ def file_sha(path):
     return sha(sh('sha256sum', path).stdout)
 
 
-def clone_step(t, tmp, bk):
+def clone_step(t, tmp, bk, path):
     """9. bulkhead template clone: a copy of debian's current version
     under a name and version of its own, the refusals, t-two restarted on
-    the clone by up. Returns the topology file with t-two on it."""
+    the clone by up (the topology file PATH with t-two on the clone).
+    Returns that file."""
     clone, cdir = CLONE, CLONE_DIR
     src_ver = os.readlink(os.path.join(TEMPLATES, 'current'))
     src_root = os.path.join(TEMPLATES, src_ver, 'root.qcow2')
@@ -413,9 +414,11 @@ def clone_step(t, tmp, bk):
 
     # t-two onto the clone: up restarts it there, its identity kept.
     two_id = read(os.path.join(data_dir(tmp, 't-two'), 'machine-id'))
+    with open(path) as f:
+        now = f.read()
     path = os.path.join(tmp, 'clone.yaml')
     with open(path, 'w') as f:
-        f.write((TOPO % NS).replace(
+        f.write(now.replace(
             'template: debian\n    memory: 384\n    net: {via: t-net,'
             ' mac: "52:54:00:7b:01:02"',
             'template: %s\n    memory: 384\n    net: {via: t-net,'
