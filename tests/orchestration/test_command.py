@@ -26,6 +26,7 @@ libvirt: the test driver (test:///default), in-process; the real
 libvirtd is not used.
 """
 import json
+import re
 import os
 import shutil
 import signal
@@ -222,24 +223,28 @@ def own_logs(t, tmp):
 
 
 # A worker that records each start's arguments and exits 76
-# (LINK_EXIT_TELL_NEXT) on its first run, is killed by a signal on its
-# second (it cannot say whether it did what it was told), exits 3 on its
-# third, then stays.
+# (LINK_EXIT_TELL_NEXT) on its first run; is killed by a signal on its
+# second before it says (on --told-fd) that it did what it was told; on
+# its third says so, then is killed; exits 3 on its fourth; then stays.
 TELLING_WORKER = '''#!/bin/sh
 echo "$*" >> "$0.runs"
 n=$(wc -l < "$0.runs")
+fd=$(echo "$*" | sed -n 's/.*--told-fd \\([0-9]*\\).*/\\1/p')
 [ "$n" -eq 1 ] && exit 76
 [ "$n" -eq 2 ] && kill -9 $$
-[ "$n" -eq 3 ] && exit 3
+[ "$n" -eq 3 ] && [ -n "$fd" ] && echo 1 >&"$fd"
+[ "$n" -eq 3 ] && kill -9 $$
+[ "$n" -eq 4 ] && exit 3
 exec sleep 600
 '''
 
 
 def tell_next(t, tmp):
-    """A link that exits 76 gets its spec's tell_next on its next start,
-    and on the one after when that was killed by a signal: a storage link whose NBD connection died with
-    acknowledged writes unflushed has the next bulkhead-blk fail a
-    flush."""
+    """A link that exits 76 gets its spec's tell_next on its next start
+    (a storage link whose NBD connection died with acknowledged writes
+    unflushed has the next bulkhead-blk fail a flush), with a pipe to say
+    it did (--told-fd); and on the one after when that was killed by a
+    signal before it said so, not when it had said so."""
     state = os.path.join(tmp, 'state-tell', 'tell')
     os.makedirs(state)
     worker = os.path.join(tmp, 'telling-worker')
@@ -263,16 +268,18 @@ def tell_next(t, tmp):
                     runs = f.read().splitlines()
             except OSError:
                 runs = []
-            if len(runs) >= 4:
+            if len(runs) >= 5:
                 break
             time.sleep(0.1)
     finally:
         stop_supervisor(sv)
-    t.check(runs == ['--volume v', '--volume v --lost-writes',
-                     '--volume v --lost-writes', '--volume v'],
+    told = '--volume v --lost-writes --told-fd N'
+    seen = [re.sub(r'--told-fd \d+$', '--told-fd N', r) for r in runs]
+    t.check(seen == ['--volume v', told, told, '--volume v', '--volume v'],
             'a link that exits 76 gets its tell_next argument on its next'
-            ' start, again when that one is killed by a signal, not after'
-            ' one that exits', repr(runs))
+            ' start, with a pipe to say it did; again when that one is killed'
+            ' by a signal before it said so; not after one that said so and'
+            ' was killed, nor after one that exits', repr(runs))
 
 
 def fake_template(image_dir, name, version):
