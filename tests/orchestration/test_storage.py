@@ -35,14 +35,13 @@ import json
 import os
 import re
 import signal
-import socket
 import sys
 import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 '..', 'vm'))
-from vmlib import run_main  # noqa: E402
+from vmlib import link_status, run_main  # noqa: E402
 from orchlib import domains, qemu_pid, sh, sha, topo_status, \
     topology_test  # noqa: E402
 
@@ -239,18 +238,9 @@ def link_live(tmp, name):
         with open(os.path.join(tmp, 'state', 'bkstore', 'links.json')) as f:
             path = next(l['control'] for l in json.load(f)['links']
                         if l['name'] == name)
-        with socket.socket(socket.AF_UNIX) as c:
-            c.settimeout(2)
-            c.connect(path)
-            data = b''
-            while True:
-                got = c.recv(65536)
-                if not got:
-                    break
-                data += got
-        return json.loads(data)
     except (OSError, ValueError, StopIteration, KeyError):
         return {}
+    return link_status(path) or {}
 
 
 def link_killed_under_load(t, bk, tmp, seek_mib):

@@ -338,6 +338,18 @@ def usb_port(run, dev_id):
     return m.group(1) if m else None
 
 
+def plug_stick(run, port, path, serial, dev_id):
+    """A usb-storage device over the raw file PATH plugged into QEMU's USB
+    PORT (QMP: its drive, then the device DEV_ID); the replies."""
+    node = dev_id + '-drive'
+    return qmp(run, {'execute': 'blockdev-add', 'arguments': {
+        'driver': 'raw', 'node-name': node,
+        'file': {'driver': 'file', 'filename': path}}},
+        {'execute': 'device_add', 'arguments': {
+            'driver': 'usb-storage', 'bus': 'xhci.0', 'port': port,
+            'drive': node, 'serial': serial, 'id': dev_id}})
+
+
 def replug(tap, run, s, stick, want_sha):
     """The stick, attached to app1, pulled out: its disk goes away in the
     app VM. Another stick (the same vid:pid, another serial, pinned to no
@@ -352,12 +364,7 @@ def replug(tap, run, s, stick, want_sha):
     other_img = run.path('other.img')
     with open(other_img, 'wb') as f:
         f.write(os.urandom(MIB))
-    r2 = qmp(run, {'execute': 'blockdev-add', 'arguments': {
-        'driver': 'raw', 'node-name': 'other-drive',
-        'file': {'driver': 'file', 'filename': other_img}}},
-        {'execute': 'device_add', 'arguments': {
-            'driver': 'usb-storage', 'bus': 'xhci.0', 'port': port,
-            'drive': 'other-drive', 'serial': 'BKOTHER', 'id': 'other'}})
+    r2 = plug_stick(run, port, other_img, 'BKOTHER', 'other')
     other, bad, took = None, [], None
     end = time.monotonic() + 20
     while time.monotonic() < end and not other:
@@ -380,12 +387,7 @@ def replug(tap, run, s, stick, want_sha):
           % (r1, r2, port, other, bad, trouble(run)))
     r3 = qmp(run, {'execute': 'device_del', 'arguments': {'id': 'other'}})
     time.sleep(2)
-    r4 = qmp(run, {'execute': 'blockdev-add', 'arguments': {
-        'driver': 'raw', 'node-name': 'stick2',
-        'file': {'driver': 'file', 'filename': stick}}},
-        {'execute': 'device_add', 'arguments': {
-            'driver': 'usb-storage', 'bus': 'xhci.0', 'port': port,
-            'drive': 'stick2', 'serial': 'BKSTICK1', 'id': 'stick'}})
+    r4 = plug_stick(run, port, stick, STICK_SERIAL, 'stick')
     took = wait_disk(run, True, 40)
     sha, _, out = app_sha(run) if took is not None else (None, None, [])
     s2 = stick_of(devices(run)[0])
