@@ -38,19 +38,27 @@ def ensure_host_tools(missing):
             sys.exit('build-images: apt-get install failed:\n' + r.stdout)
 
 
-def apt_show(pkg):
-    """The candidate's fields, or None when apt does not know it."""
-    r = subprocess.run(['apt-cache', 'show', '--no-all-versions', pkg],
+def apt_show_all(names):
+    """{package: its candidate's fields} of NAMES in one apt-cache call;
+    a name apt does not know is missing from it. One call, not one per
+    name: where apt keeps no binary cache (Debian's container images set
+    Dir::Cache::pkgcache "") each call parses every list, about a second."""
+    if not names:
+        return {}
+    r = subprocess.run(['apt-cache', 'show', '--no-all-versions', *names],
                        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                        text=True)
-    if r.returncode != 0 or not r.stdout.strip():
-        return None
-    fields = {}
-    for line in r.stdout.split('\n\n')[0].splitlines():
-        m = re.match(r'^([A-Za-z0-9-]+):\s*(.*)$', line)
-        if m:
-            fields[m.group(1)] = m.group(2)
-    return fields
+    found = {}
+    for stanza in r.stdout.split('\n\n'):
+        f = dict(re.findall(r'^([A-Za-z0-9-]+):[ \t]*(.*)$', stanza, re.M))
+        if 'Package' in f:
+            found.setdefault(f['Package'], f)
+    return found
+
+
+def apt_show(pkg):
+    """The candidate's fields, or None when apt does not know it."""
+    return apt_show_all([pkg]).get(pkg)
 
 
 def _host_release():
@@ -184,21 +192,23 @@ def dep_names(field):
 def package_closure(roots, no_deps):
     """[(package, version, sha256)] of ROOTS and their Pre-Depends/Depends
     (first alternatives; not those of NO_DEPS), sorted by name; None when
-    apt does not know one."""
-    closure, todo = {}, list(roots)
+    apt does not know one. One apt-cache call per level of dependencies."""
+    closure, todo = {}, set(roots)
     while todo:
-        name = todo.pop()
-        if name in closure:
-            continue
-        f = apt_show(name)
-        if not f or 'Version' not in f or 'SHA256' not in f:
-            # A virtual package, or apt's lists are missing.
-            return None
-        closure[name] = (name, f['Version'], f['SHA256'])
-        if name in no_deps:
-            continue
-        for field in ('Pre-Depends', 'Depends'):
-            todo += dep_names(f.get(field, ''))
+        shown = apt_show_all(sorted(todo))
+        found, todo = todo, set()
+        for name in sorted(found):
+            f = shown.get(name)
+            if not f or 'Version' not in f or 'SHA256' not in f:
+                # A virtual package, or apt's lists are missing.
+                return None
+            closure[name] = (name, f['Version'], f['SHA256'])
+            if name in no_deps:
+                continue
+            for field in ('Pre-Depends', 'Depends'):
+                todo.update(d for d in dep_names(f.get(field, ''))
+                            if d not in closure)
+        todo -= set(closure)
     return [closure[n] for n in sorted(closure)]
 
 

@@ -99,11 +99,18 @@ systemctl enable bk-private.service bk-usb.service \
 	systemd-networkd.service systemd-resolved.service
 # Every start is a fresh root (docs/templates.md "Boot"): no timer here
 # outlives a restart, nothing needs utmp's boot record, and each of these
-# costs seconds of every boot under TCG.
+# costs seconds of every boot under TCG. systemd's modprobe@ units load
+# ahead what the kernel loads on first use anyway (dm_mod, loop and fuse
+# by their /dev nodes, configfs by its mount, drm by virtio-gpu) or what
+# a direct-booted VM has not (EFI).
 systemctl mask e2scrub_reap.service e2scrub_all.timer apt-daily.timer \
 	apt-daily-upgrade.timer dpkg-db-backup.timer fstrim.timer \
 	systemd-update-utmp.service systemd-update-utmp-runlevel.service \
-	sys-kernel-debug.mount sys-kernel-tracing.mount
+	sys-kernel-debug.mount sys-kernel-tracing.mount \
+	sys-kernel-config.mount sys-fs-fuse-connections.mount \
+	dev-hugepages.mount modprobe@configfs.service modprobe@dm_mod.service \
+	modprobe@drm.service modprobe@efi_pstore.service \
+	modprobe@fuse.service modprobe@loop.service
 # Each VM makes its own on its private volume (bk-private).
 rm -f /etc/ssh/ssh_host_*
 # systemd takes the one on the kernel command line (systemd.machine_id=);
