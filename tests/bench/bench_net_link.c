@@ -196,7 +196,7 @@ static unsigned drivers_reap(struct bench *b)
 __attribute__((noinline)) unsigned forward_batch(struct bench *b);
 __attribute__((noinline)) unsigned forward_batch(struct bench *b)
 {
-	return net_link_forward(&b->link, 0, 1);
+	return net_link_forward(&b->link, 0, 0, 1);
 }
 
 static double now_s(void)
