@@ -39,8 +39,10 @@
 #include "net_tap.h"
 #include "worker.h"
 
-/* Two sockets, two connections, 2 x 3 ring descriptors, up to 32 memory
- * regions per side, the control socket, epoll, signalfd, stdio. */
+/* Two sockets, two connections, 2 x 16 vrings (8 pairs) x 3 ring
+ * descriptors = 96, a message's 8 in flight, the control socket and one
+ * reader, epoll, signalfd, stdio, a tap: 115 at most (memory regions'
+ * descriptors are closed once mapped). */
 #define WORKER_MAX_FDS 128
 
 /* The tap's events (side in the tag). */
