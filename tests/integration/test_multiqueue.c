@@ -74,6 +74,35 @@ static bool goes(struct side *from, unsigned pair, struct side *to,
 	return true;
 }
 
+/* Whether the link's log has this text. */
+static bool log_says(const struct link_proc *lp, const char *text)
+{
+	char buf[4096];
+	FILE *f = fopen(lp->log, "r");
+	size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+
+	if (f)
+		fclose(f);
+	buf[n] = '\0';
+	return strstr(buf, text) != NULL;
+}
+
+/* Whether /proc/PID/status has this line. */
+static bool proc_status_has(pid_t pid, const char *line)
+{
+	char path[64], buf[4096];
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "r");
+	n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+	if (f)
+		fclose(f);
+	buf[n] = '\0';
+	return strstr(buf, line) != NULL;
+}
+
 /* The link's exit status for these arguments after --b (it refuses them
  * at once); --a PATH first unless tap. */
 static int exit_status(const char *const *args, bool tap)
@@ -111,6 +140,10 @@ static void test_answers(struct tap *t, const void *arg)
 	CHECK_EQ(t, fe_get_u64(&a, VU_GET_FEATURES, &v), 0);
 	CHECK(t, v & BIT(VIRTIO_NET_F_MQ));
 	fe_close(&a);
+	/* It runs confined with two pairs: one thread, the same filter. */
+	CHECK(t, log_says(&lp, "(2 queue pairs, event mode, confined)"));
+	CHECK(t, proc_status_has(lp.pid, "Seccomp:\t2\n"));
+	CHECK(t, proc_status_has(lp.pid, "Threads:\t1\n"));
 	CHECK_EQ(t, link_proc_stop(&lp), 0);
 
 	CHECK_EQ(t, link_proc_start(&lp1, binary, "mq-one", NULL), 0);
