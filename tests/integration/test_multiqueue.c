@@ -181,11 +181,11 @@ static void test_pair_to_pair(struct tap *t, const void *arg)
 	CHECK(t, goes(&b, 1, &a, 1, 3));
 	CHECK(t, goes(&b, 0, &a, 0, 4));
 	CHECK_STR(t, link_proc_field(&lp, "a_to_b.packets", buf, sizeof(buf)), "2");
-	/* Per queue: taken from A's transmit queues 1 and 3, delivered into
-	 * B's receive queues 0 and 2, one frame each. */
-	CHECK_STR(t, link_proc_field(&lp, "sides.a.queues.3.frames", buf, sizeof(buf)), "1");
-	CHECK_STR(t, link_proc_field(&lp, "sides.b.queues.2.frames", buf, sizeof(buf)), "1");
-	CHECK_STR(t, link_proc_field(&lp, "sides.b.queues.0.frames", buf, sizeof(buf)), "1");
+	/* Per queue: taken from A's transmit queues 1 and 3, one buffer
+	 * each used in B's receive queues 0 and 2. */
+	CHECK_STR(t, link_proc_field(&lp, "sides.a.queues.3.used", buf, sizeof(buf)), "1");
+	CHECK_STR(t, link_proc_field(&lp, "sides.b.queues.2.used", buf, sizeof(buf)), "1");
+	CHECK_STR(t, link_proc_field(&lp, "sides.b.queues.0.used", buf, sizeof(buf)), "1");
 	CHECK_STR(t, link_proc_field(&lp, "sides.a.protocol_errors", buf, sizeof(buf)), "0");
 	side_close(&a);
 	side_close(&b);
@@ -209,8 +209,8 @@ static void test_fewer_pairs(struct tap *t, const void *arg)
 	CHECK(t, goes(&a, 0, &b, 0, 12));
 	CHECK(t, goes(&b, 0, &a, 0, 13));
 	CHECK_STR(t, link_proc_field(&lp, "a_to_b.drops.peer_down", buf, sizeof(buf)), "0");
-	CHECK_STR(t, link_proc_field(&lp, "sides.b.queues.0.frames", buf, sizeof(buf)), "2");
-	CHECK_STR(t, link_proc_field(&lp, "sides.b.queues.2.frames", buf, sizeof(buf)), "0");
+	CHECK_STR(t, link_proc_field(&lp, "sides.b.queues.0.used", buf, sizeof(buf)), "2");
+	CHECK_STR(t, link_proc_field(&lp, "sides.b.queues.2.used", buf, sizeof(buf)), "0");
 	side_close(&a);
 	side_close(&b);
 	CHECK_EQ(t, link_proc_stop(&lp), 0);

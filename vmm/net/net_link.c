@@ -311,8 +311,6 @@ unsigned net_link_forward(struct net_link *l, unsigned s, unsigned pair,
 		return forward_from_tap(l, s, budget);
 	l->rx_ok = rx_ready(l, !s);
 	l->blocked[s] = false;
-	uint64_t delivered = l->stats[s].packets;
-
 	while (budget-- > 0 && vu_queue_ready(from, txqi)) {
 		int n = virtq_pop_batch(&txq->vq, &from->mem, l->tx, NET_BATCH);
 		int i;
@@ -344,7 +342,6 @@ unsigned net_link_forward(struct net_link *l, unsigned s, unsigned pair,
 			break;
 	}
 	/* Per queue, once per call: which pairs carry what (the status). */
-	l->queue_frames[s][txqi] += handled;
-	l->queue_frames[!s][l->rxq] += l->stats[s].packets - delivered;
+	l->queue_used[s][txqi] += handled;
 	return handled;
 }

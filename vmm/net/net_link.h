@@ -59,9 +59,10 @@ struct net_link {
 	bool mac_set[2];
 	uint8_t mac[2][6];
 	struct net_dir_stats stats[2];  /* indexed by sending side */
-	/* Per side and vring: frames taken from a transmit queue, frames
-	 * delivered into a receive queue (a host port's tap: not counted). */
-	uint64_t queue_frames[2][2 * NET_MAX_PAIRS];
+	/* Per side and vring: entries returned used, counted per batch:
+	 * transmit chains taken, receive buffers filled (a frame in
+	 * mergeable buffers fills several; a host port's tap: none). */
+	uint64_t queue_used[2][2 * NET_MAX_PAIRS];
 	/* Each side's virtio-net header length, for the running forward. */
 	uint32_t hdr_len[2];
 	/* Side s's frames wait for receive buffers on the other side (as

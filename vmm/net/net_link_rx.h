@@ -143,6 +143,7 @@ static void rx_flush(struct net_link *l, unsigned d)
 		virtq_push_batch(&q->vq, l->rx_done, l->rx_ndone);
 		if (virtq_publish(&q->vq))
 			vu_queue_call(dev, l->rxq);
+		l->queue_used[d][l->rxq] += l->rx_ndone;
 	}
 	l->rx_ndone = 0;
 }
