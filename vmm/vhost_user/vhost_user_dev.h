@@ -129,6 +129,9 @@ struct vu_dev {
 	struct {
 		void *addr;
 		size_t len;
+		/* ADD_MEM_REGs of this very region not yet removed: QEMU
+		 * sends each region once per queue pair's vhost device. */
+		unsigned refs;
 	} maps[GUEST_MEM_MAX_REGIONS];  /* parallel to mem.regions */
 	/* Vrings in use: kind->num_queues, or fewer (vu_dev_set_queues);
 	 * an index at or past it is refused. queue_num: GET_QUEUE_NUM's
