@@ -178,12 +178,17 @@ int vu_dev_handle_socket(struct vu_dev *dev);
  * must end. */
 int vu_dev_handle_msg(struct vu_dev *dev, struct vu_msg *msg);
 
-/* A queue ready to move data: started, enabled, ring healthy. */
+/* Queue q of dev ready to move data: connected, started, enabled, ring
+ * healthy. */
+static inline bool vu_queue_ready_q(const struct vu_dev *dev,
+				    const struct vu_queue *q)
+{
+	return dev->sock >= 0 && q->started && q->enabled && !q->vq.err;
+}
+
 static inline bool vu_queue_ready(const struct vu_dev *dev, unsigned qidx)
 {
-	const struct vu_queue *q = &dev->q[qidx];
-
-	return dev->sock >= 0 && q->started && q->enabled && !q->vq.err;
+	return vu_queue_ready_q(dev, &dev->q[qidx]);
 }
 
 static inline bool vu_has_feature(const struct vu_dev *dev, unsigned bit)
