@@ -1,9 +1,10 @@
-"""The Debian app VM template (docs/templates.md): a root file system made
-by mmdebstrap from the host's Debian archive, the files of
-guest-os/template-debian/ copied in as they are, packed as ext4 on a whole
+"""The Debian app VM templates (docs/templates.md): each a root file
+system made by mmdebstrap from the host's Debian archive, the files of its
+folders under guest-os/ copied in as they are, packed as ext4 on a whole
 qcow2 disk, with the kernel and a small initramfs beside it for direct
-kernel boot. build-images calls build() and caches the result under
-IMAGE_DIR/templates/debian/VERSION/; key() says when it is stale.
+kernel boot. TEMPLATES says which there are; build-images builds each
+through versioned_cache (one Template per entry) and caches it under
+IMAGE_DIR/templates/NAME/VERSION/; Template.key() says when it is stale.
 
 The build is reproducible (build-images --check): mmdebstrap runs in
 root mode (the tree's owners are real, mkfs.ext4 -d copies them) with
@@ -12,6 +13,7 @@ UUID and a directory hash seed from the key and E2FSPROGS_FAKE_TIME; and
 debugfs sets the times mkfs.ext4 -d copies from the tree but no one can
 set there (ctime, atime) and the superblock's write time.
 """
+import collections
 import hashlib
 import json
 import os
@@ -30,12 +32,39 @@ from image_util import SOURCE_DATE_EPOCH, log, run, sha256_file, write
 from initramfs import tree_bytes
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-TREE = os.path.join(HERE, 'template-debian')
-PACKAGES = ['systemd', 'systemd-sysv', 'udev', 'dbus', 'systemd-resolved',
-            'iproute2', 'qemu-guest-agent', 'openssh-server',
-            'linux-image-amd64', 'initramfs-tools', 'e2fsprogs', 'curl',
-            'sudo', 'ca-certificates', 'less', 'procps', 'cryptsetup-bin',
-            'socat']
+# What every template has: a VM bulkhead boots, reaches through
+# qemu-guest-agent and sys-net, with its private volume.
+BASE_PACKAGES = ['systemd', 'systemd-sysv', 'udev', 'dbus',
+                 'systemd-resolved', 'iproute2', 'qemu-guest-agent',
+                 'openssh-server', 'linux-image-amd64', 'initramfs-tools',
+                 'e2fsprogs', 'curl', 'sudo', 'ca-certificates', 'less',
+                 'procps', 'cryptsetup-bin', 'socat']
+# A small desktop on the VM's virtio-gpu screen, drawn by the CPU (no GPU
+# under TCG, none passed through): weston's DRM backend with its pixman
+# renderer, started for the user through logind (libpam-systemd makes
+# the session that hands weston the screen and the input devices), and
+# NetSurf's GTK 3 front end as the browser (Wayland-native, a few MiB
+# beside GTK; firefox-esr is ten times the size).
+DESKTOP_PACKAGES = ['weston', 'libpam-systemd', 'netsurf-gtk',
+                    'fonts-dejavu-core']
+# One template: its packages (and what they depend on), the folders under
+# guest-os/ whose files are copied into its tree (in order: a later one's
+# file replaces an earlier one's), whether build-images makes it without
+# being asked (up then builds it when it is missing; any other is built by
+# `build-images --template NAME`), and shell run in its tree after
+# CUSTOMIZE. The cache key covers the name, the files and this file.
+# orchestration/core/app_template.c names the same templates
+# (test_command.py compares).
+Spec = collections.namedtuple('Spec', 'packages trees default customize')
+TEMPLATES = {
+    'debian': Spec(BASE_PACKAGES, ['template-debian'], True, ''),
+    # tty1, the VT in front at boot, is the desktop's (bk-desktop.service):
+    # a getty there would hold it. Without a screen there is no tty1 to
+    # log in on; the serial console keeps its getty.
+    'debian-desktop': Spec(BASE_PACKAGES + DESKTOP_PACKAGES,
+                           ['template-debian', 'template-desktop'], False,
+                           'systemctl disable getty@tty1.service\n'),
+}
 OUTPUTS = ['root.qcow2', 'vmlinuz', 'initrd.img']
 # USB devices from sys-usb (docs/sysusb.md "USB/IP over the link"): the app
 # image's import and status scripts, run here by bk-usb.service and the
@@ -84,51 +113,26 @@ echo localhost > /etc/hostname
 chmod 0644 /etc/hostname
 ln -sf ../run/systemd/resolve/stub-resolv.conf /etc/resolv.conf
 rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin
-'''
+%(template)s'''
 
 
 def missing_packages():
     return sorted({p for t, p in TOOLS.items() if not shutil.which(t)})
 
 
-def tree_files():
-    """[(path in the image, path here)] of guest-os/template-debian/,
-    sorted."""
+def tree_files(trees):
+    """[(path in the image, path here)] of the files of TREES (folders
+    under guest-os/), in layering order, each folder's sorted."""
     out = []
-    for root, _dirs, files in os.walk(TREE):
-        for f in files:
-            p = os.path.join(root, f)
-            out.append(('/' + os.path.relpath(p, TREE), p))
-    return sorted(out)
-
-
-def candidates():
-    """[(package, version)]: apt's candidates of PACKAGES, or None when apt
-    does not know one."""
-    return debian_apt.candidate_versions(PACKAGES)
-
-
-def key(cands):
-    """The cache key: this file, the template's files (with their
-    executable bit), the package list, SOURCE_DATE_EPOCH and the
-    candidates' versions."""
-    h = hashlib.sha256()
-    with open(os.path.abspath(__file__), 'rb') as f:
-        h.update(b'template_image.py\n' + f.read())
-    h.update(minbase_tree.source_bytes())
-    for name, path in tree_files():
-        with open(path, 'rb') as f:
-            data = f.read()
-        h.update(('\nfile %s %o %d\n' % (name, os.stat(path).st_mode & 0o111,
-                                         len(data))).encode() + data)
-    for name, text in sorted(USB_FILES.items()):
-        h.update(('\nfile %s %d\n' % (name, len(text))).encode() +
-                 text.encode())
-    h.update(('\npackages %s\n' % ' '.join(PACKAGES)).encode())
-    h.update(b'SOURCE_DATE_EPOCH=%d\n' % SOURCE_DATE_EPOCH)
-    for name, version in cands:
-        h.update(('%s=%s\n' % (name, version)).encode())
-    return h.hexdigest()
+    for tree in trees:
+        top = os.path.join(HERE, tree)
+        files = []
+        for root, _dirs, names in os.walk(top):
+            for f in names:
+                p = os.path.join(root, f)
+                files.append(('/' + os.path.relpath(p, top), p))
+        out += sorted(files)
+    return out
 
 
 def unmount_under(path):
@@ -199,17 +203,22 @@ def ids_from(k):
             str(uuid.UUID(bytes=d[16:], version=4)))
 
 
-def mmdebstrap(root, log_path):
-    """The tree: --variant=minbase with PACKAGES, the template's files
-    copied in before them (initramfs-tools reads its configuration when
-    the kernel's package builds the first initramfs), CUSTOMIZE after."""
-    minbase_tree.build(root, PACKAGES, [
-        # cp, not sync-in: as root, cp makes root the owner; umask 022
-        # leaves the repository's executable bits and nothing else.
-        '--setup-hook=umask 022; cp -R %s/. "$1/"' % shlex.quote(TREE),
+def mmdebstrap(tmpl, root, log_path):
+    """The tree: --variant=minbase with the template's packages, its
+    folders' files copied in before them (initramfs-tools reads its
+    configuration when the kernel's package builds the first initramfs),
+    CUSTOMIZE after."""
+    # cp, not sync-in: as root, cp makes root the owner; umask 022 leaves
+    # the repository's executable bits and nothing else.
+    copies = '; '.join('cp -R %s/. "$1/"' % shlex.quote(os.path.join(HERE, t))
+                       for t in tmpl.spec.trees)
+    customize = CUSTOMIZE % {'uid': USER_UID,
+                             'template': tmpl.spec.customize}
+    minbase_tree.build(root, tmpl.PACKAGES, [
+        '--setup-hook=umask 022; ' + copies,
         '--customize-hook=chroot "$1" /bin/sh -c \'%s\''
-        % (CUSTOMIZE % {'uid': USER_UID}).replace("'", "'\\''")],
-        log_path, 'template')
+        % customize.replace("'", "'\\''")],
+        log_path, 'template ' + tmpl.name)
 
 
 def installed(root):
@@ -241,14 +250,14 @@ def disk_bytes(tree_size):
     return (size + (256 << 20) - 1) // (256 << 20) * (256 << 20)
 
 
-def build(k, work, out):
-    """Builds the template into OUT (an empty directory) in WORK (scratch
+def build(tmpl, k, work, out):
+    """Builds template TMPL into OUT (an empty directory) in WORK (scratch
     on the same file system, mmdebstrap's mounts undone by the caller's
     unmount_under when killed). Returns the manifest."""
     started = time.monotonic()
     root = os.path.join(work, 'root')
-    log('building the Debian template (mmdebstrap, a few minutes)')
-    mmdebstrap(root, os.path.join(work, 'mmdebstrap.log'))
+    log('building template %s (mmdebstrap, a few minutes)' % tmpl.name)
+    mmdebstrap(tmpl, root, os.path.join(work, 'mmdebstrap.log'))
     unmount_under(root)
     for name, text in USB_FILES.items():
         write(os.path.join(root, name), text.encode(), 0o755)
@@ -271,7 +280,8 @@ def build(k, work, out):
     os.unlink(raw)
     for name in OUTPUTS:
         os.chmod(os.path.join(out, name), 0o644)
-    m = {'version': k[:16], 'key': k, 'packages': installed(root),
+    m = {'template': tmpl.name, 'version': k[:16], 'key': k,
+         'packages': installed(root),
          'kernel_version': kver, 'tree_bytes': size,
          'qcow2_bytes': os.path.getsize(os.path.join(out, 'root.qcow2')),
          'initrd_bytes': os.path.getsize(os.path.join(out, 'initrd.img')),
@@ -288,3 +298,53 @@ def build(k, work, out):
 def is_version(name):
     """Whether NAME is a version directory's (key()'s first 16 digits)."""
     return re.fullmatch(r'[0-9a-f]{16}', name) is not None
+
+
+class Template:
+    """Template NAME of TEMPLATES as a part versioned_cache builds and
+    caches (PACKAGES, OUTPUTS, candidates, key, build, ...)."""
+
+    OUTPUTS = OUTPUTS
+
+    def __init__(self, name):
+        self.name = name
+        self.spec = TEMPLATES[name]
+        self.PACKAGES = self.spec.packages
+
+    def candidates(self):
+        """[(package, version)]: apt's candidates of its packages, or None
+        when apt does not know one."""
+        return debian_apt.candidate_versions(self.PACKAGES)
+
+    def key(self, cands):
+        """The cache key: this file, the template's name, its folders' files
+        (with their executable bit), the package list,
+        SOURCE_DATE_EPOCH and the candidates' versions."""
+        h = hashlib.sha256()
+        with open(os.path.abspath(__file__), 'rb') as f:
+            h.update(b'template_image.py\n' + f.read())
+        h.update(minbase_tree.source_bytes())
+        h.update(('\ntemplate %s\n' % self.name).encode())
+        for tree in self.spec.trees:
+            h.update(('\ntree %s\n' % tree).encode())
+            for name, path in tree_files([tree]):
+                with open(path, 'rb') as f:
+                    data = f.read()
+                h.update(('\nfile %s %o %d\n' % (
+                    name, os.stat(path).st_mode & 0o111, len(data))).encode()
+                    + data)
+        for name, text in sorted(USB_FILES.items()):
+            h.update(('\nfile %s %d\n' % (name, len(text))).encode() +
+                     text.encode())
+        h.update(('\npackages %s\n' % ' '.join(self.PACKAGES)).encode())
+        h.update(b'SOURCE_DATE_EPOCH=%d\n' % SOURCE_DATE_EPOCH)
+        for name, version in cands:
+            h.update(('%s=%s\n' % (name, version)).encode())
+        return h.hexdigest()
+
+    def build(self, k, work, out):
+        return build(self, k, work, out)
+
+    missing_packages = staticmethod(missing_packages)
+    is_version = staticmethod(is_version)
+    unmount_under = staticmethod(unmount_under)

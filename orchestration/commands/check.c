@@ -41,8 +41,8 @@ static int check_pci(const struct topology *topo, char *err, size_t err_len)
 	return 0;
 }
 
-/* Each app VM's template: built, or one the image builder makes (up
- * builds it then). */
+/* Each app VM's template: built, or one the image builder makes unasked
+ * (up builds it then). */
 static int check_templates(const struct orch *o, const struct topology *topo,
 			   char *err, size_t err_len)
 {
@@ -50,7 +50,7 @@ static int check_templates(const struct orch *o, const struct topology *topo,
 		const struct topo_app_vm *a = &topo->app_vms[i];
 		struct app_template t;
 		char why[ERR_LEN];
-		if (!a->template || app_template_builder_makes(a->template))
+		if (!a->template || app_template_built_by_default(a->template))
 			continue;
 		int rc = app_template_current(o->image_dir, a->template, &t, why,
 					      sizeof(why));

@@ -1,4 +1,5 @@
-/* bulkhead template list|build: the templates in the image cache, their
+/* bulkhead template list|build|clone: the templates in the image cache
+ * (and those the image builder makes that are not built yet), their
  * versions, and which app VMs run on which (docs/templates.md). */
 #include <dirent.h>
 #include <errno.h>
@@ -76,6 +77,11 @@ static json_object *version_json(const char *data_root, const char *dir,
 	    json_object_is_type(x, json_type_string))
 		json_object_object_add(v, "kernel", json_object_new_string(
 				       json_object_get_string(x)));
+	/* A clone's (template clone): the template and version it copied. */
+	if (m && json_object_object_get_ex(m, "cloned_from", &x) &&
+	    json_object_is_type(x, json_type_string))
+		json_object_object_add(v, "cloned_from", json_object_new_string(
+				       json_object_get_string(x)));
 	json_object_put(m);
 	struct stat st;
 	snprintf(path, sizeof(path), "%s/%s/" TEMPLATE_ROOT, dir, version);
@@ -126,15 +132,28 @@ static json_object *get(json_object *o, const char *key)
 	return v;
 }
 
+static int by_name(const void *a, const void *b)
+{
+	return strcmp(json_object_get_string(get(*(json_object *const *)a,
+						 "template")),
+		      json_object_get_string(get(*(json_object *const *)b,
+						 "template")));
+}
+
 static void print_template(json_object *t)
 {
-	printf("template %s (current: %s)\n",
-	       json_object_get_string(get(t, "template")),
+	const char *name = json_object_get_string(get(t, "template"));
+	json_object *versions = get(t, "versions");
+	if (json_object_array_length(versions) == 0) {
+		printf("template %s: not built (bulkhead template build %s)\n",
+		       name, name);
+		return;
+	}
+	printf("template %s (current: %s)\n", name,
 	       json_object_get_string(get(t, "current"))[0] ?
 	       json_object_get_string(get(t, "current")) : "none");
 	printf("  %-17s %-17s %-8s %-9s %s\n", "VERSION", "BUILT (UTC)",
 	       "PACKAGES", "ROOT", "APP VMS ON IT");
-	json_object *versions = get(t, "versions");
 	for (size_t i = 0; i < json_object_array_length(versions); i++) {
 		json_object *v = json_object_array_get_idx(versions, i);
 		json_object *vms = get(v, "vms");
@@ -159,6 +178,8 @@ static void print_template(json_object *t)
 	}
 }
 
+/* Every template the builder makes (a known one not built yet has no
+ * versions), then any other the cache holds, in name order. */
 static int template_list(struct orch *o)
 {
 	char dir[PATH_MAX];
@@ -166,6 +187,15 @@ static int template_list(struct orch *o)
 	json_object *all = json_object_new_array();
 	struct dirent **names;
 	int count = scandir(dir, &names, NULL, alphasort);
+	const struct app_template_known *k;
+	for (size_t i = 0; (k = app_template_known(i)); i++) {
+		bool built = false;
+		for (int j = 0; j < count; j++)
+			built |= !strcmp(names[j]->d_name, k->name);
+		if (!built)
+			json_object_array_add(all, template_json(
+				o->image_dir, o->data_root, k->name));
+	}
 	for (int i = 0; i < count; i++) {
 		if (names[i]->d_name[0] != '.')
 			json_object_array_add(all, template_json(
@@ -174,12 +204,10 @@ static int template_list(struct orch *o)
 	}
 	if (count > 0)
 		free(names);
+	json_object_array_sort(all, by_name);
 	if (o->json)
 		printf("%s\n", json_object_to_json_string_ext(all,
 			JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
-	else if (json_object_array_length(all) == 0)
-		printf("no template in %s (bulkhead template build makes them)\n",
-		       dir);
 	for (size_t i = 0; !o->json && i < json_object_array_length(all); i++)
 		print_template(json_object_array_get_idx(all, i));
 	json_object_put(all);
@@ -187,15 +215,26 @@ static int template_list(struct orch *o)
 }
 
 /* The image builder makes every image that is missing or stale, the
- * templates among them: a new template version when its packages or
- * files changed (app VMs move to it at their next start). */
-static int template_build(struct orch *o)
+ * templates among them (those it makes unasked, or NAME): a new template
+ * version when its packages or files changed (app VMs move to it at
+ * their next start). */
+static int template_build(struct orch *o, const char *name)
 {
+	if (name && !app_template_builder_knows(name)) {
+		fprintf(stderr, "bulkhead: template build: the image builder"
+			" makes no template '%.64s'; bulkhead template list"
+			" names those it makes\n", name);
+		return 2;
+	}
 	fflush(stdout);
 	pid_t pid = fork();
 	if (pid == 0) {
 		setenv("BULKHEAD_IMAGE_DIR", o->image_dir, 1);
-		execl(o->build_images, o->build_images, (char *)NULL);
+		if (name)
+			execl(o->build_images, o->build_images, "--template",
+			      name, (char *)NULL);
+		else
+			execl(o->build_images, o->build_images, (char *)NULL);
 		fprintf(stderr, "bulkhead: %s: %s\n", o->build_images,
 			strerror(errno));
 		_exit(127);
@@ -210,15 +249,34 @@ static int template_build(struct orch *o)
 	return template_list(o);
 }
 
+/* A copy of SRC's current version as template DST (app_template_clone);
+ * 2 for a refusal (nothing written), 1 when the copy failed. */
+static int template_clone(struct orch *o, const char *src, const char *dst)
+{
+	struct app_template t;
+	char err[ORCH_ERR_LEN];
+	int rc = app_template_clone(o->image_dir, src, dst, &t, err, sizeof(err));
+	if (rc) {
+		fprintf(stderr, "bulkhead: template clone: %s\n", err);
+		return rc == -EINVAL || rc == -EEXIST || rc == -ENOENT ||
+		       rc == -EBADMSG || rc == -EPERM ? 2 : 1;
+	}
+	printf("template clone: %s version %s, a copy of %s (%s); app VMs name"
+	       " it as template: %s\n", dst, t.version, src, t.dir, dst);
+	return 0;
+}
+
 int cmd_template(struct orch *o, int argc, char **argv)
 {
 	if (argc == 2 && !strcmp(argv[0], "list") && !strcmp(argv[1], "--json"))
 		o->json = true;
 	if (argc >= 1 && !strcmp(argv[0], "list") && (argc == 1 || o->json))
 		return template_list(o);
-	if (argc == 1 && !strcmp(argv[0], "build"))
-		return template_build(o);
-	fprintf(stderr, "bulkhead: template: '%s' is not list or build\n",
-		argc ? argv[0] : "");
+	if ((argc == 1 || argc == 2) && !strcmp(argv[0], "build"))
+		return template_build(o, argc == 2 ? argv[1] : NULL);
+	if (argc == 3 && !strcmp(argv[0], "clone"))
+		return template_clone(o, argv[1], argv[2]);
+	fprintf(stderr, "bulkhead: template: '%s' is not list, build or clone"
+		" SRC NEW\n", argc ? argv[0] : "");
 	return 2;
 }

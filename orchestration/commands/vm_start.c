@@ -390,8 +390,63 @@ int take_preloaded_app_vm(struct run *r, const struct topo_app_vm *app)
 	return 0;
 }
 
+/* cloud-init's word for where it is, from `cloud-init status` (the
+ * guest's bytes: only these words are taken, anything else is "?"). */
+static const char *cloud_init_state(const struct qga_exec_result *res)
+{
+	static const char *const known[] = { "running", "not run", "done",
+					     "error", "degraded done",
+					     "degraded running", "disabled" };
+	const char *at = res->out ? strstr(res->out, "status: ") : NULL;
+	if (!at)
+		return "?";
+	at += strlen("status: ");
+	size_t n = strcspn(at, "\n");
+	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		if (strlen(known[i]) == n && strncmp(at, known[i], n) == 0)
+			return known[i];
+	return "?";
+}
+
+/* A brought image is configured from its seed by cloud-init, whose last
+ * stages (the user's account, its keys) may still run when the lease is
+ * there: ready once cloud-init says it finished, whatever it says of
+ * its modules (an image's own may fail; `cloud-init status --long`
+ * says which). Copies its word into STATE. */
+static int wait_cloud_init(struct run *r, const struct topo_app_vm *app,
+			   const struct qga_target *to, double deadline,
+			   char *state, size_t state_len)
+{
+	static const char *const argv[] = { "cloud-init", "status", NULL };
+	char why[ERR_LEN] = "";
+	snprintf(state, state_len, "?");
+	for (;;) {
+		struct qga_exec_result res;
+		int rc = qga_exec(to, argv, 10000, &res, why, sizeof(why));
+		if (!rc) {
+			snprintf(state, state_len, "%s", cloud_init_state(&res));
+			qga_exec_result_free(&res);
+			if (strcmp(state, "done") == 0 ||
+			    strcmp(state, "error") == 0 ||
+			    strcmp(state, "degraded done") == 0 ||
+			    strcmp(state, "disabled") == 0)
+				return 0;
+			snprintf(why, sizeof(why), "it says: status: %s", state);
+		}
+		if (run_now() > deadline) {
+			snprintf(r->err, sizeof(r->err), "%s: cloud-init did not"
+				 " finish within %d s (%s); `bulkhead exec %s"
+				 " 'cloud-init status --long'` says more",
+				 app->name, r->o->boot_timeout_s, why, app->name);
+			return -ETIMEDOUT;
+		}
+		sleep(1);
+	}
+}
+
 /* A template VM is ready when qemu-guest-agent answers and the guest
- * says its NIC holds the address sys-net leases it. */
+ * says its NIC holds the address sys-net leases it; a brought image's
+ * also once cloud-init finished. */
 static int wait_template_vm(struct run *r, const struct topo_app_vm *app,
 			    double t0)
 {
@@ -424,8 +479,20 @@ static int wait_template_vm(struct run *r, const struct topo_app_vm *app,
 		}
 		sleep(1);
 	}
-	printf("up: %s: ready, %s from %s (%.1f s)\n", app->name, app->net.ip,
-	       app->net.via, run_now() - t0);
+	char cloud[32] = "";
+	if (app->disk) {
+		rc = wait_cloud_init(r, app, &to, deadline, cloud, sizeof(cloud));
+		if (rc)
+			return rc;
+		if (strcmp(cloud, "done") != 0)
+			fprintf(stderr, "bulkhead: warning: %s: cloud-init says"
+				" '%s' (`bulkhead exec %s 'cloud-init status"
+				" --long'` says why)\n", app->name, cloud,
+				app->name);
+	}
+	printf("up: %s: ready, %s from %s%s%s (%.1f s)\n", app->name,
+	       app->net.ip, app->net.via, cloud[0] ? ", cloud-init " : "",
+	       cloud, run_now() - t0);
 	return 0;
 }
 

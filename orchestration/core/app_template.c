@@ -58,10 +58,51 @@ int app_template_version(const char *image_dir, const char *name,
 	return 0;
 }
 
-bool app_template_builder_makes(const char *name)
+/* guest-os/template_image.py's TEMPLATES, and whether build-images makes
+ * each unasked (test_command.py compares the two lists). */
+static const struct app_template_known known[] = {
+	{ "debian", true },
+	{ "debian-desktop", false },
+};
+
+const struct app_template_known *app_template_known(size_t i)
 {
-	/* guest-os/template_image.py's templates. */
-	return strcmp(name, "debian") == 0;
+	return i < sizeof(known) / sizeof(known[0]) ? &known[i] : NULL;
+}
+
+static const struct app_template_known *known_named(const char *name)
+{
+	const struct app_template_known *k;
+	for (size_t i = 0; (k = app_template_known(i)); i++)
+		if (!strcmp(k->name, name))
+			return k;
+	return NULL;
+}
+
+bool app_template_built_by_default(const char *name)
+{
+	const struct app_template_known *k = known_named(name);
+	return k && k->by_default;
+}
+
+bool app_template_builder_knows(const char *name)
+{
+	return known_named(name) != NULL;
+}
+
+/* What builds template NAME, for a message: "bulkhead template build
+ * NAME", or the names the builder knows when it knows none such. */
+static void how_to_build(const char *name, char *out, size_t len)
+{
+	if (known_named(name)) {
+		snprintf(out, len, "bulkhead template build %s builds it", name);
+		return;
+	}
+	size_t n = (size_t)snprintf(out, len, "the image builder makes");
+	const struct app_template_known *k;
+	for (size_t i = 0; (k = app_template_known(i)) && n < len; i++)
+		n += (size_t)snprintf(out + n, len - n, "%s %s", i ? "," : "",
+				      k->name);
 }
 
 int app_template_current(const char *image_dir, const char *name,
@@ -73,10 +114,11 @@ int app_template_current(const char *image_dir, const char *name,
 	ssize_t n = readlink(link, target, sizeof(target) - 1);
 	if (n < 0) {
 		int e = errno;
+		char how[256];
+		how_to_build(name, how, sizeof(how));
 		if (e == ENOENT)
 			snprintf(err, err_len, "template %s is not built (no %s;"
-				 " guest-os/build-images builds the templates it"
-				 " knows: debian)", name, link);
+				 " %s)", name, link, how);
 		else
 			snprintf(err, err_len, "template %s: %s: %s", name, link,
 				 strerror(e));

@@ -25,15 +25,24 @@ struct app_template {
 	char root[4096];        /* dir/root.qcow2 */
 };
 
-/* Whether guest-os/build-images makes template NAME (up builds it when
- * missing; any other must be in the image cache already). */
-bool app_template_builder_makes(const char *name);
+/* A template guest-os/build-images can make: by_default, it makes it
+ * unasked (up builds it when it is missing); else only when asked
+ * (bulkhead template build NAME), and up refuses a VM on it until then. */
+struct app_template_known {
+	const char *name;
+	bool by_default;
+};
+/* The I-th known template, NULL past the last. */
+const struct app_template_known *app_template_known(size_t i);
+bool app_template_built_by_default(const char *name);
+bool app_template_builder_knows(const char *name);
 
 /* The version of template NAME that is current (its link's target, which
  * must be a version name) and its paths. The root file system must be a
  * regular file of root's that nobody else writes: every VM on it reads it
- * and none may change it. -ENOENT names what to build when the template
- * is missing; -EBADMSG/-EPERM name the link or file at fault. */
+ * and none may change it. -ENOENT names the template and what builds it
+ * (the command, or the templates the builder knows) when it is missing;
+ * -EBADMSG/-EPERM name the link or file at fault. */
 int app_template_current(const char *image_dir, const char *name,
 			 struct app_template *out, char *err, size_t err_len);
 
@@ -47,5 +56,15 @@ int app_template_paths(const char *image_dir, const char *name,
 int app_template_version(const char *image_dir, const char *name,
 			 const char *version, struct app_template *out,
 			 char *err, size_t err_len);
+
+/* Template DST made a copy of SRC's current version (its root file
+ * system, kernel and initramfs copied whole, under a version name of its
+ * own, its manifest saying where it came from), for a person to change
+ * without touching SRC. Refused, with nothing written: DST not a template
+ * name (-EINVAL), a template that exists or one the image builder makes
+ * (-EEXIST), SRC not built or not whole (app_template_current's errors).
+ * OUT: DST's current version. */
+int app_template_clone(const char *image_dir, const char *src, const char *dst,
+		       struct app_template *out, char *err, size_t err_len);
 
 #endif

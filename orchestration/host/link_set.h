@@ -23,7 +23,10 @@ struct link_spec {
 				 * waits for them */
 	/* Added to its next start when it exited with LINK_EXIT_TELL_NEXT
 	 * ("" none): a storage link's acknowledged writes were not flushed
-	 * when its NBD connection died (bulkhead-blk --lost-writes). */
+	 * when its NBD connection died (bulkhead-blk --lost-writes). With
+	 * it comes "--told-fd N": a pipe the run writes a byte into once it
+	 * did what it was told, so that a kill after that tells no one
+	 * again. */
 	char tell_next[32];
 	unsigned argc;          /* arguments after the binary's name, */
 	char args[LINK_ARGS_BYTES]; /* each NUL-terminated, one after another */

@@ -49,10 +49,14 @@ struct worker {
 	long long started_ms;
 	long long restart_at_ms; /* 0: none pending */
 	/* Its next start gets spec.tell_next: it exited LINK_EXIT_TELL_NEXT,
-	 * or it was told and then killed by a signal (it could not say
-	 * whether it did what it was told). */
+	 * or it was told and then killed by a signal before it said (on
+	 * told_fd) that it did what it was told. */
 	bool tell_next;
 	bool told;              /* this run was started with it */
+	/* The read end of the pipe a told run writes a byte into once it
+	 * did what it was told (--told-fd): a told run killed by a signal
+	 * after that is not told again. -1: none. */
+	int told_fd;
 	char last_exit[64];
 };
 
@@ -95,15 +99,50 @@ static const char *program(const struct link_spec *s)
 	return slash ? slash + 1 : s->binary;
 }
 
+static void told_close(struct worker *w)
+{
+	if (w->told_fd >= 0)
+		close(w->told_fd);
+	w->told_fd = -1;
+}
+
+/* Whether the told run that ended said it did what it was told. */
+static bool told_done(struct worker *w)
+{
+	char c;
+	bool done = w->told_fd >= 0 && read(w->told_fd, &c, 1) == 1;
+	told_close(w);
+	return done;
+}
+
 static void worker_start(struct supervisor *sv, struct worker *w)
 {
+	bool tell = w->tell_next && w->spec.tell_next[0];
+	int told[2] = { -1, -1 };
+	char told_arg[16];
+	told_close(w);
+	/* Non-blocking: the worker's one write never waits, and the read
+	 * after its death never blocks on a pipe a grandchild kept. */
+	if (tell && pipe2(told, O_CLOEXEC | O_NONBLOCK) < 0) {
+		say("%s: pipe: %s (a kill after it did what it was told will"
+		    " tell the next again)", w->spec.name, strerror(errno));
+		told[0] = told[1] = -1;
+	}
+	snprintf(told_arg, sizeof(told_arg), "%d", told[1]);
 	pid_t pid = fork();
 	if (pid < 0) {
 		say("%s: fork: %s", w->spec.name, strerror(errno));
 		w->restart_at_ms = mono_ms() + BACKOFF_MAX_MS;
+		if (told[0] >= 0) {
+			close(told[0]);
+			close(told[1]);
+		}
 		return;
 	}
 	if (pid == 0) {
+		/* The write end stays open across exec, in this child only. */
+		if (told[1] >= 0)
+			fcntl(told[1], F_SETFD, 0);
 		sigset_t none;
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
@@ -138,24 +177,32 @@ static void worker_start(struct supervisor *sv, struct worker *w)
 			}
 			close(fd);
 		}
-		char *argv[LINK_ARGS_MAX + 3];
+		char *argv[LINK_ARGS_MAX + 5];
 		char *arg = w->spec.args;
 		unsigned n = 0;
 		argv[n++] = w->spec.binary;
 		for (unsigned i = 0; i < w->spec.argc; i++, arg += strlen(arg) + 1)
 			argv[n++] = arg;
-		if (w->tell_next && w->spec.tell_next[0])
+		if (tell) {
 			argv[n++] = w->spec.tell_next;
+			if (told[1] >= 0) {
+				argv[n++] = "--told-fd";
+				argv[n++] = told_arg;
+			}
+		}
 		argv[n] = NULL;
 		execv(w->spec.binary, argv);
 		fprintf(stderr, "supervisor: exec %s: %s\n", w->spec.binary,
 			strerror(errno));
 		_exit(127);
 	}
-	if (w->tell_next && w->spec.tell_next[0])
+	if (told[1] >= 0)
+		close(told[1]);
+	w->told_fd = told[0];
+	if (tell)
 		say("%s: its last run asked to tell the next: %s", w->spec.name,
 		    w->spec.tell_next);
-	w->told = w->tell_next && w->spec.tell_next[0];
+	w->told = tell;
 	w->tell_next = false;
 	w->pid = pid;
 	w->starts++;
@@ -242,6 +289,7 @@ static void reload(struct supervisor *sv)
 			sv->workers = more;
 			w = &sv->workers[sv->count++];
 			memset(w, 0, sizeof(*w));
+			w->told_fd = -1;
 			w->spec = set.links[j];
 			w->backoff_ms = BACKOFF_FIRST_MS;
 			w->restart_at_ms = 1;
@@ -257,6 +305,7 @@ static void reload(struct supervisor *sv)
 		say("%s: no longer in the topology; stopping it", w->spec.name);
 		if (w->pid > 0)
 			stop_pid(w->pid);
+		told_close(w);
 		sv->workers[i] = sv->workers[--sv->count];
 	}
 	link_set_free(&set);
@@ -343,9 +392,13 @@ static void reap(struct supervisor *sv)
 			else
 				snprintf(w->last_exit, sizeof(w->last_exit),
 					 "exit status %d", WEXITSTATUS(status));
+			bool done = told_done(w);
 			w->tell_next = WIFEXITED(status) ?
 				       WEXITSTATUS(status) == LINK_EXIT_TELL_NEXT :
-				       w->told;
+				       w->told && !done;
+			if (WIFSIGNALED(status) && w->told && done)
+				say("%s: it had done what it was told: the next"
+				    " is not told again", w->spec.name);
 			long long ran = mono_ms() - w->started_ms;
 			if (ran >= HEALTHY_MS)
 				w->backoff_ms = BACKOFF_FIRST_MS;

@@ -294,7 +294,7 @@ static bool image_present(const char *dir, const char *file)
 int run_ensure_images(struct run *r)
 {
 	const char *need[TOPO_MAX_APP_VMS + 3];
-	char app_images[TOPO_MAX_APP_VMS][TOPO_NAME_MAX + 64];
+	char app_images[TOPO_MAX_APP_VMS][TOPO_TEMPLATE_NAME_MAX + 64];
 	unsigned n = 0;
 	need[n++] = "vmlinuz";
 	need[n++] = "sysnet-vmlinuz";

@@ -300,6 +300,11 @@ bool topology_name_valid(const char *s)
 	return topo_name_valid(s);
 }
 
+bool topology_template_name_valid(const char *s)
+{
+	return topo_template_name_valid(s);
+}
+
 const struct topo_driver_vm *topology_driver_vm(const struct topology *topo,
 						const char *name)
 {

@@ -13,6 +13,8 @@
 /* Names become libvirt domain names (bulkhead-NAME), socket and tap names
  * (Linux interface names are at most 15 bytes: "bk" + 13). */
 #define TOPO_NAME_MAX 13
+/* A template names only a directory under IMAGE_DIR/templates/. */
+#define TOPO_TEMPLATE_NAME_MAX 32
 #define TOPO_MAX_DRIVER_VMS 8
 #define TOPO_MAX_APP_VMS 32     /* sys-net's 32 downstreams (docs/sysnet.md) */
 #define TOPO_MAX_DEVICES 8
@@ -295,6 +297,9 @@ bool topology_ip6_same_net(const struct in6_addr *a, const struct in6_addr *b,
  * then a-z, 0-9 and '-', at most TOPO_NAME_MAX (a unit instance, a file
  * name under /etc/bulkhead, a domain name's part). */
 bool topology_name_valid(const char *s);
+/* Whether S is a name the file may give a template: as a VM's, at most
+ * TOPO_TEMPLATE_NAME_MAX (a directory under IMAGE_DIR/templates/). */
+bool topology_template_name_valid(const char *s);
 /* S[0..LEN) is a MAC address, xx:xx:xx:xx:xx:xx in either case: its
  * octets into MAC. */
 bool topology_mac_parse(const char *s, size_t len, unsigned char mac[6]);

@@ -8,11 +8,12 @@
 
 #include "topology_internal.h"
 
-bool topo_name_valid(const char *s)
+/* 1..MAX of a-z first, then a-z, 0-9 and '-'. */
+static bool lower_name_valid(const char *s, size_t max)
 {
 	size_t len = strlen(s);
 
-	if (len == 0 || len > TOPO_NAME_MAX || !(s[0] >= 'a' && s[0] <= 'z'))
+	if (len == 0 || len > max || !(s[0] >= 'a' && s[0] <= 'z'))
 		return false;
 	for (size_t i = 1; i < len; i++) {
 		if (!((s[i] >= 'a' && s[i] <= 'z') ||
@@ -20,6 +21,16 @@ bool topo_name_valid(const char *s)
 			return false;
 	}
 	return true;
+}
+
+bool topo_name_valid(const char *s)
+{
+	return lower_name_valid(s, TOPO_NAME_MAX);
+}
+
+bool topo_template_name_valid(const char *s)
+{
+	return lower_name_valid(s, TOPO_TEMPLATE_NAME_MAX);
 }
 
 /* 1..MAX of A-Z a-z 0-9 _ . -, and not "." or "..": a name under

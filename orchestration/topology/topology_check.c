@@ -363,11 +363,11 @@ static int check_app_boot(struct checker *c, const char *base,
 	if (app->preload && !app->disposable)
 		return topo_fail(c->ctx, base, "preload", "only a disposable is"
 				 " preloaded (its pool); add disposable: true");
-	if (app->template && !topo_name_valid(app->template))
+	if (app->template && !topo_template_name_valid(app->template))
 		return topo_fail(c->ctx, base, "template", "'%s' is not a"
 				 " template name (a-z, then a-z, 0-9 or '-'; at"
 				 " most %d characters)", SHOW(app->template),
-				 TOPO_NAME_MAX);
+				 TOPO_TEMPLATE_NAME_MAX);
 	if (app->template) {
 		app->private_mib = PRIVATE_SIZE_DEFAULT_MIB;
 		int rc = app->private_size ? chk_size(c, base, "private",

@@ -137,6 +137,9 @@ int topo_check(struct topo_ctx *ctx, struct topology *topo);
 /* A decimal number without sign or leading zeros, at most UINT32_MAX. */
 bool topo_u32_parse(const char *s, uint32_t *out);
 bool topo_name_valid(const char *s);
+/* A template's name: as a VM's but up to TOPO_TEMPLATE_NAME_MAX (it names
+ * a directory of the image cache, never a domain or an interface). */
+bool topo_template_name_valid(const char *s);
 bool topo_netns_valid(const char *s);
 bool topo_ifname_valid(const char *s);
 /* A strict dotted quad: four decimal octets 0..255, no leading zeros. */

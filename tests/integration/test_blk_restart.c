@@ -2,7 +2,8 @@
  * connection dies"): a worker whose NBD server went publishes nothing
  * more and exits, 75 when every write it acknowledged was covered by a
  * flush, 76 when not; one started with --lost-writes fails the guest's
- * first FLUSH; one killed -9 under load is replaced, and the front end,
+ * first FLUSH, and says so on --told-fd once the guest has seen it fail
+ * (not before); one killed -9 under load is replaced, and the front end,
  * resuming from its used index as QEMU does, gets every request back
  * exactly once with the right data. Against the scripted NBD server
  * (nbd_script.h: the first read held, the next request answered, then a
@@ -14,7 +15,9 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
+#include <unistd.h>
 
 #include "blk_proc.h"
 #include "nbd_script.h"
@@ -200,29 +203,55 @@ static void t_connect_fails(struct tap *t, const void *arg)
 	blk_stop(&bp);
 }
 
+/* What the pipe's read end FD holds within ms: the byte, or 0 for
+ * nothing, or -1 when the write end was closed without it. */
+static int told_byte(int fd, int ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	char c;
+
+	if (poll(&p, 1, ms) <= 0)
+		return 0;
+	return read(fd, &c, 1) == 1 ? c : -1;
+}
+
 /* --lost-writes against nbdkit: the first FLUSH fails without reaching
  * it, reads and writes go on, the second FLUSH works. That flush covers
- * every write, so when nbdkit is killed the worker exits 75. */
+ * every write, so when nbdkit is killed the worker exits 75. With
+ * --told-fd, the byte comes once that FLUSH has failed, and not before
+ * (a write does not do it). */
 static void t_lost_writes(struct tap *t, const void *arg)
 {
 	static uint8_t data[LEN];
 	struct blk_proc bp;
 	struct fe fe;
 	struct blk_io io;
+	char fdarg[16];
+	int told[2] = { -1, -1 };
+	const char *extra[] = { "--lost-writes", "--told-fd", fdarg, NULL };
 	bool up;
 
 	(void)arg;
 	memset(data, 0x3c, sizeof(data));
-	up = blk_proc_dir(&bp) == 0 && blk_nbdkit_start(&bp, "1M", false) == 0 &&
-	     blk_start(&bp, binary, lost_writes) == 0 &&
+	/* Only the write end is the worker's. */
+	if (pipe(told) == 0)
+		fcntl(told[0], F_SETFD, FD_CLOEXEC);
+	snprintf(fdarg, sizeof(fdarg), "%d", told[1]);
+	up = told[0] >= 0 && blk_proc_dir(&bp) == 0 &&
+	     blk_nbdkit_start(&bp, "1M", false) == 0 &&
+	     blk_start(&bp, binary, extra) == 0 &&
 	     blk_fe_start(&fe, bp.vu) == 0;
+	if (told[1] >= 0)
+		close(told[1]);
 	CHECK(t, up);
 	if (up) {
 		CHECK(t, blk_field_is(&bp, "lost_writes_pending", "true"));
 		CHECK_EQ(t, blk_do(&fe, &io, VIRTIO_BLK_T_OUT, 8, LEN, data),
 			 VIRTIO_BLK_S_OK);
+		CHECK_EQ(t, told_byte(told[0], 200), 0);
 		CHECK_EQ(t, blk_do(&fe, &io, VIRTIO_BLK_T_FLUSH, 0, 0, NULL),
 			 VIRTIO_BLK_S_IOERR);
+		CHECK_EQ(t, told_byte(told[0], 2000), '1');
 		CHECK(t, !blk_file_has(bp.nbd_log, "Flush"));
 		CHECK_EQ(t, blk_counter(&bp, "lost_writes_flush_failed"), 1);
 		CHECK(t, blk_field_is(&bp, "lost_writes_pending", "false"));
@@ -239,7 +268,34 @@ static void t_lost_writes(struct tap *t, const void *arg)
 		nbd_kill(&bp);
 		CHECK_EQ(t, blk_exit_status(&bp, 2000), 75);
 	}
+	if (told[0] >= 0)
+		close(told[0]);
 	fe_close(&fe);
+	blk_stop(&bp);
+}
+
+/* --told-fd that is not a pipe's open write end, or without
+ * --lost-writes: refused at start (exit 2), naming the value. */
+static void t_told_fd_refused(struct tap *t, const void *arg)
+{
+	static const char *const low[] = { "--lost-writes", "--told-fd", "1", NULL },
+		*const closed[] = { "--lost-writes", "--told-fd", "999", NULL },
+		*const alone[] = { "--told-fd", "5", NULL };
+	struct blk_proc bp;
+
+	(void)arg;
+	if (blk_proc_dir(&bp) < 0 || blk_nbdkit_start(&bp, "1M", false) < 0) {
+		CHECK(t, false);
+		return;
+	}
+	CHECK(t, blk_spawn(&bp, binary, low) > 0);
+	CHECK_EQ(t, blk_exit_status(&bp, 2000), 2);
+	CHECK(t, blk_file_has(bp.log, "--told-fd 1: not a descriptor number"));
+	CHECK(t, blk_spawn(&bp, binary, closed) > 0);
+	CHECK_EQ(t, blk_exit_status(&bp, 2000), 2);
+	CHECK(t, blk_file_has(bp.log, "--told-fd 999: not an open pipe's write end"));
+	CHECK(t, blk_spawn(&bp, binary, alone) > 0);
+	CHECK_EQ(t, blk_exit_status(&bp, 2000), 2);
 	blk_stop(&bp);
 }
 
@@ -487,7 +543,8 @@ int main(int argc, char **argv)
 		{ "--lost-writes, the server gone before a FLUSH: exit 76", t_lost_writes_carried, NULL },
 		{ "a volume without flush: --lost-writes dropped, exit 75", t_no_flush, NULL },
 		{ "no NBD server: exit 75; with --lost-writes 76", t_connect_fails, NULL },
-		{ "--lost-writes: the first FLUSH fails, the second works, I/O unaffected", t_lost_writes, NULL },
+		{ "--lost-writes: the first FLUSH fails, the second works, I/O unaffected; --told-fd says so after, not before", t_lost_writes, NULL },
+		{ "--told-fd not a pipe's write end, or without --lost-writes: refused", t_told_fd_refused, NULL },
 		{ "nbdkit killed with requests in flight, restarted: re-sent, one failed FLUSH", t_server_restart, NULL },
 		{ "the worker killed -9 under load: a new one, each request once, right data", t_worker_killed, NULL },
 	};

@@ -15,11 +15,18 @@
   directory with a dirty environment) runs from "/" with only PATH and
   BULKHEAD_* (sanitizer options in sanitizer builds) in /proc/PID/environ,
   and keeps no descriptor its starter leaked.
+- Templates (docs/templates.md): the command knows the templates the
+  image builder makes (guest-os/template_image.py's TEMPLATES): `template
+  list` shows each, built or not; check lets a VM on a template the
+  builder makes unasked pass unbuilt (up builds it) and refuses one on a
+  template built only when asked, naming the command that builds it;
+  `template build` refuses a name the builder does not know.
 
 libvirt: the test driver (test:///default), in-process; the real
 libvirtd is not used.
 """
 import json
+import re
 import os
 import shutil
 import signal
@@ -216,24 +223,28 @@ def own_logs(t, tmp):
 
 
 # A worker that records each start's arguments and exits 76
-# (LINK_EXIT_TELL_NEXT) on its first run, is killed by a signal on its
-# second (it cannot say whether it did what it was told), exits 3 on its
-# third, then stays.
+# (LINK_EXIT_TELL_NEXT) on its first run; is killed by a signal on its
+# second before it says (on --told-fd) that it did what it was told; on
+# its third says so, then is killed; exits 3 on its fourth; then stays.
 TELLING_WORKER = '''#!/bin/sh
 echo "$*" >> "$0.runs"
 n=$(wc -l < "$0.runs")
+fd=$(echo "$*" | sed -n 's/.*--told-fd \\([0-9]*\\).*/\\1/p')
 [ "$n" -eq 1 ] && exit 76
 [ "$n" -eq 2 ] && kill -9 $$
-[ "$n" -eq 3 ] && exit 3
+[ "$n" -eq 3 ] && [ -n "$fd" ] && echo 1 >&"$fd"
+[ "$n" -eq 3 ] && kill -9 $$
+[ "$n" -eq 4 ] && exit 3
 exec sleep 600
 '''
 
 
 def tell_next(t, tmp):
-    """A link that exits 76 gets its spec's tell_next on its next start,
-    and on the one after when that was killed by a signal: a storage link whose NBD connection died with
-    acknowledged writes unflushed has the next bulkhead-blk fail a
-    flush."""
+    """A link that exits 76 gets its spec's tell_next on its next start
+    (a storage link whose NBD connection died with acknowledged writes
+    unflushed has the next bulkhead-blk fail a flush), with a pipe to say
+    it did (--told-fd); and on the one after when that was killed by a
+    signal before it said so, not when it had said so."""
     state = os.path.join(tmp, 'state-tell', 'tell')
     os.makedirs(state)
     worker = os.path.join(tmp, 'telling-worker')
@@ -257,20 +268,100 @@ def tell_next(t, tmp):
                     runs = f.read().splitlines()
             except OSError:
                 runs = []
-            if len(runs) >= 4:
+            if len(runs) >= 5:
                 break
             time.sleep(0.1)
     finally:
         stop_supervisor(sv)
-    t.check(runs == ['--volume v', '--volume v --lost-writes',
-                     '--volume v --lost-writes', '--volume v'],
+    told = '--volume v --lost-writes --told-fd N'
+    seen = [re.sub(r'--told-fd \d+$', '--told-fd N', r) for r in runs]
+    t.check(seen == ['--volume v', told, told, '--volume v', '--volume v'],
             'a link that exits 76 gets its tell_next argument on its next'
-            ' start, again when that one is killed by a signal, not after'
-            ' one that exits', repr(runs))
+            ' start, with a pipe to say it did; again when that one is killed'
+            ' by a signal before it said so; not after one that said so and'
+            ' was killed, nor after one that exits', repr(runs))
+
+
+def fake_template(image_dir, name, version):
+    """IMAGE_DIR/templates/NAME/VERSION as the builder leaves it (a root
+    file of root's, 0644, a manifest), current."""
+    d = os.path.join(image_dir, 'templates', name)
+    os.makedirs(os.path.join(d, version))
+    for f in ('root.qcow2', 'vmlinuz', 'initrd.img'):
+        with open(os.path.join(d, version, f), 'wb') as out:
+            out.write(b'x' * 4096)
+    with open(os.path.join(d, version, 'manifest.json'), 'w') as out:
+        json.dump({'version': version, 'packages': [{'package': 'a'}],
+                   'build_seconds': 1.5}, out)
+    os.symlink(version, os.path.join(d, 'current'))
+
+
+def versions_listed(env):
+    """(exit status, {template: how many versions}, output) of template
+    list --json."""
+    rc, out, err, _ = run(env, 'template', 'list', '--json')
+    try:
+        listed = {x['template']: len(x['versions']) for x in json.loads(out)}
+    except (ValueError, KeyError, TypeError):
+        listed = {}
+    return rc, listed, (out + err).decode(errors='replace')
+
+
+def templates(t, tmp, env):
+    """The templates the command knows against the builder's table."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(
+        __file__)), '..', '..', 'guest-os'))
+    sys.dont_write_bytecode = True
+    import template_image
+    table = template_image.TEMPLATES
+    images = os.path.join(tmp, 'images')
+    env = dict(env, BULKHEAD_IMAGE_DIR=images,
+               BULKHEAD_DATA_DIR=os.path.join(tmp, 'data'))
+    fake_template(images, 'debian', '0123456789abcdef')
+    rc, listed, out = versions_listed(env)
+    rc2, text, _, _ = run(env, 'template', 'list')
+    t.check(rc == 0 and rc2 == 0 and sorted(listed) == sorted(table) and
+            listed.get('debian') == 1 and listed.get('debian-desktop') == 0
+            and b'template debian-desktop: not built (bulkhead template'
+            b' build debian-desktop)' in text,
+            'template list: every template of template_image.py (%s), the'
+            ' one not built said so' % ', '.join(sorted(table)),
+            out + text.decode(errors='replace'))
+    fake_template(images, 'debian-desktop', 'fedcba9876543210')
+    rc, listed, out = versions_listed(env)
+    t.check(rc == 0 and listed == {'debian': 1, 'debian-desktop': 1},
+            'template list: both built, both listed with their version', out)
+    # check: by default or only when asked, as the builder's table says.
+    outcome = {}
+    for name in table:
+        topo = os.path.join(tmp, 'tpl-%s.yaml' % name)
+        with open(topo, 'w') as f:
+            f.write('version: 2\nname: tpl\ndriver-vms:\n  - name: sys-net\n'
+                    '    kind: net\n    devices:\n      - emulated: e1000e\n'
+                    '        netns: bk-tpl\napp-vms:\n  - name: work\n'
+                    '    template: %s\n    net: {via: sys-net, mac:'
+                    ' "52:54:00:c1:00:01", ip: 10.202.1.2/24}\n' % name)
+        rc, out, err, _ = run(dict(env, BULKHEAD_IMAGE_DIR=os.path.join(
+            tmp, 'no-images')), 'check', topo)
+        outcome[name] = (rc, err.decode(errors='replace').strip())
+    want = {name: (0, '') if spec.default else
+            (2, 'bulkhead: work: template %s is not built (no %s/templates/'
+             '%s/current; bulkhead template build %s builds it)' % (
+                 name, os.path.join(tmp, 'no-images'), name, name))
+            for name, spec in table.items()}
+    t.check(outcome == want,
+            'check, no template built: a VM on one the builder makes unasked'
+            ' passes (up builds it), one on a template built only when asked'
+            ' is refused naming it and `bulkhead template build NAME`',
+            json.dumps(outcome) + ' want ' + json.dumps(want))
+    rc, out, err, _ = run(env, 'template', 'build', 'nosuch')
+    t.check(rc == 2 and b"makes no template 'nosuch'" in err,
+            'template build nosuch: refused by name, nothing built',
+            err.decode(errors='replace'))
 
 
 def main():
-    t = Quiet(15)
+    t = Quiet(19)
     tmp = tempfile.mkdtemp(prefix='bk-containment-')
     os.chmod(tmp, 0o755)
     threads, socks, held = [], [], []
@@ -436,6 +527,7 @@ def main():
                 ' PATH', sv.stderr.read().decode(errors='replace')[-2000:])
         own_logs(t, tmp)
         tell_next(t, tmp)
+        templates(t, tmp, env)
     finally:
         for s in socks:
             s.close()

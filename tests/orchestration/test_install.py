@@ -153,6 +153,7 @@ def steps(t, i):
         'guest-os/image_util.py', 'guest-os/debian_apt.py',
         'guest-os/initramfs.py', 'guest-os/app_image.py',
         'guest-os/driver_image.py', 'guest-os/template_image.py',
+        'guest-os/template-desktop/etc/xdg/weston/weston.ini',
         'driver-vms/net/image.py')]
     missing = [f for f in files if not os.path.isfile(i.staged(f))]
     not_exec = [f for f in want if not os.access(i.staged(f), os.X_OK)]

@@ -76,6 +76,8 @@ FILES = ['usr/share/bulkhead/demo.yaml',
          'usr/share/bulkhead/driver-vms/usb/image.py',
          'usr/share/bulkhead/guest-os/sysnet_kernel.py',
          'usr/share/bulkhead/guest-os/template_image.py',
+         'usr/share/bulkhead/guest-os/template-desktop/etc/systemd/system/'
+         'bk-desktop.service',
          'usr/share/bulkhead/guest-os/sysnet-kernel.config',
          'usr/share/man/man8/bulkhead.8.gz',
          'usr/share/man/man5/bulkhead-topology.5.gz',

@@ -12,16 +12,19 @@ volume over NBD on a virtio-serial port.
   3. the app VM's /dev/vda is the volume's size
   4. 64 MiB written with fsync; its hash survives a restart of the app VM
   5. flushed data survives kill -9 of sys-storage's QEMU, 5 of 5 runs
-     (the supervisor restarts it, the link reconnects); the storage link
-     (bulkhead-blk) killed -9 while the app VM writes 32 MiB with
-     O_DIRECT: the supervisor restarts it, the app VM's QEMU reconnects
-     and hands it the requests without a reply, dd sees no error and the
-     region reads back whole; the control: unflushed data is lost when
-     sys-storage is killed, and the app VM's next fsync fails once
+     (the supervisor restarts it, the link reconnects); the control:
+     unflushed data is lost when sys-storage is killed, and the app VM's
+     next fsync fails once; then the storage link (bulkhead-blk, which
+     failed that fsync and said so) killed -9 while the app VM writes
+     32 MiB with O_DIRECT: the supervisor restarts it without telling it
+     again, the app VM's QEMU reconnects and hands it the requests without
+     a reply, dd sees no error, the region reads back whole and the next
+     fsync works
   6. a second app VM, on the Debian template, with a volume added to the
      running topology: its port hot-plugged into sys-storage, its volume
      made by a live update (sys-storage not restarted), its disk there;
-     the first one's data unchanged
+     the first one's data unchanged; LUKS2 with integrity on its volume:
+     a byte flipped underneath reads as an I/O error in the app VM
   7. discard: blkdiscard in the app VM frees sys-storage's pool
   8. down: nothing left but the disk file, which keeps the data
 
@@ -38,7 +41,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 '..', 'vm'))
-from vmlib import run_main  # noqa: E402
+from vmlib import link_status, run_main  # noqa: E402
 from orchlib import domains, qemu_pid, sh, sha, topo_status, \
     topology_test  # noqa: E402
 
@@ -90,6 +93,60 @@ PATTERN = ('dd if=/dev/urandom of=/tmp/p bs=1M count=8 2>/dev/null;'
 # The Debian template's VM finds its volume by the serial bulkhead-blk
 # gives it (its root and private volume are vda and vdb).
 MAIL_DISK = '/dev/disk/by-id/virtio-st-mail'
+# LUKS2 with integrity on st-mail's volume (docs/sysstorage.md): 1 MiB
+# written through the mapping and read back. The raw volume is read with
+# O_DIRECT before and after that write (a buffered read would see the
+# page cache's older copy: dm writes below it), and the middle byte of
+# those that changed is flipped: the changed bytes are the 1 MiB of data
+# and its 64 KiB of tags, so the middle one is data. The mapping is opened
+# without dm-integrity's journal, so that data and tags are all that
+# change. Then the same 1 MiB is read again through the mapping, with
+# O_DIRECT (the block layer's protection error, EILSEQ) and buffered
+# (EIO), and a region only the format wrote. pbkdf2 with the fewest
+# iterations: a test key (argon2id's memory-hard default takes tens of
+# seconds under TCG; a user keeps it). One line: bulkhead exec takes no
+# newline.
+LUKS = '; '.join([
+    'set -e', 'd=%s' % MAIL_DISK, 'dmesg -C', 'printf test-key > /run/k',
+    'cryptsetup luksFormat -q --type luks2 --integrity hmac-sha256'
+    ' --pbkdf pbkdf2 --pbkdf-force-iterations 1000 --key-file /run/k $d',
+    'cryptsetup open --integrity-no-journal --key-file /run/k $d bkv',
+    'dd if=$d of=/var/tmp/before bs=1M iflag=direct 2>/dev/null',
+    'dd if=/dev/urandom of=/var/tmp/p bs=64k count=16 2>/dev/null',
+    'echo "written $(sha256sum < /var/tmp/p)"',
+    'dd if=/var/tmp/p of=/dev/mapper/bkv bs=64k oflag=direct conv=fsync'
+    ' 2>/dev/null',
+    'echo "readback $(dd if=/dev/mapper/bkv bs=64k count=16 iflag=direct'
+    ' 2>/dev/null | sha256sum)"',
+    'cryptsetup close bkv',
+    'dd if=$d of=/var/tmp/after bs=1M iflag=direct 2>/dev/null',
+    'cmp -l /var/tmp/before /var/tmp/after > /var/tmp/diff || true',
+    'n=$(wc -l < /var/tmp/diff)',
+    'off=$(sed -n "$((n / 2))p" /var/tmp/diff | awk \'{print $1 - 1}\')',
+    'blk=$((off / 4096)); at=$((off % 4096))',
+    'dd if=$d of=/var/tmp/b bs=4096 skip=$blk count=1 iflag=direct'
+    ' 2>/dev/null',
+    'old=$(od -An -tu1 -j $at -N 1 /var/tmp/b | tr -d " ")',
+    'printf "\\\\$(printf %o $((old ^ 1)))" | dd of=/var/tmp/b bs=1 seek=$at'
+    ' conv=notrunc 2>/dev/null',
+    'dd if=/var/tmp/b of=$d bs=4096 seek=$blk oflag=direct conv=fsync'
+    ' 2>/dev/null',
+    'echo "changed $n bytes; flipped byte $off of'
+    ' $(blockdev --getsize64 $d): $old ->'
+    ' $(od -An -tu1 -j $at -N 1 /var/tmp/b | tr -d " ")"',
+    'rm -f /var/tmp/before /var/tmp/after /var/tmp/diff /var/tmp/p'
+    ' /var/tmp/b',
+    'cryptsetup open --integrity-no-journal --key-file /run/k $d bkv',
+    'set +e',
+    'echo "direct read: $(dd if=/dev/mapper/bkv of=/dev/null bs=64k count=16'
+    ' iflag=direct 2>&1 | grep -o "error reading.*")"',
+    'echo 3 > /proc/sys/vm/drop_caches',
+    'echo "buffered read: $(dd if=/dev/mapper/bkv of=/dev/null bs=64k'
+    ' count=16 2>&1 | grep -o "error reading.*")"',
+    'dd if=/dev/mapper/bkv of=/dev/null bs=64k skip=64 count=16 iflag=direct'
+    ' 2>/dev/null && echo "other region: read"',
+    'echo "kernel: $(dmesg | grep -c "INTEGRITY AEAD ERROR")"',
+    'cryptsetup close bkv'])
 REGION = ('echo 3 > /proc/sys/vm/drop_caches; dd if=/dev/vda bs=1M skip=%d'
           ' count=8 iflag=direct 2>/dev/null | sha256sum')
 # One fsync of the disk (a FLUSH), saying how it went.
@@ -173,26 +230,39 @@ UNDER_LOAD = ('dd if=/dev/urandom of=/tmp/p bs=1M count=32 2>/dev/null;'
 UNDER_LOAD_MIB = 32
 
 
-def link_killed_under_load(t, bk, seek_mib):
+def link_live(tmp, name):
+    """What the link NAME says on its control socket (its path from the
+    supervisor's links.json), or {}: read directly, as `status` would, but
+    without asking every driver VM (seconds each) on the way."""
+    try:
+        with open(os.path.join(tmp, 'state', 'bkstore', 'links.json')) as f:
+            path = next(l['control'] for l in json.load(f)['links']
+                        if l['name'] == name)
+    except (OSError, ValueError, StopIteration, KeyError):
+        return {}
+    return link_status(path) or {}
+
+
+def link_killed_under_load(t, bk, tmp, seek_mib):
     """kill -9 of the storage link mid-write: the guest sees a stall, no
     error, and every byte lands."""
     before = disk_link(topo_status(bk, 'bkstore'))
+    pid = before.get('pid')
     done = []
     writer = threading.Thread(target=lambda: done.append(bk(
         'exec', 'st-work', UNDER_LOAD % (seek_mib * 16))))
     writer.start()
     # Killed once the link has taken 4 MiB of this write and before the
     # whole (the random file comes first).
-    written0 = before.get('link', {}).get('bytes_written', 0)
+    written0 = link_live(tmp, 'st-work.disk').get('bytes_written', 0)
     killed, at = None, None
     end = time.monotonic() + 120
-    while not killed and writer.is_alive() and time.monotonic() < end:
-        link = disk_link(topo_status(bk, 'bkstore'))
-        at = link.get('link', {}).get('bytes_written', 0) - written0
-        if at >= 4 << 20 and link.get('pid'):
-            killed = link['pid']
+    while not killed and pid and writer.is_alive() and time.monotonic() < end:
+        at = link_live(tmp, 'st-work.disk').get('bytes_written', 0) - written0
+        if at >= 4 << 20:
+            killed = pid
             os.kill(killed, signal.SIGKILL)
-        time.sleep(0.1)
+        time.sleep(0.02)
     writer.join(300)
     r = done[0] if done else None
     out = r.stdout if r else 'no answer in 300 s'
@@ -201,7 +271,9 @@ def link_killed_under_load(t, bk, seek_mib):
                           ' bs=1M skip=%d count=%d iflag=direct 2>/dev/null |'
                           ' sha256sum' % (seek_mib, UNDER_LOAD_MIB))
     after = disk_link(topo_status(bk, 'bkstore'))
+    f = bk('exec', 'st-work', FSYNC)
     t.check(r is not None and r.returncode == 0 and killed and
+            'fsync ok' in f.stdout and
             at < UNDER_LOAD_MIB << 20 and
             '%d+0 records out' % (UNDER_LOAD_MIB * 16) in out and
             'error' not in out.lower() and want and got == want and
@@ -209,10 +281,41 @@ def link_killed_under_load(t, bk, seek_mib):
             after.get('pid') != killed,
             'the storage link killed -9 while the app VM writes 32 MiB'
             ' (O_DIRECT), %s MiB in: restarted (pid %s -> %s), the write'
-            ' completes without an error, the region reads back whole' %
+            ' completes without an error, the region reads back whole, the'
+            ' next fsync works' %
             (None if at is None else at >> 20, killed, after.get('pid')),
-            out[-800:] + '\nread %s\n%s' % (got, back[-300:]) +
+            out[-800:] + '\nread %s\n%s\n%s' % (got, back[-300:],
+                                                f.stdout[-300:]) +
             json.dumps(after)[:800])
+
+
+def luks_integrity(t, bk):
+    """LUKS2 with integrity in the app VM over its sys-storage volume: a
+    byte flipped underneath reads as an I/O error there, the rest reads."""
+    r = bk('exec', 'st-mail', LUKS)
+    out = r.stdout
+    wrote = re.search(r'^written ([0-9a-f]{64})', out, re.M)
+    back = re.search(r'^readback ([0-9a-f]{64})', out, re.M)
+    flipped = re.search(r'^changed (\d+) bytes; flipped byte (\d+) of', out,
+                        re.M)
+    errors = re.search(r'^kernel: (\d+)', out, re.M)
+    t.check(r.returncode == 0 and wrote and back and
+            wrote.group(1) == back.group(1) and flipped and
+            int(flipped.group(2)) >= 16 << 20 and
+            re.search(r"^direct read: error reading '/dev/mapper/bkv': .+",
+                      out, re.M) and
+            re.search(r"^buffered read: error reading '/dev/mapper/bkv':"
+                      r' Input/output error', out, re.M) and
+            'other region: read' in out and errors and
+            int(errors.group(1)) > 0,
+            'LUKS2 with integrity (hmac-sha256) on a volume from sys-storage:'
+            ' 1 MiB reads back; one byte flipped underneath (byte %s of the'
+            ' %s the write changed) fails that read in the app VM (direct and'
+            ' buffered; %s AEAD errors in its kernel), the rest still reads'
+            % (flipped.group(2) if flipped else '?',
+               flipped.group(1) if flipped else '?',
+               errors.group(1) if errors else '?'),
+            out[-2500:])
 
 
 def steps(t, tmp, bk, disk):
@@ -291,9 +394,6 @@ def steps(t, tmp, bk, disk):
             ' runs (the supervisor restarts it, the link reconnects); the'
             ' 64 MiB unchanged' % (kept, DURABLE_RUNS),
             why + out[-300:] + json.dumps(after)[:1000])
-    # Before the control: a link killed by a signal after it was told of
-    # lost writes is told again (supervisor.c: it could not say it did).
-    link_killed_under_load(t, bk, 64 + 8 * (DURABLE_RUNS + 1))
     # The control: written (acknowledged) without a flush, then killed:
     # lost; and the app VM's next fsync fails once rather than lying
     # (bulkhead-blk --lost-writes), the one after succeeds.
@@ -311,6 +411,10 @@ def steps(t, tmp, bk, disk):
             ' after works',
             'wrote %s read %s\n%s\n%s\n%s' % (want, got, out[-300:],
                                              f1.stdout[-500:], f2.stdout[-300:]))
+    # After the control: the link that failed that fsync said so (its
+    # --told-fd), so the one that replaces it when it is killed is not
+    # told again, and the next fsync works.
+    link_killed_under_load(t, bk, tmp, 64 + 8 * (DURABLE_RUNS + 1))
     dom_id = sh('virsh', '-c', URI, 'domid', 'bulkhead-st-disk').stdout.strip()
     with open(path, 'a') as f:
         f.write(ADDED)
@@ -328,6 +432,7 @@ def steps(t, tmp, bk, disk):
             ' the first one\'s data unchanged',
             '%s\nid %s -> %s\n%s\n%s' % (r.stdout[-2500:], dom_id, same_id,
                                        size.stdout[-300:], out[-300:]))
+    luks_integrity(t, bk)
     discard_frees_pool(t, bk)
     r = bk('down', path)
     left = sh('pgrep', '-f', 'bulkhead.*' + re.escape(tmp)).stdout.split()
@@ -365,19 +470,24 @@ def discard_frees_pool(t, bk):
            ' blkdiscard /dev/vda 2>&1 && echo discarded')
     after = pool_use(bk, lambda pct: before is not None and pct <= before - 8)
     link = disk_link(topo_status(bk, 'bkstore')).get('link', {})
+    table = bk('status').stdout
+    # SIZE, READS, WRITES, FLUSHES, DISCARDS.
+    row = re.search(r'^\s+st-work\.disk\s+running .* \d+ MiB\s+\d+\s+\d+\s+'
+                    r'\d+\s+(\d+)\s', table, re.M)
     t.check(r.returncode == 0 and 'discarded' in r.stdout and
             before is not None and after is not None
-            and after <= before - 8 and link.get('discards', 0) > 0,
+            and after <= before - 8 and link.get('discards', 0) > 0 and
+            row and int(row.group(1)) == link.get('discards'),
             'blkdiscard in the app VM frees sys-storage\'s pool: data %s%% ->'
-            ' %s%% (%s DISCARDs at bulkhead-blk)' % (before, after,
-                                                    link.get('discards')),
-            r.stdout[-800:] + json.dumps(link)[:1500])
+            ' %s%% (%s DISCARDs at bulkhead-blk, in status\'s DISCARDS'
+            ' column)' % (before, after, link.get('discards')),
+            r.stdout[-800:] + json.dumps(link)[:1500] + table[-1500:])
 
 
 def main(argv):
     del argv
     return topology_test(
-        BULKHEAD, 14, 'bk-orch-storage-', NS, OUT_IP, {},
+        BULKHEAD, 15, 'bk-orch-storage-', NS, OUT_IP, {},
         lambda t, tmp, bk, _sums, disk: steps(t, tmp, bk, disk),
         lambda tmp: (os.path.join(tmp, 'disk.raw'),))
 

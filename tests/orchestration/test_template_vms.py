@@ -82,6 +82,10 @@ app-vms:
     net: {via: t-net, mac: "52:54:00:7b:01:03", ip: 10.206.3.2/24}
 '''
 # The SHA-256 of each SSH host key the VM serves with.
+# The template clone_step makes (removed at the end: the image cache is
+# shared).
+CLONE = 'tclone%d' % os.getpid()
+CLONE_DIR = os.path.join(IMAGE_DIR, 'templates', CLONE)
 HOST_KEYS = ('for k in /rw/ssh/ssh_host_*_key.pub; do ssh-keygen -lf "$k";'
              ' done; ls /etc/ssh/ssh_host_* 2>/dev/null | wc -l')
 
@@ -339,6 +343,8 @@ def steps(t, tmp, bk, sums):
             'bulkhead disposable takes t-disp again: a new VM (machine id %s, was %s), what the'
             ' last one wrote is not there' % (new_id, first_id),
             r1.stdout[-600:] + again.stdout)
+
+    path = clone_step(t, tmp, bk, path)
     r = bk('down', path)
     left = sorted(os.listdir(os.path.join(tmp, 'data', 'bktpl')))
     t.check(r.returncode == 0 and not [d for d in domains()
@@ -352,10 +358,100 @@ def steps(t, tmp, bk, sums):
             json.dumps(left))
 
 
+def file_sha(path):
+    return sha(sh('sha256sum', path).stdout)
+
+
+def clone_step(t, tmp, bk, path):
+    """9. bulkhead template clone: a copy of debian's current version
+    under a name and version of its own, the refusals, t-two restarted on
+    the clone by up (the topology file PATH with t-two on the clone).
+    Returns that file."""
+    clone, cdir = CLONE, CLONE_DIR
+    src_ver = os.readlink(os.path.join(TEMPLATES, 'current'))
+    src_root = os.path.join(TEMPLATES, src_ver, 'root.qcow2')
+    src_sha = file_sha(src_root)
+    r = bk('template', 'clone', 'debian', clone)
+    ver = os.readlink(os.path.join(cdir, 'current')) \
+        if os.path.islink(os.path.join(cdir, 'current')) else ''
+    root = os.path.join(cdir, ver, 'root.qcow2')
+    st = os.stat(root) if ver and os.path.exists(root) else None
+    same = [f for f in ('root.qcow2', 'vmlinuz', 'initrd.img')
+            if ver and file_sha(os.path.join(cdir, ver, f)) ==
+            file_sha(os.path.join(TEMPLATES, src_ver, f))]
+    t.check(r.returncode == 0 and re.fullmatch(r'[0-9a-f]{16}', ver) and
+            ver != src_ver and len(same) == 3 and st and
+            st.st_ino != os.stat(src_root).st_ino and st.st_uid == 0 and
+            (st.st_mode & 0o777) == 0o644 and
+            os.readlink(os.path.join(TEMPLATES, 'current')) == src_ver and
+            file_sha(src_root) == src_sha,
+            'template clone debian %s: a version of its own (%s), its'
+            ' files copies of debian\'s %s (same bytes, other inodes,'
+            ' root\'s 0644); debian unchanged' % (clone, ver, src_ver),
+            r.stdout[-800:] + ' same: %s' % same)
+
+    before = sorted(os.listdir(os.path.join(IMAGE_DIR, 'templates')))
+    refusals = [
+        (('debian', clone), 'template %s exists' % clone),
+        (('debian', 'debian-desktop'), 'template debian-desktop is the'
+         ' image builder\'s'),
+        (('debian', 'Bad_Name'), '\'Bad_Name\' is not a template name'),
+        (('debian', 'a' * 33), 'is not a template name'),
+        (('nosuch', 'tclone-other'), 'template nosuch is not built'),
+    ]
+    wrong = []
+    for args, want in refusals:
+        r = bk('template', 'clone', *args)
+        if r.returncode != 2 or want not in r.stdout:
+            wrong.append('%s: %d %s' % (args, r.returncode,
+                                       r.stdout[-300:]))
+    after = sorted(os.listdir(os.path.join(IMAGE_DIR, 'templates')))
+    t.check(not wrong and before == after,
+            'template clone refuses, naming it: a name that exists, the'
+            ' builder\'s, an invalid one, a long one, a source not built;'
+            ' nothing written', '\n'.join(wrong) + ' %s -> %s' %
+            (before, after))
+
+    # t-two onto the clone: up restarts it there, its identity kept.
+    two_id = read(os.path.join(data_dir(tmp, 't-two'), 'machine-id'))
+    with open(path) as f:
+        now = f.read()
+    path = os.path.join(tmp, 'clone.yaml')
+    with open(path, 'w') as f:
+        f.write(now.replace(
+            'template: debian\n    memory: 384\n    net: {via: t-net,'
+            ' mac: "52:54:00:7b:01:02"',
+            'template: %s\n    memory: 384\n    net: {via: t-net,'
+            ' mac: "52:54:00:7b:01:02"' % clone))
+    r = bk('up', path)
+    on = read(os.path.join(data_dir(tmp, 't-two'), 'template'))
+    ident = bk('exec', 't-two', 'cat /etc/machine-id')
+    listed = bk('template', 'list', '--json')
+    try:
+        vms = {(x['template'], v['version']): v['vms']
+               for x in json.loads(listed.stdout) for v in x['versions']}
+    except (ValueError, KeyError, TypeError):
+        vms = {}
+    t.check(r.returncode == 0 and
+            re.search(r'up: t-two: ready', r.stdout) and on == ver and
+            ident.stdout.strip() == two_id and
+            vms.get((clone, ver)) == ['bktpl/t-two'] and
+            'bktpl/t-two' not in vms.get(('debian', src_ver), []),
+            'up with t-two on %s: t-two restarted on the clone\'s version'
+            ' (its machine id kept), template list says so' % clone,
+            r.stdout[-1500:] + ' on %s id %s/%s ' % (
+                on, ident.stdout.strip(), two_id) + json.dumps(
+                {'%s/%s' % k: v for k, v in vms.items()}))
+    return path
+
+
 def main(argv):
     del argv
-    return topology_test(BULKHEAD, 18, 'bk-orch-tpl-', NS, OUT_IP,
-                         {'f.bin': FILE_SIZE}, steps)
+    try:
+        return topology_test(BULKHEAD, 21, 'bk-orch-tpl-', NS, OUT_IP,
+                             {'f.bin': FILE_SIZE}, steps)
+    finally:
+        shutil.rmtree(CLONE_DIR, ignore_errors=True)
 
 
 if __name__ == '__main__':

@@ -988,7 +988,14 @@ static const struct bad_case bad_cases[] = {
 	{ "v2: bad template name", HEAD2 SYSNET WORK2("sys-net")
 	  "    template: Debian/12\n",
 	  "demo.yaml:15: app-vms[0].template: 'Debian/12' is not a template name"
-	  " (a-z, then a-z, 0-9 or '-'; at most 13 characters)" },
+	  " (a-z, then a-z, 0-9 or '-'; at most 32 characters)" },
+	/* Longer than a VM's name may be (debian-desktop is 14), not longer
+	 * than a template's. */
+	{ "v2: template name too long", HEAD2 SYSNET WORK2("sys-net")
+	  "    template: debian-desktop-and-then-some-more\n",
+	  "demo.yaml:15: app-vms[0].template: 'debian-desktop-and-then-some-more'"
+	  " is not a template name (a-z, then a-z, 0-9 or '-'; at most 32"
+	  " characters)" },
 	{ "v2: private too small", HEAD2 SYSNET WORK2("sys-net")
 	  "    template: debian\n    private: 10M\n",
 	  "demo.yaml:16: app-vms[0].private: '10M' is too small for a private"
@@ -1230,7 +1237,7 @@ static void test_template_fields(struct tap *t, const void *arg)
 	CHECK_EQ(t, load_text("demo.yaml", HEAD2 SYSNET WORK2("sys-net")
 			      "    template: debian\n    display: on\n"
 			      "  - name: throwaway\n"
-			      "    template: debian\n    private: 512M\n"
+			      "    template: debian-desktop\n    private: 512M\n"
 			      "    disposable: yes\n    preload: yes\n"
 			      "    net: {via: sys-net,"
 			      " mac: 52:54:00:a0:00:02, ip: 10.200.2.2/24}\n",
@@ -1241,6 +1248,7 @@ static void test_template_fields(struct tap *t, const void *arg)
 	const struct topo_app_vm *work = &topo->app_vms[0];
 	const struct topo_app_vm *tmp = &topo->app_vms[1];
 	CHECK_STREQ(t, work->template, "debian");
+	CHECK_STREQ(t, tmp->template, "debian-desktop");   /* 14 characters */
 	CHECK(t, work->image == NULL);          /* no busybox image */
 	CHECK_EQ(t, work->private_mib, 2048);   /* the default */
 	CHECK(t, !work->disposable);

@@ -22,6 +22,16 @@ worker's device has buttons, X/Y/wheels and the tablet's X/Y only, lets
 a motion and an in-range position through, not a move of 2000, REL_DIAL,
 a key or ABS_X 40000, and releases a held button at the end.
 
+The whole chain, last: a real sys-usb VM (its image, QEMU's usb-kbd and
+usb-tablet on its xHCI, `input keyboard allow`, `input pointer deny`)
+runs beside this VM. Its keyboard port's socket (QEMU listening, as the
+host's bulkhead-input finds it) is connected to a third port of this
+VM (org.bulkhead.input.chain, a QEMU socket client), which plays the
+host: a key typed on sys-usb's USB keyboard (QMP input-send-event)
+arrives on bulkhead-input's uinput device, the tablet's events (the
+class sys-usb's policy denies) do not, and a key held when sys-usb is
+killed -9 is released and the device destroyed.
+
 Usage: test_input_uinput.py BULKHEAD_INPUT [IMAGE_DIR]
 BULKHEAD_INPUT: a build without sanitizers (its libraries are copied)."""
 import gzip
@@ -39,12 +49,16 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from vmlib import Tap, image_dir, stop  # noqa: E402
+from vmlib import Tap, image_dir, qmp, stop  # noqa: E402
 
 EV_SYN, EV_KEY, EV_REL, EV_ABS, EV_LED = 0, 1, 2, 3, 0x11
 KEY_A, KEY_B, KEY_C, BTN_LEFT, BTN_RIGHT = 30, 48, 46, 0x110, 0x111
 REL_X, REL_Y, REL_DIAL, ABS_X = 0, 1, 7, 0
-PORT_NAMES = ('org.bulkhead.input.keyboard', 'org.bulkhead.input.pointer')
+PORT_NAMES = ('org.bulkhead.input.keyboard', 'org.bulkhead.input.pointer',
+              'org.bulkhead.input.chain')
+# sys-usb for the chain: no links, the keyboard allowed, pointers denied.
+SYSUSB_CONFIG = 'input keyboard allow\ninput pointer deny\n'
+SYSUSB_MB = 96
 # The guest's lines on the console.
 MARK = 'BK-RESULT '
 
@@ -86,11 +100,12 @@ port_of() {
 host_connected() {
 	grep -q 'host_connected: 1' /sys/kernel/debug/virtio-ports/${1#/dev/}
 }
-# One worker's life (round N, class C): waits for the host side, starts
-# bulkhead-input, finds its device, copies its events until it goes.
+# One worker's life (round N, class C, on the port named P, default C):
+# waits for the host side, starts bulkhead-input, finds its device,
+# copies its events until it goes.
 round() {
 	n=$1 c=$2
-	PORT=$(port_of $c)
+	PORT=$(port_of ${3:-$c})
 	res "round $n port $PORT"
 	for i in $(seq 600); do host_connected $PORT && break; sleep 0.1; done
 	host_connected $PORT || res "round $n host-not-connected"
@@ -122,6 +137,7 @@ round() {
 round 1 keyboard
 round 2 keyboard
 round 3 pointer
+round 4 keyboard chain
 res done
 sync
 poweroff -f
@@ -261,14 +277,18 @@ def main(argv):
                                    text=True).stdout:
         print('1..0 # SKIP %s is a sanitizer build (give a build without)' % binary)
         return 0
-    tap = Tap(10)
+    tap = Tap(12)
     work = tempfile.mkdtemp(prefix='bulkhead-input-vm-')
-    qemu = None
+    qemu = sysusb = None
     try:
         initrd = make_initramfs(binary, images, work)
         sock = os.path.join(work, 'keyboard.sock')
         psock = os.path.join(work, 'pointer.sock')
         console = os.path.join(work, 'console.log')
+        # sys-usb first: this VM's chain port connects to its socket.
+        sysusb = subprocess.Popen(sysusb_cmd(images, work),
+                                  stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.STDOUT)
         qemu = subprocess.Popen([
             'qemu-system-x86_64', '-M', 'q35', '-accel', 'tcg', '-smp', '1',
             '-m', '256', '-nodefaults', '-no-user-config', '-no-reboot',
@@ -279,7 +299,10 @@ def main(argv):
             '-chardev', 'socket,id=in0,path=%s,server=on,wait=off' % sock,
             '-device', 'virtserialport,chardev=in0,name=' + PORT_NAMES[0],
             '-chardev', 'socket,id=in1,path=%s,server=on,wait=off' % psock,
-            '-device', 'virtserialport,chardev=in1,name=' + PORT_NAMES[1]],
+            '-device', 'virtserialport,chardev=in1,name=' + PORT_NAMES[1],
+            '-chardev', 'socket,id=in2,path=%s,reconnect=1'
+            % os.path.join(work, 'sysusb-keyboard.sock'),
+            '-device', 'virtserialport,chardev=in2,name=' + PORT_NAMES[2]],
             stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
         conn = connect(sock)
         pconn = connect(psock)
@@ -301,6 +324,9 @@ def main(argv):
         time.sleep(2)
         conn.close()
         done1 = wait_line(console, r'BK-RESULT round 1 gone (\w+)', 60)
+        # Its events are dumped after that line; the next round's first
+        # line comes after them.
+        wait_line(console, r'BK-RESULT round 2 port', 60)
         text = open(console, errors='replace').read()
         got = events(text, 1)
         check(tap, got[:4] == [(EV_KEY, KEY_A, 1), (EV_SYN, 0, 0),
@@ -322,7 +348,7 @@ def main(argv):
         conn.sendall(rec(EV_KEY, KEY_C, 1) + SYN + rec(EV_KEY, KEY_C, 0) + SYN)
         time.sleep(2)
         conn.close()
-        wait_line(console, r'BK-RESULT round 2 gone', 60)
+        wait_line(console, r'BK-RESULT round 3 port', 60)
         text = open(console, errors='replace').read()
         got = events(text, 2)
         check(tap, ready2 and got == [(EV_KEY, KEY_C, 1), (EV_SYN, 0, 0),
@@ -338,7 +364,7 @@ def main(argv):
                       rec(EV_ABS, ABS_X, 32767) + SYN + rec(EV_KEY, BTN_RIGHT, 1) + SYN)
         time.sleep(2)
         pconn.close()
-        wait_line(console, r'BK-RESULT done', 60)
+        wait_line(console, r'BK-RESULT round 4 port', 60)
         text = open(console, errors='replace').read()
         got = events(text, 3)
         m = re.search(r'round 3 device (\S+) ev (\S+) key (\S+) rel (\S*) abs (\S*)', text)
@@ -355,12 +381,15 @@ def main(argv):
               'pointer: motion in; a move of 2000, REL_DIAL, a key, ABS_X 40000 out; '
               'the held button released when the port drops',
               '\n'.join(l for l in text.splitlines() if 'round 3' in l or 'BK-LOG 3' in l))
+        chain(tap, work, console, sysusb)
+        text = open(console, errors='replace').read()
         check(tap, 'module-failed' not in text and 'confined' in text,
                   'modules loaded, the worker confined in the VM',
                   '\n'.join(l for l in text.splitlines() if 'BK-' in l))
     finally:
-        if qemu:
-            stop(qemu)
+        for p in (qemu, sysusb):
+            if p:
+                stop(p)
         if os.environ.get('BULKHEAD_KEEP'):
             print('# kept %s' % work)
         else:
@@ -368,9 +397,92 @@ def main(argv):
     return finish(tap)
 
 
+def sysusb_cmd(images, work):
+    """sys-usb (its own image) with QEMU's USB keyboard and tablet, its
+    keyboard and pointer ports listening in WORK, no links."""
+    config = os.path.join(work, 'sysusb.config')
+    with open(config, 'w') as f:
+        f.write(SYSUSB_CONFIG)
+    cmd = [
+        'qemu-system-x86_64', '-M', 'q35', '-accel', 'tcg', '-smp', '1',
+        '-m', str(SYSUSB_MB), '-nodefaults', '-no-user-config', '-no-reboot',
+        '-display', 'none', '-monitor', 'none',
+        '-serial', 'file:' + os.path.join(work, 'sysusb.console'),
+        '-qmp', 'unix:%s,server=on,wait=off' % os.path.join(work, 'sysusb.qmp'),
+        '-kernel', os.path.join(images, 'sysusb-vmlinuz'),
+        '-initrd', os.path.join(images, 'sysusb-initramfs.cpio.gz'),
+        '-append', 'console=ttyS0 panic=-1 loglevel=6',
+        '-fw_cfg', 'name=opt/bulkhead/config,file=' + config,
+        '-device', 'qemu-xhci,id=xhci',
+        '-device', 'usb-kbd,bus=xhci.0,id=kbd',
+        '-device', 'usb-tablet,bus=xhci.0,id=tablet',
+        '-device', 'virtio-serial-pci,id=vser']
+    for cid, name in (('agent', 'org.bulkhead.agent'),
+                      ('keyboard', 'org.bulkhead.input.keyboard'),
+                      ('pointer', 'org.bulkhead.input.pointer')):
+        cmd += ['-chardev', 'socket,id=%s,path=%s,server=on,wait=off'
+                % (cid, os.path.join(work, 'sysusb-%s.sock' % cid)),
+                '-device', 'virtserialport,bus=vser.0,chardev=%s,name=%s'
+                % (cid, name)]
+    return cmd
+
+
+def key(name, down):
+    return {'type': 'key', 'data': {'down': down,
+                                     'key': {'type': 'qcode', 'data': name}}}
+
+
+def chain(tap, work, console, sysusb):
+    """Round 4: sys-usb's USB keyboard through its port to bulkhead-input's
+    uinput device; its tablet (denied) not; a key held when sys-usb is
+    killed released."""
+    sconsole = os.path.join(work, 'sysusb.console')
+    fwd = wait_line(sconsole, r'forwarded as keyboard', 240)
+    ready = wait_line(console, r'BK-RESULT round 4 ready', 60)
+    if not check(tap, fwd and ready, 'the chain: sys-usb forwards its USB '
+                 'keyboard to its port, connected to this VM\'s, where '
+                 'bulkhead-input made its device',
+                 lambda: open(sconsole, errors='replace').read()[-2000:] +
+                 open(console, errors='replace').read()[-1500:]):
+        return
+    time.sleep(1)
+    qpath = os.path.join(work, 'sysusb.qmp')
+    r = qmp(qpath, {'execute': 'input-send-event',
+                    'arguments': {'events': [key('a', True)]}},
+            {'execute': 'input-send-event',
+             'arguments': {'events': [key('a', False)]}},
+            {'execute': 'input-send-event', 'arguments': {'events': [
+                {'type': 'abs', 'data': {'axis': 'x', 'value': 1000}},
+                {'type': 'btn', 'data': {'down': True, 'button': 'left'}}]}},
+            {'execute': 'input-send-event',
+             'arguments': {'events': [key('b', True)]}})
+    time.sleep(3)
+    sysusb.kill()
+    gone = wait_line(console, r'BK-RESULT round 4 gone (\w+)', 60)
+    # The events are dumped after that line, "done" after them.
+    wait_line(console, r'BK-RESULT done', 60)
+    text = open(console, errors='replace').read()
+    got = events(text, 4)
+    # sys-usb's kernel repeats a held key (value 2): not what is checked.
+    once = [e for e in got if e[2] != 2 and e[0] != EV_SYN]
+    check(tap, once == [(EV_KEY, KEY_A, 1), (EV_KEY, KEY_A, 0),
+                        (EV_KEY, KEY_B, 1), (EV_KEY, KEY_B, 0)] and
+          not any(t in (EV_ABS, EV_REL) or (t == EV_KEY and c >= BTN_LEFT)
+                  for t, c, _v in got) and
+          'round 4 exit 75' in text and gone and gone.group(1) == 'yes',
+          'a key typed on sys-usb\'s USB keyboard arrives on the host side\'s '
+          'uinput device; the tablet\'s events (denied by sys-usb\'s policy) '
+          'do not; the key held when sys-usb is killed -9 is released, the '
+          'device destroyed',
+          lambda: '%s\n%s (%d events)\n%s' % (r, once, len(got), '\n'.join(
+              l for l in text.splitlines() if 'round 4' in l or 'BK-LOG 4' in l)))
+
+
 def check(tap, ok, what, diag):
-    """A check whose diagnostics show only when it fails."""
-    return tap.check(bool(ok), what, None if ok else diag)
+    """A check whose diagnostics (a value, or a function giving it) show
+    only when it fails."""
+    return tap.check(bool(ok), what,
+                     None if ok else diag() if callable(diag) else diag)
 
 
 def finish(tap):

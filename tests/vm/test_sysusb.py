@@ -7,7 +7,7 @@
 sys-usb gets QEMU's xHCI with an emulated USB stick (usb-storage over a raw
 file of known bytes, 46f4:0001), a USB keyboard and a tablet, its
 configuration in fw_cfg (a link to app1, a link to app2 that has no VM, the
-stick and the keyboard pinned to app1, keyboard allowed, pointer denied),
+stick (by serial) and the keyboard (by vid:pid) pinned to app1, keyboard allowed, pointer denied),
 its agent channel and both input ports. The app VM (the app image,
 bk.role=app, bk.usb=MAC) has its USB NIC on the link and a second NIC.
 
@@ -23,7 +23,10 @@ configuration update with a bad line refused naming it, nothing changed;
 the connection cut in the app VM and made again by sys-usb; a key press on
 the USB keyboard arrives on the keyboard port as a 24-byte input_event,
 tablet events do not reach the pointer port (denied), and do once a live
-update allows pointers; detach at the end;
+update allows pointers; the stick pulled out while attached (its disk
+gone), another device in its port taking none of its assignment, the stick
+plugged in again (a new devnum, its pin exports it again); detach at the
+end;
 attached again, sys-usb killed (-9) while the app VM reads the stick: the
 disk goes away there and the reader ends with an error.
 
@@ -54,17 +57,18 @@ SYSUSB_LINK_MAC = '52:54:00:c5:00:01'
 APP_USB_MAC = '52:54:00:c5:00:02'
 APP_NET_MAC = '52:54:00:c5:00:03'
 STICK_ID = '46f4:0001'
+STICK_SERIAL = 'BKSTICK1'
 KBD_ID = '0627:0001'
 KBD_NAME = 'QEMU USB Keyboard'
 TABLET_NAME = 'QEMU USB Tablet'
 CONFIG = '''# sys-usb test
 link app1 %s
 link app2 52:54:00:c5:00:99
-pin app1 vidpid %s
+pin app1 serial %s
 pin app1 vidpid %s
 input keyboard allow
 input pointer deny
-''' % (SYSUSB_LINK_MAC, STICK_ID, KBD_ID)
+''' % (SYSUSB_LINK_MAC, STICK_SERIAL, KBD_ID)
 DEVICE_RE = re.compile(
     r'DEVICE (?P<busid>[0-9]+-[0-9.]+) (?P<devnum>[0-9]+) '
     r'(?P<id>[0-9a-f]{4}:[0-9a-f]{4}) (?P<speed>1\.5|12|480|5000|10000) '
@@ -324,6 +328,80 @@ def qmp(run, *commands):
     return vmlib.qmp(run.path('qmp.sock'), *commands)
 
 
+def usb_port(run, dev_id):
+    """QEMU's USB port of the device DEV_ID (HMP's info usb), or None."""
+    r = qmp(run, {'execute': 'human-monitor-command',
+                  'arguments': {'command-line': 'info usb'}})
+    text = r[0].get('return', '') if r else ''
+    m = re.search(r'Port ([0-9.]+), .*ID: %s\s*$' % re.escape(dev_id), text,
+                  re.M)
+    return m.group(1) if m else None
+
+
+def plug_stick(run, port, path, serial, dev_id):
+    """A usb-storage device over the raw file PATH plugged into QEMU's USB
+    PORT (QMP: its drive, then the device DEV_ID); the replies."""
+    node = dev_id + '-drive'
+    return qmp(run, {'execute': 'blockdev-add', 'arguments': {
+        'driver': 'raw', 'node-name': node,
+        'file': {'driver': 'file', 'filename': path}}},
+        {'execute': 'device_add', 'arguments': {
+            'driver': 'usb-storage', 'bus': 'xhci.0', 'port': port,
+            'drive': node, 'serial': serial, 'id': dev_id}})
+
+
+def replug(tap, run, s, stick, want_sha):
+    """The stick, attached to app1, pulled out: its disk goes away in the
+    app VM. Another stick (the same vid:pid, another serial, pinned to no
+    one) plugged into the same port gets the same busid and none of the
+    stick's assignment: listed to no one, nothing exported. The stick
+    plugged in again has a new devnum, and its pin (by serial) exports it
+    again. The stick's new DEVICE fields (S when it did not come back)."""
+    port = usb_port(run, 'stick')
+    r1 = qmp(run, {'execute': 'device_del', 'arguments': {'id': 'stick'}})
+    gone = wait_disk(run, False, 15)
+    time.sleep(1)
+    other_img = run.path('other.img')
+    with open(other_img, 'wb') as f:
+        f.write(os.urandom(MIB))
+    r2 = plug_stick(run, port, other_img, 'BKOTHER', 'other')
+    other, bad, took = None, [], None
+    end = time.monotonic() + 20
+    while time.monotonic() < end and not other:
+        devs, bad = devices(run)
+        other = next((d for d in devs.values() if d['busid'] == s['busid']),
+                     None)
+        time.sleep(0.5)
+    # sys-usb's watcher looks once a second: a few rounds for it to export
+    # what it should not.
+    if other:
+        took = wait_disk(run, True, 5)
+    check(tap, port and gone is not None and other and
+          other['id'] == STICK_ID and other['serial'] == 'BKOTHER' and
+          other['to'] == '-' and took is None and not bad,
+          'the stick pulled out while attached: its disk gone in the app VM'
+          ' (%.2f s); another stick (%s, serial BKOTHER) in its port gets its'
+          ' busid (%s) and not its assignment: to no one, nothing exported'
+          % (gone if gone is not None else -1, STICK_ID, s['busid']),
+          lambda: '%s %s port %s other %s bad %s\n%s'
+          % (r1, r2, port, other, bad, trouble(run)))
+    r3 = qmp(run, {'execute': 'device_del', 'arguments': {'id': 'other'}})
+    time.sleep(2)
+    r4 = plug_stick(run, port, stick, STICK_SERIAL, 'stick')
+    took = wait_disk(run, True, 40)
+    sha, _, out = app_sha(run) if took is not None else (None, None, [])
+    s2 = stick_of(devices(run)[0])
+    check(tap, took is not None and sha == want_sha and s2 and
+          s2['busid'] == s['busid'] and s2['devnum'] != s['devnum'] and
+          s2['to'] == 'app1',
+          'the stick plugged in again: devnum %s -> %s, its pin exports it'
+          ' again, the app VM reads it byte-exact (%.2f s)'
+          % (s['devnum'], s2['devnum'] if s2 else '?',
+             took if took is not None else -1),
+          lambda: '%s %s %s %s %s\n%s' % (r3, r4, sha, out, s2, trouble(run)))
+    return s2 or s
+
+
 def console(run, name):
     return console_text(run.path(name + '.console'))
 
@@ -522,6 +600,7 @@ def steps(tap, run, link_bin, build_images):
     kbd.close()
     ptr.close()
 
+    s = replug(tap, run, s, stick, want_sha)
     t = time.monotonic()
     st, out = request(run, 'detach %s' % s['busid'])
     gone = wait_disk(run, False, 10)
@@ -572,7 +651,7 @@ def report(tap, _run):
 
 
 def main(argv):
-    return vm_test(argv, 18, 'bulkhead-sysusb-', Run, steps, report)
+    return vm_test(argv, 20, 'bulkhead-sysusb-', Run, steps, report)
 
 
 if __name__ == '__main__':

@@ -3,7 +3,7 @@
  * server (sys-storage's nbdkit) through libnbd.
  *
  *   bulkhead-blk --socket PATH --nbd PATH [--export NAME] [--serial ID]
- *                [--lost-writes] [--control PATH] [--name NAME]
+ *                [--lost-writes [--told-fd N]] [--control PATH] [--name NAME]
  *                [--user NAME] [--no-sandbox]
  *
  * The NBD socket is connected, and the NBD handshake done, before the
@@ -11,7 +11,10 @@
  * keeps the one connection it made. Crash-only: when that connection
  * dies it publishes nothing more and exits, 75 or 76 (blk_dev.h), and
  * the supervisor starts another, to which the front end hands every
- * request left without a reply; after a 76 with --lost-writes. Requests are parsed here
+ * request left without a reply; after a 76 with --lost-writes, and a
+ * pipe (--told-fd) it writes a byte into once the guest has seen the
+ * FLUSH fail, so that the supervisor knows not to tell a next one again
+ * when this one is killed after that. Requests are parsed here
  * (blk_req.c) and those past the volume's end, misaligned, oversized or
  * malformed never reach the server. The loop, sockets, control socket,
  * signals and sandbox are the skeleton's (vmm/worker/).
@@ -20,11 +23,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <stdlib.h>
 #include <libnbd.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -46,6 +51,7 @@ struct blk_proc {
 	struct blk_dev dev;
 	int nbd_fd;
 	uint32_t nbd_events;    /* what the NBD socket is watched for; 0: not */
+	int told_fd;            /* --told-fd; -1: none, or already said */
 };
 
 static void on_queue_changed(struct worker *w, unsigned i, unsigned qidx)
@@ -112,11 +118,26 @@ static void nbd_rewatch(struct blk_proc *p)
 		p->nbd_events = want;
 }
 
+/* Once the failed FLUSH is published (and the guest called), the one
+ * byte the supervisor reads after a kill: not before, or a kill in
+ * between would leave the guest never told. */
+static void told_say(struct blk_proc *p)
+{
+	if (p->told_fd < 0 || p->dev.lost_writes || p->dev.nbd_dead)
+		return;
+	if (write(p->told_fd, "1", 1) != 1)
+		bh_log("%s: --told-fd %d: %s", p->w.name, p->told_fd,
+		       strerror(errno));
+	close(p->told_fd);
+	p->told_fd = -1;
+}
+
 static void blk_run(struct worker *w)
 {
 	struct blk_proc *p = w->dev;
 
 	blk_dev_run(&p->dev);
+	told_say(p);
 	if (p->dev.nbd_dead)
 		worker_stop(w);
 	nbd_rewatch(p);
@@ -190,8 +211,33 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: bulkhead-blk --socket PATH --nbd PATH [--export NAME]\n"
-		"                    [--serial ID] [--lost-writes] [--control PATH]\n"
+		"                    [--serial ID] [--lost-writes [--told-fd N]]\n"
+		"                    [--control PATH]\n"
 		"                    [--name NAME] [--user NAME] [--no-sandbox]\n");
+}
+
+/* --told-fd's value: a pipe's write end left open by the supervisor
+ * (checked here, before anything relies on it). */
+static int told_fd_parse(const char *arg)
+{
+	char *end;
+	struct stat st;
+	long fd;
+	int fl;
+
+	errno = 0;
+	fd = strtol(arg, &end, 10);
+	if (errno || end == arg || *end || fd < 3 || fd > 1023) {
+		bh_log("--told-fd %s: not a descriptor number from 3 to 1023", arg);
+		return -EINVAL;
+	}
+	fl = fcntl((int)fd, F_GETFL);
+	if (fl < 0 || fstat((int)fd, &st) < 0 || !S_ISFIFO(st.st_mode) ||
+	    (fl & O_ACCMODE) != O_WRONLY) {
+		bh_log("--told-fd %s: not an open pipe's write end", arg);
+		return -EBADF;
+	}
+	return (int)fd;
 }
 
 /* The status of an exit before the loop: 76 while an earlier worker's
@@ -216,6 +262,7 @@ int main(int argc, char **argv)
 		{ "export", required_argument, NULL, 'e' },
 		{ "serial", required_argument, NULL, 'i' },
 		{ "lost-writes", no_argument, NULL, 'l' },
+		{ "told-fd", required_argument, NULL, 't' },
 		WORKER_OPTIONS
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -224,6 +271,7 @@ int main(int argc, char **argv)
 	struct blk_proc *p = &proc;
 	struct worker *w = &p->w;
 	const char *nbd_path = NULL, *export = "", *serial = NULL;
+	const char *told = NULL;
 	struct nbd_handle *h;
 	bool lost_writes = false;
 	int opt, ret, fd, status;
@@ -246,6 +294,9 @@ int main(int argc, char **argv)
 		case 'l':
 			lost_writes = true;
 			break;
+		case 't':
+			told = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -256,10 +307,14 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (!w->listen[0].path || !nbd_path || optind != argc) {
+	if (!w->listen[0].path || !nbd_path || optind != argc ||
+	    (told && !lost_writes)) {
 		usage(stderr);
 		return 2;
 	}
+	p->told_fd = -1;
+	if (told && (p->told_fd = told_fd_parse(told)) < 0)
+		return 2;
 	/* No server (sys-storage down or restarting): as when the
 	 * connection dies, the supervisor tries again. */
 	if (!(h = nbd_open(nbd_path, export)))
@@ -272,6 +327,7 @@ int main(int argc, char **argv)
 	if ((ret = worker_open(w)) < 0 ||
 	    (ret = worker_watch(w, fd, WORKER_TAG(BLK_TAG_NBD, 0, 0))) < 0 ||
 	    (ret = worker_keep_fd(w, fd)) < 0 ||
+	    (p->told_fd >= 0 && (ret = worker_keep_fd(w, p->told_fd)) < 0) ||
 	    (ret = worker_listen(w)) < 0) {
 		bh_log("%s: setup failed: %s", w->name, strerror(-ret));
 		return early_exit(p, lost_writes, 1);

@@ -226,10 +226,11 @@ static void storage_status_row(const char *link, json_object *live, char *out,
 	char size[24];
 	snprintf(size, sizeof(size), "%lld MiB",
 		 kind_status_int(live, "volume.capacity_sectors") / 2048);
-	snprintf(out, out_len, "%-9s %-10s %-8lld %-8lld %-8lld %-8lld %lld",
+	snprintf(out, out_len, "%-9s %-10s %-8lld %-8lld %-8lld %-8lld %-8lld %lld",
 		 kind_status_bool(live, "front_end.connected") ?
 		 "app/nbd" : "-/nbd", size, kind_status_int(live, "reads"),
-		 kind_status_int(live, "writes"), kind_status_int(live, "flushes"), refused,
+		 kind_status_int(live, "writes"), kind_status_int(live, "flushes"),
+		 kind_status_int(live, "discards"), refused,
 		 kind_status_int(live, "nbd.errors"));
 }
 
@@ -245,7 +246,7 @@ const struct driver_kind storage_kind = {
 	.domain_xml = storage_domain_xml,
 	.app_devices = storage_app_devices,
 	.links = storage_links,
-	.status_header = "SIDES     SIZE       READS    WRITES   FLUSHES  REFUSED  NBD-ERRORS",
+	.status_header = "SIDES     SIZE       READS    WRITES   FLUSHES  DISCARDS REFUSED  NBD-ERRORS",
 	.status_row = storage_status_row,
 	.host_before_start = kind_prepare_disk_files,
 	.live_update = storage_live_update,
