@@ -108,15 +108,19 @@ void domain_console_agent(struct strbuf *sb, const struct domain_env *env,
 }
 
 void domain_vhost_user_interface(struct strbuf *sb, const char *mac,
-				 const char *sock, const char *alias)
+				 const char *sock, const char *alias,
+				 unsigned queues)
 {
 	/* QEMU is the client and reconnects (1 s) when a link restarts. */
 	strbuf_printf(sb, "    <interface type='vhostuser'>\n      <mac address='%s'/>\n"
 		      "      <source type='unix' path='", mac);
 	strbuf_xml(sb, sock);
 	strbuf_printf(sb, "' mode='client'><reconnect enabled='yes' timeout='1'/>"
-		      "</source>\n      <model type='virtio'/>\n"
-		      "      <alias name='%s'/>\n    </interface>\n", alias);
+		      "</source>\n      <model type='virtio'/>\n");
+	/* One pair is QEMU's default: the element only for more. */
+	if (queues > 1)
+		strbuf_printf(sb, "      <driver queues='%u'/>\n", queues);
+	strbuf_printf(sb, "      <alias name='%s'/>\n    </interface>\n", alias);
 }
 
 /* Under TCG, QEMU 7.2 crashes in msix_set_vector_notifiers when a guest

@@ -90,9 +90,12 @@ void domain_fwcfg_config(struct strbuf *sb, const struct domain_env *env,
 			 const char *vm);
 /* a passed-through PCI device (managed='no': bound by the command), */
 void domain_pci_hostdev(struct strbuf *sb, const char *bdf);
-/* a vhost-user virtio-net whose QEMU is the reconnecting client, */
+/* a vhost-user virtio-net whose QEMU is the reconnecting client, with
+ * `queues` queue pairs (more than 1: <driver queues='N'/>, QEMU's
+ * queues=N and mq=on; its link must answer GET_QUEUE_NUM >= N), */
 void domain_vhost_user_interface(struct strbuf *sb, const char *mac,
-				 const char *sock, const char *alias);
+				 const char *sock, const char *alias,
+				 unsigned queues);
 /* vectors=0 for N vhost-user NICs ALIAS_PREFIX{FIRST..} under TCG (the
  * whole <qemu:override>, or only its <qemu:device> entries), */
 void domain_vectors_override(struct strbuf *sb, const struct domain_env *env,

@@ -13,6 +13,11 @@
  *   --in-order: both sides negotiate VIRTIO_F_IN_ORDER, as DPDK's
  *   virtio_user does by default (a transmit batch returns in one used
  *   entry)
+ *   --pair P: the link has P + 1 queue pairs (multiqueue) and the rings
+ *   are pair P's on both sides: what a pair past the first costs
+ *   --idle-pairs K: (with --count) after each batch, K forward calls on
+ *   pairs that are up but have nothing to send (pairs 1..K; the link has
+ *   K + 1): what polling an idle pair costs (callgrind counts them too)
  * N is the frame length on the ring without FCS (60: a 64-byte frame). */
 #define _GNU_SOURCE
 #include <linux/virtio_config.h>
@@ -46,6 +51,8 @@ struct bench {
 	struct net_link link;
 	struct side side[2];
 	uint32_t frame_len;
+	unsigned pair;        /* the pair the rings are */
+	unsigned idle_pairs;  /* further pairs, up and idle */
 };
 
 static void no_change(void *opaque, struct vu_dev *dev, unsigned qidx)
@@ -67,6 +74,7 @@ static void fail(const char *what)
  * acked, one memory region, both rings started and enabled. */
 static void side_setup(struct bench *b, unsigned s, bool in_order)
 {
+	unsigned first = 2 * b->pair;
 	struct vu_dev *dev = &b->link.side[s];
 	struct side *sd = &b->side[s];
 	uint64_t ring_bytes = virtq_driver_ring_bytes(false, QSIZE);
@@ -99,21 +107,41 @@ static void side_setup(struct bench *b, unsigned s, bool in_order)
 		/* The drivers poll: no used-buffer notifications wanted. */
 		virtq_driver_set_interrupts(&sd->drv[q], false);
 		cfg = virtq_driver_config(&sd->drv[q]);
-		if (virtq_init(&dev->q[q].vq, &dev->mem, &cfg) < 0)
-			fail(dev->q[q].vq.reason);
-		dev->q[q].num = QSIZE;
-		dev->q[q].started = dev->q[q].enabled = true;
+		if (virtq_init(&dev->q[first + q].vq, &dev->mem, &cfg) < 0)
+			fail(dev->q[first + q].vq.reason);
+		dev->q[first + q].num = QSIZE;
+		dev->q[first + q].started = dev->q[first + q].enabled = true;
+		/* Idle pairs: the same rings, empty, up (pair 1.. when the
+		 * rings are pair 0's). */
+		for (unsigned p = 1; p <= b->idle_pairs; p++) {
+			uint64_t ioff = off + (uint64_t)p * (256u << 10);
+			struct virtq_driver idle;
+
+			if (virtq_driver_init(&idle, false, QSIZE, true,
+					      sd->hva + ioff, GPA + ioff) < 0)
+				fail("virtq_driver_init");
+			cfg = virtq_driver_config(&idle);
+			if (virtq_init(&dev->q[2 * p + q].vq, &dev->mem, &cfg) < 0)
+				fail(dev->q[2 * p + q].vq.reason);
+			dev->q[2 * p + q].num = QSIZE;
+			dev->q[2 * p + q].started = dev->q[2 * p + q].enabled = true;
+			virtq_driver_destroy(&idle);
+		}
 	}
 	sd->tx_buf = GPA + (1u << 20);
 	sd->rx_buf = sd->tx_buf + (uint64_t)QSIZE * RX_BUF;
 }
 
-static void bench_setup(struct bench *b, uint32_t frame_len, bool in_order)
+static void bench_setup(struct bench *b, uint32_t frame_len, bool in_order,
+			unsigned pair, unsigned idle_pairs)
 {
 	memset(b, 0, sizeof(*b));
-	if (net_link_init(&b->link, &ops, NULL) < 0)
+	if (net_link_init(&b->link, &ops, NULL) < 0 ||
+	    net_link_set_pairs(&b->link, pair + idle_pairs + 1) < 0)
 		fail("net_link_init");
 	b->frame_len = frame_len;
+	b->pair = pair;
+	b->idle_pairs = idle_pairs;
 	for (unsigned s = 0; s < 2; s++)
 		side_setup(b, s, in_order);
 	/* A's transmit buffers: a zero header and a frame, written once. */
@@ -196,7 +224,12 @@ static unsigned drivers_reap(struct bench *b)
 __attribute__((noinline)) unsigned forward_batch(struct bench *b);
 __attribute__((noinline)) unsigned forward_batch(struct bench *b)
 {
-	return net_link_forward(&b->link, 0, 1);
+	unsigned n = net_link_forward(&b->link, 0, b->pair, 1);
+
+	/* What a polling link does with its idle pairs each round. */
+	for (unsigned p = 1; p <= b->idle_pairs; p++)
+		n += net_link_forward(&b->link, 0, p, 1);
+	return n;
 }
 
 static double now_s(void)
@@ -213,6 +246,7 @@ int main(int argc, char **argv)
 	struct bench *b = &bench;
 	uint32_t frame_len = 60;
 	bool count = false, in_order = false;
+	unsigned pair = 0, idle_pairs = 0;
 	unsigned long total = 0, rounds;
 	double spent = 0;
 
@@ -223,12 +257,20 @@ int main(int argc, char **argv)
 			frame_len = (uint32_t)atoi(argv[++i]);
 		else if (strcmp(argv[i], "--in-order") == 0)
 			in_order = true;
+		else if (strcmp(argv[i], "--pair") == 0 && i + 1 < argc)
+			pair = (unsigned)atoi(argv[++i]);
+		else if (strcmp(argv[i], "--idle-pairs") == 0 && i + 1 < argc)
+			idle_pairs = (unsigned)atoi(argv[++i]);
 		else
-			fail("usage: bench_net_link [--count] [--frame N] [--in-order]");
+			fail("usage: bench_net_link [--count] [--frame N] [--in-order]"
+			     " [--pair P | --idle-pairs K]");
 	}
+	if (pair >= NET_MAX_PAIRS || idle_pairs > 3 ||
+	    (pair && idle_pairs))
+		fail("--pair 0..7 or --idle-pairs 0..3 (their rings below the buffers), not both");
 	if (frame_len < 14 || frame_len + HDR_LEN > RX_BUF)
 		fail("--frame: 14..2036");
-	bench_setup(b, frame_len, in_order);
+	bench_setup(b, frame_len, in_order, pair, idle_pairs);
 	rounds = count ? COUNT_ROUNDS : 400000;
 	for (unsigned long r = 0; r < rounds; r++) {
 		double t0;

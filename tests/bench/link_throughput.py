@@ -6,7 +6,9 @@ forwarding, started with `start tx_first 4`, so frames loop A -> link -> B
 a measured window, for 64-byte and 1518-byte frames, in poll and event
 mode.
 
-Usage: link_throughput.py BULKHEAD_LINK [SECONDS]"""
+Usage: link_throughput.py BULKHEAD_LINK [SECONDS]
+BK_QUEUES=N: N queue pairs per port (queues=N, --rxq/--txq=N) and the
+link with --queues N (multiqueue; one link thread serves them all)."""
 import os
 import shutil
 import subprocess
@@ -18,16 +20,22 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'integration'))
 from linktest import Link, TESTPMD, wait_for  # noqa: E402
 
 
+QUEUES = int(os.environ.get('BK_QUEUES', '1'))
+
+
 def run(binary, mode, frame, seconds):
     work = tempfile.mkdtemp(prefix='bulkhead-bench-')
     extra = ['--poll'] if mode == 'poll' else []
+    if QUEUES > 1:
+        extra += ['--queues', str(QUEUES)]
     link = Link(binary, work, *extra, name=f'bench-{mode}-{frame}')
     os.sched_setaffinity(link.proc.pid, {1})
     cmd = [TESTPMD, '-l', '0,1', '--main-lcore', '1', '--no-huge', '-m', '1024',
            '--no-pci', '--single-file-segments', f'--file-prefix=bkb{os.getpid()}',
-           '--vdev', f'net_virtio_user0,path={link.a},queues=1',
-           '--vdev', f'net_virtio_user1,path={link.b},queues=1',
+           '--vdev', f'net_virtio_user0,path={link.a},queues={QUEUES}',
+           '--vdev', f'net_virtio_user1,path={link.b},queues={QUEUES}',
            '--', '-i', '--forward-mode=io', '--nb-cores=1',
+           f'--rxq={QUEUES}', f'--txq={QUEUES}',
            '--txd=256', '--rxd=256', '--total-num-mbufs=16384',
            f'--txpkts={frame - 4}']
     log = open(os.path.join(work, 'testpmd.log'), 'w')
@@ -70,7 +78,8 @@ def run(binary, mode, frame, seconds):
 def main():
     binary = sys.argv[1]
     seconds = float(sys.argv[2]) if len(sys.argv) > 2 else 5
-    print('link on core 1, testpmd (io, two virtio_user ports) on core 0')
+    print('link on core 1, testpmd (io, two virtio_user ports) on core 0,'
+          f' {QUEUES} queue pair(s) each')
     print(f'{"mode":<6} {"frame":>6} {"Mpps":>8} {"Gbit/s":>8}')
     for mode in ('poll', 'event'):
         for frame in (64, 1518):

@@ -5,18 +5,23 @@
 # drivers' side and the loop are not counted. Batch 32, 64-byte frames
 # (60 bytes on the ring) and 1518-byte frames.
 # Usage: net-link-callgrind.sh BENCH_NET_LINK [--annotate] [--in-order]
-# (--in-order: both sides negotiate VIRTIO_F_IN_ORDER, DPDK's default)
+#        [--pair P] [--idle-pairs K]
+# (--in-order: both sides negotiate VIRTIO_F_IN_ORDER, DPDK's default;
+# --pair P: the frames on queue pair P; --idle-pairs K: K more pairs up
+# and polled empty after each batch: multiqueue's per-pair cost)
 set -eu
 bench=$1
 shift
 annotate=
 opts=
-for a in "$@"; do
-	case "$a" in
+while [ $# -gt 0 ]; do
+	case "$1" in
 	--annotate) annotate=--annotate ;;
-	--in-order) opts=--in-order ;;
-	*) echo "usage: net-link-callgrind.sh BENCH [--annotate] [--in-order]" >&2; exit 2 ;;
+	--in-order) opts="$opts --in-order" ;;
+	--pair|--idle-pairs) opts="$opts $1 $2"; shift ;;
+	*) echo "usage: net-link-callgrind.sh BENCH [--annotate] [--in-order] [--pair P] [--idle-pairs K]" >&2; exit 2 ;;
 	esac
+	shift
 done
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT

@@ -71,6 +71,20 @@ static void close_connection(struct fe *fe)
 
 void fe_close(struct fe *fe)
 {
+	if (fe->borrowed) {
+		/* A further pair: its eventfds and rings are its own, the
+		 * connection and memory the first fe's. */
+		for (int i = 0; i < 2; i++) {
+			if (fe->kick[i] >= 0)
+				close(fe->kick[i]);
+			if (fe->call[i] >= 0)
+				close(fe->call[i]);
+			virtq_driver_destroy(&fe->q[i]);
+		}
+		memset(fe, 0, sizeof(*fe));
+		fe->sock = fe->memfd = -1;
+		return;
+	}
 	close_connection(fe);
 	for (int i = 0; i < 2; i++)
 		virtq_driver_destroy(&fe->q[i]);
@@ -208,19 +222,21 @@ static int send_mem_table(struct fe *fe)
 }
 
 /* Hands queue qi's rings (laid out already) to the back end, resuming
- * at base, with new kick and call eventfds, and enables it. */
-static int send_queue(struct fe *fe, uint32_t qi, uint32_t base_num)
+ * at base, with new kick and call eventfds, and enables it (unless
+ * !enable). */
+static int send_queue_en(struct fe *fe, uint32_t qi, uint32_t base_num,
+			 bool enable)
 {
 	struct virtq_config c = virtq_driver_config(&fe->q[qi]);
-	struct vu_vring_state num = { qi, fe->qsize }, base = { qi, base_num };
+	uint32_t vi = fe->vring_base + qi;
+	struct vu_vring_state num = { vi, fe->qsize }, base = { vi, base_num };
 	struct vu_vring_addr addr = {
-		.index = qi,
+		.index = vi,
 		.desc_uva = (uint64_t)(uintptr_t)fe_hva(fe, c.desc_addr),
 		.avail_uva = (uint64_t)(uintptr_t)fe_hva(fe, c.driver_addr),
 		.used_uva = (uint64_t)(uintptr_t)fe_hva(fe, c.device_addr),
 	};
-	uint64_t idx = qi;
-	struct vu_vring_state on = { qi, 1 };
+	uint64_t idx = vi;
 	int ret;
 
 	fe->kick[qi] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -230,8 +246,75 @@ static int send_queue(struct fe *fe, uint32_t qi, uint32_t base_num)
 	    (ret = send_acked(fe, VU_SET_VRING_ADDR, &addr, sizeof(addr), NULL, 0)) < 0 ||
 	    (ret = send_acked(fe, VU_SET_VRING_CALL, &idx, 8, &fe->call[qi], 1)) < 0 ||
 	    (ret = send_acked(fe, VU_SET_VRING_KICK, &idx, 8, &fe->kick[qi], 1)) < 0 ||
-	    (ret = send_acked(fe, VU_SET_VRING_ENABLE, &on, 8, NULL, 0)) < 0)
+	    (enable && (ret = fe_enable(fe, vi, true)) < 0))
 		return ret;
+	return 0;
+}
+
+static int send_queue(struct fe *fe, uint32_t qi, uint32_t base_num)
+{
+	return send_queue_en(fe, qi, base_num, true);
+}
+
+int fe_enable(struct fe *fe, uint32_t index, bool on)
+{
+	struct vu_vring_state st = { index, on };
+
+	if (fe->protocol_features & BIT(VU_PROTOCOL_F_REPLY_ACK))
+		return send_acked(fe, VU_SET_VRING_ENABLE, &st, 8, NULL, 0);
+	return fe_send(fe, VU_SET_VRING_ENABLE, VU_VERSION, &st, 8, NULL, 0);
+}
+
+/* Lays out queue qi of qf (its ring and buffers in mem's memory, from
+ * mem's allocator: qf itself, or the first pair's fe), hands it to the
+ * back end, enabled when `enable`. Returns 0 or a negative errno. */
+static int setup_queue(struct fe *qf, struct fe *mem, uint32_t qi, bool enable)
+{
+	uint64_t ring = fe_alloc(mem, virtq_driver_ring_bytes(qf->packed,
+							      qf->qsize));
+	struct virtq_driver *d = &qf->q[qi];
+	int ret;
+
+	if (mem->next_buf > mem->mem_size)
+		return -ENOMEM;
+	ret = virtq_driver_init(d, qf->packed, qf->qsize,
+				qf->features & BIT(VIRTIO_RING_F_EVENT_IDX),
+				fe_hva(mem, ring), ring);
+	if (ret < 0)
+		return ret;
+	if (qf->features & BIT(VIRTIO_F_IN_ORDER))
+		virtq_driver_set_in_order(d);
+	if ((ret = send_queue_en(qf, qi, qf->packed ? virtq_driver_config(d).base
+						    : 0, enable)) < 0)
+		return ret;
+	virtq_driver_set_interrupts(d, false);
+	qf->pool[qi] = fe_alloc(mem, (uint64_t)qf->qsize * FE_BUF_SIZE);
+	if (qi == FE_TXQ)
+		qf->big = fe_alloc(mem, 96 * 1024);
+	return mem->next_buf > mem->mem_size ? -ENOMEM : 0;
+}
+
+int fe_start_pair(struct fe *pf, struct fe *fe, unsigned pair, bool enable)
+{
+	int ret;
+
+	memset(pf, 0, sizeof(*pf));
+	pf->sock = fe->sock;
+	pf->memfd = -1;
+	pf->mem = fe->mem;
+	pf->mem_size = fe->mem_size;
+	pf->features = fe->features;
+	pf->protocol_features = fe->protocol_features;
+	pf->packed = fe->packed;
+	pf->qsize = fe->qsize;
+	pf->hdr_len = fe->hdr_len;
+	pf->vring_base = 2 * pair;
+	pf->borrowed = true;
+	for (int i = 0; i < 2; i++)
+		pf->kick[i] = pf->call[i] = -1;
+	for (uint32_t qi = 0; qi < 2; qi++)
+		if ((ret = setup_queue(pf, fe, qi, enable)) < 0)
+			return ret;
 	return 0;
 }
 
@@ -275,27 +358,9 @@ int fe_start(struct fe *fe, uint64_t want_features, bool packed,
 	if ((ret = send_mem_table(fe)) < 0)
 		return ret;
 
-	for (uint32_t qi = 0; qi < (fe->nqueues ? fe->nqueues : 2); qi++) {
-		uint64_t ring = fe_alloc(fe, virtq_driver_ring_bytes(packed, qsize));
-		struct virtq_driver *d = &fe->q[qi];
-
-		ret = virtq_driver_init(d, packed, qsize,
-					fe->features & BIT(VIRTIO_RING_F_EVENT_IDX),
-					fe_hva(fe, ring), ring);
-		if (ret < 0)
+	for (uint32_t qi = 0; qi < (fe->nqueues ? fe->nqueues : 2); qi++)
+		if ((ret = setup_queue(fe, fe, qi, true)) < 0)
 			return ret;
-		if (fe->features & BIT(VIRTIO_F_IN_ORDER))
-			virtq_driver_set_in_order(d);
-		if ((ret = send_queue(fe, qi, packed ? virtq_driver_config(d).base
-						     : 0)) < 0)
-			return ret;
-		virtq_driver_set_interrupts(d, false);
-		fe->pool[qi] = fe_alloc(fe, (uint64_t)qsize * FE_BUF_SIZE);
-		if (qi == FE_TXQ)
-			fe->big = fe_alloc(fe, 96 * 1024);
-		if (fe->next_buf > mem_size)
-			return -ENOMEM;
-	}
 	return 0;
 }
 

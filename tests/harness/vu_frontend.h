@@ -40,6 +40,11 @@ struct fe {
 	/* Queues fe_start sets up: 0 means net's two; a block device's
 	 * one request queue is 1 (set after fe_connect). */
 	unsigned nqueues;
+	/* A further queue pair of another fe's connection (fe_start_pair):
+	 * its q[0], q[1] are vrings vring_base, vring_base + 1; socket and
+	 * memory are that fe's (not closed with this one). */
+	unsigned vring_base;
+	bool borrowed;
 };
 
 /* Guest-physical base of the memory (non-zero on purpose). */
@@ -64,6 +69,18 @@ int fe_get_u64(struct fe *fe, uint32_t request, uint64_t *value);
  * fe_connect (the harness closes it). Returns 0 or a negative errno. */
 int fe_start(struct fe *fe, uint64_t want_features, bool packed,
 	     uint16_t qsize, size_t mem_size);
+
+/* Multiqueue: sets pf up as queue pair `pair` (>= 1) of fe's device,
+ * started already: its rings and buffers in fe's memory, handed to the
+ * back end as vrings 2 pair and 2 pair + 1 over fe's connection, enabled
+ * when `enable` (else the caller sends SET_VRING_ENABLE). pf then works
+ * with every fe_* call below; fe_close(pf) leaves fe's socket and memory.
+ * Returns 0 or a negative errno (-EIO: the back end refused a message). */
+int fe_start_pair(struct fe *pf, struct fe *fe, unsigned pair, bool enable);
+
+/* SET_VRING_ENABLE for vring index (REPLY_ACK'd when negotiated).
+ * Returns 0, or -EIO when refused. */
+int fe_enable(struct fe *fe, uint32_t index, bool on);
 
 /* After its back end went (crashed, or exited): connects to the one now
  * on path (retrying for timeout_ms) and hands it the same features,

@@ -148,6 +148,19 @@ static inline const char *link_field(json_object *root, const char *path,
 	return out;
 }
 
+/* A field of lp's status now, as text ("" when it does not answer). */
+static inline const char *link_proc_field(struct link_proc *lp,
+					  const char *path, char *buf,
+					  size_t len)
+{
+	json_object *st = link_control_read(lp->control);
+	const char *v = st ? link_field(st, path, buf, len) : NULL;
+
+	if (st)
+		json_object_put(st);
+	return v ? v : "";
+}
+
 /* Waits (2 s) until the status on control socket CONTROL says `path`
  * contains `want`. */
 static inline bool link_says(const char *control, const char *path,

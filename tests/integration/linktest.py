@@ -99,17 +99,18 @@ class Testpmd:
     """A DPDK testpmd front end (virtio_user) on one or two sockets."""
 
     def __init__(self, workdir, prefix, ports, mode, extra_args=(),
-                 pre_vdevs=(), post_vdevs=()):
+                 pre_vdevs=(), post_vdevs=(), queues=1):
         """ports: list of (socket path, devargs string); pre_vdevs and
         post_vdevs: other --vdev strings, probed (numbered as ports)
-        before and after the virtio_user ones."""
+        before and after the virtio_user ones; queues: queue pairs per
+        virtio_user port (and testpmd's --rxq/--txq)."""
         self.log_path = os.path.join(workdir, f'testpmd-{prefix}.log')
         self.log = open(self.log_path, 'w')
         vdevs = []
         for arg in pre_vdevs:
             vdevs += ['--vdev', arg]
         for i, (path, devargs) in enumerate(ports):
-            arg = f'net_virtio_user{i},path={path},queues=1'
+            arg = f'net_virtio_user{i},path={path},queues={queues}'
             if devargs:
                 arg += ',' + devargs
             vdevs += ['--vdev', arg]
@@ -119,7 +120,9 @@ class Testpmd:
                '--single-file-segments', f'--file-prefix=bk{prefix}{os.getpid()}',
                *vdevs, '--', f'--forward-mode={mode}', '--stats-period', '1',
                '--nb-cores=1', '--txd=256', '--rxd=256',
-               '--total-num-mbufs=8192', *extra_args]
+               '--total-num-mbufs=8192',
+               *([f'--rxq={queues}', f'--txq={queues}'] if queues > 1 else []),
+               *extra_args]
         self.proc = subprocess.Popen(cmd, stdout=self.log,
                                      stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL)

@@ -2,7 +2,7 @@
 """bulkhead-link against DPDK 22.11's virtio_user front end (testpmd):
 txonly on one side, rxonly on the other, split and packed rings, with and
 without mergeable receive buffers; io forwarding both ways; the source-MAC
-check. No VM needed.
+check; two queue pairs (queues=2) against --queues 2. No VM needed.
 
 Usage: test_dpdk.py BULKHEAD_LINK"""
 import os
@@ -204,6 +204,59 @@ def both_ways(tap, binary, devargs):
         shutil.rmtree(work, ignore_errors=True)
 
 
+# virtio-net feature bit 22: more than one queue pair.
+VIRTIO_NET_F_MQ = 1 << 22
+
+
+def multiqueue(tap, binary, label, devargs):
+    """DPDK's front end with queues=2 on both sides (testpmd --rxq=2
+    --txq=2; its control queue stays in the front end) against a link
+    with --queues 2: MQ negotiated, all four vrings of each side ok, both
+    of A's transmit queues carry frames, both of B's receive queues get
+    them (pair i to pair i), the receiver counts what the link
+    delivered."""
+    work = scratch_dir()
+    link = Link(binary, work, '--queues', '2', '--mac-a', MAC_A, name=label)
+    rx = tx = None
+    try:
+        rx = Testpmd(work, 'rx', [(link.b, devargs)], 'rxonly', queues=2)
+        tap.check(wait_for(connected(link, 'b'), 30),
+                  f'{label}: receiver connects, its 4 queues ok',
+                  rx.text() + link.text())
+        tx = Testpmd(work, 'tx',
+                     [(link.a, ','.join(filter(None, (f'mac={MAC_A}', devargs))))],
+                     'txonly', queues=2)
+        tap.check(wait_for(connected(link, 'a'), 30),
+                  f'{label}: sender connects, its 4 queues ok',
+                  tx.text() + link.text())
+        wait_for(lambda: link.status()['a_to_b']['packets'] > 0, 30)
+        time.sleep(2)
+        st = link.status()
+        qa, qb = st['sides']['a']['queues'], st['sides']['b']['queues']
+        tap.note(f'{label}: a tx chains {qa[1]["used"]} + {qa[3]["used"]}, '
+                 f'b rx buffers {qb[0]["used"]} + {qb[2]["used"]}')
+        tap.check(len(qa) == 4 and len(qb) == 4 and
+                  all(int(st['sides'][s]['features'], 16) & VIRTIO_NET_F_MQ
+                      for s in 'ab'),
+                  f'{label}: 4 vrings a side, MQ negotiated on both', st)
+        tap.check(qa[1]['used'] > 1000 and qa[3]['used'] > 1000,
+                  f'{label}: both of A\'s transmit queues carry frames', st)
+        tap.check(qb[0]['used'] > 1000 and qb[2]['used'] > 1000,
+                  f'{label}: both of B\'s receive queues get them', st)
+        check_clean(tap, label, st, queues_up=True)
+        tx.stop()
+        time.sleep(1)
+        rx.stop()
+        st = link.status()
+        sent, got = st['a_to_b']['packets'], rx.last('RX-packets')
+        tap.check(0 < got <= sent and got >= sent * 0.9,
+                  f'{label}: receiver got what the link forwarded '
+                  f'({got} of {sent})', rx.text())
+        tap.check(link.alive(), f'{label}: link still running', link.text())
+    finally:
+        stop_all(link, work, tx, rx)
+
+
 def run(tap):
     binary = sys.argv[1]
     mac_args = ('--mac-a', MAC_A)
@@ -219,6 +272,8 @@ def run(tap):
     in_order_exact(tap, binary, 'in-order packed', 'in_order=1,packed_vq=1')
     one_way(tap, binary, 'no-in-order', f'mac={MAC_A},in_order=0',
             'in_order=0', mac_args)
+    multiqueue(tap, binary, 'queues=2 split', '')
+    multiqueue(tap, binary, 'queues=2 packed', 'packed_vq=1')
 
 
 if __name__ == '__main__':

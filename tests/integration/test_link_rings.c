@@ -86,17 +86,6 @@ static unsigned recv_batch(struct fe *b)
 	return same;
 }
 
-static const char *field(struct link_proc *lp, const char *path, char *buf,
-			 size_t len)
-{
-	json_object *st = link_control_read(lp->control);
-	const char *v = st ? link_field(st, path, buf, len) : NULL;
-
-	if (st)
-		json_object_put(st);
-	return v ? v : "";
-}
-
 static uint16_t used_flags(struct fe *fe, unsigned qi)
 {
 	return le16toh(__atomic_load_n(&fe->q[qi].used->flags,
@@ -152,9 +141,9 @@ static void test_in_order(struct tap *t, const void *arg)
 	CHECK(t, start_side(&a, lp.a, BASE | BIT(VIRTIO_F_IN_ORDER)));
 	CHECK(t, start_side(&b, lp.b, BASE | BIT(VIRTIO_F_IN_ORDER)));
 	CHECK(t, a.features & BIT(VIRTIO_F_IN_ORDER));
-	CHECK(t, strtoull(field(&lp, "sides.a.features", buf, sizeof(buf)),
+	CHECK(t, strtoull(link_proc_field(&lp, "sides.a.features", buf, sizeof(buf)),
 			  NULL, 16) & BIT(VIRTIO_F_IN_ORDER));
-	CHECK(t, strtoull(field(&lp, "sides.b.features", buf, sizeof(buf)),
+	CHECK(t, strtoull(link_proc_field(&lp, "sides.b.features", buf, sizeof(buf)),
 			  NULL, 16) & BIT(VIRTIO_F_IN_ORDER));
 	CHECK_EQ(t, send_batch(&a), 0);
 	CHECK_EQ(t, recv_batch(&b), NFRAMES);
@@ -201,14 +190,14 @@ static void test_in_order_broken(struct tap *t, const void *arg)
 	fe_kick(&a, FE_TXQ);
 	CHECK(t, link_says(lp.control, "sides.a.queues.1.state", "broken",
 			   buf, sizeof(buf)));
-	CHECK_STR(t, field(&lp, "sides.a.queues.1.reason", buf, sizeof(buf)),
+	CHECK_STR(t, link_proc_field(&lp, "sides.a.queues.1.reason", buf, sizeof(buf)),
 		  "avail ring[1]: head 2, in order (VIRTIO_F_IN_ORDER) it must be 1");
 	printf("# reason: %s\n", buf);
 	/* The chain before the bad one was delivered; nothing after it. */
 	CHECK_EQ(t, fe_recv_frame(&b, f, sizeof(f), 2000), 60);
 	CHECK_EQ(t, fe_recv_frame(&b, f, sizeof(f), 300), -EAGAIN);
-	CHECK_STR(t, field(&lp, "sides.b.queues.1.state", buf, sizeof(buf)), "ok");
-	CHECK_STR(t, field(&lp, "sides.a.queues.0.state", buf, sizeof(buf)), "ok");
+	CHECK_STR(t, link_proc_field(&lp, "sides.b.queues.1.state", buf, sizeof(buf)), "ok");
+	CHECK_STR(t, link_proc_field(&lp, "sides.a.queues.0.state", buf, sizeof(buf)), "ok");
 	/* B to A still works. */
 	f[0] = 2, f[5] = 0x0a, f[6] = 2, f[11] = 0x0b;
 	memset(f + 1, 0, 4);

@@ -62,7 +62,8 @@ def big_topology():
                     '          proto: tcp', '          port: 443',
                     '        - action: allow', '          proto: udp',
                     '          port: "5000-5010"']
-    out += ['  - name: solo', '    net: net-b', '    mac: "52:54:00:20:00:01"',
+    out += ['  - name: solo', '    net: net-b', '    vcpus: 3',
+            '    mac: "52:54:00:20:00:01"',
             '    ip: 172.16.5.2/24', '    gateway: 172.16.5.1',
             'talk:', '  - [app0, app1]', '  - [app2, app30]',
             'host-port:', '  net: net-b', '  mac: "52:54:00:30:00:01"',
@@ -412,7 +413,7 @@ def main():
              (big, {'net-a': (31, 22, 2, 25, None),
                     'net-b': (2, 0, 0, 1, '2001:db8:2::10/64')}, 32)]
     t = Tap(sum(len(d) * 2 + n for _f, d, n in cases) + 2 * len(cases) + 3 +
-            len(SECTIONS) + len(DUMMY_SECTIONS) + 5)
+            len(SECTIONS) + len(DUMMY_SECTIONS) + 6)
     check_versions(t, tmp, cases)
     check_sections(t, tmp)
     check_storage(t, tmp)
@@ -472,6 +473,17 @@ def main():
                     '%s: app VM domain XML valid, vhost-user with vectors=0,'
                     ' Debian\'s kernel as its own copy, its own uid' % vm,
                     v.stdout + xml[-800:])
+    # Multiqueue (issue 19): a queue pair per vCPU on each end of solo's
+    # link (solo 3 vCPUs, net-b 2), one pair (no element) elsewhere.
+    _r, sec = show(big)
+    solo, netb = sec.get(('solo', 'libvirt domain'), ''), \
+        sec.get(('net-b', 'libvirt domain'), '')
+    t.check(solo.count("<driver queues='3'/>") == 1 and
+            netb.count("<driver queues='2'/>") == 1 and
+            '<driver queues' not in sec.get(('app0', 'libvirt domain'), '-')
+            and netb.count('<driver queues') == 1,
+            'queue pairs from vCPUs: solo queues=3, its downstream on net-b'
+            ' queues=2, the host port and 1-vCPU VMs none', solo + netb)
     devs = sorted(os.listdir('/sys/bus/pci/devices'))
     pci = os.path.join(tmp, 'pci.yaml')
     with open(pci, 'w') as f:

@@ -194,7 +194,7 @@ static void send_b(struct rig *r, const uint8_t *hdr, const uint8_t *frame,
 	if (virtq_driver_add(&b->drv[NET_TXQ], vb, n) < 0)
 		abort();
 	virtq_driver_kick_prepare(&b->drv[NET_TXQ]);
-	net_link_forward(&r->link, 1, 1);
+	net_link_forward(&r->link, 1, 0, 1);
 }
 
 /* A 60-byte frame from side b's MAC with EtherType type (and, for a

@@ -6,6 +6,7 @@
  * from the other end of a socket pair. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <linux/virtio_net.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -231,6 +232,47 @@ static void test_net_kind(struct tap *t, const void *arg)
 	rig_close(&r);
 }
 
+/* Multiqueue (issue 19): a net back end set to 2 pairs answers
+ * GET_QUEUE_NUM 2, offers VIRTIO_NET_F_MQ, takes vrings 0..3 and refuses
+ * 4 and 2N+1 = 5, naming them; a count outside 1..NET_MAX_PAIRS changes
+ * nothing; back to 1 pair, MQ is not offered (SET_FEATURES with it is
+ * refused). */
+static void test_net_pairs(struct tap *t, const void *arg)
+{
+	struct vu_vring_state st = { .index = 3, .num = 64 };
+	uint64_t mq = 1ull << VIRTIO_NET_F_MQ;
+	union vu_payload reply;
+	struct rig r;
+
+	(void)arg;
+	rig_open(&r, &net_vu_kind);
+	CHECK_EQ(t, net_vu_set_pairs(&r.dev, 0), -EINVAL);
+	CHECK_EQ(t, net_vu_set_pairs(&r.dev, NET_MAX_PAIRS + 1), -EINVAL);
+	CHECK_EQ(t, r.dev.nqueues, 2);
+	CHECK_EQ(t, net_vu_set_pairs(&r.dev, 2), 0);
+	CHECK_EQ(t, roundtrip(&r, VU_GET_QUEUE_NUM, NULL, 0, &reply), 8);
+	CHECK_EQ(t, reply.u64, 2);
+	CHECK_EQ(t, roundtrip(&r, VU_GET_FEATURES, NULL, 0, &reply), 8);
+	CHECK(t, reply.u64 & mq);
+	roundtrip(&r, VU_SET_VRING_NUM, &st, sizeof(st), NULL);
+	CHECK_EQ(t, r.dev.q[3].num, 64);
+	CHECK_EQ(t, r.dev.protocol_errors, 0);
+	st.index = 4;
+	roundtrip(&r, VU_SET_VRING_NUM, &st, sizeof(st), NULL);
+	CHECK_STR(t, r.dev.last_error, "SET_VRING_NUM: vring index 4 out of range (4 queues");
+	st.index = 5;
+	roundtrip(&r, VU_SET_VRING_ENABLE, &st, sizeof(st), NULL);
+	CHECK_STR(t, r.dev.last_error, "SET_VRING_ENABLE: vring index 5 out of range");
+	CHECK_EQ(t, r.dev.q[5].enabled, false);
+	CHECK_EQ(t, r.dev.protocol_errors, 2);
+	CHECK_EQ(t, net_vu_set_pairs(&r.dev, 1), 0);
+	CHECK_EQ(t, roundtrip(&r, VU_GET_FEATURES, NULL, 0, &reply), 8);
+	CHECK(t, !(reply.u64 & mq));
+	roundtrip(&r, VU_SET_FEATURES, &mq, sizeof(mq), NULL);
+	CHECK_STR(t, r.dev.last_error, "never offered");
+	rig_close(&r);
+}
+
 int main(void)
 {
 	static const struct tap_case cases[] = {
@@ -240,6 +282,7 @@ int main(void)
 		{ "SET_CONFIG reaches the kind, bounded", test_set_config_reaches, NULL },
 		{ "a kind's request without a hook refused", test_request_not_handled, NULL },
 		{ "net: GET_CONFIG unsupported, NET_SET_MTU its own", test_net_kind, NULL },
+		{ "net: N pairs, GET_QUEUE_NUM, MQ, vrings past 2N refused", test_net_pairs, NULL },
 	};
 
 	return tap_run(cases, sizeof(cases) / sizeof(cases[0]));

@@ -173,13 +173,15 @@ def run_main(main):
 
 
 def app_vm_cmd(images, sock, console, append, mac, mem_mb=256, accel='tcg',
-               mtu=1500):
+               mtu=1500, queues=1):
     """QEMU for an app-image VM whose one NIC is a vhost-user virtio-net on
     SOCK (memfd shared memory; no MSI-X vectors: vhost-user's notifiers
     crash QEMU 7.2 under TCG with them), APPEND after the console
-    settings."""
+    settings. queues > 1: that many vCPUs and queue pairs (queues=N,
+    mq=on; the link must offer them)."""
+    mq = ',queues=%d' % queues if queues > 1 else ''
     return [
-        'qemu-system-x86_64', '-M', 'q35', '-accel', accel, '-smp', '1',
+        'qemu-system-x86_64', '-M', 'q35', '-accel', accel, '-smp', str(queues),
         '-m', str(mem_mb), '-nodefaults', '-no-user-config', '-no-reboot',
         '-display', 'none', '-monitor', 'none', '-serial', 'file:' + console,
         '-object', 'memory-backend-memfd,id=mem,size=%dM,share=on' % mem_mb,
@@ -188,9 +190,9 @@ def app_vm_cmd(images, sock, console, append, mac, mem_mb=256, accel='tcg',
         '-initrd', os.path.join(images, 'app-initramfs.cpio.gz'),
         '-append', 'console=ttyS0 panic=-1 ' + append,
         '-chardev', 'socket,id=c0,path=%s,reconnect=1' % sock,
-        '-netdev', 'vhost-user,id=n0,chardev=c0',
+        '-netdev', 'vhost-user,id=n0,chardev=c0' + mq,
         '-device', 'virtio-net-pci,netdev=n0,mac=%s,host_mtu=%d,vectors=0,'
-                   'romfile=' % (mac, mtu),
+                   'romfile=%s' % (mac, mtu, ',mq=on' if queues > 1 else ''),
     ]
 
 

@@ -4,8 +4,11 @@
  * other side's receive queue.
  *
  *   bulkhead-link --a PATH|--tap-a IFNAME --b PATH [--mac-a MAC] [--mac-b MAC]
- *                 [--poll] [--control PATH] [--name NAME] [--user NAME]
- *                 [--no-sandbox]
+ *                 [--queues N] [--poll] [--control PATH] [--name NAME]
+ *                 [--user NAME] [--no-sandbox]
+ *
+ * --queues N: each side offers N queue pairs (VIRTIO_NET_F_MQ,
+ * GET_QUEUE_NUM; 1..8, default 1); one thread serves them all.
  *
  * --tap-a makes side a the host's own port: a tap interface in the
  * host's network namespace (made beforehand, persistent, by the bulkhead
@@ -24,6 +27,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <time.h>
@@ -35,8 +39,10 @@
 #include "net_tap.h"
 #include "worker.h"
 
-/* Two sockets, two connections, 2 x 3 ring descriptors, up to 32 memory
- * regions per side, the control socket, epoll, signalfd, stdio. */
+/* Two sockets, two connections, 2 x 16 vrings (8 pairs) x 3 ring
+ * descriptors = 96, a message's 8 in flight, the control socket and one
+ * reader, epoll, signalfd, stdio, a tap: 115 at most (memory regions'
+ * descriptors are closed once mapped). */
 #define WORKER_MAX_FDS 128
 
 /* The tap's events (side in the tag). */
@@ -89,6 +95,21 @@ static int parse_mac(const char *s, uint8_t mac[6])
 	return 0;
 }
 
+/* --queues: a decimal count of pairs, 1..NET_MAX_PAIRS. Returns 0 or
+ * -EINVAL. */
+static int parse_pairs(const char *s, unsigned *pairs)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || end == s || *end || s[0] == '-' || v < 1 || v > NET_MAX_PAIRS)
+		return -EINVAL;
+	*pairs = (unsigned)v;
+	return 0;
+}
+
 /* A queue of side s changed (the skeleton follows its kick descriptor):
  * look for work in both directions. */
 static void on_queue_changed(struct worker *w, unsigned s, unsigned qidx)
@@ -102,7 +123,7 @@ static void on_queue_changed(struct worker *w, unsigned s, unsigned qidx)
 	 * EVENT_IDX the event index stays behind) then makes no system call
 	 * per burst, where it made one per transmit burst and one per
 	 * receive refill. */
-	if ((qidx == NET_RXQ || p->poll) && vu_queue_ready(dev, qidx))
+	if ((qidx % 2 == NET_RXQ || p->poll) && vu_queue_ready(dev, qidx))
 		virtq_disable_notify(&dev->q[qidx].vq);
 	p->pending[0] = p->pending[1] = true;
 }
@@ -113,7 +134,7 @@ static void on_kick(struct worker *w, unsigned s, unsigned qidx)
 
 	/* A transmit kick is work for that side's direction; a receive
 	 * kick is room for the other side's. */
-	p->pending[qidx == NET_TXQ ? s : !s] = true;
+	p->pending[qidx % 2 == NET_TXQ ? s : !s] = true;
 }
 
 static void on_tap(struct worker *w, uint64_t tag, uint32_t events)
@@ -124,49 +145,86 @@ static void on_tap(struct worker *w, uint64_t tag, uint32_t events)
 	p->pending[(tag >> 8) & 0xff] = true;
 }
 
-/* Moves frames sent by side s; leaves pending[s] set when there may be
- * more (budget spent, or buffers arrived while we armed notifications). */
-static void run_direction(struct link_proc *p, unsigned s)
+/* The tap's direction (side s is the host's tap, one queue): leaves
+ * pending[s] set when there may be more. */
+static void run_tap(struct link_proc *p, unsigned s)
+{
+	struct net_link *l = &p->link;
+	struct vu_dev *to = &l->side[!s];
+	/* The tap: level-triggered reads while side b takes frames;
+	 * while it is full, its receive kick wakes us instead. */
+	unsigned moved = net_link_forward(l, s, 0, FAIR_BUDGET);
+	bool want = !l->blocked[s];
+
+	if (want != p->tap_watched) {
+		worker_rewatch(&p->w, l->tap_fd[s], want ? EPOLLIN : 0,
+			       WORKER_TAG(NET_TAG_TAP, s, 0));
+		p->tap_watched = want;
+	}
+	p->pending[s] = l->blocked[s] ?
+		vu_queue_ready(to, l->rxq) &&
+		virtq_enable_notify(&to->q[l->rxq].vq) :
+		moved >= FAIR_BUDGET * NET_BATCH;
+}
+
+/* What one queue pair's transmit queue left (run_pair). */
+enum pair_state {
+	PAIR_DOWN,      /* not ready: nothing to do */
+	PAIR_MORE,      /* there may be more at once (polling: always) */
+	PAIR_WAITING,   /* blocked, waiting for the receiver's kick */
+	PAIR_IDLE,      /* moved less than its budget */
+};
+
+/* Moves frames sent by side s on queue pair `pair`; *moved_sum counts
+ * them. */
+static enum pair_state run_pair(struct link_proc *p, unsigned s,
+				unsigned pair, unsigned *moved_sum)
 {
 	struct net_link *l = &p->link;
 	struct vu_dev *from = &l->side[s], *to = &l->side[!s];
-	unsigned moved;
+	unsigned txq = net_txq(pair), moved;
 
-	if (l->tap_fd[s] >= 0) {
-		/* The tap: level-triggered reads while side b takes frames;
-		 * while it is full, its receive kick wakes us instead. */
-		moved = net_link_forward(l, s, FAIR_BUDGET);
-		bool want = !l->blocked[s];
-
-		if (want != p->tap_watched) {
-			worker_rewatch(&p->w, l->tap_fd[s], want ? EPOLLIN : 0,
-				       WORKER_TAG(NET_TAG_TAP, s, 0));
-			p->tap_watched = want;
-		}
-		p->pending[s] = l->blocked[s] ?
-			vu_queue_ready(to, NET_RXQ) &&
-			virtq_enable_notify(&to->q[NET_RXQ].vq) :
-			moved >= FAIR_BUDGET * NET_BATCH;
-		return;
-	}
-	if (!vu_queue_ready(from, NET_TXQ)) {
-		p->pending[s] = false;
-		return;
-	}
+	if (!vu_queue_ready(from, txq))
+		return PAIR_DOWN;
 	if (!p->poll)
-		virtq_disable_notify(&from->q[NET_TXQ].vq);
-	moved = net_link_forward(l, s, FAIR_BUDGET);
+		virtq_disable_notify(&from->q[txq].vq);
+	moved = net_link_forward(l, s, pair, FAIR_BUDGET);
+	*moved_sum += moved;
 	if (p->poll)
-		return;
-	if (l->blocked[s]) {
+		return PAIR_MORE;
+	if (l->blocked[s])
 		/* Wait for the receiver to post buffers: its kick wakes us,
 		 * unless buffers came while we were arming it. */
-		p->pending[s] = vu_queue_ready(to, NET_RXQ) &&
-				virtq_enable_notify(&to->q[NET_RXQ].vq);
+		return vu_queue_ready(to, l->rxq) &&
+		       virtq_enable_notify(&to->q[l->rxq].vq) ?
+		       PAIR_MORE : PAIR_WAITING;
+	return moved >= FAIR_BUDGET * NET_BATCH ? PAIR_MORE : PAIR_IDLE;
+}
+
+/* Moves frames sent by side s, on each of its queue pairs in turn (one
+ * thread serves them all: docs/vmm.md says why); leaves pending[s] set
+ * when there may be more. */
+static void run_direction(struct link_proc *p, unsigned s)
+{
+	struct net_link *l = &p->link;
+	struct vu_dev *from = &l->side[s];
+	enum pair_state st[NET_MAX_PAIRS];
+	bool more = false, idle = false;
+	unsigned moved = 0;
+
+	if (l->tap_fd[s] >= 0) {
+		run_tap(p, s);
 		return;
 	}
-	if (moved >= FAIR_BUDGET * NET_BATCH) {
-		p->pending[s] = true;
+	for (unsigned q = 0; q < l->pairs; q++) {
+		st[q] = run_pair(p, s, q, &moved);
+		more |= st[q] == PAIR_MORE;
+		idle |= st[q] == PAIR_IDLE;
+	}
+	/* Polling, or work left, or every pair down or waiting for room
+	 * (the receivers' kicks wake us). */
+	if (p->poll || more || !idle) {
+		p->pending[s] = more && !p->poll;
 		return;
 	}
 	int64_t now = now_ns();
@@ -177,8 +235,13 @@ static void run_direction(struct link_proc *p, unsigned s)
 		p->pending[s] = true;
 		return;
 	}
-	p->pending[s] = vu_queue_ready(from, NET_TXQ) &&
-			virtq_enable_notify(&from->q[NET_TXQ].vq);
+	/* Quiet past the grace: kicks again on every idle pair; one that
+	 * got buffers while we armed it is work now. */
+	for (unsigned q = 0; q < l->pairs; q++)
+		if (st[q] == PAIR_IDLE &&
+		    virtq_enable_notify(&from->q[net_txq(q)].vq))
+			more = true;
+	p->pending[s] = more;
 }
 
 static bool link_busy(const struct worker *w)
@@ -245,8 +308,9 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: bulkhead-link --a PATH|--tap-a IFNAME --b PATH [--mac-a MAC]\n"
-		"                     [--mac-b MAC] [--poll] [--control PATH]\n"
-		"                     [--name NAME] [--user NAME] [--no-sandbox]\n");
+		"                     [--mac-b MAC] [--queues N] [--poll]\n"
+		"                     [--control PATH] [--name NAME] [--user NAME]\n"
+		"                     [--no-sandbox]\n");
 }
 
 int main(int argc, char **argv)
@@ -258,6 +322,7 @@ int main(int argc, char **argv)
 		{ "mac-a", required_argument, NULL, 'A' },
 		{ "mac-b", required_argument, NULL, 'B' },
 		{ "poll", no_argument, NULL, 'p' },
+		{ "queues", required_argument, NULL, 'q' },
 		WORKER_OPTIONS
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -265,6 +330,7 @@ int main(int argc, char **argv)
 	static struct link_proc proc;
 	struct link_proc *p = &proc;
 	struct worker *w = &p->w;
+	unsigned pairs = 1;
 	int opt, ret;
 
 	worker_init(w, &link_worker_ops, p);
@@ -295,6 +361,13 @@ int main(int argc, char **argv)
 		case 'p':
 			p->poll = true;
 			break;
+		case 'q':
+			if (parse_pairs(optarg, &pairs) < 0) {
+				bh_log("--queues %s: not a number of queue pairs "
+				       "in 1..%d", optarg, NET_MAX_PAIRS);
+				return 2;
+			}
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -311,6 +384,12 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	/* The host's tap is one queue: a host port is one pair. */
+	if (p->tap_name && pairs > 1) {
+		bh_log("--tap-a takes one queue pair (--queues %u)", pairs);
+		return 2;
+	}
+	net_link_set_pairs(&p->link, pairs);
 	if ((ret = worker_open(w)) < 0 ||
 	    (p->tap_name && (ret = tap_setup(p)) < 0) ||
 	    (ret = worker_listen(w)) < 0) {
@@ -324,9 +403,9 @@ int main(int argc, char **argv)
 		       p->tap_name, w->listen[1].path, p->poll ? "poll" : "event",
 		       w->no_sandbox ? ", UNCONFINED" : ", confined");
 	else
-		bh_log("%s: listening on %s and %s (%s mode%s)", w->name,
-		       w->listen[0].path, w->listen[1].path,
-		       p->poll ? "poll" : "event",
+		bh_log("%s: listening on %s and %s (%u queue pair%s, %s mode%s)",
+		       w->name, w->listen[0].path, w->listen[1].path, pairs,
+		       pairs == 1 ? "" : "s", p->poll ? "poll" : "event",
 		       w->no_sandbox ? ", UNCONFINED" : ", confined");
 
 	worker_loop(w);

@@ -25,7 +25,7 @@ static const char *queue_state(const struct vu_dev *dev, unsigned qidx)
 	return q->started ? "disabled" : "stopped";
 }
 
-static json_object *side_json(const struct vu_dev *dev)
+static json_object *side_json(const struct vu_dev *dev, const uint64_t *used)
 {
 	json_object *o = json_object_new_object();
 	json_object *queues = json_object_new_array();
@@ -44,7 +44,7 @@ static json_object *side_json(const struct vu_dev *dev)
 			       json_object_new_string(dev->last_error));
 	json_object_object_add(o, "read_wait_ms",
 			       json_object_new_uint64(dev->wait.total_us / 1000));
-	for (unsigned i = 0; i < NET_NUM_QUEUES; i++) {
+	for (unsigned i = 0; i < dev->nqueues; i++) {
 		const struct vu_queue *q = &dev->q[i];
 		json_object *jq = json_object_new_object();
 
@@ -63,6 +63,8 @@ static json_object *side_json(const struct vu_dev *dev)
 							   ? virtq_base(&q->vq) : (int)q->base));
 		json_object_object_add(jq, "reason",
 				       json_object_new_string(q->vq.err ? q->vq.reason : ""));
+		json_object_object_add(jq, "used",
+				       json_object_new_uint64(used[i]));
 		json_object_array_add(queues, jq);
 	}
 	json_object_object_add(o, "queues", queues);
@@ -101,8 +103,10 @@ char *link_status_json(const struct net_link *l, const char *name,
 	json_object_object_add(root, "name", json_object_new_string(name));
 	json_object_object_add(root, "mode",
 			       json_object_new_string(poll_mode ? "poll" : "event"));
-	json_object_object_add(sides, "a", side_json(&l->side[0]));
-	json_object_object_add(sides, "b", side_json(&l->side[1]));
+	json_object_object_add(root, "queue_pairs",
+			       json_object_new_int((int)l->pairs));
+	json_object_object_add(sides, "a", side_json(&l->side[0], l->queue_used[0]));
+	json_object_object_add(sides, "b", side_json(&l->side[1], l->queue_used[1]));
 	json_object_object_add(root, "sides", sides);
 	json_object_object_add(root, "a_to_b", dir_json(&l->stats[0], l->blocked[0]));
 	json_object_object_add(root, "b_to_a", dir_json(&l->stats[1], l->blocked[1]));

@@ -47,6 +47,8 @@ struct net_dir_stats {
 
 struct net_link {
 	struct vu_dev side[2];
+	/* Queue pairs each side has (net_link_set_pairs; 1 by default). */
+	unsigned pairs;
 	/* A side that is the host's tap (a host port) instead of a
 	 * vhost-user front end: its descriptor, else -1. */
 	int tap_fd[2];
@@ -57,10 +59,18 @@ struct net_link {
 	bool mac_set[2];
 	uint8_t mac[2][6];
 	struct net_dir_stats stats[2];  /* indexed by sending side */
+	/* Per side and vring: entries returned used, counted per batch:
+	 * transmit chains taken, receive buffers filled (a frame in
+	 * mergeable buffers fills several; a host port's tap: none). */
+	uint64_t queue_used[2][2 * NET_MAX_PAIRS];
 	/* Each side's virtio-net header length, for the running forward. */
 	uint32_t hdr_len[2];
-	/* Side s's frames wait for receive buffers on the other side. */
+	/* Side s's frames wait for receive buffers on the other side (as
+	 * the last forward of side s found them). */
 	bool blocked[2];
+	/* The receiving side's receive vring of the running (or last)
+	 * forward: the one pair the sender's frames go to (net_link_forward). */
+	unsigned rxq;
 	/* The running forward's receiver is ready (connected, its receive
 	 * queue started, enabled, not broken): decided once per call, and
 	 * cleared when its queue breaks during the call. */
@@ -85,10 +95,23 @@ int net_link_init(struct net_link *l, const struct vu_dev_ops *ops,
 		  void *opaque);
 void net_link_destroy(struct net_link *l);
 
-/* Moves up to budget batches of frames sent by side s to the other side.
- * Returns the frames taken. Sets blocked[s] when the receiver has no room
- * (nothing is lost: the frames stay in the sender's ring). */
-unsigned net_link_forward(struct net_link *l, unsigned s, unsigned budget);
+/* Both sides serve pairs queue pairs (1..NET_MAX_PAIRS), before either
+ * connects. Returns 0 or -EINVAL. */
+int net_link_set_pairs(struct net_link *l, unsigned pairs);
+
+/* Moves up to budget batches of frames sent by side s on its queue pair
+ * `pair` to the other side, into one of its receive queues: the same
+ * pair when it is ready, else the (pair mod m)-th of its m ready pairs
+ * (a receiver that enabled fewer pairs, or others, still gets every
+ * frame; l->rxq says which was used). Returns the frames taken. Sets
+ * blocked[s] when the receiver has no room (nothing is lost: the frames
+ * stay in the sender's ring). */
+unsigned net_link_forward(struct net_link *l, unsigned s, unsigned pair,
+			  unsigned budget);
+
+/* The receive pair of side d that frames side !d sends on its pair
+ * `pair` go to (as net_link_forward chooses it). */
+unsigned net_link_rx_pair(const struct net_link *l, unsigned d, unsigned pair);
 
 /* Makes side s the host's tap: fd is a non-blocking tap (IFF_TAP |
  * IFF_NO_PI, no virtio-net header, no offloads), owned by the link from

@@ -70,9 +70,11 @@ static bool rx_has(const struct net_link *l, unsigned d, unsigned feature)
 	return !side_is_tap(l, d) && vu_has_feature(&l->side[d], feature);
 }
 
+/* Whether the running forward's receiver (side d, its receive vring
+ * l->rxq) takes frames. */
 static bool rx_ready(const struct net_link *l, unsigned d)
 {
-	return side_is_tap(l, d) || vu_queue_ready(&l->side[d], NET_RXQ);
+	return side_is_tap(l, d) || vu_queue_ready(&l->side[d], l->rxq);
 }
 
 /* Whether side s may send a frame with this Ethernet header: its source
@@ -133,14 +135,15 @@ static void src_to_sg(struct sg_pos *dst, struct frame_src *src, uint32_t n)
 static void rx_flush(struct net_link *l, unsigned d)
 {
 	struct vu_dev *dev = &l->side[d];
-	struct vu_queue *q = &dev->q[NET_RXQ];
+	struct vu_queue *q = &dev->q[l->rxq];
 
 	if (l->rx_ndone == 0 || side_is_tap(l, d))
 		return;
 	if (q->started && !q->vq.err) {
 		virtq_push_batch(&q->vq, l->rx_done, l->rx_ndone);
 		if (virtq_publish(&q->vq))
-			vu_queue_call(dev, NET_RXQ);
+			vu_queue_call(dev, l->rxq);
+		l->queue_used[d][l->rxq] += l->rx_ndone;
 	}
 	l->rx_ndone = 0;
 }
@@ -152,7 +155,7 @@ static void rx_flush(struct net_link *l, unsigned d)
 static int rx_fill(struct net_link *l, unsigned d, unsigned want)
 {
 	struct vu_dev *dev = &l->side[d];
-	struct virtq *vq = &dev->q[NET_RXQ].vq;
+	struct virtq *vq = &dev->q[l->rxq].vq;
 
 	while (l->rx_cached < want) {
 		unsigned end = l->rx_first + l->rx_cached;
@@ -168,7 +171,7 @@ static int rx_fill(struct net_link *l, unsigned d, unsigned want)
 		}
 		n = virtq_pop_batch(vq, &dev->mem, l->rx + end, NET_BATCH);
 		if (n < 0 || virtq_broken(vq)) {
-			vu_queue_broken(dev, NET_RXQ);
+			vu_queue_broken(dev, l->rxq);
 			l->rx_cached = 0;
 			l->rx_ok = false;
 			return -EPIPE;
@@ -183,7 +186,7 @@ static int rx_fill(struct net_link *l, unsigned d, unsigned want)
 /* Gives back the receive chains taken but not used (the last taken). */
 static void rx_give_back(struct net_link *l, unsigned d)
 {
-	struct vu_queue *q = &l->side[d].q[NET_RXQ];
+	struct vu_queue *q = &l->side[d].q[l->rxq];
 
 	if (side_is_tap(l, d))
 		return;

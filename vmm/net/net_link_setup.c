@@ -29,6 +29,7 @@ int net_link_init(struct net_link *l, const struct vu_dev_ops *ops,
 	l->tap_fd[0] = l->tap_fd[1] = -1;
 	vu_dev_init(&l->side[0], "a", &net_vu_kind, ops, opaque);
 	vu_dev_init(&l->side[1], "b", &net_vu_kind, ops, opaque);
+	net_link_set_pairs(l, 1);
 	l->tx = calloc(NET_BATCH, sizeof(*l->tx));
 	l->rx = calloc(NET_RX_CACHE, sizeof(*l->rx));
 	l->bounce = malloc(NET_MAX_FRAME);
@@ -57,6 +58,18 @@ void net_link_destroy(struct net_link *l)
 	free(l->tap_buf);
 	l->tx = l->rx = NULL;
 	l->bounce = l->seg_buf = l->tap_buf = NULL;
+}
+
+int net_link_set_pairs(struct net_link *l, unsigned pairs)
+{
+	for (unsigned s = 0; s < 2; s++)
+		if (l->side[s].sock >= 0)
+			return -EINVAL;
+	if (net_vu_set_pairs(&l->side[0], pairs) < 0 ||
+	    net_vu_set_pairs(&l->side[1], pairs) < 0)
+		return -EINVAL;
+	l->pairs = pairs;
+	return 0;
 }
 
 int net_link_set_tap(struct net_link *l, unsigned s, int fd)

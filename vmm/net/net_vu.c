@@ -10,6 +10,23 @@
 
 #define BIT(n) (1ull << (n))
 
+_Static_assert(2 * NET_MAX_PAIRS <= VU_MAX_QUEUES, "pairs beyond VU_MAX_QUEUES");
+
+int net_vu_set_pairs(struct vu_dev *dev, unsigned pairs)
+{
+	if (pairs == 0 || pairs > NET_MAX_PAIRS)
+		return -EINVAL;
+	if (vu_dev_set_queues(dev, 2 * pairs, pairs) < 0)
+		return -EINVAL;
+	/* 5.1.3: VIRTIO_NET_F_MQ, the device has more than one pair. With
+	 * one the link offers what it always did. */
+	if (pairs > 1)
+		dev->offered_features |= BIT(VIRTIO_NET_F_MQ);
+	else
+		dev->offered_features &= ~BIT(VIRTIO_NET_F_MQ);
+	return 0;
+}
+
 /* NET_SET_MTU, the one request of net's own. */
 static int net_vu_request(struct vu_dev *dev, const struct vu_msg *msg)
 {
@@ -28,9 +45,11 @@ static int net_vu_request(struct vu_dev *dev, const struct vu_msg *msg)
 
 const struct vu_dev_kind net_vu_kind = {
 	.name = "virtio-net",
-	.num_queues = NET_NUM_QUEUES,
-	.queues_note = "one pair",
-	.queue_num = NET_NUM_QUEUES / 2,   /* GET_QUEUE_NUM counts pairs */
+	/* One pair unless the link says more (net_vu_set_pairs). */
+	.num_queues = 2,
+	.max_queues = 2 * NET_MAX_PAIRS,
+	.queues_note = "2 per queue pair",
+	.queue_num = 1,   /* GET_QUEUE_NUM counts pairs */
 	.features = BIT(VIRTIO_F_VERSION_1) | BIT(VIRTIO_F_ANY_LAYOUT) |
 		    BIT(VIRTIO_RING_F_INDIRECT_DESC) |
 		    BIT(VIRTIO_RING_F_EVENT_IDX) | BIT(VIRTIO_F_RING_PACKED) |
@@ -49,6 +68,9 @@ const struct vu_dev_kind net_vu_kind = {
 	/* A 64 KiB TSO frame with its header fits; a guest claiming more in
 	 * one transmit chain is broken or hostile. Receive chains are the
 	 * device's to fill: no cap. */
-	.max_chain_bytes = { [NET_TXQ] = 128 * 1024 },
+	.max_chain_bytes = { [1] = 128 * 1024, [3] = 128 * 1024,
+			     [5] = 128 * 1024, [7] = 128 * 1024,
+			     [9] = 128 * 1024, [11] = 128 * 1024,
+			     [13] = 128 * 1024, [15] = 128 * 1024 },
 	.request = net_vu_request,
 };

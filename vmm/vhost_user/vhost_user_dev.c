@@ -32,11 +32,26 @@ void vu_dev_init(struct vu_dev *dev, const char *name,
 	dev->kind = kind;
 	dev->sock = -1;
 	dev->offered_features = kind->features;
+	dev->nqueues = kind->num_queues;
+	dev->queue_num = kind->queue_num;
 	dev->ops = ops;
 	dev->opaque = opaque;
 	guest_mem_init(&dev->mem);
 	for (unsigned i = 0; i < VU_MAX_QUEUES; i++)
 		queue_reset(&dev->q[i]);
+}
+
+int vu_dev_set_queues(struct vu_dev *dev, unsigned nqueues,
+		      uint64_t queue_num)
+{
+	unsigned max = dev->kind->max_queues ? dev->kind->max_queues
+					     : dev->kind->num_queues;
+
+	if (nqueues == 0 || nqueues > max || max > VU_MAX_QUEUES)
+		return -EINVAL;
+	dev->nqueues = nqueues;
+	dev->queue_num = queue_num;
+	return 0;
 }
 
 static void notify_owner(struct vu_dev *dev, unsigned qidx)
@@ -116,7 +131,7 @@ static void queue_clear(struct vu_dev *dev, unsigned qidx)
 /* Back to the state of a fresh connection, socket kept. */
 static void dev_reset(struct vu_dev *dev)
 {
-	for (unsigned i = 0; i < dev->kind->num_queues; i++)
+	for (unsigned i = 0; i < dev->nqueues; i++)
 		queue_clear(dev, i);
 	vu_mem_clear(dev);
 	dev->features = 0;
@@ -200,7 +215,7 @@ static void queue_start(struct vu_dev *dev, unsigned qidx)
  * position they had: their host addresses may have moved. */
 static void queues_remap(struct vu_dev *dev)
 {
-	for (unsigned i = 0; i < dev->kind->num_queues; i++) {
+	for (unsigned i = 0; i < dev->nqueues; i++) {
 		struct vu_queue *q = &dev->q[i];
 
 		if (!q->started)
@@ -216,11 +231,14 @@ static int check_index(struct vu_dev *dev, const struct vu_msg *msg,
 {
 	const struct vu_dev_kind *k = dev->kind;
 
-	if (index >= k->num_queues)
+	/* The one check of a vring index, for every request that names
+	 * one: against the vrings in use (net: 2 x the pairs GET_QUEUE_NUM
+	 * says), so a front end that asks past them reaches no queue. */
+	if (index >= dev->nqueues)
 		return vu_refuse(dev, -EINVAL,
 				 "%s: vring index %u out of range (%u queues%s%s)",
 				 vu_request_name(msg->hdr.request), index,
-				 k->num_queues, k->queues_note ? ": " : "",
+				 dev->nqueues, k->queues_note ? ": " : "",
 				 k->queues_note ? k->queues_note : "");
 	return 0;
 }
@@ -266,7 +284,7 @@ static int dispatch(struct vu_dev *dev, struct vu_msg *msg,
 		/* Without PROTOCOL_FEATURES a ring runs as soon as it has
 		 * a kick; with it, only after SET_VRING_ENABLE. */
 		if (!vu_has_feature(dev, VU_F_PROTOCOL_FEATURES))
-			for (unsigned i = 0; i < dev->kind->num_queues; i++)
+			for (unsigned i = 0; i < dev->nqueues; i++)
 				dev->q[i].enabled = true;
 		return 0;
 	case VU_GET_PROTOCOL_FEATURES:
@@ -287,7 +305,7 @@ static int dispatch(struct vu_dev *dev, struct vu_msg *msg,
 		dev_reset(dev);
 		return 0;
 	case VU_GET_QUEUE_NUM:
-		reply->u64 = dev->kind->queue_num;
+		reply->u64 = dev->queue_num;
 		*reply_size = sizeof(reply->u64);
 		return 0;
 	case VU_GET_MAX_MEM_SLOTS:

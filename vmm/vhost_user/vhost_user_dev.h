@@ -18,9 +18,10 @@
 #include "virtq.h"
 
 /* Vrings one back end can hold: as many as the largest kind asks for
- * (net: 2). A compile-time bound keeps the queues inside struct vu_dev:
- * no allocation, and the data path reaches a queue at a fixed offset. */
-#define VU_MAX_QUEUES 8
+ * (net: 8 queue pairs, NET_MAX_PAIRS). A compile-time bound keeps the
+ * queues inside struct vu_dev: no allocation, and the data path reaches
+ * a queue at a fixed offset. */
+#define VU_MAX_QUEUES 16
 
 struct vu_queue {
 	uint16_t num;        /* SET_VRING_NUM; 0 until set */
@@ -44,8 +45,11 @@ struct vu_dev_kind {
 	const char *name;             /* for messages: "virtio-net" */
 	unsigned num_queues;          /* vrings, 1..VU_MAX_QUEUES; an index
 				       * beyond is refused */
+	unsigned max_queues;          /* the most vu_dev_set_queues may set
+				       * (net: 2 x NET_MAX_PAIRS); 0: as
+				       * num_queues */
 	const char *queues_note;      /* said with such an index ("one
-				       * pair"), or NULL */
+				       * request queue"), or NULL */
 	uint64_t queue_num;           /* GET_QUEUE_NUM's answer (net counts
 				       * queue pairs) */
 	uint64_t features;            /* virtio and vhost-user bits offered */
@@ -125,8 +129,16 @@ struct vu_dev {
 	struct {
 		void *addr;
 		size_t len;
+		/* ADD_MEM_REGs of this very region not yet removed: QEMU
+		 * sends each region once per queue pair's vhost device. */
+		unsigned refs;
 	} maps[GUEST_MEM_MAX_REGIONS];  /* parallel to mem.regions */
-	struct vu_queue q[VU_MAX_QUEUES];  /* kind->num_queues in use */
+	/* Vrings in use: kind->num_queues, or fewer (vu_dev_set_queues);
+	 * an index at or past it is refused. queue_num: GET_QUEUE_NUM's
+	 * answer (net: nqueues / 2 pairs). */
+	unsigned nqueues;
+	uint64_t queue_num;
+	struct vu_queue q[VU_MAX_QUEUES];  /* nqueues in use */
 	const struct vu_dev_ops *ops;
 	void *opaque;
 	char last_error[256];
@@ -141,6 +153,12 @@ struct vu_dev {
 void vu_dev_init(struct vu_dev *dev, const char *name,
 		 const struct vu_dev_kind *kind, const struct vu_dev_ops *ops,
 		 void *opaque);
+
+/* Uses nqueues vrings (1..kind->max_queues) and answers GET_QUEUE_NUM
+ * with queue_num, instead of the kind's. Before any connection. Returns
+ * 0, or -EINVAL (nothing changed) when nqueues is out of range. */
+int vu_dev_set_queues(struct vu_dev *dev, unsigned nqueues,
+		      uint64_t queue_num);
 
 /* Takes a connected socket (the owner accepted it). */
 void vu_dev_attach(struct vu_dev *dev, int sock);
@@ -160,12 +178,17 @@ int vu_dev_handle_socket(struct vu_dev *dev);
  * must end. */
 int vu_dev_handle_msg(struct vu_dev *dev, struct vu_msg *msg);
 
-/* A queue ready to move data: started, enabled, ring healthy. */
+/* Queue q of dev ready to move data: connected, started, enabled, ring
+ * healthy. */
+static inline bool vu_queue_ready_q(const struct vu_dev *dev,
+				    const struct vu_queue *q)
+{
+	return dev->sock >= 0 && q->started && q->enabled && !q->vq.err;
+}
+
 static inline bool vu_queue_ready(const struct vu_dev *dev, unsigned qidx)
 {
-	const struct vu_queue *q = &dev->q[qidx];
-
-	return dev->sock >= 0 && q->started && q->enabled && !q->vq.err;
+	return vu_queue_ready_q(dev, &dev->q[qidx]);
 }
 
 static inline bool vu_has_feature(const struct vu_dev *dev, unsigned bit)

@@ -14,6 +14,7 @@ static void unmap_region(struct vu_dev *dev, unsigned i)
 		munmap(dev->maps[i].addr, dev->maps[i].len);
 	dev->maps[i].addr = NULL;
 	dev->maps[i].len = 0;
+	dev->maps[i].refs = 0;
 }
 
 void vu_mem_clear(struct vu_dev *dev)
@@ -84,12 +85,37 @@ static int map_region(struct vu_dev *dev, const struct vu_mem_region *r,
 	return 0;
 }
 
+/* The region already in the table with r's gpa, size, uva and offset,
+ * or -1. */
+static int same_region(const struct vu_dev *dev, const struct vu_mem_region *r)
+{
+	for (unsigned i = 0; i < dev->mem.nregions; i++) {
+		const struct guest_mem_region *g = &dev->mem.regions[i];
+
+		if (g->gpa == r->gpa && g->size == r->size && g->uva == r->uva &&
+		    g->offset == r->mmap_offset)
+			return (int)i;
+	}
+	return -1;
+}
+
 int vu_mem_add(struct vu_dev *dev, const struct vu_mem_region *r, int fd)
 {
 	struct guest_mem_region g;
 	char err[160];
 	void *map = NULL;
 	size_t len = 0;
+	int same = same_region(dev, r);
+
+	/* With several queue pairs QEMU adds every region once per pair's
+	 * vhost device (CONFIGURE_MEM_SLOTS): the same region again is
+	 * counted, not refused as an overlap, and not mapped twice; its
+	 * descriptor is closed with the message. Any other overlap is still
+	 * refused (guest_mem_add_region). */
+	if (same >= 0) {
+		dev->maps[same].refs++;
+		return 0;
+	}
 	int ret = map_region(dev, r, fd, &g, &map, &len);
 
 	if (ret < 0)
@@ -101,6 +127,7 @@ int vu_mem_add(struct vu_dev *dev, const struct vu_mem_region *r, int fd)
 	}
 	dev->maps[dev->mem.nregions - 1].addr = map;
 	dev->maps[dev->mem.nregions - 1].len = len;
+	dev->maps[dev->mem.nregions - 1].refs = 1;
 	return 0;
 }
 
@@ -129,6 +156,12 @@ int vu_mem_remove(struct vu_dev *dev, const struct vu_mem_region *r)
 			continue;
 		void *addr = dev->maps[i].addr;
 		size_t len = dev->maps[i].len;
+
+		/* Added once per queue pair: mapped until the last goes. */
+		if (dev->maps[i].refs > 1) {
+			dev->maps[i].refs--;
+			return 0;
+		}
 
 		dev->mem_gen++;
 		guest_mem_remove_region(&dev->mem, r->gpa, r->size, &gone);

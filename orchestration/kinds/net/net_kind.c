@@ -15,6 +15,18 @@
 #include "strbuf.h"
 #include "sysnet_config.h"
 
+/* Queue pairs by default (issue 19): a VM's virtio-net gets one per
+ * vCPU (the Linux driver uses min(vCPUs, pairs), so more buy nothing),
+ * at most LINK_MAX_PAIRS (bulkhead-link --queues' limit, NET_MAX_PAIRS
+ * in vmm/net/net_vu.h); the link offers the larger of its two VMs'
+ * counts, and forwards between different counts (docs/vmm.md). */
+#define LINK_MAX_PAIRS 8
+
+static unsigned vm_pairs(uint32_t vcpus)
+{
+	return vcpus < 1 ? 1 : vcpus > LINK_MAX_PAIRS ? LINK_MAX_PAIRS : vcpus;
+}
+
 static void net_images(const struct topo_driver_vm *drv,
 		       struct domain_images *out)
 {
@@ -67,7 +79,7 @@ char *net_domain_xml(const struct topology *topo,
 		rc = rc ? rc : state_link_path(env->dirs, drv->name,
 						PLAN_HOST_PORT_LINK, path,
 						sizeof(path));
-		domain_vhost_user_interface(&sb, mac, path, "ua-ds0");
+		domain_vhost_user_interface(&sb, mac, path, "ua-ds0", 1);
 	}
 	unsigned n = 0;
 	for (unsigned i = 0; i < topo->app_vms_count && n < TOPO_MAX_APP_VMS; i++) {
@@ -80,7 +92,8 @@ char *net_domain_xml(const struct topology *topo,
 						path, sizeof(path));
 		char alias[16];
 		snprintf(alias, sizeof(alias), "ua-ds%u", ++n);
-		domain_vhost_user_interface(&sb, mac, path, alias);
+		domain_vhost_user_interface(&sb, mac, path, alias,
+					    vm_pairs(drv->vcpus));
 	}
 	/* A root port for each PCI device (libvirt places its own on any free
 	 * one: the NICs, the downstreams, virtio-serial) and DOMAIN_SPARE_
@@ -111,7 +124,8 @@ static int net_app_devices(const struct topology *topo,
 	(void)drv;
 	int rc = state_link_path(env->dirs, app->name, app->name, path,
 				 sizeof(path));
-	domain_vhost_user_interface(&out->devices, app->net.mac, path, "ua-net0");
+	domain_vhost_user_interface(&out->devices, app->net.mac, path, "ua-net0",
+				    vm_pairs(app->vcpus));
 	domain_vectors_devices(&out->overrides, env, "ua-net", 0, 1);
 	return rc;
 }
@@ -157,10 +171,17 @@ static int net_links(const struct topology *topo,
 		state_link_path(env->dirs, drv->name, a->name, s->sockets[1],
 				sizeof(s->sockets[1]));
 		plan_downstream_mac(topo, a->name, mac_b);
+		unsigned pa = vm_pairs(a->vcpus), pd = vm_pairs(drv->vcpus);
+		unsigned pairs = pa > pd ? pa : pd;
+
 		rc = link_spec_arg(s, "--a") ?: link_spec_arg(s, "%s", s->sockets[0]) ?:
 		     link_spec_arg(s, "--b") ?: link_spec_arg(s, "%s", s->sockets[1]) ?:
 		     link_spec_arg(s, "--mac-a") ?: link_spec_arg(s, "%s", a->net.mac) ?:
 		     link_spec_arg(s, "--mac-b") ?: link_spec_arg(s, "%s", mac_b);
+		/* One pair is the link's default: the option only for more. */
+		if (!rc && pairs > 1)
+			rc = link_spec_arg(s, "--queues") ?:
+			     link_spec_arg(s, "%u", pairs);
 	}
 	return rc;
 }

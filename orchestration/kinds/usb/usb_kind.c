@@ -131,7 +131,7 @@ static char *usb_domain_xml(const struct topology *topo,
 		rc = rc ? rc : state_link_path(env->dirs, drv->name, link, path,
 						sizeof(path));
 		snprintf(alias, sizeof(alias), "ua-us%u", ++n);
-		domain_vhost_user_interface(&sb, mac, path, alias);
+		domain_vhost_user_interface(&sb, mac, path, alias, 1);
 	}
 	for (unsigned c = 0; c < 2; c++)
 		if (usb_input_runs(drv, c))
@@ -164,7 +164,7 @@ static int usb_app_devices(const struct topology *topo,
 	plan_usb_link_mac(topo, app->name, false, mac);
 	snprintf(link, sizeof(link), "%s.usb", app->name);
 	int rc = state_link_path(env->dirs, app->name, link, path, sizeof(path));
-	domain_vhost_user_interface(&out->devices, mac, path, "ua-usb0");
+	domain_vhost_user_interface(&out->devices, mac, path, "ua-usb0", 1);
 	domain_vectors_devices(&out->overrides, env, "ua-usb", 0, 1);
 	strbuf_printf(&out->cmdline, " bk.usb=%s", mac);
 	return rc;
