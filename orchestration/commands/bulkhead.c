@@ -60,6 +60,8 @@ static const char usage[] =
 	"                   at their next start\n"
 	"  template clone SRC NEW  template NEW, a copy of SRC's current\n"
 	"                   version, to change without touching SRC\n"
+	"  template remove NAME  every version of NAME, when no app VM is on\n"
+	"                   it\n"
 	"  usb list VM      a usb driver VM's devices (or an app VM's sys-usb's)\n"
 	"  usb attach [DRIVER-VM:]BUSID APP-VM   a device to an app VM\n"
 	"  usb detach DRIVER-VM:BUSID            back from it\n"

@@ -1,4 +1,4 @@
-/* bulkhead template list|build|clone: the templates in the image cache
+/* bulkhead template list|build|clone|remove: the templates in the image cache
  * (and those the image builder makes that are not built yet), their
  * versions, and which app VMs run on which (docs/templates.md). */
 #include <dirent.h>
@@ -16,6 +16,7 @@
 #include "app_template.h"
 #include "orch.h"
 #include "state_files.h"
+#include "topology.h"
 
 /* The app VMs whose recorded template version (DATA/TOPO/VM/template) is
  * VERSION, as "TOPO/VM" strings into VMS. */
@@ -266,6 +267,50 @@ static int template_clone(struct orch *o, const char *src, const char *dst)
 	return 0;
 }
 
+/* Template NAME removed (app_template_remove) unless an app VM is on one
+ * of its versions: a running VM's overlay is backed by its root file
+ * system, and a stopped one's next start would find no template. 2 for a
+ * refusal (nothing removed). */
+static int template_remove(struct orch *o, const char *name)
+{
+	char dir[PATH_MAX], err[ORCH_ERR_LEN];
+	snprintf(dir, sizeof(dir), "%s/" TEMPLATE_DIR "/%s", o->image_dir, name);
+	json_object *vms = json_object_new_array();
+	struct dirent **names;
+	int count = topology_template_name_valid(name) ?
+		    scandir(dir, &names, NULL, alphasort) : -1;
+	for (int i = 0; i < count; i++) {
+		if (strlen(names[i]->d_name) == TEMPLATE_VERSION_LEN &&
+		    hex_text(names[i]->d_name, TEMPLATE_VERSION_LEN))
+			vms_on(o->data_root, names[i]->d_name, vms);
+		free(names[i]);
+	}
+	if (count > 0)
+		free(names);
+	size_t n = json_object_array_length(vms);
+	if (n) {
+		char on[512] = "";
+		size_t len = 0;
+		for (size_t k = 0; k < n && len < sizeof(on) - 1; k++)
+			len += (size_t)snprintf(on + len, sizeof(on) - len, "%s%s",
+						k ? " " : "", json_object_get_string(
+						json_object_array_get_idx(vms, k)));
+		fprintf(stderr, "bulkhead: template remove: template %s has app"
+			" VMs on it: %s (give them another template and up, or"
+			" remove them, first)\n", name, on);
+		json_object_put(vms);
+		return 2;
+	}
+	json_object_put(vms);
+	int rc = app_template_remove(o->image_dir, name, err, sizeof(err));
+	if (rc) {
+		fprintf(stderr, "bulkhead: template remove: %s\n", err);
+		return rc == -EINVAL || rc == -ENOENT ? 2 : 1;
+	}
+	printf("template remove: %s removed (%s)\n", name, dir);
+	return 0;
+}
+
 int cmd_template(struct orch *o, int argc, char **argv)
 {
 	if (argc == 2 && !strcmp(argv[0], "list") && !strcmp(argv[1], "--json"))
@@ -276,7 +321,9 @@ int cmd_template(struct orch *o, int argc, char **argv)
 		return template_build(o, argc == 2 ? argv[1] : NULL);
 	if (argc == 3 && !strcmp(argv[0], "clone"))
 		return template_clone(o, argv[1], argv[2]);
-	fprintf(stderr, "bulkhead: template: '%s' is not list, build or clone"
-		" SRC NEW\n", argc ? argv[0] : "");
+	if (argc == 2 && !strcmp(argv[0], "remove"))
+		return template_remove(o, argv[1]);
+	fprintf(stderr, "bulkhead: template: '%s' is not list, build, clone"
+		" SRC NEW or remove NAME\n", argc ? argv[0] : "");
 	return 2;
 }

@@ -67,4 +67,16 @@ int app_template_version(const char *image_dir, const char *name,
 int app_template_clone(const char *image_dir, const char *src, const char *dst,
 		       struct app_template *out, char *err, size_t err_len);
 
+/* A staging directory locked for the clone making it (flock, held on the
+ * returned descriptor until it is closed): -EBUSY when another holds it. */
+int app_template_stage_lock(const char *stage);
+/* Removes NAME's staging directories no clone holds (left by a killed
+ * `template clone`); the number removed or -errno. */
+int app_template_stale_stages(const char *image_dir, const char *name);
+/* Template NAME removed from the image cache, every version: renamed out
+ * of sight at once, then deleted. The caller checks that no app VM is on
+ * it. -EINVAL: not a template name; -ENOENT: not in the cache. */
+int app_template_remove(const char *image_dir, const char *name, char *err,
+			size_t err_len);
+
 #endif

@@ -172,9 +172,18 @@ int app_template_clone(const char *image_dir, const char *src, const char *dst,
 	rc = new_version(version, err, err_len);
 	if (rc)
 		return rc;
+	/* What a killed clone of DST left is removed first; this one's
+	 * directory is locked while it is made, so no other clone's cleanup
+	 * takes it. */
+	app_template_stale_stages(image_dir, dst);
 	if (!mkdtemp(stage)) {
 		snprintf(err, err_len, "%s: %s", stage, strerror(errno));
 		return -errno;
+	}
+	int lock = app_template_stage_lock(stage);
+	if (lock < 0) {
+		snprintf(err, err_len, "%s: %s", stage, strerror(-lock));
+		return lock;
 	}
 	snprintf(vdir, sizeof(vdir), "%s/%s", stage, version);
 	if (chmod(stage, 0755) < 0 || mkdir(vdir, 0755) < 0) {
@@ -204,9 +213,8 @@ int app_template_clone(const char *image_dir, const char *src, const char *dst,
 		else
 			snprintf(err, err_len, "%s: %s", final, strerror(-rc));
 	}
-	if (rc) {
+	if (rc)
 		remove_tree(stage);
-		return rc;
-	}
-	return app_template_current(image_dir, dst, out, err, err_len);
+	close(lock);
+	return rc ? rc : app_template_current(image_dir, dst, out, err, err_len);
 }

@@ -86,6 +86,9 @@ app-vms:
 # shared).
 CLONE = 'tclone%d' % os.getpid()
 CLONE_DIR = os.path.join(IMAGE_DIR, 'templates', CLONE)
+# The one remove_step makes and removes.
+CLONE2 = 'tclonb%d' % os.getpid()
+CLONE2_DIR = os.path.join(IMAGE_DIR, 'templates', CLONE2)
 HOST_KEYS = ('for k in /rw/ssh/ssh_host_*_key.pub; do ssh-keygen -lf "$k";'
              ' done; ls /etc/ssh/ssh_host_* 2>/dev/null | wc -l')
 
@@ -156,7 +159,7 @@ def steps(t, tmp, bk, sums):
             ids['t-work'] != ids['t-two'] and
             ids['t-work'] == read(os.path.join(data_dir(tmp, 't-work'),
                                                'machine-id')) and
-            len(fps['t-work']) == 2 and len(fps['t-two']) == 2 and
+            len(fps['t-work']) == 1 and len(fps['t-two']) == 1 and
             not set(fps['t-work']) & set(fps['t-two']) and
             all(k.strip().splitlines()[-1:] == ['0'] for k in keys.values())
             and '/home' in home.stdout,
@@ -356,6 +359,7 @@ def steps(t, tmp, bk, sums):
             'down: no domain left; t-work\'s and t-two\'s private volumes'
             ' kept for their next up, nothing of t-disp', r.stdout[-1500:] +
             json.dumps(left))
+    remove_step(t, bk)
 
 
 def file_sha(path):
@@ -445,13 +449,59 @@ def clone_step(t, tmp, bk, path):
     return path
 
 
+def remove_step(t, bk):
+    """10. bulkhead template remove: refused for the clone t-two is
+    recorded on (down kept its private volume; its next up would find no
+    template), for a name not in the cache and an invalid one; a second
+    clone, made over a killed clone's leftover directory, removed whole."""
+    tdir = os.path.join(IMAGE_DIR, 'templates')
+    # A killed clone of CLONE2 leaves its staging directory, unlocked.
+    stale = os.path.join(tdir, '.clone-%s-Xk1ll3' % CLONE2)
+    os.makedirs(os.path.join(stale, '0123456789abcdef'))
+    with open(os.path.join(stale, '0123456789abcdef', 'root.qcow2'), 'wb') as f:
+        f.write(b'half a copy')
+    r = bk('template', 'clone', 'debian', CLONE2)
+    t.check(r.returncode == 0 and not os.path.exists(stale) and
+            os.path.islink(os.path.join(CLONE2_DIR, 'current')),
+            'template clone removes a killed clone\'s leftover directory'
+            ' (.clone-%s-*) and makes %s' % (CLONE2, CLONE2),
+            r.stdout[-600:] + ' stale left: %s' % os.path.exists(stale))
+
+    wrong = []
+    for name, code, want in (
+            (CLONE, 2, 'template %s has app VMs on it: bktpl/t-two' % CLONE),
+            ('nosuch', 2, 'template nosuch is not in the image cache'),
+            ('Bad_Name', 2, '\'Bad_Name\' is not a template name')):
+        r = bk('template', 'remove', name)
+        if r.returncode != code or want not in r.stdout:
+            wrong.append('%s: %d %s' % (name, r.returncode, r.stdout[-300:]))
+    r = bk('template', 'remove', CLONE2)
+    listed = bk('template', 'list', '--json')
+    names = [x.get('template') for x in json.loads(listed.stdout)] \
+        if listed.returncode == 0 else None
+    left = [n for n in os.listdir(tdir) if CLONE2 in n]
+    t.check(not wrong and os.path.isdir(CLONE_DIR) and r.returncode == 0 and
+            not left and names is not None and CLONE2 not in names and
+            CLONE in names,
+            'template remove: %s (no VM on it) gone whole; refused, naming'
+            ' it, for %s (t-two on it, kept), a name not in the cache and'
+            ' an invalid one' % (CLONE2, CLONE),
+            '\n'.join(wrong) + ' remove %s: %d %s left %s listed %s' % (
+                CLONE2, r.returncode, r.stdout[-300:], left, names))
+
+
 def main(argv):
     del argv
     try:
-        return topology_test(BULKHEAD, 21, 'bk-orch-tpl-', NS, OUT_IP,
+        return topology_test(BULKHEAD, 23, 'bk-orch-tpl-', NS, OUT_IP,
                              {'f.bin': FILE_SIZE}, steps)
     finally:
         shutil.rmtree(CLONE_DIR, ignore_errors=True)
+        shutil.rmtree(CLONE2_DIR, ignore_errors=True)
+        for n in os.listdir(os.path.join(IMAGE_DIR, 'templates')):
+            if n.startswith('.clone-%s-' % CLONE2):
+                shutil.rmtree(os.path.join(IMAGE_DIR, 'templates', n),
+                              ignore_errors=True)
 
 
 if __name__ == '__main__':
