@@ -19,11 +19,13 @@
 #include "topology.h"
 
 /* The app VMs whose recorded template version (DATA/TOPO/VM/template) is
- * VERSION, as "TOPO/VM" strings into VMS. */
-static void vms_on(const char *data_root, const char *version,
-		   json_object *vms)
+ * VERSION, as "TOPO/VM" strings into VMS; -errno when a directory there
+ * could not be read (a missing DATA is no VM). */
+static int vms_on(const char *data_root, const char *version,
+		  json_object *vms)
 {
 	DIR *topos = opendir(data_root);
+	int rc = topos || errno == ENOENT ? 0 : -errno;
 	struct dirent *t;
 	while (topos && (t = readdir(topos))) {
 		if (t->d_name[0] == '.')
@@ -31,6 +33,8 @@ static void vms_on(const char *data_root, const char *version,
 		char dir[PATH_MAX];
 		snprintf(dir, sizeof(dir), "%s/%s", data_root, t->d_name);
 		DIR *d = opendir(dir);
+		if (!d && errno != ENOENT && errno != ENOTDIR)
+			rc = -errno;
 		struct dirent *v;
 		while (d && (v = readdir(d))) {
 			if (v->d_name[0] == '.')
@@ -52,6 +56,7 @@ static void vms_on(const char *data_root, const char *version,
 	}
 	if (topos)
 		closedir(topos);
+	return rc;
 }
 
 /* One version of a template: what its manifest recorded (the builder
@@ -279,14 +284,28 @@ static int template_remove(struct orch *o, const char *name)
 	struct dirent **names;
 	int count = topology_template_name_valid(name) ?
 		    scandir(dir, &names, NULL, alphasort) : -1;
+	/* Fail closed: a version or a VM record that could not be read may
+	 * be the one a VM is on. */
+	int unread = count < 0 && topology_template_name_valid(name) &&
+		     errno != ENOENT && errno != ENOTDIR ? errno : 0;
 	for (int i = 0; i < count; i++) {
+		int rc = 0;
 		if (strlen(names[i]->d_name) == TEMPLATE_VERSION_LEN &&
 		    hex_text(names[i]->d_name, TEMPLATE_VERSION_LEN))
-			vms_on(o->data_root, names[i]->d_name, vms);
+			rc = vms_on(o->data_root, names[i]->d_name, vms);
+		unread = unread ? unread : -rc;
 		free(names[i]);
 	}
 	if (count > 0)
 		free(names);
+	if (unread) {
+		fprintf(stderr, "bulkhead: template remove: cannot tell whether"
+			" app VMs are on template %s (reading %s or %s: %s);"
+			" nothing removed\n", name, dir, o->data_root,
+			strerror(unread));
+		json_object_put(vms);
+		return 1;
+	}
 	size_t n = json_object_array_length(vms);
 	if (n) {
 		char on[512] = "";

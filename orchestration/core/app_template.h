@@ -67,12 +67,14 @@ int app_template_version(const char *image_dir, const char *name,
 int app_template_clone(const char *image_dir, const char *src, const char *dst,
 		       struct app_template *out, char *err, size_t err_len);
 
-/* A staging directory locked for the clone making it (flock, held on the
- * returned descriptor until it is closed): -EBUSY when another holds it. */
-int app_template_stage_lock(const char *stage);
-/* Removes NAME's staging directories no clone holds (left by a killed
- * `template clone`); the number removed or -errno. */
-int app_template_stale_stages(const char *image_dir, const char *name);
+/* IMAGE_DIR/templates flocked (HOW: LOCK_SH by a clone or remove while
+ * its staging or removal directory exists; LOCK_EX | LOCK_NB by the
+ * cleanup): the descriptor holding it, -EBUSY when it would wait. */
+int app_template_live(const char *image_dir, int how);
+/* Removes what killed clones and removals of NAME left
+ * (.clone-NAME-XXXXXX, .remove-NAME-...) when no clone or remove is live
+ * (app_template_live); the number removed, or -errno (-EBUSY: one is). */
+int app_template_leftovers(const char *image_dir, const char *name);
 /* Template NAME removed from the image cache, every version: renamed out
  * of sight at once, then deleted. The caller checks that no app VM is on
  * it. -EINVAL: not a template name; -ENOENT: not in the cache. */

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -172,18 +173,21 @@ int app_template_clone(const char *image_dir, const char *src, const char *dst,
 	rc = new_version(version, err, err_len);
 	if (rc)
 		return rc;
-	/* What a killed clone of DST left is removed first; this one's
-	 * directory is locked while it is made, so no other clone's cleanup
-	 * takes it. */
-	app_template_stale_stages(image_dir, dst);
-	if (!mkdtemp(stage)) {
-		snprintf(err, err_len, "%s: %s", stage, strerror(errno));
-		return -errno;
-	}
-	int lock = app_template_stage_lock(stage);
+	/* What a killed clone of DST left is removed first; this one holds
+	 * the templates directory shared while its own exists, so no
+	 * cleanup takes it (app_template_leftovers). */
+	app_template_leftovers(image_dir, dst);
+	int lock = app_template_live(image_dir, LOCK_SH);
 	if (lock < 0) {
-		snprintf(err, err_len, "%s: %s", stage, strerror(-lock));
+		snprintf(err, err_len, "%s/" TEMPLATE_DIR ": %s", image_dir,
+			 strerror(-lock));
 		return lock;
+	}
+	if (!mkdtemp(stage)) {
+		rc = -errno;
+		snprintf(err, err_len, "%s: %s", stage, strerror(-rc));
+		close(lock);
+		return rc;
 	}
 	snprintf(vdir, sizeof(vdir), "%s/%s", stage, version);
 	if (chmod(stage, 0755) < 0 || mkdir(vdir, 0755) < 0) {

@@ -1,7 +1,12 @@
 /* bulkhead template remove NAME (docs/templates.md "Removing a
- * template"), and the staging directories a killed `template clone`
- * leaves behind. Which app VMs are on a template is the command's check
- * (commands/template.c): this file only removes. */
+ * template"), and what a killed `template clone` or `remove` leaves
+ * behind. Which app VMs are on a template is the command's check
+ * (commands/template.c): this file only removes.
+ *
+ * Every clone and remove holds a shared flock on IMAGE_DIR/templates
+ * while its staging or removal directory exists; the cleanup of such
+ * directories takes it exclusively and without waiting, so it runs only
+ * when no clone or remove is live and never takes one's directory. */
 #define _GNU_SOURCE
 #include "app_template.h"
 
@@ -12,18 +17,21 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "state_files.h"
 #include "topology.h"
 
-int app_template_stage_lock(const char *stage)
+int app_template_live(const char *image_dir, int how)
 {
-	int fd = open(stage, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof(dir), "%s/" TEMPLATE_DIR, image_dir);
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+	if (flock(fd, how) < 0) {
 		int e = errno;
 		close(fd);
 		return e == EWOULDBLOCK ? -EBUSY : -e;
@@ -31,34 +39,47 @@ int app_template_stage_lock(const char *stage)
 	return fd;
 }
 
-int app_template_stale_stages(const char *image_dir, const char *name)
+/* .clone-NAME- then mkdtemp's six characters, or .remove-NAME- then
+ * app_template_remove's twelve hex digits: nothing else (NAME-other's
+ * are not NAME's). */
+static bool leftover_of(const char *entry, const char *name)
 {
-	char dir[PATH_MAX], prefix[TOPO_TEMPLATE_NAME_MAX + 16];
+	static const struct {
+		const char *prefix;
+		size_t tail;
+	} kinds[] = { { ".clone-", 6 }, { ".remove-", 12 } };
+	size_t n = strlen(name);
+	for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+		size_t p = strlen(kinds[k].prefix);
+		if (!strncmp(entry, kinds[k].prefix, p) &&
+		    !strncmp(entry + p, name, n) && entry[p + n] == '-' &&
+		    strlen(entry + p + n + 1) == kinds[k].tail)
+			return true;
+	}
+	return false;
+}
+
+int app_template_leftovers(const char *image_dir, const char *name)
+{
+	int lock = app_template_live(image_dir, LOCK_EX | LOCK_NB);
+	if (lock < 0)
+		return lock == -ENOENT ? 0 : lock;
+	char dir[PATH_MAX];
 	snprintf(dir, sizeof(dir), "%s/" TEMPLATE_DIR, image_dir);
-	snprintf(prefix, sizeof(prefix), ".clone-%s-", name);
 	DIR *d = opendir(dir);
-	if (!d)
-		return errno == ENOENT ? 0 : -errno;
 	int removed = 0;
 	struct dirent *e;
-	while ((e = readdir(d))) {
-		/* .clone-NAME- then mkdtemp's six characters, nothing else
-		 * (NAME-other's are not NAME's). */
-		if (strncmp(e->d_name, prefix, strlen(prefix)) ||
-		    strlen(e->d_name) != strlen(prefix) + 6)
+	while (d && (e = readdir(d))) {
+		if (!leftover_of(e->d_name, name))
 			continue;
 		char path[PATH_MAX + 300];
 		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-		/* A clone still copying holds its lock: only a dead one's
-		 * directory is free to take. */
-		int fd = app_template_stage_lock(path);
-		if (fd < 0)
-			continue;
 		if (remove_tree(path) == 0)
 			removed++;
-		close(fd);
 	}
-	closedir(d);
+	if (d)
+		closedir(d);
+	close(lock);
 	return removed;
 }
 
@@ -69,32 +90,45 @@ int app_template_remove(const char *image_dir, const char *name, char *err,
 		snprintf(err, err_len, "'%.64s' is not a template name", name);
 		return -EINVAL;
 	}
+	app_template_leftovers(image_dir, name);
 	char path[PATH_MAX], gone[PATH_MAX + 32];
 	snprintf(path, sizeof(path), "%s/" TEMPLATE_DIR "/%s", image_dir, name);
 	struct stat st;
-	int missing = lstat(path, &st) < 0 ? errno : S_ISDIR(st.st_mode) ? 0 :
-		      ENOTDIR;
-	if (missing) {
+	int missing = lstat(path, &st) < 0 ? errno : 0;
+	if (missing || !S_ISDIR(st.st_mode)) {
 		snprintf(err, err_len, "template %s is not in the image cache"
-			 " (%s: %s)", name, path, strerror(missing));
+			 " (%s: %s)", name, path, missing ? strerror(missing) :
+			 S_ISLNK(st.st_mode) ? "a symbolic link, not removed" :
+			 "not a directory");
 		return -ENOENT;
+	}
+	unsigned char raw[6];
+	if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw)) {
+		snprintf(err, err_len, "getrandom: %s", strerror(errno));
+		return -EIO;
+	}
+	int live = app_template_live(image_dir, LOCK_SH);
+	if (live < 0) {
+		snprintf(err, err_len, "%s/" TEMPLATE_DIR ": %s", image_dir,
+			 strerror(-live));
+		return live;
 	}
 	/* Out of sight in one step (a dot name: list, up and the builder pass
 	 * over it), then deleted: a removal killed midway leaves no template
-	 * that looks whole. */
-	snprintf(gone, sizeof(gone), "%s/" TEMPLATE_DIR "/.remove-%s-%ld",
-		 image_dir, name, (long)getpid());
+	 * that looks whole, and the next clone or remove of NAME deletes
+	 * what it left. */
+	snprintf(gone, sizeof(gone), "%s/" TEMPLATE_DIR "/.remove-%s-"
+		 "%02x%02x%02x%02x%02x%02x", image_dir, name, raw[0], raw[1],
+		 raw[2], raw[3], raw[4], raw[5]);
+	int rc = 0;
 	if (renameat2(AT_FDCWD, path, AT_FDCWD, gone, RENAME_NOREPLACE) < 0) {
-		int e = errno;
-		snprintf(err, err_len, "%s: %s", path, strerror(e));
-		return -e;
-	}
-	int rc = remove_tree(gone);
-	if (rc) {
+		rc = -errno;
+		snprintf(err, err_len, "renaming %s to %s: %s", path, gone,
+			 strerror(-rc));
+	} else if ((rc = remove_tree(gone))) {
 		snprintf(err, err_len, "template %s is gone from the list, but"
 			 " %s is left: %s", name, gone, strerror(-rc));
-		return rc;
 	}
-	app_template_stale_stages(image_dir, name);
-	return 0;
+	close(live);
+	return rc;
 }

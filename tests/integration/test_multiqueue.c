@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "link_proc.h"
 #include "tap.h"
@@ -417,6 +419,14 @@ static void test_mem_reg_per_pair(struct tap *t, const void *arg)
 	CHECK(t, goes(&a, 1, &b, 1, 71));
 	CHECK_EQ(t, ask(&a.p[0], VU_ADD_MEM_REG, &other, sizeof(other), a.p[0].memfd), 1);
 	CHECK_STR(t, link_proc_field(&lp, "sides.a.last_error", buf, sizeof(buf)), "overlaps");
+	/* The very same addresses over another file are another region:
+	 * refused, not counted (the link keeps mapping the first). */
+	int elsewhere = memfd_create("mq-other", MFD_CLOEXEC);
+	CHECK(t, elsewhere >= 0 && ftruncate(elsewhere, MEM) == 0);
+	CHECK_EQ(t, ask(&a.p[0], VU_ADD_MEM_REG, &one, sizeof(one), elsewhere), 1);
+	CHECK_STR(t, link_proc_field(&lp, "sides.a.last_error", buf, sizeof(buf)), "overlaps");
+	if (elsewhere >= 0)
+		close(elsewhere);
 	CHECK_EQ(t, ask(&a.p[0], VU_REM_MEM_REG, &one, sizeof(one), -1), 0);
 	CHECK_EQ(t, ask(&a.p[0], VU_REM_MEM_REG, &one, sizeof(one), -1), 0);
 	CHECK_STR(t, link_proc_field(&lp, "sides.a.memory_regions", buf, sizeof(buf)), "1");

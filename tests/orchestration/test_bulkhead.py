@@ -18,6 +18,7 @@ joins br0) and app VM t-work; later t-personal is added. Checks:
   (from a server that sends it over 16 s):
   sys-net is not restarted (same domain id), its downstream is hot-plugged,
   the download completes byte-exact; t-personal reaches outside, not t-work;
+  t-personal has 2 vCPUs: its link runs 2 queue pairs on its side;
 - a talk pair added: sys-net updated live again, and now t-personal reaches
   t-work; sys-net's memory changed: restarted instead (and t-work gets
   through again);
@@ -53,7 +54,8 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 '..', 'vm'))
-from vmlib import Tap, down_topologies, keep_or_remove, run_main, sweep, test_dir  # noqa: E402
+from vmlib import (Tap, down_topologies, keep_or_remove, link_live,  # noqa: E402
+                   run_main, sweep, test_dir)
 import containment  # noqa: E402
 from orchlib import (URI, Outside, bulkhead_env, domains, ensure_libvirtd,  # noqa: E402
                      sanitizer_reports, sh)
@@ -84,7 +86,12 @@ app-vms:
     mac: "52:54:00:79:01:01"
     ip: 10.201.1.2/24
 '''
+# VIRTIO_NET_F_MQ in a side's negotiated features.
+MQ_BIT = 1 << 22
+# Two vCPUs: its NIC gets two queue pairs (<driver queues='2'/>) and its
+# link --queues 2 (issue 19's default from the vCPU count).
 PERSONAL = '''  - name: t-personal
+    vcpus: 2
     net: t-net
     mac: "52:54:00:79:01:02"
     ip: 10.201.2.2/24
@@ -225,7 +232,7 @@ def taps_left():
 
 
 def main(_argv):
-    t = Tap(50 + 16 + 2)
+    t = Tap(50 + 16 + 3)
     for line in sweep(BULKHEAD):
         t.diag('an earlier run\'s leftover removed: ' + line)
     e = Env()
@@ -353,6 +360,18 @@ def main(_argv):
         r = e.bk('exec', 't-personal', 'wget -q -O - http://%s/small.bin | sha256sum' % OUT_IP)
         t.check(r.returncode == 0 and sums['small.bin'] in r.stdout,
                 't-personal downloads from outside', r.stdout)
+        # Its link after that download: two pairs on its side (MQ
+        # negotiated, all four vrings running), sys-net's one-vCPU side
+        # connected on one.
+        live = link_live(state_dir, 'bktest', 't-personal')
+        sides = live.get('sides', {})
+        a = sides.get('a', {})
+        t.check(int(a.get('features', '0'), 16) & MQ_BIT and
+                [q.get('state') for q in a.get('queues', [])] == ['ok'] * 4 and
+                sides.get('b', {}).get('connected'),
+                't-personal (2 vCPUs): its link runs 2 queue pairs on its'
+                " side (MQ negotiated, 4 vrings ok), sys-net's side connected",
+                json.dumps(sides)[:1500])
         r = e.bk('exec', 't-personal', 'ping -c 2 -W 1 10.201.1.2')
         t.check(r.returncode != 0, 't-personal cannot ping t-work', r.stdout)
 

@@ -41,7 +41,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 '..', 'vm'))
-from vmlib import link_status, run_main  # noqa: E402
+from vmlib import link_live, run_main  # noqa: E402
 from orchlib import domains, qemu_pid, sh, sha, topo_status, \
     topology_test  # noqa: E402
 
@@ -222,25 +222,18 @@ def symlink_refused(t, tmp, bk):
             r.stdout[-1500:] + '\nuid %d mode %o' % (st.st_uid, st.st_mode))
 
 
+def disk_written(tmp):
+    """Bytes st-work's disk link has written (its control socket)."""
+    return link_live(os.path.join(tmp, 'state'), 'bkstore',
+                     'st-work.disk').get('bytes_written', 0)
+
+
 # 32 MiB written in 64 KiB requests with O_DIRECT (long enough to be
 # killed under), flushed; the source's hash, then dd's last line.
 UNDER_LOAD = ('dd if=/dev/urandom of=/tmp/p bs=1M count=32 2>/dev/null;'
               ' sha256sum /tmp/p; dd if=/tmp/p of=/dev/vda bs=64k seek=%d'
               ' oflag=direct conv=fsync 2>&1 | tail -1; rm -f /tmp/p')
 UNDER_LOAD_MIB = 32
-
-
-def link_live(tmp, name):
-    """What the link NAME says on its control socket (its path from the
-    supervisor's links.json), or {}: read directly, as `status` would, but
-    without asking every driver VM (seconds each) on the way."""
-    try:
-        with open(os.path.join(tmp, 'state', 'bkstore', 'links.json')) as f:
-            path = next(l['control'] for l in json.load(f)['links']
-                        if l['name'] == name)
-    except (OSError, ValueError, StopIteration, KeyError):
-        return {}
-    return link_status(path) or {}
 
 
 def link_killed_under_load(t, bk, tmp, seek_mib):
@@ -254,11 +247,11 @@ def link_killed_under_load(t, bk, tmp, seek_mib):
     writer.start()
     # Killed once the link has taken 4 MiB of this write and before the
     # whole (the random file comes first).
-    written0 = link_live(tmp, 'st-work.disk').get('bytes_written', 0)
+    written0 = disk_written(tmp)
     killed, at = None, None
     end = time.monotonic() + 120
     while not killed and pid and writer.is_alive() and time.monotonic() < end:
-        at = link_live(tmp, 'st-work.disk').get('bytes_written', 0) - written0
+        at = disk_written(tmp) - written0
         if at >= 4 << 20:
             killed = pid
             os.kill(killed, signal.SIGKILL)

@@ -33,11 +33,18 @@ each talked to through qemu-guest-agent only.
      new VM (machine id) and
      the file the last one wrote is not there; down drops its disks
      again and leaves t-work's and t-two's private volumes
+  9. template clone: a copy of debian under a version of its own, the
+     refusals, t-two restarted on the clone by up;
+  10. template remove: refused for the clone t-two is on, for a name not
+     in the cache and an invalid one; a second clone (made while another
+     clone is live: the killed ones' leftovers kept then) removed whole
+     with those leftovers
 
     test_template_vms.py BULKHEAD
 
 Needs root, libvirt, the guest images and the template
 (guest-os/build-images)."""
+import fcntl
 import json
 import os
 import re
@@ -453,19 +460,31 @@ def remove_step(t, bk):
     """10. bulkhead template remove: refused for the clone t-two is
     recorded on (down kept its private volume; its next up would find no
     template), for a name not in the cache and an invalid one; a second
-    clone, made over a killed clone's leftover directory, removed whole."""
+    clone removed whole, with what a killed clone and a killed removal of
+    its name left (never while another clone or remove is live)."""
     tdir = os.path.join(IMAGE_DIR, 'templates')
-    # A killed clone of CLONE2 leaves its staging directory, unlocked.
-    stale = os.path.join(tdir, '.clone-%s-Xk1ll3' % CLONE2)
-    os.makedirs(os.path.join(stale, '0123456789abcdef'))
-    with open(os.path.join(stale, '0123456789abcdef', 'root.qcow2'), 'wb') as f:
-        f.write(b'half a copy')
-    r = bk('template', 'clone', 'debian', CLONE2)
-    t.check(r.returncode == 0 and not os.path.exists(stale) and
+    # What a killed clone and a killed removal of CLONE2 leave behind.
+    stale = [os.path.join(tdir, '.clone-%s-Xk1ll3' % CLONE2),
+             os.path.join(tdir, '.remove-%s-0123456789ab' % CLONE2)]
+    for d in stale:
+        os.makedirs(os.path.join(d, '0123456789abcdef'))
+        with open(os.path.join(d, '0123456789abcdef', 'root.qcow2'),
+                  'wb') as f:
+            f.write(b'half a copy')
+    # Held as a live clone or remove holds it: the leftovers must stay.
+    live = os.open(tdir, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(live, fcntl.LOCK_SH)
+        r = bk('template', 'clone', 'debian', CLONE2)
+    finally:
+        os.close(live)
+    kept = [d for d in stale if os.path.isdir(d)]
+    t.check(r.returncode == 0 and kept == stale and
             os.path.islink(os.path.join(CLONE2_DIR, 'current')),
-            'template clone removes a killed clone\'s leftover directory'
-            ' (.clone-%s-*) and makes %s' % (CLONE2, CLONE2),
-            r.stdout[-600:] + ' stale left: %s' % os.path.exists(stale))
+            'template clone %s while another clone holds the templates'
+            ' directory: made, a killed clone\'s and a killed removal\'s'
+            ' directories left alone' % CLONE2,
+            r.stdout[-600:] + ' kept: %s' % kept)
 
     wrong = []
     for name, code, want in (
@@ -483,9 +502,10 @@ def remove_step(t, bk):
     t.check(not wrong and os.path.isdir(CLONE_DIR) and r.returncode == 0 and
             not left and names is not None and CLONE2 not in names and
             CLONE in names,
-            'template remove: %s (no VM on it) gone whole; refused, naming'
-            ' it, for %s (t-two on it, kept), a name not in the cache and'
-            ' an invalid one' % (CLONE2, CLONE),
+            'template remove: %s (no VM on it) gone whole, with the killed'
+            ' clone\'s and removal\'s leftovers; refused, naming it, for %s'
+            ' (t-two on it, kept), a name not in the cache and an invalid'
+            ' one' % (CLONE2, CLONE),
             '\n'.join(wrong) + ' remove %s: %d %s left %s listed %s' % (
                 CLONE2, r.returncode, r.stdout[-300:], left, names))
 
@@ -499,7 +519,7 @@ def main(argv):
         shutil.rmtree(CLONE_DIR, ignore_errors=True)
         shutil.rmtree(CLONE2_DIR, ignore_errors=True)
         for n in os.listdir(os.path.join(IMAGE_DIR, 'templates')):
-            if n.startswith('.clone-%s-' % CLONE2):
+            if CLONE2 in n:
                 shutil.rmtree(os.path.join(IMAGE_DIR, 'templates', n),
                               ignore_errors=True)
 

@@ -287,6 +287,18 @@ def first_boot(tap, run, tpl, private, machine_id):
         'uid=1000(user) gid=1000(user) groups=1000(user),27(sudo)', '0'] and
         login, 'user: uid 1000, group sudo, sudo without a password, logged '
         'in on the console', lambda: '%s\nconsole login: %s' % (user, login))
+    # The masked modprobe@ units' modules come when first used: opening
+    # their /dev node loads dm_mod, loop and fuse (cryptsetup, losetup and
+    # FUSE need nothing more).
+    nodes = qga.out('for n in mapper/control loop-control fuse; do'
+                    ' (: < /dev/$n) 2>/dev/null && echo "ok $n" ||'
+                    ' echo "no $n"; done; for m in dm_mod loop fuse; do'
+                    ' [ -d /sys/module/$m ] && echo "loaded $m"; done; true')
+    check(tap, nodes.split('\n') == [
+        'ok mapper/control', 'ok loop-control', 'ok fuse', 'loaded dm_mod',
+        'loaded loop', 'loaded fuse'],
+        'device-mapper, loop and fuse load on first use (their modprobe@'
+        ' units masked)', lambda: nodes)
     # QEMU's user-mode network: DHCP gives 10.0.2.15, router advertisements
     # the prefix fec0::/64 (site-local: scope site, not global).
     net = qga.out('for i in $(seq 60); do '
@@ -369,7 +381,7 @@ def report(tap, _run):
 
 
 def main(argv):
-    return vm_test(argv, 13, 'bulkhead-template-', Run, steps, report)
+    return vm_test(argv, 14, 'bulkhead-template-', Run, steps, report)
 
 
 if __name__ == '__main__':

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "guest_mem.h"
 #include "vhost_user_proto.h"
@@ -132,6 +133,10 @@ struct vu_dev {
 		/* ADD_MEM_REGs of this very region not yet removed: QEMU
 		 * sends each region once per queue pair's vhost device. */
 		unsigned refs;
+		/* The file it maps: an ADD_MEM_REG of the same addresses over
+		 * another file is not "the same region". */
+		dev_t file_dev;
+		ino_t file_ino;
 	} maps[GUEST_MEM_MAX_REGIONS];  /* parallel to mem.regions */
 	/* Vrings in use: kind->num_queues, or fewer (vu_dev_set_queues);
 	 * an index at or past it is refused. queue_num: GET_QUEUE_NUM's

@@ -86,14 +86,22 @@ static int map_region(struct vu_dev *dev, const struct vu_mem_region *r,
 }
 
 /* The region already in the table with r's gpa, size, uva and offset,
- * or -1. */
-static int same_region(const struct vu_dev *dev, const struct vu_mem_region *r)
+ * backed by the same file as FD, or -1 (then any overlap is refused:
+ * the same addresses over another file are another region). */
+static int same_region(const struct vu_dev *dev, const struct vu_mem_region *r,
+		       int fd)
 {
+	struct stat st;
+
+	if (fstat(fd, &st) != 0)
+		return -1;
 	for (unsigned i = 0; i < dev->mem.nregions; i++) {
 		const struct guest_mem_region *g = &dev->mem.regions[i];
 
 		if (g->gpa == r->gpa && g->size == r->size && g->uva == r->uva &&
-		    g->offset == r->mmap_offset)
+		    g->offset == r->mmap_offset &&
+		    dev->maps[i].file_dev == st.st_dev &&
+		    dev->maps[i].file_ino == st.st_ino)
 			return (int)i;
 	}
 	return -1;
@@ -105,13 +113,14 @@ int vu_mem_add(struct vu_dev *dev, const struct vu_mem_region *r, int fd)
 	char err[160];
 	void *map = NULL;
 	size_t len = 0;
-	int same = same_region(dev, r);
+	int same = same_region(dev, r, fd);
 
 	/* With several queue pairs QEMU adds every region once per pair's
 	 * vhost device (CONFIGURE_MEM_SLOTS): the same region again is
 	 * counted, not refused as an overlap, and not mapped twice; its
-	 * descriptor is closed with the message. Any other overlap is still
-	 * refused (guest_mem_add_region). */
+	 * descriptor is closed with the message. Any other overlap, the
+	 * same addresses over another file included, is still refused
+	 * (guest_mem_add_region). */
 	if (same >= 0) {
 		dev->maps[same].refs++;
 		return 0;
@@ -128,6 +137,11 @@ int vu_mem_add(struct vu_dev *dev, const struct vu_mem_region *r, int fd)
 	dev->maps[dev->mem.nregions - 1].addr = map;
 	dev->maps[dev->mem.nregions - 1].len = len;
 	dev->maps[dev->mem.nregions - 1].refs = 1;
+	struct stat st;
+	if (fstat(fd, &st) == 0) {
+		dev->maps[dev->mem.nregions - 1].file_dev = st.st_dev;
+		dev->maps[dev->mem.nregions - 1].file_ino = st.st_ino;
+	}
 	return 0;
 }
 
