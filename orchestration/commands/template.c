@@ -146,6 +146,17 @@ static int by_name(const void *a, const void *b)
 						 "template")));
 }
 
+/* VMS ("TOPO/VM" strings) as one line, space-separated, cut at LEN. */
+static void join_vms(json_object *vms, char *on, size_t len)
+{
+	size_t at = 0;
+	on[0] = '\0';
+	for (size_t k = 0; k < json_object_array_length(vms) && at < len - 1; k++)
+		at += (size_t)snprintf(on + at, len - at, "%s%s", k ? " " : "",
+				       json_object_get_string(
+					       json_object_array_get_idx(vms, k)));
+}
+
 static void print_template(json_object *t)
 {
 	const char *name = json_object_get_string(get(t, "template"));
@@ -162,15 +173,8 @@ static void print_template(json_object *t)
 	       "PACKAGES", "ROOT", "APP VMS ON IT");
 	for (size_t i = 0; i < json_object_array_length(versions); i++) {
 		json_object *v = json_object_array_get_idx(versions, i);
-		json_object *vms = get(v, "vms");
-		char on[512] = "";
-		size_t len = 0;
-		for (size_t k = 0; k < json_object_array_length(vms) &&
-		     len < sizeof(on) - 1; k++)
-			len += (size_t)snprintf(on + len, sizeof(on) - len, "%s%s",
-						k ? " " : "",
-						json_object_get_string(
-							json_object_array_get_idx(vms, k)));
+		char on[512];
+		join_vms(get(v, "vms"), on, sizeof(on));
 		char root[32] = "-";
 		if (get(v, "root_bytes"))
 			snprintf(root, sizeof(root), "%lld MiB",
@@ -308,12 +312,8 @@ static int template_remove(struct orch *o, const char *name)
 	}
 	size_t n = json_object_array_length(vms);
 	if (n) {
-		char on[512] = "";
-		size_t len = 0;
-		for (size_t k = 0; k < n && len < sizeof(on) - 1; k++)
-			len += (size_t)snprintf(on + len, sizeof(on) - len, "%s%s",
-						k ? " " : "", json_object_get_string(
-						json_object_array_get_idx(vms, k)));
+		char on[512];
+		join_vms(vms, on, sizeof(on));
 		fprintf(stderr, "bulkhead: template remove: template %s has app"
 			" VMs on it: %s (give them another template and up, or"
 			" remove them, first)\n", name, on);

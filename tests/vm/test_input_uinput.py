@@ -265,6 +265,14 @@ def events(text, n):
     return out
 
 
+def round_dump(console, n, after):
+    """The console's text and round N's events, once it printed AFTER (the
+    line that follows N's dump: the events come after its "gone" line)."""
+    wait_line(console, after, 60)
+    text = open(console, errors='replace').read()
+    return text, events(text, n)
+
+
 def main(argv):
     binary = argv[1]
     images = argv[2] if len(argv) > 2 else image_dir()
@@ -326,9 +334,7 @@ def main(argv):
         done1 = wait_line(console, r'BK-RESULT round 1 gone (\w+)', 60)
         # Its events are dumped after that line; the next round's first
         # line comes after them.
-        wait_line(console, r'BK-RESULT round 2 port', 60)
-        text = open(console, errors='replace').read()
-        got = events(text, 1)
+        text, got = round_dump(console, 1, r'BK-RESULT round 2 port')
         check(tap, got[:4] == [(EV_KEY, KEY_A, 1), (EV_SYN, 0, 0),
                               (EV_KEY, KEY_A, 0), (EV_SYN, 0, 0)],
                   'the allowed key arrives on the host side\'s uinput device', got)
@@ -348,9 +354,7 @@ def main(argv):
         conn.sendall(rec(EV_KEY, KEY_C, 1) + SYN + rec(EV_KEY, KEY_C, 0) + SYN)
         time.sleep(2)
         conn.close()
-        wait_line(console, r'BK-RESULT round 3 port', 60)
-        text = open(console, errors='replace').read()
-        got = events(text, 2)
+        text, got = round_dump(console, 2, r'BK-RESULT round 3 port')
         check(tap, ready2 and got == [(EV_KEY, KEY_C, 1), (EV_SYN, 0, 0),
                                      (EV_KEY, KEY_C, 0), (EV_SYN, 0, 0)] and
                   'round 2 exit 75' in text,
@@ -364,9 +368,7 @@ def main(argv):
                       rec(EV_ABS, ABS_X, 32767) + SYN + rec(EV_KEY, BTN_RIGHT, 1) + SYN)
         time.sleep(2)
         pconn.close()
-        wait_line(console, r'BK-RESULT round 4 port', 60)
-        text = open(console, errors='replace').read()
-        got = events(text, 3)
+        text, got = round_dump(console, 3, r'BK-RESULT round 4 port')
         m = re.search(r'round 3 device (\S+) ev (\S+) key (\S+) rel (\S*) abs (\S*)', text)
         key_bits = bitmap(m.group(3)) if m else 0
         check(tap, ready3 and m and m.group(2) == 'f' and m.group(4) == '143' and
@@ -460,9 +462,7 @@ def chain(tap, work, console, sysusb):
     sysusb.kill()
     gone = wait_line(console, r'BK-RESULT round 4 gone (\w+)', 60)
     # The events are dumped after that line, "done" after them.
-    wait_line(console, r'BK-RESULT done', 60)
-    text = open(console, errors='replace').read()
-    got = events(text, 4)
+    text, got = round_dump(console, 4, r'BK-RESULT done')
     # sys-usb's kernel repeats a held key (value 2): not what is checked.
     once = [e for e in got if e[2] != 2 and e[0] != EV_SYN]
     check(tap, once == [(EV_KEY, KEY_A, 1), (EV_KEY, KEY_A, 0),

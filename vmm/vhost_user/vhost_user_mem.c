@@ -89,19 +89,15 @@ static int map_region(struct vu_dev *dev, const struct vu_mem_region *r,
  * backed by the same file as FD, or -1 (then any overlap is refused:
  * the same addresses over another file are another region). */
 static int same_region(const struct vu_dev *dev, const struct vu_mem_region *r,
-		       int fd)
+		       const struct stat *file)
 {
-	struct stat st;
-
-	if (fstat(fd, &st) != 0)
-		return -1;
 	for (unsigned i = 0; i < dev->mem.nregions; i++) {
 		const struct guest_mem_region *g = &dev->mem.regions[i];
 
 		if (g->gpa == r->gpa && g->size == r->size && g->uva == r->uva &&
 		    g->offset == r->mmap_offset &&
-		    dev->maps[i].file_dev == st.st_dev &&
-		    dev->maps[i].file_ino == st.st_ino)
+		    dev->maps[i].file_dev == file->st_dev &&
+		    dev->maps[i].file_ino == file->st_ino)
 			return (int)i;
 	}
 	return -1;
@@ -113,7 +109,12 @@ int vu_mem_add(struct vu_dev *dev, const struct vu_mem_region *r, int fd)
 	char err[160];
 	void *map = NULL;
 	size_t len = 0;
-	int same = same_region(dev, r, fd);
+	struct stat file;
+
+	if (fstat(fd, &file) != 0)
+		return vu_refuse(dev, -errno, "memory region gpa 0x%" PRIx64
+				 ": fstat: %s", r->gpa, strerror(errno));
+	int same = same_region(dev, r, &file);
 
 	/* With several queue pairs QEMU adds every region once per pair's
 	 * vhost device (CONFIGURE_MEM_SLOTS): the same region again is
@@ -137,11 +138,8 @@ int vu_mem_add(struct vu_dev *dev, const struct vu_mem_region *r, int fd)
 	dev->maps[dev->mem.nregions - 1].addr = map;
 	dev->maps[dev->mem.nregions - 1].len = len;
 	dev->maps[dev->mem.nregions - 1].refs = 1;
-	struct stat st;
-	if (fstat(fd, &st) == 0) {
-		dev->maps[dev->mem.nregions - 1].file_dev = st.st_dev;
-		dev->maps[dev->mem.nregions - 1].file_ino = st.st_ino;
-	}
+	dev->maps[dev->mem.nregions - 1].file_dev = file.st_dev;
+	dev->maps[dev->mem.nregions - 1].file_ino = file.st_ino;
 	return 0;
 }
 
