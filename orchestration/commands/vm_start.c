@@ -412,17 +412,24 @@ static const char *cloud_init_state(const struct qga_exec_result *res)
  * stages (the user's account, its keys) may still run when the lease is
  * there: ready once cloud-init says it finished, whatever it says of
  * its modules (an image's own may fail; `cloud-init status --long`
- * says which). Copies its word into STATE. */
+ * says which). One `cloud-init status --wait` for the whole time left:
+ * qemu-ga cannot stop a command, so one asked again on a timeout keeps
+ * running beside the next, and under TCG (a python start is ~10 s) a
+ * poll of `cloud-init status` piled them up until the guest, out of
+ * memory, never finished. Copies cloud-init's word into STATE. */
 static int wait_cloud_init(struct run *r, const struct topo_app_vm *app,
 			   const struct qga_target *to, double deadline,
 			   char *state, size_t state_len)
 {
-	static const char *const argv[] = { "cloud-init", "status", NULL };
+	static const char *const argv[] = { "cloud-init", "status", "--wait",
+					    NULL };
 	char why[ERR_LEN] = "";
 	snprintf(state, state_len, "?");
 	for (;;) {
 		struct qga_exec_result res;
-		int rc = qga_exec(to, argv, 10000, &res, why, sizeof(why));
+		double left = deadline - run_now();
+		int rc = qga_exec(to, argv, left > 1 ? (int)(left * 1000) : 1000,
+				  &res, why, sizeof(why));
 		if (!rc) {
 			snprintf(state, state_len, "%s", cloud_init_state(&res));
 			qga_exec_result_free(&res);
@@ -433,7 +440,9 @@ static int wait_cloud_init(struct run *r, const struct topo_app_vm *app,
 				return 0;
 			snprintf(why, sizeof(why), "it says: status: %s", state);
 		}
-		if (run_now() > deadline) {
+		/* Asked again only when it did not run on (an agent that
+		 * dropped the call, a word we do not know). */
+		if (rc == -ETIMEDOUT || run_now() > deadline) {
 			snprintf(r->err, sizeof(r->err), "%s: cloud-init did not"
 				 " finish within %d s (%s); `bulkhead exec %s"
 				 " 'cloud-init status --long'` says more",
