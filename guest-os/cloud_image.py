@@ -60,6 +60,8 @@ menuentry 'Debian GNU/Linux' {
 # The tree after its packages: what a cloud image's build leaves, and
 # nothing of any one machine (cloud-init makes the user, the host keys,
 # the host name, the network from the seed at the first boot).
+# en_US.UTF-8 generated: cloud-init's default locale; without it its
+# locale module fails and cloud-init ends in "error" at every first boot.
 CUSTOMIZE = r'''set -eu
 systemctl enable systemd-networkd.service systemd-resolved.service
 rm -f /etc/ssh/ssh_host_*
@@ -67,6 +69,8 @@ rm -f /etc/ssh/ssh_host_*
 echo localhost > /etc/hostname
 chmod 0644 /etc/hostname
 ln -sf ../run/systemd/resolve/stub-resolv.conf /etc/resolv.conf
+sed -i 's/^# *\(en_US\.UTF-8 UTF-8\)$/\1/' /etc/locale.gen
+locale-gen
 mkdir -p /boot/grub
 cp -R /usr/lib/grub/i386-pc /boot/grub/
 rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin
