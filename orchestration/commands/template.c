@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -276,14 +277,10 @@ static int template_clone(struct orch *o, const char *src, const char *dst)
 	return 0;
 }
 
-/* Template NAME removed (app_template_remove) unless an app VM is on one
- * of its versions: a running VM's overlay is backed by its root file
- * system, and a stopped one's next start would find no template. 2 for a
- * refusal (nothing removed). */
-static int template_remove(struct orch *o, const char *name)
+/* template_remove's work, NAME held (or not a directory). */
+static int template_remove_held(struct orch *o, const char *name,
+				const char *dir, char *err, size_t err_len)
 {
-	char dir[PATH_MAX], err[ORCH_ERR_LEN];
-	snprintf(dir, sizeof(dir), "%s/" TEMPLATE_DIR "/%s", o->image_dir, name);
 	json_object *vms = json_object_new_array();
 	struct dirent **names;
 	int count = topology_template_name_valid(name) ?
@@ -321,13 +318,43 @@ static int template_remove(struct orch *o, const char *name)
 		return 2;
 	}
 	json_object_put(vms);
-	int rc = app_template_remove(o->image_dir, name, err, sizeof(err));
+	int rc = app_template_remove(o->image_dir, name, err, err_len);
 	if (rc) {
 		fprintf(stderr, "bulkhead: template remove: %s\n", err);
 		return rc == -EINVAL || rc == -ENOENT ? 2 : 1;
 	}
 	printf("template remove: %s removed (%s)\n", name, dir);
 	return 0;
+}
+
+/* Template NAME removed (app_template_remove) unless an app VM is on one
+ * of its versions: a running VM's overlay is backed by its root file
+ * system, and a stopped one's next start would find no template. 2 for a
+ * refusal (nothing removed). */
+static int template_remove(struct orch *o, const char *name)
+{
+	char dir[PATH_MAX], err[ORCH_ERR_LEN];
+	snprintf(dir, sizeof(dir), "%s/" TEMPLATE_DIR "/%s", o->image_dir, name);
+	/* Held until NAME is gone: an up that starts a VM on it holds it
+	 * until the VM's record names its version (app_template_hold). A
+	 * name that is no directory there is app_template_remove's to say. */
+	int hold = topology_template_name_valid(name) ?
+		   app_template_hold(o->image_dir, name, LOCK_EX | LOCK_NB) :
+		   -ENOENT;
+	if (hold == -EBUSY) {
+		fprintf(stderr, "bulkhead: template remove: an up is starting an"
+			" app VM on template %s; nothing removed\n", name);
+		return 2;
+	}
+	if (hold < 0 && hold != -ENOENT && hold != -ELOOP && hold != -ENOTDIR) {
+		fprintf(stderr, "bulkhead: template remove: %s: %s; nothing"
+			" removed\n", dir, strerror(-hold));
+		return 1;
+	}
+	int rc = template_remove_held(o, name, dir, err, sizeof(err));
+	if (hold >= 0)
+		close(hold);
+	return rc;
 }
 
 int cmd_template(struct orch *o, int argc, char **argv)

@@ -251,13 +251,23 @@ static char *prepare_template_vm(struct run *r, const struct topo_app_vm *app,
 				 struct run_template *ts, char *xml)
 {
 	free(xml);
-	if (run_template_plan(&r->dirs, r->o->image_dir, app, false, ts, r->err,
-			      sizeof(r->err)) ||
-	    app_disks_prepare(&ts->byo.disks, r->o->data_root, &ts->tmpl,
-			      app->private_mib, app->disposable, env->uid,
-			      r->err, sizeof(r->err)))
+	/* The template held from choosing its version until the VM's record
+	 * names it: a template remove, which finds VMs on a template by
+	 * their records, refuses meanwhile (app_template_hold). */
+	int hold = app_template_hold(r->o->image_dir, app->template, LOCK_SH);
+	if (hold < 0 && hold != -ENOENT) {
+		snprintf(r->err, sizeof(r->err), "%s: template %s: %s", app->name,
+			 app->template, strerror(-hold));
 		return NULL;
-	return app_vm_xml(r, app, env, false, ts);
+	}
+	int rc = run_template_plan(&r->dirs, r->o->image_dir, app, false, ts,
+				   r->err, sizeof(r->err)) ||
+		 app_disks_prepare(&ts->byo.disks, r->o->data_root, &ts->tmpl,
+				   app->private_mib, app->disposable, env->uid,
+				   r->err, sizeof(r->err));
+	if (hold >= 0)
+		close(hold);
+	return rc ? NULL : app_vm_xml(r, app, env, false, ts);
 }
 
 /* A disk VM's disk (copied the first time) and seed, then its XML again

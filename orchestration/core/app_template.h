@@ -71,6 +71,13 @@ int app_template_clone(const char *image_dir, const char *src, const char *dst,
  * its staging or removal directory exists; LOCK_EX | LOCK_NB by the
  * cleanup): the descriptor holding it, -EBUSY when it would wait. */
 int app_template_live(const char *image_dir, int how);
+/* IMAGE_DIR/templates/NAME flocked, HOW: LOCK_SH by an up from choosing
+ * the version a VM starts on until its record names it, LOCK_EX |
+ * LOCK_NB by a remove from looking for VMs on NAME until it is gone, so
+ * that no VM starts on a template between the two. The descriptor
+ * holding it; -ENOENT (and open's other errors) when NAME is not a
+ * directory there, -EBUSY when it would wait. */
+int app_template_hold(const char *image_dir, const char *name, int how);
 /* Removes what killed clones and removals of NAME left
  * (.clone-NAME-XXXXXX, .remove-NAME-...) when no clone or remove is live
  * (app_template_live); the number removed, or -errno (-EBUSY: one is). */

@@ -39,6 +39,31 @@ int app_template_live(const char *image_dir, int how)
 	return fd;
 }
 
+int app_template_hold(const char *image_dir, const char *name, int how)
+{
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/" TEMPLATE_DIR "/%s", image_dir, name);
+	/* A remove renames NAME while one waits for the lock: the lock is
+	 * NAME's only while the name still leads to the directory locked. */
+	for (int tries = 0; tries < 8; tries++) {
+		int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+			      O_CLOEXEC);
+		if (fd < 0)
+			return -errno;
+		struct stat held, named;
+		if (flock(fd, how) < 0) {
+			int e = errno;
+			close(fd);
+			return e == EWOULDBLOCK ? -EBUSY : -e;
+		}
+		if (fstat(fd, &held) == 0 && lstat(path, &named) == 0 &&
+		    held.st_dev == named.st_dev && held.st_ino == named.st_ino)
+			return fd;
+		close(fd);
+	}
+	return -EAGAIN;
+}
+
 /* .clone-NAME- then mkdtemp's six characters, or .remove-NAME- then
  * app_template_remove's twelve hex digits: nothing else (NAME-other's
  * are not NAME's). */

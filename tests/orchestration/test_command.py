@@ -25,6 +25,7 @@
 libvirt: the test driver (test:///default), in-process; the real
 libvirtd is not used.
 """
+import fcntl
 import json
 import re
 import os
@@ -358,10 +359,30 @@ def templates(t, tmp, env):
     t.check(rc == 2 and b"makes no template 'nosuch'" in err,
             'template build nosuch: refused by name, nothing built',
             err.decode(errors='replace'))
+    # An up starting a VM on a template holds it (shared) from choosing
+    # the version until the VM's record names it: remove refuses while
+    # it is held, and removes once it is not.
+    tdir = os.path.join(images, 'templates', 'debian-desktop')
+    fd = os.open(tdir, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH)
+        rc, _, err, _ = run(env, 'template', 'remove', 'debian-desktop')
+        held_out = (rc, err.decode(errors='replace').strip(),
+                    os.path.isdir(tdir))
+    finally:
+        os.close(fd)
+    rc, out, err, _ = run(env, 'template', 'remove', 'debian-desktop')
+    t.check(held_out == (2, 'bulkhead: template remove: an up is starting'
+                         ' an app VM on template debian-desktop; nothing'
+                         ' removed', True) and rc == 0 and
+            not os.path.exists(tdir),
+            'template remove: refused while an up holds the template, done'
+            ' once it does not', repr(held_out) +
+            (out + err).decode(errors='replace'))
 
 
 def main():
-    t = Quiet(19)
+    t = Quiet(20)
     tmp = tempfile.mkdtemp(prefix='bk-containment-')
     os.chmod(tmp, 0o755)
     threads, socks, held = [], [], []
