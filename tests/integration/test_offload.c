@@ -529,6 +529,10 @@ int main(int argc, char **argv)
 	ret = tap_run(cases, sizeof(cases) / sizeof(cases[0]));
 	kill(link_pid, SIGTERM);
 	waitpid(link_pid, NULL, 0);
+	/* A confined link leaves its sockets to whoever started it. */
+	unlink(sock_a);
+	unlink(sock_b);
+	unlink(control);
 	rmdir(dir);
 	return ret;
 }
