@@ -223,14 +223,15 @@ out:
 	return rc;
 }
 
-/* APP's domain XML; for a template VM TS is planned first (from what is
- * recorded when RUNNING). */
+/* APP's domain XML; for a template VM TS is planned first, on the
+ * template version its record names when RECORDED (a running VM's, or
+ * the one its disks were just made on), else on the current one. */
 static char *app_vm_xml(struct run *r, const struct topo_app_vm *app,
-			const struct domain_env *env, bool running,
+			const struct domain_env *env, bool recorded,
 			struct run_template *ts)
 {
 	if (topology_app_qga(app) &&
-	    run_template_plan(&r->dirs, r->o->image_dir, app, running, ts,
+	    run_template_plan(&r->dirs, r->o->image_dir, app, recorded, ts,
 			      r->err, sizeof(r->err)))
 		return NULL;
 	struct app_parts_text parts;
@@ -267,7 +268,10 @@ static char *prepare_template_vm(struct run *r, const struct topo_app_vm *app,
 				   r->err, sizeof(r->err));
 	if (hold >= 0)
 		close(hold);
-	return rc ? NULL : app_vm_xml(r, app, env, false, ts);
+	/* The XML on the version just recorded, not on "current" read
+	 * again: a template built meanwhile would put the overlay made on
+	 * one version over another's root. */
+	return rc ? NULL : app_vm_xml(r, app, env, true, ts);
 }
 
 /* A disk VM's disk (copied the first time) and seed, then its XML again
@@ -422,11 +426,16 @@ static const char *cloud_init_state(const struct qga_exec_result *res)
  * stages (the user's account, its keys) may still run when the lease is
  * there: ready once cloud-init says it finished, whatever it says of
  * its modules (an image's own may fail; `cloud-init status --long`
- * says which). One `cloud-init status --wait` for the whole time left:
- * qemu-ga cannot stop a command, so one asked again on a timeout keeps
- * running beside the next, and under TCG (a python start is ~10 s) a
- * poll of `cloud-init status` piled them up until the guest, out of
- * memory, never finished. Copies cloud-init's word into STATE. */
+ * says which). One `cloud-init status --wait`, waited for until the
+ * deadline: qemu-ga cannot stop a command, so one started again while
+ * the last still runs runs beside it, and under TCG (a python start is
+ * ~10 s) a poll of `cloud-init status` piled them up until the guest,
+ * out of memory, never finished. A failed wait (an agent that missed a
+ * call) waits for the same pid again; a new one starts only once the
+ * last ended, or after WAIT_SAME_PID_TRIES failed waits for it (the
+ * agent forgets a pid whose end it reported, in a reply we may have
+ * lost). Copies cloud-init's word into STATE. */
+#define WAIT_SAME_PID_TRIES 5
 static int wait_cloud_init(struct run *r, const struct topo_app_vm *app,
 			   const struct qga_target *to, double deadline,
 			   char *state, size_t state_len)
@@ -434,13 +443,15 @@ static int wait_cloud_init(struct run *r, const struct topo_app_vm *app,
 	static const char *const argv[] = { "cloud-init", "status", "--wait",
 					    NULL };
 	char why[ERR_LEN] = "";
+	int pid = 0, failed = 0;
 	snprintf(state, state_len, "?");
 	for (;;) {
 		struct qga_exec_result res;
 		double left = deadline - run_now();
-		int rc = qga_exec(to, argv, left > 1 ? (int)(left * 1000) : 1000,
-				  &res, why, sizeof(why));
+		int rc = qga_exec_pid(to, argv, &pid, left > 1 ? (int)(left * 1000) :
+				      1000, &res, why, sizeof(why));
 		if (!rc) {
+			failed = 0;
 			snprintf(state, state_len, "%s", cloud_init_state(&res));
 			qga_exec_result_free(&res);
 			if (strcmp(state, "done") == 0 ||
@@ -449,10 +460,11 @@ static int wait_cloud_init(struct run *r, const struct topo_app_vm *app,
 			    strcmp(state, "disabled") == 0)
 				return 0;
 			snprintf(why, sizeof(why), "it says: status: %s", state);
+		} else if (pid && ++failed >= WAIT_SAME_PID_TRIES) {
+			pid = 0;
+			failed = 0;
 		}
-		/* Asked again only when it did not run on (an agent that
-		 * dropped the call, a word we do not know). */
-		if (rc == -ETIMEDOUT || run_now() > deadline) {
+		if (run_now() > deadline) {
 			snprintf(r->err, sizeof(r->err), "%s: cloud-init did not"
 				 " finish within %d s (%s); `bulkhead exec %s"
 				 " 'cloud-init status --long'` says more",

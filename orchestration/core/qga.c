@@ -363,27 +363,29 @@ static struct json_object *exec_args(const char *const *argv)
 	return args;
 }
 
-int qga_exec(const struct qga_target *to, const char *const *argv, int timeout_ms,
-	     struct qga_exec_result *out, char *err, size_t err_len)
+int qga_exec_pid(const struct qga_target *to, const char *const *argv, int *pid,
+		 int timeout_ms, struct qga_exec_result *out, char *err,
+		 size_t err_len)
 {
 	struct qga_conn c;
 	struct qga_reply reply = { 0 };
-	if (!argv || !argv[0]) {
+	if (*pid <= 0 && (!argv || !argv[0])) {
 		snprintf(err, err_len, "qemu-ga %s: guest-exec: no command",
 			 to->conn ? to->domain : to->sock->path);
 		return -EINVAL;
 	}
 	int rc = conn_open(&c, to, timeout_ms, err, err_len);
-	struct json_object *args = rc ? NULL : exec_args(argv);
-	if (!rc && !args)
-		rc = conn_fail(&c, -ENOMEM, "out of memory");
-	if (!rc)
-		rc = exchange(&c, QGA_CMD_EXEC, args, NULL, &reply);
-	int pid = reply.pid;
+	if (!rc && *pid <= 0) {
+		struct json_object *args = exec_args(argv);
+		rc = args ? exchange(&c, QGA_CMD_EXEC, args, NULL, &reply) :
+		     conn_fail(&c, -ENOMEM, "out of memory");
+		if (!rc)
+			*pid = reply.pid;
+	}
 	int pause_ms = 10;
 	while (!rc) {
-		args = json_object_new_object();
-		if (!args || json_object_object_add(args, "pid", json_object_new_int(pid))) {
+		struct json_object *args = json_object_new_object();
+		if (!args || json_object_object_add(args, "pid", json_object_new_int(*pid))) {
 			json_object_put(args);
 			rc = conn_fail(&c, -ENOMEM, "out of memory");
 			break;
@@ -396,15 +398,24 @@ int qga_exec(const struct qga_target *to, const char *const *argv, int timeout_m
 			usleep((useconds_t)(pause_ms < left ? pause_ms : left) * 1000);
 		if (mono_ms() >= c.deadline) {
 			rc = conn_fail(&c, -ETIMEDOUT, "pid %d still runs in the guest",
-				       pid);
+				       *pid);
 			break;
 		}
 		pause_ms = pause_ms * 2 < EXEC_POLL_MAX_MS ? pause_ms * 2 : EXEC_POLL_MAX_MS;
 	}
 	conn_close(&c);
-	if (!rc)
+	if (!rc) {
 		*out = reply.result;
+		*pid = 0;
+	}
 	return rc;
+}
+
+int qga_exec(const struct qga_target *to, const char *const *argv, int timeout_ms,
+	     struct qga_exec_result *out, char *err, size_t err_len)
+{
+	int pid = 0;
+	return qga_exec_pid(to, argv, &pid, timeout_ms, out, err, err_len);
 }
 
 int qga_ipv4_of(const struct qga_target *to, const char *mac, char out[INET_ADDRSTRLEN],

@@ -48,6 +48,14 @@ int qga_ping(const struct qga_target *to, int timeout_ms, char *err, size_t err_
  * qemu-ga has no way to stop it. */
 int qga_exec(const struct qga_target *to, const char *const *argv, int timeout_ms,
 	     struct qga_exec_result *out, char *err, size_t err_len);
+/* qga_exec for a caller that may wait again: with *PID 0 it starts ARGV
+ * and puts the guest's pid in *PID; with *PID set it waits for that
+ * command, started before, instead of starting another. 0 once it ended
+ * (*PID back to 0). After an error with *PID set the command may still
+ * run: waiting for it again starts nothing beside it. */
+int qga_exec_pid(const struct qga_target *to, const char *const *argv, int *pid,
+		 int timeout_ms, struct qga_exec_result *out, char *err,
+		 size_t err_len);
 
 /* The first IPv4 address of the guest's interface with hardware address
  * MAC ("xx:xx:xx:xx:xx:xx") as the guest says it

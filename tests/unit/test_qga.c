@@ -791,6 +791,33 @@ static void test_real(struct tap *t, const void *arg)
 	rc = qga_exec(&to, missing, 10000, &res, err, sizeof(err));
 	CHECK_EQ(t, rc, -EIO);
 	CHECK_STR(t, err, "guest-exec: the guest agent says ");
+
+	/* Waited for again by its pid after a timeout: it ran once, and
+	 * its output is the first run's (up's wait for cloud-init). */
+	char runs[64], script[160];
+	snprintf(runs, sizeof(runs), "/tmp/bk-qga-runs-%d", (int)getpid());
+	snprintf(script, sizeof(script), "echo run >> %s; sleep 1; echo done",
+		 runs);
+	const char *const slow[] = { "/bin/sh", "-c", script, NULL };
+	int pid = 0;
+	rc = qga_exec_pid(&to, slow, &pid, 300, &res, err, sizeof(err));
+	CHECK_EQ(t, rc, -ETIMEDOUT);
+	CHECK(t, pid > 0);
+	rc = qga_exec_pid(&to, slow, &pid, 10000, &res, err, sizeof(err));
+	CHECK_EQ(t, rc, 0);
+	CHECK_EQ(t, pid, 0);
+	if (!rc) {
+		CHECK_STREQ(t, res.out, "done\n");
+		qga_exec_result_free(&res);
+	}
+	char text[64] = "";
+	FILE *f = fopen(runs, "r");
+	if (f) {
+		text[fread(text, 1, sizeof(text) - 1, f)] = 0;
+		fclose(f);
+	}
+	CHECK_STREQ(t, text, "run\n");
+	unlink(runs);
 }
 
 /* Each interface of this host with a MAC: qemu-ga's IPv4 address for it
@@ -888,7 +915,7 @@ int main(void)
 		{ "fake: ipv4: loopback refused, no address -EAGAIN", test_fake_ipv4, NULL },
 		{ "fake: shutdown: no answer is success, a refusal -EIO", test_fake_shutdown, NULL },
 		{ "fake: a listener of another uid: -EPERM", test_fake_other_uid, NULL },
-		{ "real qemu-ga: ping, exec (output, exit code, signal, 200 kB, over 1 MiB, its error)", test_real, &q },
+		{ "real qemu-ga: ping, exec (output, exit code, signal, 200 kB, over 1 MiB, its error; waited for again by its pid after a timeout, it ran once)", test_real, &q },
 		{ "real qemu-ga: interfaces against this host's own", test_real_interfaces, &q },
 	};
 	signal(SIGPIPE, SIG_IGN);
