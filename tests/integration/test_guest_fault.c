@@ -119,8 +119,11 @@ static void test_full_tmpfs(struct tap *t, const void *arg)
 	int fd, fill;
 
 	(void)arg;
-	if (!mkdtemp(dir) || mount("bulkhead-test", dir, "tmpfs", 0, "size=8m") != 0) {
+	bool made = mkdtemp(dir) != NULL;
+	if (!made || mount("bulkhead-test", dir, "tmpfs", 0, "size=8m") != 0) {
 		printf("# mount tmpfs: %s\n", strerror(errno));
+		if (made)
+			rmdir(dir);
 		CHECK(t, false);
 		return;
 	}
@@ -212,6 +215,9 @@ int main(int argc, char **argv)
 	    fe_start(&env.good, FEATURES, false, QSIZE, MEM) != 0 ||
 	    fe_post_rx(&env.good, QSIZE / 2) != 0) {
 		printf("1..1\nnot ok 1 - the link and side B start\n");
+		/* Its directory too (a confined link leaves its sockets). */
+		if (env.link.pid > 0)
+			link_proc_stop(&env.link);
 		return 1;
 	}
 	return tap_run(cases, sizeof(cases) / sizeof(cases[0]));

@@ -406,6 +406,7 @@ int main(int argc, char **argv)
 	if (topology_load_buffer("host-port.yaml", text, (size_t)n, &env.topo,
 				 err, sizeof(err)) < 0) {
 		printf("Bail out! topology: %s\n", err);
+		rmdir(env.dir);
 		return 1;
 	}
 	plan_host_tap_name(env.topo, env.tap);
