@@ -75,7 +75,8 @@ static const char usage[] =
 	"  --connect URI    libvirt URI (default " VIRT_DEFAULT_URI ")\n"
 	"  --accel kvm|tcg|auto   (default: the file's accel, else auto)\n"
 	"  --images DIR     guest images (default /var/cache/bulkhead/images)\n"
-	"  --boot-timeout S seconds a VM may take to report ready (default 240)\n"
+	"  --boot-timeout S seconds a VM may take to report ready (default 240;\n"
+	"                   600 for a VM on its own disk: cloud-init's first boot)\n"
 	"  --version        print the version and exit\n";
 
 int orch_connect(struct orch *o)
@@ -428,6 +429,7 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			o.boot_timeout_s = (int)v;
+			o.boot_timeout_given = true;
 			break;
 		}
 		case 'a':

@@ -422,6 +422,18 @@ static const char *cloud_init_state(const struct qga_exec_result *res)
 	return "?";
 }
 
+/* A brought image's first boot runs its own boot loader, a whole
+ * distribution initramfs and cloud-init (host keys: RSA's prime search
+ * alone ~20 s under TCG): 170-232 s to ready here under TCG. Unless
+ * --boot-timeout says otherwise, it may take BYO_BOOT_TIMEOUT_S. */
+#define BYO_BOOT_TIMEOUT_S 600
+static int vm_boot_timeout_s(const struct run *r, const struct topo_app_vm *app)
+{
+	return app->disk && !r->o->boot_timeout_given &&
+	       r->o->boot_timeout_s < BYO_BOOT_TIMEOUT_S ? BYO_BOOT_TIMEOUT_S :
+	       r->o->boot_timeout_s;
+}
+
 /* A brought image is configured from its seed by cloud-init, whose last
  * stages (the user's account, its keys) may still run when the lease is
  * there: ready once cloud-init says it finished, whatever it says of
@@ -468,7 +480,7 @@ static int wait_cloud_init(struct run *r, const struct topo_app_vm *app,
 			snprintf(r->err, sizeof(r->err), "%s: cloud-init did not"
 				 " finish within %d s (%s); `bulkhead exec %s"
 				 " 'cloud-init status --long'` says more",
-				 app->name, r->o->boot_timeout_s, why, app->name);
+				 app->name, vm_boot_timeout_s(r, app), why, app->name);
 			return -ETIMEDOUT;
 		}
 		sleep(1);
@@ -488,13 +500,13 @@ static int wait_template_vm(struct run *r, const struct topo_app_vm *app,
 	state_console_log(&r->dirs, app->name, log, sizeof(log));
 	snprintf(want, sizeof(want), "%.*s", (int)strcspn(app->net.ip, "/"),
 		 app->net.ip);
-	double deadline = t0 + r->o->boot_timeout_s;
+	double deadline = t0 + vm_boot_timeout_s(r, app);
 	int rc = qga_ping(&to, (int)((deadline - run_now()) * 1000), why,
 			  sizeof(why));
 	if (rc) {
 		snprintf(r->err, sizeof(r->err), "%s: qemu-guest-agent did not"
 			 " answer within %d s (%s; console: %s)", app->name,
-			 r->o->boot_timeout_s, why, log);
+			 vm_boot_timeout_s(r, app), why, log);
 		return rc;
 	}
 	/* Until the deadline, whatever the guest says: an agent busy while
@@ -504,7 +516,7 @@ static int wait_template_vm(struct run *r, const struct topo_app_vm *app,
 		if (run_now() > deadline) {
 			snprintf(r->err, sizeof(r->err), "%s: no DHCP lease from %s"
 				 " within %d s (the guest says %s; console: %s)",
-				 app->name, app->net.via, r->o->boot_timeout_s,
+				 app->name, app->net.via, vm_boot_timeout_s(r, app),
 				 rc ? why : got, log);
 			return -ETIMEDOUT;
 		}

@@ -27,6 +27,7 @@ struct orch {
 	enum topo_accel accel;          /* --accel */
 	bool json;                      /* status --json */
 	int boot_timeout_s;             /* readiness wait per VM */
+	bool boot_timeout_given;        /* --boot-timeout */
 	virConnectPtr conn;
 };
 
