@@ -346,7 +346,7 @@ static int template_remove(struct orch *o, const char *name)
 			" app VM on template %s; nothing removed\n", name);
 		return 2;
 	}
-	if (hold < 0 && hold != -ENOENT && hold != -ELOOP && hold != -ENOTDIR) {
+	if (hold < 0 && hold != -ENOENT) {
 		fprintf(stderr, "bulkhead: template remove: %s: %s; nothing"
 			" removed\n", dir, strerror(-hold));
 		return 1;

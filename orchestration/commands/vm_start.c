@@ -429,8 +429,7 @@ static const char *cloud_init_state(const struct qga_exec_result *res)
 #define BYO_BOOT_TIMEOUT_S 600
 static int vm_boot_timeout_s(const struct run *r, const struct topo_app_vm *app)
 {
-	return app->disk && !r->o->boot_timeout_given &&
-	       r->o->boot_timeout_s < BYO_BOOT_TIMEOUT_S ? BYO_BOOT_TIMEOUT_S :
+	return app->disk && !r->o->boot_timeout_given ? BYO_BOOT_TIMEOUT_S :
 	       r->o->boot_timeout_s;
 }
 
@@ -450,7 +449,7 @@ static int vm_boot_timeout_s(const struct run *r, const struct topo_app_vm *app)
 #define WAIT_SAME_PID_TRIES 5
 static int wait_cloud_init(struct run *r, const struct topo_app_vm *app,
 			   const struct qga_target *to, double deadline,
-			   char *state, size_t state_len)
+			   int timeout_s, char *state, size_t state_len)
 {
 	static const char *const argv[] = { "cloud-init", "status", "--wait",
 					    NULL };
@@ -480,7 +479,7 @@ static int wait_cloud_init(struct run *r, const struct topo_app_vm *app,
 			snprintf(r->err, sizeof(r->err), "%s: cloud-init did not"
 				 " finish within %d s (%s); `bulkhead exec %s"
 				 " 'cloud-init status --long'` says more",
-				 app->name, vm_boot_timeout_s(r, app), why, app->name);
+				 app->name, timeout_s, why, app->name);
 			return -ETIMEDOUT;
 		}
 		sleep(1);
@@ -500,13 +499,14 @@ static int wait_template_vm(struct run *r, const struct topo_app_vm *app,
 	state_console_log(&r->dirs, app->name, log, sizeof(log));
 	snprintf(want, sizeof(want), "%.*s", (int)strcspn(app->net.ip, "/"),
 		 app->net.ip);
-	double deadline = t0 + vm_boot_timeout_s(r, app);
+	int timeout_s = vm_boot_timeout_s(r, app);
+	double deadline = t0 + timeout_s;
 	int rc = qga_ping(&to, (int)((deadline - run_now()) * 1000), why,
 			  sizeof(why));
 	if (rc) {
 		snprintf(r->err, sizeof(r->err), "%s: qemu-guest-agent did not"
 			 " answer within %d s (%s; console: %s)", app->name,
-			 vm_boot_timeout_s(r, app), why, log);
+			 timeout_s, why, log);
 		return rc;
 	}
 	/* Until the deadline, whatever the guest says: an agent busy while
@@ -516,7 +516,7 @@ static int wait_template_vm(struct run *r, const struct topo_app_vm *app,
 		if (run_now() > deadline) {
 			snprintf(r->err, sizeof(r->err), "%s: no DHCP lease from %s"
 				 " within %d s (the guest says %s; console: %s)",
-				 app->name, app->net.via, vm_boot_timeout_s(r, app),
+				 app->name, app->net.via, timeout_s,
 				 rc ? why : got, log);
 			return -ETIMEDOUT;
 		}
@@ -524,7 +524,8 @@ static int wait_template_vm(struct run *r, const struct topo_app_vm *app,
 	}
 	char cloud[32] = "";
 	if (app->disk) {
-		rc = wait_cloud_init(r, app, &to, deadline, cloud, sizeof(cloud));
+		rc = wait_cloud_init(r, app, &to, deadline, timeout_s, cloud,
+				     sizeof(cloud));
 		if (rc)
 			return rc;
 		if (strcmp(cloud, "done") != 0)

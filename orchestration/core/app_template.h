@@ -75,8 +75,9 @@ int app_template_live(const char *image_dir, int how);
  * the version a VM starts on until its record names it, LOCK_EX |
  * LOCK_NB by a remove from looking for VMs on NAME until it is gone, so
  * that no VM starts on a template between the two. The descriptor
- * holding it; -ENOENT (and open's other errors) when NAME is not a
- * directory there, -EBUSY when it would wait. */
+ * holding it; -ENOENT when NAME is no directory of its own there
+ * (missing, a symbolic link, a file: nothing remove takes), -EBUSY when
+ * it would wait, or open's other errors. */
 int app_template_hold(const char *image_dir, const char *name, int how);
 /* Removes what killed clones and removals of NAME left
  * (.clone-NAME-XXXXXX, .remove-NAME-...) when no clone or remove is live

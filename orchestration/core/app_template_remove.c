@@ -49,7 +49,8 @@ int app_template_hold(const char *image_dir, const char *name, int how)
 		int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
 			      O_CLOEXEC);
 		if (fd < 0)
-			return -errno;
+			return errno == ELOOP || errno == ENOTDIR ? -ENOENT :
+			       -errno;
 		struct stat held, named;
 		if (flock(fd, how) < 0) {
 			int e = errno;
