@@ -73,6 +73,9 @@ static int check_app_data(const struct plan_dirs *dirs,
 	struct disk_image img;
 	uint64_t have;
 	int fd, rc;
+	if (a->firmware == TOPO_FIRMWARE_UEFI &&
+	    (rc = app_byo_firmware_check(why, why_len)))
+		return rc;
 	if (a->disk) {
 		if (app_byo_paths(dirs, a->name, &b))
 			return -ENAMETOOLONG;

@@ -266,7 +266,20 @@ static int template_clone(struct orch *o, const char *src, const char *dst)
 {
 	struct app_template t;
 	char err[ORCH_ERR_LEN];
+	/* SRC held (shared) while it is copied: a remove of SRC refuses
+	 * meanwhile (app_template_hold) instead of deleting the files being
+	 * read. A SRC that is no template is app_template_clone's to say. */
+	int hold = topology_template_name_valid(src) ?
+		   app_template_hold(o->image_dir, src, LOCK_SH) : -ENOENT;
+	if (hold < 0 && hold != -ENOENT) {
+		fprintf(stderr, "bulkhead: template clone: %s/" TEMPLATE_DIR
+			"/%s: %s; nothing written\n", o->image_dir, src,
+			strerror(-hold));
+		return 1;
+	}
 	int rc = app_template_clone(o->image_dir, src, dst, &t, err, sizeof(err));
+	if (hold >= 0)
+		close(hold);
 	if (rc) {
 		fprintf(stderr, "bulkhead: template clone: %s\n", err);
 		return rc == -EINVAL || rc == -EEXIST || rc == -ENOENT ||
@@ -336,14 +349,15 @@ static int template_remove(struct orch *o, const char *name)
 	char dir[PATH_MAX], err[ORCH_ERR_LEN];
 	snprintf(dir, sizeof(dir), "%s/" TEMPLATE_DIR "/%s", o->image_dir, name);
 	/* Held until NAME is gone: an up that starts a VM on it holds it
-	 * until the VM's record names its version (app_template_hold). A
+	 * until the VM's record names its version, a clone of it while it
+	 * copies (app_template_hold). A
 	 * name that is no directory there is app_template_remove's to say. */
 	int hold = topology_template_name_valid(name) ?
 		   app_template_hold(o->image_dir, name, LOCK_EX | LOCK_NB) :
 		   -ENOENT;
 	if (hold == -EBUSY) {
-		fprintf(stderr, "bulkhead: template remove: an up is starting an"
-			" app VM on template %s; nothing removed\n", name);
+		fprintf(stderr, "bulkhead: template remove: an up or a clone is"
+			" using template %s; nothing removed\n", name);
 		return 2;
 	}
 	if (hold < 0 && hold != -ENOENT) {

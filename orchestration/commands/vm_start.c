@@ -160,7 +160,7 @@ int start_driver_vm(struct run *r, const struct topo_driver_vm *drv)
 	if (!rc && kind->host_before_start)
 		rc = kind->host_before_start(r, drv);
 	rc = rc ? rc : bind_pci(r, drv);
-	struct domain_images images;
+	struct domain_images images = { 0 };
 	kind->images(drv, &images);
 	rc = rc ? rc : run_prepare_boot(r, drv->name, NULL, &images, cfg);
 	rc = rc ? rc : run_grant_kvm(r, env.uid);
@@ -288,7 +288,7 @@ static char *prepare_byo_vm(struct run *r, const struct topo_app_vm *app,
 int start_app_vm(struct run *r, const struct topo_app_vm *app, bool *started)
 {
 	char domain[128], xpath[PATH_MAX], owner[64];
-	struct domain_images images;
+	struct domain_images images = { 0 };
 	struct run_template ts;
 	plan_domain_name(app->name, domain, sizeof(domain));
 	struct domain_env env;

@@ -21,8 +21,134 @@ int app_byo_paths(const struct plan_dirs *dirs, const char *vm,
 	int rc = app_disks_paths(dirs, vm, &out->disks);
 	rc = rc ? rc : app_disks_join(out->disk, sizeof(out->disk), out->disks.dir,
 			    APP_BYO_DISK);
+	rc = rc ? rc : app_disks_join(out->nvram, sizeof(out->nvram),
+				      out->disks.dir, APP_BYO_NVRAM);
 	return rc ? rc : app_disks_join(out->seed, sizeof(out->seed), out->disks.dir,
 			      APP_BYO_SEED);
+}
+
+/* OVMF's variable store is half a MiB: read whole, written whole. */
+#define NVRAM_MAX_BYTES (4u << 20)
+
+/* PATH, an OVMF file, opened: a regular file of 1 byte..MAX; its size. */
+static int open_firmware(const char *path, off_t max, size_t *len, char *err,
+			 size_t err_len)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		int e = errno;
+		snprintf(err, err_len, "%s: %s (firmware: uefi needs Debian's"
+			 " ovmf)", path, strerror(e));
+		if (fd >= 0)
+			close(fd);
+		return -e;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_size <= 0 || st.st_size > max) {
+		snprintf(err, err_len, "%s: %s of %lld bytes, not OVMF's",
+			 path, S_ISREG(st.st_mode) ? "a file" :
+			 "no regular file", (long long)st.st_size);
+		close(fd);
+		return -EINVAL;
+	}
+	*len = (size_t)st.st_size;
+	return fd;
+}
+
+int app_byo_firmware_check(char *err, size_t err_len)
+{
+	size_t len;
+	int fd = open_firmware(APP_BYO_OVMF_CODE, 64 << 20, &len, err, err_len);
+	if (fd < 0)
+		return fd;
+	close(fd);
+	fd = open_firmware(APP_BYO_OVMF_VARS, NVRAM_MAX_BYTES, &len, err,
+			   err_len);
+	if (fd < 0)
+		return fd;
+	close(fd);
+	return 0;
+}
+
+static int read_vars_template(char **buf, size_t *len, char *err,
+			      size_t err_len)
+{
+	int fd = open_firmware(APP_BYO_OVMF_VARS, NVRAM_MAX_BYTES, len, err,
+			       err_len);
+	if (fd < 0)
+		return fd;
+	*buf = malloc(*len);
+	ssize_t n = *buf ? read(fd, *buf, *len) : -1;
+	int e = n < 0 ? errno : EIO;
+	close(fd);
+	if (n != (ssize_t)*len) {
+		snprintf(err, err_len, "%s: %s", APP_BYO_OVMF_VARS, strerror(e));
+		free(*buf);
+		*buf = NULL;
+		return -e;
+	}
+	return 0;
+}
+
+int app_byo_nvram(struct app_byo *b, const char *vm, char *err,
+		  size_t err_len)
+{
+	char *vars = NULL, tmp[PATH_MAX];
+	size_t len = 0;
+	int rc = read_vars_template(&vars, &len, err, err_len);
+	if (rc)
+		return rc;
+	struct stat st;
+	if (lstat(b->nvram, &st) == 0) {
+		free(vars);
+		if (!S_ISREG(st.st_mode) || (size_t)st.st_size != len) {
+			snprintf(err, err_len, "%s: %s of %lld bytes, not %s's"
+				 " UEFI variable store (%zu bytes, as %s);"
+				 " remove it to start %s with fresh variables",
+				 b->nvram, S_ISREG(st.st_mode) ? "a file" :
+				 "no regular file", (long long)st.st_size, vm,
+				 len, APP_BYO_OVMF_VARS, vm);
+			return -EINVAL;
+		}
+		/* Root's, 0600 whatever a run left (libvirt gives it back at
+		 * stop, but not if it died meanwhile). */
+		return app_disks_hand(b->nvram, 0, err, err_len);
+	}
+	if (errno != ENOENT) {
+		rc = -errno;
+		snprintf(err, err_len, "%s: %s", b->nvram, strerror(errno));
+		free(vars);
+		return rc;
+	}
+	rc = app_disks_join(tmp, sizeof(tmp), b->disks.dir, APP_BYO_NVRAM ".new");
+	int fd = -1;
+	if (!rc) {
+		/* The directory is root's: nothing of the VM's is in the way. */
+		unlink(tmp);
+		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
+			  O_NOFOLLOW, 0600);
+		rc = fd < 0 ? -errno : 0;
+	}
+	if (!rc) {
+		ssize_t w = write(fd, vars, len);
+		rc = w < 0 ? -errno : (size_t)w != len ? -EIO : 0;
+	}
+	/* Root's group, not the setgid directory's (the VM's): libvirt
+	 * gives the file back at stop to the owner it found. */
+	if (!rc && fchown(fd, 0, 0) < 0)
+		rc = -errno;
+	if (!rc && fsync(fd) < 0)
+		rc = -errno;
+	if (fd >= 0 && close(fd) < 0 && !rc)
+		rc = -errno;
+	if (!rc && rename(tmp, b->nvram) < 0)
+		rc = -errno;
+	free(vars);
+	if (rc) {
+		snprintf(err, err_len, "%s: %s", b->nvram, strerror(-rc));
+		unlink(tmp);
+	}
+	return rc;
 }
 
 /* When the VM's uid may not read the checked file itself (qemu-img
@@ -195,5 +321,9 @@ int app_byo_prepare(struct app_byo *b, const char *data_root,
 	} else if ((rc = app_byo_copy(b, app->disk, uid, err, err_len))) {
 		return rc;
 	}
+	if (app->firmware == TOPO_FIRMWARE_UEFI &&
+	    ((rc = app_byo_firmware_check(err, err_len)) ||
+	     (rc = app_byo_nvram(b, app->name, err, err_len))))
+		return rc;
 	return write_seed(b, app, err, err_len);
 }

@@ -8,7 +8,11 @@
  *               the person's file is never opened by any VM's QEMU;
  *   seed.iso    its cloud-init NoCloud seed (label cidata), written at
  *               every start from the topology (cloud_seed.h);
- *   machine-id  kept as for template VMs: the seed's instance id. */
+ *   machine-id  kept as for template VMs: the seed's instance id;
+ *   nvram.fd    (firmware: uefi) its UEFI variables (boot entries the
+ *               guest's installer writes): a copy of OVMF's empty store
+ *               made at its first start, root's, 0600 between runs,
+ *               kept like the disk. */
 #ifndef BULKHEAD_APP_BYO_H
 #define BULKHEAD_APP_BYO_H
 
@@ -22,11 +26,18 @@
 
 #define APP_BYO_DISK "disk.qcow2"
 #define APP_BYO_SEED "seed.iso"
+#define APP_BYO_NVRAM "nvram.fd"
+/* Debian's ovmf: the firmware without Secure Boot (it needs no SMM, which
+ * TCG emulates slowly) and its empty variable store, the template of
+ * each VM's own. */
+#define APP_BYO_OVMF_CODE "/usr/share/OVMF/OVMF_CODE_4M.fd"
+#define APP_BYO_OVMF_VARS "/usr/share/OVMF/OVMF_VARS_4M.fd"
 
 struct app_byo {
 	struct app_disks disks;         /* its directory and machine id */
 	char disk[PATH_MAX];
 	char seed[PATH_MAX];
+	char nvram[PATH_MAX];
 };
 
 /* The paths of VM's files (nothing is read or made). */
@@ -39,6 +50,18 @@ int app_byo_paths(const struct plan_dirs *dirs, const char *vm,
 int app_byo_prepare(struct app_byo *b, const char *data_root,
 		    const struct topo_app_vm *app, uid_t uid, char *err,
 		    size_t err_len);
+
+/* Whether OVMF's two files are there, regular and of sane sizes (check
+ * and every UEFI start): 0, or a negative errno and ERR naming the file
+ * and the package. */
+int app_byo_firmware_check(char *err, size_t err_len);
+
+/* A UEFI VM's variable store (B->nvram): kept when it is a regular file
+ * of the size of OVMF's template (APP_BYO_OVMF_VARS), made root's and
+ * 0600 again; made from the template (root's, 0600) when missing. 0, or
+ * a negative errno and ERR naming the file. */
+int app_byo_nvram(struct app_byo *b, const char *vm, char *err,
+		  size_t err_len);
 
 /* The VM's disk (B->disk) from IMAGE, the person's file: checked, then
  * parsed and copied by qemu-img running as UID (the VM's own, not 0),

@@ -72,7 +72,8 @@ int app_template_clone(const char *image_dir, const char *src, const char *dst,
  * cleanup): the descriptor holding it, -EBUSY when it would wait. */
 int app_template_live(const char *image_dir, int how);
 /* IMAGE_DIR/templates/NAME flocked, HOW: LOCK_SH by an up from choosing
- * the version a VM starts on until its record names it, LOCK_EX |
+ * the version a VM starts on until its record names it, and by a clone
+ * of NAME while it copies, LOCK_EX |
  * LOCK_NB by a remove from looking for VMs on NAME until it is gone, so
  * that no VM starts on a template between the two. The descriptor
  * holding it; -ENOENT when NAME is no directory of its own there

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "app_byo.h"
 #include "app_template.h"
 #include "boot_files.h"
 #include "strbuf.h"
@@ -21,6 +22,7 @@ void domain_vm_file(struct strbuf *sb, const struct domain_env *env,
 void domain_images_app_vm(const struct topo_app_vm *app,
 			  struct domain_images *out)
 {
+	out->nvram = NULL;
 	if (app->disk) {
 		out->kernel = NULL;     /* its own boot loader */
 		out->initrd[0] = '\0';
@@ -68,7 +70,15 @@ void domain_head(struct strbuf *sb, const struct topology *topo,
 	/* The VM's own copies (boot_files.h): libvirt hands them to the
 	 * VM's user while it runs. */
 	strbuf_printf(sb, "  <os>\n    <type arch='x86_64' machine='q35'>hvm</type>\n");
-	if (!images->kernel) {
+	if (!images->kernel && images->nvram) {
+		/* OVMF named, not chosen by libvirt (<os firmware='efi'> would
+		 * take the Secure Boot build, which needs SMM); the VM's own
+		 * variable store, made by app_byo_nvram. */
+		strbuf_printf(sb, "    <loader readonly='yes' type='pflash'>"
+			      APP_BYO_OVMF_CODE "</loader>\n    <nvram>");
+		strbuf_xml(sb, images->nvram);
+		strbuf_printf(sb, "</nvram>\n    <boot dev='hd'/>\n  </os>\n");
+	} else if (!images->kernel) {
 		/* Its own boot loader from its disk: SeaBIOS, the first disk. */
 		strbuf_printf(sb, "    <boot dev='hd'/>\n  </os>\n");
 	} else {
@@ -81,7 +91,10 @@ void domain_head(struct strbuf *sb, const struct topology *topo,
 		strbuf_printf(sb, "</cmdline>\n  </os>\n");
 	}
 	/* ACPI: how the guest finds fw_cfg (sys-net's configuration). */
-	strbuf_printf(sb, "  <features><acpi/><apic/></features>\n");
+	/* SMM off: OVMF without Secure Boot needs none, and q35 under TCG
+	 * would otherwise emulate it. */
+	strbuf_printf(sb, "  <features><acpi/><apic/>%s</features>\n",
+		      images->nvram ? "<smm state='off'/>" : "");
 	/* A guest that reboots or crashes stays down: status shows it, and
 	 * start brings it back from the immutable image. */
 	strbuf_printf(sb, "  <on_poweroff>destroy</on_poweroff>\n"
@@ -252,9 +265,11 @@ char *domain_xml_app_vm(const struct topology *topo,
 			size_t err_len)
 {
 	struct strbuf sb = { 0 };
-	struct domain_images images;
+	struct domain_images images = { 0 };
 	char cmdline[512];
 	domain_images_app_vm(app, &images);
+	if (tb && tb->own_disk)
+		images.nvram = tb->nvram;
 	/* A template's systemd takes its identity from the command line: the
 	 * machine id the host keeps for the VM, its name as hostname. */
 	if (tb && tb->own_disk)

@@ -36,6 +36,9 @@ struct domain_env {
 struct domain_images {
 	const char *kernel;
 	char initrd[TOPO_NAME_MAX + 32];
+	/* No kernel: the VM's own boot loader, started by SeaBIOS, or by
+	 * OVMF with this file as its UEFI variable store. */
+	const char *nvram;
 };
 void domain_images_app_vm(const struct topo_app_vm *app,
 			  struct domain_images *out);
@@ -60,9 +63,11 @@ struct domain_template_boot {
 	const char *machine_id;
 	const char *qga;
 	/* An app VM on its own disk (app_byo.h) instead: its disk and
-	 * cloud-init seed; the template's three NULL. */
+	 * cloud-init seed, and its UEFI variable store (NULL: BIOS); the
+	 * template's three NULL. */
 	const char *own_disk;
 	const char *seed;
+	const char *nvram;
 };
 
 /* An app VM's XML (caller frees), or NULL with err set; TB for an app VM

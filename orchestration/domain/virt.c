@@ -109,6 +109,11 @@ enum virt_state virt_domain_state(virConnectPtr conn, const char *name,
 	return s;
 }
 
+/* A UEFI VM's variable store is the VM's own file, kept like its disk
+ * (app_byo.h): libvirt refuses to undefine a domain with <nvram> unless
+ * told to keep it or remove it. */
+#define UNDEFINE_FLAGS VIR_DOMAIN_UNDEFINE_KEEP_NVRAM
+
 int virt_domain_stop(virConnectPtr conn, const char *name, bool undefine,
 		     char *err, size_t err_len)
 {
@@ -120,7 +125,7 @@ int virt_domain_stop(virConnectPtr conn, const char *name, bool undefine,
 		snprintf(err, err_len, "%s: destroy: %s", name, virt_last_error());
 		rc = -EIO;
 	}
-	if (!rc && undefine && virDomainUndefine(dom) < 0) {
+	if (!rc && undefine && virDomainUndefineFlags(dom, UNDEFINE_FLAGS) < 0) {
 		snprintf(err, err_len, "%s: undefine: %s", name, virt_last_error());
 		rc = -EIO;
 	}
@@ -187,7 +192,7 @@ int virt_domain_define_start(virConnectPtr conn, const char *name,
 	}
 	if (virDomainCreate(dom) < 0) {
 		snprintf(err, err_len, "%s: start: %s", name, virt_last_error());
-		virDomainUndefine(dom);
+		virDomainUndefineFlags(dom, UNDEFINE_FLAGS);
 		virDomainFree(dom);
 		return -EIO;
 	}

@@ -392,10 +392,12 @@ int run_template_plan(const struct plan_dirs *dirs, const char *image_dir,
 		(struct domain_template_boot){
 			NULL, NULL, NULL, d->machine_id, out->qga,
 			out->byo.disk, out->byo.seed,
+			app->firmware == TOPO_FIRMWARE_UEFI ?
+				out->byo.nvram : NULL,
 		} :
 		(struct domain_template_boot){
 			out->tmpl.root, d->root, d->private_vol, d->machine_id,
-			out->qga, NULL, NULL,
+			out->qga, NULL, NULL, NULL,
 		};
 	return 0;
 }

@@ -191,6 +191,12 @@ struct topo_cloud_init {
 	unsigned ssh_keys_count;
 };
 
+enum topo_firmware {
+	TOPO_FIRMWARE_UNSET,
+	TOPO_FIRMWARE_BIOS,
+	TOPO_FIRMWARE_UEFI,
+};
+
 struct topo_app_vm {
 	char *name;
 	uint32_t memory_mib;            /* default 256 */
@@ -207,6 +213,11 @@ struct topo_app_vm {
 	 * NULL: the defaults). Exclusive with IMAGE and TEMPLATE. */
 	char *disk;
 	struct topo_cloud_init *cloud_init;
+	/* What a disk VM's machine starts: SeaBIOS, which runs the boot
+	 * loader in the disk's MBR, or OVMF (UEFI), which runs its ESP's
+	 * \EFI\BOOT\BOOTX64.EFI or the entries in the VM's own NVRAM.
+	 * UNSET (not given): BIOS; only disk VMs take it. */
+	enum topo_firmware firmware;
 	/* A template VM's private volume (home, its identity): text and MiB,
 	 * default 2G; DISPOSABLE: it and everything else of the VM are
 	 * dropped when it stops. */

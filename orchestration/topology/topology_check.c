@@ -346,7 +346,7 @@ static int check_app_boot(struct checker *c, const char *base,
 		return topo_fail(c->ctx, base, "template", "'%s' and image '%s'"
 				 " both; an app VM boots one of them",
 				 SHOW(app->template), SHOW(app->image));
-	if (app->disk || app->cloud_init)
+	if (app->disk || app->cloud_init || app->firmware)
 		return chk_app_disk(c, base, app);
 	if (!app->template) {
 		const char *key = app->private_size ? "private" :

@@ -99,9 +99,11 @@ static int check_cloud_init(struct checker *c, const char *base,
 int chk_app_disk(struct checker *c, const char *base, struct topo_app_vm *app)
 {
 	if (app->disk == NULL)
-		return topo_fail(c->ctx, base, "cloud_init", "only an app VM with"
-				 " its own disk takes a cloud-init seed; add disk:"
-				 " PATH");
+		return topo_fail(c->ctx, base, app->cloud_init ? "cloud_init" :
+				 "firmware", "only an app VM with its own disk"
+				 " takes %s; add disk: PATH", app->cloud_init ?
+				 "a cloud-init seed" : "a firmware (the others"
+				 " boot their kernel directly)");
 	if (app->image || app->template)
 		return topo_fail(c->ctx, base, "disk", "'%s' and %s '%s' both; an"
 				 " app VM boots one of them", SHOW(app->disk),
@@ -124,6 +126,8 @@ int chk_app_disk(struct checker *c, const char *base, struct topo_app_vm *app)
 		return topo_fail(c->ctx, base, "usb", "an app VM with its own"
 				 " disk takes no USB devices yet (bulkhead knows"
 				 " nothing of its image's USB/IP import)");
+	if (app->firmware == TOPO_FIRMWARE_UNSET)
+		app->firmware = TOPO_FIRMWARE_BIOS;
 	if (app->cloud_init == NULL) {
 		app->cloud_init = calloc(1, sizeof(*app->cloud_init));
 		if (app->cloud_init == NULL)

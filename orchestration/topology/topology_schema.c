@@ -48,6 +48,10 @@ static const cyaml_strval_t proto_strings[] = {
 	{ "udp", TOPO_PROTO_UDP },
 	{ "icmp", TOPO_PROTO_ICMP },
 };
+static const cyaml_strval_t firmware_strings[] = {
+	{ "bios", TOPO_FIRMWARE_BIOS },
+	{ "uefi", TOPO_FIRMWARE_UEFI },
+};
 static const cyaml_strval_t policy_strings[] = {
 	{ "accept", TOPO_POLICY_ACCEPT },
 	{ "drop", TOPO_POLICY_DROP },
@@ -218,7 +222,9 @@ static const cyaml_schema_field_t cloud_init_fields[] = {
 	STRING_FIELD("disk", OPT, struct topo_app_vm, disk),               \
 	CYAML_FIELD_MAPPING_PTR("cloud_init", CYAML_FLAG_POINTER | OPT,    \
 				struct topo_app_vm, cloud_init,            \
-				cloud_init_fields)
+				cloud_init_fields),                        \
+	ENUM_FIELD("firmware", OPT, struct topo_app_vm, firmware,          \
+		   firmware_strings)
 
 static const cyaml_schema_field_t app_vm_fields[] = {
 	APP_VM_COMMON_FIELDS,

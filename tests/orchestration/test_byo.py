@@ -18,11 +18,16 @@ TCG, talked to through qemu-guest-agent only.
      the authorized key and sudo, no password
   5. its NIC: the IPv4 lease from sys-net, the EUI-64 SLAAC address of its
      MAC as its one global IPv6 address
-  6. stopped, its disk is root's, 0600, nothing left of the copy; a file
-     written survives stop and start (its own persistent disk)
-  7. up with a second disk VM on the /etc/shadow image refuses naming it;
+  6. up with firmware: uefi restarts it on OVMF (SMM off) with a variable
+     store of its own (the VM's uid's while it runs, 0600, beside its
+     disk): the guest sees EFI, booted the image's BOOTX64.EFI, a file
+     written under BIOS is still there
+  7. stopped, its disk and variable store are root's, 0600, nothing left
+     of the copy, the store holds OVMF's boot entries; a file written
+     survives stop and start (its own persistent disk)
+  8. up with a second disk VM on the /etc/shadow image refuses naming it;
      the first still runs and answers
-  8. the person's image is byte-unchanged after all of it
+  9. the person's image is byte-unchanged after all of it
 
     test_byo.py BULKHEAD
 
@@ -58,7 +63,7 @@ app-vms:
   - name: b-own
     disk: %(disk)s
     memory: 512
-    cloud_init:
+%(firmware)s    cloud_init:
       user: ann
       ssh_keys:
         - "%(key)s"
@@ -68,7 +73,7 @@ BAD = '''  - name: b-bad
     disk: %s
     net: {via: b-net, mac: "52:54:00:7c:01:02", ip: 10.207.2.2/24}
 '''
-PLANNED = 1 + 3 + 6 + 1 + 1 + 2
+PLANNED = 1 + 3 + 6 + 1 + 1 + 2 + 2
 
 
 def eui64(mac, prefix):
@@ -92,10 +97,12 @@ def prepare(tmp):
     return m.group(2), m.group(1), shadow, cut
 
 
-def write_topo(tmp, name, disk, extra=''):
+def write_topo(tmp, name, disk, extra='', firmware=None):
     path = os.path.join(tmp, name)
     with open(path, 'w') as f:
-        f.write(TOPO % {'ns': NS, 'disk': disk, 'key': KEY, 'mac': MAC} + extra)
+        f.write(TOPO % {'ns': NS, 'disk': disk, 'key': KEY, 'mac': MAC,
+                        'firmware': '    firmware: %s\n' % firmware
+                        if firmware else ''} + extra)
     return path
 
 
@@ -179,34 +186,79 @@ def steps(t, tmp, bk, _sums, image, image_sha, shadow, cut):
             r.stdout)
     t.diag('global IPv6: %s' % ([str(a) for a in v6] or 'none'))
 
-    # 6. Its own persistent disk.
+    # 6. The same disk under UEFI: up sees the changed firmware and
+    # restarts b-own on OVMF with a variable store of its own.
     bk('exec', 'b-own', 'echo kept > /var/tmp/mark; sync')
-    r1 = bk('stop', 'b-own')
-    # Between runs the disk is root's, 0600 (the copy handed back; libvirt
-    # gives it to the VM's uid only while it runs), nothing left beside it.
-    st = os.lstat(disk) if disk else None
-    left = [f for f in os.listdir(os.path.dirname(disk))
-            if f.startswith('disk.qcow2.')] if disk else []
-    t.check(st and stat.S_ISREG(st.st_mode) and st.st_uid == 0 and
-            st.st_gid == 0 and stat.S_IMODE(st.st_mode) == 0o600 and not left,
-            'b-own stopped: its disk %s is root\'s, 0600, no copy left beside'
-            ' it' % disk, '%r %r' % (st, left))
-    r2 = bk('start', 'b-own')
-    r = bk('exec', 'b-own', 'cat /var/tmp/mark; cloud-init status')
-    t.check(r1.returncode == 0 and r2.returncode == 0 and
-            r.stdout.startswith('kept\n'),
-            'a file written survives stop and start of b-own',
-            r1.stdout[-800:] + r2.stdout[-1500:] + r.stdout)
+    uefi_topo = write_topo(tmp, 'byo-uefi.yaml', image, firmware='uefi')
+    r = bk('up', uefi_topo)
+    ready = re.search(r'up: b-own: ready, .* \(([0-9.]+) s\)', r.stdout)
+    xml = sh('virsh', '-c', 'qemu:///system', 'dumpxml', 'bulkhead-b-own').stdout
+    nvram = os.path.join(os.path.dirname(disk), 'nvram.fd') if disk else ''
+    loader = re.search(r'<loader ([^>]*)>/usr/share/OVMF/OVMF_CODE_4M\.fd'
+                       r'</loader>', xml)
+    t.check(r.returncode == 0 and ready and loader and
+            "readonly='yes'" in loader.group(1) and
+            "type='pflash'" in loader.group(1) and
+            re.search(r"<nvram[^>]*>%s</nvram>" % re.escape(nvram), xml) and
+            "<smm state='off'/>" in xml,
+            'up with firmware: uefi restarted b-own on OVMF (no Secure Boot,'
+            ' SMM off) with its own variable store %s' % nvram,
+            r.stdout[-2000:] + xml[:2500])
+    if ready:
+        t.diag('boot under UEFI (its second boot) to qemu-ga and the lease:'
+               ' %s s' % ready.group(1))
+    st = os.lstat(nvram) if nvram and os.path.exists(nvram) else None
+    vars_bytes = os.path.getsize('/usr/share/OVMF/OVMF_VARS_4M.fd')
+    r = bk('exec', 'b-own', 'test -d /sys/firmware/efi && echo efi;'
+           ' cat /var/tmp/mark; cat /proc/cmdline')
+    t.check(st and stat.S_ISREG(st.st_mode) and label and
+            st.st_uid == int(label.group(1)) and
+            stat.S_IMODE(st.st_mode) == 0o600 and
+            st.st_size == vars_bytes and
+            re.match(r'efi\nkept\nBOOT_IMAGE=/vmlinuz', r.stdout),
+            'b-own under UEFI: the guest sees EFI, GRUB from its ESP booted'
+            ' it, the file written under BIOS is still there; its variable'
+            ' store is its own uid\'s while it runs, 0600',
+            '%r\n%s' % (st, r.stdout))
 
-    # 7. A bad image beside it: refused, it keeps running.
-    r = bk('up', write_topo(tmp, 'byo2.yaml', image, BAD % shadow))
+    # 7. Stopped: its disk and variable store are root's, 0600 (libvirt
+    # hands them to the VM's uid only while it runs), nothing left of the
+    # copy; the store holds what OVMF wrote (its boot entries). Started
+    # again (its domain, which has an NVRAM, undefined and defined anew):
+    # still UEFI, the file still there.
+    r1 = bk('stop', 'b-own')
+    owned = {}
+    for path in (disk, nvram):
+        st = os.lstat(path) if path and os.path.exists(path) else None
+        owned[path] = (st and stat.S_ISREG(st.st_mode) and st.st_uid == 0
+                       and st.st_gid == 0 and stat.S_IMODE(st.st_mode) == 0o600)
+    left = [f for f in os.listdir(os.path.dirname(disk))
+            if f.startswith('disk.qcow2.') or f.startswith('nvram.fd.')
+            ] if disk else []
+    written = bool(nvram) and os.path.exists(nvram) and sh(
+        'cmp', '-s', nvram, '/usr/share/OVMF/OVMF_VARS_4M.fd').returncode == 1
+    t.check(r1.returncode == 0 and all(owned.values()) and not left and
+            written,
+            'b-own stopped: its disk and variable store are root\'s, 0600,'
+            ' nothing left beside them; the store holds what OVMF wrote',
+            '%s %r %r written=%r' % (r1.stdout[-800:], owned, left, written))
+    r2 = bk('start', 'b-own')
+    r = bk('exec', 'b-own', 'cat /var/tmp/mark; test -d /sys/firmware/efi &&'
+           ' echo efi')
+    t.check(r2.returncode == 0 and r.stdout.split() == ['kept', 'efi'],
+            'a file written survives stop and start of b-own (still UEFI)',
+            r2.stdout[-1500:] + r.stdout)
+
+    # 8. A bad image beside it: refused, it keeps running.
+    r = bk('up', write_topo(tmp, 'byo2.yaml', image, BAD % shadow,
+                            firmware='uefi'))
     alive = bk('exec', 'b-own', 'cat /var/tmp/mark')
     t.check(r.returncode != 0 and '%s: a qcow2 image with a backing file'
             % shadow in r.stdout and alive.stdout.startswith('kept'),
             'up with b-bad on the /etc/shadow image refused naming it; b-own'
             ' still answers', r.stdout[-1500:])
 
-    # 8. The person's file.
+    # 9. The person's file.
     t.check(sha(sh('sha256sum', image).stdout) == image_sha, 'the image brought is'
             ' byte-unchanged (%s)' % image_sha[:16])
 

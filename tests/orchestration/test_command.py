@@ -372,17 +372,43 @@ def templates(t, tmp, env):
     finally:
         os.close(fd)
     rc, out, err, _ = run(env, 'template', 'remove', 'debian-desktop')
-    t.check(held_out == (2, 'bulkhead: template remove: an up is starting'
-                         ' an app VM on template debian-desktop; nothing'
+    t.check(held_out == (2, 'bulkhead: template remove: an up or a clone'
+                         ' is using template debian-desktop; nothing'
                          ' removed', True) and rc == 0 and
             not os.path.exists(tdir),
             'template remove: refused while an up holds the template, done'
             ' once it does not', repr(held_out) +
             (out + err).decode(errors='replace'))
+    # A clone holds its source the same way while it copies: it waits
+    # while a remove holds the source, and copies once it does not.
+    sdir = os.path.join(images, 'templates', 'debian')
+    fd = os.open(sdir, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        clone = subprocess.Popen([BULKHEAD, '--connect', URI, 'template',
+                                  'clone', 'debian', 'debian-held'], env=env,
+                                 stdin=subprocess.DEVNULL,
+                                 stdout=subprocess.PIPE,
+                                 stderr=subprocess.STDOUT)
+        time.sleep(1.5)
+        waited = (clone.poll(), os.path.exists(os.path.join(
+            images, 'templates', 'debian-held')))
+    finally:
+        os.close(fd)
+    try:
+        out, _ = clone.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        clone.kill()
+        out, _ = clone.communicate()
+    made = os.path.isdir(os.path.join(images, 'templates', 'debian-held'))
+    run(env, 'template', 'remove', 'debian-held')
+    t.check(waited == (None, False) and clone.returncode == 0 and made,
+            'template clone: waits while a remove holds its source, copies'
+            ' once it does not', repr(waited) + out.decode(errors='replace'))
 
 
 def main():
-    t = Quiet(20)
+    t = Quiet(21)
     tmp = tempfile.mkdtemp(prefix='bk-containment-')
     os.chmod(tmp, 0o755)
     threads, socks, held = [], [], []

@@ -338,10 +338,27 @@ def check_byo(t, tmp):
             re.search(r"<source file='[^']*/own/seed\.iso'/>\n"
                       r"      <backingStore/>\n.*\n      <readonly/>", xml) and
             "name='org.qemu.guest_agent.0'" in xml and image not in xml and
-            "<graphics type='vnc'>" in xml,
-            'a disk VM\'s domain: valid, firmware boot, its own disk (no'
-            ' backing chain) and a read-only seed, never the image brought,'
-            ' qemu-ga, its display', r.stdout[-3000:] + v.stdout)
+            "<graphics type='vnc'>" in xml and '<loader' not in xml and
+            '<nvram' not in xml and '<smm' not in xml,
+            'a disk VM\'s domain: valid, firmware boot (SeaBIOS: no loader,'
+            ' no NVRAM), its own disk (no backing chain) and a read-only'
+            ' seed, never the image brought, qemu-ga, its display',
+            r.stdout[-3000:] + v.stdout)
+    # firmware: uefi: OVMF named, the VM's own variable store, SMM off.
+    with open(path, 'w') as f:
+        f.write(BYO_TOPOLOGY.replace('    display: true\n',
+                                     '    firmware: uefi\n') % image)
+    r, sec = show(path)
+    xml = sec.get(('own', 'libvirt domain'), '')
+    v = validate(xml, tmp)
+    t.check(r.returncode == 0 and v.returncode == 0 and re.search(
+        r"<loader readonly='yes' type='pflash'>/usr/share/OVMF/"
+        r"OVMF_CODE_4M\.fd</loader>\n    <nvram>[^<]*/own/nvram\.fd</nvram>"
+        r"\n    <boot dev='hd'/>", xml) and "<smm state='off'/>" in xml and
+            '<kernel>' not in xml,
+            'a UEFI disk VM\'s domain: valid, OVMF without Secure Boot as a'
+            ' read-only pflash, its own variable store, SMM off',
+            r.stdout[-3000:] + v.stdout)
 
 
 def many_volumes():
@@ -413,7 +430,7 @@ def main():
              (big, {'net-a': (31, 22, 2, 25, None),
                     'net-b': (2, 0, 0, 1, '2001:db8:2::10/64')}, 32)]
     t = Tap(sum(len(d) * 2 + n for _f, d, n in cases) + 2 * len(cases) + 3 +
-            len(SECTIONS) + len(DUMMY_SECTIONS) + 6)
+            len(SECTIONS) + len(DUMMY_SECTIONS) + 7)
     check_versions(t, tmp, cases)
     check_sections(t, tmp)
     check_storage(t, tmp)

@@ -3,13 +3,17 @@
  * PATH records the identity it runs as, then runs the real one), with no
  * supplementary groups and no capabilities; the disk is the image's
  * content, root's and 0600; an image only root may read is copied too;
- * a qemu-img failure names the image and leaves nothing behind. Needs
- * root and qemu-img. */
+ * a qemu-img failure names the image and leaves nothing behind. A UEFI
+ * VM's variable store (app_byo_nvram): made from OVMF's template, root's
+ * and 0600, then kept with whatever the VM wrote into it; a file of
+ * another size, a directory or a symbolic link in its place is refused
+ * by name. Needs root, qemu-img and Debian's ovmf. */
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -148,6 +152,58 @@ static void test_root_refused(struct tap *t, const void *arg)
 	CHECK_STR(t, err, image);
 }
 
+/* Whether files A and B hold the same bytes. */
+static bool same_bytes(const char *a, const char *b)
+{
+	return sh("cmp -s %s %s", a, b) == 0;
+}
+
+static void test_nvram_made_kept(struct tap *t, const void *arg)
+{
+	char err[1024] = "", tmp[PATH_MAX];
+	struct stat st;
+	(void)arg;
+	CHECK_EQ(t, app_byo_nvram(&byo, "vm", err, sizeof(err)), 0);
+	CHECK_STREQ(t, err, "");
+	CHECK_EQ(t, lstat(byo.nvram, &st), 0);
+	CHECK(t, S_ISREG(st.st_mode));
+	/* Root's group too, not the setgid directory's (the VM's). */
+	CHECK_EQ(t, st.st_uid, 0);
+	CHECK_EQ(t, st.st_gid, 0);
+	CHECK_EQ(t, st.st_mode & 07777, 0600);
+	CHECK(t, same_bytes(byo.nvram, APP_BYO_OVMF_VARS));
+	snprintf(tmp, sizeof(tmp), "%s.new", byo.nvram);
+	CHECK(t, access(tmp, F_OK) < 0 && errno == ENOENT);
+	/* What the VM's firmware wrote (a boot entry) stays. */
+	CHECK_EQ(t, sh("printf BootXXXX | dd of=%s bs=1 seek=4096 conv=notrunc"
+		       " status=none", byo.nvram), 0);
+	/* Left the VM's by a run libvirt did not end: root's again. */
+	CHECK_EQ(t, chown(byo.nvram, VM_UID, VM_UID), 0);
+	CHECK_EQ(t, app_byo_nvram(&byo, "vm", err, sizeof(err)), 0);
+	CHECK(t, !same_bytes(byo.nvram, APP_BYO_OVMF_VARS));
+	CHECK_EQ(t, lstat(byo.nvram, &st), 0);
+	CHECK(t, st.st_uid == 0 && st.st_gid == 0 && (st.st_mode & 07777) == 0600);
+	unlink(byo.nvram);
+}
+
+static void test_nvram_refused(struct tap *t, const void *arg)
+{
+	char err[1024];
+	(void)arg;
+	/* Another size, a directory, a link to the right bytes. */
+	const char *make[] = { "head -c 1000 /dev/zero >", "mkdir",
+			       "ln -s", };
+	const char *arg2[] = { "", "", APP_BYO_OVMF_VARS };
+	for (unsigned i = 0; i < 3; i++) {
+		err[0] = '\0';
+		CHECK_EQ(t, sh("%s %s %s", make[i], arg2[i], byo.nvram), 0);
+		CHECK_EQ(t, app_byo_nvram(&byo, "vm", err, sizeof(err)), -EINVAL);
+		CHECK_STR(t, err, byo.nvram);
+		CHECK_STR(t, err, "remove it to start vm with fresh variables");
+		sh("rm -rf %s", byo.nvram);
+	}
+}
+
 static int setup(void)
 {
 	char real[PATH_MAX] = "", path[PATH_MAX];
@@ -231,6 +287,10 @@ int main(void)
 		{ "qemu-img refuses the image: the error names it, no disk",
 		  test_qemu_img_fails, NULL },
 		{ "uid 0 refused", test_root_refused, NULL },
+		{ "UEFI variables: made from OVMF's, root's, 0600; then kept",
+		  test_nvram_made_kept, NULL },
+		{ "UEFI variables: another size, a directory, a link: refused",
+		  test_nvram_refused, NULL },
 	};
 	int rc = tap_run(cases, sizeof(cases) / sizeof(cases[0]));
 	sh("rm -rf %s", dir);

@@ -1049,6 +1049,14 @@ static const struct bad_case bad_cases[] = {
 	  "    template: debian\n    cloud_init: {user: me}\n",
 	  "demo.yaml:16: app-vms[0].cloud_init: only an app VM with its own disk"
 	  " takes a cloud-init seed; add disk: PATH" },
+	{ "v2: firmware without a disk", HEAD2 SYSNET WORK2("sys-net")
+	  "    template: debian\n    firmware: uefi\n",
+	  "demo.yaml:16: app-vms[0].firmware: only an app VM with its own disk"
+	  " takes a firmware (the others boot their kernel directly); add disk:"
+	  " PATH" },
+	{ "v2: firmware of no known kind", HEAD2 SYSNET WORK2("sys-net")
+	  "    disk: /srv/vm.qcow2\n    firmware: efi\n",
+	  "demo.yaml:16: app-vms[0].firmware: 'efi' is not one of bios, uefi" },
 	{ "v2: cloud_init user root", HEAD2 SYSNET WORK2("sys-net")
 	  "    disk: /srv/vm.qcow2\n    cloud_init:\n      user: root\n",
 	  "demo.yaml:17: app-vms[0].cloud_init.user: 'root' is not a user name"
@@ -1271,6 +1279,7 @@ static void test_disk_fields(struct tap *t, const void *arg)
 	CHECK_EQ(t, load_text("demo.yaml", HEAD2 SYSNET WORK2("sys-net")
 			      "    disk: /srv/vm.qcow2\n    display: on\n"
 			      "  - name: mine\n    disk: /srv/mine.raw\n"
+			      "    firmware: uefi\n"
 			      "    cloud_init:\n      user: ann_b-2\n"
 			      "      ssh_keys:\n        - ssh-ed25519"
 			      " AAAAC3NzaC1lZDI1NTE5AAAAIGoodKeyOfTheTest a@b\n"
@@ -1289,6 +1298,8 @@ static void test_disk_fields(struct tap *t, const void *arg)
 	CHECK(t, work->cloud_init != NULL);     /* the defaults */
 	CHECK_STREQ(t, work->cloud_init->user, "user");
 	CHECK_EQ(t, work->cloud_init->ssh_keys_count, 0);
+	CHECK_EQ(t, work->firmware, TOPO_FIRMWARE_BIOS);   /* the default */
+	CHECK_EQ(t, mine->firmware, TOPO_FIRMWARE_UEFI);
 	CHECK_STREQ(t, mine->cloud_init->user, "ann_b-2");
 	CHECK_EQ(t, mine->cloud_init->ssh_keys_count, 1);
 	topology_free(topo);

@@ -531,7 +531,7 @@ def sweep(bulkhead=None, uri='qemu:///system'):
             re.escape(tmp), '|'.join(map(re.escape, TEST_DIR_PREFIXES))), xml))
         if dirs and any(d in stale or not os.path.isdir(d) for d in dirs):
             run('virsh', '-c', uri, 'destroy', dom)
-            run('virsh', '-c', uri, 'undefine', dom)
+            run('virsh', '-c', uri, 'undefine', '--keep-nvram', dom)
             removed.append('domain ' + dom)
     pids = _procs_in(stale) if stale else []
     _kill_all(pids)

@@ -44,7 +44,7 @@ char *net_domain_xml(const struct topology *topo,
 	struct strbuf sb = { 0 };
 	char path[PATH_MAX];
 	int rc = state_vm_dir(env->dirs, drv->name, path, sizeof(path));
-	struct domain_images images;
+	struct domain_images images = { 0 };
 	net_images(drv, &images);
 	domain_head(&sb, topo, drv->name, "net", drv->memory_mib, drv->vcpus, env,
 		    &images, "console=ttyS0 panic=-1 quiet");

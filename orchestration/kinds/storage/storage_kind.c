@@ -55,7 +55,7 @@ static char *storage_domain_xml(const struct topology *topo,
 				size_t err_len)
 {
 	struct strbuf sb = { 0 };
-	struct domain_images images;
+	struct domain_images images = { 0 };
 	int rc = 0;
 	storage_images(drv, &images);
 	domain_head(&sb, topo, drv->name, storage_kind.name, drv->memory_mib,

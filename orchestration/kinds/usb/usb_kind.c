@@ -106,7 +106,7 @@ static char *usb_domain_xml(const struct topology *topo,
 			    const struct domain_env *env, char *err, size_t err_len)
 {
 	struct strbuf sb = { 0 };
-	struct domain_images images;
+	struct domain_images images = { 0 };
 	char path[PATH_MAX];
 	int rc = 0;
 	usb_images(drv, &images);

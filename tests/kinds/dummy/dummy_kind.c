@@ -22,7 +22,7 @@ static char *dummy_domain_xml(const struct topology *topo,
 			      size_t err_len)
 {
 	struct strbuf sb = { 0 };
-	struct domain_images images;
+	struct domain_images images = { 0 };
 	dummy_images(drv, &images);
 	domain_head(&sb, topo, drv->name, dummy_kind.name, drv->memory_mib,
 		    drv->vcpus, env, &images,
