@@ -262,9 +262,12 @@ int app_byo_copy(struct app_byo *b, const char *image, uid_t uid, char *err,
 	return rc;
 }
 
-/* The seed's files in a directory of their own, then genisoimage. */
+/* The seed's files in a directory of their own, then genisoimage; the
+ * ISO root's and the VM's group's, 0640: its QEMU reads it through the
+ * group and libvirt never relabels it (domain_xml.c), so no run leaves
+ * it the VM's. */
 static int write_seed(struct app_byo *b, const struct topo_app_vm *app,
-		      char *err, size_t err_len)
+		      gid_t gid, char *err, size_t err_len)
 {
 	struct cloud_seed seed;
 	char dir[PATH_MAX];
@@ -298,6 +301,13 @@ static int write_seed(struct app_byo *b, const struct topo_app_vm *app,
 			 files[2], NULL };
 	rc = app_disks_make(argv, b->seed, err, err_len);
 	remove_tree(dir);
+	int fd = rc ? -1 : open(b->seed, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (!rc && (fd < 0 || fchown(fd, 0, gid) < 0 || fchmod(fd, 0640) < 0)) {
+		rc = -errno;
+		snprintf(err, err_len, "%s: %s", b->seed, strerror(errno));
+	}
+	if (fd >= 0)
+		close(fd);
 	return rc;
 }
 
@@ -325,5 +335,6 @@ int app_byo_prepare(struct app_byo *b, const char *data_root,
 	    ((rc = app_byo_firmware_check(err, err_len)) ||
 	     (rc = app_byo_nvram(b, app->name, err, err_len))))
 		return rc;
-	return write_seed(b, app, err, err_len);
+	/* The VM's gid is its uid (vm_ids.h). */
+	return write_seed(b, app, (gid_t)uid, err, err_len);
 }

@@ -171,8 +171,12 @@ bool virt_domain_paused(virConnectPtr conn, const char *name)
 	if (!dom)
 		return false;
 	int state = 0, reason = 0;
+	/* Paused by us (virDomainSuspend), not by libvirt starting QEMU
+	 * stopped (-S) before it lets the vCPUs run: a refill caught in that
+	 * moment is not booted, and taking it would resume it early. */
 	bool paused = virDomainGetState(dom, &state, &reason, 0) == 0 &&
-		      state == VIR_DOMAIN_PAUSED;
+		      state == VIR_DOMAIN_PAUSED &&
+		      reason == VIR_DOMAIN_PAUSED_USER;
 	virDomainFree(dom);
 	return paused;
 }

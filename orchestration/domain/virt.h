@@ -33,7 +33,8 @@ int virt_domain_stop(virConnectPtr conn, const char *name, bool undefine,
 
 /* A preloaded disposable (docs/templates.md): paused once it is ready,
  * resumed when it is taken. virt_domain_paused: true only for a domain
- * libvirt reports paused. */
+ * libvirt reports paused by a suspend (VIR_DOMAIN_PAUSED_USER), never
+ * one paused while it starts. */
 int virt_domain_suspend(virConnectPtr conn, const char *name, char *err,
 			size_t err_len);
 int virt_domain_resume(virConnectPtr conn, const char *name, char *err,

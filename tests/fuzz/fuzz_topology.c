@@ -59,8 +59,16 @@ static void check_loaded(const struct topology *topo)
 		}
 		if (topology_driver_vm(topo, app->net.via) == NULL ||
 		    topology_app_vm(topo, app->name) != app ||
-		    app->image == NULL || app->net.gateway == NULL ||
-		    strlen(app->net.mac) != 17)
+		    app->net.gateway == NULL || strlen(app->net.mac) != 17)
+			abort();
+		/* It boots one thing: an image ("app" unless named), a
+		 * template or its own disk; a disk VM, and only it, has its
+		 * seed and its firmware settled. */
+		if ((app->image != NULL) + (app->template != NULL) +
+		    (app->disk != NULL) != 1 ||
+		    (app->disk != NULL) != (app->cloud_init != NULL) ||
+		    (app->disk != NULL) !=
+		    (app->firmware != TOPO_FIRMWARE_UNSET))
 			abort();
 		/* A network only with its mode, and canonical ("X::/64"). */
 		if ((app->net.ipv6 != NULL) !=

@@ -335,14 +335,16 @@ def check_byo(t, tmp):
             '<bulkhead:kernel>' not in xml and
             re.search(r"<source file='[^']*/own/disk\.qcow2'/>\n"
                       r"      <backingStore/>", xml) and
-            re.search(r"<source file='[^']*/own/seed\.iso'/>\n"
+            re.search(r"<source file='[^']*/own/seed\.iso'><seclabel"
+                      r" model='dac' relabel='no'/></source>\n"
                       r"      <backingStore/>\n.*\n      <readonly/>", xml) and
             "name='org.qemu.guest_agent.0'" in xml and image not in xml and
             "<graphics type='vnc'>" in xml and '<loader' not in xml and
             '<nvram' not in xml and '<smm' not in xml,
             'a disk VM\'s domain: valid, firmware boot (SeaBIOS: no loader,'
             ' no NVRAM), its own disk (no backing chain) and a read-only'
-            ' seed, never the image brought, qemu-ga, its display',
+            ' seed libvirt never relabels, never the image brought, qemu-ga,'
+            ' its display',
             r.stdout[-3000:] + v.stdout)
     # firmware: uefi: OVMF named, the VM's own variable store, SMM off.
     with open(path, 'w') as f:

@@ -281,13 +281,20 @@ def wait_disk(run, present, timeout):
 
 def app_sha(run):
     """sha256 of the USB disk's first STICK_MIB MiB in the app VM, and the
-    MiB/s of 4 reads of them (O_DIRECT)."""
+    MiB/s of 4 reads of them (O_DIRECT). OUT also has "reqs R0 R1 SEGS
+    KB": the disk's reads completed before and after (requests the block
+    layer sent: more than one per MiB is a 1 MiB read split), its queue's
+    max_segments and max_sectors_kb."""
     status, out = run.app.run(
         'd=$(bk-usb-status | awk \'{print $5}\' | head -n 1); '
+        'r0=$(awk \'{print $1}\' /sys/block/$d/stat); '
         't0=$(cut -d" " -f1 /proc/uptime); '
         'for i in 1 2 3 4; do '
         'dd if=/dev/$d of=/dev/null bs=1M count=%d iflag=direct 2>/dev/null; done; '
         't1=$(cut -d" " -f1 /proc/uptime); echo "time $t0 $t1"; '
+        'echo "reqs $r0 $(awk \'{print $1}\' /sys/block/$d/stat)'
+        ' $(cat /sys/block/$d/queue/max_segments)'
+        ' $(cat /sys/block/$d/queue/max_sectors_kb)"; '
         'dd if=/dev/$d bs=1M count=%d 2>/dev/null | sha256sum' % (STICK_MIB, STICK_MIB),
         60)
     sha = speed = None
@@ -641,6 +648,15 @@ def steps(tap, run, link_bin, build_images):
              % ('%.1f' % local if local else '?',
                 '%.1f' % app_speed if app_speed else '?',
                 '%.1f' % app_speed2 if app_speed2 else '?'))
+    # How the app VM's 1 MiB reads reached the stick (issue 17's ratio).
+    for line in outs:
+        m = re.fullmatch(r'reqs (\d+) (\d+) (\d+) (\d+)', line)
+        if m:
+            r0, r1, segs, kb = map(int, m.groups())
+            tap.diag('app VM block requests per 1 MiB read: %.2f (%d for %d'
+                     ' MiB; max_segments %d, max_sectors_kb %d)'
+                     % ((r1 - r0) / (4.0 * STICK_MIB), r1 - r0, 4 * STICK_MIB,
+                        segs, kb))
     for l in log.splitlines():
         if 'memory:' in l:
             tap.diag(l.strip())
