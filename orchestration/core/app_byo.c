@@ -27,8 +27,10 @@ int app_byo_paths(const struct plan_dirs *dirs, const char *vm,
 			      APP_BYO_SEED);
 }
 
-/* OVMF's variable store is half a MiB: read whole, written whole. */
+/* OVMF's variable store is half a MiB: read whole, written whole. Its
+ * code is 2 or 4 MiB; anything past this is no firmware image. */
 #define NVRAM_MAX_BYTES (4u << 20)
+#define CODE_MAX_BYTES (64u << 20)
 
 /* PATH, an OVMF file, opened: a regular file of 1 byte..MAX; its size. */
 static int open_firmware(const char *path, off_t max, size_t *len, char *err,
@@ -55,19 +57,23 @@ static int open_firmware(const char *path, off_t max, size_t *len, char *err,
 	return fd;
 }
 
-int app_byo_firmware_check(char *err, size_t err_len)
+/* Whether PATH passes open_firmware (nothing read). */
+static int firmware_there(const char *path, off_t max, char *err,
+			  size_t err_len)
 {
 	size_t len;
-	int fd = open_firmware(APP_BYO_OVMF_CODE, 64 << 20, &len, err, err_len);
-	if (fd < 0)
-		return fd;
-	close(fd);
-	fd = open_firmware(APP_BYO_OVMF_VARS, NVRAM_MAX_BYTES, &len, err,
-			   err_len);
+	int fd = open_firmware(path, max, &len, err, err_len);
 	if (fd < 0)
 		return fd;
 	close(fd);
 	return 0;
+}
+
+int app_byo_firmware_check(char *err, size_t err_len)
+{
+	int rc = firmware_there(APP_BYO_OVMF_CODE, CODE_MAX_BYTES, err, err_len);
+	return rc ? rc : firmware_there(APP_BYO_OVMF_VARS, NVRAM_MAX_BYTES,
+					err, err_len);
 }
 
 static int read_vars_template(char **buf, size_t *len, char *err,
@@ -95,7 +101,9 @@ int app_byo_nvram(struct app_byo *b, const char *vm, char *err,
 {
 	char *vars = NULL, tmp[PATH_MAX];
 	size_t len = 0;
-	int rc = read_vars_template(&vars, &len, err, err_len);
+	/* The code checked here, the store as it is read: each file once. */
+	int rc = firmware_there(APP_BYO_OVMF_CODE, CODE_MAX_BYTES, err, err_len);
+	rc = rc ? rc : read_vars_template(&vars, &len, err, err_len);
 	if (rc)
 		return rc;
 	struct stat st;
@@ -332,8 +340,7 @@ int app_byo_prepare(struct app_byo *b, const char *data_root,
 		return rc;
 	}
 	if (app->firmware == TOPO_FIRMWARE_UEFI &&
-	    ((rc = app_byo_firmware_check(err, err_len)) ||
-	     (rc = app_byo_nvram(b, app->name, err, err_len))))
+	    (rc = app_byo_nvram(b, app->name, err, err_len)))
 		return rc;
 	/* The VM's gid is its uid (vm_ids.h). */
 	return write_seed(b, app, (gid_t)uid, err, err_len);

@@ -51,12 +51,13 @@ int app_byo_prepare(struct app_byo *b, const char *data_root,
 		    const struct topo_app_vm *app, uid_t uid, char *err,
 		    size_t err_len);
 
-/* Whether OVMF's two files are there, regular and of sane sizes (check
- * and every UEFI start): 0, or a negative errno and ERR naming the file
+/* Whether OVMF's two files are there, regular and of sane sizes (check;
+ * app_byo_nvram at every UEFI start): 0, or a negative errno and ERR naming the file
  * and the package. */
 int app_byo_firmware_check(char *err, size_t err_len);
 
-/* A UEFI VM's variable store (B->nvram): kept when it is a regular file
+/* A UEFI VM's variable store (B->nvram), OVMF's files checked as
+ * app_byo_firmware_check does: kept when it is a regular file
  * of the size of OVMF's template (APP_BYO_OVMF_VARS), made root's and
  * 0600 again; made from the template (root's, 0600) when missing. 0, or
  * a negative errno and ERR naming the file. */
